@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Builds every entry point (main.ts, scripts/*.ts, bench/*.ts) into dist/ with esbuild: node_modules stay
+// external, so each entry loads in ~100 ms and cdktf runs without source maps (see ../shared/CDKTF-NOTES.md).
+// It also writes dist/deploy-bundle.cjs: the deploy CLI with every dependency inlined, the single file that
+// synthesis publishes to the deploy bucket pinned by its SHA-256, so a build runs the script the platform
+// was synthesized with. Type-checking is `tsc --noEmit` (npm test), not this step.
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const stampFile = join(dist, '.stamp');
+const sourceDirs = ['constructs', 'services', 'scripts', 'lib', 'bench'];
+
+function walk(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) walk(p, out);
+    else if (/\.(ts|mjs|json|sh|tmpl)$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+/** Every file whose change should trigger a rebuild. */
+export function sources() {
+  return [join(root, 'main.ts'), join(root, 'package.json'), ...sourceDirs.flatMap((d) => walk(join(root, d)))];
+}
+
+/** The entry points: main.ts plus every top-level .ts file in scripts/ and bench/. */
+export function entries() {
+  const list = [join(root, 'main.ts')];
+  for (const d of ['scripts', 'bench']) {
+    const dir = join(root, d);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (name.endsWith('.ts') && !name.endsWith('.d.ts')) list.push(join(dir, name));
+  }
+  return list;
+}
+
+/** True when dist/ is older than any source file (or missing). */
+export function isStale() {
+  if (!existsSync(stampFile)) return true;
+  const built = statSync(stampFile).mtimeMs;
+  return sources().some((f) => existsSync(f) && statSync(f).mtimeMs > built);
+}
+
+export async function buildAll({ quiet = false } = {}) {
+  const started = Date.now();
+  mkdirSync(dist, { recursive: true });
+  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root };
+  await build({ ...common, entryPoints: entries(), outdir: dist, outbase: root, packages: 'external' });
+  const bundle = join(dist, 'deploy-bundle.cjs');
+  await build({ ...common, entryPoints: [join(root, 'scripts/deploy.ts')], outfile: bundle, minifyWhitespace: true });
+  const sha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex');
+  writeFileSync(join(dist, 'deploy-bundle.sha256'), `${sha256}\n`);
+  writeFileSync(stampFile, new Date().toISOString());
+  if (!quiet) process.stderr.write(`built ${entries().length} entries and deploy-bundle.cjs (sha256 ${sha256.slice(0, 12)}) in ${Date.now() - started} ms\n`);
+  return { sha256, bundle };
+}
+
+if (process.argv[1] && relative(process.argv[1], fileURLToPath(import.meta.url)) === '') {
+  const quiet = process.argv.includes('--quiet');
+  const ifStale = process.argv.includes('--if-stale');
+  if (!ifStale || isStale()) await buildAll({ quiet });
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Runs a built entry point, rebuilding dist/ first when any source is newer (about 0.2 s; a no-op otherwise).
+// Usage: node scripts/run.mjs <scripts/name | bench/name | main> [args...]
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { buildAll, isStale, root } from './build.mjs';
+
+const [entry, ...rest] = process.argv.slice(2);
+if (!entry) {
+  process.stderr.write('usage: node scripts/run.mjs <scripts/NAME|bench/NAME|main> [args...]\n');
+  process.exit(2);
+}
+if (isStale()) await buildAll({ quiet: true });
+process.argv = [process.argv[0], join(root, 'dist', `${entry}.js`), ...rest];
+createRequire(import.meta.url)(join(root, 'dist', `${entry}.js`));
