@@ -1,0 +1,61 @@
+import { googleAccessToken } from '../audit/gcs';
+import { C2CError } from '../errors';
+
+/** The parts of Cloud Build's `Build` resource the gate reads (v1 REST, `projects.locations.builds.get`). */
+export interface CloudBuildBuild {
+  readonly id?: string;
+  readonly substitutions?: Readonly<Record<string, string>>;
+  readonly approval?: {
+    readonly state?: 'STATE_UNSPECIFIED' | 'PENDING' | 'APPROVED' | 'REJECTED' | 'CANCELLED';
+    readonly result?: {
+      readonly approverAccount?: string;
+      readonly approvalTime?: string;
+      readonly decision?: 'DECISION_UNSPECIFIED' | 'APPROVED' | 'REJECTED';
+      readonly comment?: string;
+      readonly url?: string;
+    };
+  };
+}
+
+/** Where the running build is: Cloud Build passes these to the step as env (see the production trigger). */
+export interface CloudBuildContext {
+  readonly project: string;
+  readonly buildId: string;
+  readonly location: string;
+  readonly baseUrl: string;
+}
+
+/** Reads the build's coordinates from the step's environment (`PROJECT_ID`, `BUILD_ID`, `LOCATION`). */
+export function cloudBuildContext(env: NodeJS.ProcessEnv): CloudBuildContext {
+  const project = env.PROJECT_ID ?? env.GOOGLE_CLOUD_PROJECT;
+  const buildId = env.BUILD_ID;
+  if (!project || !buildId) {
+    throw new C2CError('GATE_NO_BUILD_CONTEXT', "'--approval cloudbuild' needs PROJECT_ID and BUILD_ID in the environment, and they are not set", {
+      hint: 'run it as a step of the approved Cloud Build production build, or approve locally with `deploy approve` and use --approval local',
+    });
+  }
+  return {
+    project,
+    buildId,
+    location: env.LOCATION ?? env.CLOUD_BUILD_LOCATION ?? 'global',
+    baseUrl: env.C2C_CLOUDBUILD_BASE_URL ?? 'https://cloudbuild.googleapis.com',
+  };
+}
+
+/** GETs this build from the Cloud Build API. */
+export async function fetchBuild(ctx: CloudBuildContext, env: NodeJS.ProcessEnv): Promise<CloudBuildBuild> {
+  const token = await googleAccessToken(env);
+  const url = `${ctx.baseUrl}/v1/projects/${encodeURIComponent(ctx.project)}/locations/${encodeURIComponent(ctx.location)}/builds/${encodeURIComponent(ctx.buildId)}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(10000) });
+  } catch (err) {
+    throw new C2CError('GATE_CLOUDBUILD_UNREACHABLE', `could not read build ${ctx.buildId} from the Cloud Build API: ${(err as Error).message}`, { cause: err });
+  }
+  if (!res.ok) {
+    throw new C2CError('GATE_CLOUDBUILD_UNREACHABLE', `the Cloud Build API answered ${res.status} for build ${ctx.buildId}`, {
+      hint: 'the production service account needs cloudbuild.builds.get on its own builds (roles/cloudbuild.builds.viewer)',
+    });
+  }
+  return (await res.json()) as CloudBuildBuild;
+}
