@@ -1,0 +1,87 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog } from '../../../lib/audit/log';
+import { sendJson, startRecordingServer } from '../../helpers/http';
+
+let dir: string;
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'c2c-audit-')); });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the local audit log', () => {
+  it('appends one JSON object per line and lists them in time order, filtered', async () => {
+    const log = AuditLog.open(join(dir, 'nested', 'audit.jsonl'));
+    await log.record({ type: 'apply.succeeded', service: 'b', environment: 'staging', actor: 'ci', time: '2026-11-02T00:00:00.000Z' });
+    await log.record({ type: 'apply.started', service: 'a', environment: 'production', actor: 'ana', time: '2026-11-01T00:00:00.000Z' });
+    const lines = readFileSync(join(dir, 'nested', 'audit.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0])).toMatchObject({ type: 'apply.succeeded', service: 'b', id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect((await log.list()).map((e) => e.service)).toEqual(['a', 'b']);
+    expect((await log.list({ environment: 'staging' })).map((e) => e.service)).toEqual(['b']);
+    expect((await log.list({ since: new Date('2026-11-01T12:00:00Z') })).map((e) => e.service)).toEqual(['b']);
+  });
+
+  it('concurrent writers never lose an event', async () => {
+    const path = join(dir, 'audit.jsonl');
+    const writers = [AuditLog.open(path), AuditLog.open(path)];
+    await Promise.all(Array.from({ length: 50 }, (_, i) => writers[i % 2].record({ type: 'apply.noop', service: `s${i}`, environment: 'staging', actor: 'x' })));
+    expect(await AuditLog.open(path).list()).toHaveLength(50);
+  });
+
+  it('an empty or missing log lists nothing; a corrupt line is a clear error', async () => {
+    const path = join(dir, 'audit.jsonl');
+    expect(await AuditLog.open(path).list()).toEqual([]);
+    appendFileSync(path, '{"type":"apply.noop"}\n{oops\n');
+    await expect(AuditLog.open(path).list()).rejects.toThrow(`audit log ${path} line 2 is not valid JSON`);
+  });
+
+  it('C2C_AUDIT_LOG picks the location', () => {
+    expect(AuditLog.open(undefined, { C2C_AUDIT_LOG: join(dir, 'x.jsonl') }).location).toBe(join(dir, 'x.jsonl'));
+  });
+});
+
+describe('the GCS audit log (JSON API on a loopback server)', () => {
+  it('writes one object per event without overwriting, and reads them back', async () => {
+    const objects = new Map<string, string>();
+    const srv = await startRecordingServer((req, res) => {
+      const url = new URL(req.url, 'http://x');
+      if (req.method === 'POST' && url.pathname === '/upload/storage/v1/b/audit-bkt/o') {
+        const name = url.searchParams.get('name') ?? '';
+        if (objects.has(name)) return sendJson(res, 412, { error: { code: 412 } });
+        objects.set(name, req.body);
+        return sendJson(res, 200, { name, bucket: 'audit-bkt' });
+      }
+      if (req.method === 'GET' && url.pathname === '/storage/v1/b/audit-bkt/o') {
+        return sendJson(res, 200, { kind: 'storage#objects', items: [...objects.keys()].filter((n) => n.startsWith(url.searchParams.get('prefix') ?? '')).map((name) => ({ name })) });
+      }
+      const m = /^\/storage\/v1\/b\/audit-bkt\/o\/(.+)$/.exec(url.pathname);
+      if (req.method === 'GET' && m && url.searchParams.get('alt') === 'media') {
+        const body = objects.get(decodeURIComponent(m[1]));
+        return body ? sendJson(res, 200, JSON.parse(body)) : sendJson(res, 404, {});
+      }
+      return sendJson(res, 404, {});
+    });
+    try {
+      const env = { C2C_GCS_BASE_URL: srv.url, GOOGLE_OAUTH_ACCESS_TOKEN: 't0k' };
+      const log = AuditLog.open('gs://audit-bkt/events', env);
+      const e = await log.record({ type: 'plan.created', service: 'a', environment: 'production', actor: 'ana', planId: 'p1' });
+      const post = srv.received.find((r) => r.method === 'POST');
+      expect(post?.url).toBe(`/upload/storage/v1/b/audit-bkt/o?uploadType=media&ifGenerationMatch=0&name=${encodeURIComponent(`events/${e.time}-${e.id}.json`)}`);
+      expect(post?.headers.authorization).toBe('Bearer t0k');
+      expect(JSON.parse(post?.body ?? '{}')).toEqual(e);
+      expect(await log.list()).toEqual([e]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a GCS error names the bucket and the missing role', async () => {
+    const srv = await startRecordingServer((_req, res) => sendJson(res, 403, { error: { code: 403 } }));
+    try {
+      const log = AuditLog.open('gs://audit-bkt', { C2C_GCS_BASE_URL: srv.url, GOOGLE_OAUTH_ACCESS_TOKEN: 't' });
+      await expect(log.record({ type: 'apply.noop', service: 'a', environment: 'staging', actor: 'x' })).rejects.toThrow('GCS answered 403 for POST gs://audit-bkt/');
+    } finally {
+      await srv.close();
+    }
+  });
+});

@@ -1,0 +1,84 @@
+import { AuditEvent } from '../../../lib/audit/log';
+import { doraReport, formatDuration, parseSince } from '../../../lib/report/dora';
+
+// A recorded production history with known answers (times in UTC, window 2026-11-01 .. 2026-11-11 = 10 days).
+let n = 0;
+const ev = (type: AuditEvent['type'], service: string, time: string, extra: Partial<AuditEvent> = {}): AuditEvent => ({
+  id: `e${(n += 1)}`, type, service, environment: 'production', actor: 'ci', time, ...extra,
+});
+const log: AuditEvent[] = [
+  // api: 3 good deploys, lead times 1h, 2h, 3h.
+  ev('apply.started', 'api', '2026-11-02T10:00:00.000Z'),
+  ev('apply.succeeded', 'api', '2026-11-02T10:05:00.000Z', { commitTime: '2026-11-02T09:05:00.000Z' }),
+  ev('apply.succeeded', 'api', '2026-11-03T10:00:00.000Z', { commitTime: '2026-11-03T08:00:00.000Z' }),
+  ev('apply.succeeded', 'api', '2026-11-04T10:00:00.000Z', { commitTime: '2026-11-04T07:00:00.000Z' }),
+  // api: a bad deploy rolled back automatically after 4 minutes.
+  ev('apply.started', 'api', '2026-11-05T10:00:00.000Z'),
+  ev('apply.rolled-back', 'api', '2026-11-05T10:04:00.000Z'),
+  // web: one deploy, then an emergency rollback 30 minutes later.
+  ev('apply.succeeded', 'web', '2026-11-06T12:00:00.000Z', { commitTime: '2026-11-06T11:30:00.000Z' }),
+  ev('rollback.succeeded', 'web', '2026-11-06T12:30:00.000Z', { emergency: true }),
+  // web: a failed deploy left broken, fixed by the next deploy 2 hours later.
+  ev('apply.failed', 'web', '2026-11-07T09:00:00.000Z'),
+  ev('apply.succeeded', 'web', '2026-11-07T11:00:00.000Z', { commitTime: '2026-11-07T10:00:00.000Z' }),
+  // Outside the window or environment: ignored.
+  ev('apply.succeeded', 'api', '2026-10-20T10:00:00.000Z', { commitTime: '2026-10-20T09:00:00.000Z' }),
+  { ...ev('apply.succeeded', 'api', '2026-11-08T10:00:00.000Z'), environment: 'staging' },
+];
+const since = new Date('2026-11-01T00:00:00.000Z');
+const now = new Date('2026-11-11T00:00:00.000Z');
+
+describe('DORA report on a recorded audit log', () => {
+  const report = doraReport(log, { since, now });
+  const api = report.services.find((s) => s.service === 'api');
+  const web = report.services.find((s) => s.service === 'web');
+
+  it('deploy frequency per service and fleet', () => {
+    expect(report.days).toBe(10);
+    expect(api).toMatchObject({ deploys: 3, deploysPerDay: 0.3 });
+    expect(web).toMatchObject({ deploys: 2, deploysPerDay: 0.2 });
+    expect(report.fleet).toMatchObject({ service: '(fleet)', deploys: 5, deploysPerDay: 0.5 });
+  });
+
+  it('lead time is the median from commit to production', () => {
+    expect(api?.leadTimeMs).toBe(2 * 3600_000);
+    expect(web?.leadTimeMs).toBe(45 * 60_000); // 30 min and 1 h
+    expect(report.fleet.leadTimeMs).toBe(3600_000); // 30m, 1h, 1h, 2h, 3h
+  });
+
+  it('change failure rate counts failed, rolled-back and emergency-rolled-back deploys', () => {
+    expect(api).toMatchObject({ attempts: 4, failures: 1, changeFailureRate: 0.25 });
+    expect(web).toMatchObject({ attempts: 3, failures: 2 });
+    expect(web?.changeFailureRate).toBeCloseTo(2 / 3);
+    expect(report.fleet.changeFailureRate).toBeCloseTo(3 / 7);
+  });
+
+  it('time to restore: rollback duration, emergency rollback delay, time to the fixing deploy', () => {
+    expect(api?.timeToRestoreMs).toBe(4 * 60_000);
+    expect(web?.timeToRestoreMs).toBe((30 * 60_000 + 2 * 3600_000) / 2);
+    expect(report.fleet.timeToRestoreMs).toBe(30 * 60_000); // 4m, 30m, 2h
+  });
+
+  it('no events: zero deploys and no figures rather than NaN', () => {
+    const empty = doraReport([], { since, now });
+    expect(empty.fleet).toEqual({ service: '(fleet)', deploys: 0, deploysPerDay: 0, leadTimeMs: null, changeFailureRate: null, timeToRestoreMs: null, attempts: 0, failures: 0 });
+  });
+});
+
+describe('report helpers', () => {
+  it('parses --since', () => {
+    expect(parseSince('30d', now).toISOString()).toBe('2026-10-12T00:00:00.000Z');
+    expect(parseSince('12h', now).toISOString()).toBe('2026-11-10T12:00:00.000Z');
+    expect(parseSince('2w', now).toISOString()).toBe('2026-10-28T00:00:00.000Z');
+    expect(parseSince('2026-11-01', now).toISOString()).toBe('2026-11-01T00:00:00.000Z');
+    expect(() => parseSince('yesterday', now)).toThrow("--since 'yesterday' is neither a duration nor a date");
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(null)).toBe('-');
+    expect(formatDuration(850)).toBe('850 ms');
+    expect(formatDuration(200_000)).toBe('3m 20s');
+    expect(formatDuration(3_900_000)).toBe('1h 05m');
+    expect(formatDuration(3 * 86400_000)).toBe('3d 0h');
+  });
+});
