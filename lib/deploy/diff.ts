@@ -1,0 +1,138 @@
+import diff from 'microdiff';
+import { FieldChange } from '../gate/plan';
+import { MarathonAppDefinition, STAMP_LABEL_KEYS } from '../marathon/app';
+import { stripNulls } from '../marathon/client';
+
+export type { FieldChange };
+
+/** Fields Marathon writes in GET output that a definition never sets (§6 "Read-only fields"), plus the id. */
+const READ_ONLY = new Set([
+  'id', 'version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'tasks',
+  'lastTaskFailure', 'readinessCheckResults', 'tasksStats', 'taskStats',
+]);
+
+type Json = unknown;
+type DefaultRule = (value: Json) => boolean;
+
+const eq = (expected: Json): DefaultRule => (value) => JSON.stringify(value) === JSON.stringify(expected);
+const empty: DefaultRule = (v) => (Array.isArray(v) && v.length === 0) || (!!v && typeof v === 'object' && Object.keys(v).length === 0) || v === '';
+const anyOf = (...rules: DefaultRule[]): DefaultRule => (v) => rules.some((r) => r(v));
+const anything: DefaultRule = () => true;
+
+/**
+ * Values Marathon fills in when a definition leaves a field out (§6 defaults table, §12 health-check defaults), by
+ * path (`*` = any array index). A live field the rendered definition does not set is ignored when it holds one of these;
+ * any other value is a real difference (a `partialUpdate=false` PUT resets it). `role` is Marathon's `--mesos_role`.
+ */
+const DEFAULTS: Record<string, DefaultRule> = {
+  instances: eq(1), cpus: eq(1), mem: eq(128), disk: eq(0), gpus: eq(0),
+  backoffSeconds: eq(1), backoffFactor: eq(1.15), maxLaunchDelaySeconds: anyOf(eq(300), eq(3600)),
+  killSelection: eq('YOUNGEST_FIRST'),
+  // 0/0 today; Marathon 1.4-1.6 used 300/600 as the default.
+  unreachableStrategy: anyOf(eq({ inactiveAfterSeconds: 0, expungeAfterSeconds: 0 }), eq({ inactiveAfterSeconds: 300, expungeAfterSeconds: 600 })),
+  requirePorts: eq(false), executor: eq(''), role: anything, networks: eq([{ mode: 'host' }]),
+  upgradeStrategy: eq({ minimumHealthCapacity: 1, maximumOverCapacity: 1 }),
+  args: empty, constraints: empty, dependencies: empty, env: empty, fetch: empty, uris: empty, healthChecks: empty,
+  readinessChecks: empty, secrets: empty, labels: empty, acceptedResourceRoles: empty, storeUrls: empty, ports: empty,
+  portDefinitions: empty, residency: empty, tty: eq(false),
+  'container.volumes': empty,
+  'container.docker.parameters': empty,
+  'container.docker.privileged': eq(false),
+  'container.docker.forcePullImage': eq(false),
+  'container.portMappings.*.labels': empty,
+  'container.portMappings.*.protocol': eq('tcp'),
+  'container.portMappings.*.hostPort': eq(0),
+  'container.portMappings.*.servicePort': anything,
+  'container.portMappings.*.networkNames': empty,
+  'healthChecks.*.delaySeconds': eq(15),
+  'healthChecks.*.ipProtocol': eq('IPv4'),
+  'healthChecks.*.ignoreHttp1xx': eq(false),
+  'healthChecks.*.gracePeriodSeconds': eq(300),
+  'healthChecks.*.intervalSeconds': eq(60),
+  'healthChecks.*.timeoutSeconds': eq(20),
+  'healthChecks.*.maxConsecutiveFailures': eq(3),
+  'healthChecks.*.path': eq('/'),
+  'healthChecks.*.portIndex': eq(0),
+};
+
+function isObject(v: Json): v is Record<string, Json> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * The live app projected onto what the desired definition controls: read-only fields and Marathon-filled defaults that
+ * the definition does not set are dropped, `null`s (old Marathon) removed, and an assigned service port kept only
+ * when the definition names a fixed one (a rendered `servicePort: 0` matches any assigned port, §6).
+ */
+export function normalizeLive(live: Readonly<Record<string, Json>>, desired: MarathonAppDefinition): Record<string, Json> {
+  const clean = stripNulls(live) as Record<string, Json>;
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(clean)) if (!READ_ONLY.has(k)) out[k] = v;
+  return project(out, desired as unknown as Record<string, Json>, '') as Record<string, Json>;
+}
+
+function project(live: Json, desired: Json, path: string): Json {
+  if (Array.isArray(live) && Array.isArray(desired)) {
+    return live.map((item, i) => project(item, desired[i], path === '' ? '*' : `${path}.*`));
+  }
+  if (!isObject(live)) return live;
+  const want = isObject(desired) ? desired : undefined;
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(live)) {
+    const p = path === '' ? k : `${path}.${k}`;
+    if (want && k in want) {
+      if (p === 'container.portMappings.*.servicePort' && want[k] === 0) {
+        out[k] = 0;
+        continue;
+      }
+      out[k] = project(v, want[k], p);
+      continue;
+    }
+    if (want === undefined && !Array.isArray(desired) && desired !== undefined) {
+      out[k] = v;
+      continue;
+    }
+    const rule = DEFAULTS[p];
+    if (rule && rule(v)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** The definition without the stamp labels (commit, image, deployer, plan id, approver). */
+export function withoutStamps<T extends { labels?: Readonly<Record<string, string>> }>(app: T): T {
+  if (!app.labels) return app;
+  const labels = Object.fromEntries(Object.entries(app.labels).filter(([k]) => !STAMP_LABEL_KEYS.includes(k)));
+  return { ...app, labels };
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) out += out === '' ? part : `.${part}`;
+    else out += `[${JSON.stringify(part)}]`;
+  }
+  return out;
+}
+
+/**
+ * Field-level difference between what runs (`live`, as GET returns it, or null when the app does not exist) and the
+ * rendered definition, compared WITHOUT stamp labels so that a change of stamp alone is not a change (no restart).
+ * An empty list means: nothing to submit.
+ */
+export function diffApp(desired: MarathonAppDefinition, live: Readonly<Record<string, Json>> | null): FieldChange[] {
+  const want = withoutStamps(desired) as unknown as Record<string, Json>;
+  const { id: _id, ...wantBody } = want;
+  void _id;
+  if (live === null) {
+    return Object.entries(wantBody).map(([k, v]) => ({ path: k, kind: 'added' as const, to: v }));
+  }
+  const have = withoutStamps(normalizeLive(live, desired) as { labels?: Record<string, string> }) as Record<string, Json>;
+  return diff(have, JSON.parse(JSON.stringify(wantBody)) as Record<string, Json>).map((d) => {
+    const path = formatPath(d.path);
+    if (d.type === 'CREATE') return { path, kind: 'added' as const, to: d.value };
+    if (d.type === 'REMOVE') return { path, kind: 'removed' as const, from: d.oldValue };
+    return { path, kind: 'changed' as const, from: d.oldValue, to: d.value };
+  });
+}

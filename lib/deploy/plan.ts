@@ -1,0 +1,48 @@
+import { EnvironmentName, ServiceDefinition } from '../catalog/types';
+import { PlanFile, sealPlan } from '../gate/plan';
+import { MarathonAppInfo } from '../marathon/client';
+import { marathonAppId } from '../marathon/render';
+import { renderForDeploy } from './apply';
+import { diffApp } from './diff';
+import { DeployContext } from './types';
+
+export interface PlanRequest {
+  readonly service: ServiceDefinition;
+  readonly environment: EnvironmentName;
+  readonly image: string;
+  readonly imageDigest?: string;
+  readonly commit?: string;
+  readonly commitTime?: string;
+  /** @default new Date() */
+  readonly now?: Date;
+}
+
+/**
+ * Computes a plan: the rendered definition (with stamps), the live version it was compared against, and the
+ * field-level diff, sealed with its SHA-256 id. Reads Marathon only; records `plan.created` in the audit log.
+ */
+export async function planService(ctx: DeployContext, req: PlanRequest): Promise<{ plan: PlanFile; live: MarathonAppInfo | null }> {
+  const appId = marathonAppId(req.service.name, req.environment);
+  const app = renderForDeploy(req.service, req.environment, { image: req.image, commit: req.commit, actor: ctx.actor });
+  const live = await ctx.client.getApp(appId);
+  const plan = sealPlan({
+    format: 'c2c.plan/v1',
+    service: req.service.name,
+    environment: req.environment,
+    image: req.image,
+    ...(req.imageDigest ? { imageDigest: req.imageDigest } : {}),
+    ...(req.commit ? { commit: req.commit } : {}),
+    ...(req.commitTime ? { commitTime: req.commitTime } : {}),
+    app,
+    liveVersion: live?.version ?? null,
+    diff: diffApp(app, live?.raw ?? null),
+    createdBy: ctx.actor,
+    createdAt: (req.now ?? new Date()).toISOString(),
+  });
+  await ctx.audit?.record({
+    type: 'plan.created', service: plan.service, environment: plan.environment, actor: ctx.actor, planId: plan.id, image: plan.image,
+    ...(plan.commit ? { commit: plan.commit } : {}), ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
+    ...(plan.liveVersion ? { previousVersion: plan.liveVersion } : {}),
+  });
+  return { plan, live };
+}

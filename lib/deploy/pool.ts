@@ -1,0 +1,25 @@
+/**
+ * Runs `worker` over `items` with at most `concurrency` at a time; results keep the input order. A worker that throws
+ * does not stop the others: its slot holds the error.
+ */
+export async function mapPool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  worker: (item: T, index: number) => Promise<R>,
+): Promise<({ ok: true; value: R } | { ok: false; error: unknown })[]> {
+  const results: ({ ok: true; value: R } | { ok: false; error: unknown })[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next;
+      next += 1;
+      try {
+        results[i] = { ok: true, value: await worker(items[i], i) };
+      } catch (error) {
+        results[i] = { ok: false, error };
+      }
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}

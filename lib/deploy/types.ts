@@ -1,0 +1,44 @@
+import { NewAuditEvent } from '../audit/log';
+import { EnvironmentName } from '../catalog/types';
+import { MarathonClient } from '../marathon/client';
+
+/**
+ * Progress the deploy library reports while it works; the CLI turns these into a spinner or plain lines. The library
+ * itself never prints.
+ */
+export type ProgressEvent =
+  | { readonly kind: 'phase'; readonly appId: string; readonly message: string }
+  | { readonly kind: 'submitted'; readonly appId: string; readonly deploymentId: string; readonly version: string }
+  | { readonly kind: 'waiting-for-lock'; readonly appId: string; readonly deploymentIds: readonly string[] }
+  | { readonly kind: 'step'; readonly appId: string; readonly deploymentId: string; readonly currentStep: number; readonly totalSteps: number; readonly actions: readonly string[] }
+  | { readonly kind: 'tasks'; readonly appId: string; readonly healthy: number; readonly running: number; readonly wanted: number; readonly healthChecks: boolean }
+  | { readonly kind: 'rollback'; readonly appId: string; readonly message: string }
+  | { readonly kind: 'done'; readonly appId: string; readonly message: string };
+
+/** Where audit events go (the coordinator's AuditLog satisfies it). */
+export interface AuditRecorder {
+  record(event: NewAuditEvent): Promise<unknown>;
+}
+
+/** What every deploy operation needs. */
+export interface DeployContext {
+  readonly client: MarathonClient;
+  /** Who acts (DEPLOY_ACTOR, git user, OS user): stamped as `c2c.deployed-by` and written to the audit log. */
+  readonly actor: string;
+  /** Deadline for one operation (waiting for locks, deployment and confirmation), ms. @default 300000 */
+  readonly timeoutMs?: number;
+  /** Deadline for the automatic rollback after a failure, ms. @default - the same as timeoutMs */
+  readonly rollbackTimeoutMs?: number;
+  /** How often Marathon is polled while waiting, ms. @default 500 */
+  readonly pollIntervalMs?: number;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly audit?: AuditRecorder;
+}
+
+export interface ServiceEnv {
+  readonly service: string;
+  readonly environment: EnvironmentName;
+}
+
+export const DEFAULT_TIMEOUT_MS = 300_000;
+export const DEFAULT_POLL_MS = 500;

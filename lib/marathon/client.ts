@@ -1,0 +1,581 @@
+import { C2CError } from '../errors';
+import { MarathonAppDefinition } from './app';
+
+/**
+ * THE one Marathon HTTP client: Node's `fetch`, a timeout on every request (`AbortSignal.timeout`), retries with
+ * exponential backoff and jitter for idempotent calls only, typed errors, and credentials that never leave the
+ * `Authorization` header (errors name the variable that held them, never the value).
+ * @see ../shared/marathon-api/SEMANTICS.md §1-§4, §7-§12
+ */
+
+/** Where the credentials came from; errors name this, never the value. */
+export type CredentialSource = 'MARATHON_TOKEN' | 'MARATHON_CREDENTIALS' | 'the URL' | 'none';
+
+export interface MarathonAuth {
+  /** Value of the `Authorization` header, or undefined for none. */
+  readonly header?: string;
+  readonly source: CredentialSource;
+}
+
+/** Reads `MARATHON_TOKEN` (`Authorization: token=...`, DC/OS) or else `MARATHON_CREDENTIALS` (`user:password`, Basic). */
+export function authFromEnv(env: NodeJS.ProcessEnv = process.env): MarathonAuth {
+  const token = env.MARATHON_TOKEN?.trim();
+  if (token) return { header: `token=${token}`, source: 'MARATHON_TOKEN' };
+  const credentials = env.MARATHON_CREDENTIALS;
+  if (credentials) {
+    if (!credentials.includes(':')) {
+      throw new C2CError('USAGE', "MARATHON_CREDENTIALS must be 'user:password'", {
+        hint: 'set it as user:password (the value is never printed), or unset it',
+      });
+    }
+    return { header: `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`, source: 'MARATHON_CREDENTIALS' };
+  }
+  return { source: 'none' };
+}
+
+export interface MarathonClientOptions {
+  /** Base URL, may carry a path prefix (`https://master/service/marathon`). User info in it is used as Basic auth. */
+  readonly baseUrl: string;
+  /** @default - authFromEnv(process.env) */
+  readonly auth?: MarathonAuth;
+  /** Per-request timeout. @default 10000 */
+  readonly requestTimeoutMs?: number;
+  /** Attempts for an idempotent call (1 = no retry). @default 5 */
+  readonly attempts?: number;
+  /** First backoff delay; doubles per attempt, with full jitter. @default 100 */
+  readonly backoffMs?: number;
+  /** @default 2000 */
+  readonly maxBackoffMs?: number;
+  /** Called before each retry (for progress output; never gets credentials). */
+  readonly onRetry?: (info: RetryInfo) => void;
+}
+
+export interface RetryInfo {
+  readonly method: string;
+  readonly path: string;
+  readonly attempt: number;
+  readonly reason: string;
+  readonly delayMs: number;
+}
+
+/** An app as GET returns it, with `null`s (old Marathon) removed and the counters read. */
+export interface MarathonAppInfo {
+  readonly id: string;
+  readonly instances: number;
+  /** The definition's version; null only for a body without one (e.g. a POST echo). */
+  readonly version: string | null;
+  readonly lastConfigChangeAt: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly image: string | null;
+  readonly hasHealthChecks: boolean;
+  readonly tasksStaged: number;
+  readonly tasksRunning: number;
+  readonly tasksHealthy: number;
+  readonly tasksUnhealthy: number;
+  /** Ids of the deployments that currently touch this app. */
+  readonly deployments: readonly string[];
+  readonly tasks: readonly MarathonTask[];
+  readonly lastTaskFailure?: { readonly message?: string; readonly state?: string; readonly version?: string; readonly timestamp?: string };
+  /** The whole JSON object as received (nulls removed), for diffing. Never PUT it back (§7). */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+export interface MarathonTask {
+  readonly id: string;
+  readonly appId: string;
+  readonly state: string;
+  readonly version: string | null;
+  readonly host: string | null;
+  readonly ports: readonly number[];
+  readonly startedAt: string | null;
+  /** `alive` of each health check result; empty when the app has none (or none ran yet). */
+  readonly healthy: readonly boolean[];
+}
+
+export interface MarathonDeployment {
+  readonly id: string;
+  readonly version: string;
+  readonly affectedApps: readonly string[];
+  readonly currentStep: number;
+  readonly totalSteps: number;
+  readonly currentActions: readonly { readonly action: string; readonly app?: string }[];
+}
+
+/** A D-result: the deployment a change started (§3). */
+export interface DeploymentRef {
+  readonly deploymentId: string;
+  /** The plan's version; equals the app's new version only if the app really changed (§7). */
+  readonly version: string;
+}
+
+export interface MarathonInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly elected: boolean;
+  readonly leader: string | null;
+  readonly frameworkId: string | null;
+  readonly features: readonly string[];
+}
+
+/** One field error of a 422 (`details[]`), with the path in Marathon's `/a/b(0)/c` notation. @see SEMANTICS.md §4 */
+export interface FieldError {
+  readonly path: string;
+  readonly errors: readonly string[];
+}
+
+type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+interface RequestSpec {
+  readonly method: Method;
+  readonly path: string;
+  readonly query?: Record<string, string | boolean | undefined>;
+  readonly body?: unknown;
+  readonly idempotent: boolean;
+  /** Statuses that are not errors for this call. */
+  readonly ok?: readonly number[];
+}
+
+interface HttpResult {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers: Headers;
+}
+
+const RETRY_STATUS = (s: number) => s >= 500 && s <= 599;
+
+export class MarathonClient {
+  /** Base URL without user info and without a trailing slash; safe to print. */
+  readonly baseUrl: string;
+  readonly auth: MarathonAuth;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly onRetry?: (info: RetryInfo) => void;
+  private inFlight = 0;
+  private busySince = 0;
+  private busy = 0;
+
+  /** Requests sent so far (including retries). */
+  requestCount = 0;
+
+  /** Wall time during which at least one request to Marathon was in flight, ms (for overhead measurements). */
+  get busyMs(): number {
+    return this.busy + (this.inFlight > 0 ? Date.now() - this.busySince : 0);
+  }
+
+  constructor(options: MarathonClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch {
+      throw new C2CError('USAGE', `Marathon URL '${redactUrl(options.baseUrl)}' is not a valid URL`, {
+        hint: 'give http(s)://host:port[/prefix] with --marathon or MARATHON_URL',
+      });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new C2CError('USAGE', `Marathon URL '${redactUrl(options.baseUrl)}' must use http or https`, {
+        hint: 'give http(s)://host:port[/prefix] with --marathon or MARATHON_URL',
+      });
+    }
+    let auth = options.auth ?? authFromEnv();
+    if ((url.username || url.password) && auth.source === 'none') {
+      const userInfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      auth = { header: `Basic ${Buffer.from(userInfo, 'utf8').toString('base64')}`, source: 'the URL' };
+    }
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    this.baseUrl = url.toString().replace(/\/+$/, '');
+    this.auth = auth;
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.attempts = Math.max(1, options.attempts ?? 5);
+    this.backoffMs = options.backoffMs ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 2_000;
+    this.onRetry = options.onRetry;
+  }
+
+  /** The app, or null when Marathon says it does not exist (404). */
+  async getApp(id: string): Promise<MarathonAppInfo | null> {
+    const res = await this.request({ method: 'GET', path: `/v2/apps${appPath(id)}`, idempotent: true, ok: [404] });
+    if (res.status === 404) return null;
+    const app = record(res.body).app;
+    return parseAppInfo(app, `GET /v2/apps${appPath(id)}`);
+  }
+
+  /**
+   * Replaces the whole definition (`partialUpdate=false`, so removed fields go away, §7) or creates the app.
+   * Idempotent, so it is retried; a re-sent identical definition is a no-op for Marathon.
+   */
+  async putApp(id: string, app: MarathonAppDefinition, options: { force?: boolean } = {}): Promise<DeploymentRef> {
+    const res = await this.request({
+      method: 'PUT',
+      path: `/v2/apps${appPath(id)}`,
+      query: { partialUpdate: 'false', force: options.force ? 'true' : undefined },
+      body: app,
+      idempotent: true,
+    });
+    return parseDeploymentRef(res, 'PUT app');
+  }
+
+  /** Restores a stored version (`PUT {"version": ts}`, §11 C); Marathon creates a new version with that content. */
+  async rollbackToVersion(id: string, version: string, options: { force?: boolean } = {}): Promise<DeploymentRef> {
+    const res = await this.request({
+      method: 'PUT',
+      path: `/v2/apps${appPath(id)}`,
+      query: { force: options.force ? 'true' : undefined },
+      body: { version },
+      idempotent: true,
+    });
+    return parseDeploymentRef(res, 'PUT app version');
+  }
+
+  /** Stored versions, newest first (Marathon does not guarantee any order, §8). Not a deployment history. */
+  async listVersions(id: string): Promise<string[]> {
+    const res = await this.request({ method: 'GET', path: `/v2/apps${appPath(id)}/versions`, idempotent: true });
+    const versions = arrayOf(record(res.body).versions).filter((v): v is string => typeof v === 'string');
+    return versions.sort((a, b) => Date.parse(b) - Date.parse(a) || (a < b ? 1 : a > b ? -1 : 0));
+  }
+
+  /** One stored version's definition (the bare App JSON, nulls removed). */
+  async getVersion(id: string, version: string): Promise<Record<string, unknown>> {
+    const res = await this.request({
+      method: 'GET',
+      path: `/v2/apps${appPath(id)}/versions/${encodeURIComponent(version)}`,
+      idempotent: true,
+    });
+    return record(stripNulls(res.body));
+  }
+
+  async listDeployments(): Promise<MarathonDeployment[]> {
+    const res = await this.request({ method: 'GET', path: '/v2/deployments', idempotent: true });
+    return arrayOf(res.body).map(parseDeployment);
+  }
+
+  /**
+   * Cancels a deployment. Without `force` Marathon starts a rollback deployment (returned); with `force` it just stops
+   * (202, no body: returns null). Not idempotent, never retried after the request may have arrived. @see §11 A/B
+   */
+  async deleteDeployment(id: string, options: { force?: boolean } = {}): Promise<DeploymentRef | null> {
+    const res = await this.request({
+      method: 'DELETE',
+      path: `/v2/deployments/${encodeURIComponent(id)}`,
+      query: { force: options.force ? 'true' : undefined },
+      idempotent: false,
+    });
+    if (res.status === 202 || res.body === undefined) return null;
+    return parseDeploymentRef(res, 'DELETE deployment');
+  }
+
+  async getAppTasks(id: string): Promise<MarathonTask[]> {
+    const res = await this.request({ method: 'GET', path: `/v2/apps${appPath(id)}/tasks`, idempotent: true });
+    return arrayOf(record(res.body).tasks).map(parseTask);
+  }
+
+  /**
+   * Apps, optionally those whose id starts with `idPrefix` (Marathon's `id` filter is a substring match, §3, so the
+   * prefix is checked here too) or that match a label selector (`c2c.environment==staging`).
+   */
+  async listApps(filter: { idPrefix?: string; label?: string; embedTasks?: boolean } = {}): Promise<MarathonAppInfo[]> {
+    const res = await this.request({
+      method: 'GET',
+      path: '/v2/apps',
+      query: { id: filter.idPrefix, label: filter.label, embed: filter.embedTasks ? 'apps.tasks' : undefined },
+      idempotent: true,
+    });
+    const apps = arrayOf(record(res.body).apps).map((a) => parseAppInfo(a, 'GET /v2/apps'));
+    return filter.idPrefix ? apps.filter((a) => a.id.startsWith(filter.idPrefix as string)) : apps;
+  }
+
+  async info(): Promise<MarathonInfo> {
+    const res = await this.request({ method: 'GET', path: '/v2/info', idempotent: true });
+    const b = record(res.body);
+    const config = record(b.marathon_config ?? {});
+    return {
+      name: str(b.name) ?? 'marathon',
+      version: str(b.version) ?? 'unknown',
+      elected: b.elected === true,
+      leader: str(b.leader) ?? null,
+      frameworkId: str(b.frameworkId) ?? null,
+      features: arrayOf(config.features ?? []).filter((f): f is string => typeof f === 'string'),
+    };
+  }
+
+  /** True when `/ping` answers 2xx. */
+  async ping(): Promise<boolean> {
+    const res = await this.request({ method: 'GET', path: '/ping', idempotent: true, ok: [204] });
+    return res.status >= 200 && res.status < 300;
+  }
+
+  private url(spec: RequestSpec): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) params.append(k, String(v));
+    const qs = params.toString();
+    return `${this.baseUrl}${spec.path}${qs ? `?${qs}` : ''}`;
+  }
+
+  private async request(spec: RequestSpec): Promise<HttpResult> {
+    const url = this.url(spec);
+    const where = `${spec.method} ${spec.path}`;
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (this.auth.header) headers.Authorization = this.auth.header;
+    if (spec.body !== undefined) headers['Content-Type'] = 'application/json';
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+
+    for (let attempt = 1; ; attempt += 1) {
+      let failure: { reason: string; retryable: boolean; status?: number; body?: unknown };
+      try {
+        const { res, text } = await this.send(url, { method: spec.method, headers, body });
+        const parsed = parseBody(text);
+        if ((res.status >= 200 && res.status < 300) || spec.ok?.includes(res.status)) {
+          return { status: res.status, body: parsed, headers: res.headers };
+        }
+        if (!RETRY_STATUS(res.status) || !spec.idempotent) {
+          throw this.httpError(res.status, parsed, where);
+        }
+        failure = { reason: `${res.status} ${messageOf(parsed) ?? ''}`.trim(), retryable: true, status: res.status, body: parsed };
+      } catch (err) {
+        if (err instanceof C2CError) throw err;
+        const net = networkFailure(err);
+        // A refused connection never reached Marathon, so even a non-idempotent call may be sent again.
+        failure = { reason: net.reason, retryable: spec.idempotent || net.notSent };
+      }
+      if (!failure.retryable || attempt >= this.attempts) {
+        if (failure.status !== undefined) throw this.httpError(failure.status, failure.body, where, attempt);
+        throw new C2CError('MARATHON_UNREACHABLE', `Marathon at ${this.baseUrl} did not answer ${where}: ${failure.reason}` +
+          (attempt > 1 ? ` (after ${attempt} attempts)` : ''), {
+          hint: spec.idempotent || attempt > 1
+            ? 'check the URL (--marathon, MARATHON_URL) and that Marathon is up (GET /ping)'
+            : `the request may or may not have reached Marathon; check 'deploy status' before trying again`,
+        });
+      }
+      const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
+      const delayMs = Math.round(cap / 2 + Math.random() * (cap / 2));
+      this.onRetry?.({ method: spec.method, path: spec.path, attempt, reason: failure.reason, delayMs });
+      await sleep(delayMs);
+    }
+  }
+
+  /** One HTTP exchange with a timeout covering headers and body; counts busy time. */
+  private async send(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<{ res: globalThis.Response; text: string }> {
+    if (this.inFlight === 0) this.busySince = Date.now();
+    this.inFlight += 1;
+    this.requestCount += 1;
+    try {
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      return { res, text: await res.text() };
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) this.busy += Date.now() - this.busySince;
+    }
+  }
+
+  private httpError(status: number, body: unknown, where: string, attempts = 1): C2CError {
+    const message = messageOf(body);
+    const suffix = attempts > 1 ? ` (after ${attempts} attempts)` : '';
+    if (status === 401 || status === 403) {
+      if (status === 403 && message && /max number .* running deployments/i.test(message)) {
+        return new C2CError('MARATHON_BUSY', `Marathon refused ${where}: ${message}`, {
+          hint: 'too many deployments are running on this Marathon; wait for some to finish and try again',
+        });
+      }
+      const used = this.auth.source === 'none' ? 'no credentials' : `the credentials from ${this.auth.source}`;
+      return new C2CError('MARATHON_AUTH', `${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'} from Marathon for ${where} using ${used}`, {
+        hint: this.auth.source === 'none'
+          ? 'set MARATHON_CREDENTIALS (user:password) or MARATHON_TOKEN (DC/OS token)'
+          : `check ${this.auth.source}${status === 403 ? ' (this identity may not change this app)' : ''}`,
+      });
+    }
+    if (status === 404) {
+      return new C2CError('MARATHON_NOT_FOUND', `Marathon: ${message ?? `404 for ${where}`}`, {
+        hint: `check the id, and that the base URL ${this.baseUrl} includes any path prefix (e.g. /service/marathon)`,
+        details: { status },
+      });
+    }
+    if (status === 409) {
+      const deploymentIds = arrayOf(record(body ?? {}).deployments ?? [])
+        .map((d) => str(record(d).id))
+        .filter((d): d is string => d !== undefined);
+      const held = deploymentIds.length > 0 ? `locked by deployment ${deploymentIds.join(', ')}` : (message ?? 'conflict');
+      return new C2CError('MARATHON_LOCKED', `${where}: ${held}`, {
+        hint: "wait for it ('deploy status'), or pass --force to cancel it",
+        details: { deploymentIds, message },
+      });
+    }
+    if (status === 400 || status === 422) {
+      const fieldErrors = parseFieldErrors(record(body ?? {}).details);
+      const lines = fieldErrors.map((f) => `  ${f.path}: ${f.errors.join('; ')}`);
+      const detailString = str(record(body ?? {}).details);
+      return new C2CError('MARATHON_REJECTED', `Marathon rejected ${where} (${status} ${message ?? 'invalid'})` +
+        (lines.length > 0 ? `:\n${lines.join('\n')}` : detailString ? `: ${detailString}` : ''), {
+        hint: 'fix the service definition (services/<name>.ts) and run `deploy render` to see what is sent',
+        details: { status, fieldErrors },
+      });
+    }
+    return new C2CError('MARATHON_ERROR', `Marathon answered ${status} to ${where}${message ? `: ${message}` : ''}${suffix}`, {
+      hint: status >= 500 ? 'Marathon is failing; check its leader and logs, then try again' : undefined,
+      details: { status },
+    });
+  }
+}
+
+/** The base URL with any user info removed: safe to print. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return raw.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
+/** `/staging/web` -> `/staging/web`; `staging/web` -> `/staging/web`. Slashes are not encoded (§5). */
+function appPath(id: string): string {
+  const clean = id.startsWith('/') ? id : `/${id}`;
+  return clean.split('/').map((s) => encodeURIComponent(s)).join('/');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function parseBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function messageOf(body: unknown): string | undefined {
+  if (body && typeof body === 'object' && !Array.isArray(body)) return str((body as Record<string, unknown>).message);
+  if (typeof body === 'string' && body.length > 0 && !body.trimStart().startsWith('<')) return body.slice(0, 200);
+  return undefined;
+}
+
+function networkFailure(err: unknown): { reason: string; notSent: boolean } {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return { reason: 'timed out', notSent: false };
+  const code = e?.cause?.code;
+  if (code === 'ECONNREFUSED') return { reason: 'connection refused', notSent: true };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { reason: `host not found (${code})`, notSent: true };
+  if (code) return { reason: `connection failed (${code})`, notSent: false };
+  return { reason: e?.cause?.message ?? e?.message ?? String(err), notSent: false };
+}
+
+function parseFieldErrors(details: unknown): FieldError[] {
+  if (!Array.isArray(details)) return [];
+  return details.map((d) => {
+    const r = record(d);
+    return {
+      path: str(r.path) ?? '/',
+      errors: arrayOf(r.errors ?? []).map((e) => (typeof e === 'string' ? e : JSON.stringify(e))),
+    };
+  });
+}
+
+function parseDeploymentRef(res: HttpResult, what: string): DeploymentRef {
+  const b = record(res.body ?? {});
+  const deploymentId = str(b.deploymentId) ?? res.headers.get('marathon-deployment-id') ?? undefined;
+  const version = str(b.version);
+  if (!deploymentId || !version) {
+    throw new C2CError('MARATHON_BAD_RESPONSE', `Marathon's answer to ${what} has no deploymentId/version`, {
+      hint: 'is the URL really Marathon (and its path prefix right)?',
+    });
+  }
+  return { deploymentId, version };
+}
+
+/** Removes `null` values recursively: old Marathon writes null where new Marathon omits the key (§6). */
+export function stripNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripNulls);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = stripNulls(v);
+    return out;
+  }
+  return value;
+}
+
+/** Reads one app of a GET answer; tolerates absent keys and `null`s. */
+export function parseAppInfo(value: unknown, where = 'app'): MarathonAppInfo {
+  const raw = record(stripNulls(value));
+  const id = str(raw.id);
+  if (!id) throw new C2CError('MARATHON_BAD_RESPONSE', `${where}: the answer has no app id`);
+  const versionInfo = record(raw.versionInfo ?? {});
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record(raw.labels ?? {}))) if (typeof v === 'string') labels[k] = v;
+  const container = record(raw.container ?? {});
+  const docker = record(container.docker ?? {});
+  const failure = raw.lastTaskFailure === undefined ? undefined : record(raw.lastTaskFailure);
+  return {
+    id,
+    instances: num(raw.instances) ?? 1,
+    version: str(raw.version) ?? null,
+    lastConfigChangeAt: str(versionInfo.lastConfigChangeAt) ?? null,
+    labels,
+    image: str(docker.image) ?? null,
+    hasHealthChecks: arrayOf(raw.healthChecks ?? []).length > 0,
+    tasksStaged: num(raw.tasksStaged) ?? 0,
+    tasksRunning: num(raw.tasksRunning) ?? 0,
+    tasksHealthy: num(raw.tasksHealthy) ?? 0,
+    tasksUnhealthy: num(raw.tasksUnhealthy) ?? 0,
+    deployments: arrayOf(raw.deployments ?? []).map((d) => str(record(d).id)).filter((d): d is string => d !== undefined),
+    tasks: arrayOf(raw.tasks ?? []).map(parseTask),
+    ...(failure ? {
+      lastTaskFailure: {
+        message: str(failure.message), state: str(failure.state), version: str(failure.version), timestamp: str(failure.timestamp),
+      },
+    } : {}),
+    raw,
+  };
+}
+
+function parseTask(value: unknown): MarathonTask {
+  const t = record(stripNulls(value));
+  return {
+    id: str(t.id) ?? '',
+    appId: str(t.appId) ?? '',
+    state: str(t.state) ?? 'TASK_RUNNING',
+    version: str(t.version) ?? null,
+    host: str(t.host) ?? null,
+    ports: arrayOf(t.ports ?? []).filter((p): p is number => typeof p === 'number'),
+    startedAt: str(t.startedAt) ?? null,
+    healthy: arrayOf(t.healthCheckResults ?? []).map((r) => record(r).alive === true),
+  };
+}
+
+function parseDeployment(value: unknown): MarathonDeployment {
+  const d = record(stripNulls(value));
+  return {
+    id: str(d.id) ?? '',
+    version: str(d.version) ?? '',
+    affectedApps: arrayOf(d.affectedApps ?? []).filter((a): a is string => typeof a === 'string'),
+    currentStep: num(d.currentStep) ?? 0,
+    totalSteps: num(d.totalSteps) ?? arrayOf(d.steps ?? []).length,
+    currentActions: arrayOf(d.currentActions ?? []).map((a) => {
+      const r = record(a);
+      return { action: str(r.action) ?? '', ...(str(r.app) ? { app: str(r.app) } : {}) };
+    }),
+  };
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function arrayOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}

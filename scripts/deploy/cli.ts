@@ -1,0 +1,44 @@
+// The deploy CLI as an importable module: the program and main(argv, io). scripts/deploy.ts runs it.
+import { Command } from 'commander';
+import { register as apply } from './commands/apply';
+import { register as list } from './commands/list';
+import { register as plan } from './commands/plan';
+import { register as render } from './commands/render';
+import { register as rollback } from './commands/rollback';
+import { register as status } from './commands/status';
+import { CliContext, CliIo, createContext, EXIT_CODES_HELP, reportError } from './context';
+
+/** Every command module, in help order. */
+export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [list, render, plan, apply, rollback, status];
+
+/** Builds the program over the given streams (tests pass their own). */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('deploy')
+    .description('render, plan, apply, roll back and show commit-to-cloud services on Marathon')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => ctx.err(s.replace(/\n$/, '')), writeOut: (s) => ctx.out(s) })
+    .addHelpText('after', EXIT_CODES_HELP);
+  for (const register of COMMANDS) register(program, ctx);
+  for (const cmd of program.commands) {
+    cmd.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({ writeErr: (s) => ctx.err(s.replace(/\n$/, '')), writeOut: (s) => ctx.out(s) });
+  }
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const ctx = createContext({ ...io, setExitCode: (c) => { exitCode = c; } });
+  const program = buildProgram(ctx);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 2;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    return reportError(ctx, error);
+  }
+  return exitCode;
+}

@@ -1,0 +1,180 @@
+import { Command, Option } from 'commander';
+import { applyAll } from '../../../lib/deploy/all';
+import { applyService, ApplyRequest, ApplyResult, GateResult } from '../../../lib/deploy/apply';
+import { DeployContext } from '../../../lib/deploy/types';
+import { C2CError } from '../../../lib/errors';
+import { authorizeProduction } from '../../../lib/gate/gate';
+import { readPlanFile } from '../../../lib/gate/plan';
+import { STAMP_LABELS } from '../../../lib/marathon/app';
+import { MarathonAppInfo } from '../../../lib/marathon/client';
+import { platformFromEnv } from '../../../lib/platform';
+import { CliContext, EXIT, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+
+interface ApplyOptions {
+  service?: string; env?: string; image?: string; commit?: string; commitTime?: string; plan?: string;
+  approval: 'local' | 'cloudbuild'; all?: boolean; concurrency: string; tag?: string; force?: boolean; json?: boolean;
+  timeout: number; marathon?: string;
+}
+
+const PRODUCTION_NEEDS_PLAN = (what: string) => new C2CError('PRODUCTION_NEEDS_PLAN',
+  `production is changed only through an approved plan; ${what} is not allowed for production`, {
+    hint: "run 'deploy plan --service S --env production --image IMAGE --out FILE', have it approved ('deploy approve FILE'), then 'deploy apply --plan FILE'",
+  });
+
+/** `deploy apply`: one service, a plan file, or the whole fleet; waits until healthy and rolls back on failure. */
+export function register(program: Command, ctx: CliContext): void {
+  marathonOptions(withExitHelp(program.command('apply')))
+    .description('submit the rendered definition, wait until healthy, roll back on failure')
+    .option('--service <name>', 'service from the catalog (with --env and --image; staging only)')
+    .option('--env <env>', 'staging or production')
+    .option('--image <image>', 'image reference, e.g. registry.internal:5000/bulb-api:3f2a9c1')
+    .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
+    .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
+    .option('--plan <file>', "apply a plan file from 'deploy plan' (production: needs an approval)")
+    .addOption(new Option('--approval <source>', 'where the production approval comes from').choices(['local', 'cloudbuild']).default('local'))
+    .option('--all', 'every service of the catalog (with --env staging)')
+    .option('--concurrency <n>', 'with --all: deploys at a time', '4')
+    .option('--tag <tag>', "with --all: deploy <registry>/<service>:<tag> (default: keep each service's running image)")
+    .option('--force', 'cancel a deployment that holds the app instead of waiting for it (never for production)')
+    .option('--json', 'print the result as JSON')
+    .action(ctx.action(async (opts: ApplyOptions) => {
+      try {
+        return await run(ctx, opts);
+      } catch (error) {
+        if (opts.json) {
+          const e = error as C2CError;
+          ctx.json({ ok: false, code: e.code ?? 'UNEXPECTED', message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) });
+        }
+        throw error;
+      }
+    }));
+}
+
+async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
+  const modes = [opts.plan !== undefined, Boolean(opts.all), opts.service !== undefined || opts.image !== undefined].filter(Boolean).length;
+  if (modes !== 1) {
+    throw new C2CError('USAGE', 'apply needs exactly one of: --service S --env E --image IMAGE, --plan FILE, or --all --env E', {
+      hint: "see 'deploy apply --help'",
+    });
+  }
+  if (opts.plan !== undefined) return applyPlan(ctx, opts, opts.plan);
+  const environment = parseEnvironment(opts.env);
+  if (opts.all) {
+    if (environment === 'production') throw PRODUCTION_NEEDS_PLAN('apply --all');
+    return applyFleet(ctx, opts, environment);
+  }
+  if (environment === 'production') throw PRODUCTION_NEEDS_PLAN('apply --image');
+  const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
+  const image = parseImage(opts.image);
+  const deploy = deployContext(ctx, opts, environment);
+  const result = await progressRun(ctx, `deploying ${service.name} to ${environment}`, () =>
+    applyService(deploy, { service, environment, image, commit: opts.commit, commitTime: opts.commitTime, force: opts.force }));
+  printResult(ctx, opts, result);
+  return EXIT.ok;
+}
+
+function deployContext(ctx: CliContext, opts: ApplyOptions, environment: 'staging' | 'production'): DeployContext {
+  const progress = ctx.progress();
+  return {
+    client: ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout }),
+    actor: ctx.actor(),
+    audit: ctx.audit(),
+    timeoutMs: opts.timeout * 1000,
+    onProgress: (e) => progress.event(e),
+  };
+}
+
+function progressRun<T>(ctx: CliContext, title: string, work: () => Promise<T>): Promise<T> {
+  return ctx.progress().run(title, work);
+}
+
+async function applyPlan(ctx: CliContext, opts: ApplyOptions, file: string): Promise<number> {
+  if (opts.all || opts.service !== undefined || opts.image !== undefined || opts.tag !== undefined) {
+    throw new C2CError('USAGE', '--plan cannot be combined with --service, --image, --all or --tag: the plan says what to deploy', {
+      hint: 'apply --plan FILE',
+    });
+  }
+  const plan = await readPlanFile(file);
+  const service = ctx.catalog().get(plan.service);
+  if (opts.env !== undefined && parseEnvironment(opts.env) !== plan.environment) {
+    throw new C2CError('USAGE', `--env ${opts.env} does not match the plan's environment ${plan.environment}`, { hint: 'leave out --env with --plan' });
+  }
+  const environment = plan.environment;
+  if (environment === 'production' && opts.force) {
+    throw new C2CError('USAGE', '--force is not allowed for production: nothing goes around the gate or cancels a production deployment', {
+      hint: "wait for the running deployment ('deploy status --env production'), then apply again",
+    });
+  }
+  const audit = ctx.audit();
+  const actor = ctx.actor();
+  const beforeSubmit = async (live: MarathonAppInfo | null): Promise<GateResult> => {
+    if (environment !== 'production') return { labels: { [STAMP_LABELS.planId]: plan.id } };
+    try {
+      const approval = await authorizeProduction({
+        plan, service, liveVersion: live?.version ?? null, audit, approvalSource: opts.approval, env: ctx.env,
+      });
+      return {
+        labels: { [STAMP_LABELS.planId]: plan.id, [STAMP_LABELS.approvedBy]: approval.approver },
+        approver: approval.approver,
+        approvalSource: approval.source,
+      };
+    } catch (error) {
+      if (error instanceof C2CError && error.code.startsWith('GATE_')) {
+        await audit.record({
+          type: 'gate.refused', service: plan.service, environment, actor, planId: plan.id, image: plan.image, reason: error.message,
+        });
+      }
+      throw error;
+    }
+  };
+  const request: ApplyRequest = {
+    service, environment, image: plan.image, app: plan.app, planId: plan.id, commit: plan.commit, commitTime: plan.commitTime,
+    force: opts.force, beforeSubmit,
+  };
+  const deploy = deployContext(ctx, opts, environment);
+  const result = await progressRun(ctx, `applying plan ${plan.id.slice(0, 12)} to ${environment}`, () => applyService(deploy, request));
+  printResult(ctx, opts, result);
+  return EXIT.ok;
+}
+
+async function applyFleet(ctx: CliContext, opts: ApplyOptions, environment: 'staging'): Promise<number> {
+  const concurrency = Number(opts.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new C2CError('USAGE', `--concurrency '${opts.concurrency}' must be a whole number from 1 to 64`, { hint: 'e.g. --concurrency 4' });
+  }
+  if (opts.tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(opts.tag)) {
+    throw new C2CError('USAGE', `--tag '${opts.tag}' is not a valid image tag`, { hint: 'e.g. --tag 3f2a9c1' });
+  }
+  const services = ctx.catalog().services;
+  const deploy = deployContext(ctx, opts, environment);
+  const entries = await progressRun(ctx, `deploying ${services.length} services to ${environment}`, () =>
+    applyAll(deploy, {
+      services, environment, tag: opts.tag, registryHost: platformFromEnv(ctx.env).registryHost, commit: opts.commit,
+      concurrency, force: opts.force,
+    }));
+  const failed = entries.filter((e) => e.status === 'failed');
+  if (opts.json) {
+    ctx.json({ ok: failed.length === 0, environment, services: entries });
+  } else {
+    for (const e of entries) {
+      if (e.status === 'failed') ctx.out(`${e.service}: failed${e.rolledBack ? ', rolled back' : ''}: ${e.message}`);
+      else if (e.status === 'skipped') ctx.out(`${e.service}: skipped: ${e.reason}`);
+      else ctx.out(`${e.service}: ${e.status === 'noop' ? 'no change' : 'deployed'} (${e.result.image}, version ${e.result.version})`);
+    }
+  }
+  if (failed.length > 0) {
+    ctx.err(`deploy: ${failed.length} of ${entries.length} services failed: ${failed.map((f) => f.service).join(', ')}`);
+    return EXIT.failed;
+  }
+  return EXIT.ok;
+}
+
+function printResult(ctx: CliContext, opts: ApplyOptions, result: ApplyResult): void {
+  if (opts.json) {
+    ctx.json({ ok: true, ...result });
+    return;
+  }
+  const tasks = `${result.tasks.healthy}/${result.tasks.running}/${result.tasks.wanted} healthy/running/wanted`;
+  if (result.outcome === 'noop') ctx.out(`no change: ${result.appId} already runs ${result.image} (version ${result.version}, ${tasks}); nothing sent`);
+  else ctx.out(`deployed ${result.image} to ${result.appId}: version ${result.version} (${tasks}, ${(result.durationMs / 1000).toFixed(1)} s)`);
+}

@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { renderForDeploy } from '../../../lib/deploy/apply';
+import { CliContext, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+
+/** `deploy render`: the Marathon JSON that `apply` would submit (stamps included). Sends nothing. */
+export function register(program: Command, ctx: CliContext): void {
+  withExitHelp(program.command('render'))
+    .description('print the Marathon app JSON that apply would submit (nothing is sent)')
+    .option('--service <name>', 'service from the catalog (see list)')
+    .option('--env <env>', 'staging or production')
+    .option('--image <image>', 'image reference, e.g. registry.internal:5000/bulb-api:3f2a9c1')
+    .option('--commit <sha>', 'commit to stamp as c2c.commit')
+    .action(ctx.action(async (opts: { service?: string; env?: string; image?: string; commit?: string }) => {
+      const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
+      const environment = parseEnvironment(opts.env);
+      const image = parseImage(opts.image);
+      ctx.json(renderForDeploy(service, environment, { image, commit: opts.commit, actor: ctx.actor() }));
+    }));
+}
