@@ -1,0 +1,238 @@
+import { Construct } from 'constructs';
+import { Lazy } from 'cdktf';
+import { CloudbuildTrigger, CloudbuildTriggerBuild, cloudbuildTriggerBuildStepToTerraform } from '@cdktf/provider-google/lib/cloudbuild-trigger';
+import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
+import { EnvironmentName, ServiceDefinition } from '../lib/catalog/types';
+import { PlatformConfig, imageFor } from '../lib/platform';
+import { bashStep, DEPLOY_CLI, fetchDeployStep, PipelineStep, STEP_IMAGES, stepProblems, toTriggerStep } from './build-steps';
+import { DeployBundle } from './deploy-bucket';
+import { PlatformNames, planPrefix, serviceAccountResource } from './naming';
+import { REGISTRY_IMAGE } from './registry';
+import { escapeCloudBuild } from './terraform-escape';
+
+/** Props of {@link BuildPipeline}. */
+export interface BuildPipelineProps {
+  /** The service. */
+  readonly service: ServiceDefinition;
+  /** Fleet settings (project, region, registry host, Marathon URLs). */
+  readonly platform: PlatformConfig;
+  /** Names of the platform's buckets, topic and service accounts. */
+  readonly names: PlatformNames;
+  /** The deploy CLI bundle the deploy steps download, pinned by its SHA-256. */
+  readonly bundle: Pick<DeployBundle, 'sha256' | 'objectName'>;
+  /**
+   * Name of the Cloud Build GitHub connection (2nd gen), created once in the console (it needs a browser OAuth flow).
+   * @see https://cloud.google.com/build/docs/automating-builds/github/connect-repo-github
+   */
+  readonly connection: string;
+  /** Base URL the smoke tests reach the service at, per environment (`SERVICE_URL`). */
+  readonly serviceUrls: Readonly<Record<EnvironmentName, string>>;
+  /**
+   * Declare the link of the repository to the connection (`google_cloudbuildv2_repository`). Off for the second and
+   * later services of a monorepo, whose link the first one declares.
+   * @default true
+   */
+  readonly linkRepository?: boolean;
+  /**
+   * Image `build.sh` runs in.
+   * @default 'node:20'
+   */
+  readonly builderImage?: string;
+  /**
+   * Build timeout.
+   * @default '1800s'
+   */
+  readonly timeout?: string;
+}
+
+/** Trigger names of a service; the pull-request trigger's name is part of the required GitHub status check. */
+export function triggerNames(service: string): { push: string; pullRequest: string; production: string; e2e: string } {
+  return { push: `${service}-push`, pullRequest: `${service}-pr`, production: `${service}-production`, e2e: `${service}-e2e` };
+}
+
+/** The GitHub check a Cloud Build trigger reports: `<trigger name> (<project>)`. */
+export function cloudBuildCheckName(triggerName: string, project: string): string {
+  return `${triggerName} (${project})`;
+}
+
+/**
+ * A service's Cloud Build triggers:
+ * - push to the default branch: `build.sh` (build + unit tests) and the image build in parallel, push `:$SHORT_SHA` and
+ *   `:latest`, deploy to staging, smoke test staging, plan production and upload the plan;
+ * - pull requests: `build.sh` only (its check is required by branch protection);
+ * - production: started by the uploaded plan, waits for approval (`approval_config`), then applies exactly that plan;
+ * - end-to-end: the smoke tests against staging and production, run by Cloud Scheduler.
+ */
+export class BuildPipeline extends Construct {
+  /** The push trigger. */
+  readonly push: CloudbuildTrigger;
+  /** The pull-request trigger. */
+  readonly pullRequest: CloudbuildTrigger;
+  /** The production trigger (approval required). */
+  readonly production: CloudbuildTrigger;
+  /** The end-to-end trigger (run by the scheduler). */
+  readonly e2e: CloudbuildTrigger;
+  /** The resource name of the connected repository (`projects/.../connections/.../repositories/NAME`). */
+  readonly repositoryName: string;
+  /** The trigger names. */
+  readonly triggerNames: ReturnType<typeof triggerNames>;
+  private readonly pushSteps: PipelineStep[];
+
+  constructor(scope: Construct, id: string, props: BuildPipelineProps) {
+    super(scope, id);
+    const { service, platform, names } = props;
+    const s = service.name;
+    const branch = service.defaultBranch ?? 'main';
+    const repoName = service.repo.split('/')[1];
+    const connection = `projects/${platform.project}/locations/${platform.region}/connections/${props.connection}`;
+    this.repositoryName = `${connection}/repositories/${repoName}`;
+    if (props.linkRepository ?? true) {
+      new Cloudbuildv2Repository(this, 'repository', {
+        project: platform.project,
+        location: platform.region,
+        parentConnection: connection,
+        name: repoName,
+        remoteUri: `https://github.com/${service.repo}.git`,
+      });
+    }
+    this.triggerNames = triggerNames(s);
+    const image = imageFor(platform, s, '$SHORT_SHA');
+    const local = `localhost:5000/${s}`;
+    const deployEnv = [
+      `C2C_GCP_PROJECT=${platform.project}`,
+      `C2C_GCP_REGION=${platform.region}`,
+      `C2C_BUCKET_PREFIX=${platform.bucketPrefix}`,
+      `C2C_REGISTRY_HOST=${platform.registryHost}`,
+      `MARATHON_URL_STAGING=${platform.marathonUrls.staging}`,
+      `MARATHON_URL_PRODUCTION=${platform.marathonUrls.production}`,
+      `C2C_AUDIT_BUCKET=${names.auditBucket}`,
+      'C2C_BUILD_ID=$BUILD_ID',
+      'C2C_BUILD_PROJECT=$PROJECT_ID',
+      'C2C_BUILD_LOCATION=$LOCATION',
+      'CI=true',
+    ];
+    const smoke = (env: EnvironmentName, waitFor: readonly string[]) => bashStep(`smoke-${env}`, STEP_IMAGES.node,
+      // Files seeded through the GitHub API are not executable; the smoke command usually runs ./e2e.sh.
+      `chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(service.smokeTest)}`,
+      waitFor, [`SERVICE_URL=${props.serviceUrls[env]}`, `DEPLOY_ENV=${env}`]);
+    const fetchDeploy = fetchDeployStep(names.deployBucket, props.bundle.objectName, props.bundle.sha256);
+    const buildSh: PipelineStep = { id: 'build', image: props.builderImage ?? STEP_IMAGES.node, entrypoint: 'bash', args: ['build.sh'], waitFor: ['-'] };
+
+    this.pushSteps = [
+      buildSh,
+      fetchDeploy,
+      {
+        // A registry running with this build's credentials: the only writer of the registry bucket.
+        id: 'registry-sidecar', image: STEP_IMAGES.docker, waitFor: ['-'],
+        args: ['run', '-d', '--name', 'c2c-registry', '--network', 'cloudbuild', '-p', '5000:5000',
+          '-e', 'REGISTRY_STORAGE=gcs', '-e', `REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`,
+          '-e', 'REGISTRY_STORAGE_GCS_ROOTDIRECTORY=/registry', REGISTRY_IMAGE],
+      },
+      bashStep('pull-cache', STEP_IMAGES.docker, [
+        'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
+        `docker pull ${local}:latest || echo "no previous image; building without cache"`,
+      ].join('\n'), ['registry-sidecar']),
+      {
+        id: 'docker-build', image: STEP_IMAGES.docker, waitFor: ['pull-cache'],
+        args: ['build', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', `${local}:latest`,
+          '-t', `${local}:$SHORT_SHA`, '-t', `${local}:latest`, '.'],
+      },
+      bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, ['build', 'docker-build']),
+      {
+        id: 'deploy-staging', image: STEP_IMAGES.node, entrypoint: 'node', waitFor: ['push', 'fetch-deploy'], env: deployEnv,
+        args: [DEPLOY_CLI, 'apply', '--service', s, '--env', 'staging', '--image', image, '--commit', '$COMMIT_SHA'],
+      },
+      smoke('staging', ['deploy-staging']),
+      {
+        id: 'plan-production', image: STEP_IMAGES.node, entrypoint: 'node', waitFor: ['smoke-staging'], env: deployEnv,
+        args: [DEPLOY_CLI, 'plan', '--service', s, '--env', 'production', '--image', image, '--commit', '$COMMIT_SHA',
+          '--out', '/workspace/production.plan.json'],
+      },
+      // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval.
+      bashStep('upload-plan', STEP_IMAGES.cloudSdk,
+        `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/${planPrefix(s)}$COMMIT_SHA-$BUILD_ID.json`,
+        ['plan-production']),
+    ];
+
+    const common = (serviceAccount: string, tags: string[]) => ({
+      project: platform.project,
+      location: platform.region,
+      serviceAccount: serviceAccountResource(platform.project, serviceAccount),
+      tags: ['c2c', s, ...tags],
+    });
+    const build = (steps: readonly PipelineStep[]): CloudbuildTriggerBuild => ({
+      step: steps.map(toTriggerStep),
+      timeout: props.timeout ?? '1800s',
+      options: { logging: 'CLOUD_LOGGING_ONLY' },
+    });
+
+    this.push = new CloudbuildTrigger(this, 'push', {
+      ...common(names.buildServiceAccount, ['push']),
+      name: this.triggerNames.push,
+      description: `${s}: build, unit tests, image, deploy to staging, smoke test, production plan`,
+      repositoryEventConfig: { repository: this.repositoryName, push: { branch: `^${escapeRegExp(branch)}$` } },
+      ...(service.paths ? { includedFiles: [...service.paths] } : {}),
+      buildAttribute: {
+        ...build([]),
+        // Lazy, so that steps added after construction (addPushStep) are synthesized and validated.
+        step: Lazy.anyValue({ produce: () => this.pushSteps.map((x) => cloudbuildTriggerBuildStepToTerraform(toTriggerStep(x))) }),
+      },
+    });
+
+    // No included_files: the check is required by branch protection, so it must report on every pull request.
+    this.pullRequest = new CloudbuildTrigger(this, 'pull-request', {
+      ...common(names.testServiceAccount, ['pull-request']),
+      name: this.triggerNames.pullRequest,
+      description: `${s}: build.sh (build + unit tests) on every pull request`,
+      repositoryEventConfig: {
+        repository: this.repositoryName,
+        pullRequest: { branch: `^${escapeRegExp(branch)}$`, commentControl: 'COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY' },
+      },
+      buildAttribute: build([buildSh]),
+    });
+
+    this.production = new CloudbuildTrigger(this, 'production', {
+      ...common(names.productionServiceAccount, ['production']),
+      name: this.triggerNames.production,
+      description: `${s}: apply the approved production plan`,
+      pubsubConfig: { topic: `projects/${platform.project}/topics/${names.plansTopic}` },
+      substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)' },
+      filter: `_PLAN_OBJECT.matches("^${planPrefix(s)}[^/]+[.]json$")`,
+      sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
+      approvalConfig: { approvalRequired: true },
+      buildAttribute: build([
+        fetchDeploy,
+        bashStep('fetch-plan', STEP_IMAGES.cloudSdk, `gsutil -q cp gs://${names.deployBucket}/$_PLAN_OBJECT /workspace/production.plan.json`, ['-']),
+        {
+          id: 'apply-production', image: STEP_IMAGES.node, entrypoint: 'node', waitFor: ['fetch-deploy', 'fetch-plan'], env: deployEnv,
+          args: [DEPLOY_CLI, 'apply', '--plan', '/workspace/production.plan.json', '--approval', 'cloudbuild'],
+        },
+        smoke('production', ['apply-production']),
+      ]),
+    });
+
+    this.e2e = new CloudbuildTrigger(this, 'e2e', {
+      ...common(names.testServiceAccount, ['e2e']),
+      name: this.triggerNames.e2e,
+      description: `${s}: smoke tests against staging and production (scheduled)`,
+      sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
+      buildAttribute: build([smoke('staging', ['-']), smoke('production', ['-'])]),
+    });
+
+    this.node.addValidation({ validate: () => stepProblems(this.pushSteps).map((p) => `BuildPipeline(${s}): push trigger: ${p}`) });
+  }
+
+  /** Adds a step to the push build (e.g. a security scan after `docker-build`); checked at synth. */
+  addPushStep(step: PipelineStep): void {
+    this.pushSteps.push(step);
+  }
+
+  /** The push build's steps, in order. */
+  get pushStepIds(): readonly string[] {
+    return this.pushSteps.map((x) => x.id);
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

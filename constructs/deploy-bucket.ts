@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Construct } from 'constructs';
+import { AssetType, TerraformAsset } from 'cdktf';
+import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
+import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
+import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
+import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
+import { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic';
+import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-iam-member';
+import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account';
+import { C2CError } from '../lib/errors';
+import { deployBundleObject } from './naming';
+import { memberId } from './iam-id';
+
+/** The single-file deploy CLI that builds download, pinned by its SHA-256. */
+export interface DeployBundle {
+  /** Path of `deploy-bundle.cjs` on this machine. */
+  readonly path: string;
+  /** Lower-case hex SHA-256 of the file's bytes. */
+  readonly sha256: string;
+  /** Object name in the deploy bucket (contains the hash). */
+  readonly objectName: string;
+}
+
+/**
+ * Reads the deploy bundle and hashes it. When it is missing, builds it once (`node scripts/build.mjs --quiet`).
+ * @throws C2CError DEPLOY_BUNDLE_MISSING when it still does not exist.
+ */
+export function loadDeployBundle(root: string, path: string = join(root, 'dist', 'deploy-bundle.cjs')): DeployBundle {
+  if (!existsSync(path)) {
+    spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet'], { cwd: root, stdio: 'inherit' });
+  }
+  if (!existsSync(path)) {
+    throw new C2CError('DEPLOY_BUNDLE_MISSING', `the deploy bundle ${path} does not exist`, {
+      hint: "run 'npm run build' (it writes dist/deploy-bundle.cjs), then synthesize again",
+    });
+  }
+  const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+  return { path, sha256, objectName: deployBundleObject(sha256) };
+}
+
+/** Props of {@link DeployBucket}. */
+export interface DeployBucketProps {
+  /** Bucket name (global). */
+  readonly name: string;
+  /** Bucket location, e.g. `europe-west1`. */
+  readonly location: string;
+  /** The deploy bundle to publish. */
+  readonly bundle: DeployBundle;
+  /** Pub/Sub topic name the bucket notifies on every new object (the production triggers filter on plan objects). */
+  readonly topicName: string;
+  /**
+   * Members that read the bundle, the templates and the plans (build, production and platform service accounts).
+   * @default []
+   */
+  readonly readers?: readonly string[];
+  /**
+   * Members that write new objects (plans) but may not overwrite or delete any: `roles/storage.objectCreator`.
+   * @default []
+   */
+  readonly creators?: readonly string[];
+  /**
+   * Days after which plans (`plans/`, `platform-plans/`) are deleted.
+   * @default 90
+   */
+  readonly planRetentionDays?: number;
+}
+
+/**
+ * The deploy bucket: the deploy CLI bundle (object name pinned by its SHA-256, so a build runs the script the platform
+ * was synthesized with), every service's Marathon templates, and the production plans. A notification on the bucket
+ * publishes each new object to a Pub/Sub topic; a production trigger listens there for its plans.
+ */
+export class DeployBucket extends Construct {
+  /** The bucket. */
+  readonly bucket: StorageBucket;
+  /** The bundle object. */
+  readonly bundleObject: StorageBucketObject;
+  /** The topic new objects are announced on. */
+  readonly topic: PubsubTopic;
+
+  constructor(scope: Construct, id: string, props: DeployBucketProps) {
+    super(scope, id);
+    this.bucket = new StorageBucket(this, 'bucket', {
+      name: props.name,
+      location: props.location,
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: 'enforced',
+      versioning: { enabled: true },
+      lifecycleRule: [
+        { action: { type: 'Delete' }, condition: { age: props.planRetentionDays ?? 90, matchesPrefix: ['plans/', 'platform-plans/'] } },
+        { action: { type: 'Delete' }, condition: { daysSinceNoncurrentTime: 30, withState: 'ARCHIVED' } },
+      ],
+      labels: { 'managed-by': 'commit-to-cloud', purpose: 'deploy' },
+    });
+    const asset = new TerraformAsset(this, 'bundle-asset', { path: props.bundle.path, type: AssetType.FILE });
+    this.bundleObject = new StorageBucketObject(this, 'bundle', {
+      bucket: this.bucket.name,
+      name: props.bundle.objectName,
+      source: asset.path,
+      contentType: 'application/javascript',
+      metadata: { sha256: props.bundle.sha256 },
+    });
+    for (const m of new Set(props.readers ?? [])) {
+      new StorageBucketIamMember(this, `reader-${memberId(m)}`, { bucket: this.bucket.name, role: 'roles/storage.objectViewer', member: m });
+    }
+    for (const m of new Set(props.creators ?? [])) {
+      new StorageBucketIamMember(this, `creator-${memberId(m)}`, { bucket: this.bucket.name, role: 'roles/storage.objectCreator', member: m });
+    }
+
+    this.topic = new PubsubTopic(this, 'plans-topic', { name: props.topicName, messageRetentionDuration: '86400s' });
+    const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'gcs-agent', {});
+    const publish = new PubsubTopicIamMember(this, 'gcs-agent-publisher', {
+      topic: this.topic.id, role: 'roles/pubsub.publisher', member: `serviceAccount:${gcsAgent.emailAddress}`,
+    });
+    new StorageNotification(this, 'notification', {
+      bucket: this.bucket.name,
+      topic: this.topic.id,
+      payloadFormat: 'JSON_API_V1',
+      eventTypes: ['OBJECT_FINALIZE'],
+      dependsOn: [publish],
+    });
+  }
+}

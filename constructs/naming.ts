@@ -1,0 +1,84 @@
+import { PlatformConfig } from '../lib/platform';
+
+/**
+ * Every globally visible name the platform derives from {@link PlatformConfig}, in one place. Service stacks refer
+ * to platform resources (buckets, service accounts, the build connection) by these names instead of by Terraform
+ * references, so that each stack plans on its own and a change to one service never plans the platform.
+ */
+export interface PlatformNames {
+  /** Bucket the Docker registry stores image layers in. */
+  readonly registryBucket: string;
+  /** Bucket holding the deploy bundle, the Marathon templates and the production plans. */
+  readonly deployBucket: string;
+  /** Append-only audit log bucket (one object per event). */
+  readonly auditBucket: string;
+  /** Pub/Sub topic the deploy bucket notifies when an object (a plan) is written. */
+  readonly plansTopic: string;
+  /** Runs push, pull-request and end-to-end builds: pushes images, deploys to staging, writes plans. */
+  readonly buildServiceAccount: string;
+  /** Runs approved production builds: reads plans and templates, writes audit events; never pushes images. */
+  readonly productionServiceAccount: string;
+  /** Runs untrusted or test-only builds (pull requests, scheduled end-to-end tests): may only write logs. */
+  readonly testServiceAccount: string;
+  /** Used by Cloud Scheduler to run the end-to-end triggers. */
+  readonly schedulerServiceAccount: string;
+  /** Runs `terraform plan` for the platform's own pipeline (read-only on the project). */
+  readonly platformPlanServiceAccount: string;
+  /** Runs `terraform apply` for the platform's own pipeline, after approval for production-side stacks. */
+  readonly platformApplyServiceAccount: string;
+}
+
+/** Service account ids (the part before `@`): 6-30 characters. */
+export const SERVICE_ACCOUNT_IDS = {
+  build: 'c2c-build',
+  production: 'c2c-deploy-production',
+  test: 'c2c-test',
+  scheduler: 'c2c-scheduler',
+  platformPlan: 'c2c-platform-plan',
+  platformApply: 'c2c-platform-apply',
+} as const;
+
+/** The e-mail of a service account of the project. */
+export function serviceAccountEmail(project: string, accountId: string): string {
+  return `${accountId}@${project}.iam.gserviceaccount.com`;
+}
+
+/** The names derived from a platform configuration. Pure; same input, same names. */
+export function platformNames(platform: Pick<PlatformConfig, 'project' | 'bucketPrefix'>): PlatformNames {
+  const sa = (id: string) => serviceAccountEmail(platform.project, id);
+  return {
+    registryBucket: `${platform.bucketPrefix}-c2c-registry`,
+    deployBucket: `${platform.bucketPrefix}-c2c-deploy`,
+    auditBucket: `${platform.bucketPrefix}-c2c-audit`,
+    plansTopic: 'c2c-plans',
+    buildServiceAccount: sa(SERVICE_ACCOUNT_IDS.build),
+    productionServiceAccount: sa(SERVICE_ACCOUNT_IDS.production),
+    testServiceAccount: sa(SERVICE_ACCOUNT_IDS.test),
+    schedulerServiceAccount: sa(SERVICE_ACCOUNT_IDS.scheduler),
+    platformPlanServiceAccount: sa(SERVICE_ACCOUNT_IDS.platformPlan),
+    platformApplyServiceAccount: sa(SERVICE_ACCOUNT_IDS.platformApply),
+  };
+}
+
+/** `projects/P/serviceAccounts/EMAIL`, the form `google_cloudbuild_trigger.service_account` wants. */
+export function serviceAccountResource(project: string, email: string): string {
+  return `projects/${project}/serviceAccounts/${email}`;
+}
+
+/** Object name of the deploy bundle in the deploy bucket: pinned by its content hash. */
+export function deployBundleObject(sha256: string): string {
+  return `deploy/deploy-bundle-${sha256}.cjs`;
+}
+
+/** Object name of a service's rendered Marathon template for one environment. */
+export function templateObject(service: string, env: string): string {
+  return `templates/${service}/${env}.json`;
+}
+
+/** Prefix under which a service's production plans are written; the production trigger listens for it. */
+export function planPrefix(service: string): string {
+  return `plans/${service}/production/`;
+}
+
+/** Prefix under which the platform's own production-side Terraform plans are written. */
+export const PLATFORM_PLAN_PREFIX = 'platform-plans/';

@@ -1,0 +1,63 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+
+/** Settings of the pipelines that are not in `PlatformConfig`, read from the environment by main.ts. */
+export interface PipelineSettings {
+  /** Cloud Build GitHub connection (2nd gen) name. Env `C2C_CLOUDBUILD_CONNECTION`, default `github`. */
+  readonly connection: string;
+  /** The platform's own repository. Env `C2C_PLATFORM_REPO`, default `<githubOwner>/commit-to-cloud`. */
+  readonly platformRepo: string;
+  /** Cluster machines' service accounts (read the registry bucket). Env `C2C_CLUSTER_MEMBERS`, comma-separated. */
+  readonly clusterMembers: readonly string[];
+  /** People who pull images from the bucket directly. Env `C2C_IMAGE_READERS`, comma-separated. */
+  readonly imageReaders: readonly string[];
+  /** Readers of the audit log. Env `C2C_AUDIT_READERS`, comma-separated. */
+  readonly auditReaders: readonly string[];
+  /** Approvers of the platform's own production-side plans. Env `C2C_PLATFORM_APPROVERS`, comma-separated. */
+  readonly platformApprovers: readonly string[];
+  /** Deploy bundle path. Env `C2C_DEPLOY_BUNDLE`, default `dist/deploy-bundle.cjs`. */
+  readonly deployBundle?: string;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** Reads {@link PipelineSettings} from the environment. */
+export function pipelineSettingsFromEnv(githubOwner: string, env: NodeJS.ProcessEnv = process.env): PipelineSettings {
+  return {
+    connection: env.C2C_CLOUDBUILD_CONNECTION ?? 'github',
+    platformRepo: env.C2C_PLATFORM_REPO ?? `${githubOwner}/commit-to-cloud`,
+    clusterMembers: list(env.C2C_CLUSTER_MEMBERS),
+    imageReaders: list(env.C2C_IMAGE_READERS),
+    auditReaders: list(env.C2C_AUDIT_READERS),
+    platformApprovers: list(env.C2C_PLATFORM_APPROVERS),
+    deployBundle: env.C2C_DEPLOY_BUNDLE || undefined,
+  };
+}
+
+/** The repository root: the nearest folder at or above `start` holding package.json (works from dist/ and from source). */
+export function findRepoRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Every file under `dir` (path relative to it, `/`-separated -> content), e.g. `templates/service-repo/`. */
+export function loadSeedFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) {
+        if (name !== 'node_modules') walk(p);
+      } else out[relative(dir, p).split(sep).join('/')] = readFileSync(p, 'utf8');
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}

@@ -1,0 +1,15 @@
+/**
+ * Escapes a literal string for Terraform JSON, where `${` and `%{` start an interpolation or a directive: file
+ * contents, shell scripts and user commands must reach the provider unchanged.
+ */
+export function escapeTerraform(text: string): string {
+  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+}
+
+/**
+ * Escapes a literal shell command for a Cloud Build step (where `$NAME` is a substitution; `$$` is a literal `$`),
+ * then for Terraform.
+ */
+export function escapeCloudBuild(text: string): string {
+  return escapeTerraform(text.replace(/\$/g, '$$$$'));
+}
