@@ -242,7 +242,7 @@ export class MarathonClient {
   async getVersion(id: string, version: string): Promise<Record<string, unknown>> {
     const res = await this.request({
       method: 'GET',
-      path: `/v2/apps${appPath(id)}/versions/${encodeURIComponent(version)}`,
+      path: `/v2/apps${appPath(id)}/versions/${encodeURIComponent(version).replace(/%3A/gi, ':')}`,
       idempotent: true,
     });
     return record(stripNulls(res.body));
