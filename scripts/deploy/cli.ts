@@ -1,15 +1,18 @@
 // The deploy CLI as an importable module: the program and main(argv, io). scripts/deploy.ts runs it.
 import { Command } from 'commander';
 import { register as apply } from './commands/apply';
+import { register as approve } from './commands/approve';
+import { register as history } from './commands/history';
 import { register as list } from './commands/list';
 import { register as plan } from './commands/plan';
 import { register as render } from './commands/render';
+import { register as report } from './commands/report';
 import { register as rollback } from './commands/rollback';
 import { register as status } from './commands/status';
 import { CliContext, CliIo, createContext, EXIT_CODES_HELP, reportError } from './context';
 
 /** Every command module, in help order. */
-export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [list, render, plan, apply, rollback, status];
+export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [list, render, plan, approve, apply, rollback, status, history, report];
 
 /** Builds the program over the given streams (tests pass their own). */
 export function buildProgram(ctx: CliContext): Command {
