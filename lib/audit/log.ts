@@ -69,14 +69,14 @@ export const DEFAULT_AUDIT_LOG = '.c2c/audit.jsonl';
 
 /**
  * The one module that writes the audit log. `AuditLog.open()` picks the sink from its argument, else
- * `C2C_AUDIT_LOG`, else `.c2c/audit.jsonl`; a `gs://bucket/prefix` location writes one object per event to a bucket
+ * `C2C_AUDIT_LOG`, else `gs://$C2C_AUDIT_BUCKET/events/` (what the platform's build steps set), else `.c2c/audit.jsonl`; a `gs://bucket/prefix` location writes one object per event to a bucket
  * whose retention policy keeps them (declared by the platform constructs).
  */
 export class AuditLog {
   private constructor(private readonly sink: AuditSink) {}
 
   static open(location?: string, env: NodeJS.ProcessEnv = process.env): AuditLog {
-    const where = location ?? env.C2C_AUDIT_LOG ?? DEFAULT_AUDIT_LOG;
+    const where = location ?? env.C2C_AUDIT_LOG ?? (env.C2C_AUDIT_BUCKET ? `gs://${env.C2C_AUDIT_BUCKET}/events/` : DEFAULT_AUDIT_LOG);
     if (where.startsWith('gs://')) return new AuditLog(gcsSink(where, env));
     return new AuditLog(fileSink(resolve(where)));
   }

@@ -25,19 +25,22 @@ export interface CloudBuildContext {
   readonly baseUrl: string;
 }
 
-/** Reads the build's coordinates from the step's environment (`PROJECT_ID`, `BUILD_ID`, `LOCATION`). */
+/**
+ * Reads the build's coordinates from the step's environment: `C2C_BUILD_PROJECT`/`C2C_BUILD_ID`/`C2C_BUILD_LOCATION`
+ * (what the platform's triggers set from `$PROJECT_ID`, `$BUILD_ID`, `$LOCATION`), else `PROJECT_ID`, `BUILD_ID`, `LOCATION`.
+ */
 export function cloudBuildContext(env: NodeJS.ProcessEnv): CloudBuildContext {
-  const project = env.PROJECT_ID ?? env.GOOGLE_CLOUD_PROJECT;
-  const buildId = env.BUILD_ID;
+  const project = env.C2C_BUILD_PROJECT ?? env.PROJECT_ID ?? env.GOOGLE_CLOUD_PROJECT;
+  const buildId = env.C2C_BUILD_ID ?? env.BUILD_ID;
   if (!project || !buildId) {
-    throw new C2CError('GATE_NO_BUILD_CONTEXT', "'--approval cloudbuild' needs PROJECT_ID and BUILD_ID in the environment, and they are not set", {
+    throw new C2CError('GATE_NO_BUILD_CONTEXT', "'--approval cloudbuild' needs C2C_BUILD_PROJECT and C2C_BUILD_ID (or PROJECT_ID and BUILD_ID) in the environment, and they are not set", {
       hint: 'run it as a step of the approved Cloud Build production build, or approve locally with `deploy approve` and use --approval local',
     });
   }
   return {
     project,
     buildId,
-    location: env.LOCATION ?? env.CLOUD_BUILD_LOCATION ?? 'global',
+    location: env.C2C_BUILD_LOCATION ?? env.LOCATION ?? 'global',
     baseUrl: env.C2C_CLOUDBUILD_BASE_URL ?? 'https://cloudbuild.googleapis.com',
   };
 }
@@ -58,4 +61,16 @@ export async function fetchBuild(ctx: CloudBuildContext, env: NodeJS.ProcessEnv)
     });
   }
   return (await res.json()) as CloudBuildBuild;
+}
+
+/**
+ * The plan id a build was started for: its `_PLAN_ID` substitution, else the file name of its `_PLAN_OBJECT`
+ * substitution (`…/<plan id>.json`, the object the staging build uploaded). The approver approves that build, so
+ * the approval covers exactly that plan id.
+ */
+export function approvedPlanId(build: CloudBuildBuild): string | undefined {
+  const subs = build.substitutions ?? {};
+  if (subs._PLAN_ID) return subs._PLAN_ID;
+  const m = /([0-9a-f]{64})\.json$/.exec(subs._PLAN_OBJECT ?? '');
+  return m ? m[1] : undefined;
 }

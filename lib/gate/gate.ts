@@ -2,7 +2,7 @@ import { ServiceDefinition, SERVICE_DEFAULTS } from '../catalog/types';
 import { AuditEvent, AuditLog } from '../audit/log';
 import { C2CError } from '../errors';
 import { marathonAppId } from '../marathon/render';
-import { cloudBuildContext, fetchBuild } from './cloudbuild';
+import { approvedPlanId, cloudBuildContext, fetchBuild } from './cloudbuild';
 import { PlanFile } from './plan';
 
 /** A reviewer's approval of one exact plan id. */
@@ -126,10 +126,10 @@ export async function authorizeProduction(input: {
       refuse('GATE_NO_APPROVAL', `build ${ctx.buildId} is not approved (approval state ${build.approval?.state ?? 'none'})`,
         'approve the build in the Cloud Build console (Approve), as one of the service approvers');
     }
-    const approvedPlan = build.substitutions?._PLAN_ID;
+    const approvedPlan = approvedPlanId(build);
     if (approvedPlan !== plan.id) {
       refuse('GATE_APPROVAL_MISMATCH', `build ${ctx.buildId} was approved for plan ${approvedPlan ? approvedPlan.slice(0, 12) : '(none)'}, not plan ${short}`,
-        'run the production trigger with _PLAN_ID set to the id of the plan file it applies');
+        'the production build must be started for this plan: its _PLAN_OBJECT must be <prefix>/<plan id>.json (or _PLAN_ID the plan id)');
     }
     approval = { planId: plan.id, approver: result.approverAccount, time: result.approvalTime, source: 'cloudbuild', buildId: ctx.buildId, ...(result.comment ? { comment: result.comment } : {}) };
   } else {

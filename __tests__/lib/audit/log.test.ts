@@ -85,3 +85,9 @@ describe('the GCS audit log (JSON API on a loopback server)', () => {
     }
   });
 });
+
+describe('where the log goes', () => {
+  it('C2C_AUDIT_BUCKET (set by the build steps) means one object per event in that bucket', () => {
+    expect(AuditLog.open(undefined, { C2C_AUDIT_BUCKET: 'acme-audit' }).location).toBe('gs://acme-audit/events/');
+  });
+});

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AuditLog } from '../../../lib/audit/log';
 import { ServiceDefinition } from '../../../lib/catalog/types';
 import { C2CError } from '../../../lib/errors';
+import { approvedPlanId } from '../../../lib/gate/cloudbuild';
 import { approvePlan, authorizeProduction } from '../../../lib/gate/gate';
 import { PlanFile, sealPlan } from '../../../lib/gate/plan';
 import { renderMarathonApp } from '../../../lib/marathon/render';
@@ -182,5 +183,15 @@ describe('the production gate (Cloud Build approval)', () => {
   it('without BUILD_ID it says how to run it', async () => {
     const r = await refusal(authorize(plan(), { approvalSource: 'cloudbuild', env: {} }));
     expect(r.code).toBe('GATE_NO_BUILD_CONTEXT');
+  });
+});
+
+describe('which plan a Cloud Build build was approved for', () => {
+  it('reads _PLAN_ID, else the plan id in the _PLAN_OBJECT file name', () => {
+    const id = 'a'.repeat(64);
+    expect(approvedPlanId({ substitutions: { _PLAN_ID: id } })).toBe(id);
+    expect(approvedPlanId({ substitutions: { _PLAN_OBJECT: `plans/bulb-api/${id}.json` } })).toBe(id);
+    expect(approvedPlanId({ substitutions: { _PLAN_OBJECT: 'plans/bulb-api/abc-123.json' } })).toBeUndefined();
+    expect(approvedPlanId({})).toBeUndefined();
   });
 });
