@@ -108,7 +108,7 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
     ...(req.planId ? { planId: req.planId } : {}),
   };
 
-  ctx.onProgress?.({ kind: 'phase', appId, message: `reading ${appId}` });
+  ctx.onProgress?.({ kind: 'phase', appId, message: 'reading the live app' });
   for (;;) {
     const live = await ctx.client.getApp(appId);
     const gate = (await req.beforeSubmit?.(live)) ?? undefined;
@@ -119,7 +119,7 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
 
     if (live !== null && changes.length === 0) {
       await ctx.audit?.record({ type: 'apply.noop', ...auditBase, ...approval, appVersion: previousVersion ?? undefined, durationMs: Date.now() - started });
-      ctx.onProgress?.({ kind: 'done', appId, message: `${appId} already runs this definition (version ${previousVersion}); nothing sent` });
+      ctx.onProgress?.({ kind: 'done', appId, message: `already runs this definition (version ${previousVersion}); nothing sent` });
       return {
         outcome: 'noop', service: req.service.name, environment, appId, image: req.image, version: previousVersion, previousVersion, diff: [],
         tasks: { healthy: live.tasksHealthy, running: live.tasksRunning, wanted: live.instances },
@@ -129,7 +129,7 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
 
     let ref: DeploymentRef;
     try {
-      ctx.onProgress?.({ kind: 'phase', appId, message: `submitting ${changes.length} change(s) to ${appId}` });
+      ctx.onProgress?.({ kind: 'phase', appId, message: `submitting ${changes.length} changed field(s)` });
       ref = await ctx.client.putApp(appId, desired, { force: req.force });
     } catch (err) {
       if (err instanceof C2CError && err.code === 'MARATHON_LOCKED' && !req.force) {
@@ -152,7 +152,7 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
     if (outcome.ok && outcome.app) {
       const app = outcome.app;
       await ctx.audit?.record({ type: 'apply.succeeded', ...auditBase, ...approval, appVersion: app.version ?? ref.version, previousVersion: previousVersion ?? undefined, deploymentId: ref.deploymentId, durationMs: Date.now() - started });
-      ctx.onProgress?.({ kind: 'done', appId, message: `${appId} runs version ${app.version}` });
+      ctx.onProgress?.({ kind: 'done', appId, message: `healthy, version ${app.version}` });
       return {
         outcome: 'deployed', service: req.service.name, environment, appId, image: req.image, version: app.version, previousVersion,
         deploymentId: ref.deploymentId, diff: changes,

@@ -111,7 +111,7 @@ export async function rollbackService(ctx: DeployContext, req: RollbackRequest):
     ...(image ? { image } : {}), ...(req.emergency ? { emergency: true } : {}),
   };
   await ctx.audit?.record({ type: 'rollback.started', ...auditBase, appVersion: target });
-  ctx.onProgress?.({ kind: 'phase', appId, message: `restoring version ${target} of ${appId} (from ${live.version})` });
+  ctx.onProgress?.({ kind: 'phase', appId, message: `restoring version ${target} (running ${live.version})` });
 
   let ref: DeploymentRef;
   for (;;) {
