@@ -49,6 +49,7 @@ export class E2eSchedule extends Construct {
         message: "must be a cron schedule of five fields (minute hour day month weekday), e.g. '*/30 * * * *'",
       }]);
     }
+    const triggerId = props.trigger.triggerId;
     this.job = new CloudSchedulerJob(this, 'job', {
       name: props.name,
       project: props.project,
@@ -60,9 +61,9 @@ export class E2eSchedule extends Construct {
       retryConfig: { retryCount: 1 },
       httpTarget: {
         httpMethod: 'POST',
-        uri: `https://cloudbuild.googleapis.com/v1/projects/${props.project}/locations/${props.region}/triggers/${props.trigger.triggerId}:run`,
+        uri: `https://cloudbuild.googleapis.com/v1/projects/${props.project}/locations/${props.region}/triggers/${triggerId}:run`,
         headers: { 'Content-Type': 'application/json' },
-        body: Fn.base64encode(Fn.jsonencode({ projectId: props.project, triggerId: props.trigger.triggerId })),
+        body: Fn.base64encode(Fn.jsonencode({ projectId: props.project, triggerId })),
         oauthToken: { serviceAccountEmail: props.serviceAccountEmail, scope: 'https://www.googleapis.com/auth/cloud-platform' },
       },
     });

@@ -83,15 +83,17 @@ export class GithubRepository extends Construct {
       lifecycle: { ignoreChanges: props.existing ? ['auto_init', 'description', 'topics'] : ['auto_init'] },
     });
     if (props.existing) this.repository.importFrom(props.name);
+    // One reference token, reused: every attribute read creates a token (and records a stack trace).
+    const repositoryName = this.repository.name;
 
     const dependsOn: ITerraformDependable[] = [];
     if (!props.existing && branch !== 'main') {
-      dependsOn.push(new BranchDefault(this, 'default-branch', { repository: this.repository.name, branch, rename: true }));
+      dependsOn.push(new BranchDefault(this, 'default-branch', { repository: repositoryName, branch, rename: true }));
     }
     const files = Object.entries(props.existing ? {} : props.seedFiles ?? {})
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([path, content]) => new RepositoryFile(this, `seed-${path.replace(/[^A-Za-z0-9]+/g, '-')}`, {
-        repository: this.repository.name,
+        repository: repositoryName,
         branch,
         file: path,
         content: escapeTerraform(content),
@@ -115,7 +117,7 @@ export class GithubRepository extends Construct {
       dependsOn: [...dependsOn, ...files],
     });
     this.environment = new RepositoryEnvironment(this, 'production-environment', {
-      repository: this.repository.name,
+      repository: repositoryName,
       environment: 'production',
       preventSelfReview: true,
       deploymentBranchPolicy: { protectedBranches: true, customBranchPolicies: false },

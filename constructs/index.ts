@@ -16,3 +16,4 @@ export * from './service-accounts';
 export * from './service-stack';
 export * from './settings';
 export * from './terraform-escape';
+export * from './fleet';

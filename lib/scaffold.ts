@@ -1,0 +1,111 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateService } from './catalog/validate';
+import { ServiceDefinition } from './catalog/types';
+import { C2CError, ValidationError } from './errors';
+
+/** What `npm run new-service` is asked to do. */
+export interface ScaffoldOptions {
+  /** Repository root holding `services/`. */
+  readonly root: string;
+  /** Service name (the catalog's rules: lower-case letters, digits and `-`). */
+  readonly name: string;
+  /** GitHub GitHub `owner/name`. @default `<githubOwner>/<name>` */
+  readonly repo?: string;
+  /** GitHub owner used when `repo` is not given. */
+  readonly githubOwner: string;
+  /** Overwrite an existing `services/<name>.ts`. @default false */
+  readonly force?: boolean;
+}
+
+/** What was written. */
+export interface ScaffoldResult {
+  /** The service file, relative to the root. */
+  readonly file: string;
+  /** Its content. */
+  readonly content: string;
+  /** `services/index.ts`, relative to the root. */
+  readonly index: string;
+  /** False when the index already listed the service (re-run with --force). */
+  readonly indexUpdated: boolean;
+  /** The import line and the array entry added to the index. */
+  readonly added: readonly string[];
+}
+
+/** The identifier a service file is imported as: `bulb-api` -> `bulbApi`. */
+export function importName(name: string): string {
+  const camel = name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return /^[0-9]/.test(camel) ? `service${camel}` : camel;
+}
+
+/** The ~15-line service file a new service starts from. */
+export function serviceFileContent(name: string, repo: string): string {
+  return `import { defineService } from '../lib/catalog';
+
+// ${name}: say in one line what it does and anything unusual about how it runs.
+export default defineService({
+  name: '${name}',
+  repo: '${repo}',
+  cpus: 0.25,
+  mem: 256,
+  instances: { staging: 1, production: 2 },
+  healthCheck: { path: '/health' },
+  env: {},
+  smokeTest: './e2e.sh',
+  approvers: ['group:${name}-reviewers@example.com'],
+});
+`;
+}
+
+/**
+ * Writes `services/<name>.ts` from the template and adds one import line and one array entry to `services/index.ts`.
+ * Nothing is written when the name or repository breaks a catalog rule, or when the file exists (without `force`).
+ * @throws ValidationError INVALID_DEFINITION naming the field, value and fix.
+ * @throws C2CError SERVICE_EXISTS, or SERVICES_INDEX when the index has an unexpected shape.
+ */
+export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
+  const { root, name } = options;
+  const repo = options.repo ?? `${options.githubOwner}/${name}`;
+  const candidate: ServiceDefinition = {
+    name, repo, cpus: 0.25, mem: 256, instances: 1, smokeTest: './e2e.sh', approvers: ['group:reviewers@example.com'],
+  };
+  const problems = validateService(candidate).filter((v) => v.field === 'name' || v.field === 'repo');
+  if (problems.length > 0) throw new ValidationError(problems);
+
+  const file = join('services', `${name}.ts`);
+  const index = join('services', 'index.ts');
+  const filePath = join(root, file);
+  const indexPath = join(root, index);
+  if (!existsSync(indexPath)) {
+    throw new C2CError('SERVICES_INDEX', `${indexPath} does not exist`, { hint: 'run this from the repository root, or pass --dir' });
+  }
+  if (existsSync(filePath) && !options.force) {
+    throw new C2CError('SERVICE_EXISTS', `${file} already exists`, { hint: 'edit it, choose another name, or pass --force to overwrite it' });
+  }
+
+  const id = importName(name);
+  const importLine = `import ${id} from './${name}';`;
+  const entry = `  ${id},`;
+  const source = readFileSync(indexPath, 'utf8');
+  const lines = source.split('\n');
+  const alreadyListed = lines.includes(importLine);
+  let updated = source;
+  if (!alreadyListed) {
+    const lastImport = lines.reduce((last, line, i) => (line.startsWith('import ') ? i : last), -1);
+    const arrayStart = lines.findIndex((l) => /^export const serviceDefinitions\b.*=\s*\[\s*$/.test(l));
+    const arrayEnd = arrayStart < 0 ? -1 : lines.findIndex((l, i) => i > arrayStart && /^\];?\s*$/.test(l));
+    if (lastImport < 0 || arrayStart < 0 || arrayEnd < 0) {
+      throw new C2CError('SERVICES_INDEX', `${index} does not have the expected shape (imports, then 'export const serviceDefinitions = [' ... '];')`, {
+        hint: `add '${importLine}' and '${entry.trim()}' by hand`,
+      });
+    }
+    const out = [...lines];
+    out.splice(arrayEnd, 0, entry);
+    out.splice(lastImport + 1, 0, importLine);
+    updated = out.join('\n');
+  }
+  const content = serviceFileContent(name, repo);
+  writeFileSync(filePath, content);
+  if (!alreadyListed) writeFileSync(indexPath, updated);
+  return { file, content, index, indexUpdated: !alreadyListed, added: alreadyListed ? [] : [importLine, entry.trim()] };
+}

@@ -1,0 +1,54 @@
+// npm run new-service -- NAME [--repo owner/name] [--force] [--json] [--dir PATH]
+// Thin CLI over lib/scaffold.ts. Exit codes: 0 written; 2 invalid name/repo, file exists, or bad usage; 1 unexpected.
+import { Command, CommanderError } from 'commander';
+import { findRepoRoot } from '../constructs/settings';
+import { C2CError } from '../lib/errors';
+import { platformFromEnv } from '../lib/platform';
+import { scaffoldService } from '../lib/scaffold';
+
+function main(argv: string[]): number {
+  const program = new Command('new-service')
+    .description('Write services/NAME.ts from the template and list it in services/index.ts')
+    .argument('<name>', "service name: lower-case letters, digits and '-', e.g. 'bulb-api'")
+    .option('--repo <owner/name>', 'GitHub repository (default: $C2C_GITHUB_OWNER/NAME)')
+    .option('--force', 'overwrite an existing services/NAME.ts', false)
+    .option('--json', 'print what was written as JSON', false)
+    .option('--dir <path>', 'repository root (default: this checkout)')
+    .addHelpText('after', '\nExit codes: 0 written; 2 invalid name or repository, file exists (use --force), or bad usage; 1 unexpected error.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const opts = program.opts<{ repo?: string; force: boolean; json: boolean; dir?: string }>();
+  const [name] = program.args;
+  try {
+    const result = scaffoldService({
+      root: opts.dir ?? findRepoRoot(__dirname),
+      name,
+      repo: opts.repo,
+      force: opts.force,
+      githubOwner: platformFromEnv().githubOwner,
+    });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      process.stdout.write(`wrote ${result.file}\n`);
+      process.stdout.write(result.indexUpdated ? `added ${name} to ${result.index}\n` : `${result.index} already lists ${name}\n`);
+      process.stdout.write(`next: edit ${result.file}, then 'npm test' and 'npm run synth'\n`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof C2CError) {
+      process.stderr.write(`new-service: ${e.message}\n`);
+      if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
