@@ -1,0 +1,99 @@
+/** Shared helpers for the local Marathon tests: start/stop servers, a small fetch wrapper, polling. */
+import { LocalMarathon, LocalMarathonOptions, startLocalMarathon } from '../../scripts/local-marathon';
+
+/** A JSON value read from a response, indexable without casts at every step. */
+export interface Loose {
+  [key: string]: Loose;
+}
+
+/** A response: status, headers, raw text and the parsed body (`{}` when not JSON). */
+export interface Res {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: Loose;
+}
+
+/** Treats a JSON value as an array. */
+export function list(v: Loose | undefined): Loose[] {
+  return Array.isArray(v) ? (v as unknown as Loose[]) : [];
+}
+
+/** Treats a JSON value as a string. */
+export function str(v: Loose | undefined): string {
+  return v as unknown as string;
+}
+
+/** Treats a JSON value as a number. */
+export function num(v: Loose | undefined): number {
+  return v as unknown as number;
+}
+
+/** A started server plus a request helper bound to it. */
+export interface TestServer {
+  m: LocalMarathon;
+  url: string;
+  req: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Res>;
+}
+
+const started = new Set<LocalMarathon>();
+
+/** Starts a server on 127.0.0.1:0 with Docker disabled; `stopAll` in afterEach/afterAll closes it. */
+export async function start(options: LocalMarathonOptions = {}): Promise<TestServer> {
+  const m = await startLocalMarathon({ docker: 'never', ...options });
+  started.add(m);
+  const req = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> => {
+    const h: Record<string, string> = { ...headers };
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+      if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
+    }
+    const r = await fetch(`${m.url}${path}`, { method, headers: h, body: payload, signal: AbortSignal.timeout(10000) });
+    const text = await r.text();
+    let parsed: Loose = {};
+    try {
+      parsed = text ? (JSON.parse(text) as Loose) : {};
+    } catch {
+      parsed = {};
+    }
+    return { status: r.status, headers: r.headers, text, body: parsed };
+  };
+  return { m, url: m.url, req };
+}
+
+/** Closes every server started by `start`. */
+export async function stopAll(): Promise<void> {
+  const all = [...started];
+  started.clear();
+  await Promise.all(all.map((m) => m.close()));
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function until<T>(fn: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until no deployment is listed. */
+export async function settled(s: TestServer, timeoutMs = 15000): Promise<void> {
+  await until(async () => list((await s.req('GET', '/v2/deployments')).body).length === 0, 'deployments to finish', timeoutMs);
+}
+
+/** Whether a process is alive. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A fast health check for test apps (0.2 s interval). */
+export const fastHttpCheck = { protocol: 'HTTP', path: '/', portIndex: 0, intervalSeconds: 0.2, gracePeriodSeconds: 5, timeoutSeconds: 1, maxConsecutiveFailures: 3 };
