@@ -40,7 +40,7 @@ export interface MarathonClientOptions {
   readonly auth?: MarathonAuth;
   /** Per-request timeout. @default 10000 */
   readonly requestTimeoutMs?: number;
-  /** Attempts for an idempotent call (1 = no retry). @default 5 */
+  /** Attempts for an idempotent call (1 = no retry). @default 6 */
   readonly attempts?: number;
   /** First backoff delay; doubles per attempt, with full jitter. @default 100 */
   readonly backoffMs?: number;
@@ -190,7 +190,7 @@ export class MarathonClient {
     this.baseUrl = url.toString().replace(/\/+$/, '');
     this.auth = auth;
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.attempts = Math.max(1, options.attempts ?? 5);
+    this.attempts = Math.max(1, options.attempts ?? 6);
     this.backoffMs = options.backoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 2_000;
     this.onRetry = options.onRetry;
