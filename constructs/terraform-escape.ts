@@ -3,13 +3,13 @@
  * contents, shell scripts and user commands must reach the provider unchanged.
  */
 export function escapeTerraform(text: string): string {
-  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /**
- * Escapes a literal shell command for a Cloud Build step (where `$NAME` is a substitution; `$$` is a literal `$`),
- * then for Terraform.
+ * Escapes a literal shell command for a Cloud Build step, where `$NAME` is a substitution and `$$` a literal `$`.
+ * (Step strings are escaped for Terraform afterwards, by `toTriggerStep`.)
  */
 export function escapeCloudBuild(text: string): string {
-  return escapeTerraform(text.replace(/\$/g, '$$$$'));
+  return text.replace(/\$/g, () => '$$');
 }

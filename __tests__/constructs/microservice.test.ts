@@ -1,0 +1,194 @@
+import { Testing } from 'cdktf';
+import { CloudbuildTrigger } from '@cdktf/provider-google/lib/cloudbuild-trigger';
+import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
+import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
+import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
+import { BranchProtection } from '@cdktf/provider-github/lib/branch-protection';
+import { Repository } from '@cdktf/provider-github/lib/repository';
+import { RepositoryEnvironment } from '@cdktf/provider-github/lib/repository-environment';
+import { RepositoryFile } from '@cdktf/provider-github/lib/repository-file';
+import { Microservice } from '../../constructs/microservice';
+import { platformNames } from '../../constructs/naming';
+import { ServiceDefinition } from '../../lib/catalog/types';
+import { renderMarathonApp } from '../../lib/marathon/render';
+import bulbApi from '../../services/bulb-api';
+import billing from '../../services/billing';
+import { parse, platform, resourceWhere, stepsOf, tempWorkspace } from './helpers';
+
+const ws = tempWorkspace();
+afterAll(() => ws.cleanup());
+const names = platformNames(platform);
+
+function synth(service: ServiceDefinition, extra: Partial<ConstructorParameters<typeof Microservice>[2]> = {}): string {
+  return Testing.synthScope((scope) => {
+    new Microservice(scope, 'service', {
+      service, platform, names, bundle: ws.bundle, connection: 'github', seedFiles: { 'build.sh': 'echo ${HOME}\n' }, ...extra,
+    });
+  });
+}
+
+describe('Microservice(bulb-api)', () => {
+  const out = synth(bulbApi);
+  const json = parse(out);
+
+  it('declares the GitHub repository, protected default branch requiring the PR check, and production environment', () => {
+    expect(out).toHaveResourceWithProperties(Repository, { name: 'bulb-api', visibility: 'private', auto_init: true, archive_on_destroy: true });
+    expect(out).toHaveResourceWithProperties(BranchProtection, {
+      pattern: 'main',
+      enforce_admins: true,
+      allows_force_pushes: false,
+      required_status_checks: [{ strict: true, contexts: ['bulb-api-pr (acme-lighting-platform)'] }],
+      required_pull_request_reviews: [expect.objectContaining({ required_approving_review_count: 1 })],
+    });
+    expect(out).toHaveResourceWithProperties(RepositoryEnvironment, {
+      environment: 'production',
+      deployment_branch_policy: { protected_branches: true, custom_branch_policies: false },
+    });
+  });
+
+  it('seeds files once, never overwriting, escaping Terraform interpolation', () => {
+    expect(out).toHaveResourceWithProperties(RepositoryFile, {
+      file: 'build.sh',
+      content: 'echo $${HOME}\n',
+      overwrite_on_create: false,
+      branch: 'main',
+      lifecycle: { ignore_changes: expect.arrayContaining(['content']) },
+    });
+  });
+
+  it('links the repository to the Cloud Build connection', () => {
+    expect(out).toHaveResourceWithProperties(Cloudbuildv2Repository, {
+      name: 'bulb-api',
+      parent_connection: 'projects/acme-lighting-platform/locations/europe-west1/connections/github',
+      remote_uri: 'https://github.com/acme-lighting/bulb-api.git',
+    });
+  });
+
+  it('push trigger: on the default branch, as the build account, with the full pipeline', () => {
+    expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
+      name: 'bulb-api-push',
+      service_account: `projects/acme-lighting-platform/serviceAccounts/${names.buildServiceAccount}`,
+      repository_event_config: {
+        repository: 'projects/acme-lighting-platform/locations/europe-west1/connections/github/repositories/bulb-api',
+        push: { branch: '^main$' },
+      },
+    });
+    const steps = stepsOf(json, 'bulb-api-push');
+    expect(steps.map((s) => s.id)).toEqual([
+      'build', 'fetch-deploy', 'registry-sidecar', 'pull-cache', 'docker-build', 'push', 'deploy-staging', 'smoke-staging', 'plan-production', 'upload-plan',
+    ]);
+    const byId = Object.fromEntries(steps.map((s) => [s.id, s]));
+    // Independent steps start at once; the rest say exactly what they wait for.
+    expect(byId.build.wait_for).toEqual(['-']);
+    expect(byId['fetch-deploy'].wait_for).toEqual(['-']);
+    expect(byId['registry-sidecar'].wait_for).toEqual(['-']);
+    expect(byId['docker-build'].wait_for).toEqual(['pull-cache']);
+    expect(byId.push.wait_for).toEqual(['build', 'docker-build']);
+    expect(byId['deploy-staging'].wait_for).toEqual(['push', 'fetch-deploy']);
+    expect(byId['smoke-staging'].wait_for).toEqual(['deploy-staging']);
+    expect(byId['plan-production'].wait_for).toEqual(['smoke-staging']);
+    expect(byId['upload-plan'].wait_for).toEqual(['plan-production']);
+
+    expect(byId.build).toMatchObject({ name: 'node:20', entrypoint: 'bash', args: ['build.sh'] });
+    expect(byId['docker-build'].args).toEqual(expect.arrayContaining(['--cache-from', 'localhost:5000/bulb-api:latest', 'localhost:5000/bulb-api:$SHORT_SHA']));
+    expect(byId.push.args[1]).toBe('docker push localhost:5000/bulb-api:$SHORT_SHA && docker push localhost:5000/bulb-api:latest');
+    expect(byId['registry-sidecar'].args).toContain(`REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`);
+    expect(byId['fetch-deploy'].args[1]).toContain(`gs://${names.deployBucket}/${ws.bundle.objectName}`);
+    expect(byId['fetch-deploy'].args[1]).toContain(`echo "${ws.bundle.sha256}  /workspace/.c2c/deploy.cjs" | sha256sum -c -`);
+    expect(byId['deploy-staging'].args).toEqual([
+      '/workspace/.c2c/deploy.cjs', 'apply', '--service', 'bulb-api', '--env', 'staging',
+      '--image', 'registry.marathon.internal:5000/bulb-api:$SHORT_SHA', '--commit', '$COMMIT_SHA',
+    ]);
+    expect(byId['deploy-staging'].env).toContain('MARATHON_URL_STAGING=http://marathon.staging.internal:8080');
+    expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://bulb-api.staging.marathon.internal');
+    expect(byId['plan-production'].args).toEqual(expect.arrayContaining(['plan', '--env', 'production', '--out', '/workspace/production.plan.json']));
+    expect(byId['upload-plan'].args[1]).toBe(
+      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/bulb-api/production/$COMMIT_SHA-$BUILD_ID.json`);
+  });
+
+  it('pull-request trigger: build.sh only, as the log-only test account', () => {
+    expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
+      name: 'bulb-api-pr',
+      service_account: `projects/acme-lighting-platform/serviceAccounts/${names.testServiceAccount}`,
+      repository_event_config: expect.objectContaining({ pull_request: expect.objectContaining({ branch: '^main$' }) }),
+    });
+    expect(stepsOf(json, 'bulb-api-pr').map((s) => s.id)).toEqual(['build']);
+  });
+
+  it('production trigger: started by its plan, approval required, least-privilege account, applies the plan file', () => {
+    expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
+      name: 'bulb-api-production',
+      approval_config: { approval_required: true },
+      service_account: `projects/acme-lighting-platform/serviceAccounts/${names.productionServiceAccount}`,
+      pubsub_config: { topic: 'projects/acme-lighting-platform/topics/c2c-plans' },
+      substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)' },
+      filter: '_PLAN_OBJECT.matches("^plans/bulb-api/production/[^/]+[.]json$")',
+    });
+    const steps = stepsOf(json, 'bulb-api-production');
+    const apply = steps.find((s) => s.id === 'apply-production');
+    expect(apply?.args).toEqual(['/workspace/.c2c/deploy.cjs', 'apply', '--plan', '/workspace/production.plan.json', '--approval', 'cloudbuild']);
+    expect(apply?.wait_for).toEqual(['fetch-deploy', 'fetch-plan']);
+    expect(steps.find((s) => s.id === 'smoke-production')?.wait_for).toEqual(['apply-production']);
+  });
+
+  it('e2e trigger runs both smoke tests in parallel, and Cloud Scheduler runs it', () => {
+    const steps = stepsOf(json, 'bulb-api-e2e');
+    expect(steps.map((s) => [s.id, s.wait_for])).toEqual([['smoke-staging', ['-']], ['smoke-production', ['-']]]);
+    expect(out).toHaveResourceWithProperties(CloudSchedulerJob, {
+      name: 'bulb-api-e2e',
+      schedule: '*/30 * * * *',
+      http_target: expect.objectContaining({
+        http_method: 'POST',
+        uri: expect.stringMatching(/^https:\/\/cloudbuild\.googleapis\.com\/v1\/projects\/acme-lighting-platform\/locations\/europe-west1\/triggers\/\$\{google_cloudbuild_trigger\.service_pipeline_e2e_[0-9A-F]+\.trigger_id\}:run$/),
+        oauth_token: { service_account_email: names.schedulerServiceAccount, scope: 'https://www.googleapis.com/auth/cloud-platform' },
+      }),
+    });
+  });
+
+  it('publishes the rendered Marathon app of each environment as a template object', () => {
+    for (const env of ['staging', 'production'] as const) {
+      const expected = renderMarathonApp(bulbApi, env, { image: 'registry.marathon.internal:5000/bulb-api:latest' });
+      expect(out).toHaveResourceWithProperties(StorageBucketObject, {
+        bucket: names.deployBucket,
+        name: `templates/bulb-api/${env}.json`,
+        content: `${JSON.stringify(expected, null, 2)}\n`,
+      });
+    }
+  });
+});
+
+describe('Microservice options', () => {
+  it('scopes the push trigger to paths (monorepo), but not the required pull-request check', () => {
+    const json = parse(synth({ ...billing, paths: ['billing/**'] }));
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'billing-push').included_files).toEqual(['billing/**']);
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'billing-pr').included_files).toBeUndefined();
+  });
+
+  it('adopts an existing repository with an import block and seeds nothing', () => {
+    const out = synth({ ...billing, existingRepo: true });
+    const json = parse(out);
+    const [address] = Object.keys(json.resource.github_repository);
+    expect(json.import).toEqual([{ id: 'billing', to: `github_repository.${address}` }]);
+    expect(out).not.toHaveResource(RepositoryFile);
+  });
+
+  it('leaves the repository to the monorepo owner and uses the virtual host for smoke tests', () => {
+    const out = synth({ ...billing, virtualHost: 'pay.example.com' }, { manageRepository: false });
+    expect(out).not.toHaveResource(Repository);
+    expect(out).not.toHaveResource(Cloudbuildv2Repository);
+    expect(stepsOf(parse(out), 'billing-e2e')[0].env).toContain('SERVICE_URL=http://pay.example.com');
+  });
+
+  it('escapes a smoke command for Cloud Build ($ -> $$) and then Terraform (${ -> $${)', () => {
+    const steps = stepsOf(parse(synth({ ...billing, smokeTest: 'curl -fsS "${SERVICE_URL}/health"' })), 'billing-e2e');
+    expect(steps[0].args[1]).toBe('chmod +x ./*.sh 2>/dev/null || true\ncurl -fsS "$$${SERVICE_URL}/health"');
+  });
+
+  it('accepts push steps added after construction', () => {
+    const json = parse(Testing.synthScope((scope) => {
+      const svc = new Microservice(scope, 'service', { service: billing, platform, names, bundle: ws.bundle, connection: 'github' });
+      svc.pipeline.addPushStep({ id: 'scan', image: 'aquasec/trivy', args: ['image', 'x'], waitFor: ['docker-build'] });
+    }));
+    expect(stepsOf(json, 'billing-push').at(-1)).toMatchObject({ id: 'scan', wait_for: ['docker-build'] });
+  });
+});
