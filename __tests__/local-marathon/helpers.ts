@@ -1,4 +1,5 @@
 /** Shared helpers for the local Marathon tests: start/stop servers, a small fetch wrapper, polling. */
+import { readFileSync } from 'node:fs';
 import { LocalMarathon, LocalMarathonOptions, startLocalMarathon } from '../../scripts/local-marathon';
 
 /** A JSON value read from a response, indexable without casts at every step. */
@@ -85,13 +86,21 @@ export async function settled(s: TestServer, timeoutMs = 15000): Promise<void> {
   await until(async () => list((await s.req('GET', '/v2/deployments')).body).length === 0, 'deployments to finish', timeoutMs);
 }
 
-/** Whether a process is alive. */
+/**
+ * Whether a process is alive: `process.kill(pid, 0)` succeeds and it is not a zombie. A killed grandchild is
+ * re-parented to PID 1, which in some containers never reaps it; such a zombie no longer runs.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return true;
   }
 }
 
