@@ -204,7 +204,7 @@ async function rollBack(
   input: { appId: string; deploymentId: string; stillRunning: boolean; previous: MarathonAppInfo | null },
 ): Promise<RollbackOutcome> {
   const { appId, previous } = input;
-  const deadline = Date.now() + (ctx.rollbackTimeoutMs ?? ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const deadline = Date.now() + rollbackTimeout(ctx);
   const expect = (app: MarathonAppInfo | null) => (previous === null ? app === null : app !== null && sameContent(previous, app));
   try {
     let ref: DeploymentRef | null = null;
@@ -231,6 +231,16 @@ async function rollBack(
     return { ok: false, message: err instanceof Error ? err.message : String(err) };
   }
 }
+
+/**
+ * The rollback's own deadline: restoring the old version must not be cut short by a short deploy timeout (the old
+ * tasks need their health checks too), so it is at least MIN_ROLLBACK_MS.
+ */
+function rollbackTimeout(ctx: DeployContext): number {
+  return ctx.rollbackTimeoutMs ?? Math.max(ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS, MIN_ROLLBACK_MS);
+}
+
+const MIN_ROLLBACK_MS = 120_000;
 
 /** The same task-affecting content (image, instances, labels, env, command), for confirming a rollback. */
 function sameContent(a: MarathonAppInfo, b: MarathonAppInfo): boolean {

@@ -17,6 +17,8 @@ export interface RollbackRequest {
    * when picking "the previous" because Marathon's version list also holds rejected attempts (§8).
    */
   readonly knownGoodVersions?: readonly string[];
+  /** Versions known to have failed (apply.rolled-back / apply.failed events): never picked as "the previous". */
+  readonly knownBadVersions?: readonly string[];
   /** A production rollback without a new approval: recorded as an emergency. */
   readonly emergency?: boolean;
   /** Cancel a deployment that holds the app instead of waiting for it. */
@@ -82,8 +84,9 @@ export async function rollbackService(ctx: DeployContext, req: RollbackRequest):
     const currentKey = contentKey(live.raw);
     const currentTime = live.version ? Date.parse(live.version) : Number.POSITIVE_INFINITY;
     const known = new Set(req.knownGoodVersions ?? []);
+    const bad = new Set(req.knownBadVersions ?? []);
     let fallback: { version: string; definition: Record<string, unknown> } | undefined;
-    for (const v of versions.filter((x) => Date.parse(x) < currentTime).slice(0, 30)) {
+    for (const v of versions.filter((x) => Date.parse(x) < currentTime && !bad.has(x)).slice(0, 30)) {
       const definition = await ctx.client.getVersion(appId, v);
       if (contentKey(definition) === currentKey) continue;
       if (known.size === 0 || known.has(v)) {

@@ -27,7 +27,7 @@ export interface DeployContext {
   readonly actor: string;
   /** Deadline for one operation (waiting for locks, deployment and confirmation), ms. @default 300000 */
   readonly timeoutMs?: number;
-  /** Deadline for the automatic rollback after a failure, ms. @default - the same as timeoutMs */
+  /** Deadline for the automatic rollback after a failure, ms. @default - timeoutMs, but at least 120000 */
   readonly rollbackTimeoutMs?: number;
   /** How often Marathon is polled while waiting, ms. @default 500 */
   readonly pollIntervalMs?: number;

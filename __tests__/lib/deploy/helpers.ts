@@ -10,7 +10,7 @@ import { MarathonClient } from '../../../lib/marathon/client';
 import { LocalMarathon, startLocalMarathon } from '../../../scripts/local-marathon';
 
 /** An image store for the local Marathon: `reg:5000/<name>:<tag>` runs `<store>/<name>/<tag>/run` (PORT0.. set). */
-export function makeImageStore(): { dir: string; remove(): void } {
+export function makeImageStore(badImages: readonly string[] = ['web-bad']): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'c2c-images-'));
   const image = (name: string, tag: string, script: string) => {
     mkdirSync(join(dir, name, tag), { recursive: true });
@@ -20,7 +20,7 @@ export function makeImageStore(): { dir: string; remove(): void } {
   };
   // A bad release: it runs, but every request (the health check too) gets a 500.
   const serve500 = `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} -e "require('http').createServer((q, s) => { s.statusCode = 500; s.end('broken'); }).listen(Number(process.env.PORT0), '127.0.0.1')"\n`;
-  for (const name of ['web-bad', 'web-fleet', 'web-lock', 'web-c', 'web-rb']) image(name, 'bad', serve500);
+  for (const name of badImages) image(name, 'bad', serve500);
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -20,7 +20,8 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
       const audit = ctx.audit();
-      const good = await audit.list({ service: service.name, environment, types: ['apply.succeeded', 'rollback.succeeded'] });
+      const history = await audit.list({ service: service.name, environment, types: ['apply.succeeded', 'rollback.succeeded', 'apply.rolled-back', 'apply.failed'] });
+      const versionsOf = (types: string[]) => history.filter((e) => types.includes(e.type)).map((e) => e.appVersion).filter((v): v is string => v !== undefined);
       const progress = ctx.progress();
       const emergency = environment === 'production';
       if (emergency) ctx.err('production rollback: allowed without a new approval, recorded in the audit log as an emergency');
@@ -28,7 +29,8 @@ export function register(program: Command, ctx: CliContext): void {
         { client, actor: ctx.actor(), audit, timeoutMs: opts.timeout * 1000, onProgress: (e) => progress.event(e) },
         {
           service, environment, to: opts.to, force: opts.force, emergency,
-          knownGoodVersions: good.map((e) => e.appVersion).filter((v): v is string => v !== undefined),
+          knownGoodVersions: versionsOf(['apply.succeeded', 'rollback.succeeded']),
+          knownBadVersions: versionsOf(['apply.rolled-back', 'apply.failed']),
         },
       ));
       if (opts.json) ctx.json({ ok: true, ...result });
