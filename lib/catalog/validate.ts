@@ -26,7 +26,8 @@ export function validateService(def: ServiceDefinition): Violation[] {
   if (!(def.mem > 0)) add('mem', def.mem, "must be > 0 MiB; set it to the container's limit, e.g. 256");
   if (def.disk !== undefined && !(def.disk >= 0)) add('disk', def.disk, 'must be >= 0 MiB');
 
-  for (const env of ENVIRONMENTS) {
+  // A single number is reported once, not once per environment.
+  for (const env of typeof def.instances === 'number' ? ENVIRONMENTS.slice(0, 1) : ENVIRONMENTS) {
     const n = instancesFor(def, env);
     const field = typeof def.instances === 'number' ? 'instances' : `instances.${env}`;
     if (!Number.isInteger(n) || n < 0) add(field, n, 'must be a whole number >= 0, e.g. 2');
