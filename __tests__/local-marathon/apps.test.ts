@@ -32,7 +32,7 @@ describe('POST /v2/apps', () => {
     await s.req('POST', '/__local/faults', { kind: 'hang', appId: '/two' });
     const r = await s.req('POST', '/v2/apps', { ...sleeper('/two'), instances: 0 });
     const deps = await s.req('GET', '/v2/deployments');
-    const mine = list(deps.body).find((d) => d.id === r.headers.get('marathon-deployment-id'));
+    const mine = list(deps.body).find((d) => str(d.id) === r.headers.get('marathon-deployment-id'));
     expect(mine?.steps).toEqual([{ actions: [{ action: 'StartApplication', app: '/two' }] }, { actions: [{ action: 'ScaleApplication', app: '/two' }] }]);
     expect(mine?.totalSteps).toBe(2);
     expect(mine?.currentStep).toBe(1);

@@ -88,7 +88,7 @@ test('rolling back a create plan deletes the app (SEMANTICS.md §11 A)', async (
   expect(r.status).toBe(200);
   expect((await s.req('GET', '/v2/apps/new')).status).toBe(404);
   await settled(s);
-  expect(list((await s.req('GET', '/v2/tasks')).body.tasks).filter((t) => t.appId === '/new')).toEqual([]);
+  expect(list((await s.req('GET', '/v2/tasks')).body.tasks).filter((t) => str(t.appId) === '/new')).toEqual([]);
 });
 
 test('DELETE /v2/deployments/{id}?force=true: 202, no body, definition stays at the target (SEMANTICS.md §11 B)', async () => {
@@ -109,14 +109,14 @@ test('rolling restart never runs more than floor(n*(1+maximumOverCapacity)) task
   let minHealthy = Infinity;
   let done = false;
   while (!done) {
-    const ts = (await tasks('/roll')).filter((t) => t.state !== 'TASK_KILLING');
+    const ts = (await tasks('/roll')).filter((t) => str(t.state) !== 'TASK_KILLING');
     max = Math.max(max, ts.length);
-    minHealthy = Math.min(minHealthy, ts.filter((t) => list(t.healthCheckResults).some((h) => h.alive === true)).length);
+    minHealthy = Math.min(minHealthy, ts.filter((t) => list(t.healthCheckResults).some((h) => (h.alive as unknown) === true)).length);
     done = !(await deploymentIds()).includes(str(r.body.deploymentId));
   }
   expect(max).toBeLessThanOrEqual(4);
   expect(minHealthy).toBeGreaterThanOrEqual(2);
-  const final = (await tasks('/roll')).filter((t) => t.state !== 'TASK_KILLING');
+  const final = (await tasks('/roll')).filter((t) => str(t.state) !== 'TASK_KILLING');
   expect(final.map((t) => t.version)).toEqual(Array(4).fill(r.body.version));
 });
 
@@ -126,11 +126,11 @@ test('with the default strategy all new tasks start side by side, then old ones 
   const r = await s.req('PUT', '/v2/apps/side', { labels: { rev: '2' } });
   let max = 0;
   while ((await deploymentIds()).includes(str(r.body.deploymentId))) {
-    max = Math.max(max, (await tasks('/side')).filter((t) => t.state !== 'TASK_KILLING').length);
+    max = Math.max(max, (await tasks('/side')).filter((t) => str(t.state) !== 'TASK_KILLING').length);
   }
   // Old tasks are only killed once new ones are healthy, so all four ran side by side at some point.
   expect(max).toBe(4);
-  const live = (await tasks('/side')).filter((t) => t.state !== 'TASK_KILLING');
+  const live = (await tasks('/side')).filter((t) => str(t.state) !== 'TASK_KILLING');
   expect(live.map((t) => t.version)).toEqual([r.body.version, r.body.version]);
 });
 
@@ -141,7 +141,7 @@ test('crashed tasks are restarted and recorded as lastTaskFailure (SEMANTICS.md 
   process.kill(num(first[0].localPid), 'SIGKILL');
   await until(async () => {
     const now = await tasks('/crash');
-    return now.length === 2 && now.every((t) => t.state === 'TASK_RUNNING') && !now.some((t) => t.id === first[0].id);
+    return now.length === 2 && now.every((t) => str(t.state) === 'TASK_RUNNING') && !now.some((t) => str(t.id) === str(first[0].id));
   }, 'replacement task');
   const app = (await s.req('GET', '/v2/apps/crash')).body.app;
   expect(app.lastTaskFailure.taskId).toBe(first[0].id);
@@ -165,7 +165,7 @@ test('a task failing maxConsecutiveFailures checks past the grace period is kill
   await s.req('POST', '/__local/faults', { kind: 'unhealthy', appId: '/flappy', count: 2 });
   await until(async () => {
     const ts = await tasks('/flappy');
-    return ts.length === 1 && ts[0].id !== t0.id && list(ts[0].healthCheckResults).some((h) => h.alive === true);
+    return ts.length === 1 && str(ts[0].id) !== str(t0.id) && list(ts[0].healthCheckResults).some((h) => (h.alive as unknown) === true);
   }, 'replacement after failed checks');
   const app = (await s.req('GET', '/v2/apps/flappy')).body.app;
   expect(app.lastTaskFailure.taskId).toBe(t0.id);
@@ -187,7 +187,7 @@ test('tasks endpoints: list, status filter, kill with and without scale (SEMANTI
   expect(one.status).toBe(200);
   expect(one.body.task.id).toBe(all[0].id);
   expect((await s.req('DELETE', '/v2/apps/k/tasks/nope')).status).toBe(404);
-  await until(async () => (await tasks('/k')).filter((t) => t.state === 'TASK_RUNNING').length === 3, 'replacement');
+  await until(async () => (await tasks('/k')).filter((t) => str(t.state) === 'TASK_RUNNING').length === 3, 'replacement');
 
   const scaled = await s.req('DELETE', `/v2/apps/k/tasks/${str(all[1].id)}?scale=true`);
   expect(Object.keys(scaled.body).sort()).toEqual(['deploymentId', 'version']);

@@ -71,7 +71,7 @@ beforeAll(async () => {
   const myapp = { ...asRequest(listed.apps[0]), instances: 1, cmd: 'env > /dev/null && sleep 60' };
   expect((await s.req('POST', '/v2/apps', myapp)).status).toBe(201);
   await settled(s);
-  await until(async () => (await s.req('GET', '/v2/apps/nginx-green')).body.app.tasksHealthy === 3, 'healthy nginx-green');
+  await until(async () => (await s.req('GET', '/v2/apps/nginx-green')).body.app.tasksHealthy as unknown === 3, 'healthy nginx-green');
 });
 afterAll(stopAll);
 

@@ -75,8 +75,8 @@ function readEvents(url: string, query: string, stop: (events: Loose[]) => boole
 
 test('SSE /v2/events delivers deployment, status and health events; event_type filters (SEMANTICS.md §14)', async () => {
   const s = await start();
-  const all = readEvents(s.url, '', (evs) => evs.some((e) => e.eventType === 'deployment_success'));
-  const filtered = readEvents(s.url, '?event_type=deployment_success&event_type=status_update_event', (evs) => evs.some((e) => e.eventType === 'deployment_success'));
+  const all = readEvents(s.url, '', (evs) => evs.some((e) => str(e.eventType) === 'deployment_success'));
+  const filtered = readEvents(s.url, '?event_type=deployment_success&event_type=status_update_event', (evs) => evs.some((e) => str(e.eventType) === 'deployment_success'));
   await new Promise((r) => setTimeout(r, 100));
   const r = await s.req('POST', '/v2/apps', { id: '/ev', instances: 1, cmd: 'sleep 30', healthChecks: [{ protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 0.2 }], portDefinitions: [] });
   const events = await all;
@@ -84,12 +84,12 @@ test('SSE /v2/events delivers deployment, status and health events; event_type f
   for (const t of ['event_stream_attached', 'api_post_event', 'deployment_info', 'status_update_event', 'health_status_changed_event', 'deployment_step_success', 'deployment_success']) {
     expect(types).toContain(t);
   }
-  const success = events.find((e) => e.eventType === 'deployment_success') as Loose;
+  const success = events.find((e) => str(e.eventType) === 'deployment_success') as Loose;
   expect(success.id).toBe(r.headers.get('marathon-deployment-id'));
   expect(str(success.timestamp)).toMatch(/\.\d{3}Z$/);
-  const running = events.find((e) => e.eventType === 'status_update_event') as Loose;
+  const running = events.find((e) => str(e.eventType) === 'status_update_event') as Loose;
   expect(running).toMatchObject({ appId: '/ev', taskStatus: 'TASK_RUNNING', host: '127.0.0.1' });
-  expect(events.find((e) => e.eventType === 'health_status_changed_event')).toMatchObject({ appId: '/ev', alive: true });
+  expect(events.find((e) => str(e.eventType) === 'health_status_changed_event')).toMatchObject({ appId: '/ev', alive: true });
   const only = (await filtered).map((e) => str(e.eventType));
   expect(new Set(only)).toEqual(new Set(['status_update_event', 'deployment_success']));
 });
@@ -152,7 +152,7 @@ describe('fault injection (/__local/faults)', () => {
     expect((await s.req('POST', '/__local/faults', { kind: 'crash', appId: '/x' })).status).toBe(201);
     await until(async () => {
       const now = list((await s.req('GET', '/v2/apps/x/tasks')).body.tasks);
-      return now.length === 2 && now.every((t) => !before.includes(str(t.id)) && t.state === 'TASK_RUNNING');
+      return now.length === 2 && now.every((t) => !before.includes(str(t.id)) && str(t.state) === 'TASK_RUNNING');
     }, 'relaunch after crash');
     expect((await s.req('GET', '/v2/apps/x')).body.app.lastTaskFailure.state).toBe('TASK_FAILED');
 
@@ -181,7 +181,7 @@ test('stateDir: a restarted server keeps apps, versions and service ports, and r
   expect(app2.versionInfo).toEqual(app1.versionInfo);
   expect(app2.portDefinitions).toEqual(app1.portDefinitions);
   expect((await s2.req('GET', '/v2/apps/keep/versions')).body.versions).toEqual(versions1);
-  await until(async () => (await s2.req('GET', '/v2/apps/keep')).body.app.tasksRunning === 1, 'relaunched task');
+  await until(async () => (await s2.req('GET', '/v2/apps/keep')).body.app.tasksRunning as unknown === 1, 'relaunched task');
 });
 
 test('close() stops every task process group: no pid survives (issue 3 "no orphaned processes")', async () => {

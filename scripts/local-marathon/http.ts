@@ -119,12 +119,12 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
     if (res.headersSent || res.destroyed) return;
     const headers: Record<string, string | number> = { 'X-Marathon-Leader': leader(), ...reply.headers };
     if (headers.Location && String(headers.Location).startsWith('/')) headers.Location = `${leader()}${headers.Location}`;
-    if (reply.body === undefined) {
+    if (reply.body === undefined && reply.raw === undefined) {
       res.writeHead(reply.status, headers);
       res.end();
       return;
     }
-    const text = JSON.stringify(reply.body);
+    const text = reply.raw ?? JSON.stringify(reply.body);
     headers['Content-Type'] = 'application/json; charset=utf-8';
     headers['Content-Length'] = Buffer.byteLength(text);
     res.writeHead(reply.status, headers);
@@ -257,6 +257,7 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
           return true;
         });
         const opts = { tasks: e.has('tasks'), lastTaskFailure: e.has('lastTaskFailure'), readiness: e.has('readiness') };
+        if (!opts.tasks && !opts.lastTaskFailure && !opts.readiness) return { status: 200, raw: m.appListRaw(apps) };
         return { status: 200, body: { apps: apps.map((a) => m.appJson(a, 'list', opts)) } };
       }
       if (method === 'POST') return m.create(await jsonBody(req), force, path, clientIp);
