@@ -29,7 +29,7 @@ export interface DeployContext {
   readonly timeoutMs?: number;
   /** Deadline for the automatic rollback after a failure, ms. @default - timeoutMs, but at least 120000 */
   readonly rollbackTimeoutMs?: number;
-  /** How often Marathon is polled while waiting, ms. @default 500 */
+  /** The longest pause between polls while waiting, ms (polling starts at 100 ms and backs off to this). @default 1000 */
   readonly pollIntervalMs?: number;
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly audit?: AuditRecorder;
@@ -41,4 +41,4 @@ export interface ServiceEnv {
 }
 
 export const DEFAULT_TIMEOUT_MS = 300_000;
-export const DEFAULT_POLL_MS = 500;
+export const DEFAULT_POLL_MS = 1000;

@@ -31,7 +31,7 @@ export async function waitForDeployment(
   input: { appId: string; deploymentId: string; deadline: number; expect: (app: MarathonAppInfo | null) => boolean },
 ): Promise<WaitOutcome> {
   const { client } = ctx;
-  const poll = ctx.pollIntervalMs ?? DEFAULT_POLL_MS;
+  const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
   let lastStep = '';
   let lastTasks = '';
   for (;;) {
@@ -79,9 +79,21 @@ export async function waitForDeployment(
           : `${input.appId} did not become healthy in time (${counts})`,
       };
     }
-    const ms = Math.min(poll, Math.max(0, input.deadline - Date.now()));
+    const ms = Math.min(poll.next().value, Math.max(0, input.deadline - Date.now()));
     waitedMs.set(client, (waitedMs.get(client) ?? 0) + ms);
     await sleep(ms);
+  }
+}
+
+/**
+ * Poll delays: start at 100 ms (most small deploys finish within a second) and grow by half each time up to `max`, so
+ * a quick deployment is seen quickly and a long one costs few requests.
+ */
+export function* pollDelays(max: number): Generator<number, never, unknown> {
+  let delay = Math.min(100, max);
+  for (;;) {
+    yield delay;
+    delay = Math.min(max, Math.round(delay * 1.5));
   }
 }
 
@@ -90,12 +102,12 @@ export async function waitForDeployment(
  * @returns true when they are all gone.
  */
 export async function waitForDeploymentsGone(ctx: DeployContext, deploymentIds: readonly string[], deadline: number): Promise<boolean> {
-  const poll = ctx.pollIntervalMs ?? DEFAULT_POLL_MS;
+  const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
   for (;;) {
     const listed = new Set((await ctx.client.listDeployments()).map((d) => d.id));
     if (!deploymentIds.some((id) => listed.has(id))) return true;
     if (Date.now() >= deadline) return false;
-    const ms = Math.min(poll, Math.max(0, deadline - Date.now()));
+    const ms = Math.min(poll.next().value, Math.max(0, deadline - Date.now()));
     waitedMs.set(ctx.client, (waitedMs.get(ctx.client) ?? 0) + ms);
     await sleep(ms);
   }

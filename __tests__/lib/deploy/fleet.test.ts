@@ -24,7 +24,7 @@ describe('apply --all and status over the example fleet', () => {
   it('deploys every catalog service with bounded concurrency, then status shows them healthy without drift; drift appears after a hand edit (§6, §10, §12)', async () => {
     const services = loadCatalog().services;
     const entries = await applyAll(deployContext(lm.url, { timeoutMs: 20_000 }), {
-      services, environment: 'staging', tag: 't1', registryHost: 'reg:5000', concurrency: 2,
+      services, environment: 'staging', tag: 't1', registryHost: 'reg:5000', concurrency: 3,
     });
     expect(entries.map((e) => [e.service, e.status])).toEqual(services.map((s) => [s.name, 'deployed']));
     for (const s of services) expect(imageOf(await rawApp(lm.url, `/staging/${s.name}`))).toBe(`reg:5000/${s.name}:t1`);
