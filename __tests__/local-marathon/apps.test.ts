@@ -151,6 +151,13 @@ describe('error shapes', () => {
     expect((await s.req('PUT', '/v2/apps/t', 'x', { 'Content-Type': 'application/x-www-form-urlencoded' })).status).toBe(415);
   });
 
+  test('406 when Accept excludes JSON (SEMANTICS.md §1)', async () => {
+    const r = await s.req('GET', '/v2/apps', undefined, { Accept: 'text/html' });
+    expect(r.status).toBe(406);
+    expect(r.body).toEqual({ message: 'Not Acceptable' });
+    expect((await s.req('GET', '/v2/apps', undefined, { Accept: 'application/json' })).status).toBe(200);
+  });
+
   test('404 shapes for apps, versions and deployments; 500 URI not found (SEMANTICS.md §1, §4)', async () => {
     expect((await s.req('GET', '/v2/apps/nope')).body).toEqual({ message: "App '/nope' does not exist" });
     expect((await s.req('GET', '/v2/apps/nope/versions')).status).toBe(404);

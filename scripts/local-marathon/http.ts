@@ -212,6 +212,9 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
       if (method !== 'GET') return notAllowed;
       return ping(req, res, leader());
     }
+    if (path.startsWith('/v2/') && path !== '/v2/events' && !acceptsJson(req.headers.accept, path === '/v2/tasks')) {
+      return { status: 406, body: { message: 'Not Acceptable' } };
+    }
     if (path === '/v2/info') return method === 'GET' ? { status: 200, body: await ctx.info() } : notAllowed;
     if (path === '/v2/leader') return method === 'GET' ? { status: 200, body: { leader: `127.0.0.1:${ctx.port()}` } } : notAllowed;
     if (path === '/v2/queue') return method === 'GET' ? { status: 200, body: { queue: [] } } : notAllowed;
@@ -370,6 +373,15 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
       }
     })();
   };
+}
+
+/** §1: the JSON resources answer 406 to an Accept header that excludes JSON (`/v2/tasks` also serves text/plain). */
+function acceptsJson(accept: string | undefined, textOk: boolean): boolean {
+  if (!accept) return true;
+  return accept.split(',').some((t) => {
+    const type = t.split(';')[0].trim().toLowerCase();
+    return type === '*/*' || type === 'application/json' || type === 'application/*' || (textOk && (type === 'text/plain' || type === 'text/*'));
+  });
 }
 
 /** `/ping` content negotiation (§13): text `pong`, JSON `"pong"`, or 204 when neither is acceptable. */
