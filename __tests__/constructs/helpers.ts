@@ -1,7 +1,7 @@
 // Shared fixtures for the construct tests: a platform config, a fake deploy bundle, a Testing app in a temp dir that
 // is removed afterwards, and a parser for synthesized stacks.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
@@ -15,15 +15,20 @@ export const platform: PlatformConfig = platformFromEnv({});
 
 /** A temp dir per test file, with a fake deploy bundle in it; call `cleanup()` in afterAll. */
 export function tempWorkspace(): { dir: string; bundle: DeployBundle; app: () => App; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'c2c-constructs-'));
+  const dir = mkdtempSync(join(os.tmpdir(), 'c2c-constructs-'));
   const bundlePath = join(dir, 'deploy-bundle.cjs');
   writeFileSync(bundlePath, "console.log('deploy');\n");
   let n = 0;
+  // Testing.synthScope and Testing.synth make `cdktf.outdir.*` folders in os.tmpdir(): keep them inside `dir`.
+  const tmp = jest.spyOn(os, 'tmpdir').mockReturnValue(dir);
   return {
     dir,
     bundle: loadDeployBundle(dir, bundlePath),
     app: () => Testing.app({ outdir: mkdtempSync(join(dir, `app-${n++}-`)), stackTraces: false }),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      tmp.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -8,6 +8,10 @@ import { MarathonAppDefinition } from '../../lib/marathon/app';
 import { renderMarathonApp } from '../../lib/marathon/render';
 import { validateMarathonApp } from '../../lib/marathon/validate';
 import bulbApi from '../../services/bulb-api';
+import { tempWorkspace } from './helpers';
+
+const ws = tempWorkspace();
+afterAll(() => ws.cleanup());
 
 function constructError(service: ServiceDefinition): string {
   try {
