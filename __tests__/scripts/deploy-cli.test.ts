@@ -5,7 +5,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AuditLog } from '../../lib/audit/log';
+import { approvePlan } from '../../lib/gate/gate';
+import { readPlanFile } from '../../lib/gate/plan';
 import { LocalMarathon } from '../../scripts/local-marathon';
+import { loadCatalog } from '../../services';
 import { json, startServer } from '../lib/marathon/http-server';
 import { makeImageStore, rawApp, recordingProxy, startMarathon } from '../lib/deploy/helpers';
 
@@ -115,6 +119,20 @@ describe('deploy CLI', () => {
     expect(r.stderr).toMatch(/\ndeploy: plan [0-9a-f]{12} for bulb-api in production has no approval\nhint: ask one of user:ana@acme-lighting.example/);
     expect(changing(before)).toEqual([]);
     expect(readFileSync(join(work, 'audit.jsonl'), 'utf8')).toContain('"gate.refused"');
+  });
+
+  it('apply --plan for production with an approval by another approver deploys and stamps plan id and approver', async () => {
+    const out = join(work, 'prod.plan.json');
+    const plan = await readPlanFile(out);
+    await approvePlan({ plan, service: loadCatalog().get('bulb-api'), audit: AuditLog.open(join(work, 'audit.jsonl')), actor: 'ana@acme-lighting.example', comment: 'lgtm' });
+    const r = await cli(['apply', '--plan', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^deployed reg:5000\/bulb-api:2 to \/production\/bulb-api: version \S+ \(3\/3\/3 healthy\/running\/wanted/);
+    expect((await rawApp(lm.url, '/production/bulb-api'))?.labels).toMatchObject({ 'c2c.plan-id': plan.id, 'c2c.approved-by': 'ana@acme-lighting.example' });
+    // The same plan again: the live version moved on, so the plan is stale (refused, exit 3).
+    const again = await cli(['apply', '--plan', out]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/deploy: plan [0-9a-f]{12} was made against version \(no app\), but \/production\/bulb-api now runs version /);
   });
 
   it('a bad image exits 1 and says it was rolled back', async () => {

@@ -67,6 +67,16 @@ describe('rollback command', () => {
     const known = await rollbackService(deployContext(lm.url), { service, environment: 'staging', knownGoodVersions: [v1.version as string] });
     expect(known).toMatchObject({ restored: v1.version, image: 'reg:5000/web-rb:1' });
     expect(await rawApp(lm.url, '/staging/web-rb')).toMatchObject({ tasksHealthy: 1, tasksRunning: 1, deployments: [] });
+
+  });
+
+  it('never picks a version the audit log saw fail as "the previous" (it stays in the history, §8)', async () => {
+    const service = testService('web-rb3');
+    await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rb3:1' });
+    const failed = await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rb3:2' });
+    await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rb3:3' });
+    const result = await rollbackService(deployContext(lm.url), { service, environment: 'staging', knownBadVersions: [failed.version as string] });
+    expect(result.image).toBe('reg:5000/web-rb3:1');
   });
 
   it('a production rollback is recorded as an emergency', async () => {
