@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+// The main job on one machine (`npm start`): takes the example fleet from commit to production against two local
+// Marathon servers (staging and production), using the same CLIs a build step or a person would use.
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { $, ProcessOutput } from 'zx';
+import { packageLocalImage } from '../lib/demo/image-store';
+import { summarizeSynth } from '../lib/demo/synth-summary';
+import { imageFor, platformFromEnv } from '../lib/platform';
+import { marathonAppId } from '../lib/marathon/render';
+import { loadCatalog } from '../services';
+import { startLocalMarathon, LocalMarathon } from './local-marathon';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+/** The repository root (where package.json is), whether run from dist/scripts or scripts/. */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = up;
+  }
+  return dir;
+}
+
+interface Options {
+  readonly workdir: string;
+  readonly json: boolean;
+}
+
+interface Written {
+  readonly what: string;
+  readonly path: string;
+}
+
+const AUTHOR = 'dev@acme-lighting.example';
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+let quietOut = false;
+const say = (line = '') => { if (!quietOut) process.stdout.write(`${line}\n`); };
+const heading = (n: number, text: string) => say(`\n[${n}/6] ${text}  (${elapsed()})`);
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name('npm start --')
+    .description('Takes the example fleet from commit to production on this machine: synth, build + unit tests, staging deploy, smoke tests, gated production deploy, an automatic rollback, status and DORA report. Needs no cloud account; starts and stops two local Marathon servers itself.')
+    .option('--workdir <dir>', 'where the demo writes repos, images, plans, the audit log and cdktf.out', '.c2c/demo')
+    .option('--json', 'print one JSON summary on stdout instead of the narrative', false)
+    .addHelpText('after', '\nExit codes:\n  0  every step did what it should (including the deliberate rollback)\n  1  a step failed (the message says which)\n  2  bad usage\n')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    return code === 0 ? EXIT_OK : EXIT_USAGE;
+  }
+  const opts = program.opts<{ workdir: string; json: boolean }>();
+  quietOut = opts.json;
+  return run({ workdir: resolve(opts.workdir), json: opts.json });
+}
+
+async function run(opts: Options): Promise<number> {
+  const root = repoRoot();
+  const work = opts.workdir;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const written: Written[] = [];
+  const catalog = loadCatalog();
+  const platform = platformFromEnv({});
+  const marathons: LocalMarathon[] = [];
+  const stop = async () => { await Promise.all(marathons.splice(0).map((m) => m.close())); };
+  const onSignal = () => { void stop().then(() => process.exit(130)); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const summary: Record<string, unknown> = {};
+
+  try {
+    // 1. Synthesize the platform.
+    heading(1, 'Synthesize the platform (what `cdktf deploy` would create)');
+    const outdir = join(work, 'cdktf.out');
+    await $({ cwd: root, env: { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' }, quiet: true })`node ${join(root, 'dist/main.js')}`;
+    const stacks = await summarizeSynth(outdir);
+    for (const s of stacks) {
+      const top = Object.entries(s.byType).map(([t, n]) => `${n} ${t}`).join(', ');
+      say(`  ${s.stack.padEnd(24)} ${String(s.resources).padStart(3)} resources: ${top}`);
+    }
+    say(`  ${stacks.reduce((a, s) => a + s.resources, 0)} resources in ${stacks.length} stacks; Terraform JSON in ${rel(outdir)}`);
+    written.push({ what: 'Terraform JSON per stack', path: outdir });
+    summary.stacks = stacks;
+
+    // Two local Marathons: staging and production are separate clusters, as in real life.
+    const images = join(work, 'images');
+    const common = { imageStore: images, enableFeatures: ['secrets'], docker: 'never' as const, stateDir: undefined };
+    const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging') });
+    marathons.push(staging);
+    const production = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-production') });
+    marathons.push(production);
+    written.push({ what: 'local Marathon state (staging, production)', path: join(work, 'marathon-*') });
+    const audit = join(work, 'audit.jsonl');
+    const env = {
+      ...process.env,
+      MARATHON_URL_STAGING: staging.url,
+      MARATHON_URL_PRODUCTION: production.url,
+      C2C_AUDIT_LOG: audit,
+      CI: process.env.CI ?? 'true',
+      FORCE_COLOR: '0',
+    };
+    const deployJs = join(root, 'dist/scripts/deploy.js');
+    const deploy = (actor: string, args: string[]) =>
+      $({ cwd: work, env: { ...env, DEPLOY_ACTOR: actor }, quiet: true, nothrow: true })`node ${deployJs} ${args}`;
+    say(`  local Marathon: staging ${staging.url}, production ${production.url}`);
+
+    // 2. Build every service the way the build trigger does, then deploy to staging.
+    heading(2, 'Build (build.sh + unit tests), package, deploy to staging');
+    const builds: { name: string; repo: string; sha: string; commitTime: string; image: string }[] = [];
+    for (const svc of catalog.services) {
+      const repo = join(work, 'repos', svc.name);
+      await cp(join(root, 'templates/service-repo'), repo, { recursive: true });
+      const { sha, commitTime } = await commit(repo, `${svc.name}: initial service from the commit-to-cloud template`);
+      const build = await $({ cwd: repo, quiet: true, nothrow: true })`bash build.sh`;
+      if (build.exitCode !== 0) throw new Error(`build.sh of ${svc.name} failed:\n${build.stdout}${build.stderr}`);
+      const tests = /# pass (\d+)/.exec(build.stdout + build.stderr)?.[1];
+      const image = imageFor(platform, svc.name, sha.slice(0, 7));
+      await packageLocalImage({ repoDir: repo, store: images, image, command: 'node server.js' });
+      builds.push({ name: svc.name, repo, sha, commitTime, image });
+      say(`  ${svc.name.padEnd(12)} commit ${sha.slice(0, 7)}  build.sh ok${tests ? ` (${tests} unit tests passed)` : ''}  image ${image}`);
+    }
+    written.push({ what: 'service repositories (seeded from templates/service-repo)', path: join(work, 'repos') });
+    written.push({ what: 'local image store (stand-in for the GCS-backed registry)', path: images });
+    const stagingRuns = await Promise.all(builds.map((b) =>
+      deploy(AUTHOR, ['apply', '--service', b.name, '--env', 'staging', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--timeout', '60'])));
+    stagingRuns.forEach((r, i) => reportRun(`staging ${builds[i].name}`, r));
+    if (stagingRuns.some((r) => r.exitCode !== 0)) throw new Error('a staging deploy failed (see above)');
+
+    // 3. Smoke tests against staging.
+    heading(3, 'Smoke tests against staging');
+    for (const b of builds) {
+      const url = await serviceUrl(staging.url, marathonAppId(b.name, 'staging'));
+      const smoke = await $({ cwd: b.repo, env: { ...process.env, SERVICE_URL: url }, quiet: true, nothrow: true })`bash -c ${catalog.get(b.name).smokeTest}`;
+      say(`  ${b.name.padEnd(12)} ${catalog.get(b.name).smokeTest} against ${url}: ${smoke.exitCode === 0 ? 'passed' : 'FAILED'}`);
+      if (smoke.exitCode !== 0) throw new Error(`smoke test of ${b.name} failed:\n${smoke.stdout}${smoke.stderr}`);
+    }
+
+    // 4. Production: plan, review, approve as a second person, apply.
+    heading(4, 'Production: plan, review the diff, approve as a second person, apply');
+    const plans = join(work, 'plans');
+    written.push({ what: 'production plan files', path: plans });
+    for (const b of builds) {
+      const svc = catalog.get(b.name);
+      const planFile = join(plans, `${b.name}-production.json`);
+      const plan = await deploy(AUTHOR, ['plan', '--service', b.name, '--env', 'production', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--out', planFile]);
+      if (plan.exitCode !== 0) throw new Error(`plan of ${b.name} failed: ${plan.stderr}`);
+      say(`  plan for ${b.name} by ${AUTHOR}:`);
+      for (const line of plan.stdout.trimEnd().split('\n')) say(`    ${line}`);
+      if (b === builds[0]) {
+        const self = await deploy(AUTHOR, ['approve', planFile]);
+        say(`  the author tries to approve it: exit ${self.exitCode}: ${firstLine(self.stderr)}`);
+      }
+      const approver = (svc.approvers.find((a) => a.startsWith('user:')) ?? 'user:ana@acme-lighting.example').slice(5);
+      const ok = await deploy(approver, ['approve', planFile, '--comment', 'reviewed in the demo']);
+      if (ok.exitCode !== 0) throw new Error(`approval of ${b.name} failed: ${ok.stderr}`);
+      say(`  approved by ${approver}`);
+      const apply = await deploy('cloudbuild-production@acme-lighting.example', ['apply', '--plan', planFile, '--timeout', '60']);
+      reportRun(`production ${b.name}`, apply);
+      if (apply.exitCode !== 0) throw new Error(`production apply of ${b.name} failed`);
+    }
+
+    // 5. A broken release: it passes its unit tests, fails its health check, and is rolled back automatically.
+    heading(5, 'A broken release to staging, rolled back automatically');
+    const victim = builds[builds.length - 1];
+    const { sha: badSha, commitTime: badTime } = await commit(victim.repo, 'Read the new config key (forgot to ship it)', 'README.md', '\nThis release is broken on purpose by the demo.\n');
+    const badBuild = await $({ cwd: victim.repo, quiet: true, nothrow: true })`bash build.sh`;
+    if (badBuild.exitCode !== 0) throw new Error(`build.sh of the broken release failed unexpectedly:\n${badBuild.stderr}`);
+    const badImage = imageFor(platform, victim.name, badSha.slice(0, 7));
+    // The defect only shows at run time: the image starts with BROKEN=1, so /health answers 500.
+    await packageLocalImage({ repoDir: victim.repo, store: images, image: badImage, command: 'node server.js', extraEnv: { BROKEN: '1' } });
+    say(`  ${victim.name} commit ${badSha.slice(0, 7)}: build.sh ok, image ${badImage}`);
+    const bad = await deploy(AUTHOR, ['apply', '--service', victim.name, '--env', 'staging', '--image', badImage, '--commit', badSha, '--commit-time', badTime, '--timeout', '12']);
+    reportRun(`staging ${victim.name} (broken)`, bad);
+    if (bad.exitCode !== 1) throw new Error(`the broken release should have failed with exit 1, got ${bad.exitCode}`);
+    summary.rollback = { service: victim.name, exitCode: bad.exitCode, message: bad.stderr.trim().split('\n').slice(-3) };
+
+    // 6. Status, history, DORA report.
+    heading(6, 'Fleet status and the DORA report from the audit log');
+    const status = await deploy(AUTHOR, ['status']);
+    for (const line of status.stdout.trimEnd().split('\n')) say(`  ${line}`);
+    const report = await deploy(AUTHOR, ['report', '--since', '1d']);
+    for (const line of report.stdout.trimEnd().split('\n')) say(`  ${line}`);
+    const statusJson = await deploy(AUTHOR, ['status', '--json']);
+    summary.status = safeJson(statusJson.stdout);
+    const reportJson = await deploy(AUTHOR, ['report', '--since', '1d', '--json']);
+    summary.report = safeJson(reportJson.stdout);
+    written.push({ what: 'audit log (every plan, approval, apply and rollback)', path: audit });
+
+    say(`\nDone in ${elapsed()}. Files written:`);
+    for (const w of written) say(`  ${w.what.padEnd(58)} ${rel(w.path)}`);
+    say('\nNext:');
+    say('  add a service:        npm run new-service -- my-service   (then edit services/my-service.ts)');
+    say('  a real Marathon:      MARATHON_URL_STAGING=https://… npm run --silent deploy -- status');
+    say('  the real platform:    see README "Platform engineers" (Terraform, Google and GitHub credentials), then npx cdktf deploy');
+    summary.files = written;
+    summary.seconds = (Date.now() - started) / 1000;
+    if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return EXIT_OK;
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n`);
+    return EXIT_FAILED;
+  } finally {
+    await stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+function rel(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r.startsWith('..') ? p : r;
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Prints what a deploy command said: its last progress lines and its result. */
+function reportRun(label: string, r: ProcessOutput): void {
+  const lines = `${r.stderr}`.trim().split('\n').filter((l) => l.trim() !== '');
+  say(`  ${label}: exit ${r.exitCode}`);
+  for (const line of lines.slice(-4)) say(`    ${line}`);
+}
+
+/** Commits the working tree (optionally after appending to a file) with a fixed author; returns sha and time. */
+async function commit(repo: string, message: string, file?: string, append?: string): Promise<{ sha: string; commitTime: string }> {
+  const git = $({ cwd: repo, quiet: true, env: { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: AUTHOR, GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: AUTHOR } });
+  if (!existsSync(join(repo, '.git'))) await git`git init -q -b main`;
+  if (file && append !== undefined) await writeFile(join(repo, file), (await readFile(join(repo, file), 'utf8')) + append);
+  await git`git add -A`;
+  await git`git commit -q -m ${message}`;
+  const sha = (await git`git rev-parse HEAD`).stdout.trim();
+  const commitTime = (await git`git log -1 --format=%cI`).stdout.trim();
+  return { sha, commitTime: new Date(commitTime).toISOString() };
+}
+
+/** `http://host:port` of the first task of an app (port index 0): what a smoke test gets as SERVICE_URL. */
+async function serviceUrl(marathonUrl: string, appId: string): Promise<string> {
+  const res = await fetch(`${marathonUrl}/v2/apps${appId}/tasks`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+  const body = (await res.json()) as { tasks: { host: string; ports: number[]; state?: string }[] };
+  const task = body.tasks.find((t) => t.state === undefined || t.state === 'TASK_RUNNING') ?? body.tasks[0];
+  if (!task) throw new Error(`${appId} has no running task to test`);
+  return `http://${task.host}:${task.ports[0]}`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => { process.stderr.write(`demo: unexpected error: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = EXIT_FAILED; },
+);
