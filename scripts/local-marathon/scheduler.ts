@@ -169,7 +169,7 @@ export class Scheduler {
   /** Publishes `deployment_failed` and drops the deployment (cancelled, superseded, or rolled back). */
   cancelDeployment(dep: DeploymentRecord, reason: string): void {
     if (!this.store.deployments.delete(dep.id)) return;
-    for (const app of dep.affectedApps) this.restartStates.delete(`${dep.id}${app}`);
+    this.forgetDeployment(dep);
     this.store.persist();
     this.events.publish('deployment_failed', { id: dep.id, plan: planJson(dep), reason });
     this.kick();
@@ -213,9 +213,14 @@ export class Scheduler {
   /** Marks a deployment finished; a no-op plan (no steps) finishes on its first pass. */
   finish(dep: DeploymentRecord): void {
     this.store.deployments.delete(dep.id);
-    for (const app of dep.affectedApps) this.restartStates.delete(`${dep.id}${app}`);
+    this.forgetDeployment(dep);
     this.store.persist();
     this.events.publish('deployment_success', { id: dep.id, plan: planJson(dep) });
+  }
+
+  private forgetDeployment(dep: DeploymentRecord): void {
+    for (const app of dep.affectedApps) this.restartStates.delete(`${dep.id}${app}`);
+    dep.steps.forEach((_, i) => this.announcedSteps.delete(`${dep.id}#${i}`));
   }
 
   private runAction(dep: DeploymentRecord, action: DeploymentAction): boolean {
