@@ -5,8 +5,8 @@ import { MarathonAppDefinition, STAMP_LABELS } from '../marathon/app';
 import { DeploymentRef, MarathonAppInfo } from '../marathon/client';
 import { marathonAppId, renderMarathonApp } from '../marathon/render';
 import { diffApp } from './diff';
-import { DEFAULT_TIMEOUT_MS, DeployContext } from './types';
-import { isSettled, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
+import { DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from './types';
+import { isSettled, sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
 
 /** One service to put on Marathon. */
 export interface ApplyRequest {
@@ -118,11 +118,26 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
     const previousVersion = live?.version ?? null;
 
     if (live !== null && changes.length === 0) {
-      await ctx.audit?.record({ type: 'apply.noop', ...auditBase, ...approval, appVersion: previousVersion ?? undefined, durationMs: Date.now() - started });
-      ctx.onProgress?.({ kind: 'done', appId, message: `already runs this definition (version ${previousVersion}); nothing sent` });
+      let current = live;
+      if (live.deployments.length > 0) {
+        // The same definition is already being rolled out (e.g. a concurrent apply): wait for it instead of
+        // reporting success early; it is not ours to roll back.
+        ctx.onProgress?.({ kind: 'phase', appId, message: `the same definition is being deployed (deployment ${live.deployments[0]}); waiting for it` });
+        const outcome = await waitForDeployment(ctx, { appId, deploymentId: live.deployments[0], deadline, expect: (app) => holds(desired, app) });
+        if (!outcome.ok || outcome.app === null) {
+          const message = outcome.ok ? `${appId} disappeared` : outcome.message;
+          throw new C2CError('DEPLOY_FAILED', `${message}; nothing was sent, and the deployment is not ours to roll back`, {
+            hint: `see 'deploy status --env ${environment}'; 'deploy rollback --service ${req.service.name} --env ${environment}' restores the previous version`,
+            details: { service: req.service.name, environment, appId, failedVersion: live.version, rolledBack: false, previousVersion, reason: message } satisfies DeployFailure,
+          });
+        }
+        current = outcome.app;
+      }
+      await ctx.audit?.record({ type: 'apply.noop', ...auditBase, ...approval, appVersion: current.version ?? undefined, durationMs: Date.now() - started });
+      ctx.onProgress?.({ kind: 'done', appId, message: `already runs this definition (version ${current.version}); nothing sent` });
       return {
-        outcome: 'noop', service: req.service.name, environment, appId, image: req.image, version: previousVersion, previousVersion, diff: [],
-        tasks: { healthy: live.tasksHealthy, running: live.tasksRunning, wanted: live.instances },
+        outcome: 'noop', service: req.service.name, environment, appId, image: req.image, version: current.version, previousVersion: current.version, diff: [],
+        tasks: { healthy: current.tasksHealthy, running: current.tasksRunning, wanted: current.instances },
         durationMs: Date.now() - started, marathonMs: marathonMs(),
       };
     }
@@ -136,7 +151,10 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
         const holders = (err.details as { deploymentIds?: string[] } | undefined)?.deploymentIds ?? [];
         ctx.onProgress?.({ kind: 'waiting-for-lock', appId, deploymentIds: holders });
         if (holders.length > 0 && await waitForDeploymentsGone(ctx, holders, deadline)) continue;
-        if (holders.length === 0 && Date.now() < deadline) continue;
+        if (holders.length === 0 && Date.now() < deadline) {
+          await sleep(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
+          continue;
+        }
         throw new C2CError('DEPLOY_FAILED', `${appId} is locked by deployment ${holders.join(', ') || '(unknown)'} and it did not finish within the timeout; nothing was changed`, {
           hint: `wait for it ('deploy status --env ${environment}'), raise --timeout, or pass --force to cancel it`,
           details: { service: req.service.name, environment, appId, failedVersion: null, rolledBack: false, previousVersion, reason: 'locked' } satisfies DeployFailure,
