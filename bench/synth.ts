@@ -4,7 +4,7 @@
 // 200 MB; 300 services <= 6 s. Run: npm run bench (or node scripts/run.mjs bench/synth).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { ServiceDefinition } from '../lib/catalog/types';
@@ -39,7 +39,7 @@ export function generateFleet(n: number, owner = 'acme-lighting'): ServiceDefini
   });
 }
 
-/** Child mode: synthesize a fleet of `n` services into a temp dir and print {n, maxRssKb} as JSON. */
+/** Child mode: synthesize a fleet of `n` services into a temp dir and print {n, maxRssKb, cpuSeconds} as JSON. */
 function child(n: number): void {
   const root = findRepoRoot(__dirname);
   const outdir = mkdtempSync(join(tmpdir(), 'c2c-bench-'));
@@ -64,7 +64,9 @@ function child(n: number): void {
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
-  process.stdout.write(`${JSON.stringify({ n, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  const usage = process.resourceUsage();
+  const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+  process.stdout.write(`${JSON.stringify({ n, maxRssKb: usage.maxRSS, cpuSeconds })}\n`);
 }
 
 function median(xs: number[]): number {
@@ -77,10 +79,11 @@ export async function main(): Promise<void> {
   const root = findRepoRoot(__dirname);
   const script = join(root, 'dist', 'bench', 'synth.js');
   if (!existsSync(script)) throw new Error(`${script} is missing; run 'npm run build' first`);
-  process.stdout.write(`synth benchmark (median of ${RUNS} fresh processes on built JS, deep imports)\n`);
+  process.stdout.write(`synth benchmark (median of ${RUNS} fresh processes on built JS, deep imports; load average ${loadavg()[0].toFixed(2)} on ${cpus().length} cores)\n`);
   for (const n of SIZES) {
     const walls: number[] = [];
     const rss: number[] = [];
+    const cpu: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const started = process.hrtime.bigint();
       const res = spawnSync(process.execPath, [script], {
@@ -89,16 +92,17 @@ export async function main(): Promise<void> {
       });
       const wall = Number(process.hrtime.bigint() - started) / 1e9;
       if (res.status !== 0) throw new Error(`synth of ${n} services failed (exit ${res.status}):\n${res.stderr}`);
-      const report = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { maxRssKb: number };
+      const report = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { maxRssKb: number; cpuSeconds: number };
       walls.push(wall);
       rss.push(report.maxRssKb / 1024);
+      cpu.push(report.cpuSeconds);
     }
     const t = TARGETS[n];
     const wall = median(walls);
     const mb = median(rss);
     const verdict = t && wall <= t.seconds && (t.mb === undefined || mb <= t.mb) ? 'ok' : 'OVER TARGET';
     const target = t ? `target <= ${t.seconds} s${t.mb ? ` / ${t.mb} MB` : ''}` : '';
-    process.stdout.write(`  ${String(n).padStart(3)} services: ${wall.toFixed(2)} s wall, ${mb.toFixed(0)} MB peak RSS  (${target}: ${verdict})\n`);
+    process.stdout.write(`  ${String(n).padStart(3)} services: ${wall.toFixed(2)} s wall, ${mb.toFixed(0)} MB peak RSS, ${median(cpu).toFixed(2)} s CPU  (${target}: ${verdict})\n`);
   }
 }
 
