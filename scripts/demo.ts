@@ -33,6 +33,15 @@ interface Options {
   readonly json: boolean;
 }
 
+/** One built commit of a service: its repository, commit and image. */
+interface Build {
+  readonly name: string;
+  readonly repo: string;
+  readonly sha: string;
+  readonly commitTime: string;
+  readonly image: string;
+}
+
 interface Written {
   readonly what: string;
   readonly path: string;
@@ -43,7 +52,7 @@ const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 let quietOut = false;
 const say = (line = '') => { if (!quietOut) process.stdout.write(`${line}\n`); };
-const heading = (n: number, text: string) => say(`\n[${n}/6] ${text}  (${elapsed()})`);
+const heading = (n: number, text: string) => say(`\n[${n}/7] ${text}  (${elapsed()})`);
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command()
@@ -116,82 +125,102 @@ async function run(opts: Options): Promise<number> {
       $({ cwd: work, env: { ...env, DEPLOY_ACTOR: actor }, quiet: true, nothrow: true })`node ${deployJs} ${args}`;
     say(`  local Marathon: staging ${staging.url}, production ${production.url}`);
 
-    // 2. Build every service the way the build trigger does, then deploy to staging.
+    // What the push trigger does for one commit: build.sh (build + unit tests), the image, the staging deploy.
+    const buildAndPackage = async (name: string, repo: string, sha: string, commitTime: string, extraEnv: Record<string, string>): Promise<Build> => {
+      const build = await $({ cwd: repo, quiet: true, nothrow: true })`bash build.sh`;
+      if (build.exitCode !== 0) throw new Error(`build.sh of ${name} failed:\n${build.stdout}${build.stderr}`);
+      const tests = /# pass (\d+)/.exec(build.stdout + build.stderr)?.[1];
+      const image = imageFor(platform, name, sha.slice(0, 7));
+      await packageLocalImage({ repoDir: repo, store: images, image, command: 'node server.js', extraEnv });
+      say(`  ${name.padEnd(12)} commit ${sha.slice(0, 7)}  build.sh ok${tests ? ` (${tests} unit tests passed)` : ''}  image ${image}`);
+      return { name, repo, sha, commitTime, image };
+    };
+    const toStaging = async (b: Build, timeoutSeconds: number) =>
+      deploy(AUTHOR, ['apply', '--service', b.name, '--env', 'staging', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--timeout', String(timeoutSeconds)]);
+    const smoke = async (b: Build) => {
+      const test = catalog.get(b.name).smokeTest;
+      const url = await serviceUrl(staging.url, marathonAppId(b.name, 'staging'));
+      const r = await $({ cwd: b.repo, env: { ...process.env, SERVICE_URL: url }, quiet: true, nothrow: true })`bash -c ${test}`;
+      say(`  ${b.name.padEnd(12)} smoke test '${test}' against staging (${url}): ${r.exitCode === 0 ? 'passed' : 'FAILED'}`);
+      if (r.exitCode !== 0) throw new Error(`smoke test of ${b.name} failed:\n${r.stdout}${r.stderr}`);
+    };
+    const release = async (from: Build, message: string, file: string, append: string, extraEnv: Record<string, string>, timeoutSeconds = 60, expectExit = 0): Promise<Build> => {
+      const { sha, commitTime } = await commit(from.repo, message, file, append);
+      const b = await buildAndPackage(from.name, from.repo, sha, commitTime, extraEnv);
+      const r = await toStaging(b, timeoutSeconds);
+      reportRun(`staging ${b.name}`, r);
+      if (r.exitCode !== expectExit) throw new Error(`the staging deploy of ${b.name} exited ${r.exitCode}, expected ${expectExit}`);
+      return b;
+    };
+
+    // 2. Build every service the way the build trigger does, then deploy them to staging side by side.
     heading(2, 'Build (build.sh + unit tests), package, deploy to staging');
-    const builds: { name: string; repo: string; sha: string; commitTime: string; image: string }[] = [];
+    const builds: Build[] = [];
     for (const svc of catalog.services) {
       const repo = join(work, 'repos', svc.name);
       await cp(join(root, 'templates/service-repo'), repo, { recursive: true });
       const { sha, commitTime } = await commit(repo, `${svc.name}: initial service from the commit-to-cloud template`);
-      const build = await $({ cwd: repo, quiet: true, nothrow: true })`bash build.sh`;
-      if (build.exitCode !== 0) throw new Error(`build.sh of ${svc.name} failed:\n${build.stdout}${build.stderr}`);
-      const tests = /# pass (\d+)/.exec(build.stdout + build.stderr)?.[1];
-      const image = imageFor(platform, svc.name, sha.slice(0, 7));
-      await packageLocalImage({ repoDir: repo, store: images, image, command: 'node server.js' });
-      builds.push({ name: svc.name, repo, sha, commitTime, image });
-      say(`  ${svc.name.padEnd(12)} commit ${sha.slice(0, 7)}  build.sh ok${tests ? ` (${tests} unit tests passed)` : ''}  image ${image}`);
+      builds.push(await buildAndPackage(svc.name, repo, sha, commitTime, {}));
     }
     written.push({ what: 'service repositories (seeded from templates/service-repo)', path: join(work, 'repos') });
     written.push({ what: 'local image store (stand-in for the GCS-backed registry)', path: images });
-    const stagingRuns = await Promise.all(builds.map((b) =>
-      deploy(AUTHOR, ['apply', '--service', b.name, '--env', 'staging', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--timeout', '60'])));
+    const stagingRuns = await Promise.all(builds.map((b) => toStaging(b, 60)));
     stagingRuns.forEach((r, i) => reportRun(`staging ${builds[i].name}`, r));
     if (stagingRuns.some((r) => r.exitCode !== 0)) throw new Error('a staging deploy failed (see above)');
 
     // 3. Smoke tests against staging.
     heading(3, 'Smoke tests against staging');
-    for (const b of builds) {
-      const url = await serviceUrl(staging.url, marathonAppId(b.name, 'staging'));
-      const smoke = await $({ cwd: b.repo, env: { ...process.env, SERVICE_URL: url }, quiet: true, nothrow: true })`bash -c ${catalog.get(b.name).smokeTest}`;
-      say(`  ${b.name.padEnd(12)} ${catalog.get(b.name).smokeTest} against ${url}: ${smoke.exitCode === 0 ? 'passed' : 'FAILED'}`);
-      if (smoke.exitCode !== 0) throw new Error(`smoke test of ${b.name} failed:\n${smoke.stdout}${smoke.stderr}`);
-    }
+    for (const b of builds) await smoke(b);
 
-    // 4. Production: plan, review, approve as a second person, apply.
-    heading(4, 'Production: plan, review the diff, approve as a second person, apply');
+    // Production: plan (by the change's author), review, approval by a second person, apply of exactly that plan.
     const plans = join(work, 'plans');
     written.push({ what: 'production plan files', path: plans });
-    for (const b of builds) {
+    const promote = async (b: Build, showDiff: boolean, tryAsAuthor: boolean) => {
       const svc = catalog.get(b.name);
-      const planFile = join(plans, `${b.name}-production.json`);
+      const planFile = join(plans, `${b.name}-${b.sha.slice(0, 7)}.json`);
       const plan = await deploy(AUTHOR, ['plan', '--service', b.name, '--env', 'production', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--out', planFile]);
       if (plan.exitCode !== 0) throw new Error(`plan of ${b.name} failed: ${plan.stderr}`);
-      say(`  plan for ${b.name} by ${AUTHOR}:`);
-      for (const line of plan.stdout.trimEnd().split('\n')) say(`    ${line}`);
-      if (b === builds[0]) {
+      const lines = plan.stdout.trimEnd().split('\n');
+      say(`  ${lines[0]}`);
+      if (showDiff) for (const line of lines.slice(1)) say(`      ${line}`);
+      else say(`      (${lines.length - 1} fields; the whole diff is in ${rel(planFile)})`);
+      if (tryAsAuthor) {
         const self = await deploy(AUTHOR, ['approve', planFile]);
-        say(`  the author tries to approve it: exit ${self.exitCode}: ${firstLine(self.stderr)}`);
+        say(`    ${AUTHOR} (the author) tries to approve it: exit ${self.exitCode}, ${firstLine(self.stderr).replace(/^deploy: /, '')}`);
       }
       const approver = (svc.approvers.find((a) => a.startsWith('user:')) ?? 'user:ana@acme-lighting.example').slice(5);
       const ok = await deploy(approver, ['approve', planFile, '--comment', 'reviewed in the demo']);
       if (ok.exitCode !== 0) throw new Error(`approval of ${b.name} failed: ${ok.stderr}`);
-      say(`  approved by ${approver}`);
+      say(`    approved by ${approver}`);
       const apply = await deploy('cloudbuild-production@acme-lighting.example', ['apply', '--plan', planFile, '--timeout', '60']);
       reportRun(`production ${b.name}`, apply);
       if (apply.exitCode !== 0) throw new Error(`production apply of ${b.name} failed`);
-    }
+    };
+    heading(4, 'First production release: plan, approval by a second person, apply');
+    for (const b of builds) await promote(b, false, b === builds[0]);
 
-    // 5. A broken release: it passes its unit tests, fails its health check, and is rolled back automatically.
-    heading(5, 'A broken release to staging, rolled back automatically');
-    const victim = builds[builds.length - 1];
-    const { sha: badSha, commitTime: badTime } = await commit(victim.repo, 'Read the new config key (forgot to ship it)', 'README.md', '\nThis release is broken on purpose by the demo.\n');
-    const badBuild = await $({ cwd: victim.repo, quiet: true, nothrow: true })`bash build.sh`;
-    if (badBuild.exitCode !== 0) throw new Error(`build.sh of the broken release failed unexpectedly:\n${badBuild.stderr}`);
-    const badImage = imageFor(platform, victim.name, badSha.slice(0, 7));
-    // The defect only shows at run time: the image starts with BROKEN=1, so /health answers 500.
-    await packageLocalImage({ repoDir: victim.repo, store: images, image: badImage, command: 'node server.js', extraEnv: { BROKEN: '1' } });
-    say(`  ${victim.name} commit ${badSha.slice(0, 7)}: build.sh ok, image ${badImage}`);
-    const bad = await deploy(AUTHOR, ['apply', '--service', victim.name, '--env', 'staging', '--image', badImage, '--commit', badSha, '--commit-time', badTime, '--timeout', '12']);
-    reportRun(`staging ${victim.name} (broken)`, bad);
-    if (bad.exitCode !== 1) throw new Error(`the broken release should have failed with exit 1, got ${bad.exitCode}`);
-    summary.rollback = { service: victim.name, exitCode: bad.exitCode, message: bad.stderr.trim().split('\n').slice(-3) };
+    // 5. The everyday case: one small commit, from push to production, and the reviewer sees exactly what changes.
+    const change = builds.find((b) => b.name === 'bulb-api') ?? builds[0];
+    heading(5, `One commit of ${change.name}, from push to production`);
+    const next = await release(change, 'Answer / with the service name', 'README.md', '\nA small change, released by the demo.\n', {});
+    await smoke(next);
+    await promote(next, true, false);
 
-    // 6. Status, history, DORA report.
-    heading(6, 'Fleet status and the DORA report from the audit log');
+    // 6. A broken release: it passes its unit tests, fails its health check, and is rolled back automatically.
+    const victim = builds.find((b) => b.name === 'storefront') ?? builds[builds.length - 1];
+    heading(6, `A broken release of ${victim.name} to staging, rolled back automatically`);
+    // The defect only shows at run time: the image starts with BROKEN=1, so /health answers 500 (unit tests pass).
+    const bad = await release(victim, 'Read the new config key (forgot to ship it)', 'README.md', '\nThis release is broken on purpose by the demo.\n', { BROKEN: '1' }, 12, 1);
+    summary.rollback = { service: victim.name, image: bad.image };
+
+    // 7. Status, history, DORA report.
+    heading(7, 'Fleet status, and the DORA report from the audit log');
     const status = await deploy(AUTHOR, ['status']);
     for (const line of status.stdout.trimEnd().split('\n')) say(`  ${line}`);
-    const report = await deploy(AUTHOR, ['report', '--since', '1d']);
-    for (const line of report.stdout.trimEnd().split('\n')) say(`  ${line}`);
+    for (const environment of ['production', 'staging']) {
+      const report = await deploy(AUTHOR, ['report', '--since', '1d', '--env', environment]);
+      for (const line of report.stdout.trimEnd().split('\n')) say(`  ${line}`);
+    }
     const statusJson = await deploy(AUTHOR, ['status', '--json']);
     summary.status = safeJson(statusJson.stdout);
     const reportJson = await deploy(AUTHOR, ['report', '--since', '1d', '--json']);
