@@ -1,5 +1,5 @@
 /** The apps resource: CRUD, status codes and bodies, partial updates, versions, locks. */
-import { TestServer, list, settled, start, stopAll, str } from './helpers';
+import { TestServer, list, settled, start, stopAll, str, until } from './helpers';
 
 const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const sleeper = (id: string, extra: Record<string, unknown> = {}) => ({ id, cmd: 'sleep 30', instances: 1, cpus: 0.1, mem: 16, ...extra });
@@ -323,6 +323,15 @@ describe('other app endpoints', () => {
     expect(plain).toHaveProperty('deployments');
     const embedded = list((await s.req('GET', '/v2/apps?embed=apps.tasks')).body.apps)[0];
     expect(list(embedded.tasks)).toHaveLength(1);
+    // The listing is reused between changes; it must still follow task and deployment changes.
+    const running = async () => list((await s.req('GET', '/v2/apps?id=worker')).body.apps)[0];
+    expect((await running()).tasksRunning).toBe(1);
+    await s.req('POST', '/__local/faults', { kind: 'hang', appId: '/prod/worker' });
+    const scale = await s.req('PUT', '/v2/apps/prod/worker', { instances: 2 });
+    expect((await running()).deployments).toEqual([{ id: scale.body.deploymentId }]);
+    await until(async () => (await running()).tasksRunning as unknown === 2, 'listing shows 2 running');
+    await s.req('DELETE', `/v2/deployments/${str(scale.body.deploymentId)}?force=true`);
+    expect((await running()).deployments).toEqual([]);
     const group = await s.req('GET', '/v2/apps/prod/*');
     expect(list(group.body['*']).map((a) => a.id).sort()).toEqual(['/prod/api', '/prod/worker']);
   });

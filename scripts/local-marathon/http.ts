@@ -260,7 +260,7 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
           return true;
         });
         const opts = { tasks: e.has('tasks'), lastTaskFailure: e.has('lastTaskFailure'), readiness: e.has('readiness') };
-        if (!opts.tasks && !opts.lastTaskFailure && !opts.readiness) return { status: 200, raw: m.appListRaw(apps) };
+        if (!opts.tasks && !opts.lastTaskFailure && !opts.readiness) return { status: 200, raw: m.appListRaw(apps, url.search) };
         return { status: 200, body: { apps: apps.map((a) => m.appJson(a, 'list', opts)) } };
       }
       if (method === 'POST') return m.create(await jsonBody(req), force, path, clientIp);

@@ -231,6 +231,7 @@ export class Marathon {
       }
     }
     this.store.deployments.set(dep.id, dep);
+    this.scheduler.bump();
     this.store.persist();
     this.events.publish('group_change_success', { groupId: '/', version: planVersion });
     if (dep.steps.length === 0) this.scheduler.finish(dep);
@@ -276,7 +277,9 @@ export class Marathon {
    * `GET /v2/apps` without embedded tasks as a JSON string: the definition part of each app is serialised once per
    * version and only the live counters and deployments are appended per request (keeps the listing above 2,000/s).
    */
-  appListRaw(apps: AppRecord[]): string {
+  appListRaw(apps: AppRecord[], query: string): string {
+    const key = `${this.scheduler.generation}?${query}`;
+    if (this.listCache?.key === key) return this.listCache.text;
     const parts = apps.map((app) => {
       let head = this.defJsonCache.get(app.current);
       if (head === undefined) {
@@ -286,8 +289,13 @@ export class Marathon {
       const live = { ...this.scheduler.counts(app.id), deployments: this.deploymentsOf(app.id) };
       return `${head},${JSON.stringify(live).slice(1)}`;
     });
-    return `{"apps":[${parts.join(',')}]}`;
+    const text = `{"apps":[${parts.join(',')}]}`;
+    this.listCache = { key, text };
+    return text;
   }
+
+  /** The last serialised listing and the generation/query it was made for. */
+  private listCache: { key: string; text: string } | undefined;
 
   /** Deployments that affect an app. */
   deploymentsOf(appId: string): JsonObject[] {

@@ -77,6 +77,11 @@ export class Scheduler {
   private readonly reservedPorts = new Set<number>();
   private interval: NodeJS.Timeout | undefined;
   private kicked = false;
+  /**
+   * Bumped on every change that app listings show (tasks added/removed, task state, health results, deployments,
+   * definitions), so a serialised listing can be reused until the next change.
+   */
+  generation = 0;
   private closed = false;
 
   constructor(
@@ -91,6 +96,11 @@ export class Scheduler {
   start(): void {
     this.interval = setInterval(() => this.tick(), 100);
     this.kick();
+  }
+
+  /** Records a change visible in app listings. */
+  bump(): void {
+    this.generation++;
   }
 
   /** Schedules a reconcile pass soon (coalesced). */
@@ -154,6 +164,7 @@ export class Scheduler {
     task.killing = true;
     task.killReason = reason;
     task.state = 'TASK_KILLING';
+    this.bump();
     if (task.proc) {
       killGroup(task.proc.pid, reason === 'crash' ? 'SIGKILL' : 'SIGTERM');
       const grace = Math.min(Number(task.def.taskKillGracePeriodSeconds ?? 3), 30) * 1000;
@@ -169,6 +180,7 @@ export class Scheduler {
   /** Publishes `deployment_failed` and drops the deployment (cancelled, superseded, or rolled back). */
   cancelDeployment(dep: DeploymentRecord, reason: string): void {
     if (!this.store.deployments.delete(dep.id)) return;
+    this.bump();
     this.forgetDeployment(dep);
     this.store.persist();
     this.events.publish('deployment_failed', { id: dep.id, plan: planJson(dep), reason });
@@ -213,6 +225,7 @@ export class Scheduler {
   /** Marks a deployment finished; a no-op plan (no steps) finishes on its first pass. */
   finish(dep: DeploymentRecord): void {
     this.store.deployments.delete(dep.id);
+    this.bump();
     this.forgetDeployment(dep);
     this.store.persist();
     this.events.publish('deployment_success', { id: dep.id, plan: planJson(dep) });
@@ -336,6 +349,7 @@ export class Scheduler {
     const list = this.tasks.get(app.id) ?? [];
     list.push(task);
     this.tasks.set(app.id, list);
+    this.bump();
     this.ensureHealthTimers(task);
     void this.startProcess(task);
   }
@@ -355,6 +369,7 @@ export class Scheduler {
       }
       task.state = 'TASK_RUNNING';
       task.startedAt = Date.now();
+      this.bump();
       this.log(`task ${task.id} running (${proc.kind}, pid ${proc.pid}, ports ${task.ports.join(',') || '-'})`);
       this.statusEvent(task, 'TASK_RUNNING', '');
       this.kick();
@@ -390,6 +405,7 @@ export class Scheduler {
     const idx = list.indexOf(task);
     if (idx < 0) return;
     list.splice(idx, 1);
+    this.bump();
     if (!list.length) this.tasks.delete(task.appId);
     for (const p of task.ports) this.reservedPorts.delete(p);
     if (this.closed) return;
@@ -483,6 +499,7 @@ export class Scheduler {
     if (task.killing || this.closed || task.state !== 'TASK_RUNNING') return;
     const now = Date.now();
     const prev = task.health[i];
+    this.bump();
     if (outcome.ok) {
       task.health[i] = { ...prev, alive: true, consecutiveFailures: 0, firstSuccess: prev?.firstSuccess ?? now, lastSuccess: now };
       if (prev?.alive !== true) this.healthEvent(task, true);
