@@ -148,10 +148,13 @@ export class BuildPipeline extends Construct {
         args: [DEPLOY_CLI, 'plan', '--service', s, '--env', 'production', '--image', image, '--commit', '$COMMIT_SHA',
           '--out', '/workspace/production.plan.json'],
       },
-      // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval.
-      bashStep('upload-plan', STEP_IMAGES.cloudSdk,
-        `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/${planPrefix(s)}$COMMIT_SHA-$BUILD_ID.json`,
-        ['plan-production']),
+      // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
+      // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
+      bashStep('upload-plan', STEP_IMAGES.cloudSdk, [
+        'set -euo pipefail',
+        `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
+        `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/${planPrefix(s)}$$plan_id.json`,
+      ].join('\n'), ['plan-production']),
     ];
 
     const common = (serviceAccount: string, tags: string[]) => ({

@@ -102,8 +102,10 @@ describe('Microservice(bulb-api)', () => {
     expect(byId['deploy-staging'].env).toContain('MARATHON_URL_STAGING=http://marathon.staging.internal:8080');
     expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://bulb-api.staging.marathon.internal');
     expect(byId['plan-production'].args).toEqual(expect.arrayContaining(['plan', '--env', 'production', '--out', '/workspace/production.plan.json']));
-    expect(byId['upload-plan'].args[1]).toBe(
-      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/bulb-api/production/$COMMIT_SHA-$BUILD_ID.json`);
+    // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT.
+    expect(byId['upload-plan'].args[1]).toContain(`plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`);
+    expect(byId['upload-plan'].args[1]).toContain(
+      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/bulb-api/production/$$plan_id.json`);
   });
 
   it('pull-request trigger: build.sh only, as the log-only test account', () => {
