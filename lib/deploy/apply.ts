@@ -6,7 +6,7 @@ import { DeploymentRef, MarathonAppInfo } from '../marathon/client';
 import { marathonAppId, renderMarathonApp } from '../marathon/render';
 import { diffApp } from './diff';
 import { DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from './types';
-import { isSettled, sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
+import { sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
 
 /** One service to put on Marathon. */
 export interface ApplyRequest {
@@ -266,4 +266,3 @@ function sameContent(a: MarathonAppInfo, b: MarathonAppInfo): boolean {
   return pick(a) === pick(b);
 }
 
-export { isSettled };

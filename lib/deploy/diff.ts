@@ -122,9 +122,8 @@ function formatPath(path: readonly (string | number)[]): string {
  * An empty list means: nothing to submit.
  */
 export function diffApp(desired: MarathonAppDefinition, live: Readonly<Record<string, Json>> | null): FieldChange[] {
-  const want = withoutStamps(desired) as unknown as Record<string, Json>;
-  const { id: _id, ...wantBody } = want;
-  void _id;
+  // The id is in the URL; Marathon ignores it in the body (§3), so it is not a field to compare.
+  const wantBody = Object.fromEntries(Object.entries(withoutStamps(desired)).filter(([k]) => k !== 'id')) as Record<string, Json>;
   if (live === null) {
     return Object.entries(wantBody).map(([k, v]) => ({ path: k, kind: 'added' as const, to: v }));
   }
