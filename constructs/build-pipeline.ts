@@ -138,16 +138,11 @@ export class BuildPipeline extends Construct {
           '-t', `${local}:$SHORT_SHA`, '-t', `${local}:latest`, '.'],
       },
       bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, ['build', 'docker-build']),
-      {
-        id: 'deploy-staging', image: STEP_IMAGES.node, entrypoint: 'node', waitFor: ['push', 'fetch-deploy'], env: deployEnv,
-        args: [DEPLOY_CLI, 'apply', '--service', s, '--env', 'staging', '--image', image, '--commit', '$COMMIT_SHA'],
-      },
+      deployStep('deploy-staging', ['apply', '--service', s, '--env', 'staging', '--image', image], ['push', 'fetch-deploy'], deployEnv),
       smoke('staging', ['deploy-staging']),
-      {
-        id: 'plan-production', image: STEP_IMAGES.node, entrypoint: 'node', waitFor: ['smoke-staging'], env: deployEnv,
-        args: [DEPLOY_CLI, 'plan', '--service', s, '--env', 'production', '--image', image, '--commit', '$COMMIT_SHA',
-          '--out', '/workspace/production.plan.json'],
-      },
+      // The plan's author is the commit's author, so the four-eyes rule keeps them from approving their own change.
+      deployStep('plan-production', ['plan', '--service', s, '--env', 'production', '--image', image, '--out', '/workspace/production.plan.json'],
+        ['smoke-staging'], deployEnv),
       // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
       // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
       bashStep('upload-plan', STEP_IMAGES.cloudSdk, [
@@ -238,4 +233,21 @@ export class BuildPipeline extends Construct {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A step that runs the deploy CLI as the commit's author, with the commit and its time (for the DORA lead time) read
+ * from the checkout. Written without braces so neither Terraform nor Cloud Build substitutes anything: `$$` reaches
+ * bash as `$`.
+ */
+function deployStep(id: string, args: readonly string[], waitFor: readonly string[], env: readonly string[]): PipelineStep {
+  const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) && !a.includes('$$') ? a : `"${a}"`)).join(' ');
+  return bashStep(id, STEP_IMAGES.node, [
+    'set -euo pipefail',
+    'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
+    'set -- --commit "$COMMIT_SHA"',
+    'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
+    'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
+    `exec node ${DEPLOY_CLI} ${quoted} "$$@"`,
+  ].join('\n'), waitFor, env);
 }

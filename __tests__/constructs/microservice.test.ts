@@ -95,13 +95,20 @@ describe('Microservice(bulb-api)', () => {
     expect(byId['registry-sidecar'].args).toContain(`REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`);
     expect(byId['fetch-deploy'].args[1]).toContain(`gs://${names.deployBucket}/${ws.bundle.objectName}`);
     expect(byId['fetch-deploy'].args[1]).toContain(`echo "${ws.bundle.sha256}  /workspace/.c2c/deploy.cjs" | sha256sum -c -`);
-    expect(byId['deploy-staging'].args).toEqual([
-      '/workspace/.c2c/deploy.cjs', 'apply', '--service', 'bulb-api', '--env', 'staging',
-      '--image', 'registry.marathon.internal:5000/bulb-api:$SHORT_SHA', '--commit', '$COMMIT_SHA',
-    ]);
+    // The deploy CLI runs as the commit's author, with the commit and its time (Cloud Build turns $$ into $ for bash).
+    expect(byId['deploy-staging']).toMatchObject({ name: 'node:20', entrypoint: 'bash' });
+    expect(byId['deploy-staging'].args[1]).toBe([
+      'set -euo pipefail',
+      'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
+      'set -- --commit "$COMMIT_SHA"',
+      'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
+      'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
+      'exec node /workspace/.c2c/deploy.cjs apply --service bulb-api --env staging --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" "$$@"',
+    ].join('\n'));
     expect(byId['deploy-staging'].env).toContain('MARATHON_URL_STAGING=http://marathon.staging.internal:8080');
     expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://bulb-api.staging.marathon.internal');
-    expect(byId['plan-production'].args).toEqual(expect.arrayContaining(['plan', '--env', 'production', '--out', '/workspace/production.plan.json']));
+    expect(byId['plan-production'].args[1]).toContain('exec node /workspace/.c2c/deploy.cjs plan --service bulb-api --env production --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"');
+    expect(byId['plan-production'].args[1]).toContain('export DEPLOY_ACTOR="$$(git log -1 --format=%ae');
     // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT.
     expect(byId['upload-plan'].args[1]).toContain(`plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`);
     expect(byId['upload-plan'].args[1]).toContain(
