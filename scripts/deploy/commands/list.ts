@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { CliContext, withExitHelp } from '../context';
+import { CliContext, marathonOptions, withExitHelp } from '../context';
 
 /** `deploy list`: the catalog's service names, one a line. */
 export function register(program: Command, ctx: CliContext): void {
-  withExitHelp(program.command('list'))
+  // --timeout and --marathon are accepted like on every command (build steps pass them uniformly); nothing is sent.
+  marathonOptions(withExitHelp(program.command('list')))
     .description("the catalog's service names, one a line")
     .option('--json', 'print a JSON array of { name, description, repo }')
     .action(ctx.action(async (opts: { json?: boolean }) => {

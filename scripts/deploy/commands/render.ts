@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import { renderForDeploy } from '../../../lib/deploy/apply';
-import { CliContext, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+import { CliContext, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
 
 /** `deploy render`: the Marathon JSON that `apply` would submit (stamps included). Sends nothing. */
 export function register(program: Command, ctx: CliContext): void {
-  withExitHelp(program.command('render'))
+  // --timeout and --marathon are accepted like on every command (build steps pass them uniformly); nothing is sent.
+  marathonOptions(withExitHelp(program.command('render')))
     .description('print the Marathon app JSON that apply would submit (nothing is sent)')
     .option('--service <name>', 'service from the catalog (see list)')
     .option('--env <env>', 'staging or production')
