@@ -1,5 +1,5 @@
 /**
- * Replays Marathon's own example payloads (../shared/marathon-api) as expected shapes: every field name of an example
+ * Replays Marathon's own example payloads (reference/marathon-api) as expected shapes: every field name of an example
  * must appear in the server's response with the same JSON type. Examples are older than the code in places; the
  * exceptions are listed where they are made, with the SEMANTICS.md section that explains them.
  */
@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { Loose, TestServer, list, settled, start, stopAll, until } from './helpers';
 
-const API = join(__dirname, '../../../shared/marathon-api');
+const API = join(__dirname, '../../reference/marathon-api');
 const example = (rel: string): unknown => JSON.parse(readFileSync(join(API, rel), 'utf8'));
 
 function typeOf(v: unknown): string {

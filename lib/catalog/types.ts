@@ -17,7 +17,7 @@ export interface ServicePort {
   readonly protocol?: 'tcp' | 'udp';
 }
 
-/** How Marathon decides a task is healthy. @see ../shared/marathon-api/SEMANTICS.md §12 */
+/** How Marathon decides a task is healthy. @see reference/marathon-api/SEMANTICS.md §12 */
 export interface ServiceHealthCheck {
   /**
    * `HTTP`/`TCP` are run by Marathon; `MESOS_HTTP`/`MESOS_TCP`/`COMMAND` by Mesos on the agent.
@@ -99,7 +99,7 @@ export interface ServiceDefinition {
   /**
    * Rolling-upgrade policy. @default { minimumHealthCapacity: 1, maximumOverCapacity: 1 } (start new tasks beside the
    * old ones, stop old ones once new ones are healthy: no downtime)
-   * @see ../shared/marathon-api/SEMANTICS.md §9
+   * @see reference/marathon-api/SEMANTICS.md §9
    */
   readonly upgradeStrategy?: { readonly minimumHealthCapacity: number; readonly maximumOverCapacity: number };
   /** Command override for the container (`cmd`). @default - the image's entrypoint */

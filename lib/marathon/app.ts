@@ -1,7 +1,7 @@
 /**
  * The subset of Marathon's App type (raml/v2/types/app.raml) that commit-to-cloud writes. Field names and shapes
  * are Marathon's own, 1.5+ networking API (`networks` + `container.portMappings`), never the old `ports`/`ipAddress`.
- * @see ../shared/marathon-api/SEMANTICS.md §6
+ * @see reference/marathon-api/SEMANTICS.md §6
  */
 export interface MarathonPortMapping {
   readonly containerPort: number;

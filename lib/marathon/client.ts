@@ -5,7 +5,7 @@ import { MarathonAppDefinition } from './app';
  * THE one Marathon HTTP client: Node's `fetch`, a timeout on every request (`AbortSignal.timeout`), retries with
  * exponential backoff and jitter for idempotent calls only, typed errors, and credentials that never leave the
  * `Authorization` header (errors name the variable that held them, never the value).
- * @see ../shared/marathon-api/SEMANTICS.md §1-§4, §7-§12
+ * @see reference/marathon-api/SEMANTICS.md §1-§4, §7-§12
  */
 
 /** Where the credentials came from; errors name this, never the value. */

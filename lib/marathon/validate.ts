@@ -3,10 +3,10 @@ import { MarathonAppDefinition } from './app';
 
 /** Marathon's PathId label rule (raml/v2/types/stringTypes.raml): lower-case a-z, 0-9 and '-', not at either end. */
 const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-/** Last segments Marathon reserves as routing keywords. @see ../shared/marathon-api/SEMANTICS.md §5 */
+/** Last segments Marathon reserves as routing keywords. @see reference/marathon-api/SEMANTICS.md §5 */
 const RESERVED = new Set(['restart', 'tasks', 'versions', '.', '..']);
 
-/** Why an app id is not valid for Marathon, or undefined when it is. @see ../shared/marathon-api/SEMANTICS.md §5 */
+/** Why an app id is not valid for Marathon, or undefined when it is. @see reference/marathon-api/SEMANTICS.md §5 */
 export function appIdProblem(id: string): string | undefined {
   if (!id.startsWith('/')) return "must be absolute (start with '/'), e.g. '/staging/bulb-api'";
   const segments = id.slice(1).split('/');
@@ -31,7 +31,7 @@ function suggestId(seg: string): string {
 /**
  * The rules real Marathon enforces on an app definition (ids, resources, ports vs network mode, health checks,
  * upgrade strategy, labels and env types), checked before anything is sent so that a definition that synthesizes
- * is one Marathon accepts. @see ../shared/marathon-api/SEMANTICS.md §4-§6, §12
+ * is one Marathon accepts. @see reference/marathon-api/SEMANTICS.md §4-§6, §12
  */
 export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
   const subject = `MarathonApp(${app.id})`;

@@ -1,7 +1,7 @@
 /**
  * App definitions: Play-style type checks (422 `Invalid JSON`), normalisation to the 1.5+ output shape,
  * semantic checks (422 `Object is not valid`) and the partial-update merge. SEMANTICS.md §4-§7.
- * Written from the RAML types in ../shared/marathon-api/raml/v2/types, not from any client code.
+ * Written from the RAML types in reference/marathon-api/raml/v2/types, not from any client code.
  */
 import { HttpError, Json, JsonObject, Violation, clone, invalidJson, isObject, objectNotValid } from './json';
 

@@ -1,6 +1,6 @@
 /**
  * A local Marathon-compatible server for development and tests (issue 3). It speaks Marathon's REST API as written
- * down in ../shared/marathon-api/SEMANTICS.md and runs tasks as real local processes. It shares no code with the
+ * down in reference/marathon-api/SEMANTICS.md and runs tasks as real local processes. It shares no code with the
  * project's Marathon client, so the client's tests against it check the protocol, not shared assumptions.
  */
 import { createServer } from 'node:http';

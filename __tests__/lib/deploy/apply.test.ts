@@ -1,5 +1,5 @@
 // applyService against the local Marathon server (real HTTP on loopback, tasks as local processes). Each test names
-// the ../shared/marathon-api/SEMANTICS.md section it pins.
+// the reference/marathon-api/SEMANTICS.md section it pins.
 import { applyService, renderForDeploy } from '../../../lib/deploy/apply';
 import { C2CError } from '../../../lib/errors';
 import { STAMP_LABELS } from '../../../lib/marathon/app';

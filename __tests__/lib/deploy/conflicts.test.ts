@@ -1,5 +1,5 @@
 // applyService when Marathon is busy, locked, flaky or slow, against the local Marathon server. Each test names the
-// ../shared/marathon-api/SEMANTICS.md section it pins.
+// reference/marathon-api/SEMANTICS.md section it pins.
 import { applyService } from '../../../lib/deploy/apply';
 import { C2CError } from '../../../lib/errors';
 import { MarathonClient } from '../../../lib/marathon/client';

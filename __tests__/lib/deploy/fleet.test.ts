@@ -1,5 +1,5 @@
 // The fleet and the day after: apply --all over the example catalog, status with drift, and the rollback command,
-// against the local Marathon server. Each test names the ../shared/marathon-api/SEMANTICS.md section it pins.
+// against the local Marathon server. Each test names the reference/marathon-api/SEMANTICS.md section it pins.
 import { applyAll } from '../../../lib/deploy/all';
 import { applyService } from '../../../lib/deploy/apply';
 import { rollbackService } from '../../../lib/deploy/rollback';

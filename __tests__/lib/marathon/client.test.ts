@@ -1,5 +1,5 @@
 // The one Marathon client against plain HTTP servers on loopback: what it sends (method, path, query, headers, body)
-// and the typed error it returns. Sections cite ../shared/marathon-api/SEMANTICS.md.
+// and the typed error it returns. Sections cite reference/marathon-api/SEMANTICS.md.
 import { C2CError } from '../../../lib/errors';
 import { MarathonAppDefinition } from '../../../lib/marathon/app';
 import { authFromEnv, MarathonClient } from '../../../lib/marathon/client';

@@ -1,4 +1,4 @@
-// The client against a plain server that replays Marathon's own example payloads (../shared/marathon-api/), so the
+// The client against a plain server that replays Marathon's own example payloads (reference/marathon-api/), so the
 // client is checked against Marathon's shapes, not only against our local server. SEMANTICS.md §3, §4, §6, §8, §9, §12.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { MarathonAppDefinition } from '../../../lib/marathon/app';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { json, startServer } from './http-server';
 
-const SHARED = path.join(__dirname, '../../../../shared/marathon-api');
+const SHARED = path.join(__dirname, '../../../reference/marathon-api');
 const example = (rel: string): unknown => JSON.parse(readFileSync(path.join(SHARED, rel), 'utf8'));
 
 const ROUTES: Record<string, [number, string]> = {

@@ -11,7 +11,7 @@ import { validateMarathonApp } from '../../../lib/marathon/validate';
 import { registryServiceDefinition } from '../../../constructs/registry';
 import { serviceDefinitions } from '../../../services';
 
-const schemaPath = join(__dirname, '../../../../shared/marathon-api/json-schema/AppDefinition.json');
+const schemaPath = join(__dirname, '../../../reference/marathon-api/json-schema/AppDefinition.json');
 const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
 const { $schema: _ignored, ...body } = schema;
 const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
