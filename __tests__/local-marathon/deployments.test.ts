@@ -206,7 +206,10 @@ test('tasks endpoints: list, status filter, kill with and without scale (SEMANTI
   expect(app.instances).toBe(1);
   expect(app.tasksRunning).toBe(1);
 
-  const plain = await s.req('POST', '/v2/tasks/delete', { ids: [list(app.tasks)[0].id] });
+  // A task killed above may still be listed as TASK_KILLING until its process exits: kill a running one.
+  const running = list(app.tasks).filter((t) => str(t.state) === 'TASK_RUNNING');
+  expect(running).toHaveLength(1);
+  const plain = await s.req('POST', '/v2/tasks/delete', { ids: [running[0].id] });
   expect(list(plain.body.tasks)).toHaveLength(1);
   const killAll = await s.req('DELETE', '/v2/apps/k/tasks');
   expect(killAll.status).toBe(200);
