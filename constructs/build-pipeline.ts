@@ -106,6 +106,8 @@ export class BuildPipeline extends Construct {
       `MARATHON_URL_STAGING=${platform.marathonUrls.staging}`,
       `MARATHON_URL_PRODUCTION=${platform.marathonUrls.production}`,
       `C2C_AUDIT_BUCKET=${names.auditBucket}`,
+      // The build's registry sidecar (same bucket): `deploy plan` pins the image to the digest it reports.
+      'C2C_REGISTRY_URL=http://c2c-registry:5000',
       'C2C_BUILD_ID=$BUILD_ID',
       'C2C_BUILD_PROJECT=$PROJECT_ID',
       'C2C_BUILD_LOCATION=$LOCATION',

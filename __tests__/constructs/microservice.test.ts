@@ -109,6 +109,7 @@ describe('Microservice(bulb-api)', () => {
     expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://bulb-api.staging.marathon.internal');
     expect(byId['plan-production'].args[1]).toContain('exec node /workspace/.c2c/deploy.cjs plan --service bulb-api --env production --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"');
     expect(byId['plan-production'].args[1]).toContain('export DEPLOY_ACTOR="$$(git log -1 --format=%ae');
+    expect(byId['plan-production'].env).toContain('C2C_REGISTRY_URL=http://c2c-registry:5000');
     // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT.
     expect(byId['upload-plan'].args[1]).toContain(`plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`);
     expect(byId['upload-plan'].args[1]).toContain(

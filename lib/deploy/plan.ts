@@ -2,6 +2,7 @@ import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { PlanFile, sealPlan } from '../gate/plan';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
+import { pinnedImage } from '../registry/digest';
 import { renderForDeploy } from './apply';
 import { diffApp } from './diff';
 import { DeployContext } from './types';
@@ -10,6 +11,7 @@ export interface PlanRequest {
   readonly service: ServiceDefinition;
   readonly environment: EnvironmentName;
   readonly image: string;
+  /** The registry's digest for `image`: the plan then runs `image@digest`, exactly what was reviewed. */
   readonly imageDigest?: string;
   readonly commit?: string;
   readonly commitTime?: string;
@@ -23,7 +25,8 @@ export interface PlanRequest {
  */
 export async function planService(ctx: DeployContext, req: PlanRequest): Promise<{ plan: PlanFile; live: MarathonAppInfo | null }> {
   const appId = marathonAppId(req.service.name, req.environment);
-  const app = renderForDeploy(req.service, req.environment, { image: req.image, commit: req.commit, actor: ctx.actor });
+  const runImage = req.imageDigest ? pinnedImage(req.image, req.imageDigest) : req.image;
+  const app = renderForDeploy(req.service, req.environment, { image: runImage, commit: req.commit, actor: ctx.actor });
   const live = await ctx.client.getApp(appId);
   const plan = sealPlan({
     format: 'c2c.plan/v1',

@@ -24,7 +24,7 @@ Environment:
   CI             plain progress lines instead of a spinner`;
 
 const USAGE_CODES = new Set([
-  'USAGE', 'UNKNOWN_SERVICE', 'INVALID_DEFINITION', 'PLAN_INVALID', 'ROLLBACK_NO_TARGET', 'PRODUCTION_NEEDS_PLAN',
+  'USAGE', 'UNKNOWN_SERVICE', 'INVALID_DEFINITION', 'PLAN_INVALID', 'ROLLBACK_NO_TARGET', 'PRODUCTION_NEEDS_PLAN', 'IMAGE_NOT_FOUND',
 ]);
 
 /** Maps an error to the CLI's exit code: GATE_* and PLAN_TAMPERED 3; bad usage/input 2; everything else 1. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { planService } from '../../../lib/deploy/plan';
 import { C2CError } from '../../../lib/errors';
 import { formatDiff, writePlanFile } from '../../../lib/gate/plan';
+import { resolveImageDigest } from '../../../lib/registry/digest';
 import { CliContext, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
 
 /** `deploy plan`: diff against what runs, write a sealed plan file, print the diff. Reads Marathon only. */
@@ -15,9 +16,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--out <file>', 'plan file to write (default .c2c/plans/<service>-<env>-<id12>.json)')
     .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
+    .option('--registry <url>', "Docker registry API base URL to resolve the image's digest (default: C2C_REGISTRY_URL; none: keep the tag)")
     .option('--json', 'print the plan file as JSON (plus "path") instead of the diff')
     .action(ctx.action(async (opts: {
-      service?: string; env?: string; image?: string; out?: string; commit?: string; commitTime?: string; json?: boolean;
+      service?: string; env?: string; image?: string; out?: string; commit?: string; commitTime?: string; json?: boolean; registry?: string;
       timeout: number; marathon?: string;
     }) => {
       const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
@@ -27,9 +29,16 @@ export function register(program: Command, ctx: CliContext): void {
         throw new C2CError('USAGE', `--commit-time '${opts.commitTime}' is not an ISO-8601 time`, { hint: 'e.g. --commit-time 2026-11-27T10:00:00Z' });
       }
       const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
+      const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
+      let imageDigest: string | undefined;
+      if (registry) {
+        const resolved = await resolveImageDigest(image, registry);
+        if ('note' in resolved) ctx.err(`note: ${resolved.note}`);
+        else imageDigest = resolved.digest;
+      }
       const { plan } = await planService(
         { client, actor: ctx.actor(), audit: ctx.audit(), timeoutMs: opts.timeout * 1000 },
-        { service, environment, image, commit: opts.commit, commitTime: opts.commitTime },
+        { service, environment, image, imageDigest, commit: opts.commit, commitTime: opts.commitTime },
       );
       const path = opts.out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
       await writePlanFile(path, plan);
