@@ -64,19 +64,27 @@ export function loadSeedFiles(dir: string): Record<string, string> {
 
 /**
  * Runs `fn` with cheap stack traces for cdktf's tokens. cdktf records a stack trace for every token and every nested
- * block of every resource (hundreds per Cloud Build trigger) and formats it at once; only Error objects are given
- * a formatted trace here, the rest an empty one. Measured: 300 services synthesize about 15% faster with half the peak
- * memory. Errors keep their stacks; the previous formatter is restored afterwards.
+ * block of every resource (hundreds per Cloud Build trigger), capturing it into a plain object and formatting it at
+ * once; the trace only ever shows up in the message of a token that fails to resolve. Here only Error objects get a
+ * trace: captures into other objects are skipped (cdktf then records an empty creation stack) and formatting is lazy.
+ * Measured on 300 services: about 30% less CPU and half the peak memory. Set `C2C_TOKEN_TRACES=1` to keep full
+ * token traces while debugging a resolution error. Both hooks are restored afterwards.
  */
-export function withLightTokenTraces<T>(fn: () => T): T {
+export function withLightTokenTraces<T>(fn: () => T, env: NodeJS.ProcessEnv = process.env): T {
+  if (env.C2C_TOKEN_TRACES === '1') return fn();
   const previous = Error.prepareStackTrace;
+  const capture = Error.captureStackTrace;
   Error.prepareStackTrace = (err: Error, frames: NodeJS.CallSite[]) => {
     if (!(err instanceof Error)) return '';
     return previous ? previous(err, frames) : `${String(err)}${frames.map((f) => `\n    at ${String(f)}`).join('')}`;
+  };
+  Error.captureStackTrace = (target: object, below?: Function) => {
+    if (target instanceof Error) capture(target, below);
   };
   try {
     return fn();
   } finally {
     Error.prepareStackTrace = previous;
+    Error.captureStackTrace = capture;
   }
 }
