@@ -248,9 +248,7 @@ describe('marathon-node 1.1.0, unchanged, against the local Marathon', () => {
   });
 
   test('apps.update with a subscribed events.createEventSource: deployment_success and status_update_event (§7, §14)', async () => {
-    // `event_stream_attached` is in the filter so that the local server sends a first frame (and with it the response
-    // headers, hence `open`) at once; see the `test.failing` below for why a filter without it never opens here.
-    const es = client.events.createEventSource({ eventType: ['event_stream_attached', 'deployment_success', 'status_update_event'] });
+    const es = client.events.createEventSource({ eventType: ['deployment_success', 'status_update_event'] });
     open.push(es);
     const seen = collect(es, ['deployment_success', 'status_update_event', 'deployment_info']);
     await opened(es);
@@ -294,13 +292,10 @@ describe('marathon-node 1.1.0, unchanged, against the local Marathon', () => {
     for (const t of after) expect(before).not.toContain(t.id);
   });
 
-  // KNOWN LOCAL-SERVER BUG, pinned with test.failing (it turns red, to be flipped to `test`, once fixed).
   // Real Marathon's HttpEventStreamServlet extends Jetty's EventSourceServlet, whose respond() sets 200 +
-  // text/event-stream and calls response.flushBuffer() before any event (§14), so an EventSource opens at once whatever
-  // `event_type` filter it asks for. The local server calls writeHead() but writes nothing until the first event that
-  // passes the filter, and Node sends no headers until then: `createEventSource({ eventType: 'deployment_success' })`
-  // never fires `open` (and a client that waits for `open` before acting, or Python requests in marathon-lb, blocks).
-  test.failing('an event_type-filtered stream opens before any matching event (§14; Jetty flushes the headers)', async () => {
+  // text/event-stream and flushes before any event (§14), so an EventSource opens at once whatever `event_type` filter
+  // it asks for (a client that waits for `open` before acting, or marathon-lb's Python requests, depends on it).
+  test('an event_type-filtered stream opens before any matching event (§14; Jetty flushes the headers)', async () => {
     const es = client.events.createEventSource({ eventType: 'deployment_success' });
     open.push(es);
     try {
@@ -430,7 +425,7 @@ describe('marathon-node with HTTP basic auth (SEMANTICS.md §2)', () => {
     expect((await rejection(wrong.apps.getList())).statusCode).toBe(401);
 
     // The event stream: the eventsource package takes the credentials from the URL.
-    const es = authed.events.createEventSource({ eventType: ['event_stream_attached', 'deployment_success'] });
+    const es = authed.events.createEventSource({ eventType: ['deployment_success'] });
     open.push(es);
     const seen = collect(es, ['deployment_success']);
     await opened(es);

@@ -18,6 +18,9 @@ export class EventBus {
   /** Attaches a response as an SSE stream; `types` empty means every event. */
   attach(res: ServerResponse, types: string[], remoteAddress: string): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+    // Like Jetty's EventSourceServlet (SEMANTICS.md §14): the headers go out at once, whatever the event_type filter,
+    // so a client's `open` fires before the first matching event.
+    res.flushHeaders();
     const sub: Subscriber = { res, types: new Set(types) };
     this.subscribers.add(sub);
     res.on('close', () => this.subscribers.delete(sub));
