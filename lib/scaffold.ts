@@ -24,11 +24,11 @@ export interface ScaffoldResult {
   readonly file: string;
   /** Its content. */
   readonly content: string;
-  /** `services/index.ts`, relative to the root. */
+  /** `services/fleet.ts`, relative to the root: the list of services. */
   readonly index: string;
-  /** False when the index already listed the service (re-run with --force). */
+  /** False when the list already had the service (re-run with --force). */
   readonly indexUpdated: boolean;
-  /** The import line and the array entry added to the index. */
+  /** The line added to the list (none when it was there). */
   readonly added: readonly string[];
 }
 
@@ -58,7 +58,7 @@ export default defineService({
 }
 
 /**
- * Writes `services/<name>.ts` from the template and adds one import line and one array entry to `services/index.ts`.
+ * Writes `services/<name>.ts` from the template and adds one line to `services/fleet.ts`.
  * Nothing is written when the name or repository breaks a catalog rule, or when the file exists (without `force`).
  * @throws ValidationError INVALID_DEFINITION naming the field, value and fix.
  * @throws C2CError SERVICE_EXISTS, or SERVICES_INDEX when the index has an unexpected shape.
@@ -73,7 +73,7 @@ export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
   if (problems.length > 0) throw new ValidationError(problems);
 
   const file = join('services', `${name}.ts`);
-  const index = join('services', 'index.ts');
+  const index = join('services', 'fleet.ts');
   const filePath = join(root, file);
   const indexPath = join(root, index);
   if (!existsSync(indexPath)) {
@@ -83,29 +83,11 @@ export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
     throw new C2CError('SERVICE_EXISTS', `${file} already exists`, { hint: 'edit it, choose another name, or pass --force to overwrite it' });
   }
 
-  const id = importName(name);
-  const importLine = `import ${id} from './${name}';`;
-  const entry = `  ${id},`;
+  const line = `export { default as ${importName(name)} } from './${name}';`;
   const source = readFileSync(indexPath, 'utf8');
-  const lines = source.split('\n');
-  const alreadyListed = lines.includes(importLine);
-  let updated = source;
-  if (!alreadyListed) {
-    const lastImport = lines.reduce((last, line, i) => (line.startsWith('import ') ? i : last), -1);
-    const arrayStart = lines.findIndex((l) => /^export const serviceDefinitions\b.*=\s*\[\s*$/.test(l));
-    const arrayEnd = arrayStart < 0 ? -1 : lines.findIndex((l, i) => i > arrayStart && /^\];?\s*$/.test(l));
-    if (lastImport < 0 || arrayStart < 0 || arrayEnd < 0) {
-      throw new C2CError('SERVICES_INDEX', `${index} does not have the expected shape (imports, then 'export const serviceDefinitions = [' ... '];')`, {
-        hint: `add '${importLine}' and '${entry.trim()}' by hand`,
-      });
-    }
-    const out = [...lines];
-    out.splice(arrayEnd, 0, entry);
-    out.splice(lastImport + 1, 0, importLine);
-    updated = out.join('\n');
-  }
+  const alreadyListed = source.split('\n').includes(line);
   const content = serviceFileContent(name, repo);
   writeFileSync(filePath, content);
-  if (!alreadyListed) writeFileSync(indexPath, updated);
-  return { file, content, index, indexUpdated: !alreadyListed, added: alreadyListed ? [] : [importLine, entry.trim()] };
+  if (!alreadyListed) writeFileSync(indexPath, `${source}${source.endsWith('\n') || source === '' ? '' : '\n'}${line}\n`);
+  return { file, content, index, indexUpdated: !alreadyListed, added: alreadyListed ? [] : [line] };
 }

@@ -8,7 +8,7 @@ import { scaffoldService } from '../lib/scaffold';
 
 function main(argv: string[]): number {
   const program = new Command('new-service')
-    .description('Write services/NAME.ts from the template and list it in services/index.ts')
+    .description('Write services/NAME.ts from the template and list it in services/fleet.ts (one line)')
     .argument('<name>', "service name: lower-case letters, digits and '-', e.g. 'bulb-api'")
     .option('--repo <owner/name>', 'GitHub repository (default: $C2C_GITHUB_OWNER/NAME)')
     .option('--force', 'overwrite an existing services/NAME.ts', false)

@@ -83,8 +83,8 @@ describe('service definition rules (lib/catalog/validate.ts)', () => {
   ].join('\n')));
   it('duplicate service names in the catalog', () => {
     expect(() => new Catalog([ok, ok])).toThrow(new ValidationError([{ subject: 'Microservice(storefront)', field: 'name', value: 'storefront',
-      message: 'is used by services #1 and #2 in services/index.ts; service names must be unique, rename one' }]));
+      message: 'is used by services #1 and #2 in services/fleet.ts; service names must be unique, rename one' }]));
     expect(() => new Catalog([ok, ok])).toThrow(
-      "Microservice(storefront): 'name' (\"storefront\") is used by services #1 and #2 in services/index.ts; service names must be unique, rename one");
+      "Microservice(storefront): 'name' (\"storefront\") is used by services #1 and #2 in services/fleet.ts; service names must be unique, rename one");
   });
 });

@@ -28,25 +28,25 @@ function run(...args: string[]) {
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const index = () => readFileSync(join(root, 'services', 'index.ts'), 'utf8');
+const index = () => readFileSync(join(root, 'services', 'fleet.ts'), 'utf8');
 
-it('writes services/NAME.ts and adds one import and one entry to services/index.ts', () => {
+it('writes services/NAME.ts and adds one line to services/fleet.ts', () => {
   const before = index();
   const r = run('lamp-sync', '--dir', root);
-  expect(r).toEqual({ code: 0, stderr: '', stdout: "wrote services/lamp-sync.ts\nadded lamp-sync to services/index.ts\nnext: edit services/lamp-sync.ts, then 'npm test' and 'npm run synth'\n" });
+  expect(r).toEqual({ code: 0, stderr: '', stdout: "wrote services/lamp-sync.ts\nadded lamp-sync to services/fleet.ts\nnext: edit services/lamp-sync.ts, then 'npm test' and 'npm run synth'\n" });
   const file = readFileSync(join(root, 'services', 'lamp-sync.ts'), 'utf8');
   expect(file).toContain("name: 'lamp-sync',");
   expect(file).toContain("repo: 'acme-lighting/lamp-sync',");
   expect(file.trim().split('\n').length).toBeLessThanOrEqual(16);
   const added = index().split('\n').filter((l) => !before.split('\n').includes(l));
-  expect(added).toEqual(["import lampSync from './lamp-sync';", '  lampSync,']);
+  expect(added).toEqual(["export { default as lampSync } from './lamp-sync';"]);
 });
 
 it('--repo and --json print what was written', () => {
   const r = run('dimmer', '--repo', 'acme-lighting/monorepo', '--json', '--dir', root);
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout);
-  expect(out).toMatchObject({ file: 'services/dimmer.ts', index: 'services/index.ts', indexUpdated: true, added: ["import dimmer from './dimmer';", 'dimmer,'] });
+  expect(out).toMatchObject({ file: 'services/dimmer.ts', index: 'services/fleet.ts', indexUpdated: true, added: ["export { default as dimmer } from './dimmer';"] });
   expect(out.content).toContain("repo: 'acme-lighting/monorepo',");
 });
 
@@ -73,7 +73,7 @@ it('refuses to overwrite an existing service (exit 2) unless --force, which does
   const before = index();
   const forced = run('billing', '--force', '--dir', root);
   expect(forced.code).toBe(0);
-  expect(forced.stdout).toContain('services/index.ts already lists billing');
+  expect(forced.stdout).toContain('services/fleet.ts already lists billing');
   expect(index()).toBe(before);
 });
 

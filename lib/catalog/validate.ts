@@ -99,7 +99,7 @@ export function validateCatalog(defs: readonly ServiceDefinition[]): Violation[]
     const first = seen.get(def.name);
     if (first !== undefined) {
       out.push({ subject: `Microservice(${def.name})`, field: 'name', value: def.name,
-        message: `is used by services #${first + 1} and #${i + 1} in services/index.ts; service names must be unique, rename one` });
+        message: `is used by services #${first + 1} and #${i + 1} in services/fleet.ts; service names must be unique, rename one` });
     } else seen.set(def.name, i);
     out.push(...validateService(def));
   });
