@@ -250,7 +250,8 @@ export class Scheduler {
         const n = Number(app.current.def.instances);
         this.scaleTo(app, n);
         const live = this.live(app.id);
-        return live.length === n && live.every((t) => this.isHealthy(t));
+        // Like Marathon's kill and replace actors, a step is done only once the tasks it killed are terminal.
+        return live.length === n && live.every((t) => this.isHealthy(t)) && this.appTasks(app.id).length === n;
       }
       case 'RestartApplication':
         return app ? this.restart(dep, app) : true;
@@ -311,7 +312,9 @@ export class Scheduler {
     const canLaunch = Math.max(0, Math.min(n - fresh.length, st.maxCapacity - live.length));
     if (canLaunch > 0) this.launch(app, canLaunch);
     live = this.live(app.id);
-    return live.length === n && live.every((t) => t.configVersion === cfg && this.isHealthy(t));
+    // Done once n new tasks are healthy and every old task is terminal (not merely being killed), as in Marathon's
+    // TaskReplaceActor.
+    return live.length === n && live.every((t) => t.configVersion === cfg && this.isHealthy(t)) && this.appTasks(app.id).length === n;
   }
 
   private launch(app: AppRecord, count: number): void {

@@ -15,7 +15,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lm-cli-'));
   cli = join(dir, 'marathon-local.js');
   // Everything is bundled (commander too), so the file runs from a temp dir; the real build keeps packages external.
-  await build({ entryPoints: [join(__dirname, '../../scripts/marathon-local.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: cli, logLevel: 'error' });
+  await build({ entryPoints: [join(__dirname, '../../../scripts/marathon-local.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: cli, logLevel: 'error' });
 });
 afterEach(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

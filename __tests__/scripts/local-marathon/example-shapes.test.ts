@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { Loose, TestServer, list, settled, start, stopAll, until } from './helpers';
 
-const API = join(__dirname, '../../reference/marathon-api');
+const API = join(__dirname, '../../../reference/marathon-api');
 const example = (rel: string): unknown => JSON.parse(readFileSync(join(API, rel), 'utf8'));
 
 function typeOf(v: unknown): string {
