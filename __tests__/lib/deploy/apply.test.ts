@@ -1,20 +1,15 @@
 // applyService against the local Marathon server (real HTTP on loopback, tasks as local processes). Each test names
 // the reference/marathon-api/SEMANTICS.md section it pins.
 import { applyService, renderForDeploy } from '../../../lib/deploy/apply';
-import { C2CError } from '../../../lib/errors';
 import { STAMP_LABELS } from '../../../lib/marathon/app';
 import { LocalMarathon } from '../../../scripts/local-marathon';
 import { deployContext, fault, makeImageStore, memoryAudit, rawApp, recordingProxy, startMarathon, testService } from './helpers';
+import { caught } from '../../helpers/errors';
 
 let lm: LocalMarathon;
 let store: ReturnType<typeof makeImageStore>;
 beforeAll(async () => { store = makeImageStore(); lm = await startMarathon(store.dir); });
 afterAll(async () => { await lm.close(); store.remove(); });
-
-async function caught(p: Promise<unknown>): Promise<C2CError> {
-  try { await p; } catch (err) { if (err instanceof C2CError) return err; throw err; }
-  throw new Error('expected a C2CError');
-}
 
 describe('applyService', () => {
   it('first deploy: creates the app with the whole definition and stamps, waits, confirms healthy (§7 PUT creates, §10, §12)', async () => {

@@ -3,10 +3,10 @@
 // the local server cannot produce on demand; every request the deploy library sends is recorded and checked.
 import { ServerResponse } from 'node:http';
 import { applyService, renderForDeploy } from '../../../lib/deploy/apply';
-import { C2CError } from '../../../lib/errors';
 import { MarathonAppDefinition } from '../../../lib/marathon/app';
 import { json, Received, startServer } from '../marathon/http-server';
 import { deployContext, testService } from './helpers';
+import { caught } from '../../helpers/errors';
 
 const service = testService('web-c');
 const render = (tag: string): MarathonAppDefinition => renderForDeploy(service, 'staging', { image: `reg:5000/web-c:${tag}`, actor: 'dev@example.com' });
@@ -14,11 +14,6 @@ const stored = (app: MarathonAppDefinition, version: string, healthy: number) =>
   ...app, version, versionInfo: { lastConfigChangeAt: version, lastScalingAt: version },
   tasksStaged: 0, tasksRunning: 1, tasksHealthy: healthy, tasksUnhealthy: 1 - healthy, deployments: [],
 });
-
-async function caught(p: Promise<unknown>): Promise<C2CError> {
-  try { await p; } catch (err) { if (err instanceof C2CError) return err; throw err; }
-  throw new Error('expected a C2CError');
-}
 
 /** A Marathon that holds one app and answers a PUT with `onPut`. Deployments finish at once (the list stays empty). */
 async function scripted(onPut: (req: Received) => { app: ReturnType<typeof stored>; deploymentId: string }) {

@@ -1,21 +1,16 @@
 // applyService when Marathon is busy, locked, flaky or slow, against the local Marathon server. Each test names the
 // reference/marathon-api/SEMANTICS.md section it pins.
 import { applyService } from '../../../lib/deploy/apply';
-import { C2CError } from '../../../lib/errors';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { LocalMarathon } from '../../../scripts/local-marathon';
 import { clearFaults, deployContext, fault, makeImageStore, rawApp, startMarathon, testService } from './helpers';
+import { caught } from '../../helpers/errors';
 
 let lm: LocalMarathon;
 let store: ReturnType<typeof makeImageStore>;
 beforeAll(async () => { store = makeImageStore(); lm = await startMarathon(store.dir); });
 afterAll(async () => { await lm.close(); store.remove(); });
 afterEach(() => clearFaults(lm.url));
-
-async function caught(p: Promise<unknown>): Promise<C2CError> {
-  try { await p; } catch (err) { if (err instanceof C2CError) return err; throw err; }
-  throw new Error('expected a C2CError');
-}
 
 const imageOf = (app: Record<string, unknown> | null) => (app?.container as { docker: { image: string } } | undefined)?.docker.image;
 

@@ -4,20 +4,16 @@ import { applyAll } from '../../../lib/deploy/all';
 import { applyService } from '../../../lib/deploy/apply';
 import { rollbackService } from '../../../lib/deploy/rollback';
 import { fleetStatus } from '../../../lib/deploy/status';
-import { C2CError } from '../../../lib/errors';
 import { LocalMarathon } from '../../../scripts/local-marathon';
 import { loadCatalog } from '../../../services';
 import { deployContext, makeImageStore, memoryAudit, rawApp, recordingProxy, startMarathon, testService } from './helpers';
+import { caught } from '../../helpers/errors';
 
 let lm: LocalMarathon;
 let store: ReturnType<typeof makeImageStore>;
 beforeAll(async () => { store = makeImageStore(); lm = await startMarathon(store.dir); });
 afterAll(async () => { await lm.close(); store.remove(); });
 
-async function caught(p: Promise<unknown>): Promise<C2CError> {
-  try { await p; } catch (err) { if (err instanceof C2CError) return err; throw err; }
-  throw new Error('expected a C2CError');
-}
 const imageOf = (app: Record<string, unknown> | null) => (app?.container as { docker: { image: string } } | undefined)?.docker.image;
 
 describe('apply --all and status over the example fleet', () => {

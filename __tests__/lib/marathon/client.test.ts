@@ -1,9 +1,9 @@
 // The one Marathon client against plain HTTP servers on loopback: what it sends (method, path, query, headers, body)
 // and the typed error it returns. Sections cite reference/marathon-api/SEMANTICS.md.
-import { C2CError } from '../../../lib/errors';
 import { MarathonAppDefinition } from '../../../lib/marathon/app';
 import { authFromEnv, MarathonClient } from '../../../lib/marathon/client';
 import { json, reset, startServer } from './http-server';
+import { caught } from '../../helpers/errors';
 
 const APP: MarathonAppDefinition = {
   id: '/staging/web', instances: 1, cpus: 0.1, mem: 64, disk: 0,
@@ -12,16 +12,6 @@ const APP: MarathonAppDefinition = {
 };
 const D_RESULT = { deploymentId: '5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43', version: '2026-11-27T10:00:00.000Z' };
 const fast = { backoffMs: 5, maxBackoffMs: 20 };
-
-async function caught(p: Promise<unknown>): Promise<C2CError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof C2CError) return err;
-    throw err;
-  }
-  throw new Error('expected a C2CError');
-}
 
 describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   it('GETs an app with Accept JSON and no auth header when no credentials are set, and parses it', async () => {

@@ -2,10 +2,10 @@
 // client is checked against Marathon's shapes, not only against our local server. SEMANTICS.md §3, §4, §6, §8, §9, §12.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { C2CError } from '../../../lib/errors';
 import { MarathonAppDefinition } from '../../../lib/marathon/app';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { json, startServer } from './http-server';
+import { caught } from '../../helpers/errors';
 
 const SHARED = path.join(__dirname, '../../../reference/marathon-api');
 const example = (rel: string): unknown => JSON.parse(readFileSync(path.join(SHARED, rel), 'utf8'));
@@ -48,11 +48,6 @@ beforeAll(async () => {
   client = new MarathonClient({ baseUrl: server.url, auth: { source: 'none' }, attempts: 1 });
 });
 afterAll(() => server.close());
-
-async function caught(p: Promise<unknown>): Promise<C2CError> {
-  try { await p; } catch (err) { if (err instanceof C2CError) return err; throw err; }
-  throw new Error('expected a C2CError');
-}
 
 const APP = { id: '/foo', instances: 1, cpus: 0.1, mem: 16, disk: 0, networks: [], labels: {}, upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 }, cmd: 'sleep 1' } as MarathonAppDefinition;
 
