@@ -132,6 +132,15 @@ export async function authorizeProduction(input: {
         'the production build must be started for this plan: its _PLAN_OBJECT must be <prefix>/<plan id>.json (or _PLAN_ID the plan id)');
     }
     approval = { planId: plan.id, approver: result.approverAccount, time: result.approvalTime, source: 'cloudbuild', buildId: ctx.buildId, ...(result.comment ? { comment: result.comment } : {}) };
+    checkFourEyes(service, plan, approval.approver);
+    checkApprover(service, approval.approver);
+    // The click in Cloud Build is the approval: keep who, when and the comment in our own audit log too.
+    await input.audit.record({
+      type: 'approval.recorded', service: plan.service, environment: plan.environment, actor: approval.approver, approver: approval.approver,
+      approvalSource: 'cloudbuild', planId: plan.id, image: plan.image, time: new Date(Date.parse(approval.time)).toISOString(),
+      reason: `Cloud Build build ${ctx.buildId}`, expiresAt: new Date(Date.parse(approval.time) + ttlMs(service)).toISOString(),
+      ...(approval.comment ? { comment: approval.comment } : {}),
+    });
   } else {
     const approvals = (await input.audit.list({ service: plan.service, environment: plan.environment, types: ['approval.recorded'] }));
     const mine = approvals.filter((e) => e.planId === plan.id);

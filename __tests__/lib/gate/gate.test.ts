@@ -157,6 +157,11 @@ describe('the production gate (Cloud Build approval)', () => {
       expect(srv.received[0].method).toBe('GET');
       expect(srv.received[0].url).toBe('/v1/projects/acme/locations/global/builds/b-123');
       expect(srv.received[0].headers.authorization).toBe('Bearer tok-secret');
+      // The click is also kept in the audit log: who, when, the comment, which build.
+      expect(await audit.list({ types: ['approval.recorded'] })).toEqual([expect.objectContaining({
+        approver: BEN, actor: BEN, approvalSource: 'cloudbuild', planId: p.id, time: '2026-11-27T11:50:00.123Z',
+        comment: 'ship it', reason: 'Cloud Build build b-123', expiresAt: '2026-11-28T11:50:00.123Z',
+      })]);
     } finally {
       await srv.close();
     }
