@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { $, ProcessOutput } from 'zx';
+import { $ } from 'zx';
 import { packageLocalImage } from '../lib/demo/image-store';
 import { summarizeSynth } from '../lib/demo/synth-summary';
 import { imageFor, platformFromEnv } from '../lib/platform';
@@ -124,6 +124,21 @@ async function run(opts: Options): Promise<number> {
     const deploy = (actor: string, args: string[]) =>
       $({ cwd: work, env: { ...env, DEPLOY_ACTOR: actor }, quiet: true, nothrow: true })`node ${deployJs} ${args}`;
     say(`  local Marathon: staging ${staging.url}, production ${production.url}`);
+    // A deploy whose progress lines (stderr) are shown as they come, prefixed, then its result (stdout).
+    const deployLive = async (label: string, actor: string, args: string[]) => {
+      const p = deploy(actor, args);
+      let pending = '';
+      const flush = (all: boolean) => {
+        const parts = pending.split('\n');
+        pending = all ? '' : parts.pop() ?? '';
+        for (const line of parts) if (line.trim() !== '') say(`    ${label}: ${line.replace(/^\/(staging|production)\/[a-z0-9-]+: /, '')}`);
+      };
+      p.stderr.on('data', (chunk: Buffer) => { pending += chunk.toString(); flush(false); });
+      const r = await p;
+      flush(true);
+      say(`  ${label}: ${r.exitCode === 0 ? r.stdout.trim() : `exit ${r.exitCode}`}`);
+      return r;
+    };
 
     // What the push trigger does for one commit: build.sh (build + unit tests), the image, the staging deploy.
     const buildAndPackage = async (name: string, repo: string, sha: string, commitTime: string, extraEnv: Record<string, string>): Promise<Build> => {
@@ -136,7 +151,7 @@ async function run(opts: Options): Promise<number> {
       return { name, repo, sha, commitTime, image };
     };
     const toStaging = async (b: Build, timeoutSeconds: number) =>
-      deploy(AUTHOR, ['apply', '--service', b.name, '--env', 'staging', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--timeout', String(timeoutSeconds)]);
+      deployLive(`staging ${b.name}`, AUTHOR, ['apply', '--service', b.name, '--env', 'staging', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--timeout', String(timeoutSeconds)]);
     const smoke = async (b: Build) => {
       const test = catalog.get(b.name).smokeTest;
       const url = await serviceUrl(staging.url, marathonAppId(b.name, 'staging'));
@@ -148,7 +163,6 @@ async function run(opts: Options): Promise<number> {
       const { sha, commitTime } = await commit(from.repo, message, file, append);
       const b = await buildAndPackage(from.name, from.repo, sha, commitTime, extraEnv);
       const r = await toStaging(b, timeoutSeconds);
-      reportRun(`staging ${b.name}`, r);
       if (r.exitCode !== expectExit) throw new Error(`the staging deploy of ${b.name} exited ${r.exitCode}, expected ${expectExit}`);
       return b;
     };
@@ -165,7 +179,6 @@ async function run(opts: Options): Promise<number> {
     written.push({ what: 'service repositories (seeded from templates/service-repo)', path: join(work, 'repos') });
     written.push({ what: 'local image store (stand-in for the GCS-backed registry)', path: images });
     const stagingRuns = await Promise.all(builds.map((b) => toStaging(b, 60)));
-    stagingRuns.forEach((r, i) => reportRun(`staging ${builds[i].name}`, r));
     if (stagingRuns.some((r) => r.exitCode !== 0)) throw new Error('a staging deploy failed (see above)');
 
     // 3. Smoke tests against staging.
@@ -192,8 +205,7 @@ async function run(opts: Options): Promise<number> {
       const ok = await deploy(approver, ['approve', planFile, '--comment', 'reviewed in the demo']);
       if (ok.exitCode !== 0) throw new Error(`approval of ${b.name} failed: ${ok.stderr}`);
       say(`    approved by ${approver}`);
-      const apply = await deploy('cloudbuild-production@acme-lighting.example', ['apply', '--plan', planFile, '--timeout', '60']);
-      reportRun(`production ${b.name}`, apply);
+      const apply = await deployLive(`production ${b.name}`, 'cloudbuild-production@acme-lighting.example', ['apply', '--plan', planFile, '--timeout', '60']);
       if (apply.exitCode !== 0) throw new Error(`production apply of ${b.name} failed`);
     };
     heading(4, 'First production release: plan, approval by a second person, apply');
@@ -211,7 +223,10 @@ async function run(opts: Options): Promise<number> {
     heading(6, `A broken release of ${victim.name} to staging, rolled back automatically`);
     // The defect only shows at run time: the image starts with BROKEN=1, so /health answers 500 (unit tests pass).
     const bad = await release(victim, 'Read the new config key (forgot to ship it)', 'README.md', '\nThis release is broken on purpose by the demo.\n', { BROKEN: '1' }, 12, 1);
-    summary.rollback = { service: victim.name, image: bad.image };
+    const running = await runningImage(staging.url, marathonAppId(victim.name, 'staging'));
+    say(`  as intended: the deploy failed (exit 1) and was rolled back; staging ${victim.name} runs ${running} again, and the failed version stays in Marathon's history`);
+    if (running === bad.image) throw new Error(`staging ${victim.name} still runs the broken image ${bad.image}`);
+    summary.rollback = { service: victim.name, failedImage: bad.image, runningImage: running };
 
     // 7. Status, history, DORA report.
     heading(7, 'Fleet status, and the DORA report from the audit log');
@@ -264,13 +279,6 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Prints what a deploy command said: its last progress lines and its result. */
-function reportRun(label: string, r: ProcessOutput): void {
-  const lines = `${r.stderr}`.trim().split('\n').filter((l) => l.trim() !== '');
-  say(`  ${label}: exit ${r.exitCode}`);
-  for (const line of lines.slice(-4)) say(`    ${line}`);
-}
-
 /** Commits the working tree (optionally after appending to a file) with a fixed author; returns sha and time. */
 async function commit(repo: string, message: string, file?: string, append?: string): Promise<{ sha: string; commitTime: string }> {
   const git = $({ cwd: repo, quiet: true, env: { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: AUTHOR, GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: AUTHOR } });
@@ -281,6 +289,13 @@ async function commit(repo: string, message: string, file?: string, append?: str
   const sha = (await git`git rev-parse HEAD`).stdout.trim();
   const commitTime = (await git`git log -1 --format=%cI`).stdout.trim();
   return { sha, commitTime: new Date(commitTime).toISOString() };
+}
+
+/** The image an app's definition names now. */
+async function runningImage(marathonUrl: string, appId: string): Promise<string> {
+  const res = await fetch(`${marathonUrl}/v2/apps${appId}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+  const body = (await res.json()) as { app: { container?: { docker?: { image?: string } } } };
+  return body.app.container?.docker?.image ?? '(none)';
 }
 
 /** `http://host:port` of the first task of an app (port index 0): what a smoke test gets as SERVICE_URL. */
