@@ -111,7 +111,7 @@ describe('fault injection (/__local/faults)', () => {
     const f = await s.req('POST', '/__local/faults', { kind: 'status', status: 503, count: 2 });
     expect(f.status).toBe(201);
     expect(f.body).toMatchObject({ kind: 'status', status: 503, count: 2, remaining: 2 });
-    expect(str(f.body.id)).toBeTruthy();
+    expect(str(f.body.id)).toMatch(/^\S+$/);
     expect(list((await s.req('GET', '/__local/faults')).body.faults)).toHaveLength(1);
     const a = await s.req('GET', '/v2/apps');
     expect(a.status).toBe(503);
