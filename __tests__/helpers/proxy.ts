@@ -1,37 +1,28 @@
 import { createServer, request } from 'node:http';
-import { AddressInfo } from 'node:net';
-
-/** A request that went through the proxy. */
-export interface Proxied {
-  readonly method: string;
-  readonly url: string;
-}
+import { AddressInfo, Socket } from 'node:net';
 
 /**
- * A recording HTTP proxy on 127.0.0.1 in front of a real server: tests assert on exactly what a client sent (for
- * example, that a refused production apply sent no request that changes Marathon).
+ * A pass-through HTTP proxy on 127.0.0.1 in front of a real server (Marathon) that records `METHOD path?query` of
+ * every request, so tests can assert on exactly what a client sent (e.g. that a refused apply changed nothing).
  */
-export async function startRecordingProxy(target: string): Promise<{ url: string; seen: Proxied[]; mutations(): Proxied[]; close(): Promise<void> }> {
-  const upstream = new URL(target);
-  const seen: Proxied[] = [];
+export async function recordingProxy(target: string): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const t = new URL(target);
+  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '' });
-    const out = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    out.on('error', () => { res.writeHead(502); res.end(); });
-    req.pipe(out);
+    seen.push(`${req.method} ${req.url}`);
+    const upstream = request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
   });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
-    mutations: () => seen.filter((r) => !['GET', 'HEAD', 'OPTIONS'].includes(r.method)),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
   };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { planId } from '../../lib/gate/plan';
 import { LocalMarathon, startLocalMarathon } from '../../scripts/local-marathon';
-import { startRecordingProxy } from '../helpers/proxy';
+import { recordingProxy } from '../helpers/proxy';
 
 const root = resolve(__dirname, '../..');
 const cli = join(root, 'dist/scripts/deploy.js');
@@ -15,7 +15,9 @@ const REVIEWER = 'ben@acme-lighting.example';
 const IMAGE = (tag: string) => `registry.marathon.internal:5000/bulb-api:${tag}`;
 
 let marathon: LocalMarathon;
-let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
+let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+/** Requests that change Marathon (anything but GET). */
+const mutations = () => proxy.seen.filter((s) => !s.startsWith('GET '));
 let dir: string;
 
 /** Spawns the real CLI (asynchronously: the local Marathon runs in this process and must keep answering). */
@@ -42,19 +44,19 @@ async function liveApp(): Promise<{ version: string; labels: Record<string, stri
 
 /** Runs a refused apply and checks the three things every refusal must show. */
 async function expectRefused(file: string, reason: RegExp): Promise<void> {
-  const before = proxy.mutations().length;
+  const before = mutations().length;
   const r = await deploy('cloudbuild-prod@acme-lighting.example', ['apply', '--plan', file, '--timeout', '30']);
   expect(r.code).toBe(3);
   expect(r.stderr).toMatch(reason);
   expect(r.stderr.split('\n').filter((l) => l.startsWith('deploy: '))).toHaveLength(1);
-  expect(proxy.mutations().slice(before)).toEqual([]);
+  expect(mutations().slice(before)).toEqual([]);
 }
 
 beforeAll(async () => {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--quiet', '--if-stale'], { cwd: root });
   dir = mkdtempSync(join(tmpdir(), 'c2c-gate-cli-'));
   marathon = await startLocalMarathon({ docker: 'never' });
-  proxy = await startRecordingProxy(marathon.url);
+  proxy = await recordingProxy(marathon.url);
   // A first production release through the gate: plan by the author, approval by a reviewer, apply.
   const first = await plan('v1', 'first.json');
   expect((await deploy(REVIEWER, ['approve', first, '--comment', 'first release'])).code).toBe(0);

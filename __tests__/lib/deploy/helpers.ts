@@ -1,6 +1,4 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request, createServer } from 'node:http';
-import { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceDefinition } from '../../../lib/catalog';
@@ -8,6 +6,7 @@ import { AuditRecorder, DeployContext } from '../../../lib/deploy/types';
 import { NewAuditEvent } from '../../../lib/audit/log';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { LocalMarathon, startLocalMarathon } from '../../../scripts/local-marathon';
+export { recordingProxy } from '../../helpers/proxy';
 
 /** An image store for the local Marathon: `reg:5000/<name>:<tag>` runs `<store>/<name>/<tag>/run` (PORT0.. set). */
 export function makeImageStore(badImages: readonly string[] = ['web-bad']): { dir: string; remove(): void } {
@@ -38,29 +37,6 @@ export function testService(name: string, extra: Partial<ServiceDefinition> = {}
 export function memoryAudit(): AuditRecorder & { events: NewAuditEvent[] } {
   const events: NewAuditEvent[] = [];
   return { events, record: async (e) => { events.push(e); return e; } };
-}
-
-/** A pass-through HTTP proxy in front of Marathon that records `METHOD path?query` of every request. */
-export async function recordingProxy(target: string): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
-  const seen: string[] = [];
-  const t = new URL(target);
-  const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const upstream = request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
-  };
 }
 
 export async function startMarathon(imageStore: string): Promise<LocalMarathon> {
