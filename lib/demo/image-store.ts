@@ -1,18 +1,11 @@
 import { chmod, cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseImageReference } from '../registry/digest';
 
 /** Where the local Marathon looks for an image: `<store>/<repository>/<tag>/run` (registry host stripped). */
 export function imageDir(store: string, image: string): string {
-  const [ref, tag = 'latest'] = splitTag(image);
-  const segments = ref.split('/');
-  if (segments.length > 1 && (segments[0].includes('.') || segments[0].includes(':') || segments[0] === 'localhost')) segments.shift();
-  return join(store, ...segments, tag);
-}
-
-function splitTag(image: string): [string, string | undefined] {
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash ? [image.slice(0, colon), image.slice(colon + 1)] : [image, undefined];
+  const ref = parseImageReference(image);
+  return join(store, ...ref.repository.split('/'), ref.tag ?? 'latest');
 }
 
 /**
