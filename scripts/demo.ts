@@ -9,6 +9,7 @@ import { $ } from 'zx';
 import { packageLocalImage } from '../lib/demo/image-store';
 import { summarizeSynth } from '../lib/demo/synth-summary';
 import { imageFor, platformFromEnv } from '../lib/platform';
+import { MarathonClient } from '../lib/marathon/client';
 import { marathonAppId } from '../lib/marathon/render';
 import { loadCatalog } from '../services';
 import { startLocalMarathon, LocalMarathon } from './local-marathon';
@@ -293,17 +294,14 @@ async function commit(repo: string, message: string, file?: string, append?: str
 
 /** The image an app's definition names now. */
 async function runningImage(marathonUrl: string, appId: string): Promise<string> {
-  const res = await fetch(`${marathonUrl}/v2/apps${appId}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
-  const body = (await res.json()) as { app: { container?: { docker?: { image?: string } } } };
-  return body.app.container?.docker?.image ?? '(none)';
+  return (await new MarathonClient({ baseUrl: marathonUrl }).getApp(appId))?.image ?? '(none)';
 }
 
-/** `http://host:port` of the first task of an app (port index 0): what a smoke test gets as SERVICE_URL. */
+/** `http://host:port` of a running task of an app (port index 0): what a smoke test gets as SERVICE_URL. */
 async function serviceUrl(marathonUrl: string, appId: string): Promise<string> {
-  const res = await fetch(`${marathonUrl}/v2/apps${appId}/tasks`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
-  const body = (await res.json()) as { tasks: { host: string; ports: number[]; state?: string }[] };
-  const task = body.tasks.find((t) => t.state === undefined || t.state === 'TASK_RUNNING') ?? body.tasks[0];
-  if (!task) throw new Error(`${appId} has no running task to test`);
+  const tasks = await new MarathonClient({ baseUrl: marathonUrl }).getAppTasks(appId);
+  const task = tasks.find((t) => t.state === 'TASK_RUNNING') ?? tasks[0];
+  if (!task || !task.host) throw new Error(`${appId} has no running task to test`);
   return `http://${task.host}:${task.ports[0]}`;
 }
 
