@@ -11,7 +11,12 @@ const saved = { ...process.env };
 beforeAll(() => {
   const bundle = join(dir, 'deploy-bundle.cjs');
   writeFileSync(bundle, "console.log('deploy');\n");
-  Object.assign(process.env, { CDKTF_OUTDIR: outdir, C2C_DEPLOY_BUNDLE: bundle, C2C_STATE_BUCKET: 'test-tfstate', C2C_CLOUDBUILD_CONNECTION: 'gh-conn' });
+  Object.assign(process.env, {
+    CDKTF_OUTDIR: outdir,
+    C2C_DEPLOY_BUNDLE: bundle,
+    C2C_STATE_BUCKET: 'test-tfstate',
+    C2C_CLOUDBUILD_CONNECTION: 'gh-conn',
+  });
   jest.isolateModules(() => {
     require('../main');
   });
@@ -49,9 +54,13 @@ it('writes the Marathon templates of every service, both environments', () => {
 it('seeds new repositories with the service-repo template, and uses the connection from the environment', () => {
   const json = stackJson('service-bulb-api');
   const files = Object.values(json.resource.github_repository_file as Record<string, { file: string; content: string }>);
-  expect(files.map((f) => f.file)).toEqual(expect.arrayContaining(['build.sh', 'Dockerfile', 'server.js', 'e2e.sh', 'README.md', 'test/server.test.js']));
+  expect(files.map((f) => f.file)).toEqual(
+    expect.arrayContaining(['build.sh', 'Dockerfile', 'server.js', 'e2e.sh', 'README.md', 'test/server.test.js']),
+  );
   const buildSh = files.find((f) => f.file === 'build.sh')!;
-  expect(buildSh.content).toBe(readFileSync(join(__dirname, '..', 'templates', 'service-repo', 'build.sh'), 'utf8').replace(/\$\{/g, () => '$${'));
+  expect(buildSh.content).toBe(
+    readFileSync(join(__dirname, '..', 'templates', 'service-repo', 'build.sh'), 'utf8').replace(/\$\{/g, () => '$${'),
+  );
   const link = Object.values(json.resource.google_cloudbuildv2_repository as Record<string, { parent_connection: string }>)[0];
   expect(link.parent_connection).toMatch(/\/connections\/gh-conn$/);
 });

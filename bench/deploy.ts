@@ -36,9 +36,14 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 /** A fleet service with health checks fast enough that 30 of them deploy in seconds. */
 function benchService(i: number): ServiceDefinition {
   return {
-    name: `bench-${String(i).padStart(2, '0')}`, repo: 'acme/bench', cpus: 0.01, mem: 16, instances: 1,
+    name: `bench-${String(i).padStart(2, '0')}`,
+    repo: 'acme/bench',
+    cpus: 0.01,
+    mem: 16,
+    instances: 1,
     healthCheck: { path: '/health', gracePeriodSeconds: 5, intervalSeconds: 0.5, timeoutSeconds: 0.4, maxConsecutiveFailures: 3 },
-    smokeTest: './e2e.sh', approvers: ['user:bench@example.com'],
+    smokeTest: './e2e.sh',
+    approvers: ['user:bench@example.com'],
   };
 }
 
@@ -48,7 +53,13 @@ export async function main(): Promise<void> {
   const cli = join(root, 'dist/scripts/deploy.js');
   const work = mkdtempSync(join(tmpdir(), 'c2c-bench-deploy-'));
   const lm = await startLocalMarathon({ docker: 'never' });
-  const env = { ...process.env, MARATHON_URL: lm.url, CI: 'true', DEPLOY_ACTOR: 'bench@example.com', C2C_AUDIT_LOG: join(work, 'audit.jsonl') };
+  const env = {
+    ...process.env,
+    MARATHON_URL: lm.url,
+    CI: 'true',
+    DEPLOY_ACTOR: 'bench@example.com',
+    C2C_AUDIT_LOG: join(work, 'audit.jsonl'),
+  };
   const run = async (args: string[]) => {
     const started = performance.now();
     const out = await $({ env, cwd: work, nothrow: true, quiet: true })`node ${cli} ${args}`;
@@ -69,16 +80,23 @@ export async function main(): Promise<void> {
       walls.push(r.ms);
       overheads.push(r.ms - result.marathonMs);
     }
-    console.log(`apply (CLI, bulb-api, 5 s health-check interval): wall ${secs(median(walls))}; script overhead (wall - Marathon time) ${secs(median(overheads))} (target < 0.5 s)`);
+    console.log(
+      `apply (CLI, bulb-api, 5 s health-check interval): wall ${secs(median(walls))}; script overhead (wall - Marathon time) ${secs(median(overheads))} (target < 0.5 s)`,
+    );
 
     // 2. The same deploy as curl PUT + a polling loop on /v2/deployments (no health confirmation, no rollback).
     const service = loadCatalog().get('bulb-api');
     const curlWalls: number[] = [];
     for (let i = 0; i < RUNS; i += 1) {
       const file = join(work, `app-${i}.json`);
-      writeFileSync(file, JSON.stringify(renderForDeploy(service, 'staging', { image: `reg:5000/bulb-api:curl${i}`, actor: 'bench@example.com' })));
+      writeFileSync(
+        file,
+        JSON.stringify(renderForDeploy(service, 'staging', { image: `reg:5000/bulb-api:curl${i}`, actor: 'bench@example.com' })),
+      );
       const started = performance.now();
-      const put = await $({ quiet: true })`curl -sS -f -X PUT -H ${'Content-Type: application/json'} --data-binary ${`@${file}`} ${`${lm.url}/v2/apps/staging/bulb-api?partialUpdate=false`}`;
+      const put = await $({
+        quiet: true,
+      })`curl -sS -f -X PUT -H ${'Content-Type: application/json'} --data-binary ${`@${file}`} ${`${lm.url}/v2/apps/staging/bulb-api?partialUpdate=false`}`;
       const { deploymentId } = JSON.parse(put.stdout) as { deploymentId: string };
       for (;;) {
         const list = JSON.parse((await $({ quiet: true })`curl -sS -f ${`${lm.url}/v2/deployments`}`).stdout) as { id: string }[];
@@ -87,11 +105,14 @@ export async function main(): Promise<void> {
       }
       curlWalls.push(performance.now() - started);
     }
-    console.log(`same deploy as curl PUT + polling loop: ${secs(median(curlWalls))}; CLI / curl = ${(median(walls) / median(curlWalls)).toFixed(2)}x (the CLI also confirms health on the app and can roll back)`);
+    console.log(
+      `same deploy as curl PUT + polling loop: ${secs(median(curlWalls))}; CLI / curl = ${(median(walls) / median(curlWalls)).toFixed(2)}x (the CLI also confirms health on the app and can roll back)`,
+    );
 
     // 3. A no-op apply and status through the CLI.
     const noop: number[] = [];
-    for (let i = 0; i < RUNS + 2; i += 1) noop.push((await run(['apply', '--service', 'bulb-api', '--env', 'staging', '--image', 'reg:5000/bulb-api:curl2'])).ms);
+    for (let i = 0; i < RUNS + 2; i += 1)
+      noop.push((await run(['apply', '--service', 'bulb-api', '--env', 'staging', '--image', 'reg:5000/bulb-api:curl2'])).ms);
     console.log(`no-op apply (CLI, nothing sent): ${secs(median(noop))} (target < 1 s)`);
     const status: number[] = [];
     for (let i = 0; i < RUNS + 2; i += 1) status.push((await run(['status', '--env', 'staging', '--json'])).ms);
@@ -131,12 +152,16 @@ export async function main(): Promise<void> {
     const all = await applyAll(ctx, { services: fleet, environment: 'staging', tag: 'v2', registryHost: 'reg:5000', concurrency: 8 });
     const allMs = performance.now() - started;
     const deployed = all.filter((e) => e.status === 'deployed').length;
-    console.log(`apply --all, 30 services, concurrency 8: ${secs(allMs)} (${deployed} deployed); slowest of 4 single deploys ${secs(slowest)}; ratio ${(allMs / slowest).toFixed(2)}x (target within 2x; ${Math.ceil(30 / 8)} waves of 8 bound it near ${Math.ceil(30 / 8)}x when a deploy is dominated by health-check time)`);
+    console.log(
+      `apply --all, 30 services, concurrency 8: ${secs(allMs)} (${deployed} deployed); slowest of 4 single deploys ${secs(slowest)}; ratio ${(allMs / slowest).toFixed(2)}x (target within 2x; ${Math.ceil(30 / 8)} waves of 8 bound it near ${Math.ceil(30 / 8)}x when a deploy is dominated by health-check time)`,
+    );
     // The same change at concurrency 16: two waves, which is what the 2x target takes.
     const started16 = performance.now();
     const all16 = await applyAll(ctx, { services: fleet, environment: 'staging', tag: 'v3', registryHost: 'reg:5000', concurrency: 16 });
     const all16Ms = performance.now() - started16;
-    console.log(`apply --all, 30 services, concurrency 16: ${secs(all16Ms)} (${all16.filter((e) => e.status === 'deployed').length} deployed); ratio to the slowest single deploy ${(all16Ms / slowest).toFixed(2)}x`);
+    console.log(
+      `apply --all, 30 services, concurrency 16: ${secs(all16Ms)} (${all16.filter((e) => e.status === 'deployed').length} deployed); ratio to the slowest single deploy ${(all16Ms / slowest).toFixed(2)}x`,
+    );
   } finally {
     await lm.close();
     rmSync(work, { recursive: true, force: true });

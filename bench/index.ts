@@ -15,7 +15,9 @@ const suites: [string, () => Promise<void>][] = [
 async function run(): Promise<void> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   if (process.argv.includes('--help')) {
-    process.stdout.write(`usage: npm run bench [-- ${suites.map(([n]) => n).join('|')} ...]\nRuns the benchmarks and prints their figures. Exit 0 when all ran, 1 when one threw, 2 for an unknown name.\n`);
+    process.stdout.write(
+      `usage: npm run bench [-- ${suites.map(([n]) => n).join('|')} ...]\nRuns the benchmarks and prints their figures. Exit 0 when all ran, 1 when one threw, 2 for an unknown name.\n`,
+    );
     return;
   }
   const unknown = only.filter((n) => !suites.some(([name]) => name === n));
@@ -24,7 +26,9 @@ async function run(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  console.log(`commit-to-cloud benchmarks: node ${process.version}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${new Date().toISOString()}`);
+  console.log(
+    `commit-to-cloud benchmarks: node ${process.version}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${new Date().toISOString()}`,
+  );
   for (const [name, fn] of suites) {
     if (only.length > 0 && !only.includes(name)) continue;
     console.log(`\n== ${name} ==`);

@@ -137,8 +137,11 @@ async function appsThroughput(total: number, concurrency: number, where: 'in-pro
     const secs = (performance.now() - t0) / 1000;
     agent.destroy();
     const label = where === 'child' ? 'server in its own process (the CLI)' : 'server and client in one process';
-    if (where === 'in-process') console.log(`(b) GET /v2/apps, 30 apps (${bytes} bytes/response), ${total} requests, concurrency ${concurrency}, keep-alive agent`);
-    console.log(`    ${label}: ${(total / secs).toFixed(0)} requests/s (target >= 2000/s), ${((secs * 1000) / total).toFixed(2)} ms/request`);
+    if (where === 'in-process')
+      console.log(`(b) GET /v2/apps, 30 apps (${bytes} bytes/response), ${total} requests, concurrency ${concurrency}, keep-alive agent`);
+    console.log(
+      `    ${label}: ${(total / secs).toFixed(0)} requests/s (target >= 2000/s), ${((secs * 1000) / total).toFixed(2)} ms/request`,
+    );
   } finally {
     await m.close();
   }

@@ -29,7 +29,15 @@ export function generateFleet(n: number, owner = 'acme-lighting'): ServiceDefini
       cpus: 0.25,
       mem: 256,
       instances: { staging: 1, production: 2 },
-      ...(i % 3 === 0 ? { ports: [{ name: 'http', containerPort: 8080 }, { name: 'admin', containerPort: 9090 }], healthCheck: { path: '/health', portIndex: 1 } } : {}),
+      ...(i % 3 === 0
+        ? {
+            ports: [
+              { name: 'http', containerPort: 8080 },
+              { name: 'admin', containerPort: 9090 },
+            ],
+            healthCheck: { path: '/health', portIndex: 1 },
+          }
+        : {}),
       ...(i % 3 === 1 ? { secrets: { DB_PASSWORD: `${name}/db-password` }, constraints: [['hostname', 'UNIQUE'] as const] } : {}),
       ...(i % 3 === 2 ? { virtualHost: `${name}.acme-lighting.example` } : {}),
       env: { LOG_LEVEL: 'info' },
@@ -79,7 +87,9 @@ export async function main(): Promise<void> {
   const root = findRepoRoot(__dirname);
   const script = join(root, 'dist', 'bench', 'synth.js');
   if (!existsSync(script)) throw new Error(`${script} is missing; run 'npm run build' first`);
-  process.stdout.write(`synth benchmark (median of ${RUNS} fresh processes on built JS, deep imports; load average ${loadavg()[0].toFixed(2)} on ${cpus().length} cores)\n`);
+  process.stdout.write(
+    `synth benchmark (median of ${RUNS} fresh processes on built JS, deep imports; load average ${loadavg()[0].toFixed(2)} on ${cpus().length} cores)\n`,
+  );
   for (const n of SIZES) {
     const walls: number[] = [];
     const rss: number[] = [];
@@ -102,7 +112,9 @@ export async function main(): Promise<void> {
     const mb = median(rss);
     const verdict = t && wall <= t.seconds && (t.mb === undefined || mb <= t.mb) ? 'ok' : 'OVER TARGET';
     const target = t ? `target <= ${t.seconds} s${t.mb ? ` / ${t.mb} MB` : ''}` : '';
-    process.stdout.write(`  ${String(n).padStart(3)} services: ${wall.toFixed(2)} s wall, ${mb.toFixed(0)} MB peak RSS, ${median(cpu).toFixed(2)} s CPU  (${target}: ${verdict})\n`);
+    process.stdout.write(
+      `  ${String(n).padStart(3)} services: ${wall.toFixed(2)} s wall, ${mb.toFixed(0)} MB peak RSS, ${median(cpu).toFixed(2)} s CPU  (${target}: ${verdict})\n`,
+    );
   }
 }
 

@@ -45,7 +45,14 @@ export class AuditBucket extends Construct {
     super(scope, id);
     const days = props.retentionDays ?? 400;
     if (!(Number.isInteger(days) && days > 0)) {
-      throw new ValidationError([{ subject: `AuditBucket(${props.name})`, field: 'retentionDays', value: days, message: 'must be a whole number of days > 0, e.g. 400' }]);
+      throw new ValidationError([
+        {
+          subject: `AuditBucket(${props.name})`,
+          field: 'retentionDays',
+          value: days,
+          message: 'must be a whole number of days > 0, e.g. 400',
+        },
+      ]);
     }
     this.bucket = new StorageBucket(this, 'bucket', {
       name: props.name,
@@ -56,10 +63,18 @@ export class AuditBucket extends Construct {
       labels: { 'managed-by': 'commit-to-cloud', purpose: 'audit-log' },
     });
     for (const m of new Set(props.writers ?? [])) {
-      new StorageBucketIamMember(this, `writer-${memberId(m)}`, { bucket: this.bucket.name, role: 'roles/storage.objectCreator', member: m });
+      new StorageBucketIamMember(this, `writer-${memberId(m)}`, {
+        bucket: this.bucket.name,
+        role: 'roles/storage.objectCreator',
+        member: m,
+      });
     }
     for (const m of new Set(props.readers ?? [])) {
-      new StorageBucketIamMember(this, `reader-${memberId(m)}`, { bucket: this.bucket.name, role: 'roles/storage.objectViewer', member: m });
+      new StorageBucketIamMember(this, `reader-${memberId(m)}`, {
+        bucket: this.bucket.name,
+        role: 'roles/storage.objectViewer',
+        member: m,
+      });
     }
   }
 }

@@ -1,6 +1,10 @@
 import { Construct } from 'constructs';
 import { Lazy } from 'cdktf';
-import { CloudbuildTrigger, CloudbuildTriggerBuild, cloudbuildTriggerBuildStepToTerraform } from '@cdktf/provider-google/lib/cloudbuild-trigger';
+import {
+  CloudbuildTrigger,
+  CloudbuildTriggerBuild,
+  cloudbuildTriggerBuildStepToTerraform,
+} from '@cdktf/provider-google/lib/cloudbuild-trigger';
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { EnvironmentName, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig, imageFor } from '../lib/platform';
@@ -113,45 +117,98 @@ export class BuildPipeline extends Construct {
       'C2C_BUILD_LOCATION=$LOCATION',
       'CI=true',
     ];
-    const smoke = (env: EnvironmentName, waitFor: readonly string[]) => bashStep(`smoke-${env}`, STEP_IMAGES.node,
-      // Files seeded through the GitHub API are not executable; the smoke command usually runs ./e2e.sh.
-      `chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(service.smokeTest)}`,
-      waitFor, [`SERVICE_URL=${props.serviceUrls[env]}`, `DEPLOY_ENV=${env}`]);
+    const smoke = (env: EnvironmentName, waitFor: readonly string[]) =>
+      bashStep(
+        `smoke-${env}`,
+        STEP_IMAGES.node,
+        // Files seeded through the GitHub API are not executable; the smoke command usually runs ./e2e.sh.
+        `chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(service.smokeTest)}`,
+        waitFor,
+        [`SERVICE_URL=${props.serviceUrls[env]}`, `DEPLOY_ENV=${env}`],
+      );
     const fetchDeploy = fetchDeployStep(names.deployBucket, props.bundle.objectName, props.bundle.sha256);
-    const buildSh: PipelineStep = { id: 'build', image: props.builderImage ?? STEP_IMAGES.node, entrypoint: 'bash', args: ['build.sh'], waitFor: ['-'] };
+    const buildSh: PipelineStep = {
+      id: 'build',
+      image: props.builderImage ?? STEP_IMAGES.node,
+      entrypoint: 'bash',
+      args: ['build.sh'],
+      waitFor: ['-'],
+    };
 
     this.pushSteps = [
       buildSh,
       fetchDeploy,
       {
         // A registry running with this build's credentials: the only writer of the registry bucket.
-        id: 'registry-sidecar', image: STEP_IMAGES.docker, waitFor: ['-'],
-        args: ['run', '-d', '--name', 'c2c-registry', '--network', 'cloudbuild', '-p', '5000:5000',
-          '-e', 'REGISTRY_STORAGE=gcs', '-e', `REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`,
-          '-e', 'REGISTRY_STORAGE_GCS_ROOTDIRECTORY=/registry', REGISTRY_IMAGE],
+        id: 'registry-sidecar',
+        image: STEP_IMAGES.docker,
+        waitFor: ['-'],
+        args: [
+          'run',
+          '-d',
+          '--name',
+          'c2c-registry',
+          '--network',
+          'cloudbuild',
+          '-p',
+          '5000:5000',
+          '-e',
+          'REGISTRY_STORAGE=gcs',
+          '-e',
+          `REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`,
+          '-e',
+          'REGISTRY_STORAGE_GCS_ROOTDIRECTORY=/registry',
+          REGISTRY_IMAGE,
+        ],
       },
-      bashStep('pull-cache', STEP_IMAGES.docker, [
-        'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
-        `docker pull ${local}:latest || echo "no previous image; building without cache"`,
-      ].join('\n'), ['registry-sidecar']),
+      bashStep(
+        'pull-cache',
+        STEP_IMAGES.docker,
+        [
+          'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
+          `docker pull ${local}:latest || echo "no previous image; building without cache"`,
+        ].join('\n'),
+        ['registry-sidecar'],
+      ),
       {
-        id: 'docker-build', image: STEP_IMAGES.docker, waitFor: ['pull-cache'],
-        args: ['build', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', `${local}:latest`,
-          '-t', `${local}:$SHORT_SHA`, '-t', `${local}:latest`, '.'],
+        id: 'docker-build',
+        image: STEP_IMAGES.docker,
+        waitFor: ['pull-cache'],
+        args: [
+          'build',
+          '--build-arg',
+          'BUILDKIT_INLINE_CACHE=1',
+          '--cache-from',
+          `${local}:latest`,
+          '-t',
+          `${local}:$SHORT_SHA`,
+          '-t',
+          `${local}:latest`,
+          '.',
+        ],
       },
       bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, ['build', 'docker-build']),
       deployStep('deploy-staging', ['apply', '--service', s, '--env', 'staging', '--image', image], ['push', 'fetch-deploy'], deployEnv),
       smoke('staging', ['deploy-staging']),
       // The plan's author is the commit's author, so the four-eyes rule keeps them from approving their own change.
-      deployStep('plan-production', ['plan', '--service', s, '--env', 'production', '--image', image, '--out', '/workspace/production.plan.json'],
-        ['smoke-staging'], deployEnv),
+      deployStep(
+        'plan-production',
+        ['plan', '--service', s, '--env', 'production', '--image', image, '--out', '/workspace/production.plan.json'],
+        ['smoke-staging'],
+        deployEnv,
+      ),
       // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
       // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
-      bashStep('upload-plan', STEP_IMAGES.cloudSdk, [
-        'set -euo pipefail',
-        `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
-        `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/${planPrefix(s)}$$plan_id.json`,
-      ].join('\n'), ['plan-production']),
+      bashStep(
+        'upload-plan',
+        STEP_IMAGES.cloudSdk,
+        [
+          'set -euo pipefail',
+          `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
+          `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/${planPrefix(s)}$$plan_id.json`,
+        ].join('\n'),
+        ['plan-production'],
+      ),
     ];
 
     const common = (serviceAccount: string, tags: string[]) => ({
@@ -202,9 +259,18 @@ export class BuildPipeline extends Construct {
       approvalConfig: { approvalRequired: true },
       buildAttribute: build([
         fetchDeploy,
-        bashStep('fetch-plan', STEP_IMAGES.cloudSdk, `gsutil -q cp gs://${names.deployBucket}/$_PLAN_OBJECT /workspace/production.plan.json`, ['-']),
+        bashStep(
+          'fetch-plan',
+          STEP_IMAGES.cloudSdk,
+          `gsutil -q cp gs://${names.deployBucket}/$_PLAN_OBJECT /workspace/production.plan.json`,
+          ['-'],
+        ),
         {
-          id: 'apply-production', image: STEP_IMAGES.node, entrypoint: 'node', waitFor: ['fetch-deploy', 'fetch-plan'], env: deployEnv,
+          id: 'apply-production',
+          image: STEP_IMAGES.node,
+          entrypoint: 'node',
+          waitFor: ['fetch-deploy', 'fetch-plan'],
+          env: deployEnv,
           args: [DEPLOY_CLI, 'apply', '--plan', '/workspace/production.plan.json', '--approval', 'cloudbuild'],
         },
         smoke('production', ['apply-production']),
@@ -244,12 +310,18 @@ function escapeRegExp(text: string): string {
  */
 function deployStep(id: string, args: readonly string[], waitFor: readonly string[], env: readonly string[]): PipelineStep {
   const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) && !a.includes('$$') ? a : `"${a}"`)).join(' ');
-  return bashStep(id, STEP_IMAGES.node, [
-    'set -euo pipefail',
-    'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
-    'set -- --commit "$COMMIT_SHA"',
-    'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
-    'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
-    `exec node ${DEPLOY_CLI} ${quoted} "$$@"`,
-  ].join('\n'), waitFor, env);
+  return bashStep(
+    id,
+    STEP_IMAGES.node,
+    [
+      'set -euo pipefail',
+      'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
+      'set -- --commit "$COMMIT_SHA"',
+      'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
+      'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
+      `exec node ${DEPLOY_CLI} ${quoted} "$$@"`,
+    ].join('\n'),
+    waitFor,
+    env,
+  );
 }

@@ -50,12 +50,17 @@ export function bashStep(id: string, image: string, script: string, waitFor: rea
 
 /** Downloads the deploy CLI bundle and refuses to go on unless its SHA-256 is the one synthesized. */
 export function fetchDeployStep(bucket: string, objectName: string, sha256: string, waitFor: readonly string[] = ['-']): PipelineStep {
-  return bashStep('fetch-deploy', STEP_IMAGES.cloudSdk, [
-    'set -euo pipefail',
-    'mkdir -p /workspace/.c2c',
-    `gsutil -q cp gs://${bucket}/${objectName} ${DEPLOY_CLI}`,
-    `echo "${sha256}  ${DEPLOY_CLI}" | sha256sum -c -`,
-  ].join('\n'), waitFor);
+  return bashStep(
+    'fetch-deploy',
+    STEP_IMAGES.cloudSdk,
+    [
+      'set -euo pipefail',
+      'mkdir -p /workspace/.c2c',
+      `gsutil -q cp gs://${bucket}/${objectName} ${DEPLOY_CLI}`,
+      `echo "${sha256}  ${DEPLOY_CLI}" | sha256sum -c -`,
+    ].join('\n'),
+    waitFor,
+  );
 }
 
 /**
@@ -68,7 +73,8 @@ export function stepProblems(steps: readonly PipelineStep[]): string[] {
   for (const step of steps) {
     if (seen.has(step.id)) out.push(`step id '${step.id}' is used twice; step ids must be unique`);
     for (const dep of step.waitFor ?? ['-']) {
-      if (dep !== '-' && !seen.has(dep)) out.push(`step '${step.id}' waits for '${dep}', which is not an earlier step; add it first or fix the id`);
+      if (dep !== '-' && !seen.has(dep))
+        out.push(`step '${step.id}' waits for '${dep}', which is not an earlier step; add it first or fix the id`);
     }
     seen.add(step.id);
   }

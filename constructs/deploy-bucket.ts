@@ -105,16 +105,26 @@ export class DeployBucket extends Construct {
       metadata: { sha256: props.bundle.sha256 },
     });
     for (const m of new Set(props.readers ?? [])) {
-      new StorageBucketIamMember(this, `reader-${memberId(m)}`, { bucket: this.bucket.name, role: 'roles/storage.objectViewer', member: m });
+      new StorageBucketIamMember(this, `reader-${memberId(m)}`, {
+        bucket: this.bucket.name,
+        role: 'roles/storage.objectViewer',
+        member: m,
+      });
     }
     for (const m of new Set(props.creators ?? [])) {
-      new StorageBucketIamMember(this, `creator-${memberId(m)}`, { bucket: this.bucket.name, role: 'roles/storage.objectCreator', member: m });
+      new StorageBucketIamMember(this, `creator-${memberId(m)}`, {
+        bucket: this.bucket.name,
+        role: 'roles/storage.objectCreator',
+        member: m,
+      });
     }
 
     this.topic = new PubsubTopic(this, 'plans-topic', { name: props.topicName, messageRetentionDuration: '86400s' });
     const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'gcs-agent', {});
     const publish = new PubsubTopicIamMember(this, 'gcs-agent-publisher', {
-      topic: this.topic.id, role: 'roles/pubsub.publisher', member: `serviceAccount:${gcsAgent.emailAddress}`,
+      topic: this.topic.id,
+      role: 'roles/pubsub.publisher',
+      member: `serviceAccount:${gcsAgent.emailAddress}`,
     });
     new StorageNotification(this, 'notification', {
       bucket: this.bucket.name,

@@ -44,10 +44,14 @@ export class E2eSchedule extends Construct {
     const schedule = props.schedule ?? '*/30 * * * *';
     const fields = schedule.trim().split(/\s+/);
     if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
-      throw new ValidationError([{
-        subject: `E2eSchedule(${props.name})`, field: 'schedule', value: schedule,
-        message: "must be a cron schedule of five fields (minute hour day month weekday), e.g. '*/30 * * * *'",
-      }]);
+      throw new ValidationError([
+        {
+          subject: `E2eSchedule(${props.name})`,
+          field: 'schedule',
+          value: schedule,
+          message: "must be a cron schedule of five fields (minute hour day month weekday), e.g. '*/30 * * * *'",
+        },
+      ]);
     }
     const triggerId = props.trigger.triggerId;
     this.job = new CloudSchedulerJob(this, 'job', {

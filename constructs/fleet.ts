@@ -38,9 +38,17 @@ export interface Fleet {
  */
 export function addFleet(app: App, props: FleetProps): Fleet {
   const { platform, settings } = props;
-  const services = props.services.map((service) => new ServiceStack(app, `service-${service.name}`, {
-    service, platform, bundle: props.bundle, connection: settings.connection, seedFiles: props.seedFiles, fleet: props.services,
-  }));
+  const services = props.services.map(
+    (service) =>
+      new ServiceStack(app, `service-${service.name}`, {
+        service,
+        platform,
+        bundle: props.bundle,
+        connection: settings.connection,
+        seedFiles: props.seedFiles,
+        fleet: props.services,
+      }),
+  );
   const platformStack = new PlatformStack(app, 'platform', {
     platform,
     bundle: props.bundle,

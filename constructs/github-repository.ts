@@ -90,18 +90,21 @@ export class GithubRepository extends Construct {
     if (!props.existing && branch !== 'main') {
       dependsOn.push(new BranchDefault(this, 'default-branch', { repository: repositoryName, branch, rename: true }));
     }
-    const files = Object.entries(props.existing ? {} : props.seedFiles ?? {})
+    const files = Object.entries(props.existing ? {} : (props.seedFiles ?? {}))
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([path, content]) => new RepositoryFile(this, `seed-${path.replace(/[^A-Za-z0-9]+/g, '-')}`, {
-        repository: repositoryName,
-        branch,
-        file: path,
-        content: escapeTerraform(content),
-        commitMessage: `Seed ${path} from commit-to-cloud (the service owns it from now on)`,
-        overwriteOnCreate: false,
-        lifecycle: { ignoreChanges: ['content', 'commit_message', 'commit_author', 'commit_email'] },
-        dependsOn: [...dependsOn],
-      }));
+      .map(
+        ([path, content]) =>
+          new RepositoryFile(this, `seed-${path.replace(/[^A-Za-z0-9]+/g, '-')}`, {
+            repository: repositoryName,
+            branch,
+            file: path,
+            content: escapeTerraform(content),
+            commitMessage: `Seed ${path} from commit-to-cloud (the service owns it from now on)`,
+            overwriteOnCreate: false,
+            lifecycle: { ignoreChanges: ['content', 'commit_message', 'commit_author', 'commit_email'] },
+            dependsOn: [...dependsOn],
+          }),
+      );
     this.files = files;
 
     // Created after the seed commits, which go straight to the default branch.

@@ -3,5 +3,8 @@
  * Terraform addresses, so the id depends only on the member, never on list order.
  */
 export function memberId(member: string): string {
-  return member.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return member
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }

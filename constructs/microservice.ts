@@ -80,19 +80,31 @@ export class Microservice extends Construct {
     const subject = `Microservice(${def.name})`;
     const owner = typeof def.repo === 'string' ? def.repo.split('/')[0] : '';
     if (owner && owner.toLowerCase() !== props.platform.githubOwner.toLowerCase() && violations.every((v) => v.field !== 'repo')) {
-      violations.push({ subject, field: 'repo', value: def.repo,
-        message: `must belong to the GitHub owner '${props.platform.githubOwner}' that the platform manages; move the repository or set C2C_GITHUB_OWNER` });
+      violations.push({
+        subject,
+        field: 'repo',
+        value: def.repo,
+        message: `must belong to the GitHub owner '${props.platform.githubOwner}' that the platform manages; move the repository or set C2C_GITHUB_OWNER`,
+      });
     }
     if (typeof def.name === 'string' && def.name.length > MAX_SERVICE_NAME) {
-      violations.push({ subject, field: 'name', value: def.name,
-        message: `is ${def.name.length} characters; use at most ${MAX_SERVICE_NAME} (it names Cloud Build triggers, limited to 64)` });
+      violations.push({
+        subject,
+        field: 'name',
+        value: def.name,
+        message: `is ${def.name.length} characters; use at most ${MAX_SERVICE_NAME} (it names Cloud Build triggers, limited to 64)`,
+      });
     }
     const names = declared.get(this.node.root) ?? new Map<string, string>();
     declared.set(this.node.root, names);
     const first = names.get(def.name);
     if (first !== undefined) {
-      violations.push({ subject, field: 'name', value: def.name,
-        message: `is already declared at ${first}; service names must be unique, rename one` });
+      violations.push({
+        subject,
+        field: 'name',
+        value: def.name,
+        message: `is already declared at ${first}; service names must be unique, rename one`,
+      });
     }
     if (violations.length > 0) throw new ValidationError(violations);
     names.set(def.name, this.node.path);
@@ -116,8 +128,13 @@ export class Microservice extends Construct {
       });
     }
     this.pipeline = new BuildPipeline(this, 'pipeline', {
-      service: def, platform: props.platform, names: props.names, bundle: props.bundle,
-      connection: props.connection, serviceUrls: urls, linkRepository: manage,
+      service: def,
+      platform: props.platform,
+      names: props.names,
+      bundle: props.bundle,
+      connection: props.connection,
+      serviceUrls: urls,
+      linkRepository: manage,
     });
     this.e2e = new E2eSchedule(this, 'e2e-schedule', {
       name: `${def.name}-e2e`,
@@ -127,8 +144,14 @@ export class Microservice extends Construct {
       serviceAccountEmail: props.names.schedulerServiceAccount,
       schedule: props.e2eSchedule,
     });
-    this.apps = ENVIRONMENTS.map((env) => new MarathonApp(this, `marathon-${env}`, {
-      service: def, environment: env, image: imageFor(props.platform, def.name, 'latest'), templateBucket: props.names.deployBucket,
-    }));
+    this.apps = ENVIRONMENTS.map(
+      (env) =>
+        new MarathonApp(this, `marathon-${env}`, {
+          service: def,
+          environment: env,
+          image: imageFor(props.platform, def.name, 'latest'),
+          templateBucket: props.names.deployBucket,
+        }),
+    );
   }
 }

@@ -74,13 +74,24 @@ export class PlatformPipeline extends Construct {
     const subject = `PlatformPipeline(${props.repo})`;
     const seen = new Set<string>();
     props.stacks.forEach((s, i) => {
-      if (!/^[A-Za-z0-9_-]+$/.test(s.name)) problems.push({ subject, field: `stacks[${i}].name`, value: s.name, message: "must be a stack folder name (letters, digits, '-', '_')" });
-      if (seen.has(s.name)) problems.push({ subject, field: `stacks[${i}].name`, value: s.name, message: 'is listed twice; list every stack once' });
+      if (!/^[A-Za-z0-9_-]+$/.test(s.name))
+        problems.push({
+          subject,
+          field: `stacks[${i}].name`,
+          value: s.name,
+          message: "must be a stack folder name (letters, digits, '-', '_')",
+        });
+      if (seen.has(s.name))
+        problems.push({ subject, field: `stacks[${i}].name`, value: s.name, message: 'is listed twice; list every stack once' });
       seen.add(s.name);
     });
     if (!props.stacks.some((s) => s.side === 'production')) {
-      problems.push({ subject, field: 'stacks', value: props.stacks.map((s) => s.name),
-        message: "has no production-side stack; the platform stack must be 'production' so that its changes need approval" });
+      problems.push({
+        subject,
+        field: 'stacks',
+        value: props.stacks.map((s) => s.name),
+        message: "has no production-side stack; the platform stack must be 'production' so that its changes need approval",
+      });
     }
     if (problems.length > 0) throw new ValidationError(problems);
 
@@ -90,26 +101,40 @@ export class PlatformPipeline extends Construct {
     const [owner, repoName] = props.repo.split('/');
     const connection = `projects/${platform.project}/locations/${platform.region}/connections/${props.connection}`;
     const repository = new Cloudbuildv2Repository(this, 'repository', {
-      project: platform.project, location: platform.region, parentConnection: connection,
-      name: repoName, remoteUri: `https://github.com/${owner}/${repoName}.git`,
+      project: platform.project,
+      location: platform.region,
+      parentConnection: connection,
+      name: repoName,
+      remoteUri: `https://github.com/${owner}/${repoName}.git`,
     });
     const stagingSide = props.stacks.filter((s) => s.side === 'staging').map((s) => s.name);
     const productionSide = props.stacks.filter((s) => s.side === 'production').map((s) => s.name);
     const all = props.stacks.map((s) => s.name);
     const env = [
-      `C2C_GCP_PROJECT=${platform.project}`, `C2C_GCP_REGION=${platform.region}`, `C2C_GITHUB_OWNER=${platform.githubOwner}`,
-      `C2C_REGISTRY_HOST=${platform.registryHost}`, `C2C_BUCKET_PREFIX=${platform.bucketPrefix}`, `C2C_STATE_BUCKET=${platform.stateBucket}`,
-      `MARATHON_URL_STAGING=${platform.marathonUrls.staging}`, `MARATHON_URL_PRODUCTION=${platform.marathonUrls.production}`,
-      `C2C_CLOUDBUILD_CONNECTION=${props.connection}`, 'CHECKPOINT_DISABLE=1', 'DISABLE_VERSION_CHECK=1', 'CI=true',
+      `C2C_GCP_PROJECT=${platform.project}`,
+      `C2C_GCP_REGION=${platform.region}`,
+      `C2C_GITHUB_OWNER=${platform.githubOwner}`,
+      `C2C_REGISTRY_HOST=${platform.registryHost}`,
+      `C2C_BUCKET_PREFIX=${platform.bucketPrefix}`,
+      `C2C_STATE_BUCKET=${platform.stateBucket}`,
+      `MARATHON_URL_STAGING=${platform.marathonUrls.staging}`,
+      `MARATHON_URL_PRODUCTION=${platform.marathonUrls.production}`,
+      `C2C_CLOUDBUILD_CONNECTION=${props.connection}`,
+      'CHECKPOINT_DISABLE=1',
+      'DISABLE_VERSION_CHECK=1',
+      'CI=true',
       'TF_IN_AUTOMATION=1',
     ];
     const synth = bashStep('synth', STEP_IMAGES.node, 'set -euo pipefail\nnpm ci --no-audit --no-fund\nnpm run synth', ['-'], env);
-    const tfStep = (id: string, script: string, waitFor: readonly string[]): PipelineStep =>
-      ({ ...bashStep(id, tf, `set -eu\n${script}`, waitFor, env), entrypoint: 'sh' });
-    const initPlan = (extra: string) => [
-      'terraform -chdir="cdktf.out/stacks/$$s" init -input=false -no-color',
-      `terraform -chdir="cdktf.out/stacks/$$s" plan -input=false -no-color -lock-timeout=300s ${extra}`,
-    ].join('\n  ');
+    const tfStep = (id: string, script: string, waitFor: readonly string[]): PipelineStep => ({
+      ...bashStep(id, tf, `set -eu\n${script}`, waitFor, env),
+      entrypoint: 'sh',
+    });
+    const initPlan = (extra: string) =>
+      [
+        'terraform -chdir="cdktf.out/stacks/$$s" init -input=false -no-color',
+        `terraform -chdir="cdktf.out/stacks/$$s" plan -input=false -no-color -lock-timeout=300s ${extra}`,
+      ].join('\n  ');
     const loop = (stacks: readonly string[], body: string) => `for s in ${stacks.join(' ')}; do\n  echo "== stack $$s"\n  ${body}\ndone`;
 
     const common = (sa: string, tag: string) => ({
@@ -119,10 +144,19 @@ export class PlatformPipeline extends Construct {
       tags: ['c2c', 'platform', tag],
     });
     const build = (steps: readonly PipelineStep[], withToken: boolean): CloudbuildTriggerBuild => ({
-      step: steps.map((s) => ({ ...toTriggerStep(s), ...(withToken && s.image !== STEP_IMAGES.cloudSdk ? { secretEnv: ['GITHUB_TOKEN'] } : {}) })),
+      step: steps.map((s) => ({
+        ...toTriggerStep(s),
+        ...(withToken && s.image !== STEP_IMAGES.cloudSdk ? { secretEnv: ['GITHUB_TOKEN'] } : {}),
+      })),
       timeout: '3600s',
       options: { logging: 'CLOUD_LOGGING_ONLY' },
-      ...(withToken ? { availableSecrets: { secretManager: [{ env: 'GITHUB_TOKEN', versionName: `projects/${platform.project}/secrets/${secret}/versions/latest` }] } } : {}),
+      ...(withToken
+        ? {
+            availableSecrets: {
+              secretManager: [{ env: 'GITHUB_TOKEN', versionName: `projects/${platform.project}/secrets/${secret}/versions/latest` }],
+            },
+          }
+        : {}),
     });
     const branchRe = `^${branch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 
@@ -130,7 +164,10 @@ export class PlatformPipeline extends Construct {
       ...common(names.platformPlanServiceAccount, 'pull-request'),
       name: PLATFORM_TRIGGERS.pullRequest,
       description: 'Platform: plan every stack (no apply)',
-      repositoryEventConfig: { repository: repository.id, pullRequest: { branch: branchRe, commentControl: 'COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY' } },
+      repositoryEventConfig: {
+        repository: repository.id,
+        pullRequest: { branch: branchRe, commentControl: 'COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY' },
+      },
       buildAttribute: build([synth, tfStep('plan-all', loop(all, initPlan('-lock=false')), ['synth'])], true),
     });
 
@@ -140,30 +177,53 @@ export class PlatformPipeline extends Construct {
       name: PLATFORM_TRIGGERS.push,
       description: 'Platform: plan every stack; apply staging-side stacks; upload production-side plans for approval',
       repositoryEventConfig: { repository: repository.id, push: { branch: branchRe } },
-      buildAttribute: build([
-        synth,
-        ...(stagingSide.length > 0 ? [tfStep('apply-staging-side', loop(stagingSide, [
-          initPlan('-out=tfplan'),
-          'terraform -chdir="cdktf.out/stacks/$$s" apply -input=false -no-color tfplan',
-        ].join('\n  ')), ['synth'])] : []),
-        tfStep('plan-production-side', `mkdir -p ${planDir}\n${loop(productionSide, [
-          `code=0; ${initPlan('-detailed-exitcode -out=tfplan')} || code=$$?`,
-          'if [ "$$code" = 1 ]; then exit 1; fi',
-          'if [ "$$code" = 0 ]; then echo "no changes in $$s"; continue; fi',
-          `terraform -chdir="cdktf.out/stacks/$$s" show -no-color tfplan > ${planDir}/$$s.txt`,
-          // The saved plan plus the configuration and lock file it was made from; providers are installed again.
-          `tar -czf ${planDir}/$$s.tgz --exclude=.terraform -C "cdktf.out/stacks/$$s" .`,
-        ].join('\n  '))}`, ['synth']),
-        bashStep('upload-production-plans', STEP_IMAGES.cloudSdk, [
-          'set -euo pipefail',
-          `for f in ${planDir}/*.tgz; do`,
-          '  [ -e "$$f" ] || continue',
-          '  s=$$(basename "$$f" .tgz)',
-          `  gsutil -q cp "${planDir}/$$s.txt" "gs://${names.deployBucket}/${PLATFORM_PLAN_PREFIX}$$s/$COMMIT_SHA-$BUILD_ID.txt"`,
-          `  gsutil -q cp "$$f" "gs://${names.deployBucket}/${PLATFORM_PLAN_PREFIX}$$s/$COMMIT_SHA-$BUILD_ID.tgz"`,
-          'done',
-        ].join('\n'), ['plan-production-side']),
-      ], true),
+      buildAttribute: build(
+        [
+          synth,
+          ...(stagingSide.length > 0
+            ? [
+                tfStep(
+                  'apply-staging-side',
+                  loop(
+                    stagingSide,
+                    [initPlan('-out=tfplan'), 'terraform -chdir="cdktf.out/stacks/$$s" apply -input=false -no-color tfplan'].join('\n  '),
+                  ),
+                  ['synth'],
+                ),
+              ]
+            : []),
+          tfStep(
+            'plan-production-side',
+            `mkdir -p ${planDir}\n${loop(
+              productionSide,
+              [
+                `code=0; ${initPlan('-detailed-exitcode -out=tfplan')} || code=$$?`,
+                'if [ "$$code" = 1 ]; then exit 1; fi',
+                'if [ "$$code" = 0 ]; then echo "no changes in $$s"; continue; fi',
+                `terraform -chdir="cdktf.out/stacks/$$s" show -no-color tfplan > ${planDir}/$$s.txt`,
+                // The saved plan plus the configuration and lock file it was made from; providers are installed again.
+                `tar -czf ${planDir}/$$s.tgz --exclude=.terraform -C "cdktf.out/stacks/$$s" .`,
+              ].join('\n  '),
+            )}`,
+            ['synth'],
+          ),
+          bashStep(
+            'upload-production-plans',
+            STEP_IMAGES.cloudSdk,
+            [
+              'set -euo pipefail',
+              `for f in ${planDir}/*.tgz; do`,
+              '  [ -e "$$f" ] || continue',
+              '  s=$$(basename "$$f" .tgz)',
+              `  gsutil -q cp "${planDir}/$$s.txt" "gs://${names.deployBucket}/${PLATFORM_PLAN_PREFIX}$$s/$COMMIT_SHA-$BUILD_ID.txt"`,
+              `  gsutil -q cp "$$f" "gs://${names.deployBucket}/${PLATFORM_PLAN_PREFIX}$$s/$COMMIT_SHA-$BUILD_ID.tgz"`,
+              'done',
+            ].join('\n'),
+            ['plan-production-side'],
+          ),
+        ],
+        true,
+      ),
     });
 
     this.apply = new CloudbuildTrigger(this, 'apply', {
@@ -175,23 +235,40 @@ export class PlatformPipeline extends Construct {
       filter: `_PLAN_OBJECT.matches("^${PLATFORM_PLAN_PREFIX}[^/]+/[^/]+[.]tgz$")`,
       sourceToBuild: { repository: repository.id, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
       approvalConfig: { approvalRequired: true },
-      buildAttribute: build([
-        bashStep('fetch-plan', STEP_IMAGES.cloudSdk, [
-          'set -euo pipefail',
-          `gsutil -q cp "gs://${names.deployBucket}/$_PLAN_OBJECT" /workspace/plan.tgz`,
-          'mkdir -p /workspace/stack && tar -xzf /workspace/plan.tgz -C /workspace/stack',
-        ].join('\n'), ['-']),
-        // Who approved, when, with which comment: Cloud Build's own record of this build, kept in the audit bucket.
-        bashStep('record-approval', STEP_IMAGES.cloudSdk, [
-          'set -euo pipefail',
-          'gcloud builds describe "$BUILD_ID" --region="$LOCATION" --format=json > /workspace/build.json',
-          `gsutil -q cp /workspace/build.json "gs://${names.auditBucket}/events/platform/$$(date -u +%Y%m%dT%H%M%SZ)-approval-$BUILD_ID.json"`,
-        ].join('\n'), ['-']),
-        tfStep('apply', [
-          'terraform -chdir=/workspace/stack init -input=false -no-color',
-          'terraform -chdir=/workspace/stack apply -input=false -no-color tfplan',
-        ].join('\n'), ['fetch-plan', 'record-approval']),
-      ], true),
+      buildAttribute: build(
+        [
+          bashStep(
+            'fetch-plan',
+            STEP_IMAGES.cloudSdk,
+            [
+              'set -euo pipefail',
+              `gsutil -q cp "gs://${names.deployBucket}/$_PLAN_OBJECT" /workspace/plan.tgz`,
+              'mkdir -p /workspace/stack && tar -xzf /workspace/plan.tgz -C /workspace/stack',
+            ].join('\n'),
+            ['-'],
+          ),
+          // Who approved, when, with which comment: Cloud Build's own record of this build, kept in the audit bucket.
+          bashStep(
+            'record-approval',
+            STEP_IMAGES.cloudSdk,
+            [
+              'set -euo pipefail',
+              'gcloud builds describe "$BUILD_ID" --region="$LOCATION" --format=json > /workspace/build.json',
+              `gsutil -q cp /workspace/build.json "gs://${names.auditBucket}/events/platform/$$(date -u +%Y%m%dT%H%M%SZ)-approval-$BUILD_ID.json"`,
+            ].join('\n'),
+            ['-'],
+          ),
+          tfStep(
+            'apply',
+            [
+              'terraform -chdir=/workspace/stack init -input=false -no-color',
+              'terraform -chdir=/workspace/stack apply -input=false -no-color tfplan',
+            ].join('\n'),
+            ['fetch-plan', 'record-approval'],
+          ),
+        ],
+        true,
+      ),
     });
   }
 }

@@ -74,7 +74,11 @@ export class PlatformStack extends C2CStack {
     const names = platformNames(platform);
     this.names = names;
     const sa = (email: string) => `serviceAccount:${email}`;
-    new GoogleProvider(this, 'google', { project: platform.project, region: platform.region, defaultLabels: { 'managed-by': 'commit-to-cloud' } });
+    new GoogleProvider(this, 'google', {
+      project: platform.project,
+      region: platform.region,
+      defaultLabels: { 'managed-by': 'commit-to-cloud' },
+    });
     new PlatformServiceAccounts(this, 'service-accounts', { project: platform.project, stateBucket: platform.stateBucket });
     this.deployBucket = new DeployBucket(this, 'deploy', {
       name: names.deployBucket,
@@ -101,7 +105,11 @@ export class PlatformStack extends C2CStack {
     });
     new Approvers(this, 'approvers', { project: platform.project, services: props.services, platformApprovers: props.platformApprovers });
     this.pipeline = new PlatformPipeline(this, 'platform-pipeline', {
-      repo: props.platformRepo, platform, names, connection: props.connection, stacks: props.stacks,
+      repo: props.platformRepo,
+      platform,
+      names,
+      connection: props.connection,
+      stacks: props.stacks,
     });
   }
 }

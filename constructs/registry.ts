@@ -87,11 +87,21 @@ export class Registry extends Construct {
     const days = props.noncurrentRetentionDays ?? 30;
     const problems: Violation[] = [];
     if (!(Number.isInteger(days) && days > 0)) {
-      problems.push({ subject: `Registry(${props.name})`, field: 'noncurrentRetentionDays', value: days, message: 'must be a whole number of days > 0, e.g. 30' });
+      problems.push({
+        subject: `Registry(${props.name})`,
+        field: 'noncurrentRetentionDays',
+        value: days,
+        message: 'must be a whole number of days > 0, e.g. 30',
+      });
     }
     const port = Number(props.host.split(':')[1] ?? '5000');
     if (!(Number.isInteger(port) && port > 0 && port <= 65535)) {
-      problems.push({ subject: `Registry(${props.name})`, field: 'host', value: props.host, message: "must be 'host' or 'host:port' with a port from 1 to 65535, e.g. 'registry.marathon.internal:5000'" });
+      problems.push({
+        subject: `Registry(${props.name})`,
+        field: 'host',
+        value: props.host,
+        message: "must be 'host' or 'host:port' with a port from 1 to 65535, e.g. 'registry.marathon.internal:5000'",
+      });
     }
     if (problems.length > 0) throw new ValidationError(problems);
     const readers = [...new Set(props.readers ?? [])];
@@ -103,15 +113,21 @@ export class Registry extends Construct {
         location: props.location,
         format: 'DOCKER',
         description: 'commit-to-cloud images',
-        cleanupPolicies: [{
-          id: 'delete-old-untagged',
-          action: 'DELETE',
-          condition: { tagState: 'UNTAGGED', olderThan: `${days * 86400}s` },
-        }],
+        cleanupPolicies: [
+          {
+            id: 'delete-old-untagged',
+            action: 'DELETE',
+            condition: { tagState: 'UNTAGGED', olderThan: `${days * 86400}s` },
+          },
+        ],
       });
-      const grant = (kind: string, role: string, member: string) => new ArtifactRegistryRepositoryIamMember(this, `${kind}-${memberId(member)}`, {
-        repository: repository.name, location: props.location, role, member,
-      });
+      const grant = (kind: string, role: string, member: string) =>
+        new ArtifactRegistryRepositoryIamMember(this, `${kind}-${memberId(member)}`, {
+          repository: repository.name,
+          location: props.location,
+          role,
+          member,
+        });
       this.repository = repository;
       readers.forEach((m) => grant('reader', 'roles/artifactregistry.reader', m));
       writers.forEach((m) => grant('writer', 'roles/artifactregistry.writer', m));
@@ -132,14 +148,26 @@ export class Registry extends Construct {
       labels: { 'managed-by': 'commit-to-cloud', purpose: 'docker-registry' },
     });
     const bucketName = this.bucket.name;
-    readers.forEach((m) => new StorageBucketIamMember(this, `reader-${memberId(m)}`, { bucket: bucketName, role: 'roles/storage.objectViewer', member: m }));
-    writers.forEach((m) => new StorageBucketIamMember(this, `writer-${memberId(m)}`, { bucket: bucketName, role: 'roles/storage.objectAdmin', member: m }));
+    readers.forEach(
+      (m) =>
+        new StorageBucketIamMember(this, `reader-${memberId(m)}`, { bucket: bucketName, role: 'roles/storage.objectViewer', member: m }),
+    );
+    writers.forEach(
+      (m) =>
+        new StorageBucketIamMember(this, `writer-${memberId(m)}`, { bucket: bucketName, role: 'roles/storage.objectAdmin', member: m }),
+    );
 
     this.definition = registryServiceDefinition(props.name, port, props.instances ?? 2);
     const def = this.definition;
-    this.apps = (props.environments ?? ENVIRONMENTS).map((env) => new MarathonApp(this, `app-${env}`, {
-      service: def, environment: env, image: REGISTRY_IMAGE, templateBucket: props.templateBucket,
-    }));
+    this.apps = (props.environments ?? ENVIRONMENTS).map(
+      (env) =>
+        new MarathonApp(this, `app-${env}`, {
+          service: def,
+          environment: env,
+          image: REGISTRY_IMAGE,
+          templateBucket: props.templateBucket,
+        }),
+    );
   }
 }
 

@@ -20,7 +20,13 @@ export const SERVICE_ACCOUNT_ROLES = {
   test: ['roles/logging.logWriter'],
   scheduler: ['roles/cloudbuild.builds.editor'],
   platformPlan: ['roles/logging.logWriter', 'roles/viewer', 'roles/iam.securityReviewer', 'roles/secretmanager.secretAccessor'],
-  platformApply: ['roles/logging.logWriter', 'roles/editor', 'roles/resourcemanager.projectIamAdmin', 'roles/secretmanager.secretAccessor', 'roles/cloudbuild.builds.viewer'],
+  platformApply: [
+    'roles/logging.logWriter',
+    'roles/editor',
+    'roles/resourcemanager.projectIamAdmin',
+    'roles/secretmanager.secretAccessor',
+    'roles/cloudbuild.builds.viewer',
+  ],
 } as const satisfies Record<keyof typeof SERVICE_ACCOUNT_IDS, readonly string[]>;
 
 const DESCRIPTIONS: Record<keyof typeof SERVICE_ACCOUNT_IDS, string> = {
@@ -28,7 +34,7 @@ const DESCRIPTIONS: Record<keyof typeof SERVICE_ACCOUNT_IDS, string> = {
   production: 'Approved production builds: applies an approved plan; cannot push images',
   test: 'Pull-request and end-to-end builds: runs untrusted code, may only write logs',
   scheduler: 'Cloud Scheduler: runs the end-to-end triggers',
-  platformPlan: "Platform pipeline: terraform plan of every stack (read-only)",
+  platformPlan: 'Platform pipeline: terraform plan of every stack (read-only)',
   platformApply: 'Platform pipeline: terraform apply (staging-side directly, production-side after approval)',
 };
 
@@ -56,7 +62,10 @@ export class PlatformServiceAccounts extends Construct {
       const member = `serviceAccount:${serviceAccountEmail(props.project, accountId)}`;
       for (const role of SERVICE_ACCOUNT_ROLES[key]) {
         new ProjectIamMember(this, `${accountId}-${role.replace(/^roles\//, '').replace(/\./g, '-')}`, {
-          project: props.project, role, member, dependsOn: [account],
+          project: props.project,
+          role,
+          member,
+          dependsOn: [account],
         });
       }
     }

@@ -33,7 +33,11 @@ export interface ServiceStackProps {
 }
 
 /** Who declares a repository shared by several services, and which checks its branch protection requires. */
-export function repositoryOwnership(service: ServiceDefinition, fleet: readonly ServiceDefinition[], project: string): { manage: boolean; requiredChecks: string[] } {
+export function repositoryOwnership(
+  service: ServiceDefinition,
+  fleet: readonly ServiceDefinition[],
+  project: string,
+): { manage: boolean; requiredChecks: string[] } {
   const sharing = fleet.filter((s) => String(s.repo).toLowerCase() === String(service.repo).toLowerCase()).map((s) => s.name);
   if (!sharing.includes(service.name)) sharing.push(service.name);
   sharing.sort();
@@ -54,7 +58,11 @@ export class ServiceStack extends C2CStack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { platform, service } = props;
-    new GoogleProvider(this, 'google', { project: platform.project, region: platform.region, defaultLabels: { 'managed-by': 'commit-to-cloud' } });
+    new GoogleProvider(this, 'google', {
+      project: platform.project,
+      region: platform.region,
+      defaultLabels: { 'managed-by': 'commit-to-cloud' },
+    });
     new GithubProvider(this, 'github', { owner: platform.githubOwner });
     const ownership = repositoryOwnership(service, props.fleet ?? [service], platform.project);
     this.microservice = new Microservice(this, 'service', {

@@ -67,7 +67,13 @@ export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
   const { root, name } = options;
   const repo = options.repo ?? `${options.githubOwner}/${name}`;
   const candidate: ServiceDefinition = {
-    name, repo, cpus: 0.25, mem: 256, instances: 1, smokeTest: './e2e.sh', approvers: ['group:reviewers@example.com'],
+    name,
+    repo,
+    cpus: 0.25,
+    mem: 256,
+    instances: 1,
+    smokeTest: './e2e.sh',
+    approvers: ['group:reviewers@example.com'],
   };
   const problems = validateService(candidate).filter((v) => v.field === 'name' || v.field === 'repo');
   if (problems.length > 0) throw new ValidationError(problems);
@@ -80,7 +86,9 @@ export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
     throw new C2CError('SERVICES_INDEX', `${indexPath} does not exist`, { hint: 'run this from the repository root, or pass --dir' });
   }
   if (existsSync(filePath) && !options.force) {
-    throw new C2CError('SERVICE_EXISTS', `${file} already exists`, { hint: 'edit it, choose another name, or pass --force to overwrite it' });
+    throw new C2CError('SERVICE_EXISTS', `${file} already exists`, {
+      hint: 'edit it, choose another name, or pass --force to overwrite it',
+    });
   }
 
   const line = `export { default as ${importName(name)} } from './${name}';`;

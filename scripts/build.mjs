@@ -59,7 +59,10 @@ export async function buildAll({ quiet = false } = {}) {
   const sha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex');
   writeFileSync(join(dist, 'deploy-bundle.sha256'), `${sha256}\n`);
   writeFileSync(stampFile, new Date().toISOString());
-  if (!quiet) process.stderr.write(`built ${entries().length} entries and deploy-bundle.cjs (sha256 ${sha256.slice(0, 12)}) in ${Date.now() - started} ms\n`);
+  if (!quiet)
+    process.stderr.write(
+      `built ${entries().length} entries and deploy-bundle.cjs (sha256 ${sha256.slice(0, 12)}) in ${Date.now() - started} ms\n`,
+    );
   return { sha256, bundle };
 }
 

@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.some((a) => a !== '--keep')) {
-  process.stdout.write('usage: node scripts/check-readme.mjs [--keep]\nRuns every bash block of README.md on a copy of the tree (--keep leaves the copy).\nExit codes: 0 all passed, 1 a block failed, 2 bad usage.\n');
+  process.stdout.write(
+    'usage: node scripts/check-readme.mjs [--keep]\nRuns every bash block of README.md on a copy of the tree (--keep leaves the copy).\nExit codes: 0 all passed, 1 a block failed, 2 bad usage.\n',
+  );
   process.exit(args.includes('--help') ? 0 : 2);
 }
 
@@ -36,7 +38,9 @@ function bashBlocks(markdown) {
 
 // A copy of the tracked and untracked (not ignored) files, with node_modules linked, not copied.
 const work = mkdtempSync(join(tmpdir(), 'c2c-readme-'));
-const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' }).stdout.split('\0').filter(Boolean);
+const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+  .stdout.split('\0')
+  .filter(Boolean);
 for (const f of files) {
   mkdirSync(dirname(join(work, f)), { recursive: true });
   try {
@@ -62,7 +66,11 @@ function run(block) {
   return new Promise((resolve) => {
     const child = spawn('bash', ['-c', prelude + block.script], { cwd: work, stdio: 'inherit', detached: true, env: process.env });
     child.on('exit', (code, signal) => {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* the group is gone already */ }
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* the group is gone already */
+      }
       resolve(code ?? (signal ? 128 : 1));
     });
   });
@@ -70,12 +78,20 @@ function run(block) {
 
 async function stopBackground() {
   for (const b of background) {
-    try { process.kill(-b.pid, 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      process.kill(-b.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
   }
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline && background.some((b) => alive(b.pid))) await new Promise((r) => setTimeout(r, 100));
   for (const b of background) {
-    try { process.kill(-b.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-b.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -100,7 +116,12 @@ try {
     if (block.mode === 'background') {
       const log = join(work, `.readme-background-${block.line}.log`);
       const out = openSync(log, 'a');
-      const child = spawn('bash', ['-c', prelude + block.script], { cwd: work, stdio: ['ignore', out, out], detached: true, env: process.env });
+      const child = spawn('bash', ['-c', prelude + block.script], {
+        cwd: work,
+        stdio: ['ignore', out, out],
+        detached: true,
+        env: process.env,
+      });
       background.push({ pid: child.pid, log });
       await new Promise((r) => setTimeout(r, 2000));
       if (!alive(child.pid)) {
@@ -111,7 +132,13 @@ try {
       process.stdout.write(`\n--- ${title}: started in the background (${block.script.trim()})\n`);
       continue;
     }
-    process.stdout.write(`\n--- ${title}\n${block.script.trim().split('\n').map((l) => `$ ${l}`).join('\n')}\n`);
+    process.stdout.write(
+      `\n--- ${title}\n${block.script
+        .trim()
+        .split('\n')
+        .map((l) => `$ ${l}`)
+        .join('\n')}\n`,
+    );
     const code = await run(block);
     if (code !== 0) {
       failed += 1;

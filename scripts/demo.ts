@@ -52,16 +52,23 @@ const AUTHOR = 'dev@acme-lighting.example';
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 let quietOut = false;
-const say = (line = '') => { if (!quietOut) process.stdout.write(`${line}\n`); };
+const say = (line = '') => {
+  if (!quietOut) process.stdout.write(`${line}\n`);
+};
 const heading = (n: number, text: string) => say(`\n[${n}/7] ${text}  (${elapsed()})`);
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('npm start --')
-    .description('Takes the example fleet from commit to production on this machine: synth, build + unit tests, staging deploy, smoke tests, gated production deploy, an automatic rollback, status and DORA report. Needs no cloud account; starts and stops two local Marathon servers itself.')
+    .description(
+      'Takes the example fleet from commit to production on this machine: synth, build + unit tests, staging deploy, smoke tests, gated production deploy, an automatic rollback, status and DORA report. Needs no cloud account; starts and stops two local Marathon servers itself.',
+    )
     .option('--workdir <dir>', 'where the demo writes repos, images, plans, the audit log and cdktf.out', '.c2c/demo')
     .option('--json', 'print one JSON summary on stdout instead of the narrative', false)
-    .addHelpText('after', '\nExit codes:\n  0  every step did what it should (including the deliberate rollback)\n  1  a step failed (the message says which)\n  2  bad usage\n')
+    .addHelpText(
+      'after',
+      '\nExit codes:\n  0  every step did what it should (including the deliberate rollback)\n  1  a step failed (the message says which)\n  2  bad usage\n',
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   try {
@@ -84,8 +91,12 @@ async function run(opts: Options): Promise<number> {
   const catalog = loadCatalog();
   const platform = platformFromEnv({});
   const marathons: LocalMarathon[] = [];
-  const stop = async () => { await Promise.all(marathons.splice(0).map((m) => m.close())); };
-  const onSignal = () => { void stop().then(() => process.exit(130)); };
+  const stop = async () => {
+    await Promise.all(marathons.splice(0).map((m) => m.close()));
+  };
+  const onSignal = () => {
+    void stop().then(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const summary: Record<string, unknown> = {};
@@ -94,10 +105,16 @@ async function run(opts: Options): Promise<number> {
     // 1. Synthesize the platform.
     heading(1, 'Synthesize the platform (what `cdktf deploy` would create)');
     const outdir = join(work, 'cdktf.out');
-    await $({ cwd: root, env: { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' }, quiet: true })`node ${join(root, 'dist/main.js')}`;
+    await $({
+      cwd: root,
+      env: { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' },
+      quiet: true,
+    })`node ${join(root, 'dist/main.js')}`;
     const stacks = await summarizeSynth(outdir);
     for (const s of stacks) {
-      const top = Object.entries(s.byType).map(([t, n]) => `${n} ${t}`).join(', ');
+      const top = Object.entries(s.byType)
+        .map(([t, n]) => `${n} ${t}`)
+        .join(', ');
       say(`  ${s.stack.padEnd(24)} ${String(s.resources).padStart(3)} resources: ${top}`);
     }
     say(`  ${stacks.reduce((a, s) => a + s.resources, 0)} resources in ${stacks.length} stacks; Terraform JSON in ${rel(outdir)}`);
@@ -131,10 +148,13 @@ async function run(opts: Options): Promise<number> {
       let pending = '';
       const flush = (all: boolean) => {
         const parts = pending.split('\n');
-        pending = all ? '' : parts.pop() ?? '';
+        pending = all ? '' : (parts.pop() ?? '');
         for (const line of parts) if (line.trim() !== '') say(`    ${label}: ${line.replace(/^\/(staging|production)\/[a-z0-9-]+: /, '')}`);
       };
-      p.stderr.on('data', (chunk: Buffer) => { pending += chunk.toString(); flush(false); });
+      p.stderr.on('data', (chunk: Buffer) => {
+        pending += chunk.toString();
+        flush(false);
+      });
       const r = await p;
       flush(true);
       say(`  ${label}: ${r.exitCode === 0 ? r.stdout.trim() : `exit ${r.exitCode}`}`);
@@ -142,7 +162,13 @@ async function run(opts: Options): Promise<number> {
     };
 
     // What the push trigger does for one commit: build.sh (build + unit tests), the image, the staging deploy.
-    const buildAndPackage = async (name: string, repo: string, sha: string, commitTime: string, extraEnv: Record<string, string>): Promise<Build> => {
+    const buildAndPackage = async (
+      name: string,
+      repo: string,
+      sha: string,
+      commitTime: string,
+      extraEnv: Record<string, string>,
+    ): Promise<Build> => {
       const build = await $({ cwd: repo, quiet: true, nothrow: true })`bash build.sh`;
       if (build.exitCode !== 0) throw new Error(`build.sh of ${name} failed:\n${build.stdout}${build.stderr}`);
       const tests = /# pass (\d+)/.exec(build.stdout + build.stderr)?.[1];
@@ -152,7 +178,21 @@ async function run(opts: Options): Promise<number> {
       return { name, repo, sha, commitTime, image };
     };
     const toStaging = async (b: Build, timeoutSeconds: number) =>
-      deployLive(`staging ${b.name}`, AUTHOR, ['apply', '--service', b.name, '--env', 'staging', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--timeout', String(timeoutSeconds)]);
+      deployLive(`staging ${b.name}`, AUTHOR, [
+        'apply',
+        '--service',
+        b.name,
+        '--env',
+        'staging',
+        '--image',
+        b.image,
+        '--commit',
+        b.sha,
+        '--commit-time',
+        b.commitTime,
+        '--timeout',
+        String(timeoutSeconds),
+      ]);
     const smoke = async (b: Build) => {
       const test = catalog.get(b.name).smokeTest;
       const url = await serviceUrl(staging.url, marathonAppId(b.name, 'staging'));
@@ -160,7 +200,15 @@ async function run(opts: Options): Promise<number> {
       say(`  ${b.name.padEnd(12)} smoke test '${test}' against staging (${url}): ${r.exitCode === 0 ? 'passed' : 'FAILED'}`);
       if (r.exitCode !== 0) throw new Error(`smoke test of ${b.name} failed:\n${r.stdout}${r.stderr}`);
     };
-    const release = async (from: Build, message: string, file: string, append: string, extraEnv: Record<string, string>, timeoutSeconds = 60, expectExit = 0): Promise<Build> => {
+    const release = async (
+      from: Build,
+      message: string,
+      file: string,
+      append: string,
+      extraEnv: Record<string, string>,
+      timeoutSeconds = 60,
+      expectExit = 0,
+    ): Promise<Build> => {
       const { sha, commitTime } = await commit(from.repo, message, file, append);
       const b = await buildAndPackage(from.name, from.repo, sha, commitTime, extraEnv);
       const r = await toStaging(b, timeoutSeconds);
@@ -192,7 +240,21 @@ async function run(opts: Options): Promise<number> {
     const promote = async (b: Build, showDiff: boolean, tryAsAuthor: boolean) => {
       const svc = catalog.get(b.name);
       const planFile = join(plans, `${b.name}-${b.sha.slice(0, 7)}.json`);
-      const plan = await deploy(AUTHOR, ['plan', '--service', b.name, '--env', 'production', '--image', b.image, '--commit', b.sha, '--commit-time', b.commitTime, '--out', planFile]);
+      const plan = await deploy(AUTHOR, [
+        'plan',
+        '--service',
+        b.name,
+        '--env',
+        'production',
+        '--image',
+        b.image,
+        '--commit',
+        b.sha,
+        '--commit-time',
+        b.commitTime,
+        '--out',
+        planFile,
+      ]);
       if (plan.exitCode !== 0) throw new Error(`plan of ${b.name} failed: ${plan.stderr}`);
       const lines = plan.stdout.trimEnd().split('\n');
       say(`  ${lines[0]}`);
@@ -206,7 +268,13 @@ async function run(opts: Options): Promise<number> {
       const ok = await deploy(approver, ['approve', planFile, '--comment', 'reviewed in the demo']);
       if (ok.exitCode !== 0) throw new Error(`approval of ${b.name} failed: ${ok.stderr}`);
       say(`    approved by ${approver}`);
-      const apply = await deployLive(`production ${b.name}`, 'cloudbuild-production@acme-lighting.example', ['apply', '--plan', planFile, '--timeout', '60']);
+      const apply = await deployLive(`production ${b.name}`, 'cloudbuild-production@acme-lighting.example', [
+        'apply',
+        '--plan',
+        planFile,
+        '--timeout',
+        '60',
+      ]);
       if (apply.exitCode !== 0) throw new Error(`production apply of ${b.name} failed`);
     };
     heading(4, 'First production release: plan, approval by a second person, apply');
@@ -223,9 +291,19 @@ async function run(opts: Options): Promise<number> {
     const victim = builds.find((b) => b.name === 'storefront') ?? builds[builds.length - 1];
     heading(6, `A broken release of ${victim.name} to staging, rolled back automatically`);
     // The defect only shows at run time: the image starts with BROKEN=1, so /health answers 500 (unit tests pass).
-    const bad = await release(victim, 'Read the new config key (forgot to ship it)', 'README.md', '\nThis release is broken on purpose by the demo.\n', { BROKEN: '1' }, 12, 1);
+    const bad = await release(
+      victim,
+      'Read the new config key (forgot to ship it)',
+      'README.md',
+      '\nThis release is broken on purpose by the demo.\n',
+      { BROKEN: '1' },
+      12,
+      1,
+    );
     const running = await runningImage(staging.url, marathonAppId(victim.name, 'staging'));
-    say(`  as intended: the deploy failed (exit 1) and was rolled back; staging ${victim.name} runs ${running} again, and the failed version stays in Marathon's history`);
+    say(
+      `  as intended: the deploy failed (exit 1) and was rolled back; staging ${victim.name} runs ${running} again, and the failed version stays in Marathon's history`,
+    );
     if (running === bad.image) throw new Error(`staging ${victim.name} still runs the broken image ${bad.image}`);
     summary.rollback = { service: victim.name, failedImage: bad.image, runningImage: running };
 
@@ -282,7 +360,11 @@ function safeJson(text: string): unknown {
 
 /** Commits the working tree (optionally after appending to a file) with a fixed author; returns sha and time. */
 async function commit(repo: string, message: string, file?: string, append?: string): Promise<{ sha: string; commitTime: string }> {
-  const git = $({ cwd: repo, quiet: true, env: { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: AUTHOR, GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: AUTHOR } });
+  const git = $({
+    cwd: repo,
+    quiet: true,
+    env: { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: AUTHOR, GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: AUTHOR },
+  });
   if (!existsSync(join(repo, '.git'))) await git`git init -q -b main`;
   if (file && append !== undefined) await writeFile(join(repo, file), (await readFile(join(repo, file), 'utf8')) + append);
   await git`git add -A`;
@@ -306,6 +388,11 @@ async function serviceUrl(marathonUrl: string, appId: string): Promise<string> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => { process.stderr.write(`demo: unexpected error: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = EXIT_FAILED; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`demo: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = EXIT_FAILED;
+  },
 );

@@ -4,5 +4,8 @@
 // scripts/deploy/context.ts. Data goes to stdout; progress and errors go to stderr; the exit code says what happened.
 import { main } from './deploy/cli';
 
-main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, setExitCode: () => undefined })
-  .then((code) => { process.exitCode = code; });
+main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, setExitCode: () => undefined }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+);

@@ -25,7 +25,12 @@ async function main(): Promise<void> {
     .option('--credentials <user:pass>', 'require HTTP basic auth on every path (like --http_credentials)', parseCredentials)
     .option('--token <token>', "DC/OS mode: require 'Authorization: token=<token>'")
     .option('--images <dir>', 'local image store: <dir>/<name>/<tag>/run is run for a Docker image')
-    .option('--enable-features <list>', "comma-separated Marathon features, e.g. 'secrets'", (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--enable-features <list>', "comma-separated Marathon features, e.g. 'secrets'", (v: string) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .option('--no-docker', 'never use docker run, even when a Docker engine answers')
     .option('--json', 'print {"url": ...} as one JSON line instead of text')
     .option('--verbose', 'log task starts, exits and errors to stderr')
@@ -77,7 +82,9 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  process.stdout.write(o.json ? `${JSON.stringify({ url: server.url })}\n` : `Local Marathon listening on ${server.url} (Ctrl-C stops it and every task)\n`);
+  process.stdout.write(
+    o.json ? `${JSON.stringify({ url: server.url })}\n` : `Local Marathon listening on ${server.url} (Ctrl-C stops it and every task)\n`,
+  );
   const running = server;
   let stopping = false;
   const stop = (signal: string) => {

@@ -14,7 +14,10 @@ function main(argv: string[]): number {
     .option('--force', 'overwrite an existing services/NAME.ts', false)
     .option('--json', 'print what was written as JSON', false)
     .option('--dir <path>', 'repository root (default: this checkout)')
-    .addHelpText('after', '\nExit codes: 0 written; 2 invalid name or repository, file exists (use --force), or bad usage; 1 unexpected error.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 written; 2 invalid name or repository, file exists (use --force), or bad usage; 1 unexpected error.',
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {

@@ -56,7 +56,15 @@ export function resourceWhere(json: SynthJson, type: string, key: string, value:
 }
 
 /** The build steps of a synthesized trigger. */
-export interface Step { id: string; name: string; args: string[]; wait_for: string[]; env?: string[]; entrypoint?: string; secret_env?: string[] }
+export interface Step {
+  id: string;
+  name: string;
+  args: string[];
+  wait_for: string[];
+  env?: string[];
+  entrypoint?: string;
+  secret_env?: string[];
+}
 
 /** Steps of a trigger, by its name. */
 export function stepsOf(json: SynthJson, triggerName: string): Step[] {

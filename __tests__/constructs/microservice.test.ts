@@ -22,7 +22,13 @@ const names = platformNames(platform);
 function synth(service: ServiceDefinition, extra: Partial<ConstructorParameters<typeof Microservice>[2]> = {}): string {
   return Testing.synthScope((scope) => {
     new Microservice(scope, 'service', {
-      service, platform, names, bundle: ws.bundle, connection: 'github', seedFiles: { 'build.sh': 'echo ${HOME}\n' }, ...extra,
+      service,
+      platform,
+      names,
+      bundle: ws.bundle,
+      connection: 'github',
+      seedFiles: { 'build.sh': 'echo ${HOME}\n' },
+      ...extra,
     });
   });
 }
@@ -32,7 +38,12 @@ describe('Microservice(bulb-api)', () => {
   const json = parse(out);
 
   it('declares the GitHub repository, protected default branch requiring the PR check, and production environment', () => {
-    expect(out).toHaveResourceWithProperties(Repository, { name: 'bulb-api', visibility: 'private', auto_init: true, archive_on_destroy: true });
+    expect(out).toHaveResourceWithProperties(Repository, {
+      name: 'bulb-api',
+      visibility: 'private',
+      auto_init: true,
+      archive_on_destroy: true,
+    });
     expect(out).toHaveResourceWithProperties(BranchProtection, {
       pattern: 'main',
       enforce_admins: true,
@@ -75,7 +86,16 @@ describe('Microservice(bulb-api)', () => {
     });
     const steps = stepsOf(json, 'bulb-api-push');
     expect(steps.map((s) => s.id)).toEqual([
-      'build', 'fetch-deploy', 'registry-sidecar', 'pull-cache', 'docker-build', 'push', 'deploy-staging', 'smoke-staging', 'plan-production', 'upload-plan',
+      'build',
+      'fetch-deploy',
+      'registry-sidecar',
+      'pull-cache',
+      'docker-build',
+      'push',
+      'deploy-staging',
+      'smoke-staging',
+      'plan-production',
+      'upload-plan',
     ]);
     const byId = Object.fromEntries(steps.map((s) => [s.id, s]));
     // Independent steps start at once; the rest say exactly what they wait for.
@@ -90,30 +110,39 @@ describe('Microservice(bulb-api)', () => {
     expect(byId['upload-plan'].wait_for).toEqual(['plan-production']);
 
     expect(byId.build).toMatchObject({ name: 'node:20', entrypoint: 'bash', args: ['build.sh'] });
-    expect(byId['docker-build'].args).toEqual(expect.arrayContaining(['--cache-from', 'localhost:5000/bulb-api:latest', 'localhost:5000/bulb-api:$SHORT_SHA']));
+    expect(byId['docker-build'].args).toEqual(
+      expect.arrayContaining(['--cache-from', 'localhost:5000/bulb-api:latest', 'localhost:5000/bulb-api:$SHORT_SHA']),
+    );
     expect(byId.push.args[1]).toBe('docker push localhost:5000/bulb-api:$SHORT_SHA && docker push localhost:5000/bulb-api:latest');
     expect(byId['registry-sidecar'].args).toContain(`REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`);
     expect(byId['fetch-deploy'].args[1]).toContain(`gs://${names.deployBucket}/${ws.bundle.objectName}`);
     expect(byId['fetch-deploy'].args[1]).toContain(`echo "${ws.bundle.sha256}  /workspace/.c2c/deploy.cjs" | sha256sum -c -`);
     // The deploy CLI runs as the commit's author, with the commit and its time (Cloud Build turns $$ into $ for bash).
     expect(byId['deploy-staging']).toMatchObject({ name: 'node:20', entrypoint: 'bash' });
-    expect(byId['deploy-staging'].args[1]).toBe([
-      'set -euo pipefail',
-      'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
-      'set -- --commit "$COMMIT_SHA"',
-      'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
-      'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
-      'exec node /workspace/.c2c/deploy.cjs apply --service bulb-api --env staging --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" "$$@"',
-    ].join('\n'));
+    expect(byId['deploy-staging'].args[1]).toBe(
+      [
+        'set -euo pipefail',
+        'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
+        'set -- --commit "$COMMIT_SHA"',
+        'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
+        'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
+        'exec node /workspace/.c2c/deploy.cjs apply --service bulb-api --env staging --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" "$$@"',
+      ].join('\n'),
+    );
     expect(byId['deploy-staging'].env).toContain('MARATHON_URL_STAGING=http://marathon.staging.internal:8080');
     expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://bulb-api.staging.marathon.internal');
-    expect(byId['plan-production'].args[1]).toContain('exec node /workspace/.c2c/deploy.cjs plan --service bulb-api --env production --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"');
+    expect(byId['plan-production'].args[1]).toContain(
+      'exec node /workspace/.c2c/deploy.cjs plan --service bulb-api --env production --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"',
+    );
     expect(byId['plan-production'].args[1]).toContain('export DEPLOY_ACTOR="$$(git log -1 --format=%ae');
     expect(byId['plan-production'].env).toContain('C2C_REGISTRY_URL=http://c2c-registry:5000');
     // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT.
-    expect(byId['upload-plan'].args[1]).toContain(`plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`);
     expect(byId['upload-plan'].args[1]).toContain(
-      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/bulb-api/production/$$plan_id.json`);
+      `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
+    );
+    expect(byId['upload-plan'].args[1]).toContain(
+      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/bulb-api/production/$$plan_id.json`,
+    );
   });
 
   it('pull-request trigger: build.sh only, as the log-only test account', () => {
@@ -136,20 +165,32 @@ describe('Microservice(bulb-api)', () => {
     });
     const steps = stepsOf(json, 'bulb-api-production');
     const apply = steps.find((s) => s.id === 'apply-production');
-    expect(apply?.args).toEqual(['/workspace/.c2c/deploy.cjs', 'apply', '--plan', '/workspace/production.plan.json', '--approval', 'cloudbuild']);
+    expect(apply?.args).toEqual([
+      '/workspace/.c2c/deploy.cjs',
+      'apply',
+      '--plan',
+      '/workspace/production.plan.json',
+      '--approval',
+      'cloudbuild',
+    ]);
     expect(apply?.wait_for).toEqual(['fetch-deploy', 'fetch-plan']);
     expect(steps.find((s) => s.id === 'smoke-production')?.wait_for).toEqual(['apply-production']);
   });
 
   it('e2e trigger runs both smoke tests in parallel, and Cloud Scheduler runs it', () => {
     const steps = stepsOf(json, 'bulb-api-e2e');
-    expect(steps.map((s) => [s.id, s.wait_for])).toEqual([['smoke-staging', ['-']], ['smoke-production', ['-']]]);
+    expect(steps.map((s) => [s.id, s.wait_for])).toEqual([
+      ['smoke-staging', ['-']],
+      ['smoke-production', ['-']],
+    ]);
     expect(out).toHaveResourceWithProperties(CloudSchedulerJob, {
       name: 'bulb-api-e2e',
       schedule: '*/30 * * * *',
       http_target: expect.objectContaining({
         http_method: 'POST',
-        uri: expect.stringMatching(/^https:\/\/cloudbuild\.googleapis\.com\/v1\/projects\/acme-lighting-platform\/locations\/europe-west1\/triggers\/\$\{google_cloudbuild_trigger\.service_pipeline_e2e_[0-9A-F]+\.trigger_id\}:run$/),
+        uri: expect.stringMatching(
+          /^https:\/\/cloudbuild\.googleapis\.com\/v1\/projects\/acme-lighting-platform\/locations\/europe-west1\/triggers\/\$\{google_cloudbuild_trigger\.service_pipeline_e2e_[0-9A-F]+\.trigger_id\}:run$/,
+        ),
         oauth_token: { service_account_email: names.schedulerServiceAccount, scope: 'https://www.googleapis.com/auth/cloud-platform' },
       }),
     });
@@ -195,10 +236,12 @@ describe('Microservice options', () => {
   });
 
   it('accepts push steps added after construction', () => {
-    const json = parse(Testing.synthScope((scope) => {
-      const svc = new Microservice(scope, 'service', { service: billing, platform, names, bundle: ws.bundle, connection: 'github' });
-      svc.pipeline.addPushStep({ id: 'scan', image: 'aquasec/trivy', args: ['image', 'x'], waitFor: ['docker-build'] });
-    }));
+    const json = parse(
+      Testing.synthScope((scope) => {
+        const svc = new Microservice(scope, 'service', { service: billing, platform, names, bundle: ws.bundle, connection: 'github' });
+        svc.pipeline.addPushStep({ id: 'scan', image: 'aquasec/trivy', args: ['image', 'x'], waitFor: ['docker-build'] });
+      }),
+    );
     expect(stepsOf(json, 'billing-push').at(-1)).toMatchObject({ id: 'scan', wait_for: ['docker-build'] });
   });
 });

@@ -30,7 +30,11 @@ const stack = new PlatformStack(app, 'platform', {
   services: [bulbApi, billing, storefront],
   connection: 'github',
   platformRepo: 'acme-lighting/commit-to-cloud',
-  stacks: [{ name: 'platform', side: 'production' }, { name: 'service-bulb-api', side: 'staging' }, { name: 'service-billing', side: 'staging' }],
+  stacks: [
+    { name: 'platform', side: 'production' },
+    { name: 'service-bulb-api', side: 'staging' },
+    { name: 'service-billing', side: 'staging' },
+  ],
   clusterMembers: ['serviceAccount:mesos-agents@acme-lighting-platform.iam.gserviceaccount.com'],
   imageReaders: ['group:qa@acme-lighting.example'],
   auditReaders: ['group:sre@acme-lighting.example'],
@@ -56,12 +60,16 @@ describe('registry', () => {
     const grants = resources(json, 'google_storage_bucket_iam_member')
       .filter((r) => String(r.bucket).includes('registry'))
       .map((r) => [r.role, r.member]);
-    expect(grants).toEqual(expect.arrayContaining([
-      ['roles/storage.objectViewer', 'serviceAccount:mesos-agents@acme-lighting-platform.iam.gserviceaccount.com'],
-      ['roles/storage.objectViewer', 'group:qa@acme-lighting.example'],
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        ['roles/storage.objectViewer', 'serviceAccount:mesos-agents@acme-lighting-platform.iam.gserviceaccount.com'],
+        ['roles/storage.objectViewer', 'group:qa@acme-lighting.example'],
+        ['roles/storage.objectAdmin', sa(names.buildServiceAccount)],
+      ]),
+    );
+    expect(grants.filter(([role]) => role === 'roles/storage.objectAdmin')).toEqual([
       ['roles/storage.objectAdmin', sa(names.buildServiceAccount)],
-    ]));
-    expect(grants.filter(([role]) => role === 'roles/storage.objectAdmin')).toEqual([['roles/storage.objectAdmin', sa(names.buildServiceAccount)]]);
+    ]);
   });
 
   it('runs Docker distribution with the GCS driver, read-only, as a Marathon app per environment', () => {
@@ -70,10 +78,17 @@ describe('registry', () => {
     expect(registryApp.id).toBe('/production/registry');
     expect(registryApp.container?.docker.image).toBe('registry:2.8.3');
     expect(registryApp.env).toMatchObject({
-      REGISTRY_STORAGE: 'gcs', REGISTRY_STORAGE_GCS_BUCKET: names.registryBucket, REGISTRY_STORAGE_MAINTENANCE_READONLY: '{"enabled":true}',
+      REGISTRY_STORAGE: 'gcs',
+      REGISTRY_STORAGE_GCS_BUCKET: names.registryBucket,
+      REGISTRY_STORAGE_MAINTENANCE_READONLY: '{"enabled":true}',
     });
-    expect(registryApp.container?.portMappings).toEqual([{ containerPort: 5000, hostPort: 0, servicePort: 5000, protocol: 'tcp', name: 'registry' }]);
-    expect(out).toHaveResourceWithProperties(StorageBucketObject, { name: 'templates/registry/production.json', bucket: names.deployBucket });
+    expect(registryApp.container?.portMappings).toEqual([
+      { containerPort: 5000, hostPort: 0, servicePort: 5000, protocol: 'tcp', name: 'registry' },
+    ]);
+    expect(out).toHaveResourceWithProperties(StorageBucketObject, {
+      name: 'templates/registry/production.json',
+      bucket: names.deployBucket,
+    });
     app.synth();
     expect(existsSync(file)).toBe(true);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(registryApp);
@@ -81,7 +96,13 @@ describe('registry', () => {
 
   it('offers Artifact Registry as the alternative backend', () => {
     const ar = Testing.synthScope((scope) => {
-      new Registry(scope, 'registry', { name: 'images', location: 'europe-west1', host: 'x:5000', backend: 'artifact-registry', writers: ['serviceAccount:b@p.iam.gserviceaccount.com'] });
+      new Registry(scope, 'registry', {
+        name: 'images',
+        location: 'europe-west1',
+        host: 'x:5000',
+        backend: 'artifact-registry',
+        writers: ['serviceAccount:b@p.iam.gserviceaccount.com'],
+      });
     });
     expect(ar).toHaveResourceWithProperties(ArtifactRegistryRepository, { repository_id: 'images', format: 'DOCKER' });
     expect(ar).not.toHaveResource(StorageBucket);
@@ -96,7 +117,9 @@ describe('deploy bucket', () => {
       metadata: { sha256: ws.bundle.sha256 },
     });
     expect(out).toHaveResourceWithProperties(StorageBucket, {
-      name: names.deployBucket, uniform_bucket_level_access: true, public_access_prevention: 'enforced',
+      name: names.deployBucket,
+      uniform_bucket_level_access: true,
+      public_access_prevention: 'enforced',
     });
   });
 
@@ -105,11 +128,15 @@ describe('deploy bucket', () => {
   });
 
   it('lets the build account create plans but not overwrite; production reads', () => {
-    const grants = resources(json, 'google_storage_bucket_iam_member').filter((r) => String(r.bucket).includes('deploy_bucket')).map((r) => [r.role, r.member]);
-    expect(grants).toEqual(expect.arrayContaining([
-      ['roles/storage.objectCreator', sa(names.buildServiceAccount)],
-      ['roles/storage.objectViewer', sa(names.productionServiceAccount)],
-    ]));
+    const grants = resources(json, 'google_storage_bucket_iam_member')
+      .filter((r) => String(r.bucket).includes('deploy_bucket'))
+      .map((r) => [r.role, r.member]);
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        ['roles/storage.objectCreator', sa(names.buildServiceAccount)],
+        ['roles/storage.objectViewer', sa(names.productionServiceAccount)],
+      ]),
+    );
     expect(grants.some(([role]) => role === 'roles/storage.objectAdmin')).toBe(false);
   });
 });
@@ -122,13 +149,19 @@ describe('audit bucket', () => {
       uniform_bucket_level_access: true,
       public_access_prevention: 'enforced',
     });
-    const grants = resources(json, 'google_storage_bucket_iam_member').filter((r) => String(r.bucket).includes('audit_bucket')).map((r) => [r.role, r.member]);
-    expect(grants).toEqual(expect.arrayContaining([
+    const grants = resources(json, 'google_storage_bucket_iam_member')
+      .filter((r) => String(r.bucket).includes('audit_bucket'))
+      .map((r) => [r.role, r.member]);
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        ['roles/storage.objectCreator', sa(names.buildServiceAccount)],
+        ['roles/storage.objectCreator', sa(names.productionServiceAccount)],
+        ['roles/storage.objectViewer', 'group:sre@acme-lighting.example'],
+      ]),
+    );
+    expect(grants.filter(([, m]) => m === sa(names.buildServiceAccount))).toEqual([
       ['roles/storage.objectCreator', sa(names.buildServiceAccount)],
-      ['roles/storage.objectCreator', sa(names.productionServiceAccount)],
-      ['roles/storage.objectViewer', 'group:sre@acme-lighting.example'],
-    ]));
-    expect(grants.filter(([, m]) => m === sa(names.buildServiceAccount))).toEqual([['roles/storage.objectCreator', sa(names.buildServiceAccount)]]);
+    ]);
   });
 });
 
@@ -137,15 +170,29 @@ describe('service accounts and approvers', () => {
     for (const id of ['c2c-build', 'c2c-deploy-production', 'c2c-test', 'c2c-scheduler', 'c2c-platform-plan', 'c2c-platform-apply']) {
       expect(out).toHaveResourceWithProperties(ServiceAccount, { account_id: id });
     }
-    expect(out).toHaveResourceWithProperties(ProjectIamMember, { role: 'roles/cloudbuild.builds.editor', member: sa(names.schedulerServiceAccount) });
-    expect(out).toHaveResourceWithProperties(ProjectIamMember, { role: 'roles/cloudbuild.builds.viewer', member: sa(names.productionServiceAccount) });
-    expect(out).toHaveResourceWithProperties(ServiceAccountIamMember, { role: 'roles/iam.serviceAccountUser', member: sa(names.schedulerServiceAccount) });
-    const testRoles = resources(json, 'google_project_iam_member').filter((r) => r.member === sa(names.testServiceAccount)).map((r) => r.role);
+    expect(out).toHaveResourceWithProperties(ProjectIamMember, {
+      role: 'roles/cloudbuild.builds.editor',
+      member: sa(names.schedulerServiceAccount),
+    });
+    expect(out).toHaveResourceWithProperties(ProjectIamMember, {
+      role: 'roles/cloudbuild.builds.viewer',
+      member: sa(names.productionServiceAccount),
+    });
+    expect(out).toHaveResourceWithProperties(ServiceAccountIamMember, {
+      role: 'roles/iam.serviceAccountUser',
+      member: sa(names.schedulerServiceAccount),
+    });
+    const testRoles = resources(json, 'google_project_iam_member')
+      .filter((r) => r.member === sa(names.testServiceAccount))
+      .map((r) => r.role);
     expect(testRoles).toEqual(['roles/logging.logWriter']);
   });
 
   it('grants the Cloud Build approver role once per reviewer of the fleet', () => {
-    const approvers = resources(json, 'google_project_iam_member').filter((r) => r.role === 'roles/cloudbuild.builds.approver').map((r) => r.member).sort();
+    const approvers = resources(json, 'google_project_iam_member')
+      .filter((r) => r.role === 'roles/cloudbuild.builds.approver')
+      .map((r) => r.member)
+      .sort();
     expect(approvers).toEqual([
       'group:billing-reviewers@acme-lighting.example',
       'group:platform-leads@acme-lighting.example',
@@ -165,7 +212,10 @@ describe('platform pipeline', () => {
   it('on push applies staging-side stacks directly and saves production-side plans for approval', () => {
     const steps = stepsOf(json, 'platform-push');
     expect(steps.map((s) => [s.id, s.wait_for])).toEqual([
-      ['synth', ['-']], ['apply-staging-side', ['synth']], ['plan-production-side', ['synth']], ['upload-production-plans', ['plan-production-side']],
+      ['synth', ['-']],
+      ['apply-staging-side', ['synth']],
+      ['plan-production-side', ['synth']],
+      ['upload-production-plans', ['plan-production-side']],
     ]);
     const byId = Object.fromEntries(steps.map((s) => [s.id, s.args[1]]));
     expect(byId['apply-staging-side']).toContain('for s in service-bulb-api service-billing; do');
@@ -192,8 +242,13 @@ describe('platform pipeline', () => {
   });
 
   it('plan and push triggers run as the plan and apply accounts', () => {
-    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'platform-pr').service_account)
-      .toBe(`projects/acme-lighting-platform/serviceAccounts/${names.platformPlanServiceAccount}`);
-    expect(out).toHaveResourceWithProperties(StorageBucketIamMember, { bucket: platform.stateBucket, role: 'roles/storage.objectAdmin', member: sa(names.platformPlanServiceAccount) });
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'platform-pr').service_account).toBe(
+      `projects/acme-lighting-platform/serviceAccounts/${names.platformPlanServiceAccount}`,
+    );
+    expect(out).toHaveResourceWithProperties(StorageBucketIamMember, {
+      bucket: platform.stateBucket,
+      role: 'roles/storage.objectAdmin',
+      member: sa(names.platformPlanServiceAccount),
+    });
   });
 });

@@ -15,7 +15,13 @@ afterAll(() => ws.cleanup());
 
 describe.each(serviceDefinitions.map((s) => [s.name, s] as const))('ServiceStack(service-%s)', (name, service) => {
   const app = ws.app();
-  const stack = new ServiceStack(app, `service-${name}`, { service, platform, bundle: ws.bundle, connection: 'github', seedFiles: { 'build.sh': '#!/usr/bin/env bash\n' } });
+  const stack = new ServiceStack(app, `service-${name}`, {
+    service,
+    platform,
+    bundle: ws.bundle,
+    connection: 'github',
+    seedFiles: { 'build.sh': '#!/usr/bin/env bash\n' },
+  });
   new GcsBackend(stack, { bucket: platform.stateBucket, prefix: `stacks/service-${name}` });
   const out = Testing.synth(stack);
 
@@ -34,7 +40,9 @@ describe.each(serviceDefinitions.map((s) => [s.name, s] as const))('ServiceStack
     for (const env of ['staging', 'production'] as const) {
       const file = join(app.outdir, 'stacks', `service-${name}`, 'marathon', `${name}.${env}.json`);
       expect(existsSync(file)).toBe(true);
-      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(renderMarathonApp(service, env, { image: `${platform.registryHost}/${name}:latest` }));
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(
+        renderMarathonApp(service, env, { image: `${platform.registryHost}/${name}:latest` }),
+      );
     }
   });
 });
@@ -43,13 +51,18 @@ describe('monorepo: services sharing a repository', () => {
   const a = { ...serviceDefinitions[0], name: 'mono-a', repo: 'acme-lighting/mono', paths: ['a/**'] };
   const b = { ...serviceDefinitions[0], name: 'mono-b', repo: 'acme-lighting/mono', paths: ['b/**'] };
 
-  it('the first service by name declares the repository, requiring every sharing service\'s check', () => {
+  it("the first service by name declares the repository, requiring every sharing service's check", () => {
     expect(repositoryOwnership(b, [b, a], platform.project)).toEqual({
-      manage: false, requiredChecks: ['mono-a-pr (acme-lighting-platform)', 'mono-b-pr (acme-lighting-platform)'],
+      manage: false,
+      requiredChecks: ['mono-a-pr (acme-lighting-platform)', 'mono-b-pr (acme-lighting-platform)'],
     });
     const app = ws.app();
-    const outA = Testing.synth(new ServiceStack(app, 'service-mono-a', { service: a, platform, bundle: ws.bundle, connection: 'github', fleet: [a, b] }));
-    const outB = Testing.synth(new ServiceStack(app, 'service-mono-b', { service: b, platform, bundle: ws.bundle, connection: 'github', fleet: [a, b] }));
+    const outA = Testing.synth(
+      new ServiceStack(app, 'service-mono-a', { service: a, platform, bundle: ws.bundle, connection: 'github', fleet: [a, b] }),
+    );
+    const outB = Testing.synth(
+      new ServiceStack(app, 'service-mono-b', { service: b, platform, bundle: ws.bundle, connection: 'github', fleet: [a, b] }),
+    );
     expect(outA).toHaveResourceWithProperties(BranchProtection, {
       required_status_checks: [{ strict: true, contexts: ['mono-a-pr (acme-lighting-platform)', 'mono-b-pr (acme-lighting-platform)'] }],
     });

@@ -21,17 +21,34 @@ let proxy: Awaited<ReturnType<typeof recordingProxy>>;
 let store: ReturnType<typeof makeImageStore>;
 let work: string;
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH, HOME: work, CI: 'true', MARATHON_URL: proxy.url, DEPLOY_ACTOR: 'dev@acme-lighting.example', C2C_AUDIT_LOG: join(work, 'audit.jsonl'), ...env },
-      timeout: 60_000,
-    }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      {
+        cwd: work,
+        env: {
+          PATH: process.env.PATH,
+          HOME: work,
+          CI: 'true',
+          MARATHON_URL: proxy.url,
+          DEPLOY_ACTOR: 'dev@acme-lighting.example',
+          C2C_AUDIT_LOG: join(work, 'audit.jsonl'),
+          ...env,
+        },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -68,7 +85,11 @@ describe('deploy CLI', () => {
     const before = proxy.seen.length;
     const r = await cli(['render', '--service', 'bulb-api', '--env', 'staging', '--image', 'reg:5000/bulb-api:1', '--commit', 'abc1234']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ id: '/staging/bulb-api', container: { docker: { image: 'reg:5000/bulb-api:1' } }, labels: { 'c2c.commit': 'abc1234', 'c2c.deployed-by': 'dev@acme-lighting.example' } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      id: '/staging/bulb-api',
+      container: { docker: { image: 'reg:5000/bulb-api:1' } },
+      labels: { 'c2c.commit': 'abc1234', 'c2c.deployed-by': 'dev@acme-lighting.example' },
+    });
     expect(proxy.seen.length).toBe(before);
   });
 
@@ -77,7 +98,9 @@ describe('deploy CLI', () => {
     const unknown = await cli(['apply', '--service', 'nope', '--env', 'staging', '--image', 'reg:5000/nope:1']);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
     expect(unknown.stderr).toMatch(/^deploy: unknown service 'nope'\nhint: known services: billing, bulb-api, storefront/);
-    expect((await cli(['apply', '--service', 'bulb-api', '--env', 'qa', '--image', 'reg:5000/bulb-api:1'])).stderr).toContain("deploy: --env 'qa' is not an environment");
+    expect((await cli(['apply', '--service', 'bulb-api', '--env', 'qa', '--image', 'reg:5000/bulb-api:1'])).stderr).toContain(
+      "deploy: --env 'qa' is not an environment",
+    );
     expect((await cli(['apply', '--service', 'bulb-api', '--env', 'staging', '--image', 'not an image'])).code).toBe(2);
     expect((await cli(['apply', '--bogus'])).code).toBe(2);
     const production = await cli(['apply', '--service', 'bulb-api', '--env', 'production', '--image', 'reg:5000/bulb-api:1']);
@@ -112,11 +135,15 @@ describe('deploy CLI', () => {
 
   it('apply --plan for production without an approval is refused with exit 3, sending nothing that changes Marathon', async () => {
     const out = join(work, 'prod.plan.json');
-    expect((await cli(['plan', '--service', 'bulb-api', '--env', 'production', '--image', 'reg:5000/bulb-api:2', '--out', out])).code).toBe(0);
+    expect((await cli(['plan', '--service', 'bulb-api', '--env', 'production', '--image', 'reg:5000/bulb-api:2', '--out', out])).code).toBe(
+      0,
+    );
     const before = proxy.seen.length;
     const r = await cli(['apply', '--plan', out]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/\ndeploy: plan [0-9a-f]{12} for bulb-api in production has no approval\nhint: ask one of user:ana@acme-lighting.example/);
+    expect(r.stderr).toMatch(
+      /\ndeploy: plan [0-9a-f]{12} for bulb-api in production has no approval\nhint: ask one of user:ana@acme-lighting.example/,
+    );
     expect(changing(before)).toEqual([]);
     expect(readFileSync(join(work, 'audit.jsonl'), 'utf8')).toContain('"gate.refused"');
   });
@@ -124,15 +151,26 @@ describe('deploy CLI', () => {
   it('apply --plan for production with an approval by another approver deploys and stamps plan id and approver', async () => {
     const out = join(work, 'prod.plan.json');
     const plan = await readPlanFile(out);
-    await approvePlan({ plan, service: loadCatalog().get('bulb-api'), audit: AuditLog.open(join(work, 'audit.jsonl')), actor: 'ana@acme-lighting.example', comment: 'lgtm' });
+    await approvePlan({
+      plan,
+      service: loadCatalog().get('bulb-api'),
+      audit: AuditLog.open(join(work, 'audit.jsonl')),
+      actor: 'ana@acme-lighting.example',
+      comment: 'lgtm',
+    });
     const r = await cli(['apply', '--plan', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^deployed reg:5000\/bulb-api:2 to \/production\/bulb-api: version \S+ \(3\/3\/3 healthy\/running\/wanted/);
-    expect((await rawApp(lm.url, '/production/bulb-api'))?.labels).toMatchObject({ 'c2c.plan-id': plan.id, 'c2c.approved-by': 'ana@acme-lighting.example' });
+    expect((await rawApp(lm.url, '/production/bulb-api'))?.labels).toMatchObject({
+      'c2c.plan-id': plan.id,
+      'c2c.approved-by': 'ana@acme-lighting.example',
+    });
     // The same plan again: the live version moved on, so the plan is stale (refused, exit 3).
     const again = await cli(['apply', '--plan', out]);
     expect(again.code).toBe(3);
-    expect(again.stderr).toMatch(/deploy: plan [0-9a-f]{12} was made against version \(no app\), but \/production\/bulb-api now runs version /);
+    expect(again.stderr).toMatch(
+      /deploy: plan [0-9a-f]{12} was made against version \(no app\), but \/production\/bulb-api now runs version /,
+    );
   });
 
   it('a bad image exits 1 and says it was rolled back', async () => {
@@ -153,7 +191,11 @@ describe('deploy CLI', () => {
     const r = await cli(['status', '--env', 'staging', '--json']);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { service: string; state: string; image: string | null }[];
-    expect(rows.map((x) => [x.service, x.state])).toEqual([['billing', 'missing'], ['bulb-api', 'healthy'], ['storefront', 'missing']]);
+    expect(rows.map((x) => [x.service, x.state])).toEqual([
+      ['billing', 'missing'],
+      ['bulb-api', 'healthy'],
+      ['storefront', 'missing'],
+    ]);
     expect((await cli(['status', '--env', 'staging'])).stdout).toContain('reg:5000/bulb-api:1');
   });
 
@@ -164,12 +206,26 @@ describe('deploy CLI', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('using the credentials from MARATHON_CREDENTIALS');
       expect(r.stderr + r.stdout).not.toMatch(/pa55word|ci:/);
-    } finally { await s.close(); }
+    } finally {
+      await s.close();
+    }
   });
 
   it('writes the audit trail of what it did', () => {
-    const types = readFileSync(join(work, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
-    expect(types).toEqual(expect.arrayContaining(['apply.started', 'apply.succeeded', 'plan.created', 'gate.refused', 'apply.rolled-back', 'rollback.succeeded']));
+    const types = readFileSync(join(work, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'apply.started',
+        'apply.succeeded',
+        'plan.created',
+        'gate.refused',
+        'apply.rolled-back',
+        'rollback.succeeded',
+      ]),
+    );
     expect(existsSync(join(work, '.c2c'))).toBe(false);
   });
 });

@@ -23,11 +23,23 @@ let dir: string;
 /** Spawns the real CLI (asynchronously: the local Marathon runs in this process and must keep answering). */
 function deploy(actor: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [cli, ...args], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', DEPLOY_ACTOR: actor, MARATHON_URL_PRODUCTION: proxy.url, C2C_AUDIT_LOG: join(dir, 'audit.jsonl') },
-    }, (error, stdout, stderr) => done({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          CI: 'true',
+          DEPLOY_ACTOR: actor,
+          MARATHON_URL_PRODUCTION: proxy.url,
+          C2C_AUDIT_LOG: join(dir, 'audit.jsonl'),
+        },
+      },
+      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -81,7 +93,10 @@ describe('the production gate through the CLI', () => {
 
   it('refuses a plan without an approval (exit 3)', async () => {
     // The log already holds the approval of the first release, so the reason names it.
-    await expectRefused(await plan('v2', 'unapproved.json'), /^deploy: no approval for plan [0-9a-f]{12}; the latest approval for bulb-api in production is for plan [0-9a-f]{12}$/m);
+    await expectRefused(
+      await plan('v2', 'unapproved.json'),
+      /^deploy: no approval for plan [0-9a-f]{12}; the latest approval for bulb-api in production is for plan [0-9a-f]{12}$/m,
+    );
   });
 
   it('refuses a plan file edited after planning: one byte of the rendered JSON', async () => {
@@ -94,7 +109,9 @@ describe('the production gate through the CLI', () => {
   it('refuses a swapped image even when the id is recomputed: the approval is for another plan', async () => {
     const file = await plan('v2', 'swapped.json');
     expect((await deploy(REVIEWER, ['approve', file])).code).toBe(0);
-    const forged = JSON.parse(readFileSync(file, 'utf8').replace(/bulb-api:v2/g, 'bulb-api:evil')) as Parameters<typeof planId>[0] & { id: string };
+    const forged = JSON.parse(readFileSync(file, 'utf8').replace(/bulb-api:v2/g, 'bulb-api:evil')) as Parameters<typeof planId>[0] & {
+      id: string;
+    };
     forged.id = planId(forged);
     writeFileSync(file, JSON.stringify(forged));
     await expectRefused(file, /no approval for plan [0-9a-f]{12}; the latest approval for bulb-api in production is for plan/);
@@ -111,7 +128,9 @@ describe('the production gate through the CLI', () => {
     const before = readFileSync(join(dir, 'audit.jsonl'), 'utf8');
     const r = await deploy(AUTHOR, ['approve', file]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^deploy: ana@acme-lighting.example created plan [0-9a-f]{12} and may not approve it \(four-eyes rule for bulb-api\)$/m);
+    expect(r.stderr).toMatch(
+      /^deploy: ana@acme-lighting.example created plan [0-9a-f]{12} and may not approve it \(four-eyes rule for bulb-api\)$/m,
+    );
     expect(readFileSync(join(dir, 'audit.jsonl'), 'utf8')).toBe(before);
     await expectRefused(file, /^deploy: no approval for plan [0-9a-f]{12};/m);
   });
@@ -119,15 +138,25 @@ describe('the production gate through the CLI', () => {
   it('refuses an expired approval', async () => {
     const file = await plan('v6', 'expired.json');
     const id = (JSON.parse(readFileSync(file, 'utf8')) as { id: string }).id;
-    appendFileSync(join(dir, 'audit.jsonl'), `${JSON.stringify({ id: 'old', type: 'approval.recorded', service: 'bulb-api', environment: 'production', actor: REVIEWER, approver: REVIEWER, planId: id, time: '2026-01-01T00:00:00.000Z' })}\n`);
-    await expectRefused(file, /^deploy: the approval of plan [0-9a-f]{12} by ben@acme-lighting.example expired at 2026-01-02T00:00:00.000Z$/m);
+    appendFileSync(
+      join(dir, 'audit.jsonl'),
+      `${JSON.stringify({ id: 'old', type: 'approval.recorded', service: 'bulb-api', environment: 'production', actor: REVIEWER, approver: REVIEWER, planId: id, time: '2026-01-01T00:00:00.000Z' })}\n`,
+    );
+    await expectRefused(
+      file,
+      /^deploy: the approval of plan [0-9a-f]{12} by ben@acme-lighting.example expired at 2026-01-02T00:00:00.000Z$/m,
+    );
   });
 
   it('refuses a stale plan: the live app changed after planning', async () => {
     const file = await plan('v7', 'stale.json');
     expect((await deploy(REVIEWER, ['approve', file])).code).toBe(0);
     // Someone scales production by hand: a new app version.
-    const res = await fetch(`${marathon.url}/v2/apps/production/bulb-api?force=true`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: 4 }) });
+    const res = await fetch(`${marathon.url}/v2/apps/production/bulb-api?force=true`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: 4 }),
+    });
     expect(res.status).toBe(200);
     await expectRefused(file, /was made against version .*, but \/production\/bulb-api now runs version/);
   });
@@ -143,7 +172,10 @@ describe('the production gate through the CLI', () => {
   });
 
   it('every refusal is in the audit log', async () => {
-    const events = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; reason?: string });
+    const events = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; reason?: string });
     const refused = events.filter((e) => e.type === 'gate.refused');
     expect(refused.length).toBeGreaterThanOrEqual(5);
     expect(refused.every((e) => typeof e.reason === 'string' && e.reason.length > 0)).toBe(true);
@@ -152,7 +184,13 @@ describe('the production gate through the CLI', () => {
   it('an emergency rollback needs no new approval and is audited as one', async () => {
     const r = await deploy('oncall@acme-lighting.example', ['rollback', '--service', 'bulb-api', '--env', 'production', '--timeout', '60']);
     expect(r.code).toBe(0);
-    const events = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; emergency?: boolean; actor: string });
-    expect(events.filter((e) => e.type === 'rollback.succeeded').pop()).toMatchObject({ emergency: true, actor: 'oncall@acme-lighting.example' });
+    const events = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; emergency?: boolean; actor: string });
+    expect(events.filter((e) => e.type === 'rollback.succeeded').pop()).toMatchObject({
+      emergency: true,
+      actor: 'oncall@acme-lighting.example',
+    });
   }, 60_000);
 });

@@ -13,7 +13,16 @@ let root = '';
 let n = 0;
 
 beforeAll(() => {
-  buildSync({ entryPoints: [join(repo, 'scripts', 'new-service.ts')], outfile: cli, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'warning' });
+  buildSync({
+    entryPoints: [join(repo, 'scripts', 'new-service.ts')],
+    outfile: cli,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    logLevel: 'warning',
+  });
 });
 beforeEach(() => {
   root = join(dir, `repo-${n++}`);
@@ -33,12 +42,19 @@ const index = () => readFileSync(join(root, 'services', 'fleet.ts'), 'utf8');
 it('writes services/NAME.ts and adds one line to services/fleet.ts', () => {
   const before = index();
   const r = run('lamp-sync', '--dir', root);
-  expect(r).toEqual({ code: 0, stderr: '', stdout: "wrote services/lamp-sync.ts\nadded lamp-sync to services/fleet.ts\nnext: edit services/lamp-sync.ts, then 'npm test' and 'npm run synth'\n" });
+  expect(r).toEqual({
+    code: 0,
+    stderr: '',
+    stdout:
+      "wrote services/lamp-sync.ts\nadded lamp-sync to services/fleet.ts\nnext: edit services/lamp-sync.ts, then 'npm test' and 'npm run synth'\n",
+  });
   const file = readFileSync(join(root, 'services', 'lamp-sync.ts'), 'utf8');
   expect(file).toContain("name: 'lamp-sync',");
   expect(file).toContain("repo: 'acme-lighting/lamp-sync',");
   expect(file.trim().split('\n').length).toBeLessThanOrEqual(16);
-  const added = index().split('\n').filter((l) => !before.split('\n').includes(l));
+  const added = index()
+    .split('\n')
+    .filter((l) => !before.split('\n').includes(l));
   expect(added).toEqual(["export { default as lampSync } from './lamp-sync';"]);
 });
 
@@ -46,7 +62,12 @@ it('--repo and --json print what was written', () => {
   const r = run('dimmer', '--repo', 'acme-lighting/monorepo', '--json', '--dir', root);
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout);
-  expect(out).toMatchObject({ file: 'services/dimmer.ts', index: 'services/fleet.ts', indexUpdated: true, added: ["export { default as dimmer } from './dimmer';"] });
+  expect(out).toMatchObject({
+    file: 'services/dimmer.ts',
+    index: 'services/fleet.ts',
+    indexUpdated: true,
+    added: ["export { default as dimmer } from './dimmer';"],
+  });
   expect(out.content).toContain("repo: 'acme-lighting/monorepo',");
 });
 
@@ -55,7 +76,9 @@ it('an invalid name: exit 2, the field, value and fix, nothing written', () => {
   const r = run('Lamp_Sync', '--dir', root);
   expect(r.code).toBe(2);
   expect(r.stdout).toBe('');
-  expect(r.stderr).toBe("new-service: Microservice(Lamp_Sync): 'name' (\"Lamp_Sync\") must be lower-case letters, digits and '-' (it becomes the Marathon id); use 'lamp-sync'\n");
+  expect(r.stderr).toBe(
+    "new-service: Microservice(Lamp_Sync): 'name' (\"Lamp_Sync\") must be lower-case letters, digits and '-' (it becomes the Marathon id); use 'lamp-sync'\n",
+  );
   expect(existsSync(join(root, 'services', 'Lamp_Sync.ts'))).toBe(false);
   expect(index()).toBe(before);
 });
@@ -69,7 +92,9 @@ it('an invalid repository: exit 2', () => {
 it('refuses to overwrite an existing service (exit 2) unless --force, which does not list it twice', () => {
   const r = run('billing', '--dir', root);
   expect(r.code).toBe(2);
-  expect(r.stderr).toBe('new-service: services/billing.ts already exists\nhint: edit it, choose another name, or pass --force to overwrite it\n');
+  expect(r.stderr).toBe(
+    'new-service: services/billing.ts already exists\nhint: edit it, choose another name, or pass --force to overwrite it\n',
+  );
   const before = index();
   const forced = run('billing', '--force', '--dir', root);
   expect(forced.code).toBe(0);

@@ -15,10 +15,14 @@ export async function googleAccessToken(env: NodeJS.ProcessEnv): Promise<string>
       signal: AbortSignal.timeout(5000),
     });
   } catch (err) {
-    throw new C2CError('GOOGLE_AUTH', 'no Google credentials: GOOGLE_OAUTH_ACCESS_TOKEN is not set and the metadata server did not answer', {
-      hint: "outside Google Cloud, set GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token)",
-      cause: err,
-    });
+    throw new C2CError(
+      'GOOGLE_AUTH',
+      'no Google credentials: GOOGLE_OAUTH_ACCESS_TOKEN is not set and the metadata server did not answer',
+      {
+        hint: 'outside Google Cloud, set GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token)',
+        cause: err,
+      },
+    );
   }
   if (!res.ok) throw new C2CError('GOOGLE_AUTH', `the metadata server answered ${res.status} for an access token`);
   const body = (await res.json()) as { access_token?: string };

@@ -18,7 +18,10 @@ export function validateService(def: ServiceDefinition): Violation[] {
   const add = (field: string, value: unknown, message: string) => out.push({ subject, field, value, message });
 
   if (typeof def.name !== 'string' || !NAME.test(def.name)) {
-    const fixed = String(def.name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+    const fixed = String(def.name)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '');
     add('name', def.name, `must be lower-case letters, digits and '-' (it becomes the Marathon id); use '${fixed || 'my-service'}'`);
   }
   if (typeof def.repo !== 'string' || !REPO.test(def.repo)) add('repo', def.repo, "must be a GitHub 'owner/name', e.g. 'acme/bulb-api'");
@@ -33,8 +36,11 @@ export function validateService(def: ServiceDefinition): Violation[] {
     if (!Number.isInteger(n) || n < 0) add(field, n, 'must be a whole number >= 0, e.g. 2');
   }
   if (typeof def.instances !== 'number' && def.instances.production < def.instances.staging && !def.allowFewerInProduction) {
-    add('instances.production', def.instances.production,
-      `is fewer than staging (${def.instances.staging}); raise it, or set 'allowFewerInProduction: true' if that is intended`);
+    add(
+      'instances.production',
+      def.instances.production,
+      `is fewer than staging (${def.instances.staging}); raise it, or set 'allowFewerInProduction: true' if that is intended`,
+    );
   }
 
   const ports = def.ports ?? SERVICE_DEFAULTS.ports;
@@ -48,10 +54,18 @@ export function validateService(def: ServiceDefinition): Violation[] {
     const index = def.healthCheck.portIndex ?? 0;
     const protocol = def.healthCheck.protocol ?? 'HTTP';
     if (protocol !== 'COMMAND' && (index < 0 || index >= ports.length)) {
-      add('healthCheck.portIndex', index, `must address one of the service's ${ports.length} port(s) (0..${ports.length - 1}); add the port or change the index`);
+      add(
+        'healthCheck.portIndex',
+        index,
+        `must address one of the service's ${ports.length} port(s) (0..${ports.length - 1}); add the port or change the index`,
+      );
     }
     if (protocol === 'COMMAND' && !def.healthCheck.command) {
-      add('healthCheck.command', def.healthCheck.command, "is required for protocol 'COMMAND'; give a shell command that exits 0 when healthy");
+      add(
+        'healthCheck.command',
+        def.healthCheck.command,
+        "is required for protocol 'COMMAND'; give a shell command that exits 0 when healthy",
+      );
     }
   }
   for (const [k, v] of Object.entries(def.env ?? {})) {
@@ -77,8 +91,10 @@ export function validateService(def: ServiceDefinition): Violation[] {
       if (!IAM_MEMBER.test(a)) add(`approvers[${i}]`, a, "must be an IAM member: 'user:…', 'group:…', 'serviceAccount:…' or 'domain:…'");
     });
   }
-  if (def.approvalTtlHours !== undefined && !(def.approvalTtlHours > 0)) add('approvalTtlHours', def.approvalTtlHours, 'must be > 0 hours, e.g. 24');
-  if (def.paths !== undefined && def.paths.length === 0) add('paths', def.paths, 'must list at least one glob, or be left out to build on every push');
+  if (def.approvalTtlHours !== undefined && !(def.approvalTtlHours > 0))
+    add('approvalTtlHours', def.approvalTtlHours, 'must be > 0 hours, e.g. 24');
+  if (def.paths !== undefined && def.paths.length === 0)
+    add('paths', def.paths, 'must list at least one glob, or be left out to build on every push');
 
   // The Marathon rules, on what will really be sent (both environments; the image does not affect validity).
   if (out.length === 0) {
@@ -98,8 +114,12 @@ export function validateCatalog(defs: readonly ServiceDefinition[]): Violation[]
   defs.forEach((def, i) => {
     const first = seen.get(def.name);
     if (first !== undefined) {
-      out.push({ subject: `Microservice(${def.name})`, field: 'name', value: def.name,
-        message: `is used by services #${first + 1} and #${i + 1} in services/fleet.ts; service names must be unique, rename one` });
+      out.push({
+        subject: `Microservice(${def.name})`,
+        field: 'name',
+        value: def.name,
+        message: `is used by services #${first + 1} and #${i + 1} in services/fleet.ts; service names must be unique, rename one`,
+      });
     } else seen.set(def.name, i);
     out.push(...validateService(def));
   });

@@ -35,7 +35,8 @@ export async function applyAll(ctx: DeployContext, req: FleetApplyRequest): Prom
       image = imageFor({ registryHost: req.registryHost }, service.name, req.tag);
     } else {
       const live = await ctx.client.getApp(marathonAppId(service.name, req.environment));
-      if (!live?.image) return { service: service.name, status: 'skipped', reason: `not deployed in ${req.environment} yet; give --tag to deploy it` };
+      if (!live?.image)
+        return { service: service.name, status: 'skipped', reason: `not deployed in ${req.environment} yet; give --tag to deploy it` };
       image = live.image;
     }
     const result = await applyService(ctx, { service, environment: req.environment, image, commit: req.commit, force: req.force });
@@ -46,7 +47,10 @@ export async function applyAll(ctx: DeployContext, req: FleetApplyRequest): Prom
     const err = r.error;
     const code = err instanceof C2CError ? err.code : 'UNEXPECTED';
     return {
-      service: req.services[i].name, status: 'failed', code, message: err instanceof Error ? err.message : String(err),
+      service: req.services[i].name,
+      status: 'failed',
+      code,
+      message: err instanceof Error ? err.message : String(err),
       rolledBack: code === 'DEPLOY_FAILED_ROLLED_BACK',
     };
   });

@@ -78,7 +78,11 @@ export function stampLabels(input: { image: string; commit?: string; actor: stri
 }
 
 /** Renders a service with its stamps: the definition an apply submits. */
-export function renderForDeploy(service: ServiceDefinition, environment: EnvironmentName, input: { image: string; commit?: string; actor: string }): MarathonAppDefinition {
+export function renderForDeploy(
+  service: ServiceDefinition,
+  environment: EnvironmentName,
+  input: { image: string; commit?: string; actor: string },
+): MarathonAppDefinition {
   return renderMarathonApp(service, environment, { image: input.image, labels: stampLabels(input) });
 }
 
@@ -103,8 +107,12 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
   const appId = marathonAppId(req.service.name, environment);
   const base = req.app ?? renderForDeploy(req.service, environment, { image: req.image, commit: req.commit, actor: ctx.actor });
   const auditBase = {
-    service: req.service.name, environment, actor: ctx.actor, image: req.image,
-    ...(req.commit ? { commit: req.commit } : {}), ...(req.commitTime ? { commitTime: req.commitTime } : {}),
+    service: req.service.name,
+    environment,
+    actor: ctx.actor,
+    image: req.image,
+    ...(req.commit ? { commit: req.commit } : {}),
+    ...(req.commitTime ? { commitTime: req.commitTime } : {}),
     ...(req.planId ? { planId: req.planId } : {}),
   };
 
@@ -113,7 +121,9 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
     const live = await ctx.client.getApp(appId);
     const gate = (await req.beforeSubmit?.(live)) ?? undefined;
     const desired: MarathonAppDefinition = gate?.labels ? { ...base, labels: { ...base.labels, ...gate.labels } } : base;
-    const approval = gate?.approver ? { approver: gate.approver, ...(gate.approvalSource ? { approvalSource: gate.approvalSource } : {}) } : {};
+    const approval = gate?.approver
+      ? { approver: gate.approver, ...(gate.approvalSource ? { approvalSource: gate.approvalSource } : {}) }
+      : {};
     const changes = diffApp(desired, live?.raw ?? null);
     const previousVersion = live?.version ?? null;
 
@@ -122,23 +132,54 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
       if (live.deployments.length > 0) {
         // The same definition is already being rolled out (e.g. a concurrent apply): wait for it instead of
         // reporting success early; it is not ours to roll back.
-        ctx.onProgress?.({ kind: 'phase', appId, message: `the same definition is being deployed (deployment ${live.deployments[0]}); waiting for it` });
-        const outcome = await waitForDeployment(ctx, { appId, deploymentId: live.deployments[0], deadline, expect: (app) => holds(desired, app) });
+        ctx.onProgress?.({
+          kind: 'phase',
+          appId,
+          message: `the same definition is being deployed (deployment ${live.deployments[0]}); waiting for it`,
+        });
+        const outcome = await waitForDeployment(ctx, {
+          appId,
+          deploymentId: live.deployments[0],
+          deadline,
+          expect: (app) => holds(desired, app),
+        });
         if (!outcome.ok || outcome.app === null) {
           const message = outcome.ok ? `${appId} disappeared` : outcome.message;
           throw new C2CError('DEPLOY_FAILED', `${message}; nothing was sent, and the deployment is not ours to roll back`, {
             hint: `see 'deploy status --env ${environment}'; 'deploy rollback --service ${req.service.name} --env ${environment}' restores the previous version`,
-            details: { service: req.service.name, environment, appId, failedVersion: live.version, rolledBack: false, previousVersion, reason: message } satisfies DeployFailure,
+            details: {
+              service: req.service.name,
+              environment,
+              appId,
+              failedVersion: live.version,
+              rolledBack: false,
+              previousVersion,
+              reason: message,
+            } satisfies DeployFailure,
           });
         }
         current = outcome.app;
       }
-      await ctx.audit?.record({ type: 'apply.noop', ...auditBase, ...approval, appVersion: current.version ?? undefined, durationMs: Date.now() - started });
+      await ctx.audit?.record({
+        type: 'apply.noop',
+        ...auditBase,
+        ...approval,
+        appVersion: current.version ?? undefined,
+        durationMs: Date.now() - started,
+      });
       ctx.onProgress?.({ kind: 'done', appId, message: `already runs this definition (version ${current.version}); nothing sent` });
       return {
-        outcome: 'noop', service: req.service.name, environment, appId, image: req.image, version: current.version, previousVersion: current.version, diff: [],
+        outcome: 'noop',
+        service: req.service.name,
+        environment,
+        appId,
+        image: req.image,
+        version: current.version,
+        previousVersion: current.version,
+        diff: [],
         tasks: { healthy: current.tasksHealthy, running: current.tasksRunning, wanted: current.instances },
-        durationMs: Date.now() - started, marathonMs: marathonMs(),
+        durationMs: Date.now() - started,
+        marathonMs: marathonMs(),
       };
     }
 
@@ -150,62 +191,154 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
       if (err instanceof C2CError && err.code === 'MARATHON_LOCKED' && !req.force) {
         const holders = (err.details as { deploymentIds?: string[] } | undefined)?.deploymentIds ?? [];
         ctx.onProgress?.({ kind: 'waiting-for-lock', appId, deploymentIds: holders });
-        if (holders.length > 0 && await waitForDeploymentsGone(ctx, holders, deadline)) continue;
+        if (holders.length > 0 && (await waitForDeploymentsGone(ctx, holders, deadline))) continue;
         if (holders.length === 0 && Date.now() < deadline) {
           await sleep(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
           continue;
         }
-        throw new C2CError('DEPLOY_FAILED', `${appId} is locked by deployment ${holders.join(', ') || '(unknown)'} and it did not finish within the timeout; nothing was changed`, {
-          hint: `wait for it ('deploy status --env ${environment}'), raise --timeout, or pass --force to cancel it`,
-          details: { service: req.service.name, environment, appId, failedVersion: null, rolledBack: false, previousVersion, reason: 'locked' } satisfies DeployFailure,
-        });
+        throw new C2CError(
+          'DEPLOY_FAILED',
+          `${appId} is locked by deployment ${holders.join(', ') || '(unknown)'} and it did not finish within the timeout; nothing was changed`,
+          {
+            hint: `wait for it ('deploy status --env ${environment}'), raise --timeout, or pass --force to cancel it`,
+            details: {
+              service: req.service.name,
+              environment,
+              appId,
+              failedVersion: null,
+              rolledBack: false,
+              previousVersion,
+              reason: 'locked',
+            } satisfies DeployFailure,
+          },
+        );
       }
-      await ctx.audit?.record({ type: 'apply.failed', ...auditBase, ...approval, previousVersion: previousVersion ?? undefined, reason: (err as Error).message, durationMs: Date.now() - started });
+      await ctx.audit?.record({
+        type: 'apply.failed',
+        ...auditBase,
+        ...approval,
+        previousVersion: previousVersion ?? undefined,
+        reason: (err as Error).message,
+        durationMs: Date.now() - started,
+      });
       throw err;
     }
 
-    await ctx.audit?.record({ type: 'apply.started', ...auditBase, ...approval, appVersion: ref.version, previousVersion: previousVersion ?? undefined, deploymentId: ref.deploymentId });
+    await ctx.audit?.record({
+      type: 'apply.started',
+      ...auditBase,
+      ...approval,
+      appVersion: ref.version,
+      previousVersion: previousVersion ?? undefined,
+      deploymentId: ref.deploymentId,
+    });
     ctx.onProgress?.({ kind: 'submitted', appId, deploymentId: ref.deploymentId, version: ref.version });
     const outcome = await waitForDeployment(ctx, { appId, deploymentId: ref.deploymentId, deadline, expect: (app) => holds(desired, app) });
     if (outcome.ok && outcome.app) {
       const app = outcome.app;
-      await ctx.audit?.record({ type: 'apply.succeeded', ...auditBase, ...approval, appVersion: app.version ?? ref.version, previousVersion: previousVersion ?? undefined, deploymentId: ref.deploymentId, durationMs: Date.now() - started });
+      await ctx.audit?.record({
+        type: 'apply.succeeded',
+        ...auditBase,
+        ...approval,
+        appVersion: app.version ?? ref.version,
+        previousVersion: previousVersion ?? undefined,
+        deploymentId: ref.deploymentId,
+        durationMs: Date.now() - started,
+      });
       ctx.onProgress?.({ kind: 'done', appId, message: `healthy, version ${app.version}` });
       return {
-        outcome: 'deployed', service: req.service.name, environment, appId, image: req.image, version: app.version, previousVersion,
-        deploymentId: ref.deploymentId, diff: changes,
+        outcome: 'deployed',
+        service: req.service.name,
+        environment,
+        appId,
+        image: req.image,
+        version: app.version,
+        previousVersion,
+        deploymentId: ref.deploymentId,
+        diff: changes,
         tasks: { healthy: app.tasksHealthy, running: app.tasksRunning, wanted: app.instances },
-        durationMs: Date.now() - started, marathonMs: marathonMs(),
+        durationMs: Date.now() - started,
+        marathonMs: marathonMs(),
       };
     }
     const failure = outcome as Extract<WaitOutcome, { ok: false }>;
     const failedVersion = failure.app?.version ?? ref.version;
     if (failure.reason === 'superseded') {
       // Someone else's change replaced ours: rolling back would undo theirs, so report and stop.
-      await ctx.audit?.record({ type: 'apply.failed', ...auditBase, ...approval, appVersion: ref.version, previousVersion: previousVersion ?? undefined, deploymentId: ref.deploymentId, reason: failure.message, durationMs: Date.now() - started });
+      await ctx.audit?.record({
+        type: 'apply.failed',
+        ...auditBase,
+        ...approval,
+        appVersion: ref.version,
+        previousVersion: previousVersion ?? undefined,
+        deploymentId: ref.deploymentId,
+        reason: failure.message,
+        durationMs: Date.now() - started,
+      });
       throw new C2CError('DEPLOY_FAILED', `${failure.message}; not rolled back (the change that replaced it is kept)`, {
         hint: `see 'deploy status --env ${environment}' and the app's versions`,
-        details: { service: req.service.name, environment, appId, failedVersion, deploymentId: ref.deploymentId, rolledBack: false, previousVersion, reason: failure.message } satisfies DeployFailure,
+        details: {
+          service: req.service.name,
+          environment,
+          appId,
+          failedVersion,
+          deploymentId: ref.deploymentId,
+          rolledBack: false,
+          previousVersion,
+          reason: failure.message,
+        } satisfies DeployFailure,
       });
     }
     const rollback = await rollBack(ctx, { appId, deploymentId: ref.deploymentId, stillRunning: failure.stillRunning, previous: live });
     const details: DeployFailure = {
-      service: req.service.name, environment, appId, failedVersion, deploymentId: ref.deploymentId, rolledBack: rollback.ok,
-      rolledBackTo: rollback.ok ? rollback.version : undefined, previousVersion, reason: failure.message,
+      service: req.service.name,
+      environment,
+      appId,
+      failedVersion,
+      deploymentId: ref.deploymentId,
+      rolledBack: rollback.ok,
+      rolledBackTo: rollback.ok ? rollback.version : undefined,
+      previousVersion,
+      reason: failure.message,
     };
     if (rollback.ok) {
-      await ctx.audit?.record({ type: 'apply.rolled-back', ...auditBase, ...approval, appVersion: failedVersion ?? undefined, previousVersion: previousVersion ?? undefined, deploymentId: ref.deploymentId, reason: failure.message, durationMs: Date.now() - started });
-      const to = rollback.version === null ? `removed the new app ${appId}` : `rolled back to ${rollback.version}${previousVersion && rollback.version !== previousVersion ? ` (the definition of ${previousVersion})` : ''}`;
+      await ctx.audit?.record({
+        type: 'apply.rolled-back',
+        ...auditBase,
+        ...approval,
+        appVersion: failedVersion ?? undefined,
+        previousVersion: previousVersion ?? undefined,
+        deploymentId: ref.deploymentId,
+        reason: failure.message,
+        durationMs: Date.now() - started,
+      });
+      const to =
+        rollback.version === null
+          ? `removed the new app ${appId}`
+          : `rolled back to ${rollback.version}${previousVersion && rollback.version !== previousVersion ? ` (the definition of ${previousVersion})` : ''}`;
       throw new C2CError('DEPLOY_FAILED_ROLLED_BACK', `deploy of ${req.image} to ${appId} failed, ${to}: ${failure.message}`, {
         hint: `the failed version ${failedVersion} stays in Marathon's history ('deploy rollback --service ${req.service.name} --env ${environment} --to ${failedVersion}' would restore it); check the image and its health check`,
         details,
       });
     }
-    await ctx.audit?.record({ type: 'apply.failed', ...auditBase, ...approval, appVersion: failedVersion ?? undefined, previousVersion: previousVersion ?? undefined, deploymentId: ref.deploymentId, reason: `${failure.message}; rollback also failed: ${rollback.message}`, durationMs: Date.now() - started });
-    throw new C2CError('DEPLOY_FAILED_ROLLBACK_FAILED', `deploy of ${req.image} to ${appId} failed, rollback also failed: ${failure.message}; rollback: ${rollback.message}`, {
-      hint: `look at 'deploy status --env ${environment}' now; restore by hand with 'deploy rollback --service ${req.service.name} --env ${environment}${previousVersion ? ` --to ${previousVersion}` : ''}'`,
-      details,
+    await ctx.audit?.record({
+      type: 'apply.failed',
+      ...auditBase,
+      ...approval,
+      appVersion: failedVersion ?? undefined,
+      previousVersion: previousVersion ?? undefined,
+      deploymentId: ref.deploymentId,
+      reason: `${failure.message}; rollback also failed: ${rollback.message}`,
+      durationMs: Date.now() - started,
     });
+    throw new C2CError(
+      'DEPLOY_FAILED_ROLLBACK_FAILED',
+      `deploy of ${req.image} to ${appId} failed, rollback also failed: ${failure.message}; rollback: ${rollback.message}`,
+      {
+        hint: `look at 'deploy status --env ${environment}' now; restore by hand with 'deploy rollback --service ${req.service.name} --env ${environment}${previousVersion ? ` --to ${previousVersion}` : ''}'`,
+        details,
+      },
+    );
   }
 }
 
@@ -262,7 +395,7 @@ const MIN_ROLLBACK_MS = 120_000;
 
 /** The same task-affecting content (image, instances, labels, env, command), for confirming a rollback. */
 function sameContent(a: MarathonAppInfo, b: MarathonAppInfo): boolean {
-  const pick = (x: MarathonAppInfo) => canonicalJson([x.image, x.instances, x.labels, x.raw.env ?? {}, x.raw.cmd ?? null, x.raw.healthChecks ?? []]);
+  const pick = (x: MarathonAppInfo) =>
+    canonicalJson([x.image, x.instances, x.labels, x.raw.env ?? {}, x.raw.cmd ?? null, x.raw.healthChecks ?? []]);
   return pick(a) === pick(b);
 }
-

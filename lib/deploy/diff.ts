@@ -7,16 +7,34 @@ export type { FieldChange };
 
 /** Fields Marathon writes in GET output that a definition never sets (§6 "Read-only fields"), plus the id. */
 const READ_ONLY = new Set([
-  'id', 'version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'tasks',
-  'lastTaskFailure', 'readinessCheckResults', 'tasksStats', 'taskStats',
+  'id',
+  'version',
+  'versionInfo',
+  'tasksStaged',
+  'tasksRunning',
+  'tasksHealthy',
+  'tasksUnhealthy',
+  'deployments',
+  'tasks',
+  'lastTaskFailure',
+  'readinessCheckResults',
+  'tasksStats',
+  'taskStats',
 ]);
 
 type Json = unknown;
 type DefaultRule = (value: Json) => boolean;
 
-const eq = (expected: Json): DefaultRule => (value) => JSON.stringify(value) === JSON.stringify(expected);
-const empty: DefaultRule = (v) => (Array.isArray(v) && v.length === 0) || (!!v && typeof v === 'object' && Object.keys(v).length === 0) || v === '';
-const anyOf = (...rules: DefaultRule[]): DefaultRule => (v) => rules.some((r) => r(v));
+const eq =
+  (expected: Json): DefaultRule =>
+  (value) =>
+    JSON.stringify(value) === JSON.stringify(expected);
+const empty: DefaultRule = (v) =>
+  (Array.isArray(v) && v.length === 0) || (!!v && typeof v === 'object' && Object.keys(v).length === 0) || v === '';
+const anyOf =
+  (...rules: DefaultRule[]): DefaultRule =>
+  (v) =>
+    rules.some((r) => r(v));
 const anything: DefaultRule = () => true;
 
 /**
@@ -25,16 +43,41 @@ const anything: DefaultRule = () => true;
  * any other value is a real difference (a `partialUpdate=false` PUT resets it). `role` is Marathon's `--mesos_role`.
  */
 const DEFAULTS: Record<string, DefaultRule> = {
-  instances: eq(1), cpus: eq(1), mem: eq(128), disk: eq(0), gpus: eq(0),
-  backoffSeconds: eq(1), backoffFactor: eq(1.15), maxLaunchDelaySeconds: anyOf(eq(300), eq(3600)),
+  instances: eq(1),
+  cpus: eq(1),
+  mem: eq(128),
+  disk: eq(0),
+  gpus: eq(0),
+  backoffSeconds: eq(1),
+  backoffFactor: eq(1.15),
+  maxLaunchDelaySeconds: anyOf(eq(300), eq(3600)),
   killSelection: eq('YOUNGEST_FIRST'),
   // 0/0 today; Marathon 1.4-1.6 used 300/600 as the default.
-  unreachableStrategy: anyOf(eq({ inactiveAfterSeconds: 0, expungeAfterSeconds: 0 }), eq({ inactiveAfterSeconds: 300, expungeAfterSeconds: 600 })),
-  requirePorts: eq(false), executor: eq(''), role: anything, networks: eq([{ mode: 'host' }]),
+  unreachableStrategy: anyOf(
+    eq({ inactiveAfterSeconds: 0, expungeAfterSeconds: 0 }),
+    eq({ inactiveAfterSeconds: 300, expungeAfterSeconds: 600 }),
+  ),
+  requirePorts: eq(false),
+  executor: eq(''),
+  role: anything,
+  networks: eq([{ mode: 'host' }]),
   upgradeStrategy: eq({ minimumHealthCapacity: 1, maximumOverCapacity: 1 }),
-  args: empty, constraints: empty, dependencies: empty, env: empty, fetch: empty, uris: empty, healthChecks: empty,
-  readinessChecks: empty, secrets: empty, labels: empty, acceptedResourceRoles: empty, storeUrls: empty, ports: empty,
-  portDefinitions: empty, residency: empty, tty: eq(false),
+  args: empty,
+  constraints: empty,
+  dependencies: empty,
+  env: empty,
+  fetch: empty,
+  uris: empty,
+  healthChecks: empty,
+  readinessChecks: empty,
+  secrets: empty,
+  labels: empty,
+  acceptedResourceRoles: empty,
+  storeUrls: empty,
+  ports: empty,
+  portDefinitions: empty,
+  residency: empty,
+  tty: eq(false),
   'container.volumes': empty,
   'container.docker.parameters': empty,
   'container.docker.privileged': eq(false),

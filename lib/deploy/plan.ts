@@ -43,8 +43,14 @@ export async function planService(ctx: DeployContext, req: PlanRequest): Promise
     createdAt: (req.now ?? new Date()).toISOString(),
   });
   await ctx.audit?.record({
-    type: 'plan.created', service: plan.service, environment: plan.environment, actor: ctx.actor, planId: plan.id, image: plan.image,
-    ...(plan.commit ? { commit: plan.commit } : {}), ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
+    type: 'plan.created',
+    service: plan.service,
+    environment: plan.environment,
+    actor: ctx.actor,
+    planId: plan.id,
+    image: plan.image,
+    ...(plan.commit ? { commit: plan.commit } : {}),
+    ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
     ...(plan.liveVersion ? { previousVersion: plan.liveVersion } : {}),
   });
   return { plan, live };

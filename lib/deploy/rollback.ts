@@ -40,7 +40,19 @@ export interface RollbackResult {
   readonly durationMs: number;
 }
 
-const NOT_CONTENT = new Set(['version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'tasks', 'lastTaskFailure', 'tasksStats', 'readinessCheckResults']);
+const NOT_CONTENT = new Set([
+  'version',
+  'versionInfo',
+  'tasksStaged',
+  'tasksRunning',
+  'tasksHealthy',
+  'tasksUnhealthy',
+  'deployments',
+  'tasks',
+  'lastTaskFailure',
+  'tasksStats',
+  'readinessCheckResults',
+]);
 
 /** What a stored definition runs, without version bookkeeping and stamp labels: equal keys = the same release. */
 export function contentKey(definition: Readonly<Record<string, unknown>>): string {
@@ -110,8 +122,12 @@ export async function rollbackService(ctx: DeployContext, req: RollbackRequest):
   const docker = ((targetDefinition as Record<string, unknown>).container as { docker?: { image?: string } } | undefined)?.docker;
   const image = docker?.image ?? null;
   const auditBase = {
-    service: req.service.name, environment: req.environment, actor: ctx.actor, previousVersion: live.version ?? undefined,
-    ...(image ? { image } : {}), ...(req.emergency ? { emergency: true } : {}),
+    service: req.service.name,
+    environment: req.environment,
+    actor: ctx.actor,
+    previousVersion: live.version ?? undefined,
+    ...(image ? { image } : {}),
+    ...(req.emergency ? { emergency: true } : {}),
   };
   await ctx.audit?.record({ type: 'rollback.started', ...auditBase, appVersion: target });
   ctx.onProgress?.({ kind: 'phase', appId, message: `restoring version ${target} (running ${live.version})` });
@@ -127,29 +143,62 @@ export async function rollbackService(ctx: DeployContext, req: RollbackRequest):
         ctx.onProgress?.({ kind: 'waiting-for-lock', appId, deploymentIds: holders });
         if (await waitForDeploymentsGone(ctx, holders, deadline)) continue;
       }
-      await ctx.audit?.record({ type: 'rollback.failed', ...auditBase, appVersion: target, reason: (err as Error).message, durationMs: Date.now() - started });
+      await ctx.audit?.record({
+        type: 'rollback.failed',
+        ...auditBase,
+        appVersion: target,
+        reason: (err as Error).message,
+        durationMs: Date.now() - started,
+      });
       if (err instanceof C2CError && err.code === 'MARATHON_LOCKED') {
-        throw new C2CError('DEPLOY_FAILED', `rollback of ${appId} to ${target} not sent: the app stayed locked by another deployment until the timeout`, {
-          hint: 'pass --force to cancel the deployment that holds it (what an emergency usually wants)',
-        });
+        throw new C2CError(
+          'DEPLOY_FAILED',
+          `rollback of ${appId} to ${target} not sent: the app stayed locked by another deployment until the timeout`,
+          {
+            hint: 'pass --force to cancel the deployment that holds it (what an emergency usually wants)',
+          },
+        );
       }
       throw err;
     }
   }
   ctx.onProgress?.({ kind: 'submitted', appId, deploymentId: ref.deploymentId, version: ref.version });
   const outcome = await waitForDeployment(ctx, {
-    appId, deploymentId: ref.deploymentId, deadline, expect: (app) => app !== null && contentKey(app.raw) === wantKey,
+    appId,
+    deploymentId: ref.deploymentId,
+    deadline,
+    expect: (app) => app !== null && contentKey(app.raw) === wantKey,
   });
   if (!outcome.ok) {
-    await ctx.audit?.record({ type: 'rollback.failed', ...auditBase, appVersion: target, deploymentId: ref.deploymentId, reason: outcome.message, durationMs: Date.now() - started });
+    await ctx.audit?.record({
+      type: 'rollback.failed',
+      ...auditBase,
+      appVersion: target,
+      deploymentId: ref.deploymentId,
+      reason: outcome.message,
+      durationMs: Date.now() - started,
+    });
     throw new C2CError('DEPLOY_FAILED', `rollback of ${appId} to ${target} failed: ${outcome.message}`, {
       hint: `check 'deploy status --env ${req.environment}'; pick another version with --to (see GET /v2/apps${appId}/versions)`,
     });
   }
   const version = outcome.app?.version ?? null;
-  await ctx.audit?.record({ type: 'rollback.succeeded', ...auditBase, appVersion: version ?? target, deploymentId: ref.deploymentId, durationMs: Date.now() - started });
+  await ctx.audit?.record({
+    type: 'rollback.succeeded',
+    ...auditBase,
+    appVersion: version ?? target,
+    deploymentId: ref.deploymentId,
+    durationMs: Date.now() - started,
+  });
   return {
-    service: req.service.name, environment: req.environment, appId, from: live.version, restored: target, version, image,
-    deploymentId: ref.deploymentId, durationMs: Date.now() - started,
+    service: req.service.name,
+    environment: req.environment,
+    appId,
+    from: live.version,
+    restored: target,
+    version,
+    image,
+    deploymentId: ref.deploymentId,
+    durationMs: Date.now() - started,
   };
 }

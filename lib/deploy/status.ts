@@ -21,7 +21,12 @@ export interface ServiceStatus {
   readonly running: number;
   readonly wanted: number;
   readonly healthChecks: boolean;
-  readonly deployment: { readonly id: string; readonly currentStep: number; readonly totalSteps: number; readonly actions: readonly string[] } | null;
+  readonly deployment: {
+    readonly id: string;
+    readonly currentStep: number;
+    readonly totalSteps: number;
+    readonly actions: readonly string[];
+  } | null;
   /** Difference between the definition rendered for the image that runs now and what runs (empty = no drift). */
   readonly drift: readonly FieldChange[];
 }
@@ -44,23 +49,51 @@ export async function fleetStatus(input: {
   return perEnv.flat();
 }
 
-function statusOf(def: ServiceDefinition, environment: EnvironmentName, app: MarathonAppInfo | null, deployments: readonly MarathonDeployment[]): ServiceStatus {
+function statusOf(
+  def: ServiceDefinition,
+  environment: EnvironmentName,
+  app: MarathonAppInfo | null,
+  deployments: readonly MarathonDeployment[],
+): ServiceStatus {
   const appId = marathonAppId(def.name, environment);
   if (!app) {
     return {
-      service: def.name, environment, appId, state: 'missing', image: null, version: null, commit: null, deployedBy: null,
-      healthy: 0, running: 0, wanted: 0, healthChecks: false, deployment: null, drift: [],
+      service: def.name,
+      environment,
+      appId,
+      state: 'missing',
+      image: null,
+      version: null,
+      commit: null,
+      deployedBy: null,
+      healthy: 0,
+      running: 0,
+      wanted: 0,
+      healthChecks: false,
+      deployment: null,
+      drift: [],
     };
   }
   const d = deployments.find((x) => app.deployments.includes(x.id) || x.affectedApps.includes(appId)) ?? null;
-  const drift = app.image ? diffApp(renderMarathonApp(def, environment, { image: app.image }), app.raw) : [{ path: 'container.docker.image', kind: 'removed' as const }];
+  const drift = app.image
+    ? diffApp(renderMarathonApp(def, environment, { image: app.image }), app.raw)
+    : [{ path: 'container.docker.image', kind: 'removed' as const }];
   return {
-    service: def.name, environment, appId,
+    service: def.name,
+    environment,
+    appId,
     state: d || app.deployments.length > 0 ? 'deploying' : isSettled(app) ? 'healthy' : 'unhealthy',
-    image: app.image, version: app.version,
-    commit: app.labels[STAMP_LABELS.commit] ?? null, deployedBy: app.labels[STAMP_LABELS.deployedBy] ?? null,
-    healthy: app.tasksHealthy, running: app.tasksRunning, wanted: app.instances, healthChecks: app.hasHealthChecks,
-    deployment: d ? { id: d.id, currentStep: d.currentStep, totalSteps: d.totalSteps, actions: d.currentActions.map((a) => a.action) } : null,
+    image: app.image,
+    version: app.version,
+    commit: app.labels[STAMP_LABELS.commit] ?? null,
+    deployedBy: app.labels[STAMP_LABELS.deployedBy] ?? null,
+    healthy: app.tasksHealthy,
+    running: app.tasksRunning,
+    wanted: app.instances,
+    healthChecks: app.hasHealthChecks,
+    deployment: d
+      ? { id: d.id, currentStep: d.currentStep, totalSteps: d.totalSteps, actions: d.currentActions.map((a) => a.action) }
+      : null,
     drift,
   };
 }

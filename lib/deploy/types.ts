@@ -10,8 +10,22 @@ export type ProgressEvent =
   | { readonly kind: 'phase'; readonly appId: string; readonly message: string }
   | { readonly kind: 'submitted'; readonly appId: string; readonly deploymentId: string; readonly version: string }
   | { readonly kind: 'waiting-for-lock'; readonly appId: string; readonly deploymentIds: readonly string[] }
-  | { readonly kind: 'step'; readonly appId: string; readonly deploymentId: string; readonly currentStep: number; readonly totalSteps: number; readonly actions: readonly string[] }
-  | { readonly kind: 'tasks'; readonly appId: string; readonly healthy: number; readonly running: number; readonly wanted: number; readonly healthChecks: boolean }
+  | {
+      readonly kind: 'step';
+      readonly appId: string;
+      readonly deploymentId: string;
+      readonly currentStep: number;
+      readonly totalSteps: number;
+      readonly actions: readonly string[];
+    }
+  | {
+      readonly kind: 'tasks';
+      readonly appId: string;
+      readonly healthy: number;
+      readonly running: number;
+      readonly wanted: number;
+      readonly healthChecks: boolean;
+    }
   | { readonly kind: 'rollback'; readonly appId: string; readonly message: string }
   | { readonly kind: 'done'; readonly appId: string; readonly message: string };
 

@@ -4,7 +4,13 @@ import { DEFAULT_POLL_MS, DeployContext } from './types';
 /** How a wait ended. `stillRunning` says whether the deployment was still listed when the deadline passed. */
 export type WaitOutcome =
   | { readonly ok: true; readonly app: MarathonAppInfo | null }
-  | { readonly ok: false; readonly reason: 'deadline' | 'superseded'; readonly stillRunning: boolean; readonly app: MarathonAppInfo | null; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly reason: 'deadline' | 'superseded';
+      readonly stillRunning: boolean;
+      readonly app: MarathonAppInfo | null;
+      readonly message: string;
+    };
 
 /** Counts that mean "done" (§10, §12): running == instances, and healthy == instances only when health checks exist. */
 export function isSettled(app: MarathonAppInfo): boolean {
@@ -42,7 +48,11 @@ export async function waitForDeployment(
       if (step !== lastStep) {
         lastStep = step;
         ctx.onProgress?.({
-          kind: 'step', appId: input.appId, deploymentId: mine.id, currentStep: mine.currentStep, totalSteps: mine.totalSteps,
+          kind: 'step',
+          appId: input.appId,
+          deploymentId: mine.id,
+          currentStep: mine.currentStep,
+          totalSteps: mine.totalSteps,
           actions: mine.currentActions.map((a) => a.action),
         });
       }
@@ -52,7 +62,11 @@ export async function waitForDeployment(
       if (tasks !== lastTasks) {
         lastTasks = tasks;
         ctx.onProgress?.({
-          kind: 'tasks', appId: input.appId, healthy: app.tasksHealthy, running: app.tasksRunning, wanted: app.instances,
+          kind: 'tasks',
+          appId: input.appId,
+          healthy: app.tasksHealthy,
+          running: app.tasksRunning,
+          wanted: app.instances,
           healthChecks: app.hasHealthChecks,
         });
       }
@@ -60,7 +74,10 @@ export async function waitForDeployment(
     if (!mine) {
       if (!input.expect(app)) {
         return {
-          ok: false, reason: 'superseded', stillRunning: false, app,
+          ok: false,
+          reason: 'superseded',
+          stillRunning: false,
+          app,
           message: app
             ? `deployment ${input.deploymentId} ended, but ${input.appId} now holds another definition (version ${app.version}): it was cancelled or superseded`
             : `deployment ${input.deploymentId} ended and ${input.appId} no longer exists`,
@@ -73,7 +90,10 @@ export async function waitForDeployment(
         ? `${app.hasHealthChecks ? `${app.tasksHealthy} of ${app.instances} healthy` : `${app.tasksRunning} of ${app.instances} running`}`
         : 'app missing';
       return {
-        ok: false, reason: 'deadline', stillRunning: mine !== undefined, app,
+        ok: false,
+        reason: 'deadline',
+        stillRunning: mine !== undefined,
+        app,
         message: mine
           ? `deployment ${input.deploymentId} did not finish in time (step ${mine.currentStep} of ${mine.totalSteps}, ${counts})`
           : `${input.appId} did not become healthy in time (${counts})`,

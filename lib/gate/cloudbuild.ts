@@ -33,9 +33,13 @@ export function cloudBuildContext(env: NodeJS.ProcessEnv): CloudBuildContext {
   const project = env.C2C_BUILD_PROJECT ?? env.PROJECT_ID ?? env.GOOGLE_CLOUD_PROJECT;
   const buildId = env.C2C_BUILD_ID ?? env.BUILD_ID;
   if (!project || !buildId) {
-    throw new C2CError('GATE_NO_BUILD_CONTEXT', "'--approval cloudbuild' needs C2C_BUILD_PROJECT and C2C_BUILD_ID (or PROJECT_ID and BUILD_ID) in the environment, and they are not set", {
-      hint: 'run it as a step of the approved Cloud Build production build, or approve locally with `deploy approve` and use --approval local',
-    });
+    throw new C2CError(
+      'GATE_NO_BUILD_CONTEXT',
+      "'--approval cloudbuild' needs C2C_BUILD_PROJECT and C2C_BUILD_ID (or PROJECT_ID and BUILD_ID) in the environment, and they are not set",
+      {
+        hint: 'run it as a step of the approved Cloud Build production build, or approve locally with `deploy approve` and use --approval local',
+      },
+    );
   }
   return {
     project,
@@ -51,9 +55,16 @@ export async function fetchBuild(ctx: CloudBuildContext, env: NodeJS.ProcessEnv)
   const url = `${ctx.baseUrl}/v1/projects/${encodeURIComponent(ctx.project)}/locations/${encodeURIComponent(ctx.location)}/builds/${encodeURIComponent(ctx.buildId)}`;
   let res: Response;
   try {
-    res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(10000) });
+    res = await fetch(url, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(10000),
+    });
   } catch (err) {
-    throw new C2CError('GATE_CLOUDBUILD_UNREACHABLE', `could not read build ${ctx.buildId} from the Cloud Build API: ${(err as Error).message}`, { cause: err });
+    throw new C2CError(
+      'GATE_CLOUDBUILD_UNREACHABLE',
+      `could not read build ${ctx.buildId} from the Cloud Build API: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!res.ok) {
     throw new C2CError('GATE_CLOUDBUILD_UNREACHABLE', `the Cloud Build API answered ${res.status} for build ${ctx.buildId}`, {

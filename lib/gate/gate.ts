@@ -33,15 +33,21 @@ function userMembers(service: ServiceDefinition): { users: string[]; onlyUsers: 
 function checkApprover(service: ServiceDefinition, approver: string): void {
   const { users, onlyUsers } = userMembers(service);
   if (onlyUsers && !users.includes(approver.toLowerCase())) {
-    refuse('GATE_NOT_APPROVER', `${approver} is not an approver of ${service.name} (approvers: ${service.approvers.join(', ')})`,
-      `ask one of them to approve, or add the reviewer to 'approvers' in services/${service.name}.ts`);
+    refuse(
+      'GATE_NOT_APPROVER',
+      `${approver} is not an approver of ${service.name} (approvers: ${service.approvers.join(', ')})`,
+      `ask one of them to approve, or add the reviewer to 'approvers' in services/${service.name}.ts`,
+    );
   }
 }
 
 function checkFourEyes(service: ServiceDefinition, plan: PlanFile, approver: string): void {
   if ((service.fourEyes ?? SERVICE_DEFAULTS.fourEyes) && approver.toLowerCase() === plan.createdBy.toLowerCase()) {
-    refuse('GATE_SELF_APPROVAL', `${approver} created plan ${plan.id.slice(0, 12)} and may not approve it (four-eyes rule for ${service.name})`,
-      `ask another approver (${service.approvers.join(', ')}); set 'fourEyes: false' in services/${service.name}.ts to allow self-approval`);
+    refuse(
+      'GATE_SELF_APPROVAL',
+      `${approver} created plan ${plan.id.slice(0, 12)} and may not approve it (four-eyes rule for ${service.name})`,
+      `ask another approver (${service.approvers.join(', ')}); set 'fourEyes: false' in services/${service.name}.ts to allow self-approval`,
+    );
   }
 }
 
@@ -63,10 +69,17 @@ export async function approvePlan(input: {
 }): Promise<Approval> {
   const { plan, service, actor } = input;
   const now = input.now ?? new Date();
-  if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${plan.id.slice(0, 12)} is for ${plan.service}, not ${service.name}`);
+  if (plan.service !== service.name)
+    refuse('GATE_WRONG_SERVICE', `plan ${plan.id.slice(0, 12)} is for ${plan.service}, not ${service.name}`);
   checkFourEyes(service, plan, actor);
   checkApprover(service, actor);
-  const approval: Approval = { planId: plan.id, approver: actor, time: now.toISOString(), source: 'cli', ...(input.comment ? { comment: input.comment } : {}) };
+  const approval: Approval = {
+    planId: plan.id,
+    approver: actor,
+    time: now.toISOString(),
+    source: 'cli',
+    ...(input.comment ? { comment: input.comment } : {}),
+  };
   await input.audit.record({
     type: 'approval.recorded',
     service: plan.service,
@@ -84,7 +97,13 @@ export async function approvePlan(input: {
 }
 
 function approvalFromEvent(e: AuditEvent): Approval {
-  return { planId: e.planId ?? '', approver: e.approver ?? e.actor, time: e.time, source: 'cli', ...(e.comment ? { comment: e.comment } : {}) };
+  return {
+    planId: e.planId ?? '',
+    approver: e.approver ?? e.actor,
+    time: e.time,
+    source: 'cli',
+    ...(e.comment ? { comment: e.comment } : {}),
+  };
 }
 
 /**
@@ -109,12 +128,18 @@ export async function authorizeProduction(input: {
 
   if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${short} is for ${plan.service}, not ${service.name}`);
   if (plan.app.id !== marathonAppId(plan.service, plan.environment)) {
-    refuse('GATE_WRONG_APP', `plan ${short} targets Marathon app ${plan.app.id}, expected ${marathonAppId(plan.service, plan.environment)}`, 'plan again');
+    refuse(
+      'GATE_WRONG_APP',
+      `plan ${short} targets Marathon app ${plan.app.id}, expected ${marathonAppId(plan.service, plan.environment)}`,
+      'plan again',
+    );
   }
   if (plan.liveVersion !== input.liveVersion) {
-    refuse('GATE_STALE_PLAN',
+    refuse(
+      'GATE_STALE_PLAN',
       `plan ${short} was made against version ${plan.liveVersion ?? '(no app)'}, but ${plan.app.id} now runs version ${input.liveVersion ?? '(no app)'}`,
-      `plan again ('deploy plan --service ${plan.service} --env ${plan.environment} --image ${plan.image}') and have the new plan approved`);
+      `plan again ('deploy plan --service ${plan.service} --env ${plan.environment} --image ${plan.image}') and have the new plan approved`,
+    );
   }
 
   let approval: Approval;
@@ -123,35 +148,62 @@ export async function authorizeProduction(input: {
     const build = await fetchBuild(ctx, env);
     const result = build.approval?.result;
     if (build.approval?.state !== 'APPROVED' || result?.decision !== 'APPROVED' || !result.approverAccount || !result.approvalTime) {
-      refuse('GATE_NO_APPROVAL', `build ${ctx.buildId} is not approved (approval state ${build.approval?.state ?? 'none'})`,
-        'approve the build in the Cloud Build console (Approve), as one of the service approvers');
+      refuse(
+        'GATE_NO_APPROVAL',
+        `build ${ctx.buildId} is not approved (approval state ${build.approval?.state ?? 'none'})`,
+        'approve the build in the Cloud Build console (Approve), as one of the service approvers',
+      );
     }
     const approvedPlan = approvedPlanId(build);
     if (approvedPlan !== plan.id) {
-      refuse('GATE_APPROVAL_MISMATCH', `build ${ctx.buildId} was approved for plan ${approvedPlan ? approvedPlan.slice(0, 12) : '(none)'}, not plan ${short}`,
-        'the production build must be started for this plan: its _PLAN_OBJECT must be <prefix>/<plan id>.json (or _PLAN_ID the plan id)');
+      refuse(
+        'GATE_APPROVAL_MISMATCH',
+        `build ${ctx.buildId} was approved for plan ${approvedPlan ? approvedPlan.slice(0, 12) : '(none)'}, not plan ${short}`,
+        'the production build must be started for this plan: its _PLAN_OBJECT must be <prefix>/<plan id>.json (or _PLAN_ID the plan id)',
+      );
     }
-    approval = { planId: plan.id, approver: result.approverAccount, time: result.approvalTime, source: 'cloudbuild', buildId: ctx.buildId, ...(result.comment ? { comment: result.comment } : {}) };
+    approval = {
+      planId: plan.id,
+      approver: result.approverAccount,
+      time: result.approvalTime,
+      source: 'cloudbuild',
+      buildId: ctx.buildId,
+      ...(result.comment ? { comment: result.comment } : {}),
+    };
     checkFourEyes(service, plan, approval.approver);
     checkApprover(service, approval.approver);
     // The click in Cloud Build is the approval: keep who, when and the comment in our own audit log too.
     await input.audit.record({
-      type: 'approval.recorded', service: plan.service, environment: plan.environment, actor: approval.approver, approver: approval.approver,
-      approvalSource: 'cloudbuild', planId: plan.id, image: plan.image, time: new Date(Date.parse(approval.time)).toISOString(),
-      reason: `Cloud Build build ${ctx.buildId}`, expiresAt: new Date(Date.parse(approval.time) + ttlMs(service)).toISOString(),
+      type: 'approval.recorded',
+      service: plan.service,
+      environment: plan.environment,
+      actor: approval.approver,
+      approver: approval.approver,
+      approvalSource: 'cloudbuild',
+      planId: plan.id,
+      image: plan.image,
+      time: new Date(Date.parse(approval.time)).toISOString(),
+      reason: `Cloud Build build ${ctx.buildId}`,
+      expiresAt: new Date(Date.parse(approval.time) + ttlMs(service)).toISOString(),
       ...(approval.comment ? { comment: approval.comment } : {}),
     });
   } else {
-    const approvals = (await input.audit.list({ service: plan.service, environment: plan.environment, types: ['approval.recorded'] }));
+    const approvals = await input.audit.list({ service: plan.service, environment: plan.environment, types: ['approval.recorded'] });
     const mine = approvals.filter((e) => e.planId === plan.id);
     if (mine.length === 0) {
       const other = approvals[approvals.length - 1];
       if (other) {
-        refuse('GATE_APPROVAL_MISMATCH', `no approval for plan ${short}; the latest approval for ${plan.service} in ${plan.environment} is for plan ${(other.planId ?? '').slice(0, 12)}`,
-          `an approval covers one exact plan: have plan ${short} approved ('deploy approve FILE')`);
+        refuse(
+          'GATE_APPROVAL_MISMATCH',
+          `no approval for plan ${short}; the latest approval for ${plan.service} in ${plan.environment} is for plan ${(other.planId ?? '').slice(0, 12)}`,
+          `an approval covers one exact plan: have plan ${short} approved ('deploy approve FILE')`,
+        );
       }
-      refuse('GATE_NO_APPROVAL', `plan ${short} for ${plan.service} in ${plan.environment} has no approval`,
-        `ask one of ${service.approvers.join(', ')} to run 'deploy approve <plan file>'`);
+      refuse(
+        'GATE_NO_APPROVAL',
+        `plan ${short} for ${plan.service} in ${plan.environment} has no approval`,
+        `ask one of ${service.approvers.join(', ')} to run 'deploy approve <plan file>'`,
+      );
     }
     approval = approvalFromEvent(mine[mine.length - 1]);
   }
@@ -160,8 +212,11 @@ export async function authorizeProduction(input: {
   checkApprover(service, approval.approver);
   const expires = Date.parse(approval.time) + ttlMs(service);
   if (now.getTime() > expires) {
-    refuse('GATE_APPROVAL_EXPIRED', `the approval of plan ${short} by ${approval.approver} expired at ${new Date(expires).toISOString()}`,
-      'plan again and have the new plan approved');
+    refuse(
+      'GATE_APPROVAL_EXPIRED',
+      `the approval of plan ${short} by ${approval.approver} expired at ${new Date(expires).toISOString()}`,
+      'plan again and have the new plan approved',
+    );
   }
   return approval;
 }

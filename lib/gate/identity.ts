@@ -5,7 +5,11 @@ import { userInfo } from 'node:os';
 export function currentActor(env: NodeJS.ProcessEnv = process.env): string {
   if (env.DEPLOY_ACTOR && env.DEPLOY_ACTOR.trim() !== '') return env.DEPLOY_ACTOR.trim();
   try {
-    const email = execFileSync('git', ['config', 'user.email'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim();
+    const email = execFileSync('git', ['config', 'user.email'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 2000,
+    }).trim();
     if (email) return email;
   } catch {
     // No git, or no user configured: fall back to the OS user.

@@ -51,7 +51,18 @@ export function canonicalJson(value: unknown): string {
 }
 
 const CONTENT_KEYS: readonly (keyof PlanContent)[] = [
-  'format', 'service', 'environment', 'image', 'imageDigest', 'commit', 'commitTime', 'app', 'liveVersion', 'diff', 'createdBy', 'createdAt',
+  'format',
+  'service',
+  'environment',
+  'image',
+  'imageDigest',
+  'commit',
+  'commitTime',
+  'app',
+  'liveVersion',
+  'diff',
+  'createdBy',
+  'createdAt',
 ];
 
 /** The id of a plan's content. Any other key (such as `id` itself) is not part of it. */
@@ -91,19 +102,28 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
     throw new C2CError('PLAN_INVALID', `plan file '${path}' is not valid JSON`, { hint: 'plan again; never edit a plan file by hand' });
   }
   const plan = data as Partial<PlanFile>;
-  const missing = ['format', 'id', 'service', 'environment', 'image', 'app', 'diff', 'createdBy', 'createdAt']
-    .filter((k) => (plan as Record<string, unknown>)[k] === undefined);
+  const missing = ['format', 'id', 'service', 'environment', 'image', 'app', 'diff', 'createdBy', 'createdAt'].filter(
+    (k) => (plan as Record<string, unknown>)[k] === undefined,
+  );
   if (plan.format !== 'c2c.plan/v1' || missing.length > 0 || !('liveVersion' in plan)) {
-    throw new C2CError('PLAN_INVALID', `'${path}' is not a commit-to-cloud plan (format ${JSON.stringify(plan.format)}${missing.length ? `, missing ${missing.join(', ')}` : ''})`, {
-      hint: "create one with 'deploy plan ... --out FILE'",
-    });
+    throw new C2CError(
+      'PLAN_INVALID',
+      `'${path}' is not a commit-to-cloud plan (format ${JSON.stringify(plan.format)}${missing.length ? `, missing ${missing.join(', ')}` : ''})`,
+      {
+        hint: "create one with 'deploy plan ... --out FILE'",
+      },
+    );
   }
   const full = plan as PlanFile;
   const actual = planId(full);
   if (actual !== full.id) {
-    throw new C2CError('PLAN_TAMPERED', `plan file '${path}' was changed after planning: its content hashes to ${actual.slice(0, 12)}, not its id ${full.id.slice(0, 12)}`, {
-      hint: 'plan again and have the new plan approved; an approval covers one exact plan',
-    });
+    throw new C2CError(
+      'PLAN_TAMPERED',
+      `plan file '${path}' was changed after planning: its content hashes to ${actual.slice(0, 12)}, not its id ${full.id.slice(0, 12)}`,
+      {
+        hint: 'plan again and have the new plan approved; an approval covers one exact plan',
+      },
+    );
   }
   return full;
 }

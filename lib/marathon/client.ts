@@ -343,12 +343,16 @@ export class MarathonClient {
       }
       if (!failure.retryable || attempt >= this.attempts) {
         if (failure.status !== undefined) throw this.httpError(failure.status, failure.body, where, attempt);
-        throw new C2CError('MARATHON_UNREACHABLE', `Marathon at ${this.baseUrl} did not answer ${where}: ${failure.reason}` +
-          (attempt > 1 ? ` (after ${attempt} attempts)` : ''), {
-          hint: spec.idempotent || attempt > 1
-            ? 'check the URL (--marathon, MARATHON_URL) and that Marathon is up (GET /ping)'
-            : `the request may or may not have reached Marathon; check 'deploy status' before trying again`,
-        });
+        throw new C2CError(
+          'MARATHON_UNREACHABLE',
+          `Marathon at ${this.baseUrl} did not answer ${where}: ${failure.reason}` + (attempt > 1 ? ` (after ${attempt} attempts)` : ''),
+          {
+            hint:
+              spec.idempotent || attempt > 1
+                ? 'check the URL (--marathon, MARATHON_URL) and that Marathon is up (GET /ping)'
+                : `the request may or may not have reached Marathon; check 'deploy status' before trying again`,
+          },
+        );
       }
       const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
       const delayMs = Math.round(cap / 2 + Math.random() * (cap / 2));
@@ -358,7 +362,10 @@ export class MarathonClient {
   }
 
   /** One HTTP exchange with a timeout covering headers and body; counts busy time. */
-  private async send(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<{ res: globalThis.Response; text: string }> {
+  private async send(
+    url: string,
+    init: { method: string; headers: Record<string, string>; body?: string },
+  ): Promise<{ res: globalThis.Response; text: string }> {
     if (this.inFlight === 0) this.busySince = Date.now();
     this.inFlight += 1;
     this.requestCount += 1;
@@ -381,11 +388,16 @@ export class MarathonClient {
         });
       }
       const used = this.auth.source === 'none' ? 'no credentials' : `the credentials from ${this.auth.source}`;
-      return new C2CError('MARATHON_AUTH', `${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'} from Marathon for ${where} using ${used}`, {
-        hint: this.auth.source === 'none'
-          ? 'set MARATHON_CREDENTIALS (user:password) or MARATHON_TOKEN (DC/OS token)'
-          : `check ${this.auth.source}${status === 403 ? ' (this identity may not change this app)' : ''}`,
-      });
+      return new C2CError(
+        'MARATHON_AUTH',
+        `${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'} from Marathon for ${where} using ${used}`,
+        {
+          hint:
+            this.auth.source === 'none'
+              ? 'set MARATHON_CREDENTIALS (user:password) or MARATHON_TOKEN (DC/OS token)'
+              : `check ${this.auth.source}${status === 403 ? ' (this identity may not change this app)' : ''}`,
+        },
+      );
     }
     if (status === 404) {
       return new C2CError('MARATHON_NOT_FOUND', `Marathon: ${message ?? `404 for ${where}`}`, {
@@ -407,11 +419,15 @@ export class MarathonClient {
       const fieldErrors = parseFieldErrors(record(body ?? {}).details);
       const lines = fieldErrors.map((f) => `  ${f.path}: ${f.errors.join('; ')}`);
       const detailString = str(record(body ?? {}).details);
-      return new C2CError('MARATHON_REJECTED', `Marathon rejected ${where} (${status} ${message ?? 'invalid'})` +
-        (lines.length > 0 ? `:\n${lines.join('\n')}` : detailString ? `: ${detailString}` : ''), {
-        hint: 'fix the service definition (services/<name>.ts) and run `deploy render` to see what is sent',
-        details: { status, fieldErrors },
-      });
+      return new C2CError(
+        'MARATHON_REJECTED',
+        `Marathon rejected ${where} (${status} ${message ?? 'invalid'})` +
+          (lines.length > 0 ? `:\n${lines.join('\n')}` : detailString ? `: ${detailString}` : ''),
+        {
+          hint: 'fix the service definition (services/<name>.ts) and run `deploy render` to see what is sent',
+          details: { status, fieldErrors },
+        },
+      );
     }
     return new C2CError('MARATHON_ERROR', `Marathon answered ${status} to ${where}${message ? `: ${message}` : ''}${suffix}`, {
       hint: status >= 500 ? 'Marathon is failing; check its leader and logs, then try again' : undefined,
@@ -435,7 +451,10 @@ export function redactUrl(raw: string): string {
 /** `/staging/web` -> `/staging/web`; `staging/web` -> `/staging/web`. Slashes are not encoded (§5). */
 function appPath(id: string): string {
   const clean = id.startsWith('/') ? id : `/${id}`;
-  return clean.split('/').map((s) => encodeURIComponent(s)).join('/');
+  return clean
+    .split('/')
+    .map((s) => encodeURIComponent(s))
+    .join('/');
 }
 
 function sleep(ms: number): Promise<void> {
@@ -524,13 +543,20 @@ export function parseAppInfo(value: unknown, where = 'app'): MarathonAppInfo {
     tasksRunning: num(raw.tasksRunning) ?? 0,
     tasksHealthy: num(raw.tasksHealthy) ?? 0,
     tasksUnhealthy: num(raw.tasksUnhealthy) ?? 0,
-    deployments: arrayOf(raw.deployments ?? []).map((d) => str(record(d).id)).filter((d): d is string => d !== undefined),
+    deployments: arrayOf(raw.deployments ?? [])
+      .map((d) => str(record(d).id))
+      .filter((d): d is string => d !== undefined),
     tasks: arrayOf(raw.tasks ?? []).map(parseTask),
-    ...(failure ? {
-      lastTaskFailure: {
-        message: str(failure.message), state: str(failure.state), version: str(failure.version), timestamp: str(failure.timestamp),
-      },
-    } : {}),
+    ...(failure
+      ? {
+          lastTaskFailure: {
+            message: str(failure.message),
+            state: str(failure.state),
+            version: str(failure.version),
+            timestamp: str(failure.timestamp),
+          },
+        }
+      : {}),
     raw,
   };
 }

@@ -25,7 +25,12 @@ export function appIdProblem(id: string): string | undefined {
 }
 
 function suggestId(seg: string): string {
-  return seg.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '') || 'my-app';
+  return (
+    seg
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'my-app'
+  );
 }
 
 /**
@@ -61,23 +66,45 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
   const host = app.networks.length === 0 || modes.has('host');
   const mappings = app.container?.portMappings;
   if (host && mappings && mappings.length > 0) {
-    add('container.portMappings', mappings, "are not allowed with host networking; use 'portDefinitions', or set networks to [{ mode: 'container/bridge' }]");
+    add(
+      'container.portMappings',
+      mappings,
+      "are not allowed with host networking; use 'portDefinitions', or set networks to [{ mode: 'container/bridge' }]",
+    );
   }
   if (!host && app.portDefinitions !== undefined) {
-    add('portDefinitions', app.portDefinitions, "are only allowed with host networking; use 'container.portMappings' with a bridge network");
+    add(
+      'portDefinitions',
+      app.portDefinitions,
+      "are only allowed with host networking; use 'container.portMappings' with a bridge network",
+    );
   }
-  const ports = host ? app.portDefinitions ?? [] : mappings ?? [];
+  const ports = host ? (app.portDefinitions ?? []) : (mappings ?? []);
   const names = new Set<string>();
   ports.forEach((p, i) => {
-    const portNumbers: [string, number | undefined][] = 'containerPort' in p
-      ? [['containerPort', p.containerPort], ['hostPort', p.hostPort], ['servicePort', p.servicePort]]
-      : [['port', p.port]];
+    const portNumbers: [string, number | undefined][] =
+      'containerPort' in p
+        ? [
+            ['containerPort', p.containerPort],
+            ['hostPort', p.hostPort],
+            ['servicePort', p.servicePort],
+          ]
+        : [['port', p.port]];
     for (const [key, value] of portNumbers) {
       if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 65535)) {
-        add(`${host ? 'portDefinitions' : 'container.portMappings'}[${i}].${key}`, value, 'must be a whole number from 0 to 65535 (0 = assigned by Marathon)');
+        add(
+          `${host ? 'portDefinitions' : 'container.portMappings'}[${i}].${key}`,
+          value,
+          'must be a whole number from 0 to 65535 (0 = assigned by Marathon)',
+        );
       }
     }
-    if (names.has(p.name)) add(`${host ? 'portDefinitions' : 'container.portMappings'}[${i}].name`, p.name, 'must be unique among the ports; rename one of them');
+    if (names.has(p.name))
+      add(
+        `${host ? 'portDefinitions' : 'container.portMappings'}[${i}].name`,
+        p.name,
+        'must be unique among the ports; rename one of them',
+      );
     names.add(p.name);
   });
 
@@ -87,11 +114,16 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
     const f = (k: string) => `healthChecks[${i}].${k}`;
     if (['MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP'].includes(hc.protocol)) mesosChecks += 1;
     if (hc.protocol === 'COMMAND') {
-      if (!hc.command || hc.command.value.trim() === '') add(f('command'), hc.command?.value, 'is required for a COMMAND health check; give a shell command that exits 0 when healthy');
+      if (!hc.command || hc.command.value.trim() === '')
+        add(f('command'), hc.command?.value, 'is required for a COMMAND health check; give a shell command that exits 0 when healthy');
     } else {
       const index = hc.portIndex ?? 0;
       if (index >= ports.length || index < 0) {
-        add(f('portIndex'), index, `must address one of the app's ${ports.length} port(s) (0..${ports.length - 1}); add the port or change the index`);
+        add(
+          f('portIndex'),
+          index,
+          `must address one of the app's ${ports.length} port(s) (0..${ports.length - 1}); add the port or change the index`,
+        );
       }
     }
     if (hc.path !== undefined && !hc.path.startsWith('/')) add(f('path'), hc.path, "must start with '/', e.g. '/health'");
@@ -102,14 +134,24 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
       add(f('maxConsecutiveFailures'), hc.maxConsecutiveFailures, 'must be a whole number >= 0 (0 = never kill)');
     }
     if (hc.timeoutSeconds >= hc.intervalSeconds && hc.intervalSeconds > 0) {
-      add(f('timeoutSeconds'), hc.timeoutSeconds, `must be less than intervalSeconds (${hc.intervalSeconds}); lower it or check less often`);
+      add(
+        f('timeoutSeconds'),
+        hc.timeoutSeconds,
+        `must be less than intervalSeconds (${hc.intervalSeconds}); lower it or check less often`,
+      );
     }
   });
-  if (mesosChecks > 1) add('healthChecks', checks.map((c) => c.protocol), 'may hold at most one MESOS_HTTP/MESOS_HTTPS/MESOS_TCP check');
+  if (mesosChecks > 1)
+    add(
+      'healthChecks',
+      checks.map((c) => c.protocol),
+      'may hold at most one MESOS_HTTP/MESOS_HTTPS/MESOS_TCP check',
+    );
 
   for (const key of ['minimumHealthCapacity', 'maximumOverCapacity'] as const) {
     const v = app.upgradeStrategy[key];
-    if (!(v >= 0 && v <= 1)) add(`upgradeStrategy.${key}`, v, 'must be a number from 0 to 1, e.g. 1 (keep all old tasks until new ones are healthy)');
+    if (!(v >= 0 && v <= 1))
+      add(`upgradeStrategy.${key}`, v, 'must be a number from 0 to 1, e.g. 1 (keep all old tasks until new ones are healthy)');
   }
   for (const [k, v] of Object.entries(app.labels)) {
     if (typeof v !== 'string') add(`labels.${k}`, v, `must be a string, e.g. "${String(v)}"`);

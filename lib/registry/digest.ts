@@ -35,9 +35,7 @@ const MANIFEST_TYPES = [
 ].join(', ');
 
 /** What the registry said about an image. */
-export type DigestResult =
-  | { readonly digest: string }
-  | { readonly digest?: undefined; readonly note: string };
+export type DigestResult = { readonly digest: string } | { readonly digest?: undefined; readonly note: string };
 
 /**
  * Asks the registry (Docker Registry HTTP API v2: `HEAD /v2/<repository>/manifests/<tag>`, header
@@ -57,13 +55,19 @@ export async function resolveImageDigest(image: string, registryUrl: string, tim
     return { note: `the registry at ${registryUrl} did not answer (${(err as Error).message}); the plan keeps the tag` };
   }
   if (res.status === 404) {
-    throw new C2CError('IMAGE_NOT_FOUND', `${image} is not in the registry at ${registryUrl} (404 for ${ref.repository}:${ref.tag ?? 'latest'})`, {
-      hint: 'push the image first (the build trigger does), or check the tag',
-    });
+    throw new C2CError(
+      'IMAGE_NOT_FOUND',
+      `${image} is not in the registry at ${registryUrl} (404 for ${ref.repository}:${ref.tag ?? 'latest'})`,
+      {
+        hint: 'push the image first (the build trigger does), or check the tag',
+      },
+    );
   }
   const digest = res.headers.get('docker-content-digest');
   if (!res.ok || !digest || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
-    return { note: `the registry at ${registryUrl} answered ${res.status}${digest ? '' : ' without a Docker-Content-Digest'}; the plan keeps the tag` };
+    return {
+      note: `the registry at ${registryUrl} answered ${res.status}${digest ? '' : ' without a Docker-Content-Digest'}; the plan keeps the tag`,
+    };
   }
   return { digest };
 }

@@ -36,7 +36,9 @@ export function parseSince(text: string, now: Date = new Date()): Date {
   }
   const t = Date.parse(text);
   if (Number.isNaN(t)) {
-    throw new C2CError('USAGE', `--since '${text}' is neither a duration nor a date`, { hint: "use e.g. '30d', '12h', '2w' or '2026-11-01'" });
+    throw new C2CError('USAGE', `--since '${text}' is neither a duration nor a date`, {
+      hint: "use e.g. '30d', '12h', '2w' or '2026-11-01'",
+    });
   }
   return new Date(t);
 }
@@ -140,7 +142,14 @@ export function doraReport(events: readonly AuditEvent[], options: { since: Date
     all.restores.push(...s.restores);
     return figures(name, s, days);
   });
-  return { environment, since: options.since.toISOString(), until: now.toISOString(), days, services, fleet: figures('(fleet)', all, days) };
+  return {
+    environment,
+    since: options.since.toISOString(),
+    until: now.toISOString(),
+    days,
+    services,
+    fleet: figures('(fleet)', all, days),
+  };
 }
 
 /** `1h 05m`, `3m 20s`, `850 ms`: durations as people read them. */

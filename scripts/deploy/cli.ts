@@ -12,7 +12,17 @@ import { register as status } from './commands/status';
 import { CliContext, CliIo, createContext, EXIT_CODES_HELP, reportError } from './context';
 
 /** Every command module, in help order. */
-export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [list, render, plan, approve, apply, rollback, status, history, report];
+export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
+  list,
+  render,
+  plan,
+  approve,
+  apply,
+  rollback,
+  status,
+  history,
+  report,
+];
 
 /** Builds the program over the given streams (tests pass their own). */
 export function buildProgram(ctx: CliContext): Command {
@@ -24,7 +34,10 @@ export function buildProgram(ctx: CliContext): Command {
     .addHelpText('after', EXIT_CODES_HELP);
   for (const register of COMMANDS) register(program, ctx);
   for (const cmd of program.commands) {
-    cmd.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({ writeErr: (s) => ctx.err(s.replace(/\n$/, '')), writeOut: (s) => ctx.out(s) });
+    cmd
+      .exitOverride()
+      .showHelpAfterError('(run with --help for usage)')
+      .configureOutput({ writeErr: (s) => ctx.err(s.replace(/\n$/, '')), writeOut: (s) => ctx.out(s) });
   }
   return program;
 }
@@ -32,7 +45,12 @@ export function buildProgram(ctx: CliContext): Command {
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0;
-  const ctx = createContext({ ...io, setExitCode: (c) => { exitCode = c; } });
+  const ctx = createContext({
+    ...io,
+    setExitCode: (c) => {
+      exitCode = c;
+    },
+  });
   const program = buildProgram(ctx);
   try {
     if (argv.length === 0) {

@@ -24,7 +24,13 @@ Environment:
   CI             plain progress lines instead of a spinner`;
 
 const USAGE_CODES = new Set([
-  'USAGE', 'UNKNOWN_SERVICE', 'INVALID_DEFINITION', 'PLAN_INVALID', 'ROLLBACK_NO_TARGET', 'PRODUCTION_NEEDS_PLAN', 'IMAGE_NOT_FOUND',
+  'USAGE',
+  'UNKNOWN_SERVICE',
+  'INVALID_DEFINITION',
+  'PLAN_INVALID',
+  'ROLLBACK_NO_TARGET',
+  'PRODUCTION_NEEDS_PLAN',
+  'IMAGE_NOT_FOUND',
 ]);
 
 /** Maps an error to the CLI's exit code: GATE_* and PLAN_TAMPERED 3; bad usage/input 2; everything else 1. */
@@ -103,14 +109,16 @@ export function createContext(io: CliIo): CliContext {
       });
     },
     progress: () => createProgress(ctx, interactive),
-    action: (fn) => async (...args) => {
-      try {
-        const code = await fn(...args);
-        io.setExitCode(code ?? EXIT.ok);
-      } catch (error) {
-        io.setExitCode(reportError(ctx, error));
-      }
-    },
+    action:
+      (fn) =>
+      async (...args) => {
+        try {
+          const code = await fn(...args);
+          io.setExitCode(code ?? EXIT.ok);
+        } catch (error) {
+          io.setExitCode(reportError(ctx, error));
+        }
+      },
   };
   return ctx;
 }
@@ -142,16 +150,24 @@ export function reportError(ctx: Pick<CliContext, 'err'>, error: unknown): numbe
 function createProgress(ctx: CliContext, interactive: boolean): Progress {
   const text = (e: ProgressEvent): string | undefined => {
     switch (e.kind) {
-      case 'phase': return `${e.appId}: ${e.message}`;
-      case 'submitted': return `${e.appId}: deployment ${e.deploymentId} started (version ${e.version})`;
-      case 'waiting-for-lock': return `${e.appId}: locked by deployment ${e.deploymentIds.join(', ') || '(unknown)'}; waiting for it`;
-      case 'step': return `${e.appId}: step ${e.currentStep} of ${e.totalSteps}${e.actions.length ? ` (${e.actions.join(', ')})` : ''}`;
-      case 'tasks': return e.healthChecks
-        ? `${e.appId}: healthy ${e.healthy} of ${e.wanted} (running ${e.running})`
-        : `${e.appId}: running ${e.running} of ${e.wanted}`;
-      case 'rollback': return `${e.appId}: rolling back: ${e.message}`;
-      case 'done': return `${e.appId}: ${e.message}`;
-      default: return undefined;
+      case 'phase':
+        return `${e.appId}: ${e.message}`;
+      case 'submitted':
+        return `${e.appId}: deployment ${e.deploymentId} started (version ${e.version})`;
+      case 'waiting-for-lock':
+        return `${e.appId}: locked by deployment ${e.deploymentIds.join(', ') || '(unknown)'}; waiting for it`;
+      case 'step':
+        return `${e.appId}: step ${e.currentStep} of ${e.totalSteps}${e.actions.length ? ` (${e.actions.join(', ')})` : ''}`;
+      case 'tasks':
+        return e.healthChecks
+          ? `${e.appId}: healthy ${e.healthy} of ${e.wanted} (running ${e.running})`
+          : `${e.appId}: running ${e.running} of ${e.wanted}`;
+      case 'rollback':
+        return `${e.appId}: rolling back: ${e.message}`;
+      case 'done':
+        return `${e.appId}: ${e.message}`;
+      default:
+        return undefined;
     }
   };
   // On a terminal, clear the spinner's line before printing so lines do not mix with it.

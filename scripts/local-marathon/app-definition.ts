@@ -110,16 +110,36 @@ const appProps: Record<string, Schema> = {
     labels,
     networkName: str({ minLength: 1 }),
   }),
-  networks: arr(obj({ name: str({ pattern: NETWORK_NAME, minLength: 1, maxLength: 63 }), mode: str({ enum: ['container', 'container/bridge', 'host'] }), labels })),
+  networks: arr(
+    obj({
+      name: str({ pattern: NETWORK_NAME, minLength: 1, maxLength: 63 }),
+      mode: str({ enum: ['container', 'container/bridge', 'host'] }),
+      labels,
+    }),
+  ),
   ports: arr(anyPort),
   portDefinitions: arr(obj({ port: anyPort, labels, name: str({ pattern: LEGACY_NAME, minLength: 1 }), protocol })),
-  readinessChecks: arr(obj({ name: str(), protocol: str({ enum: ['HTTP', 'HTTPS'] }), path: str(), portName: str(), intervalSeconds: seconds, timeoutSeconds: seconds, httpStatusCodesForReady: arr(int(100, 999)), preserveLastResponse: bool })),
+  readinessChecks: arr(
+    obj({
+      name: str(),
+      protocol: str({ enum: ['HTTP', 'HTTPS'] }),
+      path: str(),
+      portName: str(),
+      intervalSeconds: seconds,
+      timeoutSeconds: seconds,
+      httpStatusCodesForReady: arr(int(100, 999)),
+      preserveLastResponse: bool,
+    }),
+  ),
   residency: { t: 'any' },
   resourceLimits: { t: 'any' },
   requirePorts: bool,
   secrets: map(obj({ source: str({ minLength: 1 }) }, ['source'])),
   taskKillGracePeriodSeconds: int(0),
-  upgradeStrategy: obj({ maximumOverCapacity: num(0, 1), minimumHealthCapacity: num(0, 1) }, ['maximumOverCapacity', 'minimumHealthCapacity']),
+  upgradeStrategy: obj({ maximumOverCapacity: num(0, 1), minimumHealthCapacity: num(0, 1) }, [
+    'maximumOverCapacity',
+    'minimumHealthCapacity',
+  ]),
   uris: arr(str({ minLength: 1, maxLength: 1024 })),
   user: str(),
   version: str(),
@@ -224,8 +244,17 @@ export interface NormalizeOptions {
 }
 
 const READ_ONLY_KEYS = [
-  'version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'tasks',
-  'lastTaskFailure', 'readinessCheckResults', 'tasksStats',
+  'version',
+  'versionInfo',
+  'tasksStaged',
+  'tasksRunning',
+  'tasksHealthy',
+  'tasksUnhealthy',
+  'deployments',
+  'tasks',
+  'lastTaskFailure',
+  'readinessCheckResults',
+  'tasksStats',
 ];
 const OMIT_EMPTY = ['args', 'constraints', 'dependencies', 'env', 'fetch', 'healthChecks', 'readinessChecks', 'secrets'];
 
@@ -299,12 +328,14 @@ export function normalizeApp(input: JsonObject, options: NormalizeOptions): Json
     if (docker.network !== undefined) {
       if (a.networks !== undefined) problems.push({ path: '/', errors: ["'networks' cannot be combined with 'container.docker.network'"] });
       else if (docker.network === 'BRIDGE') a.networks = [{ mode: 'container/bridge' }];
-      else if (docker.network === 'USER') a.networks = [{ mode: 'container', ...(ipAddress?.networkName ? { name: ipAddress.networkName } : {}) }];
+      else if (docker.network === 'USER')
+        a.networks = [{ mode: 'container', ...(ipAddress?.networkName ? { name: ipAddress.networkName } : {}) }];
       else a.networks = [{ mode: 'host' }];
       delete docker.network;
     }
     if (docker.portMappings !== undefined) {
-      if (container!.portMappings !== undefined) problems.push({ path: '/container', errors: ["'container.docker.portMappings' cannot be combined with 'container.portMappings'"] });
+      if (container!.portMappings !== undefined)
+        problems.push({ path: '/container', errors: ["'container.docker.portMappings' cannot be combined with 'container.portMappings'"] });
       else container!.portMappings = docker.portMappings;
       delete docker.portMappings;
     }
@@ -314,23 +345,30 @@ export function normalizeApp(input: JsonObject, options: NormalizeOptions): Json
     const discovery = isObject(ipAddress.discovery) && Array.isArray(ipAddress.discovery.ports) ? ipAddress.discovery.ports : [];
     if (!container) container = a.container = { type: 'MESOS' };
     if (container.portMappings === undefined && discovery.length) {
-      container.portMappings = discovery.filter(isObject).map((p) => ({ containerPort: p.number ?? 0, name: p.name, protocol: p.protocol ?? 'tcp' }));
+      container.portMappings = discovery
+        .filter(isObject)
+        .map((p) => ({ containerPort: p.number ?? 0, name: p.name, protocol: p.protocol ?? 'tcp' }));
     }
   } else if (ipAddress && a.networks !== undefined) {
     problems.push({ path: '/', errors: ["'ipAddress' cannot be combined with 'networks'"] });
   }
 
   // Networks and ports.
-  const networks = (Array.isArray(a.networks) && a.networks.length ? a.networks : ([{ mode: 'host' }] as Json[])).filter(isObject).map((n) => {
-    const out: JsonObject = { mode: typeof n.mode === 'string' ? n.mode : 'container' };
-    if (typeof n.name === 'string') out.name = n.name;
-    if (isObject(n.labels) && Object.keys(n.labels).length) out.labels = n.labels;
-    return out;
-  });
+  const networks = (Array.isArray(a.networks) && a.networks.length ? a.networks : ([{ mode: 'host' }] as Json[]))
+    .filter(isObject)
+    .map((n) => {
+      const out: JsonObject = { mode: typeof n.mode === 'string' ? n.mode : 'container' };
+      if (typeof n.name === 'string') out.name = n.name;
+      if (isObject(n.labels) && Object.keys(n.labels).length) out.labels = n.labels;
+      return out;
+    });
   const modes = new Set(networks.map((n) => n.mode));
-  if (modes.size > 1) problems.push({ path: '/networks', errors: ['Network modes cannot be mixed: use host, container/bridge or container networks only'] });
-  if (modes.has('host') && networks.length > 1) problems.push({ path: '/networks', errors: ['Host networking may only be specified once'] });
-  if (modes.has('container/bridge') && networks.length > 1) problems.push({ path: '/networks', errors: ['Bridge networking may only be specified once'] });
+  if (modes.size > 1)
+    problems.push({ path: '/networks', errors: ['Network modes cannot be mixed: use host, container/bridge or container networks only'] });
+  if (modes.has('host') && networks.length > 1)
+    problems.push({ path: '/networks', errors: ['Host networking may only be specified once'] });
+  if (modes.has('container/bridge') && networks.length > 1)
+    problems.push({ path: '/networks', errors: ['Bridge networking may only be specified once'] });
   a.networks = networks;
   const mode = networkMode(a);
   if (mode !== 'host' && !container) container = a.container = { type: 'MESOS' };
@@ -346,15 +384,21 @@ export function normalizeApp(input: JsonObject, options: NormalizeOptions): Json
         privileged: typeof docker.privileged === 'boolean' ? docker.privileged : false,
       };
       if (docker.pullConfig !== undefined) d.pullConfig = docker.pullConfig;
-      if (docker.credential !== undefined) problems.push({ path: '/container/docker/credential', errors: ['must be empty: docker.credential was removed, use pullConfig'] });
-      if (docker.pullConfig !== undefined && c.type === 'DOCKER') problems.push({ path: '/container/docker/pullConfig', errors: ['pullConfig is supported only with the Mesos containerizer (container.type MESOS)'] });
+      if (docker.credential !== undefined)
+        problems.push({ path: '/container/docker/credential', errors: ['must be empty: docker.credential was removed, use pullConfig'] });
+      if (docker.pullConfig !== undefined && c.type === 'DOCKER')
+        problems.push({
+          path: '/container/docker/pullConfig',
+          errors: ['pullConfig is supported only with the Mesos containerizer (container.type MESOS)'],
+        });
       c.docker = d;
     }
     for (const k of Object.keys(container)) if (!['type', 'docker', 'portMappings', 'volumes'].includes(k)) c[k] = container[k];
     c.volumes = Array.isArray(container.volumes) ? container.volumes : [];
     const pms = Array.isArray(container.portMappings) ? container.portMappings.filter(isObject) : undefined;
     if (mode === 'host') {
-      if (pms && pms.length) problems.push({ path: '/container/portMappings', errors: ['portMappings are not allowed with host-networking'] });
+      if (pms && pms.length)
+        problems.push({ path: '/container/portMappings', errors: ['portMappings are not allowed with host-networking'] });
     } else {
       const list = pms ?? [{ name: 'default' }];
       c.portMappings = list.map((pm) => normalizePortMapping(pm, mode === 'container/bridge'));
@@ -364,13 +408,17 @@ export function normalizeApp(input: JsonObject, options: NormalizeOptions): Json
   if (mode === 'host') {
     const defs = Array.isArray(a.portDefinitions) ? a.portDefinitions.filter(isObject) : [{ port: 0, name: 'default' }];
     a.portDefinitions = defs.map((pd) => {
-      const out: JsonObject = { port: typeof pd.port === 'number' ? pd.port : 0, protocol: typeof pd.protocol === 'string' ? pd.protocol : 'tcp' };
+      const out: JsonObject = {
+        port: typeof pd.port === 'number' ? pd.port : 0,
+        protocol: typeof pd.protocol === 'string' ? pd.protocol : 'tcp',
+      };
       if (typeof pd.name === 'string') out.name = pd.name;
       if (isObject(pd.labels) && Object.keys(pd.labels).length) out.labels = pd.labels;
       return out;
     });
   } else {
-    if (Array.isArray(a.portDefinitions) && a.portDefinitions.length) problems.push({ path: '/portDefinitions', errors: ['portDefinitions are only allowed with host-networking'] });
+    if (Array.isArray(a.portDefinitions) && a.portDefinitions.length)
+      problems.push({ path: '/portDefinitions', errors: ['portDefinitions are only allowed with host-networking'] });
     delete a.portDefinitions;
   }
 
@@ -399,7 +447,10 @@ export function normalizeApp(input: JsonObject, options: NormalizeOptions): Json
   if (Array.isArray(a.dependencies)) a.dependencies = a.dependencies.map((d) => canonicalId(String(d)));
   const us = isObject(a.upgradeStrategy) ? a.upgradeStrategy : { minimumHealthCapacity: 1, maximumOverCapacity: 1 };
   const unreachable = isObject(a.unreachableStrategy)
-    ? { inactiveAfterSeconds: a.unreachableStrategy.inactiveAfterSeconds ?? 0, expungeAfterSeconds: a.unreachableStrategy.expungeAfterSeconds ?? 0 }
+    ? {
+        inactiveAfterSeconds: a.unreachableStrategy.inactiveAfterSeconds ?? 0,
+        expungeAfterSeconds: a.unreachableStrategy.expungeAfterSeconds ?? 0,
+      }
     : (a.unreachableStrategy ?? { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 });
 
   // Output order: the id first, then the fields in the order Marathon's writer uses (roughly alphabetical).
@@ -470,7 +521,7 @@ function semanticProblems(d: JsonObject, options: NormalizeOptions): Violation[]
   const hasImage = !!(container && isObject(container.docker) && typeof container.docker.image === 'string');
   const hasCmd = typeof d.cmd === 'string';
   const hasArgs = Array.isArray(d.args) && d.args.length > 0;
-  if (!((hasCmd !== hasArgs) || (!(hasCmd && hasArgs) && hasImage))) {
+  if (!(hasCmd !== hasArgs || (!(hasCmd && hasArgs) && hasImage))) {
     out.push({ path: '/', errors: ["AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."] });
   }
   const ports = portCount(d);
@@ -478,19 +529,31 @@ function semanticProblems(d: JsonObject, options: NormalizeOptions): Violation[]
   let mesosChecks = 0;
   hcs.forEach((hc, i) => {
     if (hc.protocol === 'COMMAND') {
-      if (!isObject(hc.command)) out.push({ path: `/healthChecks(${i})/command`, errors: ['A COMMAND health check needs a command: {"value": "<shell>"}'] });
+      if (!isObject(hc.command))
+        out.push({ path: `/healthChecks(${i})/command`, errors: ['A COMMAND health check needs a command: {"value": "<shell>"}'] });
       return;
     }
     if (String(hc.protocol).startsWith('MESOS_')) mesosChecks++;
     if (typeof hc.port !== 'number' && (typeof hc.portIndex !== 'number' || hc.portIndex >= ports)) {
-      out.push({ path: `/healthChecks(${i})`, errors: ['Health check port indices must address an element of the ports array or container port mappings.'] });
+      out.push({
+        path: `/healthChecks(${i})`,
+        errors: ['Health check port indices must address an element of the ports array or container port mappings.'],
+      });
     }
   });
-  if (mesosChecks > 1) out.push({ path: '/healthChecks', errors: ['AppDefinition can contain at most one Mesos health check of the MESOS_HTTP, MESOS_HTTPS or MESOS_TCP kind'] });
-  if (Array.isArray(d.readinessChecks) && d.readinessChecks.length > 1) out.push({ path: '/readinessChecks', errors: ['Only one readiness check is allowed'] });
+  if (mesosChecks > 1)
+    out.push({
+      path: '/healthChecks',
+      errors: ['AppDefinition can contain at most one Mesos health check of the MESOS_HTTP, MESOS_HTTPS or MESOS_TCP kind'],
+    });
+  if (Array.isArray(d.readinessChecks) && d.readinessChecks.length > 1)
+    out.push({ path: '/readinessChecks', errors: ['Only one readiness check is allowed'] });
   const names = portNames(d).filter((n): n is string => n !== undefined);
   if (new Set(names).size !== names.length) {
-    out.push({ path: Array.isArray(d.portDefinitions) ? '/portDefinitions' : '/container/portMappings', errors: ['Port names must be unique.'] });
+    out.push({
+      path: Array.isArray(d.portDefinitions) ? '/portDefinitions' : '/container/portMappings',
+      errors: ['Port names must be unique.'],
+    });
   }
   const secrets = isObject(d.secrets) ? d.secrets : {};
   const env = isObject(d.env) ? d.env : {};
@@ -552,9 +615,14 @@ export function mergeUpdate(stored: JsonObject, body: JsonObject): JsonObject {
   if ('ports' in body) delete out.portDefinitions;
   if ('uris' in body) delete out.fetch;
   const bodyDocker = isObject(body.container) && isObject(body.container.docker) ? body.container.docker : undefined;
-  if (!('networks' in body) && (('ipAddress' in body) || (bodyDocker && bodyDocker.network !== undefined))) delete out.networks;
+  if (!('networks' in body) && ('ipAddress' in body || (bodyDocker && bodyDocker.network !== undefined))) delete out.networks;
   if ('networks' in body || 'container' in body || 'ipAddress' in body) {
-    const mode = out.networks !== undefined ? networkMode(out) : bodyDocker?.network === 'BRIDGE' || bodyDocker?.network === 'USER' || 'ipAddress' in body ? 'container' : 'host';
+    const mode =
+      out.networks !== undefined
+        ? networkMode(out)
+        : bodyDocker?.network === 'BRIDGE' || bodyDocker?.network === 'USER' || 'ipAddress' in body
+          ? 'container'
+          : 'host';
     // A switch of network mode carries the ports over to the form the new mode uses.
     if (mode !== 'host' && !('portDefinitions' in body) && !('ports' in body)) delete out.portDefinitions;
     if (mode === 'host' && !('container' in body) && isObject(out.container)) delete out.container.portMappings;

@@ -48,7 +48,8 @@ export class Faults {
     const fault: Fault = { id: newId(), kind: kind as FaultKind, count, remaining: count, expiresAt: Date.now() + seconds * 1000 };
     if (kind === 'status') {
       const status = body.status ?? 503;
-      if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) throw bad("'status' must be an HTTP error status (400-599)");
+      if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599)
+        throw bad("'status' must be an HTTP error status (400-599)");
       fault.status = status;
     }
     if (kind === 'delay') fault.ms = bounded(body, 'ms', 1000, 0, 60000);

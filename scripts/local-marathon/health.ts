@@ -83,7 +83,9 @@ function commandCheck(value: string, env: Record<string, string>, timeoutMs: num
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       killGroup(child.pid, 'SIGKILL');
-      resolve(code === 0 ? { ok: true } : { ok: false, cause: signal ? `Command timed out (${signal})` : `Command exited with status ${code}` });
+      resolve(
+        code === 0 ? { ok: true } : { ok: false, cause: signal ? `Command timed out (${signal})` : `Command exited with status ${code}` },
+      );
     });
   });
 }

@@ -178,7 +178,11 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
       return {
         status: 200,
         body: {
-          apps: [...m.store.apps.values()].map((a) => ({ id: a.id, current: m.versionJson(a.current), versions: a.versions.map((v) => v.version) })),
+          apps: [...m.store.apps.values()].map((a) => ({
+            id: a.id,
+            current: m.versionJson(a.current),
+            versions: a.versions.map((v) => v.version),
+          })),
           deployments: [...m.store.deployments.values()].map((d) => ({ ...m.deploymentJson(d), hung: d.hung })),
           tasks: m.scheduler.allTasks().map((t) => m.taskJson(t)),
           faults: m.faults.list().map(faultJson),
@@ -255,7 +259,13 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
         const label = url.searchParams.get('label');
         const apps = [...m.store.apps.values()].filter((a) => {
           if (idFilter && !a.id.toLowerCase().includes(idFilter)) return false;
-          if (cmdFilter && !String(a.current.def.cmd ?? '').toLowerCase().includes(cmdFilter)) return false;
+          if (
+            cmdFilter &&
+            !String(a.current.def.cmd ?? '')
+              .toLowerCase()
+              .includes(cmdFilter)
+          )
+            return false;
           if (label && !labelMatches(label, isObject(a.current.def.labels) ? a.current.def.labels : {})) return false;
           return true;
         });
@@ -273,7 +283,14 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
   };
 
   /** `/v2/apps/{id}[/...]`: the id pattern is `.+`, so keyword suffixes are matched first, as JAX-RS does. */
-  const appRoute = async (req: IncomingMessage, url: URL, method: string, rest: string, force: boolean, clientIp: string): Promise<Reply> => {
+  const appRoute = async (
+    req: IncomingMessage,
+    url: URL,
+    method: string,
+    rest: string,
+    force: boolean,
+    clientIp: string,
+  ): Promise<Reply> => {
     const uri = `/v2/apps${rest}`;
     let mm: RegExpExecArray | null;
     if (method === 'GET') {
@@ -331,7 +348,9 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
       if ((mm = /^(.+)\/tasks$/.exec(rest))) {
         const id = canonicalId(mm[1]);
         const host = url.searchParams.get('host');
-        const tasks = appTasksOr404(id).filter((t) => !t.killing && (!host || host === '*' || host === '127.0.0.1' || host === 'localhost'));
+        const tasks = appTasksOr404(id).filter(
+          (t) => !t.killing && (!host || host === '*' || host === '127.0.0.1' || host === 'localhost'),
+        );
         return killReply(tasks, scale, force, false);
       }
       return m.remove(rest, flag(url, 'force', true));
@@ -380,7 +399,9 @@ function acceptsJson(accept: string | undefined, textOk: boolean): boolean {
   if (!accept) return true;
   return accept.split(',').some((t) => {
     const type = t.split(';')[0].trim().toLowerCase();
-    return type === '*/*' || type === 'application/json' || type === 'application/*' || (textOk && (type === 'text/plain' || type === 'text/*'));
+    return (
+      type === '*/*' || type === 'application/json' || type === 'application/*' || (textOk && (type === 'text/plain' || type === 'text/*'))
+    );
   });
 }
 

@@ -3,17 +3,22 @@
  * deployments, plus the JSON views. Each change becomes one deployment plan (§7, §9) with Marathon's conflict rules
  * (409 lock, `force`) and version bookkeeping (§8).
  */
-import {
-  canonicalId,
-  checkAppTypes,
-  checkRollbackBody,
-  isRollbackBody,
-  mergeUpdate,
-  normalizeApp,
-} from './app-definition';
+import { canonicalId, checkAppTypes, checkRollbackBody, isRollbackBody, mergeUpdate, normalizeApp } from './app-definition';
 import { EventBus } from './events';
 import { Faults } from './faults';
-import { HttpError, Json, JsonObject, appNotFound, clone, formatTimestamp, isObject, newId, newVersion, objectNotValid, stableStringify } from './json';
+import {
+  HttpError,
+  Json,
+  JsonObject,
+  appNotFound,
+  clone,
+  formatTimestamp,
+  isObject,
+  newId,
+  newVersion,
+  objectNotValid,
+  stableStringify,
+} from './json';
 import { SLAVE_ID, Scheduler, Task, healthChecks } from './scheduler';
 import { AppRecord, AppVersion, DeploymentAction, DeploymentRecord, MAX_VERSIONS, Store } from './store';
 
@@ -71,11 +76,23 @@ export class Marathon {
     if (this.store.apps.has(String(def.id))) throw new HttpError(409, { message: `An app with id [${def.id}] already exists.` });
     const echo = clone(def);
     const result = this.apply([{ id: String(def.id), def }], force);
-    this.events.publish('api_post_event', { clientIp, uri, appDefinition: this.appJson(this.store.apps.get(String(def.id)) as AppRecord, 'none') });
+    this.events.publish('api_post_event', {
+      clientIp,
+      uri,
+      appDefinition: this.appJson(this.store.apps.get(String(def.id)) as AppRecord, 'none'),
+    });
     // The 201 body is the app as validated before service ports were assigned, with zeroed counters and no versionInfo.
     return {
       status: 201,
-      body: { ...echo, version: result.version, tasksStaged: 0, tasksRunning: 0, tasksHealthy: 0, tasksUnhealthy: 0, deployments: [{ id: result.deploymentId }] },
+      body: {
+        ...echo,
+        version: result.version,
+        tasksStaged: 0,
+        tasksRunning: 0,
+        tasksHealthy: 0,
+        tasksUnhealthy: 0,
+        deployments: [{ id: result.deploymentId }],
+      },
       headers: { 'Marathon-Deployment-Id': result.deploymentId, Location: String(def.id) },
     };
   }
@@ -83,7 +100,8 @@ export class Marathon {
   /** `PUT /v2/apps/{id}` and `PATCH` (§7, §11 C). */
   update(pathId: string, body: Json, opts: { partial: boolean; force: boolean; patch?: boolean }, uri: string, clientIp: string): Reply {
     const id = canonicalId(pathId);
-    if (!isObject(body)) throw new HttpError(422, { message: 'Invalid JSON', details: [{ path: '/', errors: ['error.expected.jsobject'] }] });
+    if (!isObject(body))
+      throw new HttpError(422, { message: 'Invalid JSON', details: [{ path: '/', errors: ['error.expected.jsobject'] }] });
     const existing = this.store.apps.get(id);
     if (opts.patch && !existing) throw appNotFound(id);
     checkAppTypes({ ...body, id }, false);
@@ -110,7 +128,8 @@ export class Marathon {
 
   /** `PUT /v2/apps` / `PATCH /v2/apps`: an array of apps in one deployment. */
   updateMany(body: Json, opts: { partial: boolean; force: boolean }): Reply {
-    if (!Array.isArray(body)) throw new HttpError(422, { message: 'Invalid JSON', details: [{ path: '/', errors: ['error.expected.jsarray'] }] });
+    if (!Array.isArray(body))
+      throw new HttpError(422, { message: 'Invalid JSON', details: [{ path: '/', errors: ['error.expected.jsarray'] }] });
     const intents: Intent[] = body.map((item, i) => {
       if (!isObject(item) || typeof item.id !== 'string') {
         throw new HttpError(422, { message: 'Invalid JSON', details: [{ path: `(${i})/id`, errors: ['error.path.missing'] }] });
@@ -182,7 +201,10 @@ export class Marathon {
       return { id: appId, def: clone(orig.def) };
     });
     this.scheduler.cancelDeployment(dep, 'The deployment has been rolled back');
-    const result = this.apply(intents.filter((i) => !i.delete || this.store.apps.has(i.id)), true);
+    const result = this.apply(
+      intents.filter((i) => !i.delete || this.store.apps.has(i.id)),
+      true,
+    );
     return { status: 200, body: result, headers: { 'Marathon-Deployment-Id': result.deploymentId } };
   }
 
@@ -246,17 +268,47 @@ export class Marathon {
     if (intent.delete) return { id: intent.id, before, after: undefined, kind: before ? 'delete' : 'none' };
     const def = intent.def as JsonObject;
     this.store.assignServicePorts(def, before?.def);
-    if (!before) return { id: intent.id, before, after: { def, version: planVersion, versionInfo: { lastScalingAt: planVersion, lastConfigChangeAt: planVersion } }, kind: 'create' };
+    if (!before)
+      return {
+        id: intent.id,
+        before,
+        after: { def, version: planVersion, versionInfo: { lastScalingAt: planVersion, lastConfigChangeAt: planVersion } },
+        kind: 'create',
+      };
     if (intent.restart) {
-      return { id: intent.id, before, after: { def, version: planVersion, versionInfo: { lastScalingAt: before.versionInfo.lastScalingAt, lastConfigChangeAt: planVersion } }, kind: 'restart' };
+      return {
+        id: intent.id,
+        before,
+        after: {
+          def,
+          version: planVersion,
+          versionInfo: { lastScalingAt: before.versionInfo.lastScalingAt, lastConfigChangeAt: planVersion },
+        },
+        kind: 'restart',
+      };
     }
     const same = stableStringify(def) === stableStringify(before.def);
     if (same && !intent.forceConfigChange) return { id: intent.id, before, after: before, kind: 'none' };
-    const onlyScale = !intent.forceConfigChange && stableStringify({ ...def, instances: 0 }) === stableStringify({ ...before.def, instances: 0 });
+    const onlyScale =
+      !intent.forceConfigChange && stableStringify({ ...def, instances: 0 }) === stableStringify({ ...before.def, instances: 0 });
     if (onlyScale) {
-      return { id: intent.id, before, after: { def, version: planVersion, versionInfo: { lastScalingAt: planVersion, lastConfigChangeAt: before.versionInfo.lastConfigChangeAt } }, kind: 'scale' };
+      return {
+        id: intent.id,
+        before,
+        after: {
+          def,
+          version: planVersion,
+          versionInfo: { lastScalingAt: planVersion, lastConfigChangeAt: before.versionInfo.lastConfigChangeAt },
+        },
+        kind: 'scale',
+      };
     }
-    return { id: intent.id, before, after: { def, version: planVersion, versionInfo: { lastScalingAt: planVersion, lastConfigChangeAt: planVersion } }, kind: 'config' };
+    return {
+      id: intent.id,
+      before,
+      after: { def, version: planVersion, versionInfo: { lastScalingAt: planVersion, lastConfigChangeAt: planVersion } },
+      kind: 'config',
+    };
   }
 
   /** §5: an app and a group may not share an id. */
@@ -306,7 +358,11 @@ export class Marathon {
    * AppInfo JSON (§6): the stored definition plus version, versionInfo, counters and deployments; `tasks` and
    * `lastTaskFailure` when embedded ('single' = GET /v2/apps/{id}, which always embeds them).
    */
-  appJson(app: AppRecord, embed: 'none' | 'list' | 'single', options: { tasks?: boolean; lastTaskFailure?: boolean; readiness?: boolean } = {}): JsonObject {
+  appJson(
+    app: AppRecord,
+    embed: 'none' | 'list' | 'single',
+    options: { tasks?: boolean; lastTaskFailure?: boolean; readiness?: boolean } = {},
+  ): JsonObject {
     const out: JsonObject = { ...app.current.def, version: app.current.version, versionInfo: { ...app.current.versionInfo } };
     if (embed === 'none') return out;
     Object.assign(out, this.scheduler.counts(app.id));

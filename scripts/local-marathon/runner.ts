@@ -117,7 +117,8 @@ export class Runner {
     mkdirSync(sandbox, { recursive: true });
     const def = spec.def;
     const container = isObject(def.container) ? def.container : undefined;
-    const image = container && isObject(container.docker) && typeof container.docker.image === 'string' ? container.docker.image : undefined;
+    const image =
+      container && isObject(container.docker) && typeof container.docker.image === 'string' ? container.docker.image : undefined;
     const cmd = typeof def.cmd === 'string' ? def.cmd : undefined;
     const args = Array.isArray(def.args) ? def.args.map(String) : [];
     let kind: RunnerKind;

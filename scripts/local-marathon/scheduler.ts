@@ -386,9 +386,11 @@ export class Scheduler {
     const n = portCount(def);
     const fixed: (number | undefined)[] = [];
     if (Array.isArray(def.portDefinitions)) {
-      for (const pd of def.portDefinitions) fixed.push(def.requirePorts === true && isObject(pd) && typeof pd.port === 'number' && pd.port > 0 ? pd.port : undefined);
+      for (const pd of def.portDefinitions)
+        fixed.push(def.requirePorts === true && isObject(pd) && typeof pd.port === 'number' && pd.port > 0 ? pd.port : undefined);
     } else if (isObject(def.container) && Array.isArray(def.container.portMappings)) {
-      for (const pm of def.container.portMappings) fixed.push(isObject(pm) && typeof pm.hostPort === 'number' && pm.hostPort > 0 ? pm.hostPort : undefined);
+      for (const pm of def.container.portMappings)
+        fixed.push(isObject(pm) && typeof pm.hostPort === 'number' && pm.hostPort > 0 ? pm.hostPort : undefined);
     }
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -448,7 +450,10 @@ export class Scheduler {
     const cfg = app.current.versionInfo.lastConfigChangeAt;
     const prev = this.backoff.get(app.id);
     const base = Number(def.backoffSeconds ?? 1);
-    const delay = prev && prev.configVersion === cfg ? Math.min(prev.delaySeconds * Number(def.backoffFactor ?? 1.15), Number(def.maxLaunchDelaySeconds ?? 300)) : base;
+    const delay =
+      prev && prev.configVersion === cfg
+        ? Math.min(prev.delaySeconds * Number(def.backoffFactor ?? 1.15), Number(def.maxLaunchDelaySeconds ?? 300))
+        : base;
     this.backoff.set(app.id, { configVersion: cfg, delaySeconds: delay, nextLaunchAt: Date.now() + delay * 1000 });
   }
 
@@ -477,7 +482,8 @@ export class Scheduler {
       const ms = Math.max(50, Number(hc.intervalSeconds ?? 60) * 1000);
       const timer = setInterval(() => {
         for (const t of this.appTasks(task.appId)) {
-          if (t.configVersion === task.configVersion && t.state === 'TASK_RUNNING' && !t.killing && !t.checking[i]) void this.check(t, hc, i);
+          if (t.configVersion === task.configVersion && t.state === 'TASK_RUNNING' && !t.killing && !t.checking[i])
+            void this.check(t, hc, i);
         }
       }, ms);
       this.healthTimers.set(key, timer);
@@ -515,7 +521,13 @@ export class Scheduler {
     if (!prev?.firstSuccess && now - (task.startedAt ?? now) < graceMs) return;
     const failures = (prev?.consecutiveFailures ?? 0) + 1;
     task.health[i] = { ...prev, alive: false, consecutiveFailures: failures, lastFailure: now, lastFailureCause: outcome.cause };
-    this.events.publish('failed_health_check_event', { appId: task.appId, instanceId: task.instanceId, taskId: task.id, healthCheck: hc, version: task.version });
+    this.events.publish('failed_health_check_event', {
+      appId: task.appId,
+      instanceId: task.instanceId,
+      taskId: task.id,
+      healthCheck: hc,
+      version: task.version,
+    });
     if (prev?.alive !== false) this.healthEvent(task, false);
     const max = Number(hc.maxConsecutiveFailures ?? 3);
     if (max > 0 && failures >= max) {
@@ -534,7 +546,13 @@ export class Scheduler {
   }
 
   private healthEvent(task: Task, alive: boolean): void {
-    this.events.publish('health_status_changed_event', { appId: task.appId, instanceId: task.instanceId, taskId: task.id, version: task.version, alive });
+    this.events.publish('health_status_changed_event', {
+      appId: task.appId,
+      instanceId: task.instanceId,
+      taskId: task.id,
+      version: task.version,
+      alive,
+    });
   }
 
   /** Stops the loop, kills every task process group (SIGTERM, then SIGKILL after 2 s) and waits until they are gone. */
@@ -545,7 +563,9 @@ export class Scheduler {
     this.healthTimers.clear();
     for (const t of this.killTimers) clearTimeout(t);
     this.killTimers.clear();
-    const procs = this.allTasks().map((t) => t.proc).filter((p): p is TaskProcess => p !== undefined);
+    const procs = this.allTasks()
+      .map((t) => t.proc)
+      .filter((p): p is TaskProcess => p !== undefined);
     for (const p of procs) killGroup(p.pid, 'SIGTERM');
     const all = Promise.all(procs.map((p) => p.exited));
     let timer: NodeJS.Timeout | undefined;
@@ -592,9 +612,12 @@ function taskEnv(task: Task): Record<string, string> {
     MARATHON_APP_RESOURCE_MEM: String(def.mem),
     MARATHON_APP_RESOURCE_DISK: String(def.disk),
     MARATHON_APP_RESOURCE_GPUS: String(def.gpus),
-    MARATHON_APP_LABELS: Object.keys(labels).filter((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)).join(' '),
+    MARATHON_APP_LABELS: Object.keys(labels)
+      .filter((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+      .join(' '),
   });
-  for (const [k, v] of Object.entries(labels)) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[`MARATHON_APP_LABEL_${k.toUpperCase()}`] = String(v);
+  for (const [k, v] of Object.entries(labels))
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[`MARATHON_APP_LABEL_${k.toUpperCase()}`] = String(v);
   if (typeof image === 'string') env.MARATHON_APP_DOCKER_IMAGE = image;
   const names = portNames(def);
   const mappings = container && Array.isArray(container.portMappings) ? container.portMappings : [];

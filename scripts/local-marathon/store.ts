@@ -94,7 +94,10 @@ export class Store {
     if (!this.dir) return;
     this.writeJson('apps.json', [...this.apps.values()]);
     this.writeJson('deployments.json', [...this.deployments.values()]);
-    this.writeJson('service-ports.json', [...this.usedServicePorts()].sort((a, b) => a - b));
+    this.writeJson(
+      'service-ports.json',
+      [...this.usedServicePorts()].sort((a, b) => a - b),
+    );
   }
 
   /** Service ports of every app except `exceptApp`. */

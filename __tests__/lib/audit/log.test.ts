@@ -5,7 +5,9 @@ import { AuditLog } from '../../../lib/audit/log';
 import { sendJson, startRecordingServer } from '../../helpers/http';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'c2c-audit-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'c2c-audit-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the local audit log', () => {
@@ -13,7 +15,9 @@ describe('the local audit log', () => {
     const log = AuditLog.open(join(dir, 'nested', 'audit.jsonl'));
     await log.record({ type: 'apply.succeeded', service: 'b', environment: 'staging', actor: 'ci', time: '2026-11-02T00:00:00.000Z' });
     await log.record({ type: 'apply.started', service: 'a', environment: 'production', actor: 'ana', time: '2026-11-01T00:00:00.000Z' });
-    const lines = readFileSync(join(dir, 'nested', 'audit.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dir, 'nested', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[0])).toMatchObject({ type: 'apply.succeeded', service: 'b', id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect((await log.list()).map((e) => e.service)).toEqual(['a', 'b']);
@@ -24,7 +28,11 @@ describe('the local audit log', () => {
   it('concurrent writers never lose an event', async () => {
     const path = join(dir, 'audit.jsonl');
     const writers = [AuditLog.open(path), AuditLog.open(path)];
-    await Promise.all(Array.from({ length: 50 }, (_, i) => writers[i % 2].record({ type: 'apply.noop', service: `s${i}`, environment: 'staging', actor: 'x' })));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        writers[i % 2].record({ type: 'apply.noop', service: `s${i}`, environment: 'staging', actor: 'x' }),
+      ),
+    );
     expect(await AuditLog.open(path).list()).toHaveLength(50);
   });
 
@@ -52,7 +60,10 @@ describe('the GCS audit log (JSON API on a loopback server)', () => {
         return sendJson(res, 200, { name, bucket: 'audit-bkt' });
       }
       if (req.method === 'GET' && url.pathname === '/storage/v1/b/audit-bkt/o') {
-        return sendJson(res, 200, { kind: 'storage#objects', items: [...objects.keys()].filter((n) => n.startsWith(url.searchParams.get('prefix') ?? '')).map((name) => ({ name })) });
+        return sendJson(res, 200, {
+          kind: 'storage#objects',
+          items: [...objects.keys()].filter((n) => n.startsWith(url.searchParams.get('prefix') ?? '')).map((name) => ({ name })),
+        });
       }
       const m = /^\/storage\/v1\/b\/audit-bkt\/o\/(.+)$/.exec(url.pathname);
       if (req.method === 'GET' && m && url.searchParams.get('alt') === 'media') {
@@ -66,7 +77,9 @@ describe('the GCS audit log (JSON API on a loopback server)', () => {
       const log = AuditLog.open('gs://audit-bkt/events', env);
       const e = await log.record({ type: 'plan.created', service: 'a', environment: 'production', actor: 'ana', planId: 'p1' });
       const post = srv.received.find((r) => r.method === 'POST');
-      expect(post?.url).toBe(`/upload/storage/v1/b/audit-bkt/o?uploadType=media&ifGenerationMatch=0&name=${encodeURIComponent(`events/${e.time}-${e.id}.json`)}`);
+      expect(post?.url).toBe(
+        `/upload/storage/v1/b/audit-bkt/o?uploadType=media&ifGenerationMatch=0&name=${encodeURIComponent(`events/${e.time}-${e.id}.json`)}`,
+      );
       expect(post?.headers.authorization).toBe('Bearer t0k');
       expect(JSON.parse(post?.body ?? '{}')).toEqual(e);
       expect(await log.list()).toEqual([e]);
@@ -79,7 +92,9 @@ describe('the GCS audit log (JSON API on a loopback server)', () => {
     const srv = await startRecordingServer((_req, res) => sendJson(res, 403, { error: { code: 403 } }));
     try {
       const log = AuditLog.open('gs://audit-bkt', { C2C_GCS_BASE_URL: srv.url, GOOGLE_OAUTH_ACCESS_TOKEN: 't' });
-      await expect(log.record({ type: 'apply.noop', service: 'a', environment: 'staging', actor: 'x' })).rejects.toThrow('GCS answered 403 for POST gs://audit-bkt/');
+      await expect(log.record({ type: 'apply.noop', service: 'a', environment: 'staging', actor: 'x' })).rejects.toThrow(
+        'GCS answered 403 for POST gs://audit-bkt/',
+      );
     } finally {
       await srv.close();
     }

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { imageDir, packageLocalImage } from '../../../lib/demo/image-store';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'c2c-images-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'c2c-images-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the local image store (the demo stand-in for docker build + push)', () => {
@@ -20,7 +22,13 @@ describe('the local image store (the demo stand-in for docker build + push)', ()
     mkdirSync(join(repo, '.git'), { recursive: true });
     writeFileSync(join(repo, 'server.js'), 'console.log(process.env.BROKEN ?? "unset")\n');
     writeFileSync(join(repo, '.git', 'HEAD'), 'ref: main\n');
-    const out = await packageLocalImage({ repoDir: repo, store: join(dir, 'store'), image: 'reg:5000/web:v1', command: 'node server.js', extraEnv: { BROKEN: '1' } });
+    const out = await packageLocalImage({
+      repoDir: repo,
+      store: join(dir, 'store'),
+      image: 'reg:5000/web:v1',
+      command: 'node server.js',
+      extraEnv: { BROKEN: '1' },
+    });
     expect(out).toBe(join(dir, 'store', 'web', 'v1'));
     expect(() => statSync(join(out, '.git'))).toThrow();
     expect(readFileSync(join(out, 'server.js'), 'utf8')).toContain('BROKEN');

@@ -8,8 +8,14 @@ import { caught } from '../../helpers/errors';
 
 let lm: LocalMarathon;
 let store: ReturnType<typeof makeImageStore>;
-beforeAll(async () => { store = makeImageStore(); lm = await startMarathon(store.dir); });
-afterAll(async () => { await lm.close(); store.remove(); });
+beforeAll(async () => {
+  store = makeImageStore();
+  lm = await startMarathon(store.dir);
+});
+afterAll(async () => {
+  await lm.close();
+  store.remove();
+});
 afterEach(() => clearFaults(lm.url));
 
 const imageOf = (app: Record<string, unknown> | null) => (app?.container as { docker: { image: string } } | undefined)?.docker.image;
@@ -22,8 +28,16 @@ async function deployments(): Promise<{ id: string; affectedApps: string[] }[]> 
 async function hungDeployment(name: string, image: string): Promise<string> {
   await fault(lm.url, { kind: 'hang', appId: `/staging/${name}`, count: 1 });
   const res = await fetch(`${lm.url}/v2/apps/staging/${name}?partialUpdate=false`, {
-    method: 'PUT', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ id: `/staging/${name}`, instances: 1, cpus: 0.1, mem: 32, container: { type: 'DOCKER', docker: { image } }, networks: [{ mode: 'container/bridge' }] }),
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      id: `/staging/${name}`,
+      instances: 1,
+      cpus: 0.1,
+      mem: 32,
+      container: { type: 'DOCKER', docker: { image } },
+      networks: [{ mode: 'container/bridge' }],
+    }),
   });
   return ((await res.json()) as { deploymentId: string }).deploymentId;
 }
@@ -34,8 +48,14 @@ describe('locks (§9: 409 while another deployment holds the app)', () => {
     await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-lock:1' });
     const holder = await hungDeployment('web-lock', 'reg:5000/web-lock:other');
     const events: string[] = [];
-    const pending = applyService(deployContext(lm.url, { onProgress: (e) => events.push(e.kind) }), { service, environment: 'staging', image: 'reg:5000/web-lock:2' });
-    setTimeout(() => { void fetch(`${lm.url}/v2/deployments/${holder}?force=true`, { method: 'DELETE' }); }, 700);
+    const pending = applyService(deployContext(lm.url, { onProgress: (e) => events.push(e.kind) }), {
+      service,
+      environment: 'staging',
+      image: 'reg:5000/web-lock:2',
+    });
+    setTimeout(() => {
+      void fetch(`${lm.url}/v2/deployments/${holder}?force=true`, { method: 'DELETE' });
+    }, 700);
     const result = await pending;
     expect(events).toContain('waiting-for-lock');
     expect(result.outcome).toBe('deployed');
@@ -46,13 +66,22 @@ describe('locks (§9: 409 while another deployment holds the app)', () => {
     const service = testService('web-lock2');
     await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-lock2:1' });
     const holder = await hungDeployment('web-lock2', 'reg:5000/web-lock2:other');
-    const err = await caught(applyService(deployContext(lm.url, { timeoutMs: 800 }), { service, environment: 'staging', image: 'reg:5000/web-lock2:2' }));
+    const err = await caught(
+      applyService(deployContext(lm.url, { timeoutMs: 800 }), { service, environment: 'staging', image: 'reg:5000/web-lock2:2' }),
+    );
     expect(err.code).toBe('DEPLOY_FAILED');
-    expect(err.message).toBe(`/staging/web-lock2 is locked by deployment ${holder} and it did not finish within the timeout; nothing was changed`);
+    expect(err.message).toBe(
+      `/staging/web-lock2 is locked by deployment ${holder} and it did not finish within the timeout; nothing was changed`,
+    );
     expect(err.hint).toContain('--force');
     expect(imageOf(await rawApp(lm.url, '/staging/web-lock2'))).toBe('reg:5000/web-lock2:other');
 
-    const forced = await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-lock2:2', force: true });
+    const forced = await applyService(deployContext(lm.url), {
+      service,
+      environment: 'staging',
+      image: 'reg:5000/web-lock2:2',
+      force: true,
+    });
     expect(forced.outcome).toBe('deployed');
     expect((await deployments()).map((d) => d.id)).not.toContain(holder);
   });
@@ -66,7 +95,10 @@ describe('locks (§9: 409 while another deployment holds the app)', () => {
     ]);
     expect(both.map((r) => r.outcome)).toContain('deployed');
     // Neither reports success before the tasks are healthy, even the one that found its definition already stored (§7).
-    expect(both.map((r) => r.tasks)).toEqual([{ healthy: 1, running: 1, wanted: 1 }, { healthy: 1, running: 1, wanted: 1 }]);
+    expect(both.map((r) => r.tasks)).toEqual([
+      { healthy: 1, running: 1, wanted: 1 },
+      { healthy: 1, running: 1, wanted: 1 },
+    ]);
     const app = await rawApp(lm.url, '/staging/web-twice');
     expect(imageOf(app)).toBe('reg:5000/web-twice:2');
     expect(app).toMatchObject({ tasksHealthy: 1, tasksRunning: 1, deployments: [] });
@@ -79,8 +111,18 @@ describe('a flaky or slow Marathon (§1 leader proxy 502/503, §4 503 internal t
     await fault(lm.url, { kind: 'reset', count: 2 });
     const retries: string[] = [];
     // Default attempts: a burst of five failures in a row is still ridden out.
-    const client = new MarathonClient({ baseUrl: lm.url, auth: { source: 'none' }, backoffMs: 20, maxBackoffMs: 100, onRetry: (r) => retries.push(r.reason) });
-    const result = await applyService(deployContext(lm.url, { client }), { service: testService('web-flaky'), environment: 'staging', image: 'reg:5000/web-flaky:1' });
+    const client = new MarathonClient({
+      baseUrl: lm.url,
+      auth: { source: 'none' },
+      backoffMs: 20,
+      maxBackoffMs: 100,
+      onRetry: (r) => retries.push(r.reason),
+    });
+    const result = await applyService(deployContext(lm.url, { client }), {
+      service: testService('web-flaky'),
+      environment: 'staging',
+      image: 'reg:5000/web-flaky:1',
+    });
     expect(result.outcome).toBe('deployed');
     expect(retries.filter((r) => r.startsWith('503'))).toHaveLength(3);
     expect(retries.length).toBeGreaterThanOrEqual(5);
@@ -89,8 +131,19 @@ describe('a flaky or slow Marathon (§1 leader proxy 502/503, §4 503 internal t
   it('works through a slow Marathon, retrying requests that exceed the per-request timeout', async () => {
     await fault(lm.url, { kind: 'delay', ms: 800, count: 4 });
     const retries: string[] = [];
-    const client = new MarathonClient({ baseUrl: lm.url, auth: { source: 'none' }, requestTimeoutMs: 500, backoffMs: 20, maxBackoffMs: 100, onRetry: (r) => retries.push(r.reason) });
-    const result = await applyService(deployContext(lm.url, { client }), { service: testService('web-slow'), environment: 'staging', image: 'reg:5000/web-slow:1' });
+    const client = new MarathonClient({
+      baseUrl: lm.url,
+      auth: { source: 'none' },
+      requestTimeoutMs: 500,
+      backoffMs: 20,
+      maxBackoffMs: 100,
+      onRetry: (r) => retries.push(r.reason),
+    });
+    const result = await applyService(deployContext(lm.url, { client }), {
+      service: testService('web-slow'),
+      environment: 'staging',
+      image: 'reg:5000/web-slow:1',
+    });
     expect(result.outcome).toBe('deployed');
     expect(retries).toContain('timed out');
   });

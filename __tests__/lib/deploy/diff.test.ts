@@ -17,13 +17,33 @@ function asMarathonReturnsIt(app: MarathonAppDefinition): Record<string, unknown
   copy.container.docker.parameters = [];
   copy.container.docker.privileged = false;
   copy.container.volumes = [];
-  copy.container.portMappings.forEach((p, i) => { p.labels = {}; p.servicePort = 10001 + i; });
-  copy.healthChecks.forEach((h) => { h.delaySeconds = 15; h.ipProtocol = 'IPv4'; });
+  copy.container.portMappings.forEach((p, i) => {
+    p.labels = {};
+    p.servicePort = 10001 + i;
+  });
+  copy.healthChecks.forEach((h) => {
+    h.delaySeconds = 15;
+    h.ipProtocol = 'IPv4';
+  });
   return {
-    ...copy, gpus: 0, backoffSeconds: 1, backoffFactor: 1.15, maxLaunchDelaySeconds: 300, executor: '', requirePorts: false, role: '*',
-    killSelection: 'YOUNGEST_FIRST', unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 },
-    version: '2026-11-27T10:00:00.000Z', versionInfo: { lastScalingAt: '2026-11-27T10:00:00.000Z', lastConfigChangeAt: '2026-11-27T10:00:00.000Z' },
-    tasksStaged: 0, tasksRunning: 1, tasksHealthy: 1, tasksUnhealthy: 0, deployments: [], tasks: [],
+    ...copy,
+    gpus: 0,
+    backoffSeconds: 1,
+    backoffFactor: 1.15,
+    maxLaunchDelaySeconds: 300,
+    executor: '',
+    requirePorts: false,
+    role: '*',
+    killSelection: 'YOUNGEST_FIRST',
+    unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 },
+    version: '2026-11-27T10:00:00.000Z',
+    versionInfo: { lastScalingAt: '2026-11-27T10:00:00.000Z', lastConfigChangeAt: '2026-11-27T10:00:00.000Z' },
+    tasksStaged: 0,
+    tasksRunning: 1,
+    tasksHealthy: 1,
+    tasksUnhealthy: 0,
+    deployments: [],
+    tasks: [],
   };
 }
 
@@ -33,7 +53,9 @@ describe('diffApp (SEMANTICS.md §6 output shape)', () => {
   });
 
   it('tolerates old Marathon writing null instead of omitting a key (§6)', () => {
-    expect(diffApp(desired, { ...asMarathonReturnsIt(desired), user: null, args: null, acceptedResourceRoles: null, ipAddress: null })).toEqual([]);
+    expect(
+      diffApp(desired, { ...asMarathonReturnsIt(desired), user: null, args: null, acceptedResourceRoles: null, ipAddress: null }),
+    ).toEqual([]);
   });
 
   it('ignores a change of stamp labels alone (commit, deployer): no restart for metadata (§7 labels restart tasks)', () => {
@@ -52,14 +74,22 @@ describe('diffApp (SEMANTICS.md §6 output shape)', () => {
     const live = asMarathonReturnsIt(desired);
     live.env = { ...(live.env as object), DEBUG: '1' };
     live.acceptedResourceRoles = ['slave_public'];
-    expect(diffApp(desired, live)).toEqual(expect.arrayContaining([
-      { path: 'env.DEBUG', kind: 'removed', from: '1' },
-      { path: 'acceptedResourceRoles', kind: 'removed', from: ['slave_public'] },
-    ]));
+    expect(diffApp(desired, live)).toEqual(
+      expect.arrayContaining([
+        { path: 'env.DEBUG', kind: 'removed', from: '1' },
+        { path: 'acceptedResourceRoles', kind: 'removed', from: ['slave_public'] },
+      ]),
+    );
   });
 
   it('compares a fixed service port exactly', () => {
-    const fixed = { ...desired, container: { ...desired.container!, portMappings: desired.container!.portMappings!.map((p, i) => (i === 0 ? { ...p, servicePort: 10080 } : p)) } };
+    const fixed = {
+      ...desired,
+      container: {
+        ...desired.container!,
+        portMappings: desired.container!.portMappings!.map((p, i) => (i === 0 ? { ...p, servicePort: 10080 } : p)),
+      },
+    };
     expect(diffApp(fixed, asMarathonReturnsIt(desired))).toEqual([
       { path: 'container.portMappings[0].servicePort', kind: 'changed', from: 10001, to: 10080 },
     ]);

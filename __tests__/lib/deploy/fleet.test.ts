@@ -11,8 +11,14 @@ import { caught } from '../../helpers/errors';
 
 let lm: LocalMarathon;
 let store: ReturnType<typeof makeImageStore>;
-beforeAll(async () => { store = makeImageStore(); lm = await startMarathon(store.dir); });
-afterAll(async () => { await lm.close(); store.remove(); });
+beforeAll(async () => {
+  store = makeImageStore();
+  lm = await startMarathon(store.dir);
+});
+afterAll(async () => {
+  await lm.close();
+  store.remove();
+});
 
 const imageOf = (app: Record<string, unknown> | null) => (app?.container as { docker: { image: string } } | undefined)?.docker.image;
 
@@ -20,7 +26,11 @@ describe('apply --all and status over the example fleet', () => {
   it('deploys every catalog service with bounded concurrency, then status shows them healthy without drift; drift appears after a hand edit (§6, §10, §12)', async () => {
     const services = loadCatalog().services;
     const entries = await applyAll(deployContext(lm.url, { timeoutMs: 20_000 }), {
-      services, environment: 'staging', tag: 't1', registryHost: 'reg:5000', concurrency: 3,
+      services,
+      environment: 'staging',
+      tag: 't1',
+      registryHost: 'reg:5000',
+      concurrency: 3,
     });
     expect(entries.map((e) => [e.service, e.status])).toEqual(services.map((s) => [s.name, 'deployed']));
     for (const s of services) expect(imageOf(await rawApp(lm.url, `/staging/${s.name}`))).toBe(`reg:5000/${s.name}:t1`);
@@ -33,7 +43,9 @@ describe('apply --all and status over the example fleet', () => {
 
     // Someone edits the app by hand (a partial update, §7): status shows the deployment and the drift.
     await fetch(`${lm.url}/v2/apps/staging/storefront`, {
-      method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ env: { DEPLOY_ENV: 'staging', DEBUG: '1' } }),
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ env: { DEPLOY_ENV: 'staging', DEBUG: '1' } }),
     });
     const after = (await fleetStatus({ services, clients: { staging: client } })).find((r) => r.service === 'storefront');
     expect(after?.drift).toEqual([{ path: 'env.DEBUG', kind: 'removed', from: '1' }]);
@@ -41,8 +53,17 @@ describe('apply --all and status over the example fleet', () => {
     expect(after?.deployment?.totalSteps).toBe(1);
 
     // Without --tag, --all keeps each running image: only the hand-edited storefront changes (its drift is undone).
-    const again = await applyAll(deployContext(lm.url, { timeoutMs: 20_000 }), { services, environment: 'staging', registryHost: 'reg:5000', force: true });
-    expect(again.map((e) => [e.service, e.status])).toEqual([['billing', 'noop'], ['bulb-api', 'noop'], ['storefront', 'deployed']]);
+    const again = await applyAll(deployContext(lm.url, { timeoutMs: 20_000 }), {
+      services,
+      environment: 'staging',
+      registryHost: 'reg:5000',
+      force: true,
+    });
+    expect(again.map((e) => [e.service, e.status])).toEqual([
+      ['billing', 'noop'],
+      ['bulb-api', 'noop'],
+      ['storefront', 'deployed'],
+    ]);
   });
 });
 
@@ -60,10 +81,13 @@ describe('rollback command', () => {
     expect(audit.events.map((e) => e.type)).toEqual(['rollback.started', 'rollback.succeeded']);
 
     // Versions the audit log saw healthy win over newer stored ones (the list is not a history, §8).
-    const known = await rollbackService(deployContext(lm.url), { service, environment: 'staging', knownGoodVersions: [v1.version as string] });
+    const known = await rollbackService(deployContext(lm.url), {
+      service,
+      environment: 'staging',
+      knownGoodVersions: [v1.version as string],
+    });
     expect(known).toMatchObject({ restored: v1.version, image: 'reg:5000/web-rb:1' });
     expect(await rawApp(lm.url, '/staging/web-rb')).toMatchObject({ tasksHealthy: 1, tasksRunning: 1, deployments: [] });
-
   });
 
   it('never picks a version the audit log saw fail as "the previous" (it stays in the history, §8)', async () => {
@@ -71,7 +95,11 @@ describe('rollback command', () => {
     await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rb3:1' });
     const failed = await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rb3:2' });
     await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rb3:3' });
-    const result = await rollbackService(deployContext(lm.url), { service, environment: 'staging', knownBadVersions: [failed.version as string] });
+    const result = await rollbackService(deployContext(lm.url), {
+      service,
+      environment: 'staging',
+      knownBadVersions: [failed.version as string],
+    });
     expect(result.image).toBe('reg:5000/web-rb3:1');
   });
 
@@ -89,12 +117,16 @@ describe('rollback command', () => {
     await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rb2:1' });
     const proxy = await recordingProxy(lm.url);
     try {
-      const err = await caught(rollbackService(deployContext(proxy.url), { service, environment: 'staging', to: '2001-01-01T00:00:00.000Z' }));
+      const err = await caught(
+        rollbackService(deployContext(proxy.url), { service, environment: 'staging', to: '2001-01-01T00:00:00.000Z' }),
+      );
       expect(err.code).toBe('ROLLBACK_NO_TARGET');
       expect(err.message).toBe("version '2001-01-01T00:00:00.000Z' is not stored for /staging/web-rb2");
       expect(proxy.seen.every((s) => s.startsWith('GET '))).toBe(true);
       const none = await caught(rollbackService(deployContext(proxy.url), { service, environment: 'staging' }));
       expect(none.code).toBe('ROLLBACK_NO_TARGET');
-    } finally { await proxy.close(); }
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -26,9 +26,14 @@ export function makeImageStore(badImages: readonly string[] = ['web-bad']): { di
 /** A small test service with fast health checks (validate rules: timeout < interval, all > 0). */
 export function testService(name: string, extra: Partial<ServiceDefinition> = {}): ServiceDefinition {
   return {
-    name, repo: `acme/${name}`, cpus: 0.1, mem: 32, instances: 1,
+    name,
+    repo: `acme/${name}`,
+    cpus: 0.1,
+    mem: 32,
+    instances: 1,
     healthCheck: { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.2, timeoutSeconds: 0.15, maxConsecutiveFailures: 2 },
-    smokeTest: './e2e.sh', approvers: ['user:ana@example.com'],
+    smokeTest: './e2e.sh',
+    approvers: ['user:ana@example.com'],
     ...extra,
   };
 }
@@ -36,7 +41,13 @@ export function testService(name: string, extra: Partial<ServiceDefinition> = {}
 /** Collects audit events in memory. */
 export function memoryAudit(): AuditRecorder & { events: NewAuditEvent[] } {
   const events: NewAuditEvent[] = [];
-  return { events, record: async (e) => { events.push(e); return e; } };
+  return {
+    events,
+    record: async (e) => {
+      events.push(e);
+      return e;
+    },
+  };
 }
 
 export async function startMarathon(imageStore: string): Promise<LocalMarathon> {
@@ -54,7 +65,11 @@ export function deployContext(url: string, extra: Partial<DeployContext> = {}): 
 }
 
 export async function fault(url: string, body: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${url}/__local/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/__local/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`fault ${JSON.stringify(body)}: ${res.status} ${await res.text()}`);
 }
 

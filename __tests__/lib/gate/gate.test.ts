@@ -85,14 +85,19 @@ describe('the production gate (local approvals)', () => {
     await approvePlan({ plan: p, service, audit, actor: BEN, now });
     const r = await refusal(authorize(p, { liveVersion: '2026-11-27T11:45:00.000Z' }));
     expect(r.code).toBe('GATE_STALE_PLAN');
-    expect(r.message).toBe(`plan ${p.id.slice(0, 12)} was made against version ${LIVE}, but /production/bulb-api now runs version 2026-11-27T11:45:00.000Z`);
+    expect(r.message).toBe(
+      `plan ${p.id.slice(0, 12)} was made against version ${LIVE}, but /production/bulb-api now runs version 2026-11-27T11:45:00.000Z`,
+    );
   });
 
   it('refuses an expired approval (24 h by default)', async () => {
     const p = plan();
     await approvePlan({ plan: p, service, audit, actor: BEN, now: new Date('2026-11-26T11:00:00.000Z') });
     const r = await refusal(authorize(p));
-    expect(r).toEqual({ code: 'GATE_APPROVAL_EXPIRED', message: `the approval of plan ${p.id.slice(0, 12)} by ${BEN} expired at 2026-11-27T11:00:00.000Z` });
+    expect(r).toEqual({
+      code: 'GATE_APPROVAL_EXPIRED',
+      message: `the approval of plan ${p.id.slice(0, 12)} by ${BEN} expired at 2026-11-27T11:00:00.000Z`,
+    });
   });
 
   it('four-eyes: the author cannot approve their own plan', async () => {
@@ -104,7 +109,15 @@ describe('the production gate (local approvals)', () => {
 
   it('four-eyes also holds at apply time for an approval written by hand into the log', async () => {
     const p = plan();
-    await audit.record({ type: 'approval.recorded', service: 'bulb-api', environment: 'production', actor: ANA, approver: ANA, planId: p.id, time: now.toISOString() });
+    await audit.record({
+      type: 'approval.recorded',
+      service: 'bulb-api',
+      environment: 'production',
+      actor: ANA,
+      approver: ANA,
+      planId: p.id,
+      time: now.toISOString(),
+    });
     expect((await refusal(authorize(p))).code).toBe('GATE_SELF_APPROVAL');
   });
 
@@ -112,19 +125,25 @@ describe('the production gate (local approvals)', () => {
     const relaxed: ServiceDefinition = { ...service, fourEyes: false };
     const p = plan();
     await approvePlan({ plan: p, service: relaxed, audit, actor: ANA, now });
-    await expect(authorizeProduction({ plan: p, service: relaxed, liveVersion: LIVE, audit, approvalSource: 'local', now })).resolves.toMatchObject({ approver: ANA });
+    await expect(
+      authorizeProduction({ plan: p, service: relaxed, liveVersion: LIVE, audit, approvalSource: 'local', now }),
+    ).resolves.toMatchObject({ approver: ANA });
   });
 
   it('someone who is not an approver cannot approve', async () => {
     const r = await refusal(approvePlan({ plan: plan(), service, audit, actor: 'mallory@example.com', now }));
     expect(r.code).toBe('GATE_NOT_APPROVER');
-    expect(r.message).toBe('mallory@example.com is not an approver of bulb-api (approvers: user:ana@acme-lighting.example, user:ben@acme-lighting.example)');
+    expect(r.message).toBe(
+      'mallory@example.com is not an approver of bulb-api (approvers: user:ana@acme-lighting.example, user:ben@acme-lighting.example)',
+    );
   });
 
   it('a plan for another service or another app id is refused', async () => {
     const p = plan();
     const billing = loadCatalog().get('billing');
-    expect((await refusal(authorizeProduction({ plan: p, service: billing, liveVersion: LIVE, audit, approvalSource: 'local', now }))).code).toBe('GATE_WRONG_SERVICE');
+    expect(
+      (await refusal(authorizeProduction({ plan: p, service: billing, liveVersion: LIVE, audit, approvalSource: 'local', now }))).code,
+    ).toBe('GATE_WRONG_SERVICE');
     const moved = plan({ app: { ...p.app, id: '/staging/bulb-api' } });
     expect((await refusal(authorize(moved))).code).toBe('GATE_WRONG_APP');
   });
@@ -145,23 +164,43 @@ describe('the production gate (Cloud Build approval)', () => {
       ...overrides,
     };
   }
-  const env = (url: string) => ({ PROJECT_ID: 'acme', BUILD_ID: 'b-123', C2C_CLOUDBUILD_BASE_URL: url, GOOGLE_OAUTH_ACCESS_TOKEN: 'tok-secret' });
+  const env = (url: string) => ({
+    PROJECT_ID: 'acme',
+    BUILD_ID: 'b-123',
+    C2C_CLOUDBUILD_BASE_URL: url,
+    GOOGLE_OAUTH_ACCESS_TOKEN: 'tok-secret',
+  });
 
   it('reads the approver, time and comment of its own build', async () => {
     const p = plan();
     const srv = await startRecordingServer((_req, res) => sendJson(res, 200, build(p)));
     try {
       const approval = await authorize(p, { approvalSource: 'cloudbuild', env: env(srv.url) });
-      expect(approval).toEqual({ planId: p.id, approver: BEN, time: '2026-11-27T11:50:00.123456Z', source: 'cloudbuild', buildId: 'b-123', comment: 'ship it' });
+      expect(approval).toEqual({
+        planId: p.id,
+        approver: BEN,
+        time: '2026-11-27T11:50:00.123456Z',
+        source: 'cloudbuild',
+        buildId: 'b-123',
+        comment: 'ship it',
+      });
       expect(srv.received).toHaveLength(1);
       expect(srv.received[0].method).toBe('GET');
       expect(srv.received[0].url).toBe('/v1/projects/acme/locations/global/builds/b-123');
       expect(srv.received[0].headers.authorization).toBe('Bearer tok-secret');
       // The click is also kept in the audit log: who, when, the comment, which build.
-      expect(await audit.list({ types: ['approval.recorded'] })).toEqual([expect.objectContaining({
-        approver: BEN, actor: BEN, approvalSource: 'cloudbuild', planId: p.id, time: '2026-11-27T11:50:00.123Z',
-        comment: 'ship it', reason: 'Cloud Build build b-123', expiresAt: '2026-11-28T11:50:00.123Z',
-      })]);
+      expect(await audit.list({ types: ['approval.recorded'] })).toEqual([
+        expect.objectContaining({
+          approver: BEN,
+          actor: BEN,
+          approvalSource: 'cloudbuild',
+          planId: p.id,
+          time: '2026-11-27T11:50:00.123Z',
+          comment: 'ship it',
+          reason: 'Cloud Build build b-123',
+          expiresAt: '2026-11-28T11:50:00.123Z',
+        }),
+      ]);
     } finally {
       await srv.close();
     }
@@ -171,9 +210,15 @@ describe('the production gate (Cloud Build approval)', () => {
     const p = plan();
     const cases: [Record<string, unknown>, string][] = [
       [{ approval: { state: 'PENDING', config: { approvalRequired: true } } }, 'GATE_NO_APPROVAL'],
-      [{ approval: { state: 'REJECTED', result: { approverAccount: BEN, approvalTime: '2026-11-27T11:50:00Z', decision: 'REJECTED' } } }, 'GATE_NO_APPROVAL'],
+      [
+        { approval: { state: 'REJECTED', result: { approverAccount: BEN, approvalTime: '2026-11-27T11:50:00Z', decision: 'REJECTED' } } },
+        'GATE_NO_APPROVAL',
+      ],
       [{ substitutions: { _PLAN_ID: 'f'.repeat(64) } }, 'GATE_APPROVAL_MISMATCH'],
-      [{ approval: { state: 'APPROVED', result: { approverAccount: ANA, approvalTime: '2026-11-27T11:50:00Z', decision: 'APPROVED' } } }, 'GATE_SELF_APPROVAL'],
+      [
+        { approval: { state: 'APPROVED', result: { approverAccount: ANA, approvalTime: '2026-11-27T11:50:00Z', decision: 'APPROVED' } } },
+        'GATE_SELF_APPROVAL',
+      ],
     ];
     for (const [overrides, code] of cases) {
       const srv = await startRecordingServer((_req, res) => sendJson(res, 200, build(p, overrides)));

@@ -21,7 +21,9 @@ const content: PlanContent = {
 };
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'c2c-plan-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'c2c-plan-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -75,10 +77,12 @@ describe('plan files', () => {
 
   it('formats the diff for a reviewer', () => {
     expect(formatDiff([])).toBe('no change');
-    expect(formatDiff([
-      { path: 'container.docker.image', kind: 'changed', from: 'a:1', to: 'a:2' },
-      { path: 'env.NEW', kind: 'added', to: 'x' },
-      { path: 'labels.OLD', kind: 'removed', from: 'y' },
-    ])).toBe('~ container.docker.image: "a:1" -> "a:2"\n+ env.NEW: "x"\n- labels.OLD: "y"');
+    expect(
+      formatDiff([
+        { path: 'container.docker.image', kind: 'changed', from: 'a:1', to: 'a:2' },
+        { path: 'env.NEW', kind: 'added', to: 'x' },
+        { path: 'labels.OLD', kind: 'removed', from: 'y' },
+      ]),
+    ).toBe('~ container.docker.image: "a:1" -> "a:2"\n+ env.NEW: "x"\n- labels.OLD: "y"');
   });
 });

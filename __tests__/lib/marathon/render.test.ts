@@ -3,7 +3,13 @@ import { ServiceDefinition, SERVICE_DEFAULTS } from '../../../lib/catalog/types'
 import { marathonAppId, renderMarathonApp } from '../../../lib/marathon/render';
 
 const minimal: ServiceDefinition = {
-  name: 'lamp', repo: 'acme/lamp', cpus: 0.25, mem: 128, instances: 2, smokeTest: './e2e.sh', approvers: ['user:a@example.com'],
+  name: 'lamp',
+  repo: 'acme/lamp',
+  cpus: 0.25,
+  mem: 128,
+  instances: 2,
+  smokeTest: './e2e.sh',
+  approvers: ['user:a@example.com'],
 };
 const image = 'registry:5000/lamp:abc1234';
 const app = renderMarathonApp(minimal, 'staging', { image });
@@ -29,7 +35,13 @@ describe('renderMarathonApp: fields', () => {
   it('the image is a Docker container image', () => expect(app.container?.docker).toEqual({ image, forcePullImage: false }));
   it('container type is DOCKER', () => expect(app.container?.type).toBe('DOCKER'));
   it('ports become bridge port mappings with dynamic host ports', () => {
-    const def = { ...minimal, ports: [{ name: 'http', containerPort: 8080 }, { name: 'metrics', containerPort: 9100, servicePort: 10100, protocol: 'udp' as const }] };
+    const def = {
+      ...minimal,
+      ports: [
+        { name: 'http', containerPort: 8080 },
+        { name: 'metrics', containerPort: 9100, servicePort: 10100, protocol: 'udp' as const },
+      ],
+    };
     expect(renderMarathonApp(def, 'staging', { image }).container?.portMappings).toEqual([
       { containerPort: 8080, hostPort: 0, servicePort: 0, protocol: 'tcp', name: 'http' },
       { containerPort: 9100, hostPort: 0, servicePort: 10100, protocol: 'udp', name: 'metrics' },
@@ -39,7 +51,8 @@ describe('renderMarathonApp: fields', () => {
     expect(app.networks).toEqual([{ mode: 'container/bridge' }]);
     expect(app.portDefinitions).toBeUndefined();
   });
-  it('cmd passes through when set', () => expect(renderMarathonApp({ ...minimal, cmd: 'node server.js' }, 'staging', { image }).cmd).toBe('node server.js'));
+  it('cmd passes through when set', () =>
+    expect(renderMarathonApp({ ...minimal, cmd: 'node server.js' }, 'staging', { image }).cmd).toBe('node server.js'));
   it('env: DEPLOY_ENV plus the service env, keys sorted', () => {
     const env = renderMarathonApp({ ...minimal, env: { Z: '1', A: '2' } }, 'production', { image }).env;
     expect(env).toEqual({ A: '2', DEPLOY_ENV: 'production', Z: '1' });
@@ -51,21 +64,66 @@ describe('renderMarathonApp: fields', () => {
     expect(r.env?.DB_PASSWORD).toEqual({ secret: 'db-password' });
   });
   it('health check: the given fields', () => {
-    const r = renderMarathonApp({ ...minimal, ports: [{ name: 'a', containerPort: 1 }, { name: 'b', containerPort: 2 }], healthCheck: { path: '/ready', portIndex: 1, gracePeriodSeconds: 60, intervalSeconds: 10, timeoutSeconds: 2, maxConsecutiveFailures: 5 } }, 'staging', { image });
-    expect(r.healthChecks).toEqual([{ protocol: 'HTTP', path: '/ready', portIndex: 1, gracePeriodSeconds: 60, intervalSeconds: 10, timeoutSeconds: 2, maxConsecutiveFailures: 5 }]);
+    const r = renderMarathonApp(
+      {
+        ...minimal,
+        ports: [
+          { name: 'a', containerPort: 1 },
+          { name: 'b', containerPort: 2 },
+        ],
+        healthCheck: {
+          path: '/ready',
+          portIndex: 1,
+          gracePeriodSeconds: 60,
+          intervalSeconds: 10,
+          timeoutSeconds: 2,
+          maxConsecutiveFailures: 5,
+        },
+      },
+      'staging',
+      { image },
+    );
+    expect(r.healthChecks).toEqual([
+      {
+        protocol: 'HTTP',
+        path: '/ready',
+        portIndex: 1,
+        gracePeriodSeconds: 60,
+        intervalSeconds: 10,
+        timeoutSeconds: 2,
+        maxConsecutiveFailures: 5,
+      },
+    ]);
   });
   it('health check: TCP has no path', () => {
     expect(renderMarathonApp({ ...minimal, healthCheck: { protocol: 'TCP' } }, 'staging', { image }).healthChecks?.[0]).toEqual({
-      protocol: 'TCP', portIndex: 0, gracePeriodSeconds: 30, intervalSeconds: 5, timeoutSeconds: 3, maxConsecutiveFailures: 3 });
+      protocol: 'TCP',
+      portIndex: 0,
+      gracePeriodSeconds: 30,
+      intervalSeconds: 5,
+      timeoutSeconds: 3,
+      maxConsecutiveFailures: 3,
+    });
   });
   it('health check: COMMAND carries the command and no port', () => {
-    expect(renderMarathonApp({ ...minimal, healthCheck: { protocol: 'COMMAND', command: 'true' } }, 'staging', { image }).healthChecks?.[0]).toEqual({
-      protocol: 'COMMAND', command: { value: 'true' }, gracePeriodSeconds: 30, intervalSeconds: 5, timeoutSeconds: 3, maxConsecutiveFailures: 3 });
+    expect(
+      renderMarathonApp({ ...minimal, healthCheck: { protocol: 'COMMAND', command: 'true' } }, 'staging', { image }).healthChecks?.[0],
+    ).toEqual({
+      protocol: 'COMMAND',
+      command: { value: 'true' },
+      gracePeriodSeconds: 30,
+      intervalSeconds: 5,
+      timeoutSeconds: 3,
+      maxConsecutiveFailures: 3,
+    });
   });
-  it('health check: false means none', () => expect(renderMarathonApp({ ...minimal, healthCheck: false }, 'staging', { image }).healthChecks).toBeUndefined());
+  it('health check: false means none', () =>
+    expect(renderMarathonApp({ ...minimal, healthCheck: false }, 'staging', { image }).healthChecks).toBeUndefined());
   it('upgradeStrategy passes through', () => {
-    expect(renderMarathonApp({ ...minimal, upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 } }, 'staging', { image }).upgradeStrategy)
-      .toEqual({ minimumHealthCapacity: 0.5, maximumOverCapacity: 0 });
+    expect(
+      renderMarathonApp({ ...minimal, upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 } }, 'staging', { image })
+        .upgradeStrategy,
+    ).toEqual({ minimumHealthCapacity: 0.5, maximumOverCapacity: 0 });
   });
   it('labels: the service labels plus c2c.service and c2c.environment, sorted', () => {
     const r = renderMarathonApp({ ...minimal, labels: { team: 'lights' } }, 'staging', { image });
@@ -77,11 +135,18 @@ describe('renderMarathonApp: fields', () => {
   });
   it('virtual host: marathon-lb labels, per environment', () => {
     const def = { ...minimal, virtualHost: { staging: 's.example.com', production: 'p.example.com' } };
-    expect(renderMarathonApp(def, 'production', { image }).labels).toMatchObject({ HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: 'p.example.com' });
-    expect(renderMarathonApp({ ...minimal, virtualHost: 'one.example.com' }, 'staging', { image }).labels.HAPROXY_0_VHOST).toBe('one.example.com');
+    expect(renderMarathonApp(def, 'production', { image }).labels).toMatchObject({
+      HAPROXY_GROUP: 'external',
+      HAPROXY_0_VHOST: 'p.example.com',
+    });
+    expect(renderMarathonApp({ ...minimal, virtualHost: 'one.example.com' }, 'staging', { image }).labels.HAPROXY_0_VHOST).toBe(
+      'one.example.com',
+    );
   });
   it('constraints pass through', () => {
-    expect(renderMarathonApp({ ...minimal, constraints: [['hostname', 'UNIQUE']] }, 'staging', { image }).constraints).toEqual([['hostname', 'UNIQUE']]);
+    expect(renderMarathonApp({ ...minimal, constraints: [['hostname', 'UNIQUE']] }, 'staging', { image }).constraints).toEqual([
+      ['hostname', 'UNIQUE'],
+    ]);
   });
   it('is deterministic (same input, same JSON, byte for byte)', () => {
     expect(JSON.stringify(renderMarathonApp(minimal, 'staging', { image }))).toBe(JSON.stringify(app));
@@ -90,16 +155,29 @@ describe('renderMarathonApp: fields', () => {
 
 describe('renderMarathonApp: defaults', () => {
   it('disk defaults to 0', () => expect(app.disk).toBe(SERVICE_DEFAULTS.disk));
-  it('ports default to one http port on 8080', () => expect(app.container?.portMappings).toEqual([{ containerPort: 8080, hostPort: 0, servicePort: 0, protocol: 'tcp', name: 'http' }]));
+  it('ports default to one http port on 8080', () =>
+    expect(app.container?.portMappings).toEqual([{ containerPort: 8080, hostPort: 0, servicePort: 0, protocol: 'tcp', name: 'http' }]));
   it('health check defaults to HTTP /health on port index 0 with the default timings', () => {
-    expect(app.healthChecks).toEqual([{ protocol: 'HTTP', path: '/health', portIndex: 0, gracePeriodSeconds: 30, intervalSeconds: 5, timeoutSeconds: 3, maxConsecutiveFailures: 3 }]);
+    expect(app.healthChecks).toEqual([
+      {
+        protocol: 'HTTP',
+        path: '/health',
+        portIndex: 0,
+        gracePeriodSeconds: 30,
+        intervalSeconds: 5,
+        timeoutSeconds: 3,
+        maxConsecutiveFailures: 3,
+      },
+    ]);
   });
-  it('upgradeStrategy defaults to 1/1 (no downtime)', () => expect(app.upgradeStrategy).toEqual({ minimumHealthCapacity: 1, maximumOverCapacity: 1 }));
+  it('upgradeStrategy defaults to 1/1 (no downtime)', () =>
+    expect(app.upgradeStrategy).toEqual({ minimumHealthCapacity: 1, maximumOverCapacity: 1 }));
   it('env defaults to DEPLOY_ENV only', () => expect(app.env).toEqual({ DEPLOY_ENV: 'staging' }));
   it('no cmd, secrets or constraints unless given', () => {
     expect('cmd' in app).toBe(false);
     expect('secrets' in app).toBe(false);
     expect('constraints' in app).toBe(false);
   });
-  it('no marathon-lb labels without a virtual host', () => expect(app.labels).toEqual({ 'c2c.environment': 'staging', 'c2c.service': 'lamp' }));
+  it('no marathon-lb labels without a virtual host', () =>
+    expect(app.labels).toEqual({ 'c2c.environment': 'staging', 'c2c.service': 'lamp' }));
 });

@@ -42,20 +42,42 @@ beforeAll(async () => {
       return;
     }
     const route = ROUTES[key];
-    if (!route) { json(res, 500, { message: 'URI not found' }); return; }
+    if (!route) {
+      json(res, 500, { message: 'URI not found' });
+      return;
+    }
     json(res, route[0], example(route[1]));
   });
   client = new MarathonClient({ baseUrl: server.url, auth: { source: 'none' }, attempts: 1 });
 });
 afterAll(() => server.close());
 
-const APP = { id: '/foo', instances: 1, cpus: 0.1, mem: 16, disk: 0, networks: [], labels: {}, upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 }, cmd: 'sleep 1' } as MarathonAppDefinition;
+const APP = {
+  id: '/foo',
+  instances: 1,
+  cpus: 0.1,
+  mem: 16,
+  disk: 0,
+  networks: [],
+  labels: {},
+  upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
+  cmd: 'sleep 1',
+} as MarathonAppDefinition;
 
-describe('replaying Marathon\'s example payloads', () => {
+describe("replaying Marathon's example payloads", () => {
   it('parses the old-style app list with nulls (raml app_list.json, §6: absent keys and null)', async () => {
     const [app] = await client.listApps();
-    expect(app).toMatchObject({ id: '/myapp', instances: 3, version: '2015-09-25T15:13:48.343Z', lastConfigChangeAt: '2015-09-25T15:13:48.343Z',
-      image: null, hasHealthChecks: false, tasksRunning: 0, tasksHealthy: 0, deployments: ['9538079c-3898-4e32-aa31-799bf9097f74'] });
+    expect(app).toMatchObject({
+      id: '/myapp',
+      instances: 3,
+      version: '2015-09-25T15:13:48.343Z',
+      lastConfigChangeAt: '2015-09-25T15:13:48.343Z',
+      image: null,
+      hasHealthChecks: false,
+      tasksRunning: 0,
+      tasksHealthy: 0,
+      deployments: ['9538079c-3898-4e32-aa31-799bf9097f74'],
+    });
     expect(app.raw).not.toHaveProperty('args');
     expect(app.raw).not.toHaveProperty('container');
   });
@@ -63,8 +85,15 @@ describe('replaying Marathon\'s example payloads', () => {
   it('parses a Marathon 1.5 app with embedded tasks and health results (marathon-lb zdd_app_blue, §12)', async () => {
     const [app] = await client.listApps({ embedTasks: true });
     expect(server.received[server.received.length - 1].query).toEqual({ embed: 'apps.tasks' });
-    expect(app).toMatchObject({ id: '/nginx-green', instances: 3, tasksRunning: 3, tasksHealthy: 3, hasHealthChecks: true, image: 'brndnmtthws/nginx-echo-sleep',
-      labels: { HAPROXY_DEPLOYMENT_GROUP: 'nginx', HAPROXY_0_PORT: '10000' } });
+    expect(app).toMatchObject({
+      id: '/nginx-green',
+      instances: 3,
+      tasksRunning: 3,
+      tasksHealthy: 3,
+      hasHealthChecks: true,
+      image: 'brndnmtthws/nginx-echo-sleep',
+      labels: { HAPROXY_DEPLOYMENT_GROUP: 'nginx', HAPROXY_0_PORT: '10000' },
+    });
     expect(app.tasks).toHaveLength(3);
     expect(app.tasks[0]).toMatchObject({ state: 'TASK_RUNNING', version: '2017-07-14T15:13:34.402Z', ports: [16916], healthy: [true] });
   });
@@ -74,10 +103,16 @@ describe('replaying Marathon\'s example payloads', () => {
   });
 
   it('parses the deployment list (raml deployments.json, §9)', async () => {
-    expect(await client.listDeployments()).toEqual([{
-      id: '97c136bf-5a28-4821-9d94-480d9fbb01c8', version: '2015-09-30T09:09:17.614Z', affectedApps: ['/foo'], currentStep: 1, totalSteps: 1,
-      currentActions: [{ action: 'ScaleApplication', app: '/foo' }],
-    }]);
+    expect(await client.listDeployments()).toEqual([
+      {
+        id: '97c136bf-5a28-4821-9d94-480d9fbb01c8',
+        version: '2015-09-30T09:09:17.614Z',
+        affectedApps: ['/foo'],
+        currentStep: 1,
+        totalSteps: 1,
+        currentActions: [{ action: 'ScaleApplication', app: '/foo' }],
+      },
+    ]);
   });
 
   it('reads the D-result of a PUT and of a deployment cancel (raml deployments_result.json, §3)', async () => {
@@ -87,13 +122,25 @@ describe('replaying Marathon\'s example payloads', () => {
   });
 
   it('parses /v2/info (raml info.json, §13)', async () => {
-    expect(await client.info()).toMatchObject({ name: 'marathon', version: '1.5.0-SNAPSHOT', elected: true, leader: 'localhost:8080', features: [] });
+    expect(await client.info()).toMatchObject({
+      name: 'marathon',
+      version: '1.5.0-SNAPSHOT',
+      elected: true,
+      leader: 'localhost:8080',
+      features: [],
+    });
   });
 
   it('parses app tasks (raml app_tasks.json)', async () => {
-    expect(await client.getAppTasks('/minecraft/survival-world')).toEqual([expect.objectContaining({
-      appId: '/minecraft/survival-world', state: 'TASK_STAGING', version: '2015-04-17T04:00:14.171Z', ports: [31756], healthy: [],
-    })]);
+    expect(await client.getAppTasks('/minecraft/survival-world')).toEqual([
+      expect.objectContaining({
+        appId: '/minecraft/survival-world',
+        state: 'TASK_STAGING',
+        version: '2015-04-17T04:00:14.171Z',
+        ports: [31756],
+        healthy: [],
+      }),
+    ]);
   });
 
   it('reads versions and one stored version as a bare App (§8)', async () => {
@@ -103,7 +150,9 @@ describe('replaying Marathon\'s example payloads', () => {
 
   it('maps the example error bodies to typed errors (§4)', async () => {
     expect(await client.getApp('/not_existent')).toBeNull();
-    expect((await caught(client.deleteDeployment('unknown_deployment'))).message).toContain('DeploymentPlan unknown_deployment does not exist');
+    expect((await caught(client.deleteDeployment('unknown_deployment'))).message).toContain(
+      'DeploymentPlan unknown_deployment does not exist',
+    );
     const locked = await caught(client.putApp('/locked', APP));
     expect(locked.code).toBe('MARATHON_LOCKED');
     expect((locked.details as { deploymentIds: string[] }).deploymentIds).toEqual(['97c136bf-5a28-4821-9d94-480d9fbb01c8']);

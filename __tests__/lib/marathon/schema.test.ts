@@ -22,7 +22,10 @@ const definitions = [...serviceDefinitions, registryServiceDefinition('acme-c2c-
 const cases = definitions.flatMap((def) => ENVIRONMENTS.map((env) => [def.name, env, def] as const));
 
 describe.each(cases)('%s in %s', (_name, env, def) => {
-  const app = renderMarathonApp(def, env, { image: `registry.marathon.internal:5000/${def.name}:3f2a9c1`, labels: { 'c2c.commit': '3f2a9c1' } });
+  const app = renderMarathonApp(def, env, {
+    image: `registry.marathon.internal:5000/${def.name}:3f2a9c1`,
+    labels: { 'c2c.commit': '3f2a9c1' },
+  });
 
   it("passes Marathon's AppDefinition JSON schema", () => {
     const valid = validate(JSON.parse(JSON.stringify(app)));

@@ -22,9 +22,18 @@ async function registry() {
 
 describe('image references', () => {
   it('splits registry, repository, tag and digest', () => {
-    expect(parseImageReference('registry.internal:5000/team/app:1.2')).toEqual({ registry: 'registry.internal:5000', repository: 'team/app', tag: '1.2' });
+    expect(parseImageReference('registry.internal:5000/team/app:1.2')).toEqual({
+      registry: 'registry.internal:5000',
+      repository: 'team/app',
+      tag: '1.2',
+    });
     expect(parseImageReference('nginx')).toEqual({ registry: 'docker.io', repository: 'nginx' });
-    expect(parseImageReference(`localhost/app:v1@${DIGEST}`)).toEqual({ registry: 'localhost', repository: 'app', tag: 'v1', digest: DIGEST });
+    expect(parseImageReference(`localhost/app:v1@${DIGEST}`)).toEqual({
+      registry: 'localhost',
+      repository: 'app',
+      tag: 'v1',
+      digest: DIGEST,
+    });
     expect(pinnedImage('r:5000/app:v1', DIGEST)).toBe(`r:5000/app:v1@${DIGEST}`);
   });
 });
@@ -47,9 +56,12 @@ describe('resolving a digest from the registry (Docker Registry HTTP API v2)', (
     const srv = await registry();
     try {
       await expect(resolveImageDigest('r:5000/bulb-api:nope', srv.url)).rejects.toMatchObject({
-        code: 'IMAGE_NOT_FOUND', message: `r:5000/bulb-api:nope is not in the registry at ${srv.url} (404 for bulb-api:nope)`,
+        code: 'IMAGE_NOT_FOUND',
+        message: `r:5000/bulb-api:nope is not in the registry at ${srv.url} (404 for bulb-api:nope)`,
       } satisfies Partial<C2CError>);
-      expect(await resolveImageDigest('r:5000/broken:v1', srv.url)).toEqual({ note: `the registry at ${srv.url} answered 500 without a Docker-Content-Digest; the plan keeps the tag` });
+      expect(await resolveImageDigest('r:5000/broken:v1', srv.url)).toEqual({
+        note: `the registry at ${srv.url} answered 500 without a Docker-Content-Digest; the plan keeps the tag`,
+      });
     } finally {
       await srv.close();
     }
@@ -61,9 +73,15 @@ describe('resolving a digest from the registry (Docker Registry HTTP API v2)', (
     const marathon = await startLocalMarathon({ docker: 'never' });
     try {
       const client = new MarathonClient({ baseUrl: marathon.url });
-      const { plan } = await planService({ client, actor: 'dev@example.com' }, {
-        service: loadCatalog().get('bulb-api'), environment: 'production', image: 'registry.marathon.internal:5000/bulb-api:1a2b3c4', imageDigest: DIGEST,
-      });
+      const { plan } = await planService(
+        { client, actor: 'dev@example.com' },
+        {
+          service: loadCatalog().get('bulb-api'),
+          environment: 'production',
+          image: 'registry.marathon.internal:5000/bulb-api:1a2b3c4',
+          imageDigest: DIGEST,
+        },
+      );
       expect(plan.imageDigest).toBe(DIGEST);
       expect(plan.image).toBe('registry.marathon.internal:5000/bulb-api:1a2b3c4');
       expect(plan.app.container?.docker.image).toBe(`registry.marathon.internal:5000/bulb-api:1a2b3c4@${DIGEST}`);

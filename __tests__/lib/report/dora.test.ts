@@ -4,7 +4,13 @@ import { doraReport, formatDuration, parseSince } from '../../../lib/report/dora
 // A recorded production history with known answers (times in UTC, window 2026-11-01 .. 2026-11-11 = 10 days).
 let n = 0;
 const ev = (type: AuditEvent['type'], service: string, time: string, extra: Partial<AuditEvent> = {}): AuditEvent => ({
-  id: `e${(n += 1)}`, type, service, environment: 'production', actor: 'ci', time, ...extra,
+  id: `e${(n += 1)}`,
+  type,
+  service,
+  environment: 'production',
+  actor: 'ci',
+  time,
+  ...extra,
 });
 const log: AuditEvent[] = [
   // api: 3 good deploys, lead times 1h, 2h, 3h.
@@ -61,7 +67,16 @@ describe('DORA report on a recorded audit log', () => {
 
   it('no events: zero deploys and no figures rather than NaN', () => {
     const empty = doraReport([], { since, now });
-    expect(empty.fleet).toEqual({ service: '(fleet)', deploys: 0, deploysPerDay: 0, leadTimeMs: null, changeFailureRate: null, timeToRestoreMs: null, attempts: 0, failures: 0 });
+    expect(empty.fleet).toEqual({
+      service: '(fleet)',
+      deploys: 0,
+      deploysPerDay: 0,
+      leadTimeMs: null,
+      changeFailureRate: null,
+      timeToRestoreMs: null,
+      attempts: 0,
+      failures: 0,
+    });
   });
 });
 

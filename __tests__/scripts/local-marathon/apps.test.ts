@@ -33,7 +33,10 @@ describe('POST /v2/apps', () => {
     const r = await s.req('POST', '/v2/apps', { ...sleeper('/two'), instances: 0 });
     const deps = await s.req('GET', '/v2/deployments');
     const mine = list(deps.body).find((d) => str(d.id) === r.headers.get('marathon-deployment-id'));
-    expect(mine?.steps).toEqual([{ actions: [{ action: 'StartApplication', app: '/two' }] }, { actions: [{ action: 'ScaleApplication', app: '/two' }] }]);
+    expect(mine?.steps).toEqual([
+      { actions: [{ action: 'StartApplication', app: '/two' }] },
+      { actions: [{ action: 'ScaleApplication', app: '/two' }] },
+    ]);
     expect(mine?.totalSteps).toBe(2);
     expect(mine?.currentStep).toBe(1);
     expect(mine?.currentActions).toEqual([{ action: 'StartApplication', app: '/two', readinessCheckResults: [] }]);
@@ -55,7 +58,21 @@ describe('POST /v2/apps', () => {
   test('GET output shape: defaults present, empty/old fields absent, service port assigned from 10000 (SEMANTICS.md §6, §16.10)', async () => {
     await s.req('POST', '/v2/apps', { ...sleeper('/shape'), ports: [0], uris: ['https://x/y.tgz'], env: {}, args: [] });
     const app = (await s.req('GET', '/v2/apps/shape')).body.app;
-    for (const k of ['labels', 'networks', 'upgradeStrategy', 'unreachableStrategy', 'killSelection', 'role', 'requirePorts', 'executor', 'gpus', 'disk', 'backoffSeconds', 'backoffFactor', 'maxLaunchDelaySeconds']) {
+    for (const k of [
+      'labels',
+      'networks',
+      'upgradeStrategy',
+      'unreachableStrategy',
+      'killSelection',
+      'role',
+      'requirePorts',
+      'executor',
+      'gpus',
+      'disk',
+      'backoffSeconds',
+      'backoffFactor',
+      'maxLaunchDelaySeconds',
+    ]) {
       expect(app).toHaveProperty(k);
     }
     for (const k of ['ports', 'uris', 'ipAddress', 'env', 'args', 'constraints', 'healthChecks', 'user']) expect(app).not.toHaveProperty(k);
@@ -71,7 +88,10 @@ describe('POST /v2/apps', () => {
     await s.req('POST', '/v2/apps', {
       id: '/old',
       instances: 0,
-      container: { type: 'DOCKER', docker: { image: 'nginx', network: 'BRIDGE', portMappings: [{ containerPort: 80, hostPort: 0, protocol: 'tcp' }] } },
+      container: {
+        type: 'DOCKER',
+        docker: { image: 'nginx', network: 'BRIDGE', portMappings: [{ containerPort: 80, hostPort: 0, protocol: 'tcp' }] },
+      },
     });
     const app = (await s.req('GET', '/v2/apps/old')).body.app;
     expect(app.networks).toEqual([{ mode: 'container/bridge' }]);
@@ -114,7 +134,10 @@ describe('error shapes', () => {
   });
 
   test('"id":123 is 422 error.expected.jsstring, a missing id error.path.missing (SEMANTICS.md §4)', async () => {
-    expect((await s.req('POST', '/v2/apps', { id: 123, cmd: 'x' })).body).toEqual({ message: 'Invalid JSON', details: [{ path: '/id', errors: ['error.expected.jsstring'] }] });
+    expect((await s.req('POST', '/v2/apps', { id: 123, cmd: 'x' })).body).toEqual({
+      message: 'Invalid JSON',
+      details: [{ path: '/id', errors: ['error.expected.jsstring'] }],
+    });
     expect((await s.req('POST', '/v2/apps', { cmd: 'x' })).body.details).toEqual([{ path: '/id', errors: ['error.path.missing'] }]);
   });
 
@@ -125,9 +148,16 @@ describe('error shapes', () => {
       message: 'Object is not valid',
       details: [{ path: '/', errors: ["AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."] }],
     });
-    const badIndex = await s.req('POST', '/v2/apps', { ...sleeper('/hc'), portDefinitions: [], healthChecks: [{ protocol: 'HTTP', portIndex: 0 }] });
+    const badIndex = await s.req('POST', '/v2/apps', {
+      ...sleeper('/hc'),
+      portDefinitions: [],
+      healthChecks: [{ protocol: 'HTTP', portIndex: 0 }],
+    });
     expect(badIndex.body.details).toEqual([
-      { path: '/healthChecks(0)', errors: ['Health check port indices must address an element of the ports array or container port mappings.'] },
+      {
+        path: '/healthChecks(0)',
+        errors: ['Health check port indices must address an element of the ports array or container port mappings.'],
+      },
     ]);
     const reserved = await s.req('POST', '/v2/apps', sleeper('/a/restart'));
     expect(reserved.status).toBe(422);
@@ -250,7 +280,11 @@ describe('PUT /v2/apps/{id}', () => {
     await s.req('POST', '/v2/apps', { ...sleeper('/sp'), instances: 0, portDefinitions: [{ port: 0, name: 'http' }] });
     await settled(s);
     const before = (await s.req('GET', '/v2/apps/sp')).body.app;
-    const r = await s.req('PUT', '/v2/apps/sp?partialUpdate=false', { ...sleeper('/sp'), instances: 0, portDefinitions: [{ port: 0, name: 'http' }] });
+    const r = await s.req('PUT', '/v2/apps/sp?partialUpdate=false', {
+      ...sleeper('/sp'),
+      instances: 0,
+      portDefinitions: [{ port: 0, name: 'http' }],
+    });
     const after = (await s.req('GET', '/v2/apps/sp')).body.app;
     expect(after.portDefinitions).toEqual(before.portDefinitions);
     expect(after.version).toBe(before.version);
@@ -264,7 +298,10 @@ describe('PUT /v2/apps/{id}', () => {
     await settled(s);
     const combined = await s.req('PUT', '/v2/apps/rb', { version: c.body.version, labels: {} });
     expect(combined.status).toBe(422);
-    expect(combined.body).toEqual({ message: 'Object is not valid', details: [{ path: '/', errors: ["The 'version' field may only be combined with the 'id' field."] }] });
+    expect(combined.body).toEqual({
+      message: 'Object is not valid',
+      details: [{ path: '/', errors: ["The 'version' field may only be combined with the 'id' field."] }],
+    });
     const rb = await s.req('PUT', '/v2/apps/rb', { id: '/rb', version: c.body.version });
     expect(rb.status).toBe(200);
     const app = (await s.req('GET', '/v2/apps/rb')).body.app;
@@ -292,11 +329,17 @@ describe('PUT /v2/apps/{id}', () => {
 
   test('409 lock with the literal message; force=true supersedes (SEMANTICS.md §4, §9, §16.7)', async () => {
     // A health check that never passes keeps the create deployment running.
-    const c = await s.req('POST', '/v2/apps', { ...sleeper('/lock'), healthChecks: [{ protocol: 'COMMAND', command: { value: 'exit 1' }, intervalSeconds: 0.2, gracePeriodSeconds: 0, maxConsecutiveFailures: 0 }] });
+    const c = await s.req('POST', '/v2/apps', {
+      ...sleeper('/lock'),
+      healthChecks: [
+        { protocol: 'COMMAND', command: { value: 'exit 1' }, intervalSeconds: 0.2, gracePeriodSeconds: 0, maxConsecutiveFailures: 0 },
+      ],
+    });
     const locked = await s.req('PUT', '/v2/apps/lock', { instances: 2 });
     expect(locked.status).toBe(409);
     expect(locked.body).toEqual({
-      message: "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.",
+      message:
+        "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.",
       deployments: [{ id: c.headers.get('marathon-deployment-id') }],
     });
     const forced = await s.req('PUT', '/v2/apps/lock?force=true', { instances: 2 });
@@ -329,11 +372,15 @@ describe('other app endpoints', () => {
     await s.req('POST', '/__local/faults', { kind: 'hang', appId: '/prod/worker' });
     const scale = await s.req('PUT', '/v2/apps/prod/worker', { instances: 2 });
     expect((await running()).deployments).toEqual([{ id: scale.body.deploymentId }]);
-    await until(async () => (await running()).tasksRunning as unknown === 2, 'listing shows 2 running');
+    await until(async () => ((await running()).tasksRunning as unknown) === 2, 'listing shows 2 running');
     await s.req('DELETE', `/v2/deployments/${str(scale.body.deploymentId)}?force=true`);
     expect((await running()).deployments).toEqual([]);
     const group = await s.req('GET', '/v2/apps/prod/*');
-    expect(list(group.body['*']).map((a) => a.id).sort()).toEqual(['/prod/api', '/prod/worker']);
+    expect(
+      list(group.body['*'])
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(['/prod/api', '/prod/worker']);
   });
 
   test('DELETE app: 200 D-result, StopApplication, app gone at once (SEMANTICS.md §3, §9)', async () => {
@@ -376,7 +423,8 @@ describe('other app endpoints', () => {
     expect(none.status).toBe(204);
     expect((await s.req('GET', '/v2/leader')).body).toEqual({ leader: `127.0.0.1:${s.m.port}` });
     const info = (await s.req('GET', '/v2/info')).body;
-    for (const k of ['name', 'version', 'elected', 'leader', 'frameworkId', 'marathon_config', 'zookeeper_config', 'http_config']) expect(info).toHaveProperty(k);
+    for (const k of ['name', 'version', 'elected', 'leader', 'frameworkId', 'marathon_config', 'zookeeper_config', 'http_config'])
+      expect(info).toHaveProperty(k);
     expect(info.local.dockerEngine).toBe(false);
     expect(info.local.dockerTasks).toBe('stand-in');
   });

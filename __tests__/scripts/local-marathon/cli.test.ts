@@ -15,7 +15,15 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lm-cli-'));
   cli = join(dir, 'marathon-local.js');
   // Everything is bundled (commander too), so the file runs from a temp dir; the real build keeps packages external.
-  await build({ entryPoints: [join(__dirname, '../../../scripts/marathon-local.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: cli, logLevel: 'error' });
+  await build({
+    entryPoints: [join(__dirname, '../../../scripts/marathon-local.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: cli,
+    logLevel: 'error',
+  });
 });
 afterEach(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -37,7 +45,18 @@ function run(args: string[]): { child: ChildProcess; out: () => string; err: () 
 test('--help documents the options and exit codes and exits 0', async () => {
   const p = run(['--help']);
   expect(await p.exit).toBe(0);
-  for (const s of ['--port', '--state', '--credentials', '--token', '--images', '--enable-features', '--json', 'Exit codes', '/__local/faults']) expect(p.out()).toContain(s);
+  for (const s of [
+    '--port',
+    '--state',
+    '--credentials',
+    '--token',
+    '--images',
+    '--enable-features',
+    '--json',
+    'Exit codes',
+    '/__local/faults',
+  ])
+    expect(p.out()).toContain(s);
 });
 
 test('a bad flag exits 2', async () => {
@@ -63,7 +82,8 @@ test('--port 0 --json prints its URL, answers /ping, runs tasks, and SIGTERM sto
   const { url } = JSON.parse(line.trim()) as { url: string };
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   expect(await (await fetch(`${url}/ping`)).text()).toBe('pong');
-  const post = (body: unknown) => fetch(`${url}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (body: unknown) =>
+    fetch(`${url}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   expect((await post({ id: '/sh', cmd: 'sleep 60', instances: 2, portDefinitions: [] })).status).toBe(201);
   expect((await post({ id: '/img', instances: 1, container: { docker: { image: 'nginx:1' } } })).status).toBe(201);
   const pids = await until(async () => {

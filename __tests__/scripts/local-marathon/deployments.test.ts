@@ -21,7 +21,9 @@ const web = (id: string, extra: Record<string, unknown> = {}) => ({
 });
 
 /** A health check that never passes. */
-const neverHealthy = [{ protocol: 'COMMAND', command: { value: 'exit 1' }, intervalSeconds: 0.2, gracePeriodSeconds: 0, maxConsecutiveFailures: 1 }];
+const neverHealthy = [
+  { protocol: 'COMMAND', command: { value: 'exit 1' }, intervalSeconds: 0.2, gracePeriodSeconds: 0, maxConsecutiveFailures: 1 },
+];
 
 async function tasks(appId: string): Promise<Loose[]> {
   return list((await s.req('GET', `/v2/apps${appId}/tasks`)).body.tasks);
@@ -158,7 +160,9 @@ test('a task failing maxConsecutiveFailures checks past the grace period is kill
     instances: 1,
     backoffSeconds: 0,
     portDefinitions: [],
-    healthChecks: [{ protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 0.2, gracePeriodSeconds: 0, maxConsecutiveFailures: 2 }],
+    healthChecks: [
+      { protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 0.2, gracePeriodSeconds: 0, maxConsecutiveFailures: 2 },
+    ],
   });
   await settled(s);
   const [t0] = await tasks('/flappy');
@@ -173,7 +177,13 @@ test('a task failing maxConsecutiveFailures checks past the grace period is kill
 });
 
 test('tasks endpoints: list, status filter, kill with and without scale (SEMANTICS.md §3)', async () => {
-  await s.req('POST', '/v2/apps', { id: '/k', cmd: 'sleep 30', instances: 3, backoffSeconds: 0, portDefinitions: [{ port: 0, name: 'http' }] });
+  await s.req('POST', '/v2/apps', {
+    id: '/k',
+    cmd: 'sleep 30',
+    instances: 3,
+    backoffSeconds: 0,
+    portDefinitions: [{ port: 0, name: 'http' }],
+  });
   await settled(s);
   const all = list((await s.req('GET', '/v2/tasks?status=running')).body.tasks);
   expect(all).toHaveLength(3);

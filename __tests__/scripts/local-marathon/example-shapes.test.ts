@@ -50,7 +50,17 @@ function shapeMismatches(expected: unknown, actual: unknown, skip: readonly stri
 /** Strips the read-only fields of an AppInfo so it can be POSTed (§6 "Read-only fields"). */
 function asRequest(app: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const readOnly = ['version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'tasks', 'lastTaskFailure'];
+  const readOnly = [
+    'version',
+    'versionInfo',
+    'tasksStaged',
+    'tasksRunning',
+    'tasksHealthy',
+    'tasksUnhealthy',
+    'deployments',
+    'tasks',
+    'lastTaskFailure',
+  ];
   for (const [k, v] of Object.entries(app)) if (!readOnly.includes(k) && v !== null) out[k] = v;
   return out;
 }
@@ -71,7 +81,7 @@ beforeAll(async () => {
   const myapp = { ...asRequest(listed.apps[0]), instances: 1, cmd: 'env > /dev/null && sleep 60' };
   expect((await s.req('POST', '/v2/apps', myapp)).status).toBe(201);
   await settled(s);
-  await until(async () => (await s.req('GET', '/v2/apps/nginx-green')).body.app.tasksHealthy as unknown === 3, 'healthy nginx-green');
+  await until(async () => ((await s.req('GET', '/v2/apps/nginx-green')).body.app.tasksHealthy as unknown) === 3, 'healthy nginx-green');
 });
 afterAll(stopAll);
 
@@ -176,5 +186,8 @@ test('SSE frames match raml/v2/examples/events.txt (SEMANTICS.md §14)', async (
 });
 
 test('the shape comparison itself reports missing fields and type changes', () => {
-  expect(shapeMismatches({ a: 1, b: [{ c: 'x' }], d: null, e: [] }, { a: '1', b: [{}] })).toEqual(['/a: expected number, got string', '/b[0]/c: missing']);
+  expect(shapeMismatches({ a: 1, b: [{ c: 'x' }], d: null, e: [] }, { a: '1', b: [{}] })).toEqual([
+    '/a: expected number, got string',
+    '/b[0]/c: missing',
+  ]);
 });

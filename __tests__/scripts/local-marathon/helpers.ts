@@ -105,4 +105,12 @@ export function alive(pid: number): boolean {
 }
 
 /** A fast health check for test apps (0.2 s interval). */
-export const fastHttpCheck = { protocol: 'HTTP', path: '/', portIndex: 0, intervalSeconds: 0.2, gracePeriodSeconds: 5, timeoutSeconds: 1, maxConsecutiveFailures: 3 };
+export const fastHttpCheck = {
+  protocol: 'HTTP',
+  path: '/',
+  portIndex: 0,
+  intervalSeconds: 0.2,
+  gracePeriodSeconds: 5,
+  timeoutSeconds: 1,
+  maxConsecutiveFailures: 3,
+};

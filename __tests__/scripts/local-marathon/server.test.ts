@@ -76,12 +76,28 @@ function readEvents(url: string, query: string, stop: (events: Loose[]) => boole
 test('SSE /v2/events delivers deployment, status and health events; event_type filters (SEMANTICS.md §14)', async () => {
   const s = await start();
   const all = readEvents(s.url, '', (evs) => evs.some((e) => str(e.eventType) === 'deployment_success'));
-  const filtered = readEvents(s.url, '?event_type=deployment_success&event_type=status_update_event', (evs) => evs.some((e) => str(e.eventType) === 'deployment_success'));
+  const filtered = readEvents(s.url, '?event_type=deployment_success&event_type=status_update_event', (evs) =>
+    evs.some((e) => str(e.eventType) === 'deployment_success'),
+  );
   await new Promise((r) => setTimeout(r, 100));
-  const r = await s.req('POST', '/v2/apps', { id: '/ev', instances: 1, cmd: 'sleep 30', healthChecks: [{ protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 0.2 }], portDefinitions: [] });
+  const r = await s.req('POST', '/v2/apps', {
+    id: '/ev',
+    instances: 1,
+    cmd: 'sleep 30',
+    healthChecks: [{ protocol: 'COMMAND', command: { value: 'true' }, intervalSeconds: 0.2 }],
+    portDefinitions: [],
+  });
   const events = await all;
   const types = events.map((e) => str(e.eventType));
-  for (const t of ['event_stream_attached', 'api_post_event', 'deployment_info', 'status_update_event', 'health_status_changed_event', 'deployment_step_success', 'deployment_success']) {
+  for (const t of [
+    'event_stream_attached',
+    'api_post_event',
+    'deployment_info',
+    'status_update_event',
+    'health_status_changed_event',
+    'deployment_step_success',
+    'deployment_success',
+  ]) {
     expect(types).toContain(t);
   }
   const success = events.find((e) => str(e.eventType) === 'deployment_success') as Loose;
@@ -181,18 +197,25 @@ test('stateDir: a restarted server keeps apps, versions and service ports, and r
   expect(app2.versionInfo).toEqual(app1.versionInfo);
   expect(app2.portDefinitions).toEqual(app1.portDefinitions);
   expect((await s2.req('GET', '/v2/apps/keep/versions')).body.versions).toEqual(versions1);
-  await until(async () => (await s2.req('GET', '/v2/apps/keep')).body.app.tasksRunning as unknown === 1, 'relaunched task');
+  await until(async () => ((await s2.req('GET', '/v2/apps/keep')).body.app.tasksRunning as unknown) === 1, 'relaunched task');
 });
 
 test('close() stops every task process group: no pid survives (issue 3 "no orphaned processes")', async () => {
   const s = await start();
   // The shell starts a child of its own: the kill must reach the whole group.
-  await s.req('POST', '/v2/apps', { id: '/tree', cmd: `sleep 60 & echo $! > ${dir}/child-$MESOS_TASK_ID.pid; wait`, instances: 2, portDefinitions: [] });
+  await s.req('POST', '/v2/apps', {
+    id: '/tree',
+    cmd: `sleep 60 & echo $! > ${dir}/child-$MESOS_TASK_ID.pid; wait`,
+    instances: 2,
+    portDefinitions: [],
+  });
   await s.req('POST', '/v2/apps', { id: '/stand', instances: 1, container: { docker: { image: 'nginx' } } });
   await settled(s);
   const ts = list((await s.req('GET', '/v2/tasks')).body.tasks);
   await until(async () => readdirSync(dir).filter((f) => f.startsWith('child-')).length === 2, 'grandchild pids');
-  const grandchildren = readdirSync(dir).filter((f) => f.startsWith('child-')).map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
+  const grandchildren = readdirSync(dir)
+    .filter((f) => f.startsWith('child-'))
+    .map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
   const pids = [...ts.map((t) => num(t.localPid)), ...grandchildren];
   expect(pids).toHaveLength(5);
   const state = (await s.req('GET', '/__local/state')).body;
@@ -209,7 +232,10 @@ test('task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION,
   const r = await s.req('POST', '/v2/apps', {
     id: '/envy',
     cmd: `env > ${out}.tmp && mv ${out}.tmp ${out} && sleep 30`,
-    portDefinitions: [{ port: 0, name: 'http' }, { port: 0, name: 'admin-api' }],
+    portDefinitions: [
+      { port: 0, name: 'http' },
+      { port: 0, name: 'admin-api' },
+    ],
     env: { GREETING: 'hi', DB_PASSWORD: { secret: 'db' } },
     secrets: { db: { source: '/prod/db/password' } },
   });

@@ -134,7 +134,15 @@ const webApp = {
   labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: 'web.example.test' },
   // Fractional seconds are a local-server simplification (docs/local-marathon.md); real Marathon wants integers.
   healthChecks: [
-    { protocol: 'HTTP', path: '/', portIndex: 0, intervalSeconds: 0.2, gracePeriodSeconds: 3, timeoutSeconds: 1, maxConsecutiveFailures: 3 },
+    {
+      protocol: 'HTTP',
+      path: '/',
+      portIndex: 0,
+      intervalSeconds: 0.2,
+      gracePeriodSeconds: 3,
+      timeoutSeconds: 1,
+      maxConsecutiveFailures: 3,
+    },
   ],
   upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.5 },
 };
@@ -268,7 +276,11 @@ describe('marathon-node 1.1.0, unchanged, against the local Marathon', () => {
     expect(success.plan.id).toBe(result.deploymentId);
     // New tasks reported running with the new version.
     const running = seen.filter(
-      (e) => str(e.eventType) === 'status_update_event' && str(e.appId) === APP_ID && str(e.taskStatus) === 'TASK_RUNNING' && str(e.version) === updatedVersion,
+      (e) =>
+        str(e.eventType) === 'status_update_event' &&
+        str(e.appId) === APP_ID &&
+        str(e.taskStatus) === 'TASK_RUNNING' &&
+        str(e.version) === updatedVersion,
     );
     expect(running.length).toBeGreaterThanOrEqual(2);
     // The old tasks were killed (§7: a config change restarts every task).
@@ -357,7 +369,10 @@ describe('marathon-node 1.1.0, unchanged, against the local Marathon', () => {
   });
 
   test('marathon-lb reads GET /v2/apps?embed=apps.tasks: labels, healthChecks, servicePort, tasks host/ports/alive (§15)', async () => {
-    const r = await fetch(`${server.url}/v2/apps?embed=apps.tasks`, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(10000) });
+    const r = await fetch(`${server.url}/v2/apps?embed=apps.tasks`, {
+      headers: { Accept: 'application/json' },
+      signal: AbortSignal.timeout(10000),
+    });
     expect(r.status).toBe(200);
     const apps = list(((await r.json()) as Loose).apps);
     const web = apps.find((a) => str(a.id) === APP_ID);

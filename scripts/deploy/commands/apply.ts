@@ -11,13 +11,24 @@ import { platformFromEnv } from '../../../lib/platform';
 import { CliContext, EXIT, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
 
 interface ApplyOptions {
-  service?: string; env?: string; image?: string; commit?: string; commitTime?: string; plan?: string;
-  approval: 'local' | 'cloudbuild'; all?: boolean; concurrency: string; tag?: string; force?: boolean; json?: boolean;
-  timeout: number; marathon?: string;
+  service?: string;
+  env?: string;
+  image?: string;
+  commit?: string;
+  commitTime?: string;
+  plan?: string;
+  approval: 'local' | 'cloudbuild';
+  all?: boolean;
+  concurrency: string;
+  tag?: string;
+  force?: boolean;
+  json?: boolean;
+  timeout: number;
+  marathon?: string;
 }
 
-const PRODUCTION_NEEDS_PLAN = (what: string) => new C2CError('PRODUCTION_NEEDS_PLAN',
-  `production is changed only through an approved plan; ${what} is not allowed for production`, {
+const PRODUCTION_NEEDS_PLAN = (what: string) =>
+  new C2CError('PRODUCTION_NEEDS_PLAN', `production is changed only through an approved plan; ${what} is not allowed for production`, {
     hint: "run 'deploy plan --service S --env production --image IMAGE --out FILE', have it approved ('deploy approve FILE'), then 'deploy apply --plan FILE'",
   });
 
@@ -31,23 +42,32 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
     .option('--plan <file>', "apply a plan file from 'deploy plan' (production: needs an approval)")
-    .addOption(new Option('--approval <source>', 'where the production approval comes from').choices(['local', 'cloudbuild']).default('local'))
+    .addOption(
+      new Option('--approval <source>', 'where the production approval comes from').choices(['local', 'cloudbuild']).default('local'),
+    )
     .option('--all', 'every service of the catalog (with --env staging)')
     .option('--concurrency <n>', 'with --all: deploys at a time', '4')
     .option('--tag <tag>', "with --all: deploy <registry>/<service>:<tag> (default: keep each service's running image)")
     .option('--force', 'cancel a deployment that holds the app instead of waiting for it (never for production)')
     .option('--json', 'print the result as JSON')
-    .action(ctx.action(async (opts: ApplyOptions) => {
-      try {
-        return await run(ctx, opts);
-      } catch (error) {
-        if (opts.json) {
-          const e = error as C2CError;
-          ctx.json({ ok: false, code: e.code ?? 'UNEXPECTED', message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) });
+    .action(
+      ctx.action(async (opts: ApplyOptions) => {
+        try {
+          return await run(ctx, opts);
+        } catch (error) {
+          if (opts.json) {
+            const e = error as C2CError;
+            ctx.json({
+              ok: false,
+              code: e.code ?? 'UNEXPECTED',
+              message: e.message,
+              ...(e.details !== undefined ? { details: e.details } : {}),
+            });
+          }
+          throw error;
         }
-        throw error;
-      }
-    }));
+      }),
+    );
 }
 
 async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
@@ -68,7 +88,8 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
   const image = parseImage(opts.image);
   const deploy = deployContext(ctx, opts, environment);
   const result = await progressRun(ctx, `deploying ${service.name} to ${environment}`, () =>
-    applyService(deploy, { service, environment, image, commit: opts.commit, commitTime: opts.commitTime, force: opts.force }));
+    applyService(deploy, { service, environment, image, commit: opts.commit, commitTime: opts.commitTime, force: opts.force }),
+  );
   printResult(ctx, opts, result);
   return EXIT.ok;
 }
@@ -97,7 +118,9 @@ async function applyPlan(ctx: CliContext, opts: ApplyOptions, file: string): Pro
   const plan = await readPlanFile(file);
   const service = ctx.catalog().get(plan.service);
   if (opts.env !== undefined && parseEnvironment(opts.env) !== plan.environment) {
-    throw new C2CError('USAGE', `--env ${opts.env} does not match the plan's environment ${plan.environment}`, { hint: 'leave out --env with --plan' });
+    throw new C2CError('USAGE', `--env ${opts.env} does not match the plan's environment ${plan.environment}`, {
+      hint: 'leave out --env with --plan',
+    });
   }
   const environment = plan.environment;
   if (environment === 'production' && opts.force) {
@@ -111,7 +134,12 @@ async function applyPlan(ctx: CliContext, opts: ApplyOptions, file: string): Pro
     if (environment !== 'production') return { labels: { [STAMP_LABELS.planId]: plan.id } };
     try {
       const approval = await authorizeProduction({
-        plan, service, liveVersion: live?.version ?? null, audit, approvalSource: opts.approval, env: ctx.env,
+        plan,
+        service,
+        liveVersion: live?.version ?? null,
+        audit,
+        approvalSource: opts.approval,
+        env: ctx.env,
       });
       return {
         labels: { [STAMP_LABELS.planId]: plan.id, [STAMP_LABELS.approvedBy]: approval.approver },
@@ -121,15 +149,28 @@ async function applyPlan(ctx: CliContext, opts: ApplyOptions, file: string): Pro
     } catch (error) {
       if (error instanceof C2CError && error.code.startsWith('GATE_')) {
         await audit.record({
-          type: 'gate.refused', service: plan.service, environment, actor, planId: plan.id, image: plan.image, reason: error.message,
+          type: 'gate.refused',
+          service: plan.service,
+          environment,
+          actor,
+          planId: plan.id,
+          image: plan.image,
+          reason: error.message,
         });
       }
       throw error;
     }
   };
   const request: ApplyRequest = {
-    service, environment, image: plan.image, app: plan.app, planId: plan.id, commit: plan.commit, commitTime: plan.commitTime,
-    force: opts.force, beforeSubmit,
+    service,
+    environment,
+    image: plan.image,
+    app: plan.app,
+    planId: plan.id,
+    commit: plan.commit,
+    commitTime: plan.commitTime,
+    force: opts.force,
+    beforeSubmit,
   };
   const deploy = deployContext(ctx, opts, environment);
   const result = await progressRun(ctx, `applying plan ${plan.id.slice(0, 12)} to ${environment}`, () => applyService(deploy, request));
@@ -140,7 +181,9 @@ async function applyPlan(ctx: CliContext, opts: ApplyOptions, file: string): Pro
 async function applyFleet(ctx: CliContext, opts: ApplyOptions, environment: 'staging'): Promise<number> {
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new C2CError('USAGE', `--concurrency '${opts.concurrency}' must be a whole number from 1 to 64`, { hint: 'e.g. --concurrency 4' });
+    throw new C2CError('USAGE', `--concurrency '${opts.concurrency}' must be a whole number from 1 to 64`, {
+      hint: 'e.g. --concurrency 4',
+    });
   }
   if (opts.tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(opts.tag)) {
     throw new C2CError('USAGE', `--tag '${opts.tag}' is not a valid image tag`, { hint: 'e.g. --tag 3f2a9c1' });
@@ -149,9 +192,15 @@ async function applyFleet(ctx: CliContext, opts: ApplyOptions, environment: 'sta
   const deploy = deployContext(ctx, opts, environment);
   const entries = await progressRun(ctx, `deploying ${services.length} services to ${environment}`, () =>
     applyAll(deploy, {
-      services, environment, tag: opts.tag, registryHost: platformFromEnv(ctx.env).registryHost, commit: opts.commit,
-      concurrency, force: opts.force,
-    }));
+      services,
+      environment,
+      tag: opts.tag,
+      registryHost: platformFromEnv(ctx.env).registryHost,
+      commit: opts.commit,
+      concurrency,
+      force: opts.force,
+    }),
+  );
   const failed = entries.filter((e) => e.status === 'failed');
   if (opts.json) {
     ctx.json({ ok: failed.length === 0, environment, services: entries });
@@ -175,6 +224,10 @@ function printResult(ctx: CliContext, opts: ApplyOptions, result: ApplyResult): 
     return;
   }
   const tasks = `${result.tasks.healthy}/${result.tasks.running}/${result.tasks.wanted} healthy/running/wanted`;
-  if (result.outcome === 'noop') ctx.out(`no change: ${result.appId} already runs ${result.image} (version ${result.version}, ${tasks}); nothing sent`);
-  else ctx.out(`deployed ${result.image} to ${result.appId}: version ${result.version} (${tasks}, ${(result.durationMs / 1000).toFixed(1)} s)`);
+  if (result.outcome === 'noop')
+    ctx.out(`no change: ${result.appId} already runs ${result.image} (version ${result.version}, ${tasks}); nothing sent`);
+  else
+    ctx.out(
+      `deployed ${result.image} to ${result.appId}: version ${result.version} (${tasks}, ${(result.durationMs / 1000).toFixed(1)} s)`,
+    );
 }

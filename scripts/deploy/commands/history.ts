@@ -12,25 +12,27 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--env <env>', 'only this environment')
     .option('--since <when>', "only events since then: '30d', '12h', '2w' or a date")
     .option('--json', 'print the events as JSON (one array)')
-    .action(ctx.action(async (opts: { service?: string; env?: string; since?: string; json?: boolean }) => {
-      if (opts.service !== undefined) ctx.catalog().get(opts.service);
-      const events = await ctx.audit().list({
-        service: opts.service,
-        environment: opts.env === undefined ? undefined : parseEnvironment(opts.env),
-        since: opts.since === undefined ? undefined : parseSince(opts.since),
-      });
-      if (opts.json) {
-        ctx.json(events);
-        return;
-      }
-      if (events.length === 0) {
-        ctx.out(`no events in ${ctx.audit().location}`);
-        return;
-      }
-      const t = new Table({ head: ['time', 'service', 'env', 'event', 'actor', 'details'], style: { head: [], border: [] } });
-      for (const e of events) t.push([e.time.replace('T', ' ').slice(0, 19), e.service, e.environment, e.type, e.actor, details(e)]);
-      ctx.out(t.toString());
-    }));
+    .action(
+      ctx.action(async (opts: { service?: string; env?: string; since?: string; json?: boolean }) => {
+        if (opts.service !== undefined) ctx.catalog().get(opts.service);
+        const events = await ctx.audit().list({
+          service: opts.service,
+          environment: opts.env === undefined ? undefined : parseEnvironment(opts.env),
+          since: opts.since === undefined ? undefined : parseSince(opts.since),
+        });
+        if (opts.json) {
+          ctx.json(events);
+          return;
+        }
+        if (events.length === 0) {
+          ctx.out(`no events in ${ctx.audit().location}`);
+          return;
+        }
+        const t = new Table({ head: ['time', 'service', 'env', 'event', 'actor', 'details'], style: { head: [], border: [] } });
+        for (const e of events) t.push([e.time.replace('T', ' ').slice(0, 19), e.service, e.environment, e.type, e.actor, details(e)]);
+        ctx.out(t.toString());
+      }),
+    );
 }
 
 function details(e: AuditEvent): string {

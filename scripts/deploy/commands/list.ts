@@ -7,9 +7,11 @@ export function register(program: Command, ctx: CliContext): void {
   marathonOptions(withExitHelp(program.command('list')))
     .description("the catalog's service names, one a line")
     .option('--json', 'print a JSON array of { name, description, repo }')
-    .action(ctx.action(async (opts: { json?: boolean }) => {
-      const catalog = ctx.catalog();
-      if (opts.json) ctx.json(catalog.services.map((s) => ({ name: s.name, description: s.description ?? s.name, repo: s.repo })));
-      else for (const name of catalog.names()) ctx.out(name);
-    }));
+    .action(
+      ctx.action(async (opts: { json?: boolean }) => {
+        const catalog = ctx.catalog();
+        if (opts.json) ctx.json(catalog.services.map((s) => ({ name: s.name, description: s.description ?? s.name, repo: s.repo })));
+        else for (const name of catalog.names()) ctx.out(name);
+      }),
+    );
 }

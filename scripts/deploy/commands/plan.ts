@@ -16,41 +16,62 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--out <file>', 'plan file to write (default .c2c/plans/<service>-<env>-<id12>.json)')
     .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
-    .option('--registry <url>', "Docker registry API base URL to resolve the image's digest (default: C2C_REGISTRY_URL; none: keep the tag)")
+    .option(
+      '--registry <url>',
+      "Docker registry API base URL to resolve the image's digest (default: C2C_REGISTRY_URL; none: keep the tag)",
+    )
     .option('--json', 'print the plan file as JSON (plus "path") instead of the diff')
-    .action(ctx.action(async (opts: {
-      service?: string; env?: string; image?: string; out?: string; commit?: string; commitTime?: string; json?: boolean; registry?: string;
-      timeout: number; marathon?: string;
-    }) => {
-      const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
-      const environment = parseEnvironment(opts.env);
-      const image = parseImage(opts.image);
-      if (opts.commitTime !== undefined && Number.isNaN(Date.parse(opts.commitTime))) {
-        throw new C2CError('USAGE', `--commit-time '${opts.commitTime}' is not an ISO-8601 time`, { hint: 'e.g. --commit-time 2026-11-27T10:00:00Z' });
-      }
-      const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
-      const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
-      let imageDigest: string | undefined;
-      if (registry) {
-        const resolved = await resolveImageDigest(image, registry);
-        if ('note' in resolved) ctx.err(`note: ${resolved.note}`);
-        else imageDigest = resolved.digest;
-      }
-      const { plan } = await planService(
-        { client, actor: ctx.actor(), audit: ctx.audit(), timeoutMs: opts.timeout * 1000 },
-        { service, environment, image, imageDigest, commit: opts.commit, commitTime: opts.commitTime },
-      );
-      const path = opts.out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
-      await writePlanFile(path, plan);
-      if (opts.json) {
-        ctx.json({ path, ...plan });
-      } else {
-        ctx.out(`plan ${plan.id.slice(0, 12)} for ${service.name} in ${environment} (live version ${plan.liveVersion ?? 'none: first deploy'}):`);
-        ctx.out(formatDiff(plan.diff));
-      }
-      ctx.err(`plan written to ${path} (id ${plan.id})`);
-      ctx.err(environment === 'production'
-        ? `next: an approver runs 'deploy approve ${path}', then 'deploy apply --plan ${path}'`
-        : `next: 'deploy apply --plan ${path}'`);
-    }));
+    .action(
+      ctx.action(
+        async (opts: {
+          service?: string;
+          env?: string;
+          image?: string;
+          out?: string;
+          commit?: string;
+          commitTime?: string;
+          json?: boolean;
+          registry?: string;
+          timeout: number;
+          marathon?: string;
+        }) => {
+          const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
+          const environment = parseEnvironment(opts.env);
+          const image = parseImage(opts.image);
+          if (opts.commitTime !== undefined && Number.isNaN(Date.parse(opts.commitTime))) {
+            throw new C2CError('USAGE', `--commit-time '${opts.commitTime}' is not an ISO-8601 time`, {
+              hint: 'e.g. --commit-time 2026-11-27T10:00:00Z',
+            });
+          }
+          const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
+          const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
+          let imageDigest: string | undefined;
+          if (registry) {
+            const resolved = await resolveImageDigest(image, registry);
+            if ('note' in resolved) ctx.err(`note: ${resolved.note}`);
+            else imageDigest = resolved.digest;
+          }
+          const { plan } = await planService(
+            { client, actor: ctx.actor(), audit: ctx.audit(), timeoutMs: opts.timeout * 1000 },
+            { service, environment, image, imageDigest, commit: opts.commit, commitTime: opts.commitTime },
+          );
+          const path = opts.out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
+          await writePlanFile(path, plan);
+          if (opts.json) {
+            ctx.json({ path, ...plan });
+          } else {
+            ctx.out(
+              `plan ${plan.id.slice(0, 12)} for ${service.name} in ${environment} (live version ${plan.liveVersion ?? 'none: first deploy'}):`,
+            );
+            ctx.out(formatDiff(plan.diff));
+          }
+          ctx.err(`plan written to ${path} (id ${plan.id})`);
+          ctx.err(
+            environment === 'production'
+              ? `next: an approver runs 'deploy approve ${path}', then 'deploy apply --plan ${path}'`
+              : `next: 'deploy apply --plan ${path}'`,
+          );
+        },
+      ),
+    );
 }

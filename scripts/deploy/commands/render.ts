@@ -11,10 +11,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--env <env>', 'staging or production')
     .option('--image <image>', 'image reference, e.g. registry.internal:5000/bulb-api:3f2a9c1')
     .option('--commit <sha>', 'commit to stamp as c2c.commit')
-    .action(ctx.action(async (opts: { service?: string; env?: string; image?: string; commit?: string }) => {
-      const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
-      const environment = parseEnvironment(opts.env);
-      const image = parseImage(opts.image);
-      ctx.json(renderForDeploy(service, environment, { image, commit: opts.commit, actor: ctx.actor() }));
-    }));
+    .action(
+      ctx.action(async (opts: { service?: string; env?: string; image?: string; commit?: string }) => {
+        const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
+        const environment = parseEnvironment(opts.env);
+        const image = parseImage(opts.image);
+        ctx.json(renderForDeploy(service, environment, { image, commit: opts.commit, actor: ctx.actor() }));
+      }),
+    );
 }

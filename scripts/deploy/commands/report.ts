@@ -10,29 +10,33 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--since <when>', "window start: '30d', '12h', '2w' or a date", '30d')
     .option('--env <env>', 'environment', 'production')
     .option('--json', 'print JSON')
-    .action(ctx.action(async (opts: { since: string; env: string; json?: boolean }) => {
-      const environment = parseEnvironment(opts.env);
-      const since = parseSince(opts.since);
-      const report = doraReport(await ctx.audit().list(), { since, environment });
-      if (opts.json) {
-        ctx.json(report);
-        return;
-      }
-      const t = new Table({
-        head: ['service', 'deploys', 'per day', 'lead time (median)', 'change failure rate', 'time to restore (median)'],
-        style: { head: [], border: [] },
-      });
-      const row = (f: DoraFigures) => [
-        f.service,
-        String(f.deploys),
-        f.deploysPerDay.toFixed(2),
-        formatDuration(f.leadTimeMs),
-        f.changeFailureRate === null ? '-' : `${Math.round(f.changeFailureRate * 100)}% (${f.failures}/${f.attempts})`,
-        formatDuration(f.timeToRestoreMs),
-      ];
-      for (const f of report.services) t.push(row(f));
-      t.push(row(report.fleet));
-      ctx.out(`DORA figures for ${environment}, ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)} (${report.days.toFixed(1)} days)`);
-      ctx.out(t.toString());
-    }));
+    .action(
+      ctx.action(async (opts: { since: string; env: string; json?: boolean }) => {
+        const environment = parseEnvironment(opts.env);
+        const since = parseSince(opts.since);
+        const report = doraReport(await ctx.audit().list(), { since, environment });
+        if (opts.json) {
+          ctx.json(report);
+          return;
+        }
+        const t = new Table({
+          head: ['service', 'deploys', 'per day', 'lead time (median)', 'change failure rate', 'time to restore (median)'],
+          style: { head: [], border: [] },
+        });
+        const row = (f: DoraFigures) => [
+          f.service,
+          String(f.deploys),
+          f.deploysPerDay.toFixed(2),
+          formatDuration(f.leadTimeMs),
+          f.changeFailureRate === null ? '-' : `${Math.round(f.changeFailureRate * 100)}% (${f.failures}/${f.attempts})`,
+          formatDuration(f.timeToRestoreMs),
+        ];
+        for (const f of report.services) t.push(row(f));
+        t.push(row(report.fleet));
+        ctx.out(
+          `DORA figures for ${environment}, ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)} (${report.days.toFixed(1)} days)`,
+        );
+        ctx.out(t.toString());
+      }),
+    );
 }

@@ -12,22 +12,24 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--env <env>', 'only this environment (default: every environment with a Marathon URL)')
     .option('--service <name>', 'only this service')
     .option('--json', 'print JSON')
-    .action(ctx.action(async (opts: { env?: string; service?: string; json?: boolean; timeout: number; marathon?: string }) => {
-      const catalog = ctx.catalog();
-      const services = opts.service !== undefined ? [catalog.get(opts.service)] : catalog.services;
-      const environments: EnvironmentName[] = opts.env !== undefined
-        ? [parseEnvironment(opts.env)]
-        : ENVIRONMENTS.filter((e) => ctx.hasMarathon(e, opts.marathon));
-      if (environments.length === 0) {
-        // No URL at all: let the client factory explain which variables to set.
-        ctx.client({ marathon: opts.marathon, timeoutSeconds: opts.timeout });
-      }
-      const clients: Partial<Record<EnvironmentName, MarathonClient>> = {};
-      for (const environment of environments) clients[environment] = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
-      const rows = await fleetStatus({ services, clients });
-      if (opts.json) ctx.json(rows);
-      else ctx.out(table(rows));
-    }));
+    .action(
+      ctx.action(async (opts: { env?: string; service?: string; json?: boolean; timeout: number; marathon?: string }) => {
+        const catalog = ctx.catalog();
+        const services = opts.service !== undefined ? [catalog.get(opts.service)] : catalog.services;
+        const environments: EnvironmentName[] =
+          opts.env !== undefined ? [parseEnvironment(opts.env)] : ENVIRONMENTS.filter((e) => ctx.hasMarathon(e, opts.marathon));
+        if (environments.length === 0) {
+          // No URL at all: let the client factory explain which variables to set.
+          ctx.client({ marathon: opts.marathon, timeoutSeconds: opts.timeout });
+        }
+        const clients: Partial<Record<EnvironmentName, MarathonClient>> = {};
+        for (const environment of environments)
+          clients[environment] = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
+        const rows = await fleetStatus({ services, clients });
+        if (opts.json) ctx.json(rows);
+        else ctx.out(table(rows));
+      }),
+    );
 }
 
 function table(rows: readonly ServiceStatus[]): string {
@@ -37,7 +39,11 @@ function table(rows: readonly ServiceStatus[]): string {
   });
   for (const r of rows) {
     t.push([
-      r.service, r.environment, r.state, r.image ?? '-', r.version ?? '-',
+      r.service,
+      r.environment,
+      r.state,
+      r.image ?? '-',
+      r.version ?? '-',
       r.state === 'missing' ? '-' : `${r.healthChecks ? r.healthy : '-'}/${r.running}/${r.wanted}`,
       r.deployment ? `${r.deployment.id.slice(0, 8)} step ${r.deployment.currentStep}/${r.deployment.totalSteps}` : '-',
       r.drift.length === 0 ? 'none' : r.drift.map((d) => d.path).join(', '),

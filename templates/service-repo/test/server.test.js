@@ -8,9 +8,17 @@ const { createHandler, ports } = require('../server');
 function call(handler, url, method = 'GET') {
   return new Promise((resolve) => {
     const res = {
-      status: 0, headers: {}, body: '',
-      writeHead(status, headers) { this.status = status; this.headers = headers; },
-      end(body) { this.body = body ?? ''; resolve(this); },
+      status: 0,
+      headers: {},
+      body: '',
+      writeHead(status, headers) {
+        this.status = status;
+        this.headers = headers;
+      },
+      end(body) {
+        this.body = body ?? '';
+        resolve(this);
+      },
     };
     handler({ url, method }, res);
   });
@@ -46,7 +54,12 @@ test('serves /health over HTTP on port 0', async () => {
   try {
     const { port } = server.address();
     const status = await new Promise((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/health' }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port, path: '/health' }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        })
+        .on('error', reject);
     });
     assert.strictEqual(status, 200);
   } finally {
