@@ -8,7 +8,7 @@ import { platformFromEnv } from './lib/platform';
 import { loadCatalog } from './services';
 
 const root = findRepoRoot(__dirname);
-const platform = platformFromEnv();
+const platform = platformFromEnv(process.env);
 const settings = pipelineSettingsFromEnv(platform.githubOwner);
 
 withLightTokenTraces(() => {

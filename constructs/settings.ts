@@ -81,7 +81,7 @@ export function withLightTokenTraces<T>(fn: () => T, env: NodeJS.ProcessEnv = pr
     if (!(err instanceof Error)) return '';
     return previous ? previous(err, frames) : `${String(err)}${frames.map((f) => `\n    at ${String(f)}`).join('')}`;
   };
-  Error.captureStackTrace = (target: object, below?: Function) => {
+  Error.captureStackTrace = (target: object, below?: Parameters<typeof Error.captureStackTrace>[1]) => {
     if (target instanceof Error) capture(target, below);
   };
   try {

@@ -19,7 +19,7 @@ export interface PlatformConfig {
   readonly marathonUrls: { readonly staging: string; readonly production: string };
 }
 
-export function platformFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+export function platformFromEnv(env: NodeJS.ProcessEnv): PlatformConfig {
   const project = env.C2C_GCP_PROJECT ?? 'acme-lighting-platform';
   const bucketPrefix = env.C2C_BUCKET_PREFIX ?? project;
   return {

@@ -34,7 +34,7 @@ function main(argv: string[]): number {
       name,
       repo: opts.repo,
       force: opts.force,
-      githubOwner: platformFromEnv().githubOwner,
+      githubOwner: platformFromEnv(process.env).githubOwner,
     });
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

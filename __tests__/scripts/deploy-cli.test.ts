@@ -200,7 +200,7 @@ describe('deploy CLI', () => {
   });
 
   it('a 401 names the variable that held the credentials, never their value (exit 1)', async () => {
-    const s = await startServer((req, res) => json(res, 401, { message: 'Invalid username or password.' }));
+    const s = await startServer((_req, res) => json(res, 401, { message: 'Invalid username or password.' }));
     try {
       const r = await cli(['status', '--env', 'staging'], { MARATHON_URL: s.url, MARATHON_CREDENTIALS: 'ci:pa55word' });
       expect(r.code).toBe(1);

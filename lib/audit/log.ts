@@ -75,7 +75,7 @@ export const DEFAULT_AUDIT_LOG = '.c2c/audit.jsonl';
 export class AuditLog {
   private constructor(private readonly sink: AuditSink) {}
 
-  static open(location?: string, env: NodeJS.ProcessEnv = process.env): AuditLog {
+  static open(location?: string, env: NodeJS.ProcessEnv = {}): AuditLog {
     const where = location ?? env.C2C_AUDIT_LOG ?? (env.C2C_AUDIT_BUCKET ? `gs://${env.C2C_AUDIT_BUCKET}/events/` : DEFAULT_AUDIT_LOG);
     if (where.startsWith('gs://')) return new AuditLog(gcsSink(where, env));
     return new AuditLog(fileSink(resolve(where)));

@@ -122,7 +122,7 @@ export async function authorizeProduction(input: {
   now?: Date;
 }): Promise<Approval> {
   const { plan, service } = input;
-  const env = input.env ?? process.env;
+  const env = input.env ?? {};
   const now = input.now ?? new Date();
   const short = plan.id.slice(0, 12);
 

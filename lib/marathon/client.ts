@@ -18,7 +18,7 @@ export interface MarathonAuth {
 }
 
 /** Reads `MARATHON_TOKEN` (`Authorization: token=...`, DC/OS) or else `MARATHON_CREDENTIALS` (`user:password`, Basic). */
-export function authFromEnv(env: NodeJS.ProcessEnv = process.env): MarathonAuth {
+export function authFromEnv(env: NodeJS.ProcessEnv): MarathonAuth {
   const token = env.MARATHON_TOKEN?.trim();
   if (token) return { header: `token=${token}`, source: 'MARATHON_TOKEN' };
   const credentials = env.MARATHON_CREDENTIALS;
@@ -36,7 +36,7 @@ export function authFromEnv(env: NodeJS.ProcessEnv = process.env): MarathonAuth 
 export interface MarathonClientOptions {
   /** Base URL, may carry a path prefix (`https://master/service/marathon`). User info in it is used as Basic auth. */
   readonly baseUrl: string;
-  /** @default - authFromEnv(process.env) */
+  /** @default - no authentication */
   readonly auth?: MarathonAuth;
   /** Per-request timeout. @default 10000 */
   readonly requestTimeoutMs?: number;
@@ -178,7 +178,7 @@ export class MarathonClient {
         hint: 'give http(s)://host:port[/prefix] with --marathon or MARATHON_URL',
       });
     }
-    let auth = options.auth ?? authFromEnv();
+    let auth: MarathonAuth = options.auth ?? { source: 'none' };
     if ((url.username || url.password) && auth.source === 'none') {
       const userInfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
       auth = { header: `Basic ${Buffer.from(userInfo, 'utf8').toString('base64')}`, source: 'the URL' };

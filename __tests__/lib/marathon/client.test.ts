@@ -21,7 +21,7 @@ const fast = { backoffMs: 5, maxBackoffMs: 20 };
 
 describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   it('GETs an app with Accept JSON and no auth header when no credentials are set, and parses it', async () => {
-    const s = await startServer((req, res) =>
+    const s = await startServer((_req, res) =>
       json(res, 200, {
         app: {
           id: '/staging/web',
@@ -55,7 +55,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   });
 
   it('returns null for an app Marathon says does not exist (404, §4)', async () => {
-    const s = await startServer((req, res) => json(res, 404, { message: "App '/staging/web' does not exist" }));
+    const s = await startServer((_req, res) => json(res, 404, { message: "App '/staging/web' does not exist" }));
     try {
       expect(await new MarathonClient({ baseUrl: s.url, auth: { source: 'none' } }).getApp('/staging/web')).toBeNull();
     } finally {
@@ -64,7 +64,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   });
 
   it('keeps a path prefix of the base URL (DC/OS /service/marathon, §1)', async () => {
-    const s = await startServer((req, res) => json(res, 200, []));
+    const s = await startServer((_req, res) => json(res, 200, []));
     try {
       await new MarathonClient({ baseUrl: `${s.url}/service/marathon/`, auth: { source: 'none' } }).listDeployments();
       expect(s.received[0].path).toBe('/service/marathon/v2/deployments');
@@ -74,7 +74,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   });
 
   it('PUTs the whole definition with partialUpdate=false and JSON content type, and reads the D-result (§7)', async () => {
-    const s = await startServer((req, res) => json(res, 200, D_RESULT, { 'Marathon-Deployment-Id': D_RESULT.deploymentId }));
+    const s = await startServer((_req, res) => json(res, 200, D_RESULT, { 'Marathon-Deployment-Id': D_RESULT.deploymentId }));
     try {
       const ref = await new MarathonClient({ baseUrl: s.url, auth: { source: 'none' } }).putApp('/staging/web', APP);
       expect(s.received[0]).toMatchObject({ method: 'PUT', path: '/v2/apps/staging/web', query: { partialUpdate: 'false' }, body: APP });
@@ -87,7 +87,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   });
 
   it('sends force=true only when asked, and takes the deployment id from the header when the body lacks it', async () => {
-    const s = await startServer((req, res) => json(res, 201, { version: D_RESULT.version }, { 'Marathon-Deployment-Id': 'from-header' }));
+    const s = await startServer((_req, res) => json(res, 201, { version: D_RESULT.version }, { 'Marathon-Deployment-Id': 'from-header' }));
     try {
       const ref = await new MarathonClient({ baseUrl: s.url, auth: { source: 'none' } }).putApp('/staging/web', APP, { force: true });
       expect(s.received[0].query).toEqual({ partialUpdate: 'false', force: 'true' });
@@ -98,7 +98,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   });
 
   it('rolls back with a body holding only the version (§11 C)', async () => {
-    const s = await startServer((req, res) => json(res, 200, D_RESULT));
+    const s = await startServer((_req, res) => json(res, 200, D_RESULT));
     try {
       await new MarathonClient({ baseUrl: s.url, auth: { source: 'none' } }).rollbackToVersion('/staging/web', '2026-01-01T00:00:00.000Z');
       expect(s.received[0]).toMatchObject({
@@ -128,7 +128,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   });
 
   it('sorts versions itself, newest first (the order is not guaranteed, §8)', async () => {
-    const s = await startServer((req, res) =>
+    const s = await startServer((_req, res) =>
       json(res, 200, { versions: ['2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z', '2026-01-01T00:00:00.000Z'] }),
     );
     try {
@@ -144,7 +144,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   });
 
   it('filters apps by id prefix itself, since Marathon matches a substring (§3), and passes a label selector', async () => {
-    const s = await startServer((req, res) => json(res, 200, { apps: [{ id: '/staging/web' }, { id: '/other/staging/web' }] }));
+    const s = await startServer((_req, res) => json(res, 200, { apps: [{ id: '/staging/web' }, { id: '/other/staging/web' }] }));
     try {
       const apps = await new MarathonClient({ baseUrl: s.url, auth: { source: 'none' } }).listApps({
         idPrefix: '/staging/',
@@ -158,7 +158,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
   });
 
   it('pings (text pong or 204, §13)', async () => {
-    const s = await startServer((req, res) => {
+    const s = await startServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('pong');
     });
@@ -173,7 +173,7 @@ describe('MarathonClient requests (SEMANTICS.md §3)', () => {
 
 describe('MarathonClient auth (SEMANTICS.md §2): credentials by variable name, never by value', () => {
   it('sends Basic auth from MARATHON_CREDENTIALS; a 401 names the variable and never the user or password', async () => {
-    const s = await startServer((req, res) => {
+    const s = await startServer((_req, res) => {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="Mesosphere"', 'Content-Type': 'text/html' });
       res.end('<html>401</html>');
     });
@@ -193,7 +193,7 @@ describe('MarathonClient auth (SEMANTICS.md §2): credentials by variable name, 
   });
 
   it('sends `Authorization: token=...` from MARATHON_TOKEN; a 403 names the variable, not the token', async () => {
-    const s = await startServer((req, res) => json(res, 403, { message: 'Not Authorized to perform this action!' }));
+    const s = await startServer((_req, res) => json(res, 403, { message: 'Not Authorized to perform this action!' }));
     try {
       const err = await caught(new MarathonClient({ baseUrl: s.url, auth: authFromEnv({ MARATHON_TOKEN: 'eyJtoken' }) }).listDeployments());
       expect(s.received[0].headers.authorization).toBe('token=eyJtoken');
@@ -206,7 +206,7 @@ describe('MarathonClient auth (SEMANTICS.md §2): credentials by variable name, 
   });
 
   it('uses user info in the URL as Basic auth and never prints it', async () => {
-    const s = await startServer((req, res) => json(res, 503, { message: 'busy' }));
+    const s = await startServer((_req, res) => json(res, 503, { message: 'busy' }));
     try {
       const c = new MarathonClient({ baseUrl: s.url.replace('http://', 'http://bob:hunter2@'), auth: { source: 'none' }, attempts: 1 });
       const err = await caught(c.listDeployments());
@@ -225,7 +225,7 @@ describe('MarathonClient errors (SEMANTICS.md §4)', () => {
       { path: '/upgradeStrategy/minimumHealthCapacity', errors: ['error.max'] },
       { path: '/', errors: ["AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."] },
     ];
-    const s = await startServer((req, res) => json(res, 422, { message: 'Invalid JSON', details }));
+    const s = await startServer((_req, res) => json(res, 422, { message: 'Invalid JSON', details }));
     try {
       const err = await caught(new MarathonClient({ baseUrl: s.url, auth: { source: 'none' } }).putApp('/staging/web', APP));
       expect(err.code).toBe('MARATHON_REJECTED');
@@ -238,7 +238,7 @@ describe('MarathonClient errors (SEMANTICS.md §4)', () => {
   });
 
   it('turns a 409 lock into MARATHON_LOCKED with the deployment ids from `deployments` (the message has a literal placeholder)', async () => {
-    const s = await startServer((req, res) =>
+    const s = await startServer((_req, res) =>
       json(res, 409, {
         message:
           "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.",
@@ -256,7 +256,7 @@ describe('MarathonClient errors (SEMANTICS.md §4)', () => {
   });
 
   it("turns a 404 of a deployment into MARATHON_NOT_FOUND with Marathon's message", async () => {
-    const s = await startServer((req, res) => json(res, 404, { message: 'DeploymentPlan abc does not exist' }));
+    const s = await startServer((_req, res) => json(res, 404, { message: 'DeploymentPlan abc does not exist' }));
     try {
       const err = await caught(new MarathonClient({ baseUrl: s.url, auth: { source: 'none' } }).deleteDeployment('abc'));
       expect(err.code).toBe('MARATHON_NOT_FOUND');
@@ -269,7 +269,7 @@ describe('MarathonClient errors (SEMANTICS.md §4)', () => {
 
 describe('MarathonClient retries: idempotent calls only', () => {
   it('retries a GET through a burst of 503s with backoff', async () => {
-    const s = await startServer((req, res, n) => (n <= 2 ? json(res, 503, { message: 'timeout' }) : json(res, 200, [])));
+    const s = await startServer((_req, res, n) => (n <= 2 ? json(res, 503, { message: 'timeout' }) : json(res, 200, [])));
     try {
       const retries: number[] = [];
       const c = new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, ...fast, onRetry: (r) => retries.push(r.attempt) });
@@ -282,7 +282,7 @@ describe('MarathonClient retries: idempotent calls only', () => {
   });
 
   it('retries the full-definition PUT after a reset connection (it is idempotent, §7)', async () => {
-    const s = await startServer((req, res, n) => (n === 1 ? reset(res) : json(res, 200, D_RESULT)));
+    const s = await startServer((_req, res, n) => (n === 1 ? reset(res) : json(res, 200, D_RESULT)));
     try {
       expect(await new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, ...fast }).putApp('/staging/web', APP)).toEqual(D_RESULT);
       expect(s.received.map((r) => r.method)).toEqual(['PUT', 'PUT']);
@@ -293,7 +293,7 @@ describe('MarathonClient retries: idempotent calls only', () => {
   });
 
   it('retries a GET that timed out, with a timeout on every request', async () => {
-    const s = await startServer((req, res, n) => {
+    const s = await startServer((_req, res, n) => {
       if (n === 1) setTimeout(() => json(res, 200, []), 1500).unref();
       else json(res, 200, []);
     });
@@ -306,7 +306,7 @@ describe('MarathonClient retries: idempotent calls only', () => {
   });
 
   it('does not retry DELETE of a deployment on 503 (not idempotent: a second one would cancel the rollback)', async () => {
-    const s = await startServer((req, res) => json(res, 503, { message: 'timeout' }));
+    const s = await startServer((_req, res) => json(res, 503, { message: 'timeout' }));
     try {
       const err = await caught(new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, ...fast }).deleteDeployment('abc'));
       expect(err.code).toBe('MARATHON_ERROR');
@@ -318,7 +318,7 @@ describe('MarathonClient retries: idempotent calls only', () => {
   });
 
   it('does not retry DELETE of a deployment after a reset, and says it may have arrived', async () => {
-    const s = await startServer((req, res) => reset(res));
+    const s = await startServer((_req, res) => reset(res));
     try {
       const err = await caught(new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, ...fast }).deleteDeployment('abc'));
       expect(err.code).toBe('MARATHON_UNREACHABLE');
@@ -330,7 +330,7 @@ describe('MarathonClient retries: idempotent calls only', () => {
   });
 
   it('gives up after the attempts with MARATHON_ERROR naming the status and the count', async () => {
-    const s = await startServer((req, res) => json(res, 502, { message: 'Could not determine the current leader' }));
+    const s = await startServer((_req, res) => json(res, 502, { message: 'Could not determine the current leader' }));
     try {
       const err = await caught(
         new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, attempts: 3, ...fast }).getApp('/staging/web'),
@@ -345,7 +345,7 @@ describe('MarathonClient retries: idempotent calls only', () => {
   });
 
   it('reports MARATHON_UNREACHABLE with the base URL when nothing listens', async () => {
-    const s = await startServer((req, res) => json(res, 200, {}));
+    const s = await startServer((_req, res) => json(res, 200, {}));
     await s.close();
     const err = await caught(new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, attempts: 2, ...fast }).ping());
     expect(err.code).toBe('MARATHON_UNREACHABLE');

@@ -72,7 +72,6 @@ interface MarathonNodeClient {
 
 type MarathonNodeFactory = (baseUrl: string, opts?: object) => MarathonNodeClient;
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const createMarathon: MarathonNodeFactory = require('marathon-node');
 
 // ---- helpers ----

@@ -1,0 +1,63 @@
+// Lint is part of `npm test`. Formatting is prettier's job (`npm run format:check`); this catches what it cannot:
+// import cycles, lines too long to read in a review, and libraries that read the environment, print or exit.
+import js from '@eslint/js';
+import importPlugin from 'eslint-plugin-import';
+import tseslint from 'typescript-eslint';
+
+const noSideChannels = [
+  { object: 'process', property: 'env', message: 'libraries take configuration as arguments; the CLI reads the environment once' },
+  { object: 'process', property: 'exit', message: 'libraries throw typed errors; only the CLI sets the exit code' },
+  { object: 'process', property: 'stdout', message: 'libraries return values; only the CLI prints' },
+  { object: 'process', property: 'stderr', message: 'libraries return values; only the CLI prints' },
+  { object: 'process', property: 'argv', message: 'libraries take arguments; only the CLI reads argv' },
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'cdktf.out/', '.c2c/', 'coverage/', 'reference/', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.mjs', '**/*.js'],
+    plugins: { import: importPlugin },
+    settings: { 'import/resolver': { typescript: true, node: true } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        __dirname: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+      },
+    },
+    rules: {
+      'import/no-cycle': 'error',
+      'max-len': ['error', { code: 150, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-properties': ['error', ...noSideChannels],
+      'no-console': 'error',
+    },
+  },
+);
