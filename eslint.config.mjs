@@ -13,7 +13,7 @@ const noSideChannels = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdktf.out/', '.c2c/', 'coverage/', 'reference/', '**/*.d.ts'] },
+  { ignores: ['**/node_modules/', '**/dist/', 'cdktf.out/', '.c2c/', 'coverage/', 'reference/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -58,6 +58,38 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': ['error', ...noSideChannels],
       'no-console': 'error',
+    },
+  },
+  {
+    // The local Marathon is an engine of its own: it shares no code with the client it is a test double for, and
+    // depends on nothing but Node. Its runtime code may import Node built-ins (with the node: prefix) and its own files.
+    files: ['packages/local-marathon/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-require-imports': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!node:|\\.)',
+              message: 'the local Marathon imports only Node built-ins (node:...) and its own files',
+            },
+          ],
+        },
+      ],
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './packages/local-marathon/src',
+              from: './',
+              except: ['./packages/local-marathon/src'],
+              message: 'the local Marathon imports only Node built-ins and its own files',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -11,7 +11,7 @@ import { applyService, renderForDeploy } from '../lib/deploy/apply';
 import { fleetStatus } from '../lib/deploy/status';
 import { MarathonClient } from '../lib/marathon/client';
 import { loadCatalog } from '../services';
-import { startLocalMarathon } from '../scripts/local-marathon';
+import { startLocalMarathon } from '../packages/local-marathon';
 
 const RUNS = 3;
 

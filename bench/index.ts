@@ -3,7 +3,7 @@
 // These machines are shared and noisy: read the medians, and compare figures from the same run only.
 import { cpus, totalmem } from 'node:os';
 import { main as deployBench } from './deploy';
-import { main as localMarathonBench } from './local-marathon';
+import { main as localMarathonBench } from '../packages/local-marathon/bench';
 import { main as synthBench } from './synth';
 
 const suites: [string, () => Promise<void>][] = [

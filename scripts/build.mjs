@@ -1,29 +1,40 @@
 #!/usr/bin/env node
-// Builds every entry point (main.ts, scripts/*.ts, bench/*.ts) into dist/ with esbuild: node_modules stay
-// external, so each entry loads in ~100 ms and cdktf runs without source maps (see ../shared/CDKTF-NOTES.md).
+// Builds every entry point (main.ts, scripts/*.ts, bench/*.ts, each workspace package's src/cli.ts) into dist/ with
+// esbuild: node_modules stay external, so each entry loads in ~100 ms and cdktf runs without source maps.
+// Each package under packages/ with a src/cli.ts also gets its bin, packages/<name>/dist/cli.js, one self-contained file.
 // It also writes dist/deploy-bundle.cjs: the deploy CLI with every dependency inlined, the single file that
 // synthesis publishes to the deploy bucket pinned by its SHA-256, so a build runs the script the platform
 // was synthesized with. Type-checking is `tsc --noEmit` (npm test), not this step.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const stampFile = join(dist, '.stamp');
-const sourceDirs = ['constructs', 'services', 'scripts', 'lib', 'bench'];
+const sourceDirs = ['constructs', 'services', 'scripts', 'lib', 'bench', 'packages'];
 
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     const st = statSync(p);
-    if (st.isDirectory()) walk(p, out);
-    else if (/\.(ts|mjs|json|sh|tmpl)$/.test(name)) out.push(p);
+    if (st.isDirectory()) {
+      if (name !== 'dist' && name !== 'node_modules') walk(p, out);
+    } else if (/\.(ts|mjs|json|sh|tmpl)$/.test(name)) out.push(p);
   }
   return out;
+}
+
+/** The workspace packages that have a command-line entry (packages/<name>/src/cli.ts). */
+export function packageClis() {
+  const dir = join(root, 'packages');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => join(dir, name))
+    .filter((p) => existsSync(join(p, 'src', 'cli.ts')));
 }
 
 /** Every file whose change should trigger a rebuild. */
@@ -31,9 +42,9 @@ export function sources() {
   return [join(root, 'main.ts'), join(root, 'package.json'), ...sourceDirs.flatMap((d) => walk(join(root, d)))];
 }
 
-/** The entry points: main.ts plus every top-level .ts file in scripts/ and bench/. */
+/** The entry points: main.ts, every top-level .ts file in scripts/ and bench/, and each package's src/cli.ts. */
 export function entries() {
-  const list = [join(root, 'main.ts')];
+  const list = [join(root, 'main.ts'), ...packageClis().map((p) => join(p, 'src', 'cli.ts'))];
   for (const d of ['scripts', 'bench']) {
     const dir = join(root, d);
     if (!existsSync(dir)) continue;
@@ -54,6 +65,10 @@ export async function buildAll({ quiet = false } = {}) {
   mkdirSync(dist, { recursive: true });
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root };
   await build({ ...common, entryPoints: entries(), outdir: dist, outbase: root, packages: 'external' });
+  for (const pkg of packageClis()) {
+    await build({ ...common, entryPoints: [join(pkg, 'src', 'cli.ts')], outfile: join(pkg, 'dist', 'cli.js') });
+    chmodSync(join(pkg, 'dist', 'cli.js'), 0o755);
+  }
   const bundle = join(dist, 'deploy-bundle.cjs');
   await build({ ...common, entryPoints: [join(root, 'scripts/deploy.ts')], outfile: bundle, minifyWhitespace: true });
   const sha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex');

@@ -12,7 +12,7 @@ import { imageFor, platformFromEnv } from '../lib/platform';
 import { MarathonClient } from '../lib/marathon/client';
 import { marathonAppId } from '../lib/marathon/render';
 import { loadCatalog } from '../services';
-import { startLocalMarathon, LocalMarathon } from './local-marathon';
+import { startLocalMarathon, LocalMarathon } from '../packages/local-marathon';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;

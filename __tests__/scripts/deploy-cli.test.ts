@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { AuditLog } from '../../lib/audit/log';
 import { approvePlan } from '../../lib/gate/gate';
 import { readPlanFile } from '../../lib/gate/plan';
-import { LocalMarathon } from '../../scripts/local-marathon';
+import { LocalMarathon } from '../../packages/local-marathon';
 import { loadCatalog } from '../../services';
 import { json, startServer } from '../lib/marathon/http-server';
 import { makeImageStore, rawApp, recordingProxy, startMarathon } from '../lib/deploy/helpers';

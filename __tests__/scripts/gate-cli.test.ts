@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { planId } from '../../lib/gate/plan';
-import { LocalMarathon, startLocalMarathon } from '../../scripts/local-marathon';
+import { LocalMarathon, startLocalMarathon } from '../../packages/local-marathon';
 import { recordingProxy } from '../helpers/proxy';
 
 const root = resolve(__dirname, '../..');

@@ -4,7 +4,7 @@ import { applyAll } from '../../../lib/deploy/all';
 import { applyService } from '../../../lib/deploy/apply';
 import { rollbackService } from '../../../lib/deploy/rollback';
 import { fleetStatus } from '../../../lib/deploy/status';
-import { LocalMarathon } from '../../../scripts/local-marathon';
+import { LocalMarathon } from '../../../packages/local-marathon';
 import { loadCatalog } from '../../../services';
 import { deployContext, makeImageStore, memoryAudit, rawApp, recordingProxy, startMarathon, testService } from './helpers';
 import { caught } from '../../helpers/errors';

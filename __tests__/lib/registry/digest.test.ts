@@ -2,7 +2,7 @@ import { planService } from '../../../lib/deploy/plan';
 import { C2CError } from '../../../lib/errors';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { parseImageReference, pinnedImage, resolveImageDigest } from '../../../lib/registry/digest';
-import { startLocalMarathon } from '../../../scripts/local-marathon';
+import { startLocalMarathon } from '../../../packages/local-marathon';
 import { loadCatalog } from '../../../services';
 import { startRecordingServer } from '../../helpers/http';
 

@@ -181,7 +181,7 @@ describe('fault injection (/__local/faults)', () => {
   });
 });
 
-test('stateDir: a restarted server keeps apps, versions and service ports, and relaunches tasks (issue 3 "State")', async () => {
+test('stateDir: a restarted server keeps apps, versions and service ports, and relaunches tasks', async () => {
   const stateDir = join(dir, 'state');
   const s1 = await start({ stateDir });
   await s1.req('POST', '/v2/apps', { ...sleeper('/keep'), portDefinitions: [{ port: 0 }] });
@@ -200,7 +200,7 @@ test('stateDir: a restarted server keeps apps, versions and service ports, and r
   await until(async () => ((await s2.req('GET', '/v2/apps/keep')).body.app.tasksRunning as unknown) === 1, 'relaunched task');
 });
 
-test('close() stops every task process group: no pid survives (issue 3 "no orphaned processes")', async () => {
+test('close() stops every task process group: no pid survives', async () => {
   const s = await start();
   // The shell starts a child of its own: the kill must reach the whole group.
   await s.req('POST', '/v2/apps', {
@@ -226,7 +226,7 @@ test('close() stops every task process group: no pid survives (issue 3 "no orpha
   for (const p of pids) expect(alive(p)).toBe(false);
 });
 
-test('task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION, MESOS_TASK_ID, env and secret placeholders (issue 3)', async () => {
+test('task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION, MESOS_TASK_ID, env and secret placeholders', async () => {
   const s = await start({ enableFeatures: ['secrets'] });
   const out = join(dir, 'env.txt');
   const r = await s.req('POST', '/v2/apps', {
@@ -263,7 +263,7 @@ test('task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION,
   expect(task.localRunner).toBe('cmd');
 });
 
-test('image store: registry.host:5000/a/b:tag runs <store>/a/b/<tag>/run; cmd overrides it (issue 3)', async () => {
+test('image store: registry.host:5000/a/b:tag runs <store>/a/b/<tag>/run; cmd overrides it', async () => {
   const image = join(dir, 'images', 'team', 'api', '1.2');
   mkdirSync(image, { recursive: true });
   writeFileSync(

@@ -10,7 +10,7 @@
  *
  * The tests in the first describe block share one app and run in order, like a user's session.
  */
-import { LocalMarathon, startLocalMarathon } from '../../../scripts/local-marathon';
+import { LocalMarathon, startLocalMarathon } from '../src';
 import { Loose, list, num, str, until } from './helpers';
 
 // ---- A minimal typed view of marathon-node 1.1.0 (it ships no types); only the methods used here. ----

@@ -1,5 +1,5 @@
 /**
- * A local Marathon-compatible server for development and tests (issue 3). It speaks Marathon's REST API as written
+ * A local Marathon-compatible server for development and tests. It speaks Marathon's REST API as written
  * down in reference/marathon-api/SEMANTICS.md and runs tasks as real local processes. It shares no code with the
  * project's Marathon client, so the client's tests against it check the protocol, not shared assumptions.
  */

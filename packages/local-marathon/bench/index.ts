@@ -1,13 +1,13 @@
 /**
- * Benchmarks of the local Marathon (issue 3), printed as figures:
+ * Benchmarks of the local Marathon, printed as figures:
  * (a) PUT-to-finished-deployment of a 3-instance app with an HTTP health check every second, against the timing the
  *     health check implies; (b) requests/second of `GET /v2/apps` with 30 apps; (c) startup time, in-process and CLI.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
-import { startLocalMarathon } from '../scripts/local-marathon';
+import { dirname, join } from 'node:path';
+import { startLocalMarathon } from '../src';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -68,9 +68,17 @@ async function deployTiming(runs: number): Promise<void> {
   );
 }
 
+/** The package's built bin (packages/local-marathon/dist/cli.js), found from wherever this file was bundled to. */
+function builtCli(): string {
+  for (let d = __dirname; ; d = dirname(d)) {
+    const candidate = join(d, 'packages', 'local-marathon', 'dist', 'cli.js');
+    if (existsSync(candidate) || dirname(d) === d) return candidate;
+  }
+}
+
 /** Starts the built CLI as a child process (the server then has a core of its own); undefined when not built. */
 async function startCli(): Promise<{ url: string; close: () => Promise<void> } | undefined> {
-  const cli = join(__dirname, '..', 'scripts', 'marathon-local.js');
+  const cli = builtCli();
   if (!existsSync(cli)) return undefined;
   const child = spawn(process.execPath, [cli, '--port', '0', '--json', '--no-docker'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
@@ -157,7 +165,7 @@ async function startup(runs: number): Promise<void> {
     await m.close();
   }
   console.log(`(c) startup, median of ${runs}: in-process ${fmt(median(inproc))}`);
-  const cli = join(__dirname, '..', 'scripts', 'marathon-local.js');
+  const cli = builtCli();
   if (!existsSync(cli)) {
     console.log(`    CLI: ${cli} not built; run node scripts/build.mjs first`);
     return;

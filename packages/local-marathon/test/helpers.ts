@@ -1,6 +1,6 @@
 /** Shared helpers for the local Marathon tests: start/stop servers, a small fetch wrapper, polling. */
 import { readFileSync } from 'node:fs';
-import { LocalMarathon, LocalMarathonOptions, startLocalMarathon } from '../../../scripts/local-marathon';
+import { LocalMarathon, LocalMarathonOptions, startLocalMarathon } from '../src';
 
 /** A JSON value read from a response, indexable without casts at every step. */
 export interface Loose {
