@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EventBus } from './events';
 import { Faults } from './faults';
+import { marathonInfo } from './info';
 import { createHandler } from './http';
 import { JsonObject } from './json';
 import { Marathon } from './marathon';
@@ -34,6 +35,11 @@ export interface LocalMarathonOptions {
   enableFeatures?: string[];
   /** 'auto' runs Docker apps with `docker run` when an engine answers; 'never' always uses the stand-in. @default 'auto' */
   docker?: 'auto' | 'never';
+  /**
+   * The environment tasks inherit the basics of (PATH, HOME, LANG, LC_ALL, TMPDIR, USER, SHELL, TERM); `PATH` is also
+   * where the `docker` binary is looked for. @default - this process's environment
+   */
+  hostEnv?: Record<string, string | undefined>;
   /** Receives log lines. @default - silent */
   log?: (line: string) => void;
 }
@@ -62,86 +68,28 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
   const features = options.enableFeatures ?? [];
   const workDir = mkdtempSync(join(tmpdir(), 'local-marathon-'));
   const store = new Store(options.stateDir);
-  const runner = new Runner({ workDir, imageStore: options.imageStore, docker: options.docker ?? 'auto' });
+  const hostEnv = options.hostEnv ?? process.env;
+  const runner = new Runner({ workDir, imageStore: options.imageStore, docker: options.docker ?? 'auto', path: hostEnv.PATH ?? '' });
   const events = new EventBus();
   const faults = new Faults();
-  const scheduler = new Scheduler(store, runner, events, faults, log);
+  const scheduler = new Scheduler(store, runner, events, faults, log, hostEnv);
   const marathon = new Marathon(store, scheduler, events, faults, features);
   const frameworkId = `${randomUUID()}-0000`;
   let port = options.port ?? 0;
 
-  const info = async (): Promise<JsonObject> => {
-    const docker = await runner.dockerAvailable();
-    return {
-      name: 'marathon',
-      version: '1.10.26',
-      buildref: 'local-marathon',
-      elected: true,
-      leader: `127.0.0.1:${port}`,
-      frameworkId,
-      marathon_config: {
-        access_control_allow_origin: [],
-        checkpoint: true,
-        decline_offer_duration: 120000,
-        env_vars_prefix: '',
-        executor: '//cmd',
-        failover_timeout: 604800,
-        features,
-        framework_name: 'marathon',
-        ha: false,
-        hostname: '127.0.0.1',
-        launch_token: 100,
-        launch_token_refresh_interval: 30000,
-        leader_proxy_connection_timeout_ms: 5000,
-        leader_proxy_read_timeout_ms: 10000,
-        local_port_max: 20000,
-        local_port_min: 10000,
-        master: 'local',
-        max_instances_per_offer: 5,
-        mesos_bridge_name: 'mesos-bridge',
-        mesos_heartbeat_failure_threshold: 5,
-        mesos_heartbeat_interval: 15000,
-        mesos_leader_ui_url: '',
-        mesos_role: '*',
-        mesos_user: process.env.USER ?? 'nobody',
-        min_revive_offers_interval: 5000,
-        offer_matching_timeout: 3000,
-        on_elected_prepare_timeout: 180000,
-        reconciliation_initial_delay: 15000,
-        reconciliation_interval: 600000,
-        scale_apps_initial_delay: 15000,
-        scale_apps_interval: 300000,
-        store_cache: true,
-        task_launch_confirm_timeout: 300000,
-        task_launch_timeout: 300000,
-        task_lost_expunge_initial_delay: 300000,
-        task_lost_expunge_interval: 30000,
-        task_reservation_timeout: 20000,
-        webui_url: `http://127.0.0.1:${port}`,
-      },
-      zookeeper_config: {
-        zk: 'local',
-        zk_compression: true,
-        zk_compression_threshold: 65536,
-        zk_connection_timeout: 10000,
-        zk_max_node_size: 1024000,
-        zk_max_versions: 50,
-        zk_session_timeout: 10000,
-        zk_timeout: 10000,
-      },
-      http_config: { http_port: port, https_port: 8443 },
-      // Not in real Marathon: how this server runs tasks.
-      local: {
-        dockerTasks: docker ? 'docker' : options.imageStore ? 'image-store, else stand-in' : 'stand-in',
-        dockerEngine: docker,
-        imageStore: options.imageStore ?? null,
-        stateDir: options.stateDir ?? null,
-        auth: options.credentials ? 'basic' : options.token ? 'token' : 'none',
-        faults: '/__local/faults',
-        runners: ['cmd', 'image-store', 'docker', 'stand-in'],
-      },
-    };
-  };
+  const info = async (): Promise<JsonObject> => ({
+    ...marathonInfo({ port, frameworkId, features, mesosUser: hostEnv.USER ?? 'nobody' }),
+    // Not in real Marathon: how this server runs tasks.
+    local: {
+      dockerTasks: (await runner.dockerAvailable()) ? 'docker' : options.imageStore ? 'image-store, else stand-in' : 'stand-in',
+      dockerEngine: await runner.dockerAvailable(),
+      imageStore: options.imageStore ?? null,
+      stateDir: options.stateDir ?? null,
+      auth: options.credentials ? 'basic' : options.token ? 'token' : 'none',
+      faults: '/__local/faults',
+      runners: runner.kinds(),
+    },
+  });
 
   const handler = createHandler({ marathon, credentials: options.credentials, token: options.token, port: () => port, info, log });
   const server = createServer({ keepAliveTimeout: 5000 }, handler);

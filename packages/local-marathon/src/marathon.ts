@@ -3,7 +3,9 @@
  * deployments, plus the JSON views. Each change becomes one deployment plan (§7, §9) with Marathon's conflict rules
  * (409 lock, `force`) and version bookkeeping (§8).
  */
-import { canonicalId, checkAppTypes, checkRollbackBody, isRollbackBody, mergeUpdate, normalizeApp } from './app-definition';
+import { canonicalId, checkRollbackBody, isRollbackBody, mergeUpdate } from './app-definition';
+import { normalizeApp } from './app-normalize';
+import { checkAppTypes } from './app-schema';
 import { EventBus } from './events';
 import { Faults } from './faults';
 import {

@@ -90,6 +90,7 @@ export class Scheduler {
     private readonly events: EventBus,
     private readonly faults: Faults,
     private readonly log: (line: string) => void,
+    private readonly hostEnv: Record<string, string | undefined>,
   ) {}
 
   /** Starts the reconcile loop (also run on every change via `kick`). */
@@ -360,7 +361,7 @@ export class Scheduler {
   private async startProcess(task: Task): Promise<void> {
     try {
       task.ports = await this.hostPorts(task.def);
-      task.env = taskEnv(task);
+      task.env = taskEnv(task, this.hostEnv);
       if (task.killing || this.closed) return this.onExit(task, { code: null, signal: 'SIGTERM' });
       const proc = await this.runner.launch({ taskId: task.id, def: task.def, ports: task.ports, env: task.env });
       task.proc = proc;
@@ -586,10 +587,10 @@ export function healthChecks(def: JsonObject): JsonObject[] {
 }
 
 /** The environment of a task: passthrough basics, the app's env (secrets as placeholders), then Marathon's variables. */
-function taskEnv(task: Task): Record<string, string> {
+function taskEnv(task: Task, hostEnv: Record<string, string | undefined>): Record<string, string> {
   const def = task.def;
   const env: Record<string, string> = {};
-  for (const k of ENV_PASSTHROUGH) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
+  for (const k of ENV_PASSTHROUGH) if (hostEnv[k] !== undefined) env[k] = hostEnv[k] as string;
   const secrets = isObject(def.secrets) ? def.secrets : {};
   if (isObject(def.env)) {
     for (const [k, v] of Object.entries(def.env)) {

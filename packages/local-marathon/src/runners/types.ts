@@ -1,0 +1,43 @@
+/**
+ * What every way of running a task (a "runner kind") implements. The runner tries the kinds in order
+ * (`LAUNCHERS` in ../runner.ts) and spawns the command of the first that applies, as the leader of a new process group.
+ */
+import { JsonObject } from '../json';
+
+/** How a task was started. */
+export type RunnerKind = 'cmd' | 'image-store' | 'docker' | 'stand-in';
+
+/** What a task needs to start. */
+export interface LaunchSpec {
+  taskId: string;
+  def: JsonObject;
+  /** Host ports, by port index. */
+  ports: number[];
+  env: Record<string, string>;
+}
+
+/** A task about to start: its spec, its sandbox directory (already prepared) and what the definition asks to run. */
+export interface Launch {
+  spec: LaunchSpec;
+  sandbox: string;
+  /** `container.docker.image`, when the app has one. */
+  image: string | undefined;
+  cmd: string | undefined;
+  args: string[];
+}
+
+/** The process to spawn for a task. */
+export interface LaunchCommand {
+  file: string;
+  argv: string[];
+  /** @default - the sandbox */
+  cwd?: string;
+  /** Extra environment on top of the task's. */
+  env?: Record<string, string>;
+}
+
+/** One runner kind: the command for a launch, or undefined when this kind does not apply to it. */
+export interface Launcher {
+  kind: RunnerKind;
+  command(launch: Launch): Promise<LaunchCommand | undefined>;
+}
