@@ -25,6 +25,8 @@ export interface HttpContext {
   port: () => number;
   /** `/v2/info` body. */
   info: () => Promise<JsonObject>;
+  /** `/__local/info` body. */
+  localInfo: () => Promise<JsonObject>;
   log: (line: string) => void;
 }
 
@@ -81,7 +83,13 @@ function authorized(ctx: HttpContext, req: IncomingMessage, res: ServerResponse,
 export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   const m = ctx.marathon;
   const leader = () => `http://127.0.0.1:${ctx.port()}`;
-  const routeContext: RouteContext = { marathon: m, leader, hostPort: () => `127.0.0.1:${ctx.port()}`, info: ctx.info };
+  const routeContext: RouteContext = {
+    marathon: m,
+    leader,
+    hostPort: () => `127.0.0.1:${ctx.port()}`,
+    info: ctx.info,
+    localInfo: ctx.localInfo,
+  };
   const local = localResource(routeContext);
   const resources: Resource[] = [
     infoResource(routeContext),

@@ -77,21 +77,30 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
   const frameworkId = `${randomUUID()}-0000`;
   let port = options.port ?? 0;
 
-  const info = async (): Promise<JsonObject> => ({
-    ...marathonInfo({ port, frameworkId, features, mesosUser: hostEnv.USER ?? 'nobody' }),
-    // Not in real Marathon: how this server runs tasks.
-    local: {
-      dockerTasks: (await runner.dockerAvailable()) ? 'docker' : options.imageStore ? 'image-store, else stand-in' : 'stand-in',
-      dockerEngine: await runner.dockerAvailable(),
+  const info = async (): Promise<JsonObject> => marathonInfo({ port, frameworkId, features, mesosUser: hostEnv.USER ?? 'nobody' });
+  /** `GET /__local/info`: how this server runs tasks (not in real Marathon, so not in `/v2/info`). */
+  const localInfo = async (): Promise<JsonObject> => {
+    const docker = await runner.dockerAvailable();
+    return {
+      dockerTasks: docker ? 'docker' : options.imageStore ? 'image-store, else stand-in' : 'stand-in',
+      dockerEngine: docker,
       imageStore: options.imageStore ?? null,
       stateDir: options.stateDir ?? null,
       auth: options.credentials ? 'basic' : options.token ? 'token' : 'none',
       faults: '/__local/faults',
       runners: runner.kinds(),
-    },
-  });
+    };
+  };
 
-  const handler = createHandler({ marathon, credentials: options.credentials, token: options.token, port: () => port, info, log });
+  const handler = createHandler({
+    marathon,
+    credentials: options.credentials,
+    token: options.token,
+    port: () => port,
+    info,
+    localInfo,
+    log,
+  });
   const server = createServer({ keepAliveTimeout: 5000 }, handler);
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {

@@ -86,8 +86,8 @@ test('--port 0 --json prints its URL, answers /ping, runs tasks, and SIGTERM sto
   expect((await post({ id: '/sh', cmd: 'sleep 60', instances: 2, portDefinitions: [] })).status).toBe(201);
   expect((await post({ id: '/img', instances: 1, container: { docker: { image: 'nginx:1' } } })).status).toBe(201);
   const pids = await until(async () => {
-    const tasks = list(((await (await fetch(`${url}/v2/tasks`)).json()) as { tasks: never }).tasks);
-    return tasks.length === 3 && tasks.every((t) => t.localPid) ? tasks.map((t) => num(t.localPid)) : undefined;
+    const tasks = list(((await (await fetch(`${url}/__local/tasks`)).json()) as { tasks: never }).tasks);
+    return tasks.length === 3 && tasks.every((t) => t.pid) ? tasks.map((t) => num(t.pid)) : undefined;
   }, 'three running tasks');
   for (const pid of pids) expect(alive(pid)).toBe(true);
   p.child.kill('SIGTERM');

@@ -64,6 +64,12 @@ export async function start(options: LocalMarathonOptions = {}): Promise<TestSer
   return { m, url: m.url, req };
 }
 
+/** How each task runs (`/__local/tasks`: runner kind, pid, sandbox), by task id. */
+export async function localTasks(s: TestServer): Promise<Map<string, Loose>> {
+  const tasks = list((await s.req('GET', '/__local/tasks')).body.tasks);
+  return new Map(tasks.map((t) => [str(t.id), t]));
+}
+
 /** Closes every server started by `start`. */
 export async function stopAll(): Promise<void> {
   const all = [...started];

@@ -2,7 +2,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Loose, alive, eventStream, fastHttpCheck, list, num, settled, start, stopAll, str, until } from './helpers';
+import { Loose, alive, eventStream, fastHttpCheck, list, localTasks, num, settled, start, stopAll, str, until } from './helpers';
 
 let dir: string;
 beforeEach(() => {
@@ -195,12 +195,12 @@ test('close() stops every task process group: no pid survives', async () => {
   });
   await s.req('POST', '/v2/apps', { id: '/stand', instances: 1, container: { docker: { image: 'nginx' } } });
   await settled(s);
-  const ts = list((await s.req('GET', '/v2/tasks')).body.tasks);
+  const ts = list((await s.req('GET', '/__local/tasks')).body.tasks);
   await until(async () => readdirSync(dir).filter((f) => f.startsWith('child-')).length === 2, 'grandchild pids');
   const grandchildren = readdirSync(dir)
     .filter((f) => f.startsWith('child-'))
     .map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
-  const pids = [...ts.map((t) => num(t.localPid)), ...grandchildren];
+  const pids = [...ts.map((t) => num(t.pid)), ...grandchildren];
   expect(pids).toHaveLength(5);
   const state = (await s.req('GET', '/__local/state')).body;
   expect(list(state.tasks)).toHaveLength(3);
@@ -244,7 +244,7 @@ test('task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION,
   expect(env.MESOS_TASK_ID).toBe(task.id);
   expect(env.GREETING).toBe('hi');
   expect(env.DB_PASSWORD).toBe('local-secret:/prod/db/password');
-  expect(task.localRunner).toBe('cmd');
+  expect((await localTasks(s)).get(str(task.id))?.runner).toBe('cmd');
 });
 
 test('image store: registry.host:5000/a/b:tag runs <store>/a/b/<tag>/run; cmd overrides it', async () => {
@@ -270,12 +270,12 @@ test('image store: registry.host:5000/a/b:tag runs <store>/a/b/<tag>/run; cmd ov
   });
   await settled(s);
   const [t] = list((await s.req('GET', '/v2/apps/img/tasks')).body.tasks);
-  expect(t.localRunner).toBe('image-store');
+  expect((await localTasks(s)).get(str(t.id))?.runner).toBe('image-store');
   const body = await (await fetch(`http://127.0.0.1:${num(list(t.ports)[0])}/`)).text();
   expect(body).toBe(`image:${image}`);
   const [t2] = list((await s.req('GET', '/v2/apps/img-cmd/tasks')).body.tasks);
-  expect(t2.localRunner).toBe('image-store');
+  expect((await localTasks(s)).get(str(t2.id))?.runner).toBe('image-store');
   await until(async () => (readdirSync(image).includes('marker') ? true : undefined), 'cmd ran in the image directory');
-  const info = (await s.req('GET', '/v2/info')).body;
-  expect(info.local.imageStore).toBe(join(dir, 'images'));
+  expect((await s.req('GET', '/__local/info')).body.imageStore).toBe(join(dir, 'images'));
+  expect((await s.req('GET', '/v2/info')).body).not.toHaveProperty('local');
 });
