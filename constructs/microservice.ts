@@ -1,5 +1,6 @@
 import { Construct, IConstruct } from 'constructs';
-import { ENVIRONMENTS, EnvironmentName, ServiceDefinition, virtualHostFor } from '../lib/catalog/types';
+import { templateArtifact } from '../lib/catalog/artifact';
+import { ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition, virtualHostFor } from '../lib/catalog/types';
 import { validateService } from '../lib/catalog/validate';
 import { ValidationError, Violation } from '../lib/errors';
 import { PlatformConfig, imageFor } from '../lib/platform';
@@ -150,6 +151,7 @@ export class Microservice extends Construct {
           service: def,
           environment: env,
           image: imageFor(props.platform, def.name, 'latest'),
+          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, props.names.deployBucket) } : {}),
           templateBucket: props.names.deployBucket,
         }),
     );

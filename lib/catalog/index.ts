@@ -3,6 +3,7 @@ import { ServiceDefinition } from './types';
 import { validateCatalog } from './validate';
 
 export * from './types';
+export * from './artifact';
 
 /** The validated set of services: the one catalog that main.ts, the deploy script and the demo all read. */
 export class Catalog {
