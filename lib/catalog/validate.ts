@@ -209,9 +209,7 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
   if (build === 'none') {
     add('build', build, "cannot be 'none' for an artifact: the build produces the tarball; use 'build.sh', 'make' or { command: '…' }");
   }
-  for (const key of ['image', 'forcePullImage', 'containerizer'] as const) {
-    if (pkg[key] !== undefined) add(`package.${key}`, pkg[key], 'is Docker-only; an artifact has no image: remove it');
-  }
+  if (pkg.image !== undefined) add('package.image', pkg.image, 'is Docker-only; an artifact has no image: remove it');
   if (def.cmd !== undefined) {
     add('cmd', def.cmd, "is Docker-only (it overrides an image's entrypoint); an artifact names its command in 'package.cmd'");
   }
@@ -225,7 +223,8 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
         ? "cannot be combined with 'package.cmd'; keep one of them"
         : "is required for an artifact: the command that starts it in the sandbox, e.g. 'node server.js' or './bin/start'",
     );
-  } else {
+  } else if (!(a.executable && a.extract !== false)) {
+    // (An executable archive is reported below; what it starts is moot until that is fixed.)
     const words = hasCmd ? String(a.cmd).trim().split(/\s+/) : [...(a.args ?? [])];
     const fetched = a.destPath ?? baseName(artifactFile(def));
     const extract = a.extract ?? true;

@@ -55,7 +55,11 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
     add('cmd', app.cmd, "cannot be combined with 'args'; keep one of them");
   }
   if (app.cmd === undefined && app.args === undefined && app.container === undefined) {
-    add('container', undefined, "is required when there is no 'cmd' or 'args'; give a Docker image");
+    add(
+      'container',
+      undefined,
+      "is required when there is no 'cmd' or 'args'; give a Docker image, or a 'cmd' that starts the fetched artifact",
+    );
   }
   if (app.container && app.container.docker.image.trim() === '') {
     add('container.docker.image', app.container.docker.image, 'must not be empty; give the image reference, e.g. registry:5000/app:1.0');
