@@ -16,11 +16,21 @@ const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IAM_MEMBER = /^(user|group|serviceAccount|domain):\S+$/;
 
+/** The longest service name: it names Cloud Build triggers (`<name>-production-apply` and the like), limited to 64. */
+export const MAX_SERVICE_NAME = 53;
+
+/** What the rules may need to know about the platform. */
+export interface ValidateOptions {
+  /** The GitHub owner the platform manages; when given, `repo` must belong to it. */
+  readonly githubOwner?: string;
+}
+
 /**
  * Every rule a service definition must meet, each violation naming the service, the field, the value and the fix.
  * The Marathon rules are checked on the rendered app of each environment, so there is one source of truth for them.
+ * Synth (the Microservice construct), the catalog and `new-service` all call this one function.
  */
-export function validateService(def: ServiceDefinition): Violation[] {
+export function validateService(def: ServiceDefinition, options: ValidateOptions = {}): Violation[] {
   const subject = `Microservice(${def.name})`;
   const out: Violation[] = [];
   const add = (field: string, value: unknown, message: string) => out.push({ subject, field, value, message });
@@ -32,7 +42,22 @@ export function validateService(def: ServiceDefinition): Violation[] {
       .replace(/^-+|-+$/g, '');
     add('name', def.name, `must be lower-case letters, digits and '-' (it becomes the Marathon id); use '${fixed || 'my-service'}'`);
   }
-  if (typeof def.repo !== 'string' || !REPO.test(def.repo)) add('repo', def.repo, "must be a GitHub 'owner/name', e.g. 'acme/bulb-api'");
+  if (typeof def.name === 'string' && def.name.length > MAX_SERVICE_NAME) {
+    add(
+      'name',
+      def.name,
+      `is ${def.name.length} characters; use at most ${MAX_SERVICE_NAME} (it names Cloud Build triggers, limited to 64)`,
+    );
+  }
+  if (typeof def.repo !== 'string' || !REPO.test(def.repo)) {
+    add('repo', def.repo, "must be a GitHub 'owner/name', e.g. 'acme/bulb-api'");
+  } else if (options.githubOwner !== undefined && def.repo.split('/')[0].toLowerCase() !== options.githubOwner.toLowerCase()) {
+    add(
+      'repo',
+      def.repo,
+      `must belong to the GitHub owner '${options.githubOwner}' that the platform manages; move the repository or set C2C_GITHUB_OWNER`,
+    );
+  }
   if (!(def.cpus > 0)) add('cpus', def.cpus, 'must be > 0; set the CPU share per task, e.g. 0.25');
   if (!(def.mem > 0)) add('mem', def.mem, "must be > 0 MiB; set it to the container's limit, e.g. 256");
   if (def.disk !== undefined && !(def.disk >= 0)) add('disk', def.disk, 'must be >= 0 MiB');
@@ -111,7 +136,7 @@ export function validateService(def: ServiceDefinition): Violation[] {
 }
 
 /** Rules across the catalog: unique names and repositories, plus every service's own rules. */
-export function validateCatalog(defs: readonly ServiceDefinition[]): Violation[] {
+export function validateCatalog(defs: readonly ServiceDefinition[], options: ValidateOptions = {}): Violation[] {
   const out: Violation[] = [];
   const seen = new Map<string, number>();
   defs.forEach((def, i) => {
@@ -124,7 +149,7 @@ export function validateCatalog(defs: readonly ServiceDefinition[]): Violation[]
         message: `is used by services #${first + 1} and #${i + 1} in services/fleet.ts; service names must be unique, rename one`,
       });
     } else seen.set(def.name, i);
-    out.push(...validateService(def));
+    out.push(...validateService(def, options));
   });
   return out;
 }
