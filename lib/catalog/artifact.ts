@@ -1,4 +1,4 @@
-import { packageOf, ServiceDefinition } from './types';
+import { packageOf, SERVICE_DEFAULTS, ServiceDefinition } from './types';
 
 /** The package a deploy runs for an artifact service: where the fetcher gets it, and its SHA-256. */
 export interface ArtifactRef {
@@ -16,7 +16,7 @@ export const PINNED_IMAGE = /^[^@\s]+@sha256:[0-9a-f]{64}$/;
 /** Where the build leaves an artifact service's tarball, relative to its repository root. */
 export function artifactFile(def: ServiceDefinition): string {
   const pkg = packageOf(def);
-  return (pkg.kind === 'artifact' ? pkg.file : undefined) ?? `dist/${def.name}.tar.gz`;
+  return (pkg.kind === 'artifact' ? pkg.file : undefined) ?? SERVICE_DEFAULTS.artifactFile;
 }
 
 /** The last segment of a path or URI (what the fetcher names the file in the sandbox, unless `destPath` is given). */

@@ -117,7 +117,7 @@ interface ArtifactBase extends ArtifactFetchOptions {
   readonly kind: 'artifact';
   /**
    * Where the build leaves the tarball, relative to the repository root; the pipeline uploads it under its commit and
-   * SHA-256. @default `dist/<name>.tar.gz`
+   * SHA-256. @default 'dist/app.tar.gz' (what the `templates/artifact-repo` Makefile writes)
    */
   readonly file?: string;
 }
@@ -244,6 +244,7 @@ export const SERVICE_DEFAULTS = {
   disk: 0,
   ports: [{ name: 'http', containerPort: 8080 }] as readonly ServicePort[],
   artifactPorts: [{ name: 'http' }] as readonly ServicePort[],
+  artifactFile: 'dist/app.tar.gz',
   package: { kind: 'image' } as ServicePackage,
   healthCheck: {
     protocol: 'HTTP',
