@@ -4,7 +4,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { planId } from '../../lib/gate/plan';
+import { planId } from '../../lib/gate/plan-file';
 import { LocalMarathon, startLocalMarathon } from '../../packages/local-marathon';
 import { recordingProxy } from '../helpers/proxy';
 
