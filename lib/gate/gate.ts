@@ -1,6 +1,6 @@
 import { ServiceDefinition, SERVICE_DEFAULTS } from '../catalog/types';
 import { AuditEvent, AuditLog } from '../audit/log';
-import { C2CError } from '../errors';
+import { C2CError, ErrorCode } from '../errors';
 import { marathonAppId } from '../marathon/render';
 import { approvedPlanId, cloudBuildContext, fetchBuild } from './cloudbuild';
 import { PlanFile } from './plan';
@@ -16,7 +16,7 @@ export interface Approval {
 }
 
 /** Refusals are C2CErrors with a `GATE_` code: the CLI exits 3 and sends nothing that changes Marathon. */
-function refuse(code: string, message: string, hint?: string): never {
+function refuse(code: ErrorCode, message: string, hint?: string): never {
   throw new C2CError(code, message, { hint });
 }
 
