@@ -36,6 +36,8 @@ export function authFromEnv(env: NodeJS.ProcessEnv): MarathonAuth {
 export interface MarathonClientOptions {
   /** Base URL, may carry a path prefix (`https://master/service/marathon`). User info in it is used as Basic auth. */
   readonly baseUrl: string;
+  /** Where the URL came from (`--marathon`, `MARATHON_URL`, ...): errors name it, never the value. @default 'the Marathon URL' */
+  readonly urlSource?: string;
   /** @default - no authentication */
   readonly auth?: MarathonAuth;
   /** Per-request timeout. @default 10000 */
@@ -199,26 +201,24 @@ export class MarathonClient {
   }
 
   constructor(options: MarathonClientOptions) {
-    let url: URL;
+    // User info is cut off before anything parses the URL, so that no message can ever carry a password.
+    const { rest, userInfo } = splitUserInfo(options.baseUrl);
+    const source = options.urlSource ?? 'the Marathon URL';
+    let url: URL | undefined;
     try {
-      url = new URL(options.baseUrl);
+      url = new URL(rest);
     } catch {
-      throw new C2CError('USAGE', `Marathon URL '${redactUrl(options.baseUrl)}' is not a valid URL`, {
-        hint: 'give http(s)://host:port[/prefix] with --marathon or MARATHON_URL',
-      });
+      url = undefined;
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new C2CError('USAGE', `Marathon URL '${redactUrl(options.baseUrl)}' must use http or https`, {
-        hint: 'give http(s)://host:port[/prefix] with --marathon or MARATHON_URL',
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      throw new C2CError('USAGE', `${source} is not an http(s) URL${userInfo === undefined ? '' : ' (its user info is not shown)'}`, {
+        hint: 'give http(s)://host:port[/prefix]; put credentials in MARATHON_CREDENTIALS (user:password) rather than in the URL',
       });
     }
     let auth: MarathonAuth = options.auth ?? { source: 'none' };
-    if ((url.username || url.password) && auth.source === 'none') {
-      const userInfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    if (userInfo !== undefined && auth.source === 'none') {
       auth = { header: `Basic ${Buffer.from(userInfo, 'utf8').toString('base64')}`, source: 'the URL' };
     }
-    url.username = '';
-    url.password = '';
     url.search = '';
     url.hash = '';
     this.baseUrl = url.toString().replace(/\/+$/, '');
@@ -438,7 +438,8 @@ export class MarathonClient {
   private deadlineError(where: string, attempt: number): C2CError {
     return new C2CError(
       'DEADLINE',
-      `Marathon at ${this.baseUrl} did not answer ${where} before the deadline` + (attempt > 1 ? ` (after ${attempt - 1} attempts)` : ''),
+      `Marathon at ${this.baseUrl} did not answer ${where} before the deadline` +
+        (attempt > 1 ? ` (after ${attempt - 1} attempt${attempt > 2 ? 's' : ''})` : ''),
       { hint: 'check that Marathon is up (GET /ping), or raise --timeout' },
     );
   }
@@ -521,16 +522,31 @@ export class MarathonClient {
   }
 }
 
-/** The base URL with any user info removed: safe to print. */
+/**
+ * Splits `scheme://user:pass@rest` into the URL without user info and `user:pass` (percent-decoded where it decodes),
+ * without parsing: everything between `://` and the last `@` is user info, whatever characters it holds.
+ */
+export function splitUserInfo(raw: string): { rest: string; userInfo?: string } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(raw.trim());
+  if (!m) return { rest: raw.includes('@') ? '' : raw };
+  const at = m[2].lastIndexOf('@');
+  if (at < 0) return { rest: raw.trim() };
+  const info = m[2].slice(0, at);
+  const decode = (x: string) => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  };
+  const colon = info.indexOf(':');
+  const userInfo = colon < 0 ? `${decode(info)}:` : `${decode(info.slice(0, colon))}:${decode(info.slice(colon + 1))}`;
+  return { rest: m[1] + m[2].slice(at + 1), userInfo };
+}
+
+/** The base URL with any user info removed: safe to print, whatever the input. */
 export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return raw.replace(/\/\/[^@/]*@/, '//');
-  }
+  return splitUserInfo(raw).rest;
 }
 
 /** `/staging/web` -> `/staging/web`; `staging/web` -> `/staging/web`. Slashes are not encoded (§5). */

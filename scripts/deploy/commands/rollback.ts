@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import { rollbackService } from '../../../lib/deploy/rollback';
 import { C2CError } from '../../../lib/errors';
-import { CliContext, EXIT, marathonOptions, parseEnvironment, requireOption, withExitHelp } from '../context';
+import { CliContext, EXIT, parseEnvironment, requireOption, waitOptions, withExitHelp } from '../context';
 
 /** `deploy rollback`: restore the previous healthy version (or `--to`), and wait until it is healthy. */
 export function register(program: Command, ctx: CliContext): void {
-  marathonOptions(withExitHelp(program.command('rollback')))
+  waitOptions(withExitHelp(program.command('rollback')))
     .description(
       'restore the previous healthy version (or --to VERSION) and wait until it is healthy; in production an audited emergency action',
     )
@@ -24,6 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
           json?: boolean;
           timeout: number;
           marathon?: string;
+          maxTaskFailures: number;
         }) => {
           const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
           const environment = parseEnvironment(opts.env);
@@ -32,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
               hint: 'e.g. --to 2026-11-27T10:42:01.123Z',
             });
           }
-          const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
+          const deploy = ctx.deployContext(opts, environment);
           const audit = ctx.audit();
           const history = await audit.list({
             service: service.name,
@@ -48,18 +49,15 @@ export function register(program: Command, ctx: CliContext): void {
           const emergency = environment === 'production';
           if (emergency) ctx.err('production rollback: allowed without a new approval, recorded in the audit log as an emergency');
           const result = await progress.run(`rolling back ${service.name} in ${environment}`, () =>
-            rollbackService(
-              { client, actor: ctx.actor(), audit, timeoutMs: opts.timeout * 1000, onProgress: (e) => progress.event(e) },
-              {
-                service,
-                environment,
-                to: opts.to,
-                force: opts.force,
-                emergency,
-                knownGoodVersions: versionsOf(['apply.succeeded', 'rollback.succeeded']),
-                knownBadVersions: versionsOf(['apply.rolled-back', 'apply.failed']),
-              },
-            ),
+            rollbackService(deploy, {
+              service,
+              environment,
+              to: opts.to,
+              force: opts.force,
+              emergency,
+              knownGoodVersions: versionsOf(['apply.succeeded', 'rollback.succeeded']),
+              knownBadVersions: versionsOf(['apply.rolled-back', 'apply.failed']),
+            }),
           );
           if (opts.json) ctx.json({ ok: true, ...result });
           else
