@@ -6,6 +6,11 @@
 import { interruptOnSignals } from './cli-kit';
 import { main } from './deploy/cli';
 
+// `deploy list | head -1`: a reader that went away is not an error of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 const interrupt = interruptOnSignals(process, (signal) => {
   process.stderr.write(`\ndeploy: ${signal}: stopping (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once)\n`);
 });
