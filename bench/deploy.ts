@@ -1,29 +1,22 @@
 // Deploy benchmarks against the local Marathon, in one run: the CLI's own overhead for an apply, a no-op apply and
 // status, `apply --all` for 30 services at concurrency 8 vs the slowest single deploy, and the same deploy done as
 // curl PUT + a polling loop. Prints medians; asserts nothing (benchmarks are scripts, not tests).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { $ } from 'zx';
 import { ServiceDefinition } from '../lib/catalog';
 import { applyAll } from '../lib/deploy/all';
 import { applyService, renderForDeploy } from '../lib/deploy/apply';
 import { fleetStatus } from '../lib/deploy/status';
+import { C2CError } from '../lib/errors';
 import { MarathonClient } from '../lib/marathon/client';
+import { findRepoRoot } from '../constructs/settings';
 import { loadCatalog } from '../services';
 import { startLocalMarathon } from '../packages/local-marathon';
+import { onInterrupt } from './cleanup';
 
 const RUNS = 3;
-
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`package.json not found above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
-}
 
 function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -49,10 +42,18 @@ function benchService(i: number): ServiceDefinition {
 
 /** Runs and prints the deploy benchmarks. */
 export async function main(): Promise<void> {
-  const root = repoRoot();
+  const root = findRepoRoot(__dirname);
   const cli = join(root, 'dist/scripts/deploy.js');
   const work = mkdtempSync(join(tmpdir(), 'c2c-bench-deploy-'));
-  const lm = await startLocalMarathon({ docker: 'never' });
+  // An image that cannot start: every task exits 125 at once (what `docker run` gives for an image it cannot pull).
+  mkdirSync(join(work, 'images', 'bench-fail', 'broken'), { recursive: true });
+  writeFileSync(join(work, 'images', 'bench-fail', 'broken', 'run'), '#!/bin/sh\necho "image not found" >&2\nexit 125\n');
+  chmodSync(join(work, 'images', 'bench-fail', 'broken', 'run'), 0o755);
+  const lm = await startLocalMarathon({ docker: 'never', imageStore: join(work, 'images') });
+  const forget = onInterrupt(async () => {
+    await lm.close();
+    rmSync(work, { recursive: true, force: true });
+  });
   const env = {
     ...process.env,
     MARATHON_URL: lm.url,
@@ -162,7 +163,40 @@ export async function main(): Promise<void> {
     console.log(
       `apply --all, 30 services, concurrency 16: ${secs(all16Ms)} (${all16.filter((e) => e.status === 'deployed').length} deployed); ratio to the slowest single deploy ${(all16Ms / slowest).toFixed(2)}x`,
     );
+
+    // 5. A failing image: seconds from the PUT to rolled back, with the fleet's 5 s health-check interval and the
+    //    default 300 s deadline (before failing fast, the whole deadline passed before the rollback).
+    const failing = { ...benchService(0), name: 'bench-fail' };
+    const healthCheck = { ...failing.healthCheck, gracePeriodSeconds: 30, intervalSeconds: 5, timeoutSeconds: 2 };
+    const failService = { ...failing, healthCheck };
+    await applyService(ctx, { service: failService, environment: 'staging', image: 'reg:5000/bench-fail:good' });
+    const toRolledBack: number[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      let putAt = 0;
+      const failCtx = {
+        ...ctx,
+        timeoutMs: 300_000,
+        onProgress: (e: { kind: string }) => {
+          if (e.kind === 'submitted') putAt = performance.now();
+        },
+      };
+      try {
+        await applyService(failCtx, {
+          service: { ...failService, env: { RUN: String(i) } },
+          environment: 'staging',
+          image: 'reg:5000/bench-fail:broken',
+        });
+        throw new Error('the failing image deployed');
+      } catch (err) {
+        if (!(err instanceof C2CError && err.code === 'DEPLOY_FAILED_ROLLED_BACK')) throw err;
+      }
+      toRolledBack.push(performance.now() - putAt);
+    }
+    console.log(
+      `failing image (every task exits 125), 5 s health-check interval: ${secs(median(toRolledBack))} from PUT to rolled back (target < 3 intervals = 15 s; before failing fast: the whole --timeout, 300 s by default)`,
+    );
   } finally {
+    forget();
     await lm.close();
     rmSync(work, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 // `npm run bench`: every benchmark, one after another, in one run, printing figures (medians and ratios).
 // These machines are shared and noisy: read the medians, and compare figures from the same run only.
 import { cpus, totalmem } from 'node:os';
+import { runCleanups } from './cleanup';
 import { main as deployBench } from './deploy';
 import { main as localMarathonBench } from '../packages/local-marathon/bench';
 import { main as synthBench } from './synth';
@@ -13,11 +14,18 @@ const suites: [string, () => Promise<void>][] = [
 ];
 
 async function run(): Promise<void> {
-  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  if (process.argv.includes('--help')) {
+  const args = process.argv.slice(2);
+  const only = args.filter((a) => !a.startsWith('-'));
+  if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(
-      `usage: npm run bench [-- ${suites.map(([n]) => n).join('|')} ...]\nRuns the benchmarks and prints their figures. Exit 0 when all ran, 1 when one threw, 2 for an unknown name.\n`,
+      `usage: npm run bench [-- ${suites.map(([n]) => n).join('|')} ...]\nRuns the benchmarks and prints their figures. Ctrl-C stops them and everything they started (exit 130).\nExit 0 when all ran, 1 when one threw, 2 for an unknown name or option.\n`,
     );
+    return;
+  }
+  const options = args.filter((a) => a.startsWith('-'));
+  if (options.length > 0) {
+    process.stderr.write(`bench: unknown option ${options.join(', ')}; the only option is --help\n`);
+    process.exitCode = 2;
     return;
   }
   const unknown = only.filter((n) => !suites.some(([name]) => name === n));
@@ -34,6 +42,17 @@ async function run(): Promise<void> {
     console.log(`\n== ${name} ==`);
     await fn();
   }
+}
+
+// Ctrl-C or SIGTERM: stop what the benchmarks started (local Marathon servers and their tasks, work directories), then exit.
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    stopping = true;
+    process.stderr.write(`\nbench: ${signal}: stopping what the benchmarks started\n`);
+    void runCleanups((m) => process.stderr.write(`${m}\n`)).then(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
+  });
 }
 
 run().catch((err: unknown) => {

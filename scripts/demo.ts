@@ -4,30 +4,21 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { $ } from 'zx';
+import { findRepoRoot } from '../constructs/settings';
 import { packageLocalImage } from '../lib/demo/image-store';
 import { summarizeSynth } from '../lib/demo/synth-summary';
 import { imageFor, platformFromEnv } from '../lib/platform';
 import { MarathonClient } from '../lib/marathon/client';
 import { marathonAppId } from '../lib/marathon/render';
 import { loadCatalog } from '../services';
+import { configureCommander, exitCodeFor } from './cli-kit';
 import { startLocalMarathon, LocalMarathon } from '../packages/local-marathon';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
-
-/** The repository root (where package.json is), whether run from dist/scripts or scripts/. */
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
 
 interface Options {
   readonly workdir: string;
@@ -68,14 +59,12 @@ async function main(argv: string[]): Promise<number> {
     .addHelpText(
       'after',
       '\nExit codes:\n  0  every step did what it should (including the deliberate rollback)\n  1  a step failed (the message says which)\n  2  bad usage\n',
-    )
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    );
+  configureCommander(program, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(`${s}\n`) });
   try {
     program.parse(argv, { from: 'user' });
   } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    return code === 0 ? EXIT_OK : EXIT_USAGE;
+    return exitCodeFor(err) === 0 ? EXIT_OK : EXIT_USAGE;
   }
   const opts = program.opts<{ workdir: string; json: boolean }>();
   quietOut = opts.json;
@@ -83,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(opts: Options): Promise<number> {
-  const root = repoRoot();
+  const root = findRepoRoot(__dirname);
   const work = opts.workdir;
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });

@@ -1,10 +1,13 @@
 // npm run new-service -- NAME [--artifact] [--repo owner/name] [--force] [--json] [--dir PATH]
 // Thin CLI over lib/scaffold.ts. Exit codes: 0 written; 2 invalid name/repo, file exists, or bad usage; 1 unexpected.
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { findRepoRoot } from '../constructs/settings';
 import { C2CError } from '../lib/errors';
 import { platformFromEnv } from '../lib/platform';
 import { scaffoldService } from '../lib/scaffold';
+import { configureCommander, exitCodeFor, reportCliError } from './cli-kit';
+
+const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(`${s}\n`) };
 
 function main(argv: string[]): number {
   const program = new Command('new-service')
@@ -23,14 +26,12 @@ function main(argv: string[]): number {
       'after',
       '\nThe service is checked by the same rules as `npm run synth`: what this writes synthesizes.' +
         '\nExit codes: 0 written; 2 invalid name or repository, file exists (use --force), or bad usage; 1 unexpected error.',
-    )
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    );
+  configureCommander(program, io);
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
+    return exitCodeFor(e);
   }
   const opts = program.opts<{ repo?: string; force: boolean; json: boolean; dir?: string; artifact: boolean }>();
   const [name] = program.args;
@@ -52,11 +53,7 @@ function main(argv: string[]): number {
     }
     return 0;
   } catch (e) {
-    if (e instanceof C2CError) {
-      process.stderr.write(`new-service: ${e.message}\n`);
-      if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
-      return 2;
-    }
+    if (e instanceof C2CError) return reportCliError('new-service', io, e);
     throw e;
   }
 }

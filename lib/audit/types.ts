@@ -10,6 +10,10 @@ export type AuditEventType =
   | 'apply.failed'
   | 'apply.rolled-back'
   | 'apply.noop'
+  /** The apply was interrupted (Ctrl-C, SIGTERM) while its deployment ran: the deployment keeps running, owned by `actor`. */
+  | 'apply.interrupted'
+  /** Marathon stopped answering after the change was sent: version `appVersion` may be live. */
+  | 'apply.unknown'
   | 'rollback.started'
   | 'rollback.succeeded'
   | 'rollback.failed';

@@ -1,13 +1,13 @@
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
-import { C2CError } from '../errors';
+import { C2CError, interruption } from '../errors';
 import { isGateHook, productionNeedsPlan } from '../gate/hook';
 import { canonicalJson } from '../gate/plan-file';
 import { MarathonAppDefinition, STAMP_LABELS } from '../marathon/app';
 import { DeploymentRef, MarathonAppInfo } from '../marathon/client';
 import { marathonAppId, renderMarathonApp } from '../marathon/render';
 import { diffApp, FieldChange } from './diff';
-import { DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from './types';
-import { sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
+import { DEFAULT_MAX_TASK_FAILURES, DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from './types';
+import { isSettled, sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
 
 /** One service to put on Marathon. */
 export interface ApplyRequest {
@@ -69,6 +69,21 @@ export interface DeployFailure {
   readonly reason: string;
 }
 
+/** Details carried by an INTERRUPTED/TERMINATED or DEPLOY_STATE_UNKNOWN error from an apply: what may still be running. */
+export interface DeployInFlight {
+  readonly service: string;
+  readonly environment: EnvironmentName;
+  readonly appId: string;
+  /** The deployment that keeps running (absent when nothing was sent). */
+  readonly deploymentId?: string;
+  /** The version it rolls out. */
+  readonly version?: string;
+  readonly previousVersion: string | null;
+  /** Who started it (stamped as `c2c.deployed-by`). */
+  readonly owner: string;
+  readonly planId?: string;
+}
+
 /** The stamp labels for a deploy: what runs and who put it there. */
 export function stampLabels(input: { image: string; commit?: string; actor: string }): Record<string, string> {
   return {
@@ -103,7 +118,7 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
   const busyAtStart = ctx.client.busyMs;
   const waitedAtStart = waitedMs.get(ctx.client) ?? 0;
   const marathonMs = () => ctx.client.busyMs - busyAtStart + (waitedMs.get(ctx.client) ?? 0) - waitedAtStart;
-  const deadline = started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const deadline = Math.min(started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS), ctx.deadline ?? Infinity);
   const environment = req.environment;
   // Production only through the gate's own hook (lib/gate/apply.ts applyPlan): no second caller can go around it.
   if (environment === 'production' && !isGateHook(req.beforeSubmit)) throw productionNeedsPlan('an apply without the gate');
@@ -119,9 +134,26 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
     ...(req.planId ? { planId: req.planId } : {}),
   };
 
+  const inFlight = (extra: Partial<DeployInFlight> & { previousVersion: string | null }): DeployInFlight => ({
+    service: req.service.name,
+    environment,
+    appId,
+    owner: ctx.actor,
+    ...(req.planId ? { planId: req.planId } : {}),
+    ...extra,
+  });
+
   ctx.onProgress?.({ kind: 'phase', appId, message: 'reading the live app' });
   for (;;) {
-    const live = await ctx.client.getApp(appId);
+    let live: MarathonAppInfo | null;
+    try {
+      live = await ctx.client.getApp(appId);
+    } catch (err) {
+      throw stoppedBeforeSending(ctx, err, appId);
+    }
+    if (req.planId !== undefined && live !== null && live.labels[STAMP_LABELS.planId] === req.planId) {
+      return resumePlan(ctx, req, live, { started, deadline, marathonMs, auditBase });
+    }
     const gate = (await req.beforeSubmit?.(live)) ?? undefined;
     const desired: MarathonAppDefinition = gate?.labels ? { ...base, labels: { ...base.labels, ...gate.labels } } : base;
     const approval = gate?.approver
@@ -194,10 +226,14 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
       if (err instanceof C2CError && err.code === 'MARATHON_LOCKED' && !req.force) {
         const holders = (err.details as { deploymentIds?: string[] } | undefined)?.deploymentIds ?? [];
         ctx.onProgress?.({ kind: 'waiting-for-lock', appId, deploymentIds: holders });
-        if (holders.length > 0 && (await waitForDeploymentsGone(ctx, holders, deadline))) continue;
-        if (holders.length === 0 && Date.now() < deadline) {
-          await sleep(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
-          continue;
+        try {
+          if (holders.length > 0 && (await waitForDeploymentsGone(ctx, holders, deadline))) continue;
+          if (holders.length === 0 && Date.now() < deadline) {
+            await sleep(ctx.pollIntervalMs ?? DEFAULT_POLL_MS, ctx.signal);
+            continue;
+          }
+        } catch (waitErr) {
+          throw stoppedBeforeSending(ctx, waitErr, appId);
         }
         throw new C2CError(
           'DEPLOY_FAILED',
@@ -236,7 +272,34 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
       deploymentId: ref.deploymentId,
     });
     ctx.onProgress?.({ kind: 'submitted', appId, deploymentId: ref.deploymentId, version: ref.version });
-    const outcome = await waitForDeployment(ctx, { appId, deploymentId: ref.deploymentId, deadline, expect: (app) => holds(desired, app) });
+    let outcome: WaitOutcome;
+    try {
+      outcome = await waitForDeployment(ctx, {
+        appId,
+        deploymentId: ref.deploymentId,
+        deadline,
+        expect: (app) => holds(desired, app),
+        failFast: { version: ref.version, maxFailures: ctx.maxTaskFailures ?? DEFAULT_MAX_TASK_FAILURES },
+      });
+    } catch (err) {
+      if (!(err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED'))) throw err;
+      const details = inFlight({ deploymentId: ref.deploymentId, version: ref.version, previousVersion });
+      await ctx.audit?.record({
+        type: 'apply.interrupted',
+        ...auditBase,
+        ...approval,
+        appVersion: ref.version,
+        previousVersion: previousVersion ?? undefined,
+        deploymentId: ref.deploymentId,
+        reason: err.code === 'TERMINATED' ? 'SIGTERM' : 'SIGINT',
+        durationMs: Date.now() - started,
+      });
+      throw interruption(
+        ctx.signal,
+        `interrupted: deployment ${ref.deploymentId} of ${appId} (version ${ref.version}, started by ${ctx.actor}) keeps running; nothing was rolled back`,
+        details,
+      );
+    }
     if (outcome.ok && outcome.app) {
       const app = outcome.app;
       await ctx.audit?.record({
@@ -266,6 +329,22 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
     }
     const failure = outcome as Extract<WaitOutcome, { ok: false }>;
     const failedVersion = failure.app?.version ?? ref.version;
+    if (failure.reason === 'unknown') {
+      await ctx.audit?.record({
+        type: 'apply.unknown',
+        ...auditBase,
+        ...approval,
+        appVersion: ref.version,
+        previousVersion: previousVersion ?? undefined,
+        deploymentId: ref.deploymentId,
+        reason: failure.message,
+        durationMs: Date.now() - started,
+      });
+      throw new C2CError('DEPLOY_STATE_UNKNOWN', `state unknown: version ${ref.version} may be live on ${appId}; ${failure.message}`, {
+        hint: `when Marathon answers, 'deploy status --service ${req.service.name} --env ${environment}' shows what runs`,
+        details: inFlight({ deploymentId: ref.deploymentId, version: ref.version, previousVersion }),
+      });
+    }
     if (failure.reason === 'superseded') {
       // Someone else's change replaced ours: rolling back would undo theirs, so report and stop.
       await ctx.audit?.record({
@@ -293,18 +372,19 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
       });
     }
     const rollback = await rollBack(ctx, { appId, deploymentId: ref.deploymentId, stillRunning: failure.stillRunning, previous: live });
+    const statusHint = `'deploy status --service ${req.service.name} --env ${environment}' shows what runs`;
     const details: DeployFailure = {
       service: req.service.name,
       environment,
       appId,
       failedVersion,
       deploymentId: ref.deploymentId,
-      rolledBack: rollback.ok,
-      rolledBackTo: rollback.ok ? rollback.version : undefined,
+      rolledBack: rollback.ok === true,
+      rolledBackTo: rollback.ok === true ? rollback.version : undefined,
       previousVersion,
       reason: failure.message,
     };
-    if (rollback.ok) {
+    if (rollback.ok === true) {
       await ctx.audit?.record({
         type: 'apply.rolled-back',
         ...auditBase,
@@ -320,9 +400,26 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
           ? `removed the new app ${appId}`
           : `rolled back to ${rollback.version}${previousVersion && rollback.version !== previousVersion ? ` (the definition of ${previousVersion})` : ''}`;
       throw new C2CError('DEPLOY_FAILED_ROLLED_BACK', `deploy of ${req.image} to ${appId} failed, ${to}: ${failure.message}`, {
-        hint: `the failed version ${failedVersion} stays in Marathon's history ('deploy rollback --service ${req.service.name} --env ${environment} --to ${failedVersion}' would restore it); check the image and its health check`,
+        hint: `fix the image or its health check, then deploy again; ${statusHint}`,
         details,
       });
+    }
+    if (rollback.ok === 'started') {
+      await ctx.audit?.record({
+        type: 'apply.failed',
+        ...auditBase,
+        ...approval,
+        appVersion: failedVersion ?? undefined,
+        previousVersion: previousVersion ?? undefined,
+        deploymentId: ref.deploymentId,
+        reason: `${failure.message}; rollback ${rollback.deploymentId} started, not confirmed before the deadline`,
+        durationMs: Date.now() - started,
+      });
+      throw new C2CError(
+        'DEPLOY_FAILED_ROLLBACK_STARTED',
+        `deploy of ${req.image} to ${appId} failed: ${failure.message}; rollback started (deployment ${rollback.deploymentId}), not yet healthy at the deadline`,
+        { hint: statusHint, details },
+      );
     }
     await ctx.audit?.record({
       type: 'apply.failed',
@@ -338,15 +435,18 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
       'DEPLOY_FAILED_ROLLBACK_FAILED',
       `deploy of ${req.image} to ${appId} failed, rollback also failed: ${failure.message}; rollback: ${rollback.message}`,
       {
-        hint: `look at 'deploy status --env ${environment}' now; restore by hand with 'deploy rollback --service ${req.service.name} --env ${environment}${previousVersion ? ` --to ${previousVersion}` : ''}'`,
+        hint: `look at 'deploy status --service ${req.service.name} --env ${environment}' now; restore with 'deploy rollback --service ${req.service.name} --env ${environment}'`,
         details,
       },
     );
   }
 }
 
-/** Outcome of an automatic rollback. `version` null means the app was removed (a first deploy was reverted). */
-type RollbackOutcome = { ok: true; version: string | null } | { ok: false; message: string };
+/**
+ * Outcome of an automatic rollback. `version` null means the app was removed (a first deploy was reverted); `started`:
+ * sent, but not confirmed healthy before the command's deadline.
+ */
+type RollbackOutcome = { ok: true; version: string | null } | { ok: 'started'; deploymentId: string } | { ok: false; message: string };
 
 /**
  * Reverts a failed deploy: while the deployment still runs, DELETE it so Marathon reverts exactly that plan (§11 A);
@@ -358,10 +458,11 @@ async function rollBack(
   input: { appId: string; deploymentId: string; stillRunning: boolean; previous: MarathonAppInfo | null },
 ): Promise<RollbackOutcome> {
   const { appId, previous } = input;
-  const deadline = Date.now() + rollbackTimeout(ctx);
+  // The rollback has its own budget, but never outlives the command's deadline (the client's, which leaves a moment to send it).
+  const deadline = Math.min(Date.now() + rollbackTimeout(ctx), ctx.client.deadline ?? Infinity);
   const expect = (app: MarathonAppInfo | null) => (previous === null ? app === null : app !== null && sameContent(previous, app));
+  let ref: DeploymentRef | null = null;
   try {
-    let ref: DeploymentRef | null = null;
     if (input.stillRunning) {
       ctx.onProgress?.({ kind: 'rollback', appId, message: `cancelling deployment ${input.deploymentId}: Marathon reverts it (§11 A)` });
       try {
@@ -379,9 +480,16 @@ async function rollBack(
       ref = await ctx.client.rollbackToVersion(appId, previous.version);
     }
     const outcome = await waitForDeployment(ctx, { appId, deploymentId: ref.deploymentId, deadline, expect });
+    if (!outcome.ok && outcome.reason === 'deadline' && ctx.client.deadline !== undefined && Date.now() >= ctx.client.deadline - 1) {
+      return { ok: 'started', deploymentId: ref.deploymentId };
+    }
     if (!outcome.ok) return { ok: false, message: outcome.message };
     return { ok: true, version: outcome.app?.version ?? null };
   } catch (err) {
+    // Interrupted (or cut by the deadline) after the rollback was sent: it goes on without us.
+    if (ref !== null && err instanceof C2CError && ['INTERRUPTED', 'TERMINATED', 'DEADLINE'].includes(err.code)) {
+      return { ok: 'started', deploymentId: ref.deploymentId };
+    }
     return { ok: false, message: err instanceof Error ? err.message : String(err) };
   }
 }
@@ -401,4 +509,114 @@ function sameContent(a: MarathonAppInfo, b: MarathonAppInfo): boolean {
   const pick = (x: MarathonAppInfo) =>
     canonicalJson([x.image, x.instances, x.labels, x.raw.env ?? {}, x.raw.cmd ?? null, x.raw.healthChecks ?? []]);
   return pick(a) === pick(b);
+}
+
+/** An interrupt before anything was sent: nothing to report but that; other errors pass unchanged. */
+function stoppedBeforeSending(ctx: DeployContext, err: unknown, appId: string): unknown {
+  if (err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED')) {
+    return interruption(ctx.signal, `interrupted before anything was sent to ${appId}; nothing changed`);
+  }
+  return err;
+}
+
+/**
+ * `apply --plan` of a plan whose version Marathon already runs or is rolling out (its `c2c.plan-id` label is this
+ * plan's): nothing is sent and the gate is not asked again; an unfinished deployment is watched to its end (a resumed,
+ * interrupted apply), a finished one is reported as a no-op.
+ */
+async function resumePlan(
+  ctx: DeployContext,
+  req: ApplyRequest,
+  live: MarathonAppInfo,
+  run: { started: number; deadline: number; marathonMs: () => number; auditBase: Record<string, string | undefined> },
+): Promise<ApplyResult> {
+  const appId = live.id;
+  const environment = req.environment;
+  const auditBase = { ...run.auditBase, service: req.service.name, environment, actor: ctx.actor, image: req.image };
+  let current = live;
+  let deploymentId: string | undefined;
+  if (live.deployments.length > 0 && live.version !== null) {
+    deploymentId = live.deployments[0];
+    ctx.onProgress?.({
+      kind: 'phase',
+      appId,
+      message: `plan ${req.planId?.slice(0, 12)} is being deployed (deployment ${deploymentId}); watching it`,
+    });
+    let outcome: WaitOutcome;
+    try {
+      outcome = await waitForDeployment(ctx, {
+        appId,
+        deploymentId,
+        deadline: run.deadline,
+        expect: (app) => app !== null && app.labels[STAMP_LABELS.planId] === req.planId,
+        failFast: { version: live.version, maxFailures: ctx.maxTaskFailures ?? DEFAULT_MAX_TASK_FAILURES },
+      });
+    } catch (err) {
+      if (err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED')) {
+        throw interruption(ctx.signal, `interrupted: deployment ${deploymentId} of ${appId} (version ${live.version}) keeps running`, {
+          service: req.service.name,
+          environment,
+          appId,
+          deploymentId,
+          version: live.version,
+          previousVersion: null,
+          owner: live.labels[STAMP_LABELS.deployedBy] ?? ctx.actor,
+          planId: req.planId,
+        } satisfies DeployInFlight);
+      }
+      throw err;
+    }
+    if (!outcome.ok || outcome.app === null) {
+      const message = outcome.ok ? `${appId} disappeared` : outcome.message;
+      await ctx.audit?.record({ type: 'apply.failed', ...auditBase, appVersion: live.version, deploymentId, reason: message });
+      throw new C2CError('DEPLOY_FAILED', `plan ${req.planId?.slice(0, 12)} did not become healthy: ${message}; not rolled back`, {
+        hint: `'deploy rollback --service ${req.service.name} --env ${environment}' restores the previous version`,
+        details: {
+          service: req.service.name,
+          environment,
+          appId,
+          failedVersion: live.version,
+          deploymentId,
+          rolledBack: false,
+          previousVersion: null,
+          reason: message,
+        } satisfies DeployFailure,
+      });
+    }
+    current = outcome.app;
+    await ctx.audit?.record({
+      type: 'apply.succeeded',
+      ...auditBase,
+      appVersion: current.version ?? undefined,
+      deploymentId,
+      durationMs: Date.now() - run.started,
+    });
+    ctx.onProgress?.({ kind: 'done', appId, message: `healthy, version ${current.version}` });
+  } else {
+    await ctx.audit?.record({
+      type: 'apply.noop',
+      ...auditBase,
+      appVersion: live.version ?? undefined,
+      durationMs: Date.now() - run.started,
+    });
+    ctx.onProgress?.({
+      kind: 'done',
+      appId,
+      message: `plan ${req.planId?.slice(0, 12)} is already live (version ${live.version}${isSettled(live) ? '' : ', not all tasks healthy'}); nothing sent`,
+    });
+  }
+  return {
+    outcome: deploymentId ? 'deployed' : 'noop',
+    service: req.service.name,
+    environment,
+    appId,
+    image: req.image,
+    version: current.version,
+    previousVersion: deploymentId ? null : current.version,
+    ...(deploymentId ? { deploymentId } : {}),
+    diff: [],
+    tasks: { healthy: current.tasksHealthy, running: current.tasksRunning, wanted: current.instances },
+    durationMs: Date.now() - run.started,
+    marathonMs: run.marathonMs(),
+  };
 }

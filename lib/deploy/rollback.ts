@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit/types';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
-import { C2CError } from '../errors';
+import { C2CError, ErrorCode } from '../errors';
 import { canonicalJson } from '../gate/plan-file';
 import { AllowedSigners, NAMESPACES, statement, verifySignature } from '../gate/signing';
 import { STAMP_LABEL_KEYS, STAMP_LABELS } from '../marathon/app';
@@ -131,7 +131,7 @@ export function contentKey(definition: Readonly<Record<string, unknown>>): strin
 }
 
 /** A production rollback refused by the rules (exit 3, recorded as `gate.refused` by the caller). */
-function refuse(code: string, message: string, hint: string): never {
+function refuse(code: ErrorCode, message: string, hint: string): never {
   throw new C2CError(code, message, { hint });
 }
 

@@ -27,6 +27,8 @@ export type ProgressEvent =
       readonly healthChecks: boolean;
     }
   | { readonly kind: 'rollback'; readonly appId: string; readonly message: string }
+  /** Marathon did not answer a poll; waiting goes on until the deadline. */
+  | { readonly kind: 'outage'; readonly appId: string; readonly message: string }
   | { readonly kind: 'done'; readonly appId: string; readonly message: string };
 
 /** Where audit events go (the coordinator's AuditLog satisfies it). */
@@ -47,6 +49,15 @@ export interface DeployContext {
   readonly pollIntervalMs?: number;
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly audit?: AuditRecorder;
+  /**
+   * When the whole command must be over (epoch ms), whatever `timeoutMs` says: waits end there. The CLI sets it from
+   * `--timeout` and gives the client the same deadline (plus a moment to send a rollback). @default - none
+   */
+  readonly deadline?: number;
+  /** An interrupt (Ctrl-C, SIGTERM): waiting stops at once, what is running is reported, nothing is rolled back. */
+  readonly signal?: AbortSignal;
+  /** Stop waiting and roll back after this many failed tasks of the new version. @default 3 */
+  readonly maxTaskFailures?: number;
 }
 
 export interface ServiceEnv {
@@ -56,3 +67,4 @@ export interface ServiceEnv {
 
 export const DEFAULT_TIMEOUT_MS = 300_000;
 export const DEFAULT_POLL_MS = 1000;
+export const DEFAULT_MAX_TASK_FAILURES = 3;

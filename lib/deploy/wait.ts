@@ -1,12 +1,17 @@
-import { MarathonAppInfo, MarathonClient } from '../marathon/client';
-import { DEFAULT_POLL_MS, DeployContext } from './types';
+import { abortableSleep, C2CError } from '../errors';
+import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon/client';
+import { DEFAULT_MAX_TASK_FAILURES, DEFAULT_POLL_MS, DeployContext } from './types';
 
-/** How a wait ended. `stillRunning` says whether the deployment was still listed when the deadline passed. */
+/**
+ * How a wait ended. `stillRunning` says whether the deployment was still listed at the end. `failing`: new tasks kept
+ * failing or the launch queue backed off past the deadline (`message` carries Marathon's reason); `unknown`: Marathon
+ * did not answer until the deadline, so what runs is not known.
+ */
 export type WaitOutcome =
   | { readonly ok: true; readonly app: MarathonAppInfo | null }
   | {
       readonly ok: false;
-      readonly reason: 'deadline' | 'superseded';
+      readonly reason: 'deadline' | 'superseded' | 'failing' | 'unknown';
       readonly stillRunning: boolean;
       readonly app: MarathonAppInfo | null;
       readonly message: string;
@@ -19,30 +24,85 @@ export function isSettled(app: MarathonAppInfo): boolean {
   return !app.hasHealthChecks || app.tasksHealthy === app.instances;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`; rejects with INTERRUPTED/TERMINATED as soon as `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return abortableSleep(ms, signal);
 }
 
 /** Time spent waiting on Marathon (polling sleeps), per client, so callers can split wall time from overhead. */
 export const waitedMs = new WeakMap<MarathonClient, number>();
 
+/** Errors that mean "Marathon is not answering right now" (worth polling again), not "Marathon said no". */
+export function isOutage(err: unknown): boolean {
+  return (
+    err instanceof C2CError &&
+    (err.code === 'MARATHON_UNREACHABLE' ||
+      err.code === 'DEADLINE' ||
+      (err.code === 'MARATHON_ERROR' && ((err.details as { status?: number } | undefined)?.status ?? 0) >= 500))
+  );
+}
+
+/** What to watch for while a new version rolls out: its failed tasks and the launch queue. */
+export interface FailFast {
+  /** The version the deployment rolls out (failures of other versions do not count). */
+  readonly version: string;
+  /** Stop after this many failed tasks of `version`. @default 3 */
+  readonly maxFailures?: number;
+}
+
 /**
  * Waits on a deployment id (polls GET /v2/deployments), then CONFIRMS on the app, because a deployment that leaves the
  * list may have been cancelled or superseded (§10): `expect(app)` must hold (the definition is ours), no deployment
  * may touch the app, and the counters must match (`isSettled`). Gives up at `deadline` (Marathon never fails a
- * deployment by itself, §9).
+ * deployment by itself, §9). With `failFast`, also stops when tasks of the new version keep failing (the app's
+ * `lastTaskFailure`) or the launch queue backs off past the deadline. When Marathon stops answering, keeps polling
+ * with backoff until the deadline (`unknown` if it never comes back). Throws INTERRUPTED/TERMINATED on `ctx.signal`.
  */
 export async function waitForDeployment(
   ctx: DeployContext,
-  input: { appId: string; deploymentId: string; deadline: number; expect: (app: MarathonAppInfo | null) => boolean },
+  input: {
+    appId: string;
+    deploymentId: string;
+    deadline: number;
+    expect: (app: MarathonAppInfo | null) => boolean;
+    failFast?: FailFast;
+  },
 ): Promise<WaitOutcome> {
   const { client } = ctx;
   const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
+  const failed = new Map<string, string>();
+  const maxFailures = input.failFast?.maxFailures ?? DEFAULT_MAX_TASK_FAILURES;
   let lastStep = '';
   let lastTasks = '';
+  let outage: string | undefined;
+  let last: { mine: boolean; app: MarathonAppInfo | null } = { mine: true, app: null };
   for (;;) {
-    const [deployments, app] = await Promise.all([client.listDeployments(), client.getApp(input.appId)]);
+    let deployments: MarathonDeployment[];
+    let app: MarathonAppInfo | null;
+    try {
+      [deployments, app] = await Promise.all([client.listDeployments(), client.getApp(input.appId)]);
+    } catch (err) {
+      if (!isOutage(err)) throw err;
+      outage = (err as Error).message;
+      ctx.onProgress?.({ kind: 'outage', appId: input.appId, message: outage });
+      if (Date.now() >= input.deadline) {
+        return {
+          ok: false,
+          reason: 'unknown',
+          stillRunning: last.mine,
+          app: last.app,
+          message: `Marathon did not answer until the deadline (${outage})`,
+        };
+      }
+      await pause(ctx, poll, input.deadline);
+      continue;
+    }
+    if (outage !== undefined) {
+      outage = undefined;
+      ctx.onProgress?.({ kind: 'phase', appId: input.appId, message: 'Marathon answers again' });
+    }
     const mine = deployments.find((d) => d.id === input.deploymentId);
+    last = { mine: mine !== undefined, app };
     if (mine) {
       const step = `${mine.currentStep}/${mine.totalSteps}`;
       if (step !== lastStep) {
@@ -85,24 +145,59 @@ export async function waitForDeployment(
       }
       if (app === null || isSettled(app)) return { ok: true, app };
     }
+    if (input.failFast && app) {
+      const failure = app.lastTaskFailure;
+      if (failure?.version === input.failFast.version) {
+        failed.set(failure.taskId ?? failure.timestamp ?? String(failed.size), failure.message ?? failure.state ?? 'no reason given');
+      }
+      const lastReason = [...failed.values()].pop();
+      if (failed.size >= maxFailures) {
+        return {
+          ok: false,
+          reason: 'failing',
+          stillRunning: mine !== undefined,
+          app,
+          message: `task failed: ${lastReason} (${failed.size} failed tasks of version ${input.failFast.version})`,
+        };
+      }
+      if (failed.size > 0 && app.tasksRunning < app.instances) {
+        const queued = (await client.getQueue()).find((q) => q.appId === input.appId);
+        if (queued && !queued.overdue && Date.now() + queued.delaySeconds * 1000 >= input.deadline) {
+          return {
+            ok: false,
+            reason: 'failing',
+            stillRunning: mine !== undefined,
+            app,
+            message: `task failed: ${lastReason}; Marathon backs off the next launch for ${queued.delaySeconds} s, past the deadline`,
+          };
+        }
+      }
+    }
     if (Date.now() >= input.deadline) {
       const counts = app
         ? `${app.hasHealthChecks ? `${app.tasksHealthy} of ${app.instances} healthy` : `${app.tasksRunning} of ${app.instances} running`}`
         : 'app missing';
+      const why = failed.size > 0 ? `; last task failure: ${[...failed.values()].pop()}` : '';
       return {
         ok: false,
         reason: 'deadline',
         stillRunning: mine !== undefined,
         app,
-        message: mine
-          ? `deployment ${input.deploymentId} did not finish in time (step ${mine.currentStep} of ${mine.totalSteps}, ${counts})`
-          : `${input.appId} did not become healthy in time (${counts})`,
+        message:
+          (mine
+            ? `deployment ${input.deploymentId} did not finish in time (step ${mine.currentStep} of ${mine.totalSteps}, ${counts})`
+            : `${input.appId} did not become healthy in time (${counts})`) + why,
       };
     }
-    const ms = Math.min(poll.next().value, Math.max(0, input.deadline - Date.now()));
-    waitedMs.set(client, (waitedMs.get(client) ?? 0) + ms);
-    await sleep(ms);
+    await pause(ctx, poll, input.deadline);
   }
+}
+
+/** Sleeps the next poll delay (never past the deadline), counting it as time spent waiting on Marathon. */
+async function pause(ctx: DeployContext, poll: Generator<number, never, unknown>, deadline: number): Promise<void> {
+  const ms = Math.min(poll.next().value, Math.max(0, deadline - Date.now()));
+  waitedMs.set(ctx.client, (waitedMs.get(ctx.client) ?? 0) + ms);
+  await sleep(ms, ctx.signal);
 }
 
 /**
@@ -127,8 +222,6 @@ export async function waitForDeploymentsGone(ctx: DeployContext, deploymentIds: 
     const listed = new Set((await ctx.client.listDeployments()).map((d) => d.id));
     if (!deploymentIds.some((id) => listed.has(id))) return true;
     if (Date.now() >= deadline) return false;
-    const ms = Math.min(poll.next().value, Math.max(0, deadline - Date.now()));
-    waitedMs.set(ctx.client, (waitedMs.get(ctx.client) ?? 0) + ms);
-    await sleep(ms);
+    await pause(ctx, poll, deadline);
   }
 }

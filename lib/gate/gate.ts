@@ -1,7 +1,7 @@
 import { AuditEvent, AuditLog } from '../audit/log';
 import { ServiceDefinition, SERVICE_DEFAULTS } from '../catalog/types';
 import { diffApp, FieldChange } from '../deploy/diff';
-import { C2CError } from '../errors';
+import { C2CError, ErrorCode } from '../errors';
 import { GoogleAuth } from '../google/http';
 import { LABEL_ENV, LABEL_SERVICE, STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
@@ -46,7 +46,7 @@ export interface DerivedPlan {
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 
 /** Refusals are C2CErrors with a `GATE_` code: the CLI exits 3 and sends nothing that changes Marathon. */
-function refuse(code: string, message: string, hint?: string): never {
+function refuse(code: ErrorCode, message: string, hint?: string): never {
   throw new C2CError(code, message, hint === undefined ? {} : { hint });
 }
 

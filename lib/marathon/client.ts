@@ -1,4 +1,4 @@
-import { C2CError } from '../errors';
+import { abortableSleep, C2CError, interruption } from '../errors';
 import { MarathonAppDefinition } from './app';
 
 /**
@@ -36,6 +36,8 @@ export function authFromEnv(env: NodeJS.ProcessEnv): MarathonAuth {
 export interface MarathonClientOptions {
   /** Base URL, may carry a path prefix (`https://master/service/marathon`). User info in it is used as Basic auth. */
   readonly baseUrl: string;
+  /** Where the URL came from (`--marathon`, `MARATHON_URL`, ...): errors name it, never the value. @default 'the Marathon URL' */
+  readonly urlSource?: string;
   /** @default - no authentication */
   readonly auth?: MarathonAuth;
   /** Per-request timeout. @default 10000 */
@@ -48,6 +50,16 @@ export interface MarathonClientOptions {
   readonly maxBackoffMs?: number;
   /** Called before each retry (for progress output; never gets credentials). */
   readonly onRetry?: (info: RetryInfo) => void;
+  /**
+   * When the whole command must be over (epoch ms): no request, retry or backoff runs past it, and a request in flight
+   * is cut at it. @default - none
+   */
+  readonly deadline?: number;
+  /**
+   * Aborts reads and retry pauses at once (an interrupt). A request that changes Marathon is let finish (it is bounded by
+   * the request timeout and `deadline`), so the caller knows whether it arrived. @default - none
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface RetryInfo {
@@ -75,7 +87,13 @@ export interface MarathonAppInfo {
   /** Ids of the deployments that currently touch this app. */
   readonly deployments: readonly string[];
   readonly tasks: readonly MarathonTask[];
-  readonly lastTaskFailure?: { readonly message?: string; readonly state?: string; readonly version?: string; readonly timestamp?: string };
+  readonly lastTaskFailure?: {
+    readonly message?: string;
+    readonly state?: string;
+    readonly version?: string;
+    readonly timestamp?: string;
+    readonly taskId?: string;
+  };
   /** The whole JSON object as received (nulls removed), for diffing. Never PUT it back (§7). */
   readonly raw: Readonly<Record<string, unknown>>;
 }
@@ -99,6 +117,18 @@ export interface MarathonDeployment {
   readonly currentStep: number;
   readonly totalSteps: number;
   readonly currentActions: readonly { readonly action: string; readonly app?: string }[];
+}
+
+/** One app waiting in Marathon's launch queue (`GET /v2/queue`). @see reference/marathon-api/raml/v2/types/queue.raml */
+export interface QueuedApp {
+  readonly appId: string;
+  /** Instances left to launch. */
+  readonly count: number;
+  /** Seconds until the next launch attempt; with `overdue` false the app is backed off after failures. */
+  readonly delaySeconds: number;
+  readonly overdue: boolean;
+  /** Why the last offers were declined (`processedOffersSummary.rejectSummaryLastOffers`), most declined first. */
+  readonly declinedBecause: readonly { readonly reason: string; readonly declined: number }[];
 }
 
 /** A D-result: the deployment a change started (§3). */
@@ -133,6 +163,8 @@ interface RequestSpec {
   readonly idempotent: boolean;
   /** Statuses that are not errors for this call. */
   readonly ok?: readonly number[];
+  /** The answer may be plain text (`/ping`); otherwise a 2xx body must be JSON. */
+  readonly text?: boolean;
 }
 
 interface HttpResult {
@@ -152,6 +184,10 @@ export class MarathonClient {
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly onRetry?: (info: RetryInfo) => void;
+  /** See MarathonClientOptions.deadline. */
+  readonly deadline?: number;
+  /** See MarathonClientOptions.signal. */
+  readonly signal?: AbortSignal;
   private inFlight = 0;
   private busySince = 0;
   private busy = 0;
@@ -165,26 +201,24 @@ export class MarathonClient {
   }
 
   constructor(options: MarathonClientOptions) {
-    let url: URL;
+    // User info is cut off before anything parses the URL, so that no message can ever carry a password.
+    const { rest, userInfo } = splitUserInfo(options.baseUrl);
+    const source = options.urlSource ?? 'the Marathon URL';
+    let url: URL | undefined;
     try {
-      url = new URL(options.baseUrl);
+      url = new URL(rest);
     } catch {
-      throw new C2CError('USAGE', `Marathon URL '${redactUrl(options.baseUrl)}' is not a valid URL`, {
-        hint: 'give http(s)://host:port[/prefix] with --marathon or MARATHON_URL',
-      });
+      url = undefined;
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new C2CError('USAGE', `Marathon URL '${redactUrl(options.baseUrl)}' must use http or https`, {
-        hint: 'give http(s)://host:port[/prefix] with --marathon or MARATHON_URL',
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      throw new C2CError('USAGE', `${source} is not an http(s) URL${userInfo === undefined ? '' : ' (its user info is not shown)'}`, {
+        hint: 'give http(s)://host:port[/prefix]; put credentials in MARATHON_CREDENTIALS (user:password) rather than in the URL',
       });
     }
     let auth: MarathonAuth = options.auth ?? { source: 'none' };
-    if ((url.username || url.password) && auth.source === 'none') {
-      const userInfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    if (userInfo !== undefined && auth.source === 'none') {
       auth = { header: `Basic ${Buffer.from(userInfo, 'utf8').toString('base64')}`, source: 'the URL' };
     }
-    url.username = '';
-    url.password = '';
     url.search = '';
     url.hash = '';
     this.baseUrl = url.toString().replace(/\/+$/, '');
@@ -194,14 +228,16 @@ export class MarathonClient {
     this.backoffMs = options.backoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 2_000;
     this.onRetry = options.onRetry;
+    this.deadline = options.deadline;
+    this.signal = options.signal;
   }
 
   /** The app, or null when Marathon says it does not exist (404). */
   async getApp(id: string): Promise<MarathonAppInfo | null> {
     const res = await this.request({ method: 'GET', path: `/v2/apps${appPath(id)}`, idempotent: true, ok: [404] });
     if (res.status === 404) return null;
-    const app = record(res.body).app;
-    return parseAppInfo(app, `GET /v2/apps${appPath(id)}`);
+    const where = `GET /v2/apps${appPath(id)}`;
+    return parseAppInfo(field(res.body, 'app', 'object', where), where);
   }
 
   /**
@@ -234,7 +270,7 @@ export class MarathonClient {
   /** Stored versions, newest first (Marathon does not guarantee any order, §8). Not a deployment history. */
   async listVersions(id: string): Promise<string[]> {
     const res = await this.request({ method: 'GET', path: `/v2/apps${appPath(id)}/versions`, idempotent: true });
-    const versions = arrayOf(record(res.body).versions).filter((v): v is string => typeof v === 'string');
+    const versions = (field(res.body, 'versions', 'array', 'GET versions') as unknown[]).filter((v): v is string => typeof v === 'string');
     return versions.sort((a, b) => Date.parse(b) - Date.parse(a) || (a < b ? 1 : a > b ? -1 : 0));
   }
 
@@ -250,7 +286,8 @@ export class MarathonClient {
 
   async listDeployments(): Promise<MarathonDeployment[]> {
     const res = await this.request({ method: 'GET', path: '/v2/deployments', idempotent: true });
-    return arrayOf(res.body).map(parseDeployment);
+    if (!Array.isArray(res.body)) throw unexpected('GET /v2/deployments', 'the answer is not a list of deployments');
+    return res.body.map((d) => parseDeployment(d, 'GET /v2/deployments'));
   }
 
   /**
@@ -268,9 +305,37 @@ export class MarathonClient {
     return parseDeploymentRef(res, 'DELETE deployment');
   }
 
+  /** The launch queue: apps with instances still to launch, their backoff delay and why offers were declined. */
+  async getQueue(): Promise<QueuedApp[]> {
+    const res = await this.request({ method: 'GET', path: '/v2/queue', idempotent: true, ok: [404] });
+    if (res.status === 404) return [];
+    const items = field(res.body ?? { queue: [] }, 'queue', 'array', 'GET /v2/queue') as unknown[];
+    return items.flatMap((item) => {
+      const q = record(stripNulls(item));
+      const app = record(q.app);
+      const appId = str(app.id);
+      if (!appId) return [];
+      const delay = record(q.delay);
+      const summary = record(q.processedOffersSummary);
+      const declinedBecause = arrayOf(summary.rejectSummaryLastOffers ?? [])
+        .map((d) => ({ reason: str(record(d).reason) ?? '', declined: num(record(d).declined) ?? 0 }))
+        .filter((d) => d.reason !== '' && d.declined > 0)
+        .sort((a, b) => b.declined - a.declined);
+      return [
+        {
+          appId,
+          count: num(q.count) ?? 0,
+          delaySeconds: num(delay.timeLeftSeconds) ?? 0,
+          overdue: delay.overdue === true,
+          declinedBecause,
+        },
+      ];
+    });
+  }
+
   async getAppTasks(id: string): Promise<MarathonTask[]> {
     const res = await this.request({ method: 'GET', path: `/v2/apps${appPath(id)}/tasks`, idempotent: true });
-    return arrayOf(record(res.body).tasks).map(parseTask);
+    return (field(res.body, 'tasks', 'array', 'GET tasks') as unknown[]).map(parseTask);
   }
 
   /**
@@ -284,7 +349,7 @@ export class MarathonClient {
       query: { id: filter.idPrefix, label: filter.label, embed: filter.embedTasks ? 'apps.tasks' : undefined },
       idempotent: true,
     });
-    const apps = arrayOf(record(res.body).apps).map((a) => parseAppInfo(a, 'GET /v2/apps'));
+    const apps = (field(res.body, 'apps', 'array', 'GET /v2/apps') as unknown[]).map((a) => parseAppInfo(a, 'GET /v2/apps'));
     return filter.idPrefix ? apps.filter((a) => a.id.startsWith(filter.idPrefix as string)) : apps;
   }
 
@@ -304,7 +369,7 @@ export class MarathonClient {
 
   /** True when `/ping` answers 2xx. */
   async ping(): Promise<boolean> {
-    const res = await this.request({ method: 'GET', path: '/ping', idempotent: true, ok: [204] });
+    const res = await this.request({ method: 'GET', path: '/ping', idempotent: true, ok: [204], text: true });
     return res.status >= 200 && res.status < 300;
   }
 
@@ -323,12 +388,18 @@ export class MarathonClient {
     if (spec.body !== undefined) headers['Content-Type'] = 'application/json';
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
 
+    // Reads stop at an interrupt; a change is let finish so that the caller knows whether it arrived.
+    const interruptible = spec.method === 'GET' ? this.signal : undefined;
     for (let attempt = 1; ; attempt += 1) {
+      if (interruptible?.aborted) throw interruption(interruptible, `interrupted during ${where}`);
+      const left = this.deadline === undefined ? Infinity : this.deadline - Date.now();
+      if (left <= 0) throw this.deadlineError(where, attempt);
       let failure: { reason: string; retryable: boolean; status?: number; body?: unknown };
       try {
-        const { res, text } = await this.send(url, { method: spec.method, headers, body });
+        const { res, text } = await this.send(url, { method: spec.method, headers, body }, Math.min(this.timeoutMs, left), interruptible);
         const parsed = parseBody(text);
         if ((res.status >= 200 && res.status < 300) || spec.ok?.includes(res.status)) {
+          if (typeof parsed === 'string' && !spec.text && res.status !== 404) throw unexpected(where, 'the body is not JSON');
           return { status: res.status, body: parsed, headers: res.headers };
         }
         if (!RETRY_STATUS(res.status) || !spec.idempotent) {
@@ -337,6 +408,8 @@ export class MarathonClient {
         failure = { reason: `${res.status} ${messageOf(parsed) ?? ''}`.trim(), retryable: true, status: res.status, body: parsed };
       } catch (err) {
         if (err instanceof C2CError) throw err;
+        if (interruptible?.aborted) throw interruption(interruptible, `interrupted during ${where}`);
+        if (this.deadline !== undefined && Date.now() >= this.deadline) throw this.deadlineError(where, attempt);
         const net = networkFailure(err);
         // A refused connection never reached Marathon, so even a non-idempotent call may be sent again.
         failure = { reason: net.reason, retryable: spec.idempotent || net.notSent };
@@ -355,22 +428,35 @@ export class MarathonClient {
         );
       }
       const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
-      const delayMs = Math.round(cap / 2 + Math.random() * (cap / 2));
+      const delayMs = Math.min(Math.round(cap / 2 + Math.random() * (cap / 2)), Math.max(0, (this.deadline ?? Infinity) - Date.now()));
       this.onRetry?.({ method: spec.method, path: spec.path, attempt, reason: failure.reason, delayMs });
-      await sleep(delayMs);
+      await abortableSleep(delayMs, interruptible);
     }
   }
 
-  /** One HTTP exchange with a timeout covering headers and body; counts busy time. */
+  /** The error for a request that the command's deadline cut (or left no time for). */
+  private deadlineError(where: string, attempt: number): C2CError {
+    return new C2CError(
+      'DEADLINE',
+      `Marathon at ${this.baseUrl} did not answer ${where} before the deadline` +
+        (attempt > 1 ? ` (after ${attempt - 1} attempt${attempt > 2 ? 's' : ''})` : ''),
+      { hint: 'check that Marathon is up (GET /ping), or raise --timeout' },
+    );
+  }
+
+  /** One HTTP exchange with a timeout covering headers and body (and an optional interrupt); counts busy time. */
   private async send(
     url: string,
     init: { method: string; headers: Record<string, string>; body?: string },
+    timeoutMs: number,
+    interrupt?: AbortSignal,
   ): Promise<{ res: globalThis.Response; text: string }> {
     if (this.inFlight === 0) this.busySince = Date.now();
     this.inFlight += 1;
     this.requestCount += 1;
     try {
-      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
+      const res = await fetch(url, { ...init, signal: interrupt ? AbortSignal.any([timeout, interrupt]) : timeout });
       return { res, text: await res.text() };
     } finally {
       this.inFlight -= 1;
@@ -436,16 +522,31 @@ export class MarathonClient {
   }
 }
 
-/** The base URL with any user info removed: safe to print. */
+/**
+ * Splits `scheme://user:pass@rest` into the URL without user info and `user:pass` (percent-decoded where it decodes),
+ * without parsing: everything between `://` and the last `@` is user info, whatever characters it holds.
+ */
+export function splitUserInfo(raw: string): { rest: string; userInfo?: string } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(raw.trim());
+  if (!m) return { rest: raw.includes('@') ? '' : raw };
+  const at = m[2].lastIndexOf('@');
+  if (at < 0) return { rest: raw.trim() };
+  const info = m[2].slice(0, at);
+  const decode = (x: string) => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  };
+  const colon = info.indexOf(':');
+  const userInfo = colon < 0 ? `${decode(info)}:` : `${decode(info.slice(0, colon))}:${decode(info.slice(colon + 1))}`;
+  return { rest: m[1] + m[2].slice(at + 1), userInfo };
+}
+
+/** The base URL with any user info removed: safe to print, whatever the input. */
 export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return raw.replace(/\/\/[^@/]*@/, '//');
-  }
+  return splitUserInfo(raw).rest;
 }
 
 /** `/staging/web` -> `/staging/web`; `staging/web` -> `/staging/web`. Slashes are not encoded (§5). */
@@ -455,10 +556,6 @@ function appPath(id: string): string {
     .split('/')
     .map((s) => encodeURIComponent(s))
     .join('/');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function parseBody(text: string): unknown {
@@ -522,9 +619,11 @@ export function stripNulls(value: unknown): unknown {
 
 /** Reads one app of a GET answer; tolerates absent keys and `null`s. */
 export function parseAppInfo(value: unknown, where = 'app'): MarathonAppInfo {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw unexpected(where, 'an app is not an object');
   const raw = record(stripNulls(value));
   const id = str(raw.id);
-  if (!id) throw new C2CError('MARATHON_BAD_RESPONSE', `${where}: the answer has no app id`);
+  if (!id) throw unexpected(where, 'an app has no id');
+  checkShape(raw, APP_INFO_SHAPE, `${where} (${id})`);
   const versionInfo = record(raw.versionInfo ?? {});
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(record(raw.labels ?? {}))) if (typeof v === 'string') labels[k] = v;
@@ -554,6 +653,7 @@ export function parseAppInfo(value: unknown, where = 'app'): MarathonAppInfo {
             state: str(failure.state),
             version: str(failure.version),
             timestamp: str(failure.timestamp),
+            taskId: str(failure.taskId),
           },
         }
       : {}),
@@ -575,8 +675,10 @@ function parseTask(value: unknown): MarathonTask {
   };
 }
 
-function parseDeployment(value: unknown): MarathonDeployment {
+function parseDeployment(value: unknown, where = 'deployment'): MarathonDeployment {
   const d = record(stripNulls(value));
+  if (!str(d.id)) throw unexpected(where, 'a deployment has no id');
+  checkShape(d, DEPLOYMENT_SHAPE, `${where} (${str(d.id)})`);
   return {
     id: str(d.id) ?? '',
     version: str(d.version) ?? '',
@@ -588,6 +690,68 @@ function parseDeployment(value: unknown): MarathonDeployment {
       return { action: str(r.action) ?? '', ...(str(r.app) ? { app: str(r.app) } : {}) };
     }),
   };
+}
+
+type Kind = 'string' | 'number' | 'boolean' | 'object' | 'array';
+
+/**
+ * The types of the AppInfo fields the deploy library reads, as Marathon's RAML declares them
+ * (reference/marathon-api/raml/v2/types/app.raml, AppInfo): a body whose fields have other types is not Marathon's.
+ */
+const APP_INFO_SHAPE: Readonly<Record<string, Kind>> = {
+  id: 'string',
+  instances: 'number',
+  version: 'string',
+  labels: 'object',
+  env: 'object',
+  container: 'object',
+  healthChecks: 'array',
+  versionInfo: 'object',
+  tasksStaged: 'number',
+  tasksRunning: 'number',
+  tasksHealthy: 'number',
+  tasksUnhealthy: 'number',
+  deployments: 'array',
+  tasks: 'array',
+  lastTaskFailure: 'object',
+};
+
+const DEPLOYMENT_SHAPE: Readonly<Record<string, Kind>> = {
+  id: 'string',
+  version: 'string',
+  affectedApps: 'array',
+  currentStep: 'number',
+  totalSteps: 'number',
+  currentActions: 'array',
+  steps: 'array',
+};
+
+function kindOf(value: unknown): Kind | 'null' | 'other' {
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  const t = typeof value;
+  return t === 'string' || t === 'number' || t === 'boolean' || t === 'object' ? t : 'other';
+}
+
+function checkShape(value: Record<string, unknown>, shape: Readonly<Record<string, Kind>>, where: string): void {
+  for (const [key, kind] of Object.entries(shape)) {
+    if (value[key] !== undefined && kindOf(value[key]) !== kind) throw unexpected(where, `'${key}' is ${kindOf(value[key])}, not ${kind}`);
+  }
+}
+
+/** `body[key]`, which must be of `kind`; anything else is not an answer Marathon gives. */
+function field(body: unknown, key: string, kind: Kind, where: string): unknown {
+  if (kindOf(body) !== 'object') throw unexpected(where, `the body is ${kindOf(body)}, not an object with '${key}'`);
+  const value = (body as Record<string, unknown>)[key];
+  if (kindOf(value) !== kind) throw unexpected(where, `'${key}' is ${value === undefined ? 'missing' : kindOf(value)}, not ${kind}`);
+  return value;
+}
+
+/** MARATHON_BAD_RESPONSE: the answer is not what Marathon sends (a proxy's page, a broken or foreign server). */
+function unexpected(where: string, what: string): C2CError {
+  return new C2CError('MARATHON_BAD_RESPONSE', `Marathon answered something unexpected to ${where}: ${what}`, {
+    hint: 'is the URL really Marathon (and its path prefix right)? nothing was concluded from this answer',
+  });
 }
 
 function record(value: unknown): Record<string, unknown> {

@@ -2,19 +2,30 @@ import { AuditEvent } from '../audit/log';
 import { EnvironmentName } from '../catalog/types';
 import { C2CError } from '../errors';
 
-/** The four DORA figures for one service, or for the fleet (`service: '(fleet)'`). */
+/**
+ * The four DORA figures for one service, or for the fleet (`service: '(fleet)'`). Every column counts the same
+ * deploys (docs/deploy.md, "What the report counts"):
+ * - a **deploy** is an apply that changed what runs: it ended `apply.succeeded`, `apply.rolled-back`, `apply.unknown`,
+ *   or `apply.failed` after its change was sent (the record has a deployment id); an `apply.interrupted` whose
+ *   deployment has no later record counts once too. A no-op, or a failure before anything was sent, is not a deploy.
+ * - a **failure** is a deploy that ended rolled back, failed or unknown, or a succeeded deploy that an emergency
+ *   rollback then undid.
+ * - a **restore** is the time from a failure to the service healthy again: the automatic rollback's duration; for a
+ *   failed or unknown deploy, until the next succeeded deploy or rollback; for an emergency rollback, from the bad
+ *   deploy's success to the rollback.
+ */
 export interface DoraFigures {
   readonly service: string;
-  /** Successful deploys in the window. */
+  /** Deploys in the window (see above). */
   readonly deploys: number;
   readonly deploysPerDay: number;
-  /** Median time from commit to running in the environment; null without commit times. */
+  /** Median time from commit to running, over succeeded deploys with a commit time; null without any. */
   readonly leadTimeMs: number | null;
-  /** Failed or rolled-back deploys plus emergency rollbacks, over deploy attempts; null without attempts. */
+  /** failures / deploys; null without deploys. */
   readonly changeFailureRate: number | null;
-  /** Median time from a failure to a healthy service again; null without failures. */
+  /** Median time to restore; null without failures. */
   readonly timeToRestoreMs: number | null;
-  readonly attempts: number;
+  /** Deploys that failed (see above). */
   readonly failures: number;
 }
 
@@ -52,27 +63,31 @@ function median(values: number[]): number | null {
 
 interface Samples {
   deploys: number;
-  attempts: number;
   failures: number;
   leadTimes: number[];
   restores: number[];
 }
 
-/** Reads one service's events (time order) into samples. */
+const OUTCOMES = new Set(['apply.succeeded', 'apply.rolled-back', 'apply.failed', 'apply.unknown', 'apply.interrupted']);
+
+/** Reads one service's events (time order) into samples, by the definitions on DoraFigures. */
 function sampleService(events: readonly AuditEvent[]): Samples {
-  const s: Samples = { deploys: 0, attempts: 0, failures: 0, leadTimes: [], restores: [] };
+  const s: Samples = { deploys: 0, failures: 0, leadTimes: [], restores: [] };
   const t = (e: AuditEvent) => Date.parse(e.time);
-  let lastStarted: AuditEvent | undefined;
-  let lastSucceeded: AuditEvent | undefined;
-  let openFailure: number | undefined; // time a failure left the service unhealthy, until something restores it
+  const startedAt = new Map<string, number>();
+  // The last outcome record of each deployment: an interrupted deploy that was resumed counts once, by how it ended.
+  const lastOutcome = new Map<string, AuditEvent>();
   for (const e of events) {
+    if (e.type === 'apply.started' && e.deploymentId) startedAt.set(e.deploymentId, t(e));
+    if (OUTCOMES.has(e.type) && e.deploymentId) lastOutcome.set(e.deploymentId, e);
+  }
+  let lastSucceeded: AuditEvent | undefined;
+  let openFailure: number | undefined; // when a failure left the service broken, until something restores it
+  for (const e of events) {
+    if (OUTCOMES.has(e.type) && e.deploymentId && lastOutcome.get(e.deploymentId) !== e) continue;
     switch (e.type) {
-      case 'apply.started':
-        lastStarted = e;
-        break;
       case 'apply.succeeded':
         s.deploys += 1;
-        s.attempts += 1;
         if (e.commitTime) s.leadTimes.push(t(e) - Date.parse(e.commitTime));
         if (openFailure !== undefined) {
           s.restores.push(t(e) - openFailure);
@@ -80,27 +95,37 @@ function sampleService(events: readonly AuditEvent[]): Samples {
         }
         lastSucceeded = e;
         break;
-      case 'apply.rolled-back':
-        // The deploy failed and was reverted automatically: degraded from its start until the rollback finished.
-        s.attempts += 1;
+      case 'apply.rolled-back': {
+        // Failed and reverted automatically: degraded from its start until the rollback was healthy.
+        s.deploys += 1;
         s.failures += 1;
-        s.restores.push(e.durationMs ?? (lastStarted ? t(e) - t(lastStarted) : 0));
+        const start = e.deploymentId ? startedAt.get(e.deploymentId) : undefined;
+        s.restores.push(e.durationMs ?? (start !== undefined ? t(e) - start : 0));
+        lastSucceeded = undefined;
         break;
+      }
       case 'apply.failed':
-        // Failed and not rolled back: unhealthy until the next successful deploy or rollback.
-        s.attempts += 1;
+      case 'apply.unknown':
+        // Before anything was sent (no deployment id) nothing changed: not a deploy.
+        if (!e.deploymentId) break;
+        s.deploys += 1;
         s.failures += 1;
         openFailure ??= t(e);
+        lastSucceeded = undefined;
+        break;
+      case 'apply.interrupted':
+        s.deploys += 1;
         break;
       case 'rollback.succeeded':
         if (openFailure !== undefined) {
           s.restores.push(t(e) - openFailure);
           openFailure = undefined;
         } else if (e.emergency && lastSucceeded) {
-          // An emergency rollback marks the last deploy as a failed change, bad from when it went live.
+          // An emergency rollback makes the last deploy a failed change, bad from when it went live.
           s.failures += 1;
           s.restores.push(t(e) - t(lastSucceeded));
         }
+        lastSucceeded = undefined;
         break;
       default:
         break;
@@ -115,9 +140,8 @@ function figures(service: string, s: Samples, days: number): DoraFigures {
     deploys: s.deploys,
     deploysPerDay: days > 0 ? s.deploys / days : 0,
     leadTimeMs: median(s.leadTimes),
-    changeFailureRate: s.attempts > 0 ? Math.min(1, s.failures / s.attempts) : null,
+    changeFailureRate: s.deploys > 0 ? Math.min(1, s.failures / s.deploys) : null,
     timeToRestoreMs: median(s.restores),
-    attempts: s.attempts,
     failures: s.failures,
   };
 }
@@ -132,11 +156,10 @@ export function doraReport(events: readonly AuditEvent[], options: { since: Date
   const days = (now.getTime() - options.since.getTime()) / 86400_000;
   const byService = new Map<string, AuditEvent[]>();
   for (const e of inWindow) byService.set(e.service, [...(byService.get(e.service) ?? []), e]);
-  const all: Samples = { deploys: 0, attempts: 0, failures: 0, leadTimes: [], restores: [] };
+  const all: Samples = { deploys: 0, failures: 0, leadTimes: [], restores: [] };
   const services = [...byService.keys()].sort().map((name) => {
     const s = sampleService(byService.get(name) ?? []);
     all.deploys += s.deploys;
-    all.attempts += s.attempts;
     all.failures += s.failures;
     all.leadTimes.push(...s.leadTimes);
     all.restores.push(...s.restores);

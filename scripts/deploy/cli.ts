@@ -9,6 +9,7 @@ import { register as render } from './commands/render';
 import { register as report } from './commands/report';
 import { register as rollback } from './commands/rollback';
 import { register as status } from './commands/status';
+import { configureCommander } from '../cli-kit';
 import { CliContext, CliIo, createContext, EXIT_CODES_HELP, reportError } from './context';
 
 /** Every command module, in help order. */
@@ -28,29 +29,23 @@ export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('deploy')
     .description('render, plan, apply, roll back and show commit-to-cloud services on Marathon')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => ctx.err(s.replace(/\n$/, '')), writeOut: (s) => ctx.out(s) })
     .addHelpText('after', EXIT_CODES_HELP);
   for (const register of COMMANDS) register(program, ctx);
-  for (const cmd of program.commands) {
-    cmd
-      .exitOverride()
-      .showHelpAfterError('(run with --help for usage)')
-      .configureOutput({ writeErr: (s) => ctx.err(s.replace(/\n$/, '')), writeOut: (s) => ctx.out(s) });
-  }
-  return program;
+  return configureCommander(program, ctx);
 }
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0;
-  const ctx = createContext({
-    ...io,
-    setExitCode: (c) => {
-      exitCode = c;
+  const ctx = createContext(
+    {
+      ...io,
+      setExitCode: (c) => {
+        exitCode = c;
+      },
     },
-  });
+    argv,
+  );
   const program = buildProgram(ctx);
   try {
     if (argv.length === 0) {

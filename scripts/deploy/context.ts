@@ -1,14 +1,27 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { AuditLog } from '../../lib/audit/log';
 import { Catalog, ENVIRONMENTS, EnvironmentName } from '../../lib/catalog';
-import { ProgressEvent } from '../../lib/deploy/types';
+import { DeployInFlight } from '../../lib/deploy/apply';
+import { DEFAULT_MAX_TASK_FAILURES, DeployContext, ProgressEvent } from '../../lib/deploy/types';
 import { C2CError } from '../../lib/errors';
 import { currentActor } from '../../lib/gate/identity';
 import { authFromEnv, MarathonClient } from '../../lib/marathon/client';
 import { loadCatalog } from '../../services';
+import { exitCodeFor, reportCliError, shellQuote } from '../cli-kit';
 
-/** Exit codes: part of the interface (documented in --help and docs/deploy.md). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3 } as const;
+/** Exit codes: part of the interface (documented in --help and docs/deploy.md; per error code in lib/errors.ts). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3, interrupted: 130, terminated: 143 } as const;
+
+/**
+ * After the deadline, a failed deploy still gets this long to send its rollback, so that `--timeout N` ends the
+ * command within N + 1 seconds.
+ */
+export const ROLLBACK_GRACE_MS = 800;
+
+/** Progress lines without a terminal: one every this many ms while waiting. */
+export const PLAIN_PROGRESS_EVERY_MS = 10_000;
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -16,6 +29,7 @@ Exit codes:
   1  the deploy failed (the message says whether it was rolled back), or Marathon failed
   2  bad usage or bad input; nothing was sent to Marathon
   3  refused by the production gate (no/other/expired approval, stale or edited plan, self-approval)
+  130, 143  interrupted by Ctrl-C (SIGINT) or SIGTERM: waiting stopped, the message says what keeps running
 
 Environment:
   MARATHON_URL, MARATHON_URL_STAGING, MARATHON_URL_PRODUCTION   Marathon base URL (may carry a path prefix)
@@ -23,24 +37,7 @@ Environment:
   DEPLOY_ACTOR   who acts (else the git user's email, else the OS user); C2C_AUDIT_LOG   audit log location
   CI             plain progress lines instead of a spinner`;
 
-const USAGE_CODES = new Set([
-  'USAGE',
-  'UNKNOWN_SERVICE',
-  'INVALID_DEFINITION',
-  'PLAN_INVALID',
-  'ROLLBACK_NO_TARGET',
-  'PRODUCTION_NEEDS_PLAN',
-  'IMAGE_NOT_FOUND',
-]);
-
-/** Maps an error to the CLI's exit code: GATE_* and PLAN_TAMPERED 3; bad usage/input 2; everything else 1. */
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  if (!(error instanceof C2CError)) return EXIT.failed;
-  if (error.code.startsWith('GATE_') || error.code === 'PLAN_TAMPERED') return EXIT.gate;
-  if (USAGE_CODES.has(error.code)) return EXIT.usage;
-  return EXIT.failed;
-}
+export { exitCodeFor };
 
 /** Reports progress: a zx spinner on a terminal, plain lines on stderr otherwise (or when CI is set). */
 export interface Progress {
@@ -62,8 +59,14 @@ export interface CliContext {
   catalog(): Catalog;
   actor(): string;
   audit(): AuditLog;
-  /** A Marathon client for an environment from `--marathon`, else `MARATHON_URL_<ENV>`, else `MARATHON_URL`. */
-  client(options: { environment?: EnvironmentName; marathon?: string; timeoutSeconds: number }): MarathonClient;
+  /**
+   * A Marathon client for an environment from `--marathon`, else `MARATHON_URL_<ENV>`, else `MARATHON_URL`; its
+   * requests, retries and waits end `timeoutSeconds` after the command started (plus ROLLBACK_GRACE_MS), and reads stop
+   * on an interrupt.
+   */
+  client(options: { environment?: EnvironmentName; marathon?: string; timeoutSeconds: number; graceMs?: number }): MarathonClient;
+  /** What the deploy library needs for a command with `--timeout`/`--marathon`/`--max-task-failures`. */
+  deployContext(options: WaitOptions, environment: EnvironmentName): DeployContext;
   /** Whether a Marathon URL is configured for the environment (flag or variables). */
   hasMarathon(environment: EnvironmentName, marathon?: string): boolean;
   progress(): Progress;
@@ -75,15 +78,30 @@ export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
-  setExitCode(code: number): void;
+  /** Aborted on Ctrl-C/SIGTERM (reason: the signal's name). @default - never */
+  readonly signal?: AbortSignal;
+  /** The service catalog. @default - the repository's services/ */
+  readonly catalog?: Catalog;
+  /** Without a terminal, how often a `still waiting` line is printed. @default 10000 */
+  readonly progressEveryMs?: number;
 }
 
-/** Builds the context over real or test streams. */
-export function createContext(io: CliIo): CliContext {
-  let catalog: Catalog | undefined;
+/** The options of a command that waits on Marathon (`waitOptions`). */
+export interface WaitOptions {
+  readonly timeout: number;
+  readonly marathon?: string;
+  readonly maxTaskFailures?: number;
+}
+
+/** Builds the context over real or test streams; `argv` is the command line (for the commands a message suggests). */
+export function createContext(io: CliIo & { setExitCode(code: number): void }, argv: readonly string[] = []): CliContext {
+  const startedAt = Date.now();
+  let catalog: Catalog | undefined = io.catalog;
   let actor: string | undefined;
   let audit: AuditLog | undefined;
   const interactive = Boolean(io.stderr.isTTY) && !io.env.CI;
+  let progress: Progress | undefined;
+  let timeoutMs = 0;
   const ctx: CliContext = {
     env: io.env,
     out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
@@ -91,9 +109,16 @@ export function createContext(io: CliIo): CliContext {
     err: (text) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     catalog: () => (catalog ??= loadCatalog()),
     actor: () => (actor ??= currentActor(io.env)),
-    audit: () => (audit ??= AuditLog.open(undefined, io.env)),
+    audit: () => {
+      if (audit === undefined) {
+        const local = io.env.C2C_AUDIT_LOG;
+        if (local !== undefined && local !== '' && !local.startsWith('gs://')) checkFileTarget(local, 'C2C_AUDIT_LOG');
+        audit = AuditLog.open(undefined, io.env);
+      }
+      return audit;
+    },
     hasMarathon: (environment, marathon) => Boolean(marathonUrl(io.env, environment, marathon)),
-    client: ({ environment, marathon, timeoutSeconds }) => {
+    client: ({ environment, marathon, timeoutSeconds, graceMs = 0 }) => {
       const url = marathonUrl(io.env, environment, marathon);
       if (!url) {
         const specific = environment ? `MARATHON_URL_${environment.toUpperCase()} or ` : '';
@@ -102,13 +127,37 @@ export function createContext(io: CliIo): CliContext {
         });
       }
       return new MarathonClient({
-        baseUrl: url,
+        baseUrl: url.value,
+        urlSource: url.source,
         auth: authFromEnv(io.env),
         requestTimeoutMs: Math.min(10_000, Math.max(1000, timeoutSeconds * 1000)),
+        deadline: startedAt + timeoutSeconds * 1000 + graceMs,
+        signal: io.signal,
         onRetry: (r) => ctx.err(`  retrying ${r.method} ${r.path} (${r.reason}), attempt ${r.attempt + 1} in ${r.delayMs} ms`),
       });
     },
-    progress: () => createProgress(ctx, interactive),
+    deployContext: (options, environment) => {
+      timeoutMs = options.timeout * 1000;
+      const progress = ctx.progress();
+      return {
+        client: ctx.client({ environment, marathon: options.marathon, timeoutSeconds: options.timeout, graceMs: ROLLBACK_GRACE_MS }),
+        actor: ctx.actor(),
+        audit: ctx.audit(),
+        timeoutMs: options.timeout * 1000,
+        deadline: startedAt + options.timeout * 1000,
+        signal: io.signal,
+        maxTaskFailures: options.maxTaskFailures ?? DEFAULT_MAX_TASK_FAILURES,
+        onProgress: (e) => progress.event(e),
+      };
+    },
+    progress: () =>
+      (progress ??= createProgress(ctx, {
+        interactive,
+        startedAt,
+        timeoutMs: () => timeoutMs,
+        everyMs: io.progressEveryMs ?? PLAIN_PROGRESS_EVERY_MS,
+        write: (raw) => io.stderr.write(raw),
+      })),
     action:
       (fn) =>
       async (...args) => {
@@ -116,38 +165,56 @@ export function createContext(io: CliIo): CliContext {
           const code = await fn(...args);
           io.setExitCode(code ?? EXIT.ok);
         } catch (error) {
-          io.setExitCode(reportError(ctx, error));
+          io.setExitCode(reportError(ctx, withNextSteps(error, argv)));
         }
       },
   };
   return ctx;
 }
 
-function marathonUrl(env: NodeJS.ProcessEnv, environment?: EnvironmentName, flag?: string): string | undefined {
-  if (flag) return flag;
+/** The Marathon URL and where it came from (errors name the source, never the value). */
+function marathonUrl(env: NodeJS.ProcessEnv, environment?: EnvironmentName, flag?: string): { value: string; source: string } | undefined {
+  if (flag) return { value: flag, source: '--marathon' };
   if (environment) {
-    const specific = env[`MARATHON_URL_${environment.toUpperCase()}`];
-    if (specific) return specific;
+    const name = `MARATHON_URL_${environment.toUpperCase()}`;
+    if (env[name]) return { value: env[name] as string, source: name };
   }
-  return env.MARATHON_URL || undefined;
+  return env.MARATHON_URL ? { value: env.MARATHON_URL, source: 'MARATHON_URL' } : undefined;
 }
 
 /** Prints `deploy: <message>` and `hint: ...` (the stack only for unexpected errors); returns the exit code. */
 export function reportError(ctx: Pick<CliContext, 'err'>, error: unknown): number {
-  const code = exitCodeFor(error);
-  if (error instanceof CommanderError) return code;
-  if (error instanceof C2CError) {
-    ctx.err(`deploy: ${error.message}`);
-    if (error.hint) ctx.err(`hint: ${error.hint}`);
-  } else {
-    const e = error as Error;
-    ctx.err(`deploy: unexpected error: ${e?.message ?? String(error)}`);
-    if (e?.stack) ctx.err(e.stack);
-  }
-  return code;
+  return reportCliError('deploy', ctx, error);
 }
 
-function createProgress(ctx: CliContext, interactive: boolean): Progress {
+/**
+ * An interrupted apply: the hint names the one command that resumes watching (this same command line: the apply
+ * finds its own deployment and waits for it) and the one that rolls it back.
+ */
+function withNextSteps(error: unknown, argv: readonly string[]): unknown {
+  if (!(error instanceof C2CError) || (error.code !== 'INTERRUPTED' && error.code !== 'TERMINATED')) return error;
+  const d = error.details as DeployInFlight | undefined;
+  if (!d?.deploymentId) return error;
+  const rollback = [
+    'deploy',
+    'rollback',
+    '--service',
+    d.service,
+    '--env',
+    d.environment,
+    ...(d.environment === 'staging' ? ['--force'] : []),
+  ];
+  return new C2CError(error.code, error.message, {
+    hint: `resume watching with '${shellQuote(['deploy', ...argv.filter((a) => a !== '--json')])}', or roll it back with '${shellQuote(rollback)}'`,
+    details: d,
+  });
+}
+
+function createProgress(
+  ctx: CliContext,
+  o: { interactive: boolean; startedAt: number; timeoutMs: () => number; everyMs: number; write: (raw: string) => void },
+): Progress {
+  let summary = '';
   const text = (e: ProgressEvent): string | undefined => {
     switch (e.kind) {
       case 'phase':
@@ -159,11 +226,14 @@ function createProgress(ctx: CliContext, interactive: boolean): Progress {
       case 'step':
         return `${e.appId}: step ${e.currentStep} of ${e.totalSteps}${e.actions.length ? ` (${e.actions.join(', ')})` : ''}`;
       case 'tasks':
+        summary = e.healthChecks ? `${e.healthy} of ${e.wanted} healthy` : `${e.running} of ${e.wanted} running`;
         return e.healthChecks
           ? `${e.appId}: healthy ${e.healthy} of ${e.wanted} (running ${e.running})`
           : `${e.appId}: running ${e.running} of ${e.wanted}`;
       case 'rollback':
         return `${e.appId}: rolling back: ${e.message}`;
+      case 'outage':
+        return `${e.appId}: Marathon does not answer (${e.message}); still polling until the deadline`;
       case 'done':
         return `${e.appId}: ${e.message}`;
       default:
@@ -171,7 +241,11 @@ function createProgress(ctx: CliContext, interactive: boolean): Progress {
     }
   };
   // On a terminal, clear the spinner's line before printing so lines do not mix with it.
-  const line = (s: string) => ctx.err(interactive ? `\r\x1b[K${s}` : s);
+  const line = (s: string) => ctx.err(o.interactive ? `\r\x1b[K${s}` : s);
+  const clock = () => {
+    const total = o.timeoutMs();
+    return `${Math.round((Date.now() - o.startedAt) / 1000)} s${total > 0 ? ` of ${Math.round(total / 1000)} s` : ''}`;
+  };
   return {
     event: (e) => {
       const s = text(e);
@@ -179,26 +253,60 @@ function createProgress(ctx: CliContext, interactive: boolean): Progress {
     },
     line,
     run: async (title, work) => {
-      if (!interactive) return work();
-      const { spinner } = await import('zx');
-      return spinner(title, work);
+      const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+      let frame = 0;
+      const timer = o.interactive
+        ? setInterval(() => {
+            frame = (frame + 1) % frames.length;
+            o.write(`\r\x1b[K${frames[frame]} ${title}${summary ? `: ${summary}` : ''}, ${clock()}`);
+          }, 100)
+        : setInterval(() => ctx.err(`still waiting: ${summary || title}, ${clock()}`), o.everyMs);
+      timer.unref();
+      try {
+        return await work();
+      } finally {
+        clearInterval(timer);
+        if (o.interactive) o.write('\r\x1b[K');
+      }
     },
   };
 }
 
 // ---- option helpers shared by the commands ----
 
+/** `--max-task-failures N` (default 3) on a command that waits for a deployment, plus `marathonOptions`. */
+export function waitOptions(cmd: Command): Command {
+  return marathonOptions(cmd).addOption(
+    new Option('--max-task-failures <n>', 'stop waiting and roll back after this many failed tasks of the new version')
+      .default(DEFAULT_MAX_TASK_FAILURES)
+      .argParser((v) => parseCount(v, '--max-task-failures', 1, 100)),
+  );
+}
+
+/** A whole number from `min` to `max` given for `flag`. */
+export function parseCount(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    throw new C2CError('USAGE', `${flag} '${value}' must be a whole number from ${min} to ${max}`, { hint: `e.g. ${flag} ${min + 1}` });
+  }
+  return n;
+}
+
 /** `--timeout SECONDS` (default 300) and `--marathon URL` on a command. */
 export function marathonOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--timeout <seconds>', 'give up (and roll back) after this many seconds').default(300).argParser(parseSeconds))
+    .addOption(
+      new Option('--timeout <seconds>', 'the whole command ends within this many seconds (a failed deploy is rolled back), at least 1')
+        .default(300)
+        .argParser(parseSeconds),
+    )
     .option('--marathon <url>', 'Marathon base URL (default: MARATHON_URL_<ENV>, else MARATHON_URL)');
 }
 
 export function parseSeconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new C2CError('USAGE', `--timeout '${value}' must be a number of seconds > 0`, { hint: 'e.g. --timeout 300' });
+  if (!Number.isFinite(n) || n < 1 || n > 86_400) {
+    throw new C2CError('USAGE', `--timeout '${value}' must be a number of seconds from 1 to 86400`, { hint: 'e.g. --timeout 300' });
   }
   return n;
 }
@@ -229,6 +337,71 @@ export function parseImage(value: string | undefined): string {
     });
   }
   return image;
+}
+
+/**
+ * Checks, before anything is sent or recorded, that a file can be written at `path` (named `what` in the message): not
+ * a directory, in a directory where a file can be created (probed with a file that is removed at once).
+ * @throws C2CError FILE_TARGET (exit 2)
+ */
+export function checkFileTarget(path: string, what: string): void {
+  const bad = (why: string) =>
+    new C2CError('FILE_TARGET', `${what} '${path}' ${why}`, { hint: 'give the path of a file in a directory you can write to' });
+  const full = resolve(path);
+  const stat = statSync(full, { throwIfNoEntry: false });
+  if (stat?.isDirectory()) throw bad('is a directory');
+  if (stat && !stat.isFile()) throw bad('is not a regular file');
+  let dir = dirname(full);
+  for (let up = statSync(dir, { throwIfNoEntry: false }); up === undefined; up = statSync(dir, { throwIfNoEntry: false })) {
+    if (dirname(dir) === dir) break;
+    dir = dirname(dir);
+  }
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw bad(`cannot be created: ${dir} is not a directory`);
+  const probe = join(dir, `.c2c-probe-${process.pid}-${Date.now()}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (err) {
+    throw bad(`cannot be written: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} in ${dir}`);
+  }
+}
+
+/** An http(s) base URL given for `flag`; user info is never echoed. */
+export function parseHttpUrl(value: string, flag: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new C2CError('USAGE', `${flag} must be an http(s) URL`, { hint: `e.g. ${flag} https://registry.internal:5000` });
+  }
+  return value;
+}
+
+/** A commit id as git prints it: 7 to 40 hex digits (it becomes the `c2c.commit` label). */
+export function parseCommit(value: string): string {
+  if (!/^[0-9a-f]{7,40}$/.test(value)) {
+    throw new C2CError('USAGE', '--commit must be a commit sha (7 to 40 hex digits)', { hint: 'e.g. --commit $(git rev-parse HEAD)' });
+  }
+  return value;
+}
+
+/** When the commit was made: an ISO date-time, not in the future (it starts the DORA lead time). */
+export function parseCommitTime(value: string, now: Date = new Date()): string {
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(t)) {
+    throw new C2CError('USAGE', `--commit-time '${value}' is not an ISO date-time`, {
+      hint: 'e.g. --commit-time $(git show -s --format=%cI HEAD)',
+    });
+  }
+  if (t > now.getTime() + 5 * 60_000) {
+    throw new C2CError('USAGE', `--commit-time '${value}' is in the future`, {
+      hint: 'give the time the commit was made (git show -s --format=%cI)',
+    });
+  }
+  return value;
 }
 
 /** Adds the exit-code and environment help to a command. */

@@ -20,6 +20,8 @@ export function makeImageStore(badImages: readonly string[] = ['web-bad']): { di
   // A bad release: it runs, but every request (the health check too) gets a 500.
   const serve500 = `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} -e "require('http').createServer((q, s) => { s.statusCode = 500; s.end('broken'); }).listen(Number(process.env.PORT0), '127.0.0.1')"\n`;
   for (const name of badImages) image(name, 'bad', serve500);
+  // An image that cannot start: every task exits at once with 125 (what `docker run` gives for a missing image).
+  for (const name of badImages) image(name, 'broken', '#!/bin/sh\necho "image not found" >&2\nexit 125\n');
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

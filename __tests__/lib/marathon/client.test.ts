@@ -353,3 +353,177 @@ describe('MarathonClient retries: idempotent calls only', () => {
     expect(err.message).toContain('connection refused');
   });
 });
+
+describe('MarathonClient deadline and interrupt', () => {
+  it('a server that accepts and never answers ends at the deadline (DEADLINE), not after retries of 10 s timeouts', async () => {
+    const s = await startServer(() => undefined);
+    try {
+      const client = new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, deadline: Date.now() + 500 });
+      const err = await caught(client.listApps());
+      expect(err).toMatchObject({ code: 'DEADLINE' });
+      expect(err.message).toMatch(/^Marathon at http:\/\/127\.0\.0\.1:\d+ did not answer GET \/v2\/apps before the deadline/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('no retry starts after the deadline: a burst of 503s ends with DEADLINE once the time is used', async () => {
+    const s = await startServer((_req, res) => json(res, 503, { message: 'leader election' }));
+    try {
+      const client = new MarathonClient({
+        baseUrl: s.url,
+        auth: { source: 'none' },
+        attempts: 1000,
+        backoffMs: 50,
+        deadline: Date.now() + 300,
+      });
+      expect(await caught(client.getApp('/staging/web'))).toMatchObject({ code: 'DEADLINE' });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an abort stops a read in flight with INTERRUPTED (SIGINT) or TERMINATED (SIGTERM)', async () => {
+    const s = await startServer(() => undefined);
+    try {
+      for (const [reason, code] of [
+        ['SIGINT', 'INTERRUPTED'],
+        ['SIGTERM', 'TERMINATED'],
+      ]) {
+        const controller = new AbortController();
+        const client = new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, signal: controller.signal });
+        const pending = caught(client.listDeployments());
+        await new Promise<void>((resolve) => {
+          const check = () => (s.received.length > 0 ? resolve() : setImmediate(check));
+          check();
+        });
+        controller.abort(reason);
+        expect(await pending).toMatchObject({ code });
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an abort does not cut a PUT in flight: the change arrives and its answer is read', async () => {
+    const controller = new AbortController();
+    const s = await startServer((req, res) => {
+      if (req.method !== 'PUT') return json(res, 404, {});
+      controller.abort('SIGINT');
+      setImmediate(() => json(res, 200, D_RESULT));
+    });
+    try {
+      const client = new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, signal: controller.signal });
+      expect(await client.putApp('/staging/web', APP)).toEqual(D_RESULT);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('MarathonClient answers that are not what Marathon sends', () => {
+  const body = async (text: string, call: (c: MarathonClient) => Promise<unknown>) => {
+    const s = await startServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(text);
+    });
+    try {
+      return await caught(call(new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, attempts: 1 })));
+    } finally {
+      await s.close();
+    }
+  };
+
+  it.each([
+    ['malformed JSON for the app list', '{"apps": [', (c: MarathonClient) => c.listApps()],
+    ['an HTML page', '<html>proxy login</html>', (c: MarathonClient) => c.listApps()],
+    ['an object without apps', '{"items": []}', (c: MarathonClient) => c.listApps()],
+    ['an app with a string for instances', '{"apps": [{"id": "/staging/web", "instances": "3"}]}', (c: MarathonClient) => c.listApps()],
+    ['an app without an id', '{"app": {"instances": 1}}', (c: MarathonClient) => c.getApp('/staging/web')],
+    ['deployments that are not a list', '{"deployments": []}', (c: MarathonClient) => c.listDeployments()],
+    ['tasks of the wrong type', '{"app": {"id": "/staging/web", "tasks": {}}}', (c: MarathonClient) => c.getApp('/staging/web')],
+  ])('%s is MARATHON_BAD_RESPONSE "Marathon answered something unexpected"', async (_what, text, call) => {
+    const err = await body(text, call);
+    expect(err).toMatchObject({ code: 'MARATHON_BAD_RESPONSE' });
+    expect(err.message).toMatch(/^Marathon answered something unexpected to GET \/v2\//);
+  });
+});
+
+describe('MarathonClient launch queue', () => {
+  it('reads backoff delay and the reasons offers were declined (raml/v2/types/queue.raml)', async () => {
+    const s = await startServer((_req, res) =>
+      json(res, 200, {
+        queue: [
+          {
+            count: 2,
+            delay: { timeLeftSeconds: 37, overdue: false },
+            since: '2026-11-27T10:00:00.000Z',
+            app: { id: '/staging/web', instances: 3 },
+            processedOffersSummary: {
+              processedOffersCount: 9,
+              unusedOffersCount: 9,
+              rejectSummaryLastOffers: [
+                { reason: 'InsufficientCpus', declined: 2, processed: 9 },
+                { reason: 'InsufficientMemory', declined: 7, processed: 9 },
+                { reason: 'UnfulfilledRole', declined: 0, processed: 9 },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    try {
+      expect(await new MarathonClient({ baseUrl: s.url, auth: { source: 'none' } }).getQueue()).toEqual([
+        {
+          appId: '/staging/web',
+          count: 2,
+          delaySeconds: 37,
+          overdue: false,
+          declinedBecause: [
+            { reason: 'InsufficientMemory', declined: 7 },
+            { reason: 'InsufficientCpus', declined: 2 },
+          ],
+        },
+      ]);
+      expect(s.received[0]).toMatchObject({ method: 'GET', path: '/v2/queue' });
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('Marathon URLs that carry credentials and do not parse', () => {
+  it.each([
+    'http://admin:Pa/ss@',
+    'http://admin:Pa/ss@:99999',
+    'http://admin:P@ss%zz@ho st',
+    'ftp://admin:s3cret@host',
+    'http://admin:s3cret%@',
+    'admin:s3cret@host',
+  ])('%s: USAGE naming the variable, never the user or password', (raw) => {
+    let err: unknown;
+    try {
+      new MarathonClient({ baseUrl: raw, urlSource: 'MARATHON_URL_PRODUCTION' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'USAGE' });
+    const text = `${(err as Error).message} ${(err as { hint?: string }).hint}`;
+    expect(text).toContain('MARATHON_URL_PRODUCTION');
+    expect(text).not.toMatch(/admin|Pa\/ss|P@ss|s3cret/);
+  });
+
+  it('user info with / @ and % is cut off before parsing and sent as Basic auth, never printed', async () => {
+    const s = await startServer((_req, res) => json(res, 401, { message: 'no' }));
+    try {
+      const raw = s.url.replace('http://', 'http://ad%40min:Pa/ss@w%rd@');
+      const client = new MarathonClient({ baseUrl: raw, attempts: 1 });
+      expect(client.baseUrl).toBe(s.url);
+      const err = await caught(client.listApps());
+      expect(s.received[0].headers.authorization).toBe(`Basic ${Buffer.from('ad@min:Pa/ss@w%rd').toString('base64')}`);
+      expect(`${err.message} ${(err as { hint?: string }).hint}`).not.toMatch(/Pa\/ss|ad@min/);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -19,13 +19,13 @@ const log: AuditEvent[] = [
   ev('apply.succeeded', 'api', '2026-11-03T10:00:00.000Z', { commitTime: '2026-11-03T08:00:00.000Z' }),
   ev('apply.succeeded', 'api', '2026-11-04T10:00:00.000Z', { commitTime: '2026-11-04T07:00:00.000Z' }),
   // api: a bad deploy rolled back automatically after 4 minutes.
-  ev('apply.started', 'api', '2026-11-05T10:00:00.000Z'),
-  ev('apply.rolled-back', 'api', '2026-11-05T10:04:00.000Z'),
+  ev('apply.started', 'api', '2026-11-05T10:00:00.000Z', { deploymentId: 'd-api-bad' }),
+  ev('apply.rolled-back', 'api', '2026-11-05T10:04:00.000Z', { deploymentId: 'd-api-bad' }),
   // web: one deploy, then an emergency rollback 30 minutes later.
   ev('apply.succeeded', 'web', '2026-11-06T12:00:00.000Z', { commitTime: '2026-11-06T11:30:00.000Z' }),
   ev('rollback.succeeded', 'web', '2026-11-06T12:30:00.000Z', { emergency: true }),
   // web: a failed deploy left broken, fixed by the next deploy 2 hours later.
-  ev('apply.failed', 'web', '2026-11-07T09:00:00.000Z'),
+  ev('apply.failed', 'web', '2026-11-07T09:00:00.000Z', { deploymentId: 'd-web-bad' }),
   ev('apply.succeeded', 'web', '2026-11-07T11:00:00.000Z', { commitTime: '2026-11-07T10:00:00.000Z' }),
   // Outside the window or environment: ignored.
   ev('apply.succeeded', 'api', '2026-10-20T10:00:00.000Z', { commitTime: '2026-10-20T09:00:00.000Z' }),
@@ -41,9 +41,9 @@ describe('DORA report on a recorded audit log', () => {
 
   it('deploy frequency per service and fleet', () => {
     expect(report.days).toBe(10);
-    expect(api).toMatchObject({ deploys: 3, deploysPerDay: 0.3 });
-    expect(web).toMatchObject({ deploys: 2, deploysPerDay: 0.2 });
-    expect(report.fleet).toMatchObject({ service: '(fleet)', deploys: 5, deploysPerDay: 0.5 });
+    expect(api).toMatchObject({ deploys: 4, deploysPerDay: 0.4 });
+    expect(web).toMatchObject({ deploys: 3, deploysPerDay: 0.3 });
+    expect(report.fleet).toMatchObject({ service: '(fleet)', deploys: 7, deploysPerDay: 0.7 });
   });
 
   it('lead time is the median from commit to production', () => {
@@ -52,9 +52,9 @@ describe('DORA report on a recorded audit log', () => {
     expect(report.fleet.leadTimeMs).toBe(3600_000); // 30m, 1h, 1h, 2h, 3h
   });
 
-  it('change failure rate counts failed, rolled-back and emergency-rolled-back deploys', () => {
-    expect(api).toMatchObject({ attempts: 4, failures: 1, changeFailureRate: 0.25 });
-    expect(web).toMatchObject({ attempts: 3, failures: 2 });
+  it('change failure rate counts failed, rolled-back and emergency-rolled-back deploys, over the same deploys', () => {
+    expect(api).toMatchObject({ deploys: 4, failures: 1, changeFailureRate: 0.25 });
+    expect(web).toMatchObject({ deploys: 3, failures: 2 });
     expect(web?.changeFailureRate).toBeCloseTo(2 / 3);
     expect(report.fleet.changeFailureRate).toBeCloseTo(3 / 7);
   });
@@ -74,9 +74,44 @@ describe('DORA report on a recorded audit log', () => {
       leadTimeMs: null,
       changeFailureRate: null,
       timeToRestoreMs: null,
-      attempts: 0,
       failures: 0,
     });
+  });
+});
+
+describe('one definition of a deploy for every column', () => {
+  const one = (events: AuditEvent[]) => doraReport(events, { since, now }).fleet;
+
+  it('a good deploy and a rolled-back one are 2 deploys with 1 failure (never "deploys 1" next to "1/2")', () => {
+    const f = one([
+      ev('apply.started', 'shop', '2026-11-02T10:00:00.000Z', { deploymentId: 'd1' }),
+      ev('apply.succeeded', 'shop', '2026-11-02T10:01:00.000Z', { deploymentId: 'd1' }),
+      ev('apply.started', 'shop', '2026-11-03T10:00:00.000Z', { deploymentId: 'd2' }),
+      ev('apply.rolled-back', 'shop', '2026-11-03T10:02:00.000Z', { deploymentId: 'd2', durationMs: 120_000 }),
+    ]);
+    expect(f).toMatchObject({ deploys: 2, failures: 1, changeFailureRate: 0.5, deploysPerDay: 0.2, timeToRestoreMs: 120_000 });
+  });
+
+  it('an interrupted deploy that was resumed counts once, by how it ended; one never resumed counts as a deploy, not a failure', () => {
+    const f = one([
+      ev('apply.started', 'shop', '2026-11-02T10:00:00.000Z', { deploymentId: 'd1' }),
+      ev('apply.interrupted', 'shop', '2026-11-02T10:00:10.000Z', { deploymentId: 'd1' }),
+      ev('apply.succeeded', 'shop', '2026-11-02T10:01:00.000Z', { deploymentId: 'd1' }),
+      ev('apply.started', 'shop', '2026-11-03T10:00:00.000Z', { deploymentId: 'd2' }),
+      ev('apply.interrupted', 'shop', '2026-11-03T10:00:10.000Z', { deploymentId: 'd2' }),
+    ]);
+    expect(f).toMatchObject({ deploys: 2, failures: 0 });
+  });
+
+  it('a no-op or a failure before anything was sent is not a deploy; an unknown outcome is a failure', () => {
+    const f = one([
+      ev('apply.noop', 'shop', '2026-11-02T10:00:00.000Z'),
+      ev('apply.failed', 'shop', '2026-11-02T11:00:00.000Z', { reason: 'Marathon rejected PUT' }),
+      ev('apply.started', 'shop', '2026-11-03T10:00:00.000Z', { deploymentId: 'd3' }),
+      ev('apply.unknown', 'shop', '2026-11-03T10:05:00.000Z', { deploymentId: 'd3' }),
+      ev('rollback.succeeded', 'shop', '2026-11-03T10:35:00.000Z'),
+    ]);
+    expect(f).toMatchObject({ deploys: 1, failures: 1, changeFailureRate: 1, timeToRestoreMs: 30 * 60_000 });
   });
 });
 

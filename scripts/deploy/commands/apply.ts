@@ -11,7 +11,18 @@ import { readPlanFile } from '../../../lib/gate/plan-file';
 import { AllowedSigners } from '../../../lib/gate/signing';
 import { googleAuthFromEnv } from '../../../lib/google/http';
 import { platformFromEnv } from '../../../lib/platform';
-import { CliContext, EXIT, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+import {
+  CliContext,
+  EXIT,
+  parseCommit,
+  parseCommitTime,
+  parseCount,
+  parseEnvironment,
+  parseImage,
+  requireOption,
+  waitOptions,
+  withExitHelp,
+} from '../context';
 import { allowedSigners, allowedSignersIfAny } from './signing-options';
 
 interface ApplyOptions {
@@ -23,17 +34,18 @@ interface ApplyOptions {
   plan?: string;
   approval: 'local' | 'cloudbuild';
   all?: boolean;
-  concurrency: string;
+  concurrency?: string;
   tag?: string;
   force?: boolean;
   json?: boolean;
   timeout: number;
   marathon?: string;
+  maxTaskFailures: number;
 }
 
 /** `deploy apply`: one service, a plan file, or the whole fleet; waits until healthy and rolls back on failure. */
 export function register(program: Command, ctx: CliContext): void {
-  marathonOptions(withExitHelp(program.command('apply')))
+  waitOptions(withExitHelp(program.command('apply')))
     .description('submit the rendered definition, wait until healthy, roll back on failure')
     .option('--service <name>', 'service from the catalog (with --env and --image; staging only)')
     .option('--env <env>', 'staging or production')
@@ -45,7 +57,7 @@ export function register(program: Command, ctx: CliContext): void {
       new Option('--approval <source>', 'where the production approval comes from').choices(['local', 'cloudbuild']).default('local'),
     )
     .option('--all', 'every service of the catalog (with --env staging)')
-    .option('--concurrency <n>', 'with --all: deploys at a time', '4')
+    .option('--concurrency <n>', 'with --all: deploys at a time (default 4)')
     .option('--tag <tag>', "with --all: deploy <registry>/<service>:<tag> (default: keep each service's running image)")
     .option('--force', 'cancel a deployment that holds the app instead of waiting for it (never for production)')
     .option('--json', 'print the result as JSON')
@@ -76,6 +88,13 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
       hint: "see 'deploy apply --help'",
     });
   }
+  if (!opts.all && (opts.tag !== undefined || opts.concurrency !== undefined)) {
+    throw new C2CError('USAGE', `${opts.tag !== undefined ? '--tag' : '--concurrency'} only applies with --all`, {
+      hint: "add --all --env staging, or leave it out; see 'deploy apply --help'",
+    });
+  }
+  if (opts.commit !== undefined) parseCommit(opts.commit);
+  if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
   if (opts.plan !== undefined) return applyPlanFile(ctx, opts, opts.plan);
   const environment = parseEnvironment(opts.env);
   if (opts.all) {
@@ -94,14 +113,7 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
 }
 
 function deployContext(ctx: CliContext, opts: ApplyOptions, environment: 'staging' | 'production'): DeployContext {
-  const progress = ctx.progress();
-  return {
-    client: ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout }),
-    actor: ctx.actor(),
-    audit: ctx.audit(),
-    timeoutMs: opts.timeout * 1000,
-    onProgress: (e) => progress.event(e),
-  };
+  return ctx.deployContext(opts, environment);
 }
 
 function progressRun<T>(ctx: CliContext, title: string, work: () => Promise<T>): Promise<T> {
@@ -153,12 +165,7 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
 }
 
 async function applyFleet(ctx: CliContext, opts: ApplyOptions, environment: 'staging'): Promise<number> {
-  const concurrency = Number(opts.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new C2CError('USAGE', `--concurrency '${opts.concurrency}' must be a whole number from 1 to 64`, {
-      hint: 'e.g. --concurrency 4',
-    });
-  }
+  const concurrency = opts.concurrency === undefined ? 4 : parseCount(opts.concurrency, '--concurrency', 1, 64);
   if (opts.tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(opts.tag)) {
     throw new C2CError('USAGE', `--tag '${opts.tag}' is not a valid image tag`, { hint: 'e.g. --tag 3f2a9c1' });
   }

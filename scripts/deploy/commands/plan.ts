@@ -1,10 +1,20 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { planService } from '../../../lib/deploy/plan';
-import { C2CError } from '../../../lib/errors';
 import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
 import { resolveImageDigest } from '../../../lib/registry/digest';
-import { CliContext, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+import {
+  checkFileTarget,
+  CliContext,
+  marathonOptions,
+  parseCommit,
+  parseCommitTime,
+  parseEnvironment,
+  parseHttpUrl,
+  parseImage,
+  requireOption,
+  withExitHelp,
+} from '../context';
 import { allowedSigners, keyOption, signingKey } from './signing-options';
 
 /**
@@ -45,11 +55,10 @@ export function register(program: Command, ctx: CliContext): void {
           const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
           const environment = parseEnvironment(opts.env);
           const image = parseImage(opts.image);
-          if (opts.commitTime !== undefined && Number.isNaN(Date.parse(opts.commitTime))) {
-            throw new C2CError('USAGE', `--commit-time '${opts.commitTime}' is not an ISO-8601 time`, {
-              hint: 'e.g. --commit-time 2026-11-27T10:00:00Z',
-            });
-          }
+          if (opts.commit !== undefined) parseCommit(opts.commit);
+          if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
+          if (opts.registry !== undefined) parseHttpUrl(opts.registry, '--registry');
+          if (opts.out !== undefined) checkFileTarget(opts.out, '--out');
           const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
           const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
           let imageDigest: string | undefined;

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { renderForDeploy } from '../../../lib/deploy/apply';
-import { CliContext, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+import { CliContext, marathonOptions, parseCommit, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
 
 /** `deploy render`: the Marathon JSON that `apply` would submit (stamps included). Sends nothing. */
 export function register(program: Command, ctx: CliContext): void {
@@ -16,7 +16,8 @@ export function register(program: Command, ctx: CliContext): void {
         const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
         const environment = parseEnvironment(opts.env);
         const image = parseImage(opts.image);
-        ctx.json(renderForDeploy(service, environment, { image, commit: opts.commit, actor: ctx.actor() }));
+        const commit = opts.commit === undefined ? undefined : parseCommit(opts.commit);
+        ctx.json(renderForDeploy(service, environment, { image, commit, actor: ctx.actor() }));
       }),
     );
 }

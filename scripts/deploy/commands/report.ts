@@ -35,7 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
           String(f.deploys),
           f.deploysPerDay.toFixed(2),
           formatDuration(f.leadTimeMs),
-          f.changeFailureRate === null ? '-' : `${Math.round(f.changeFailureRate * 100)}% (${f.failures}/${f.attempts})`,
+          f.changeFailureRate === null ? '-' : `${Math.round(f.changeFailureRate * 100)}% (${f.failures}/${f.deploys})`,
           formatDuration(f.timeToRestoreMs),
         ];
         for (const f of report.services) t.push(row(f));

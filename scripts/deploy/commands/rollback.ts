@@ -3,7 +3,7 @@ import { BreakGlass, breakGlassStatement, rollbackService } from '../../../lib/d
 import { C2CError } from '../../../lib/errors';
 import { isRefusal, recordRefusal } from '../../../lib/gate/apply';
 import { NAMESPACES, signMessage } from '../../../lib/gate/signing';
-import { CliContext, EXIT, marathonOptions, parseEnvironment, requireOption, withExitHelp } from '../context';
+import { CliContext, EXIT, parseEnvironment, requireOption, waitOptions, withExitHelp } from '../context';
 import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
 
 interface RollbackOptions {
@@ -17,6 +17,7 @@ interface RollbackOptions {
   json?: boolean;
   timeout: number;
   marathon?: string;
+  maxTaskFailures: number;
 }
 
 /**
@@ -24,7 +25,7 @@ interface RollbackOptions {
  * to a known-good version, without a new approval; anything else needs `--break-glass --reason TEXT`, signed.
  */
 export function register(program: Command, ctx: CliContext): void {
-  keyOption(marathonOptions(withExitHelp(program.command('rollback'))))
+  keyOption(waitOptions(withExitHelp(program.command('rollback'))))
     .description(
       'restore the previous known-good version (or --to VERSION) and wait until it is healthy; in production no approval is needed, and only known-good versions qualify',
     )
@@ -55,7 +56,7 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
   if (opts.breakGlass && environment !== 'production') {
     throw new C2CError('USAGE', '--break-glass is for production; a staging rollback needs none', { hint: 'leave out --break-glass' });
   }
-  const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
+  const deploy = ctx.deployContext(opts, environment);
   const audit = ctx.audit();
   const { events, problems } = await audit.read();
   // A damaged log never blocks a rollback: bad lines are named and skipped.
@@ -86,17 +87,14 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
       ctx.err('production rollback: to a known-good version, without a new approval; recorded in the audit log');
     }
     const result = await progress.run(`rolling back ${service.name} in ${environment}`, () =>
-      rollbackService(
-        { client, actor: ctx.actor(), audit, timeoutMs: opts.timeout * 1000, onProgress: (e) => progress.event(e) },
-        {
-          service,
-          environment,
-          history,
-          ...(opts.to !== undefined ? { to: opts.to } : {}),
-          ...(opts.force ? { force: true } : {}),
-          ...(breakGlass ? { breakGlass } : {}),
-        },
-      ),
+      rollbackService(deploy, {
+        service,
+        environment,
+        history,
+        ...(opts.to !== undefined ? { to: opts.to } : {}),
+        ...(opts.force ? { force: true } : {}),
+        ...(breakGlass ? { breakGlass } : {}),
+      }),
     );
     if (opts.json) ctx.json({ ok: true, ...result, ...(breakGlass ? { breakGlass: true } : {}) });
     else

@@ -45,7 +45,9 @@ function table(rows: readonly ServiceStatus[]): string {
       r.image ?? '-',
       r.version ?? '-',
       r.state === 'missing' ? '-' : `${r.healthChecks ? r.healthy : '-'}/${r.running}/${r.wanted}`,
-      r.deployment ? `${r.deployment.id.slice(0, 8)} step ${r.deployment.currentStep}/${r.deployment.totalSteps}` : '-',
+      r.deployment
+        ? `${r.deployment.id.slice(0, 8)} step ${r.deployment.currentStep}/${r.deployment.totalSteps}${r.deployedBy ? ` by ${r.deployedBy}` : ''}`
+        : '-',
       r.drift.length === 0 ? 'none' : r.drift.map((d) => d.path).join(', '),
     ]);
   }
