@@ -23,6 +23,8 @@ export interface PipelineStep {
   readonly args: readonly string[];
   /** `NAME=value` pairs. @default [] */
   readonly env?: readonly string[];
+  /** Names of the build's `availableSecrets` this step reads. @default [] */
+  readonly secretEnv?: readonly string[];
   /**
    * Ids of the steps this one waits for; `['-']` starts it at once. Steps without `waitFor` wait for every step
    * before them (Cloud Build's rule), so every step here says what it depends on.
@@ -39,6 +41,7 @@ export function toTriggerStep(step: PipelineStep): CloudbuildTriggerBuildStep {
     ...(step.entrypoint !== undefined ? { entrypoint: step.entrypoint } : {}),
     args: step.args.map(escapeTerraform),
     ...(step.env && step.env.length > 0 ? { env: step.env.map(escapeTerraform) } : {}),
+    ...(step.secretEnv && step.secretEnv.length > 0 ? { secretEnv: [...step.secretEnv] } : {}),
     waitFor: [...(step.waitFor ?? ['-'])],
   };
 }
@@ -48,16 +51,20 @@ export function bashStep(id: string, image: string, script: string, waitFor: rea
   return { id, image, entrypoint: 'bash', args: ['-c', script], waitFor, env };
 }
 
-/** Downloads the deploy CLI bundle and refuses to go on unless its SHA-256 is the one synthesized. */
-export function fetchDeployStep(bucket: string, objectName: string, sha256: string, waitFor: readonly string[] = ['-']): PipelineStep {
+/**
+ * Downloads the deploy CLI bundle named by the trigger's `_C2C_BUNDLE` (its object name, which holds its SHA-256) at
+ * generation `_C2C_BUNDLE_GENERATION` from `bucket`, and refuses to go on unless the bytes hash to the name's SHA-256.
+ */
+export function fetchDeployStep(bucket: string, waitFor: readonly string[] = ['-']): PipelineStep {
   return bashStep(
     'fetch-deploy',
     STEP_IMAGES.cloudSdk,
     [
       'set -euo pipefail',
       'mkdir -p /workspace/.c2c',
-      `gsutil -q cp gs://${bucket}/${objectName} ${DEPLOY_CLI}`,
-      `echo "${sha256}  ${DEPLOY_CLI}" | sha256sum -c -`,
+      `gsutil -q cp "gs://${bucket}/$_C2C_BUNDLE#$_C2C_BUNDLE_GENERATION" ${DEPLOY_CLI}`,
+      'name="$_C2C_BUNDLE"; sha="$${name##*deploy-bundle-}"; sha="$${sha%.cjs}"',
+      `echo "$$sha  ${DEPLOY_CLI}" | sha256sum -c -`,
     ].join('\n'),
     waitFor,
   );

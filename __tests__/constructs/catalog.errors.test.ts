@@ -2,7 +2,7 @@
 // Microservice construct (and from the Catalog for rules across services).
 import { Testing } from 'cdktf';
 import { Microservice } from '../../constructs/microservice';
-import { platformNames } from '../../constructs/naming';
+import { literalRefs } from '../../constructs/naming';
 import { Catalog, ServiceDefinition } from '../../lib/catalog';
 import { ValidationError } from '../../lib/errors';
 import storefront from '../../services/storefront';
@@ -18,8 +18,7 @@ function synthError(def: ServiceDefinition): string {
       new Microservice(scope, 'service', {
         service: def,
         platform,
-        names: platformNames(platform),
-        bundle: ws.bundle,
+        refs: literalRefs(platform, ws.bundle.sha256),
         connection: 'github',
       });
     });
@@ -62,8 +61,7 @@ describe('service definition rules (lib/catalog/validate.ts)', () => {
         new Microservice(scope, 's', {
           service: { ...ok, instances: { staging: 3, production: 1 }, allowFewerInProduction: true },
           platform,
-          names: platformNames(platform),
-          bundle: ws.bundle,
+          refs: literalRefs(platform, ws.bundle.sha256),
           connection: 'github',
         });
       }),

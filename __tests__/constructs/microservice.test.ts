@@ -11,21 +11,20 @@ import { Microservice } from '../../constructs/microservice';
 import { platformNames } from '../../constructs/naming';
 import { ServiceDefinition } from '../../lib/catalog/types';
 import { renderMarathonApp } from '../../lib/marathon/render';
-import bulbApi from '../../services/bulb-api';
-import billing from '../../services/billing';
-import { parse, platform, resourceWhere, stepsOf, tempWorkspace } from './helpers';
+import { lampApi, ledger } from '../fixtures/services';
+import { parse, platform, refsFor, resourceWhere, stepsOf, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
 afterAll(() => ws.cleanup());
 const names = platformNames(platform);
+const refs = refsFor(ws.bundle);
 
 function synth(service: ServiceDefinition, extra: Partial<ConstructorParameters<typeof Microservice>[2]> = {}): string {
   return Testing.synthScope((scope) => {
     new Microservice(scope, 'service', {
       service,
       platform,
-      names,
-      bundle: ws.bundle,
+      refs,
       connection: 'github',
       seedFiles: { 'build.sh': 'echo ${HOME}\n' },
       ...extra,
@@ -33,13 +32,13 @@ function synth(service: ServiceDefinition, extra: Partial<ConstructorParameters<
   });
 }
 
-describe('Microservice(bulb-api)', () => {
-  const out = synth(bulbApi);
+describe('Microservice(lamp-api)', () => {
+  const out = synth(lampApi);
   const json = parse(out);
 
   it('declares the GitHub repository, protected default branch requiring the PR check, and production environment', () => {
     expect(out).toHaveResourceWithProperties(Repository, {
-      name: 'bulb-api',
+      name: 'lamp-api',
       visibility: 'private',
       auto_init: true,
       archive_on_destroy: true,
@@ -48,7 +47,7 @@ describe('Microservice(bulb-api)', () => {
       pattern: 'main',
       enforce_admins: true,
       allows_force_pushes: false,
-      required_status_checks: [{ strict: true, contexts: ['bulb-api-pr (acme-lighting-platform)'] }],
+      required_status_checks: [{ strict: true, contexts: ['lamp-api-pr (acme-lighting-platform)'] }],
       required_pull_request_reviews: [expect.objectContaining({ required_approving_review_count: 1 })],
     });
     expect(out).toHaveResourceWithProperties(RepositoryEnvironment, {
@@ -69,22 +68,22 @@ describe('Microservice(bulb-api)', () => {
 
   it('links the repository to the Cloud Build connection', () => {
     expect(out).toHaveResourceWithProperties(Cloudbuildv2Repository, {
-      name: 'bulb-api',
+      name: 'lamp-api',
       parent_connection: 'projects/acme-lighting-platform/locations/europe-west1/connections/github',
-      remote_uri: 'https://github.com/acme-lighting/bulb-api.git',
+      remote_uri: expect.stringMatching(/^\$\{github_repository\.[^.]+\.http_clone_url\}$/),
     });
   });
 
   it('push trigger: on the default branch, as the build account, with the full pipeline', () => {
     expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
-      name: 'bulb-api-push',
+      name: 'lamp-api-push',
       service_account: `projects/acme-lighting-platform/serviceAccounts/${names.buildServiceAccount}`,
       repository_event_config: {
-        repository: 'projects/acme-lighting-platform/locations/europe-west1/connections/github/repositories/bulb-api',
+        repository: expect.stringMatching(/^\$\{google_cloudbuildv2_repository\.[^.]+\.id\}$/),
         push: { branch: '^main$' },
       },
     });
-    const steps = stepsOf(json, 'bulb-api-push');
+    const steps = stepsOf(json, 'lamp-api-push');
     expect(steps.map((s) => s.id)).toEqual([
       'build',
       'fetch-deploy',
@@ -111,12 +110,16 @@ describe('Microservice(bulb-api)', () => {
 
     expect(byId.build).toMatchObject({ name: 'node:20', entrypoint: 'bash', args: ['build.sh'] });
     expect(byId['docker-build'].args).toEqual(
-      expect.arrayContaining(['--cache-from', 'localhost:5000/bulb-api:latest', 'localhost:5000/bulb-api:$SHORT_SHA']),
+      expect.arrayContaining(['--cache-from', 'localhost:5000/lamp-api:latest', 'localhost:5000/lamp-api:$SHORT_SHA']),
     );
-    expect(byId.push.args[1]).toBe('docker push localhost:5000/bulb-api:$SHORT_SHA && docker push localhost:5000/bulb-api:latest');
+    expect(byId.push.args[1]).toBe('docker push localhost:5000/lamp-api:$SHORT_SHA && docker push localhost:5000/lamp-api:latest');
     expect(byId['registry-sidecar'].args).toContain(`REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`);
-    expect(byId['fetch-deploy'].args[1]).toContain(`gs://${names.deployBucket}/${ws.bundle.objectName}`);
-    expect(byId['fetch-deploy'].args[1]).toContain(`echo "${ws.bundle.sha256}  /workspace/.c2c/deploy.cjs" | sha256sum -c -`);
+    expect(byId['fetch-deploy'].args[1]).toContain(`"gs://${names.deployBucket}/$_C2C_BUNDLE#$_C2C_BUNDLE_GENERATION"`);
+    expect(byId['fetch-deploy'].args[1]).toContain('echo "$$sha  /workspace/.c2c/deploy.cjs" | sha256sum -c -');
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'lamp-api-push').substitutions).toEqual({
+      _C2C_BUNDLE: ws.bundle.objectName,
+      _C2C_BUNDLE_GENERATION: '1',
+    });
     // The deploy CLI runs as the commit's author, with the commit and its time (Cloud Build turns $$ into $ for bash).
     expect(byId['deploy-staging']).toMatchObject({ name: 'node:20', entrypoint: 'bash' });
     expect(byId['deploy-staging'].args[1]).toBe(
@@ -126,13 +129,13 @@ describe('Microservice(bulb-api)', () => {
         'set -- --commit "$COMMIT_SHA"',
         'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
         'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
-        'exec node /workspace/.c2c/deploy.cjs apply --service bulb-api --env staging --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" "$$@"',
+        'exec node /workspace/.c2c/deploy.cjs apply --service lamp-api --env staging --image "registry.marathon.internal:5000/lamp-api:$SHORT_SHA" "$$@"',
       ].join('\n'),
     );
     expect(byId['deploy-staging'].env).toContain('MARATHON_URL_STAGING=http://marathon.staging.internal:8080');
-    expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://bulb-api.staging.marathon.internal');
+    expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://lamp-api.staging.marathon.internal');
     expect(byId['plan-production'].args[1]).toContain(
-      'exec node /workspace/.c2c/deploy.cjs plan --service bulb-api --env production --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"',
+      'exec node /workspace/.c2c/deploy.cjs plan --service lamp-api --env production --image "registry.marathon.internal:5000/lamp-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"',
     );
     expect(byId['plan-production'].args[1]).toContain('export DEPLOY_ACTOR="$$(git log -1 --format=%ae');
     expect(byId['plan-production'].env).toContain('C2C_REGISTRY_URL=http://c2c-registry:5000');
@@ -141,50 +144,49 @@ describe('Microservice(bulb-api)', () => {
       `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
     );
     expect(byId['upload-plan'].args[1]).toContain(
-      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/bulb-api/production/$$plan_id.json`,
+      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/lamp-api/production/$$plan_id.json`,
     );
   });
 
   it('pull-request trigger: build.sh only, as the log-only test account', () => {
     expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
-      name: 'bulb-api-pr',
+      name: 'lamp-api-pr',
       service_account: `projects/acme-lighting-platform/serviceAccounts/${names.testServiceAccount}`,
       repository_event_config: expect.objectContaining({ pull_request: expect.objectContaining({ branch: '^main$' }) }),
     });
-    expect(stepsOf(json, 'bulb-api-pr').map((s) => s.id)).toEqual(['build']);
+    expect(stepsOf(json, 'lamp-api-pr').map((s) => s.id)).toEqual(['build']);
   });
 
   it('production trigger: started by its plan, approval required, least-privilege account, applies the plan file', () => {
     expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
-      name: 'bulb-api-production',
+      name: 'lamp-api-production',
       approval_config: { approval_required: true },
       service_account: `projects/acme-lighting-platform/serviceAccounts/${names.productionServiceAccount}`,
       pubsub_config: { topic: 'projects/acme-lighting-platform/topics/c2c-plans' },
-      substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)' },
-      filter: '_PLAN_OBJECT.matches("^plans/bulb-api/production/[^/]+[.]json$")',
+      substitutions: {
+        _PLAN_OBJECT: '$(body.message.attributes.objectId)',
+        _C2C_BUNDLE: ws.bundle.objectName,
+        _C2C_BUNDLE_GENERATION: '1',
+      },
+      filter: '_PLAN_OBJECT.matches("^plans/lamp-api/production/[^/]+[.]json$")',
     });
-    const steps = stepsOf(json, 'bulb-api-production');
+    const steps = stepsOf(json, 'lamp-api-production');
     const apply = steps.find((s) => s.id === 'apply-production');
-    expect(apply?.args).toEqual([
-      '/workspace/.c2c/deploy.cjs',
-      'apply',
-      '--plan',
-      '/workspace/production.plan.json',
-      '--approval',
-      'cloudbuild',
-    ]);
+    expect(apply?.args[1]).toBe(
+      'set -euo pipefail\nexec node /workspace/.c2c/deploy.cjs apply --plan /workspace/production.plan.json --approval cloudbuild',
+    );
     expect(apply?.wait_for).toEqual(['fetch-deploy', 'fetch-plan']);
     expect(steps.find((s) => s.id === 'smoke-production')?.wait_for).toEqual(['apply-production']);
   });
 
   it('e2e trigger runs both smoke tests in parallel, and Cloud Scheduler runs it', () => {
-    const steps = stepsOf(json, 'bulb-api-e2e');
+    const steps = stepsOf(json, 'lamp-api-e2e');
     expect(steps.map((s) => [s.id, s.wait_for])).toEqual([
       ['smoke-staging', ['-']],
       ['smoke-production', ['-']],
     ]);
     expect(out).toHaveResourceWithProperties(CloudSchedulerJob, {
-      name: 'bulb-api-e2e',
+      name: 'lamp-api-e2e',
       schedule: '*/30 * * * *',
       http_target: expect.objectContaining({
         http_method: 'POST',
@@ -198,10 +200,10 @@ describe('Microservice(bulb-api)', () => {
 
   it('publishes the rendered Marathon app of each environment as a template object', () => {
     for (const env of ['staging', 'production'] as const) {
-      const expected = renderMarathonApp(bulbApi, env, { image: 'registry.marathon.internal:5000/bulb-api:latest' });
+      const expected = renderMarathonApp(lampApi, env, { image: 'registry.marathon.internal:5000/lamp-api:latest' });
       expect(out).toHaveResourceWithProperties(StorageBucketObject, {
         bucket: names.deployBucket,
-        name: `templates/bulb-api/${env}.json`,
+        name: `templates/lamp-api/${env}.json`,
         content: `${JSON.stringify(expected, null, 2)}\n`,
       });
     }
@@ -210,38 +212,38 @@ describe('Microservice(bulb-api)', () => {
 
 describe('Microservice options', () => {
   it('scopes the push trigger to paths (monorepo), but not the required pull-request check', () => {
-    const json = parse(synth({ ...billing, paths: ['billing/**'] }));
-    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'billing-push').included_files).toEqual(['billing/**']);
-    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'billing-pr').included_files).toBeUndefined();
+    const json = parse(synth({ ...ledger, paths: ['ledger/**'] }));
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'ledger-push').included_files).toEqual(['ledger/**']);
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'ledger-pr').included_files).toBeUndefined();
   });
 
   it('adopts an existing repository with an import block and seeds nothing', () => {
-    const out = synth({ ...billing, existingRepo: true });
+    const out = synth({ ...ledger, existingRepo: true });
     const json = parse(out);
     const [address] = Object.keys(json.resource.github_repository);
-    expect(json.import).toEqual([{ id: 'billing', to: `github_repository.${address}` }]);
+    expect(json.import).toEqual([{ id: 'ledger', to: `github_repository.${address}` }]);
     expect(out).not.toHaveResource(RepositoryFile);
   });
 
   it('leaves the repository to the monorepo owner and uses the virtual host for smoke tests', () => {
-    const out = synth({ ...billing, virtualHost: 'pay.example.com' }, { manageRepository: false });
+    const out = synth({ ...ledger, virtualHost: 'pay.example.com' }, { manageRepository: false, repositoryLink: 'projects/p/x' });
     expect(out).not.toHaveResource(Repository);
     expect(out).not.toHaveResource(Cloudbuildv2Repository);
-    expect(stepsOf(parse(out), 'billing-e2e')[0].env).toContain('SERVICE_URL=http://pay.example.com');
+    expect(stepsOf(parse(out), 'ledger-e2e')[0].env).toContain('SERVICE_URL=http://pay.example.com');
   });
 
   it('escapes a smoke command for Cloud Build ($ -> $$) and then Terraform (${ -> $${)', () => {
-    const steps = stepsOf(parse(synth({ ...billing, smokeTest: 'curl -fsS "${SERVICE_URL}/health"' })), 'billing-e2e');
+    const steps = stepsOf(parse(synth({ ...ledger, smokeTest: 'curl -fsS "${SERVICE_URL}/health"' })), 'ledger-e2e');
     expect(steps[0].args[1]).toBe('chmod +x ./*.sh 2>/dev/null || true\ncurl -fsS "$$${SERVICE_URL}/health"');
   });
 
   it('accepts push steps added after construction', () => {
     const json = parse(
       Testing.synthScope((scope) => {
-        const svc = new Microservice(scope, 'service', { service: billing, platform, names, bundle: ws.bundle, connection: 'github' });
+        const svc = new Microservice(scope, 'service', { service: ledger, platform, refs, connection: 'github' });
         svc.pipeline.addPushStep({ id: 'scan', image: 'aquasec/trivy', args: ['image', 'x'], waitFor: ['docker-build'] });
       }),
     );
-    expect(stepsOf(json, 'billing-push').at(-1)).toMatchObject({ id: 'scan', wait_for: ['docker-build'] });
+    expect(stepsOf(json, 'ledger-push').at(-1)).toMatchObject({ id: 'scan', wait_for: ['docker-build'] });
   });
 });
