@@ -1,79 +1,93 @@
+import { createHash } from 'node:crypto';
 import { C2CError } from '../errors';
-import type { AuditEvent, AuditSink } from './log';
+import { GoogleAuth, googleFetch } from '../google/http';
+import { AuditSink, GENESIS } from './types';
+
+/** Cloud Storage's JSON API. */
+export const GCS_BASE_URL = 'https://storage.googleapis.com';
+
+const DENIED = 'the build service account needs roles/storage.objectCreator and objectViewer on the audit bucket';
 
 /**
- * Google Cloud access token for API calls: `GOOGLE_OAUTH_ACCESS_TOKEN` if set, else the metadata server (what a
- * Cloud Build step or a GCE machine has). `C2C_METADATA_URL` overrides the metadata base URL (tests use loopback).
+ * One object per event under `gs://bucket/prefix/`, created with `ifGenerationMatch=0` so nothing is overwritten
+ * (the bucket's retention policy, declared by the platform constructs, keeps every object).
  */
-export async function googleAccessToken(env: NodeJS.ProcessEnv): Promise<string> {
-  if (env.GOOGLE_OAUTH_ACCESS_TOKEN) return env.GOOGLE_OAUTH_ACCESS_TOKEN;
-  const base = env.C2C_METADATA_URL ?? 'http://metadata.google.internal';
-  let res: Response;
-  try {
-    res = await fetch(`${base}/computeMetadata/v1/instance/service-accounts/default/token`, {
-      headers: { 'Metadata-Flavor': 'Google' },
-      signal: AbortSignal.timeout(5000),
-    });
-  } catch (err) {
-    throw new C2CError(
-      'GOOGLE_AUTH',
-      'no Google credentials: GOOGLE_OAUTH_ACCESS_TOKEN is not set and the metadata server did not answer',
-      {
-        hint: 'outside Google Cloud, set GOOGLE_OAUTH_ACCESS_TOKEN=$(gcloud auth print-access-token)',
-        cause: err,
-      },
-    );
-  }
-  if (!res.ok) throw new C2CError('GOOGLE_AUTH', `the metadata server answered ${res.status} for an access token`);
-  const body = (await res.json()) as { access_token?: string };
-  if (!body.access_token) throw new C2CError('GOOGLE_AUTH', 'the metadata server returned no access_token');
-  return body.access_token;
-}
-
-/** One object per event under `gs://bucket/prefix/`, created with `ifGenerationMatch=0` so nothing is overwritten. */
-export function gcsSink(location: string, env: NodeJS.ProcessEnv): AuditSink {
+export function gcsSink(location: string, options: { auth: GoogleAuth; baseUrl?: string }): AuditSink {
   const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(location);
   if (!m) throw new C2CError('USAGE', `audit location '${location}' is not gs://BUCKET[/PREFIX]`);
   const bucket = m[1];
   const prefix = m[2] === '' || m[2].endsWith('/') ? m[2] : `${m[2]}/`;
-  const base = env.C2C_GCS_BASE_URL ?? 'https://storage.googleapis.com';
-  const call = async (url: string, init: RequestInit = {}): Promise<Response> => {
-    const token = await googleAccessToken(env);
-    const res = await fetch(url, {
-      ...init,
-      headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(15000),
-    });
-    if (!res.ok) {
-      throw new C2CError('AUDIT_WRITE', `GCS answered ${res.status} for ${init.method ?? 'GET'} gs://${bucket}/${prefix}`, {
-        hint: 'the build service account needs roles/storage.objectCreator and objectViewer on the audit bucket',
+  const base = options.baseUrl ?? GCS_BASE_URL;
+  const call = async (url: string, what: string, init: { method?: string; body?: string; accept?: number[] } = {}): Promise<Response> => {
+    try {
+      return await googleFetch(url, {
+        what,
+        auth: options.auth,
+        timeoutMs: 15_000,
+        deniedHint: DENIED,
+        ...init,
+        ...(init.body !== undefined ? { headers: { 'content-type': 'application/json' } } : {}),
       });
+    } catch (err) {
+      if (!(err instanceof C2CError) || err.code === 'GOOGLE_AUTH') throw err;
+      const status = (err.details as { status?: number } | undefined)?.status;
+      throw new C2CError(
+        'AUDIT_WRITE',
+        status ? `GCS answered ${status} for ${init.method ?? 'GET'} gs://${bucket}/${prefix}` : err.message,
+        { hint: DENIED, cause: err },
+      );
     }
-    return res;
+  };
+  const listNames = async (): Promise<string[]> => {
+    const names: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const q = new URLSearchParams({ prefix, ...(pageToken ? { pageToken } : {}) });
+      const res = await call(`${base}/storage/v1/b/${encodeURIComponent(bucket)}/o?${q}`, `list gs://${bucket}/${prefix}`);
+      const page = (await res.json()) as { items?: { name: string }[]; nextPageToken?: string };
+      names.push(...(page.items ?? []).map((i) => i.name));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    // Record objects are named by their sequence number, so name order is chain order.
+    return names.filter((n) => RECORD.test(n.slice(prefix.length))).sort();
+  };
+  const read = async (name: string): Promise<string> => {
+    const res = await call(
+      `${base}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}?alt=media`,
+      `read gs://${bucket}/${name}`,
+    );
+    return (await res.text()).replace(/\n$/, '');
   };
   return {
     location,
-    async append(event) {
-      const name = `${prefix}${event.time}-${event.id}.json`;
-      const url = `${base}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=media&ifGenerationMatch=0&name=${encodeURIComponent(name)}`;
-      await call(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    async append(line) {
+      // The sequence number is the lock: creating object N with ifGenerationMatch=0 fails (412) when another writer
+      // took N first; then read the new last record and try N+1.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const names = await listNames();
+        const last = names[names.length - 1];
+        const seq = last ? Number(last.slice(prefix.length, prefix.length + 12)) + 1 : 1;
+        const prevHash = last ? sha256(await read(last)) : GENESIS;
+        const name = `${prefix}${String(seq).padStart(12, '0')}.json`;
+        const url = `${base}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=media&ifGenerationMatch=0&name=${encodeURIComponent(name)}`;
+        const res = await call(url, `write ${name} to gs://${bucket}`, { method: 'POST', body: line(prevHash), accept: [412] });
+        if (res.status !== 412) return;
+        await res.body?.cancel();
+      }
+      throw new C2CError('AUDIT_WRITE', `could not append to gs://${bucket}/${prefix}: other writers kept taking the next record`, {
+        hint: 'try again',
+      });
     },
     async readAll() {
-      const names: string[] = [];
-      let pageToken: string | undefined;
-      do {
-        const q = new URLSearchParams({ prefix, ...(pageToken ? { pageToken } : {}) });
-        const res = await call(`${base}/storage/v1/b/${encodeURIComponent(bucket)}/o?${q}`);
-        const page = (await res.json()) as { items?: { name: string }[]; nextPageToken?: string };
-        names.push(...(page.items ?? []).map((i) => i.name));
-        pageToken = page.nextPageToken;
-      } while (pageToken);
-      const events: AuditEvent[] = [];
-      for (const name of names.filter((n) => n.endsWith('.json'))) {
-        const res = await call(`${base}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}?alt=media`);
-        events.push((await res.json()) as AuditEvent);
-      }
-      return events;
+      const lines: string[] = [];
+      for (const name of await listNames()) lines.push(await read(name));
+      return lines;
     },
   };
+}
+
+const RECORD = /^\d{12}\.json$/;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

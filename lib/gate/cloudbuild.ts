@@ -1,4 +1,4 @@
-import { googleAccessToken } from '../audit/gcs';
+import { GoogleAuth, googleFetch } from '../google/http';
 import { C2CError } from '../errors';
 
 /** The parts of Cloud Build's `Build` resource the gate reads (v1 REST, `projects.locations.builds.get`). */
@@ -17,19 +17,21 @@ export interface CloudBuildBuild {
   };
 }
 
+/** Cloud Build's API. The gate reads approvals only from here; any other base URL is for tests of the library. */
+export const CLOUDBUILD_BASE_URL = 'https://cloudbuild.googleapis.com';
+
 /** Where the running build is: Cloud Build passes these to the step as env (see the production trigger). */
 export interface CloudBuildContext {
   readonly project: string;
   readonly buildId: string;
   readonly location: string;
-  readonly baseUrl: string;
 }
 
 /**
  * Reads the build's coordinates from the step's environment: `C2C_BUILD_PROJECT`/`C2C_BUILD_ID`/`C2C_BUILD_LOCATION`
  * (what the platform's triggers set from `$PROJECT_ID`, `$BUILD_ID`, `$LOCATION`), else `PROJECT_ID`, `BUILD_ID`, `LOCATION`.
  */
-export function cloudBuildContext(env: NodeJS.ProcessEnv): CloudBuildContext {
+export function cloudBuildContext(env: Readonly<Record<string, string | undefined>>): CloudBuildContext {
   const project = env.C2C_BUILD_PROJECT ?? env.PROJECT_ID ?? env.GOOGLE_CLOUD_PROJECT;
   const buildId = env.C2C_BUILD_ID ?? env.BUILD_ID;
   if (!project || !buildId) {
@@ -41,37 +43,24 @@ export function cloudBuildContext(env: NodeJS.ProcessEnv): CloudBuildContext {
       },
     );
   }
-  return {
-    project,
-    buildId,
-    location: env.C2C_BUILD_LOCATION ?? env.LOCATION ?? 'global',
-    baseUrl: env.C2C_CLOUDBUILD_BASE_URL ?? 'https://cloudbuild.googleapis.com',
-  };
+  return { project, buildId, location: env.C2C_BUILD_LOCATION ?? env.LOCATION ?? 'global' };
 }
 
-/** GETs this build from the Cloud Build API. */
-export async function fetchBuild(ctx: CloudBuildContext, env: NodeJS.ProcessEnv): Promise<CloudBuildBuild> {
-  const token = await googleAccessToken(env);
-  const url = `${ctx.baseUrl}/v1/projects/${encodeURIComponent(ctx.project)}/locations/${encodeURIComponent(ctx.location)}/builds/${encodeURIComponent(ctx.buildId)}`;
-  let res: Response;
+/** GETs this build from the Cloud Build API with the build's own credentials. */
+export async function fetchBuild(ctx: CloudBuildContext, auth: GoogleAuth, baseUrl = CLOUDBUILD_BASE_URL): Promise<CloudBuildBuild> {
+  const url = `${baseUrl}/v1/projects/${encodeURIComponent(ctx.project)}/locations/${encodeURIComponent(ctx.location)}/builds/${encodeURIComponent(ctx.buildId)}`;
   try {
-    res = await fetch(url, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(10000),
+    const res = await googleFetch(url, {
+      what: `read build ${ctx.buildId} from the Cloud Build API`,
+      auth,
+      headers: { accept: 'application/json' },
+      deniedHint: 'the production service account needs cloudbuild.builds.get on its own builds (roles/cloudbuild.builds.viewer)',
     });
+    return (await res.json()) as CloudBuildBuild;
   } catch (err) {
-    throw new C2CError(
-      'GATE_CLOUDBUILD_UNREACHABLE',
-      `could not read build ${ctx.buildId} from the Cloud Build API: ${(err as Error).message}`,
-      { cause: err },
-    );
+    if (!(err instanceof C2CError) || err.code === 'GOOGLE_AUTH') throw err;
+    throw new C2CError('GATE_CLOUDBUILD_UNREACHABLE', err.message, { ...(err.hint ? { hint: err.hint } : {}), cause: err });
   }
-  if (!res.ok) {
-    throw new C2CError('GATE_CLOUDBUILD_UNREACHABLE', `the Cloud Build API answered ${res.status} for build ${ctx.buildId}`, {
-      hint: 'the production service account needs cloudbuild.builds.get on its own builds (roles/cloudbuild.builds.viewer)',
-    });
-  }
-  return (await res.json()) as CloudBuildBuild;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { C2CError } from '../errors';
+import { GoogleAuth, googleFetch } from '../google/http';
 
 /** `registry.internal:5000/team/app:tag` split into its parts. */
 export interface ImageReference {
@@ -40,19 +41,33 @@ export type DigestResult = { readonly digest: string } | { readonly digest?: und
 /**
  * Asks the registry (Docker Registry HTTP API v2: `HEAD /v2/<repository>/manifests/<tag>`, header
  * `Docker-Content-Digest`) which digest the image's tag points at, so a plan pins exactly the image that was reviewed.
- * Only when a registry URL is given: nothing is looked up otherwise. A 404 is an error (the image was never pushed);
- * anything else that keeps the registry from answering is a note, and the plan keeps the tag.
+ * Only when a registry URL is given: nothing is looked up otherwise; `auth` sends a Google token (Artifact Registry).
+ * A 404 is an error (the image was never pushed); anything else that keeps the registry from answering is a note, and
+ * the plan keeps the tag.
  * @throws C2CError IMAGE_NOT_FOUND
  */
-export async function resolveImageDigest(image: string, registryUrl: string, timeoutMs = 5000): Promise<DigestResult> {
+export async function resolveImageDigest(
+  image: string,
+  registryUrl: string,
+  options: { timeoutMs?: number; auth?: GoogleAuth | null } = {},
+): Promise<DigestResult> {
   const ref = parseImageReference(image);
   if (ref.digest) return { digest: ref.digest };
   const url = `${registryUrl.replace(/\/+$/, '')}/v2/${ref.repository}/manifests/${ref.tag ?? 'latest'}`;
   let res: Response;
   try {
-    res = await fetch(url, { method: 'HEAD', headers: { accept: MANIFEST_TYPES }, signal: AbortSignal.timeout(timeoutMs) });
+    res = await googleFetch(url, {
+      what: `ask the registry at ${registryUrl} for ${ref.repository}:${ref.tag ?? 'latest'}`,
+      method: 'HEAD',
+      headers: { accept: MANIFEST_TYPES },
+      auth: options.auth ?? null,
+      timeoutMs: options.timeoutMs ?? 5000,
+      accept: 'any',
+    });
   } catch (err) {
-    return { note: `the registry at ${registryUrl} did not answer (${(err as Error).message}); the plan keeps the tag` };
+    if (!(err instanceof C2CError) || err.code !== 'GOOGLE_UNREACHABLE') throw err;
+    const why = (err.cause as Error | undefined)?.message ?? err.message;
+    return { note: `the registry at ${registryUrl} did not answer (${why}); the plan keeps the tag` };
   }
   if (res.status === 404) {
     throw new C2CError(

@@ -1,7 +1,7 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog } from '../../../lib/audit/log';
+import { AuditLog, GENESIS, lineHash } from '../../../lib/audit/log';
 import { sendJson, startRecordingServer } from '../../helpers/http';
 
 let dir: string;
@@ -36,11 +36,31 @@ describe('the local audit log', () => {
     expect(await AuditLog.open(path).list()).toHaveLength(50);
   });
 
-  it('an empty or missing log lists nothing; a corrupt line is a clear error', async () => {
+  it('an empty or missing log lists nothing; a malformed line is reported with its number and skipped, never fatal', async () => {
     const path = join(dir, 'audit.jsonl');
-    expect(await AuditLog.open(path).list()).toEqual([]);
-    appendFileSync(path, '{"type":"apply.noop"}\n{oops\n');
-    await expect(AuditLog.open(path).list()).rejects.toThrow(`audit log ${path} line 2 is not valid JSON`);
+    const log = AuditLog.open(path);
+    expect(await log.list()).toEqual([]);
+    await log.record({ type: 'apply.noop', service: 'a', environment: 'staging', actor: 'x' });
+    appendFileSync(path, '{oops\n');
+    await log.record({ type: 'apply.noop', service: 'b', environment: 'staging', actor: 'x' });
+    expect((await log.list()).map((e) => e.service)).toEqual(['a', 'b']);
+    expect((await log.read()).problems).toEqual([{ line: 2, message: 'not valid JSON; skipped' }]);
+  });
+
+  it('every record carries the SHA-256 of the line before it; an edited line is named by the next one', async () => {
+    const path = join(dir, 'audit.jsonl');
+    const log = AuditLog.open(path);
+    for (const service of ['a', 'b', 'c']) await log.record({ type: 'apply.noop', service, environment: 'staging', actor: 'x' });
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[0]).prev).toBe(GENESIS);
+    expect(JSON.parse(lines[2]).prev).toBe(lineHash(lines[1]));
+    expect((await log.read()).problems).toEqual([]);
+    writeFileSync(path, `${[lines[0], lines[1].replace('"b"', '"B"'), lines[2]].join('\n')}\n`);
+    expect((await log.read()).problems).toEqual([
+      { line: 3, message: expect.stringMatching(/^hash chain broken: prev [0-9a-f]{12} is not the hash of line 2 /) },
+    ]);
+    writeFileSync(path, `${[lines[0], lines[2]].join('\n')}\n`);
+    expect((await log.read()).problems.map((p) => p.line)).toEqual([2]);
   });
 
   it('C2C_AUDIT_LOG picks the location', () => {
@@ -78,11 +98,16 @@ describe('the GCS audit log (JSON API on a loopback server)', () => {
       const e = await log.record({ type: 'plan.created', service: 'a', environment: 'production', actor: 'ana', planId: 'p1' });
       const post = srv.received.find((r) => r.method === 'POST');
       expect(post?.url).toBe(
-        `/upload/storage/v1/b/audit-bkt/o?uploadType=media&ifGenerationMatch=0&name=${encodeURIComponent(`events/${e.time}-${e.id}.json`)}`,
+        `/upload/storage/v1/b/audit-bkt/o?uploadType=media&ifGenerationMatch=0&name=${encodeURIComponent('events/000000000001.json')}`,
       );
       expect(post?.headers.authorization).toBe('Bearer t0k');
       expect(JSON.parse(post?.body ?? '{}')).toEqual(e);
       expect(await log.list()).toEqual([e]);
+      // The next record takes the next number and links to the first.
+      const e2 = await log.record({ type: 'plan.created', service: 'a', environment: 'production', actor: 'ana', planId: 'p2' });
+      expect([...objects.keys()]).toEqual(['events/000000000001.json', 'events/000000000002.json']);
+      expect(e2.prev).toBe(lineHash(objects.get('events/000000000001.json') ?? ''));
+      expect((await log.read()).problems).toEqual([]);
     } finally {
       await srv.close();
     }
@@ -93,7 +118,7 @@ describe('the GCS audit log (JSON API on a loopback server)', () => {
     try {
       const log = AuditLog.open('gs://audit-bkt', { C2C_GCS_BASE_URL: srv.url, GOOGLE_OAUTH_ACCESS_TOKEN: 't' });
       await expect(log.record({ type: 'apply.noop', service: 'a', environment: 'staging', actor: 'x' })).rejects.toThrow(
-        'GCS answered 403 for POST gs://audit-bkt/',
+        'GCS answered 403 for GET gs://audit-bkt/',
       );
     } finally {
       await srv.close();

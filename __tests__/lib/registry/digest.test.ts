@@ -65,7 +65,7 @@ describe('resolving a digest from the registry (Docker Registry HTTP API v2)', (
     } finally {
       await srv.close();
     }
-    const gone = await resolveImageDigest('r:5000/bulb-api:1a2b3c4', srv.url, 1000);
+    const gone = await resolveImageDigest('r:5000/bulb-api:1a2b3c4', srv.url, { timeoutMs: 1000 });
     expect('note' in gone && gone.note).toMatch(/did not answer/);
   });
 

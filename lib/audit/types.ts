@@ -1,0 +1,89 @@
+import { EnvironmentName } from '../catalog/types';
+
+/** What happened. Append-only: an event is never changed or removed once written. */
+export type AuditEventType =
+  | 'plan.created'
+  | 'approval.recorded'
+  | 'gate.refused'
+  | 'apply.started'
+  | 'apply.succeeded'
+  | 'apply.failed'
+  | 'apply.rolled-back'
+  | 'apply.noop'
+  | 'rollback.started'
+  | 'rollback.succeeded'
+  | 'rollback.failed';
+
+/** One audit record, as written (one JSON object per line locally, one object per event in GCS). */
+export interface AuditEvent {
+  readonly id: string;
+  readonly time: string;
+  readonly type: AuditEventType;
+  readonly service: string;
+  readonly environment: EnvironmentName;
+  /**
+   * Who did it. For plans, approvals and break-glass rollbacks: the principal whose SSH signature verified against the
+   * allowed signers. Otherwise who ran the command (DEPLOY_ACTOR, else the git user, else the OS user): informative only,
+   * never used by the gate.
+   */
+  readonly actor: string;
+  readonly planId?: string;
+  readonly image?: string;
+  readonly commit?: string;
+  /** When the deployed commit was made (ISO): the start of the DORA lead time. */
+  readonly commitTime?: string;
+  /** The Marathon app version this event produced or concerns. */
+  readonly appVersion?: string;
+  readonly previousVersion?: string;
+  readonly deploymentId?: string;
+  readonly approver?: string;
+  readonly approvalSource?: 'cli' | 'cloudbuild';
+  readonly comment?: string;
+  /** A production rollback done without a new approval (to a known-good version). */
+  readonly emergency?: boolean;
+  /** A production action outside the rules (rollback to a version not known good, --force), signed, with a reason. */
+  readonly breakGlass?: boolean;
+  readonly reason?: string;
+  readonly durationMs?: number;
+  /** For approvals: when the approval stops being valid. */
+  readonly expiresAt?: string;
+  /** The refusal's error code (`gate.refused`). */
+  readonly code?: string;
+  /** An SSH signature (`ssh-keygen -Y sign`, armored) over the record's signed statement (approvals, plans, break-glass). */
+  readonly signature?: string;
+  /** SHA-256 fingerprint of the key that signed, as ssh-keygen prints it (`SHA256:…`). */
+  readonly signerKey?: string;
+  /** Hash chain: SHA-256 (hex) of the previous record's line exactly as stored; 64 zeros for the first. */
+  readonly prev?: string;
+}
+
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time' | 'prev'> & { readonly time?: string };
+
+export interface AuditFilter {
+  readonly service?: string;
+  readonly environment?: EnvironmentName;
+  readonly since?: Date;
+  readonly types?: readonly AuditEventType[];
+}
+
+/**
+ * Where records go: a local JSON-lines file, objects in a GCS bucket, or memory (tests). A sink stores lines in order
+ * and appends atomically: `append` gives `line` the hash-chain link to the last stored line, under the sink's lock.
+ */
+export interface AuditSink {
+  readonly location: string;
+  /** Stores the line `line(prevHash)` after the last one; `prevHash` is the SHA-256 of the last stored line. */
+  append(line: (prevHash: string) => string): Promise<void>;
+  /** Every stored line, oldest first, exactly as stored. */
+  readAll(): Promise<string[]>;
+}
+
+/** The `prev` of the first record. */
+export const GENESIS = '0'.repeat(64);
+
+/** A line of the log that was skipped or breaks the chain: reported, never fatal for readers. */
+export interface AuditProblem {
+  /** 1-based line number (record number in GCS). */
+  readonly line: number;
+  readonly message: string;
+}
