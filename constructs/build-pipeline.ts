@@ -8,7 +8,16 @@ import {
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { EnvironmentName, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig, imageFor } from '../lib/platform';
-import { bashStep, DEPLOY_CLI, fetchDeployStep, PipelineStep, STEP_IMAGES, stepProblems, toTriggerStep } from './build-steps';
+import {
+  bashStep,
+  DEPLOY_CLI,
+  deployCliStep,
+  fetchDeployStep,
+  PipelineStep,
+  STEP_IMAGES,
+  stepProblems,
+  toTriggerStep,
+} from './build-steps';
 import { MarathonSecretRefs, PlatformRefs, planPrefix } from './naming';
 import { REGISTRY_IMAGE } from './registry';
 import { escapeCloudBuild } from './terraform-escape';
@@ -127,7 +136,7 @@ export class BuildPipeline extends Construct {
     const smoke = (env: EnvironmentName, waitFor: readonly string[]) =>
       bashStep(
         `smoke-${env}`,
-        STEP_IMAGES.node,
+        STEP_IMAGES.deploy,
         // Files seeded through the GitHub API are not executable; the smoke command usually runs ./e2e.sh.
         `chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(service.smokeTest)}`,
         waitFor,
@@ -168,32 +177,22 @@ export class BuildPipeline extends Construct {
           REGISTRY_IMAGE,
         ],
       },
+      // BuildKit with an inline cache: the previous image's cache metadata is read from the registry and only the layers
+      // a step reuses are fetched, instead of pulling the whole previous image first.
       bashStep(
-        'pull-cache',
+        'docker-build',
         STEP_IMAGES.docker,
         [
           'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
-          `docker pull ${local}:latest || echo "no previous image; building without cache"`,
+          [
+            'docker build --build-arg BUILDKIT_INLINE_CACHE=1',
+            `--cache-from ${local}:latest`,
+            `-t ${local}:$SHORT_SHA -t ${local}:latest .`,
+          ].join(' '),
         ].join('\n'),
         ['registry-sidecar'],
+        ['DOCKER_BUILDKIT=1'],
       ),
-      {
-        id: 'docker-build',
-        image: STEP_IMAGES.docker,
-        waitFor: ['pull-cache'],
-        args: [
-          'build',
-          '--build-arg',
-          'BUILDKIT_INLINE_CACHE=1',
-          '--cache-from',
-          `${local}:latest`,
-          '-t',
-          `${local}:$SHORT_SHA`,
-          '-t',
-          `${local}:latest`,
-          '.',
-        ],
-      },
       bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, ['build', 'docker-build']),
       deployStep(
         'deploy-staging',
@@ -213,14 +212,9 @@ export class BuildPipeline extends Construct {
       ),
       // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
       // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
-      bashStep(
+      deployCliStep(
         'upload-plan',
-        STEP_IMAGES.cloudSdk,
-        [
-          'set -euo pipefail',
-          `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
-          `gsutil -q cp /workspace/production.plan.json gs://${refs.deployBucket}/${planPrefix(s)}$$plan_id.json`,
-        ].join('\n'),
+        ['object', 'put', '/workspace/production.plan.json', `gs://${refs.deployBucket}/${planPrefix(s)}{id}.json`],
         ['plan-production'],
       ),
     ];
@@ -294,22 +288,21 @@ export class BuildPipeline extends Construct {
       buildAttribute: build(
         [
           fetchDeploy,
-          bashStep(
+          deployCliStep(
             'fetch-plan',
-            STEP_IMAGES.cloudSdk,
-            `gsutil -q cp gs://${refs.deployBucket}/$_PLAN_OBJECT /workspace/production.plan.json`,
-            ['-'],
+            ['object', 'get', `gs://${refs.deployBucket}/$_PLAN_OBJECT`, '/workspace/production.plan.json'],
+            ['fetch-deploy'],
           ),
           {
             ...bashStep(
               'apply-production',
-              STEP_IMAGES.node,
+              STEP_IMAGES.deploy,
               [
                 'set -euo pipefail',
                 ...(refs.marathonSecrets ? [marathonAuth('production')] : []),
                 `exec node ${DEPLOY_CLI} apply --plan /workspace/production.plan.json --approval cloudbuild`,
               ].join('\n'),
-              ['fetch-deploy', 'fetch-plan'],
+              ['fetch-plan'],
               deployEnv,
             ),
             ...(refs.marathonSecrets ? { secretEnv: [SECRET_ENV.production] } : {}),
@@ -361,7 +354,7 @@ function deployStep(
   const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) && !a.includes('$$') ? a : `"${a}"`)).join(' ');
   const step = bashStep(
     id,
-    STEP_IMAGES.node,
+    STEP_IMAGES.deploy,
     [
       'set -euo pipefail',
       ...(secret ? [marathonAuth(secret)] : []),

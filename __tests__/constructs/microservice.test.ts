@@ -9,6 +9,7 @@ import { RepositoryEnvironment } from '@cdktf/provider-github/lib/repository-env
 import { RepositoryFile } from '@cdktf/provider-github/lib/repository-file';
 import { Microservice } from '../../constructs/microservice';
 import { platformNames } from '../../constructs/naming';
+import { STEP_IMAGES } from '../../constructs/build-steps';
 import { ServiceDefinition } from '../../lib/catalog/types';
 import { renderMarathonApp } from '../../lib/marathon/render';
 import { lampApi, ledger } from '../fixtures/services';
@@ -88,7 +89,6 @@ describe('Microservice(lamp-api)', () => {
       'build',
       'fetch-deploy',
       'registry-sidecar',
-      'pull-cache',
       'docker-build',
       'push',
       'deploy-staging',
@@ -101,7 +101,7 @@ describe('Microservice(lamp-api)', () => {
     expect(byId.build.wait_for).toEqual(['-']);
     expect(byId['fetch-deploy'].wait_for).toEqual(['-']);
     expect(byId['registry-sidecar'].wait_for).toEqual(['-']);
-    expect(byId['docker-build'].wait_for).toEqual(['pull-cache']);
+    expect(byId['docker-build'].wait_for).toEqual(['registry-sidecar']);
     expect(byId.push.wait_for).toEqual(['build', 'docker-build']);
     expect(byId['deploy-staging'].wait_for).toEqual(['push', 'fetch-deploy']);
     expect(byId['smoke-staging'].wait_for).toEqual(['deploy-staging']);
@@ -109,19 +109,24 @@ describe('Microservice(lamp-api)', () => {
     expect(byId['upload-plan'].wait_for).toEqual(['plan-production']);
 
     expect(byId.build).toMatchObject({ name: 'node:20', entrypoint: 'bash', args: ['build.sh'] });
-    expect(byId['docker-build'].args).toEqual(
-      expect.arrayContaining(['--cache-from', 'localhost:5000/lamp-api:latest', 'localhost:5000/lamp-api:$SHORT_SHA']),
+    // BuildKit reads the previous image's inline cache from the registry instead of pulling the whole image first.
+    expect(byId['docker-build'].env).toEqual(['DOCKER_BUILDKIT=1']);
+    expect(byId['docker-build'].args[1].split('\n')[1]).toBe(
+      'docker build --build-arg BUILDKIT_INLINE_CACHE=1 --cache-from localhost:5000/lamp-api:latest -t localhost:5000/lamp-api:$SHORT_SHA -t localhost:5000/lamp-api:latest .',
     );
+    expect(steps.some((s) => /docker pull/.test(s.args.join(' ')))).toBe(false);
     expect(byId.push.args[1]).toBe('docker push localhost:5000/lamp-api:$SHORT_SHA && docker push localhost:5000/lamp-api:latest');
     expect(byId['registry-sidecar'].args).toContain(`REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`);
-    expect(byId['fetch-deploy'].args[1]).toContain(`"gs://${names.deployBucket}/$_C2C_BUNDLE#$_C2C_BUNDLE_GENERATION"`);
-    expect(byId['fetch-deploy'].args[1]).toContain('echo "$$sha  /workspace/.c2c/deploy.cjs" | sha256sum -c -');
+    expect(byId['fetch-deploy']).toMatchObject({ name: STEP_IMAGES.deploy, entrypoint: 'node' });
+    expect(byId['fetch-deploy'].env).toContain(`C2C_BUNDLE_BUCKET=${names.deployBucket}`);
+    // Neither Cloud Build ($) nor Terraform (${) may touch the script.
+    expect(byId['fetch-deploy'].args[1]).not.toContain('$');
     expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'lamp-api-push').substitutions).toEqual({
       _C2C_BUNDLE: ws.bundle.objectName,
       _C2C_BUNDLE_GENERATION: '1',
     });
     // The deploy CLI runs as the commit's author, with the commit and its time (Cloud Build turns $$ into $ for bash).
-    expect(byId['deploy-staging']).toMatchObject({ name: 'node:20', entrypoint: 'bash' });
+    expect(byId['deploy-staging']).toMatchObject({ name: STEP_IMAGES.deploy, entrypoint: 'bash' });
     expect(byId['deploy-staging'].args[1]).toBe(
       [
         'set -euo pipefail',
@@ -140,12 +145,17 @@ describe('Microservice(lamp-api)', () => {
     expect(byId['plan-production'].args[1]).toContain('export DEPLOY_ACTOR="$$(git log -1 --format=%ae');
     expect(byId['plan-production'].env).toContain('C2C_REGISTRY_URL=http://c2c-registry:5000');
     // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT.
-    expect(byId['upload-plan'].args[1]).toContain(
-      `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
-    );
-    expect(byId['upload-plan'].args[1]).toContain(
-      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/lamp-api/production/$$plan_id.json`,
-    );
+    expect(byId['upload-plan']).toMatchObject({
+      name: STEP_IMAGES.deploy,
+      entrypoint: 'node',
+      args: [
+        '/workspace/.c2c/deploy.cjs',
+        'object',
+        'put',
+        '/workspace/production.plan.json',
+        `gs://${names.deployBucket}/plans/lamp-api/production/{id}.json`,
+      ],
+    });
   });
 
   it('pull-request trigger: build.sh only, as the log-only test account', () => {
@@ -175,8 +185,23 @@ describe('Microservice(lamp-api)', () => {
     expect(apply?.args[1]).toBe(
       'set -euo pipefail\nexec node /workspace/.c2c/deploy.cjs apply --plan /workspace/production.plan.json --approval cloudbuild',
     );
-    expect(apply?.wait_for).toEqual(['fetch-deploy', 'fetch-plan']);
+    expect(apply?.wait_for).toEqual(['fetch-plan']);
+    expect(steps.find((s) => s.id === 'fetch-plan')).toMatchObject({
+      args: ['/workspace/.c2c/deploy.cjs', 'object', 'get', `gs://${names.deployBucket}/$_PLAN_OBJECT`, '/workspace/production.plan.json'],
+      wait_for: ['fetch-deploy'],
+    });
     expect(steps.find((s) => s.id === 'smoke-production')?.wait_for).toEqual(['apply-production']);
+  });
+
+  it('deploy steps run in one slim Node image pinned by digest; the production build pulls exactly one image', () => {
+    expect(STEP_IMAGES.deploy).toMatch(/^node:20-slim@sha256:[0-9a-f]{64}$/);
+    const images = (name: string) => [...new Set(stepsOf(json, name).map((s) => s.name))];
+    expect(images('lamp-api-production')).toEqual([STEP_IMAGES.deploy]);
+    expect(images('lamp-api-e2e')).toEqual([STEP_IMAGES.deploy]);
+    expect(images('lamp-api-push').sort()).toEqual([STEP_IMAGES.docker, 'node:20', STEP_IMAGES.deploy].sort());
+    for (const step of stepsOf(json, 'lamp-api-push').filter((s) => !['build', 'registry-sidecar', 'docker-build', 'push'].includes(s.id)))
+      expect([step.id, step.name]).toEqual([step.id, STEP_IMAGES.deploy]);
+    expect(JSON.stringify(json)).not.toContain('cloud-sdk');
   });
 
   it('e2e trigger runs both smoke tests in parallel, and Cloud Scheduler runs it', () => {

@@ -109,10 +109,17 @@ it('fetches the deploy bundle the platform published, by name and generation, an
     expect(platformOutput(subs._C2C_BUNDLE_GENERATION)).toMatch(/^\$\{google_storage_bucket_object\.[^.]+\.generation\}$/);
   }
   const fetch = stepsOf(lamp, 'lamp-api-push').find((s) => s.id === 'fetch-deploy')!;
-  expect(fetch.args[1]).toContain('#$_C2C_BUNDLE_GENERATION');
+  expect(fetch.env).toEqual([
+    expect.stringMatching(/^C2C_BUNDLE_BUCKET=\$\{data\.terraform_remote_state\.[^}]+\}$/),
+    'C2C_BUNDLE=$_C2C_BUNDLE',
+    'C2C_BUNDLE_GENERATION=$_C2C_BUNDLE_GENERATION',
+  ]);
   // The bucket is a reference Terraform fills in, not an escaped `$${...}` that would reach the build as text.
-  expect(fetch.args[1]).toMatch(/"gs:\/\/\$\{data\.terraform_remote_state\.[^}]+\}\/\$_C2C_BUNDLE#/);
-  expect(fetch.args[1]).toContain('sha256sum -c -');
+  expect(platformOutput(fetch.env![0].slice('C2C_BUNDLE_BUCKET='.length))).toMatch(
+    /^\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}$/,
+  );
+  expect(fetch.args[1]).toContain("'?alt=media&generation='+e.C2C_BUNDLE_GENERATION");
+  expect(fetch.args[1]).toContain("if(h!==want)throw new Error(e.C2C_BUNDLE+' has SHA-256 '+h+', not the one in its name');");
   expect(JSON.stringify(lamp)).not.toContain(ws.bundle.sha256);
 });
 
