@@ -5,13 +5,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog } from '../../lib/audit/log';
-import { approvePlan } from '../../lib/gate/gate';
-import { readPlanFile } from '../../lib/gate/plan';
+import { readPlanFile } from '../../lib/gate/plan-file';
 import { LocalMarathon } from '../../scripts/local-marathon';
-import { loadCatalog } from '../../services';
 import { json, startServer } from '../lib/marathon/http-server';
 import { makeImageStore, rawApp, recordingProxy, startMarathon } from '../lib/deploy/helpers';
+import { testKeys, TestKeys } from '../helpers/keys';
 
 const ROOT = join(__dirname, '../..');
 const CLI = join(ROOT, 'dist/scripts/deploy.js');
@@ -20,6 +18,7 @@ let lm: LocalMarathon;
 let proxy: Awaited<ReturnType<typeof recordingProxy>>;
 let store: ReturnType<typeof makeImageStore>;
 let work: string;
+let keys: TestKeys;
 
 interface Run {
   code: number;
@@ -41,6 +40,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
           MARATHON_URL: proxy.url,
           DEPLOY_ACTOR: 'dev@acme-lighting.example',
           C2C_AUDIT_LOG: join(work, 'audit.jsonl'),
+          C2C_ALLOWED_SIGNERS: keys.allowedSigners,
           ...env,
         },
         timeout: 60_000,
@@ -61,6 +61,7 @@ beforeAll(async () => {
   lm = await startMarathon(store.dir);
   proxy = await recordingProxy(lm.url);
   work = mkdtempSync(join(tmpdir(), 'c2c-cli-'));
+  keys = testKeys(work, ['dev@acme-lighting.example', 'ana@acme-lighting.example']);
 }, 60_000);
 afterAll(async () => {
   await proxy.close();
@@ -135,9 +136,10 @@ describe('deploy CLI', () => {
 
   it('apply --plan for production without an approval is refused with exit 3, sending nothing that changes Marathon', async () => {
     const out = join(work, 'prod.plan.json');
-    expect((await cli(['plan', '--service', 'bulb-api', '--env', 'production', '--image', 'reg:5000/bulb-api:2', '--out', out])).code).toBe(
-      0,
-    );
+    const planned = await cli(['plan', '--service', 'bulb-api', '--env', 'production', '--image', 'reg:5000/bulb-api:2', '--out', out], {
+      DEPLOY_SIGNING_KEY: keys.key('dev@acme-lighting.example'),
+    });
+    expect(planned.code).toBe(0);
     const before = proxy.seen.length;
     const r = await cli(['apply', '--plan', out]);
     expect(r.code).toBe(3);
@@ -151,13 +153,8 @@ describe('deploy CLI', () => {
   it('apply --plan for production with an approval by another approver deploys and stamps plan id and approver', async () => {
     const out = join(work, 'prod.plan.json');
     const plan = await readPlanFile(out);
-    await approvePlan({
-      plan,
-      service: loadCatalog().get('bulb-api'),
-      audit: AuditLog.open(join(work, 'audit.jsonl')),
-      actor: 'ana@acme-lighting.example',
-      comment: 'lgtm',
-    });
+    const approved = await cli(['approve', out, '--comment', 'lgtm', '--key', keys.key('ana@acme-lighting.example')]);
+    expect(approved.code === 0 ? 'ok' : approved.stderr).toBe('ok');
     const r = await cli(['apply', '--plan', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^deployed reg:5000\/bulb-api:2 to \/production\/bulb-api: version \S+ \(3\/3\/3 healthy\/running\/wanted/);

@@ -51,6 +51,8 @@ export interface AuditEvent {
   readonly code?: string;
   /** An SSH signature (`ssh-keygen -Y sign`, armored) over the record's signed statement (approvals, plans, break-glass). */
   readonly signature?: string;
+  /** Break-glass: the exact statement that was signed (service, environment, target, force, reason, time). */
+  readonly signedStatement?: string;
   /** SHA-256 fingerprint of the key that signed, as ssh-keygen prints it (`SHA256:…`). */
   readonly signerKey?: string;
   /** Hash chain: SHA-256 (hex) of the previous record's line exactly as stored; 64 zeros for the first. */

@@ -1,10 +1,11 @@
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { C2CError } from '../errors';
-import { canonicalJson, FieldChange } from '../gate/plan';
+import { isGateHook, productionNeedsPlan } from '../gate/hook';
+import { canonicalJson } from '../gate/plan-file';
 import { MarathonAppDefinition, STAMP_LABELS } from '../marathon/app';
 import { DeploymentRef, MarathonAppInfo } from '../marathon/client';
 import { marathonAppId, renderMarathonApp } from '../marathon/render';
-import { diffApp } from './diff';
+import { diffApp, FieldChange } from './diff';
 import { DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from './types';
 import { sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
 
@@ -104,6 +105,8 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
   const marathonMs = () => ctx.client.busyMs - busyAtStart + (waitedMs.get(ctx.client) ?? 0) - waitedAtStart;
   const deadline = started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const environment = req.environment;
+  // Production only through the gate's own hook (lib/gate/apply.ts applyPlan): no second caller can go around it.
+  if (environment === 'production' && !isGateHook(req.beforeSubmit)) throw productionNeedsPlan('an apply without the gate');
   const appId = marathonAppId(req.service.name, environment);
   const base = req.app ?? renderForDeploy(req.service, environment, { image: req.image, commit: req.commit, actor: ctx.actor });
   const auditBase = {

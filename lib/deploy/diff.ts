@@ -1,9 +1,15 @@
 import diff from 'microdiff';
-import { FieldChange } from '../gate/plan';
 import { MarathonAppDefinition, STAMP_LABEL_KEYS } from '../marathon/app';
 import { stripNulls } from '../marathon/client';
 
-export type { FieldChange };
+/** One changed field between what runs and what a definition will submit. */
+export interface FieldChange {
+  /** Dotted path with [i] for array items, e.g. `container.docker.image` or `env.LOG_LEVEL`. */
+  readonly path: string;
+  readonly kind: 'added' | 'removed' | 'changed';
+  readonly from?: unknown;
+  readonly to?: unknown;
+}
 
 /** Fields Marathon writes in GET output that a definition never sets (§6 "Read-only fields"), plus the id. */
 const READ_ONLY = new Set([

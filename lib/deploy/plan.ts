@@ -1,5 +1,7 @@
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
-import { PlanFile, sealPlan } from '../gate/plan';
+import { planStatement } from '../gate/gate';
+import { PlanFile, sealPlan } from '../gate/plan-file';
+import { AllowedSigners, NAMESPACES, principalOfKey, signMessage, verifySignature } from '../gate/signing';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
 import { pinnedImage } from '../registry/digest';
@@ -15,20 +17,26 @@ export interface PlanRequest {
   readonly imageDigest?: string;
   readonly commit?: string;
   readonly commitTime?: string;
+  /** The commit's author (e-mail), for four-eyes. */
+  readonly commitAuthor?: string;
+  /** Sign the plan with this key; its principal in `signers` becomes the plan's author. */
+  readonly signing?: { readonly keyPath: string; readonly signers: AllowedSigners };
   /** @default new Date() */
   readonly now?: Date;
 }
 
 /**
  * Computes a plan: the rendered definition (with stamps), the live version it was compared against, and the
- * field-level diff, sealed with its SHA-256 id. Reads Marathon only; records `plan.created` in the audit log.
+ * field-level diff, sealed with its SHA-256 id, and signed when a key is given (its verified principal is the author).
+ * Reads Marathon only; records `plan.created` in the audit log.
  */
 export async function planService(ctx: DeployContext, req: PlanRequest): Promise<{ plan: PlanFile; live: MarathonAppInfo | null }> {
   const appId = marathonAppId(req.service.name, req.environment);
+  const author = req.signing ? (await principalOfKey(req.signing.signers, req.signing.keyPath)).principal : ctx.actor;
   const runImage = req.imageDigest ? pinnedImage(req.image, req.imageDigest) : req.image;
-  const app = renderForDeploy(req.service, req.environment, { image: runImage, commit: req.commit, actor: ctx.actor });
+  const app = renderForDeploy(req.service, req.environment, { image: runImage, commit: req.commit, actor: author });
   const live = await ctx.client.getApp(appId);
-  const plan = sealPlan({
+  const sealed = sealPlan({
     format: 'c2c.plan/v1',
     service: req.service.name,
     environment: req.environment,
@@ -36,22 +44,33 @@ export async function planService(ctx: DeployContext, req: PlanRequest): Promise
     ...(req.imageDigest ? { imageDigest: req.imageDigest } : {}),
     ...(req.commit ? { commit: req.commit } : {}),
     ...(req.commitTime ? { commitTime: req.commitTime } : {}),
+    ...(req.commitAuthor ? { commitAuthor: req.commitAuthor } : {}),
     app,
     liveVersion: live?.version ?? null,
     diff: diffApp(app, live?.raw ?? null),
-    createdBy: ctx.actor,
+    createdBy: author,
     createdAt: (req.now ?? new Date()).toISOString(),
   });
+  let plan: PlanFile = sealed;
+  let signerKey: string | undefined;
+  if (req.signing) {
+    const signature = await signMessage(req.signing.keyPath, NAMESPACES.plan, planStatement(sealed));
+    signerKey = (
+      await verifySignature(req.signing.signers, NAMESPACES.plan, planStatement(sealed), signature, `plan ${sealed.id.slice(0, 12)}`)
+    ).fingerprint;
+    plan = { ...sealed, signature };
+  }
   await ctx.audit?.record({
     type: 'plan.created',
     service: plan.service,
     environment: plan.environment,
-    actor: ctx.actor,
+    actor: author,
     planId: plan.id,
     image: plan.image,
     ...(plan.commit ? { commit: plan.commit } : {}),
     ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
     ...(plan.liveVersion ? { previousVersion: plan.liveVersion } : {}),
+    ...(plan.signature ? { signature: plan.signature, signerKey } : {}),
   });
   return { plan, live };
 }

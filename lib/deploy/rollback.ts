@@ -1,7 +1,9 @@
+import type { AuditEvent } from '../audit/types';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { C2CError } from '../errors';
-import { canonicalJson } from '../gate/plan';
-import { STAMP_LABEL_KEYS } from '../marathon/app';
+import { canonicalJson } from '../gate/plan-file';
+import { AllowedSigners, NAMESPACES, statement, verifySignature } from '../gate/signing';
+import { STAMP_LABEL_KEYS, STAMP_LABELS } from '../marathon/app';
 import { DeploymentRef, stripNulls } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
 import { DEFAULT_TIMEOUT_MS, DeployContext } from './types';
@@ -10,19 +12,83 @@ import { waitForDeployment, waitForDeploymentsGone } from './wait';
 export interface RollbackRequest {
   readonly service: ServiceDefinition;
   readonly environment: EnvironmentName;
-  /** A stored version to restore; default: the previous healthy one. */
+  /** A stored version to restore; default: the newest known-good one before the current. */
   readonly to?: string;
   /**
-   * Versions known to have run healthy (from the audit log's apply.succeeded / rollback.succeeded events); preferred
-   * when picking "the previous" because Marathon's version list also holds rejected attempts (§8).
+   * The audit records of this service in this environment (malformed lines already skipped): which versions ran
+   * healthy, which came from an approved plan, which failed. In production only such versions are targets.
    */
+  readonly history?: readonly AuditEvent[];
+  /** More versions known to have run healthy (staging; preferred when picking "the previous"). */
   readonly knownGoodVersions?: readonly string[];
-  /** Versions known to have failed (apply.rolled-back / apply.failed events): never picked as "the previous". */
+  /** More versions known to have failed: never picked as "the previous". */
   readonly knownBadVersions?: readonly string[];
-  /** A production rollback without a new approval: recorded as an emergency. */
-  readonly emergency?: boolean;
-  /** Cancel a deployment that holds the app instead of waiting for it. */
+  /** Cancel a deployment that holds the app instead of waiting for it (production: break-glass only). */
   readonly force?: boolean;
+  /** Production outside the rules (a version not known good, `--force`): a signed, recorded reason. */
+  readonly breakGlass?: BreakGlass;
+  /** @default new Date() */
+  readonly now?: Date;
+}
+
+/** A signed break-glass statement (`deploy rollback --break-glass --reason TEXT`). */
+export interface BreakGlass {
+  readonly reason: string;
+  /** When it was signed (ISO); valid for 10 minutes, so an old signature cannot be replayed. */
+  readonly time: string;
+  readonly signature: string;
+  readonly signers: AllowedSigners;
+}
+
+/** How long a break-glass signature stays valid. */
+export const BREAK_GLASS_VALID_MS = 10 * 60_000;
+
+/** The statement a break-glass rollback signs: which service, environment, target and force, why, and when. */
+export function breakGlassStatement(f: {
+  service: string;
+  environment: string;
+  to: string | undefined;
+  force: boolean;
+  reason: string;
+  time: string;
+}): string {
+  return statement({
+    statement: 'c2c.break-glass/v1',
+    action: 'rollback',
+    service: f.service,
+    environment: f.environment,
+    to: f.to ?? null,
+    force: f.force,
+    reason: f.reason,
+    time: f.time,
+  });
+}
+
+/** Versions the audit log saw healthy (with the plan they came from) and versions it saw fail. */
+export interface VersionHistory {
+  /** version -> plan id (empty string when no plan is recorded). */
+  readonly good: ReadonlyMap<string, string>;
+  readonly bad: ReadonlySet<string>;
+  /** Plan ids with an approval record. */
+  readonly approvedPlans: ReadonlySet<string>;
+}
+
+/**
+ * Reads the audit records: a version is good when an apply of it succeeded, or a rollback (not break-glass) to it
+ * succeeded; bad when an apply of it failed or was rolled back, or a rollback to it failed.
+ */
+export function versionHistory(events: readonly AuditEvent[]): VersionHistory {
+  const good = new Map<string, string>();
+  const bad = new Set<string>();
+  const approvedPlans = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'approval.recorded' && e.planId) approvedPlans.add(e.planId);
+    if (!e.appVersion) continue;
+    if (e.type === 'apply.succeeded' || (e.type === 'rollback.succeeded' && !e.breakGlass)) good.set(e.appVersion, e.planId ?? '');
+    if (e.type === 'apply.rolled-back' || e.type === 'apply.failed' || e.type === 'rollback.failed') bad.add(e.appVersion);
+  }
+  for (const v of bad) good.delete(v);
+  return { good, bad, approvedPlans };
 }
 
 export interface RollbackResult {
@@ -64,23 +130,53 @@ export function contentKey(definition: Readonly<Record<string, unknown>>): strin
   return canonicalJson(out);
 }
 
+/** A production rollback refused by the rules (exit 3, recorded as `gate.refused` by the caller). */
+function refuse(code: string, message: string, hint: string): never {
+  throw new C2CError(code, message, { hint });
+}
+
 /**
  * Restores the previous healthy version of a service (or `to`) with `PUT {"version": ts}` (§11 C) and waits until it
  * is healthy. "Previous" = the newest stored version older than the current one whose content differs (a re-submit of
- * the same release does not count), preferring versions the audit log saw healthy, since the version list is not a
- * history (§8).
- * @throws C2CError ROLLBACK_NO_TARGET (nothing sent), DEPLOY_FAILED (the restored version did not get healthy)
+ * the same release does not count), never one the audit log saw fail, preferring versions it saw healthy (the version
+ * list is not a history, §8).
+ *
+ * In production it needs no approval (it must stay fast) but only goes back to a known-good version: one the audit log
+ * saw healthy there, deployed from an approved plan (its `c2c.plan-id` label), never one that failed. Anything else,
+ * and `force`, needs a signed break-glass statement with a reason, which is verified here and recorded loudly.
+ * @throws C2CError ROLLBACK_NO_TARGET (nothing sent), GATE_ROLLBACK_NOT_KNOWN_GOOD / GATE_BREAK_GLASS_* (refused,
+ *   nothing sent), DEPLOY_FAILED (the restored version did not get healthy)
  */
 export async function rollbackService(ctx: DeployContext, req: RollbackRequest): Promise<RollbackResult> {
   const started = Date.now();
   const deadline = started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const production = req.environment === 'production';
   const appId = marathonAppId(req.service.name, req.environment);
+  const breakGlassHint = `if you must, say why: 'deploy rollback --service ${req.service.name} --env ${req.environment}${req.to ? ` --to ${req.to}` : ''}${req.force ? ' --force' : ''} --break-glass --reason TEXT' (signed with your key, recorded as break-glass)`;
+  const signer = req.breakGlass ? await verifyBreakGlass(req, req.breakGlass) : undefined;
+  if (production && req.force && !signer) {
+    refuse('GATE_FORCE_NEEDS_BREAK_GLASS', '--force cancels a production deployment: that is break-glass only', breakGlassHint);
+  }
   const live = await ctx.client.getApp(appId);
   if (!live) {
     throw new C2CError('ROLLBACK_NO_TARGET', `${appId} does not exist in Marathon; there is nothing to roll back`, {
       hint: `deploy it first: 'deploy apply --service ${req.service.name} --env ${req.environment} --image IMAGE'`,
     });
   }
+  const history = versionHistory(req.history ?? []);
+  const bad = new Set([...history.bad, ...(req.knownBadVersions ?? [])]);
+  const known = new Set([...history.good.keys(), ...(req.knownGoodVersions ?? [])]);
+  /** Production's rule for a target: seen healthy here, from an approved plan (its label), never failed. */
+  const knownGood = (version: string, definition: Record<string, unknown>): string | undefined => {
+    if (bad.has(version)) return `version ${version} failed in ${req.environment}`;
+    if (!history.good.has(version))
+      return `version ${version} was never seen healthy in ${req.environment} (no successful apply or rollback of it in the audit log)`;
+    const planId = ((definition.labels ?? {}) as Record<string, string>)[STAMP_LABELS.planId];
+    if (!planId || !history.approvedPlans.has(planId)) {
+      return `version ${version} did not come from an approved plan (${planId ? `plan ${planId.slice(0, 12)} has no approval record` : `no ${STAMP_LABELS.planId} label`})`;
+    }
+    return undefined;
+  };
   const versions = await ctx.client.listVersions(appId);
   let target: string | undefined;
   let targetDefinition: Record<string, unknown> | undefined;
@@ -92,30 +188,38 @@ export async function rollbackService(ctx: DeployContext, req: RollbackRequest):
     }
     target = req.to;
     targetDefinition = await ctx.client.getVersion(appId, req.to);
+    const why = production ? knownGood(req.to, targetDefinition) : undefined;
+    if (why !== undefined && !signer) {
+      refuse('GATE_ROLLBACK_NOT_KNOWN_GOOD', `refusing to restore ${appId} to ${req.to}: ${why}`, breakGlassHint);
+    }
   } else {
     const currentKey = contentKey(live.raw);
     const currentTime = live.version ? Date.parse(live.version) : Number.POSITIVE_INFINITY;
-    const known = new Set(req.knownGoodVersions ?? []);
-    const bad = new Set(req.knownBadVersions ?? []);
     let fallback: { version: string; definition: Record<string, unknown> } | undefined;
     for (const v of versions.filter((x) => Date.parse(x) < currentTime && !bad.has(x)).slice(0, 30)) {
       const definition = await ctx.client.getVersion(appId, v);
       if (contentKey(definition) === currentKey) continue;
-      if (known.size === 0 || known.has(v)) {
+      const ok = production ? knownGood(v, definition) === undefined : known.size === 0 || known.has(v);
+      if (ok) {
         target = v;
         targetDefinition = definition;
         break;
       }
       fallback ??= { version: v, definition };
     }
-    if (target === undefined && fallback) {
+    // Staging (or break-glass) takes the newest version that did not fail when none is known good.
+    if (target === undefined && fallback && (!production || signer)) {
       target = fallback.version;
       targetDefinition = fallback.definition;
     }
     if (target === undefined || targetDefinition === undefined) {
-      throw new C2CError('ROLLBACK_NO_TARGET', `${appId} has no earlier version with different content to roll back to`, {
-        hint: `name one with --to VERSION (stored: ${versions.slice(0, 5).join(', ')})`,
-      });
+      throw new C2CError(
+        'ROLLBACK_NO_TARGET',
+        `${appId} has no earlier ${production ? 'known-good version (healthy here, from an approved plan, never failed)' : 'version with different content'} to roll back to`,
+        {
+          hint: production ? breakGlassHint : `name one with --to VERSION (stored: ${versions.slice(0, 5).join(', ')})`,
+        },
+      );
     }
   }
   const wantKey = contentKey(targetDefinition as Record<string, unknown>);
@@ -124,13 +228,26 @@ export async function rollbackService(ctx: DeployContext, req: RollbackRequest):
   const auditBase = {
     service: req.service.name,
     environment: req.environment,
-    actor: ctx.actor,
+    actor: signer?.principal ?? ctx.actor,
     previousVersion: live.version ?? undefined,
     ...(image ? { image } : {}),
-    ...(req.emergency ? { emergency: true } : {}),
+    ...(production ? { emergency: true } : {}),
+    ...(signer && req.breakGlass
+      ? {
+          breakGlass: true,
+          reason: `BREAK-GLASS: ${req.breakGlass.reason}`,
+          signature: req.breakGlass.signature,
+          signerKey: signer.fingerprint,
+          signedStatement: signer.statement,
+        }
+      : {}),
   };
   await ctx.audit?.record({ type: 'rollback.started', ...auditBase, appVersion: target });
-  ctx.onProgress?.({ kind: 'phase', appId, message: `restoring version ${target} (running ${live.version})` });
+  ctx.onProgress?.({
+    kind: 'phase',
+    appId,
+    message: `restoring version ${target} (running ${live.version})${signer ? `: BREAK-GLASS by ${signer.principal}` : ''}`,
+  });
 
   let ref: DeploymentRef;
   for (;;) {
@@ -201,4 +318,29 @@ export async function rollbackService(ctx: DeployContext, req: RollbackRequest):
     deploymentId: ref.deploymentId,
     durationMs: Date.now() - started,
   };
+}
+
+/** Verifies a break-glass statement for this rollback: signed by an allowed signer, made in the last 10 minutes. */
+async function verifyBreakGlass(
+  req: RollbackRequest,
+  bg: BreakGlass,
+): Promise<{ principal: string; fingerprint: string; statement: string }> {
+  const now = (req.now ?? new Date()).getTime();
+  if (bg.reason.trim() === '') {
+    refuse('GATE_BREAK_GLASS_NO_REASON', 'break-glass needs a reason', "say why with --reason 'TEXT' (it is kept in the audit log)");
+  }
+  const time = Date.parse(bg.time);
+  if (Number.isNaN(time) || Math.abs(now - time) > BREAK_GLASS_VALID_MS) {
+    refuse('GATE_BREAK_GLASS_EXPIRED', `the break-glass statement was signed at ${bg.time}; it is valid for 10 minutes`, 'sign it again');
+  }
+  const message = breakGlassStatement({
+    service: req.service.name,
+    environment: req.environment,
+    to: req.to,
+    force: Boolean(req.force),
+    reason: bg.reason,
+    time: bg.time,
+  });
+  const who = await verifySignature(bg.signers, NAMESPACES.breakGlass, message, bg.signature, 'the break-glass statement');
+  return { principal: who.principal, fingerprint: who.fingerprint, statement: message };
 }

@@ -1,5 +1,5 @@
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
-import { FieldChange } from '../gate/plan';
+import { FieldChange } from './diff';
 import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon/client';
 import { marathonAppId, renderMarathonApp } from '../marathon/render';

@@ -1,222 +1,497 @@
-import { ServiceDefinition, SERVICE_DEFAULTS } from '../catalog/types';
 import { AuditEvent, AuditLog } from '../audit/log';
+import { ServiceDefinition, SERVICE_DEFAULTS } from '../catalog/types';
+import { diffApp, FieldChange } from '../deploy/diff';
 import { C2CError } from '../errors';
+import { GoogleAuth } from '../google/http';
+import { LABEL_ENV, LABEL_SERVICE, STAMP_LABELS } from '../marathon/app';
+import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
-import { approvedPlanId, cloudBuildContext, fetchBuild } from './cloudbuild';
-import { PlanFile } from './plan';
+import { parseImageReference, pinnedImage } from '../registry/digest';
+import { approvedPlanId, CloudBuildContext, fetchBuild } from './cloudbuild';
+import { canonicalJson, PlanFile } from './plan-file';
+import {
+  AllowedSigners,
+  GROUP_PREFIX,
+  NAMESPACES,
+  principalOfKey,
+  signMessage,
+  statement,
+  VerifiedSigner,
+  verifySignature,
+} from './signing';
 
 /** A reviewer's approval of one exact plan id. */
 export interface Approval {
   readonly planId: string;
+  /** The verified identity: the allowed-signers principal (local) or the Google account Cloud Build names. */
   readonly approver: string;
   readonly time: string;
+  readonly expiresAt: string;
   readonly comment?: string;
   readonly source: 'cli' | 'cloudbuild';
   readonly buildId?: string;
 }
 
-/** Refusals are C2CErrors with a `GATE_` code: the CLI exits 3 and sends nothing that changes Marathon. */
-function refuse(code: string, message: string, hint?: string): never {
-  throw new C2CError(code, message, { hint });
+/** What a reviewer sees, derived from the plan's `app` and the live app, never from the plan's stored fields. */
+export interface DerivedPlan {
+  /** The image that will run (`container.docker.image` of `app`). */
+  readonly image: string | null;
+  readonly digest: string | null;
+  /** `app` against the live app, as it is now. */
+  readonly diff: readonly FieldChange[];
+  readonly liveVersion: string | null;
 }
 
-/** The `user:` part of IAM members, for matching a person's email. */
-function userMembers(service: ServiceDefinition): { users: string[]; onlyUsers: boolean } {
-  const users = service.approvers.filter((m) => m.startsWith('user:')).map((m) => m.slice(5).toLowerCase());
-  return { users, onlyUsers: users.length === service.approvers.length };
+/** Approvals dated further ahead than this are refused (clock skew allowance). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+/** Refusals are C2CErrors with a `GATE_` code: the CLI exits 3 and sends nothing that changes Marathon. */
+function refuse(code: string, message: string, hint?: string): never {
+  throw new C2CError(code, message, hint === undefined ? {} : { hint });
+}
+
+const short = (id: string) => id.slice(0, 12);
+
+/** The statement an approver signs: one plan id, for one service and environment, at one time, until one time. */
+export function approvalStatement(a: {
+  planId: string;
+  service: string;
+  environment: string;
+  approver: string;
+  time: string;
+  expiresAt: string;
+  comment?: string;
+}): string {
+  return statement({
+    statement: 'c2c.approval/v1',
+    planId: a.planId,
+    service: a.service,
+    environment: a.environment,
+    approver: a.approver,
+    time: a.time,
+    expiresAt: a.expiresAt,
+    comment: a.comment,
+  });
+}
+
+/** The statement a plan's author signs: its id (the hash of everything in it), service and environment. */
+export function planStatement(plan: Pick<PlanFile, 'id' | 'service' | 'environment'>): string {
+  return statement({ statement: 'c2c.plan/v1', planId: plan.id, service: plan.service, environment: plan.environment });
 }
 
 /**
- * An approver must be one of the service's `approvers` when they are all `user:` members; group and domain members
- * cannot be resolved here, so then Cloud Build's own IAM (the approver role on the trigger) is the check.
+ * Refuses (GATE_PLAN_INCONSISTENT) a plan whose stored fields disagree with its `app`: another Marathon app, service
+ * or environment; an `image`, `imageDigest` or stamp label naming another image than `app` runs; gate labels set in
+ * the app. Returns the image and digest the app runs.
  */
-function checkApprover(service: ServiceDefinition, approver: string): void {
-  const { users, onlyUsers } = userMembers(service);
-  if (onlyUsers && !users.includes(approver.toLowerCase())) {
+export function checkPlanConsistency(plan: PlanFile): { image: string | null; digest: string | null } {
+  const inconsistent = (what: string): never =>
     refuse(
-      'GATE_NOT_APPROVER',
-      `${approver} is not an approver of ${service.name} (approvers: ${service.approvers.join(', ')})`,
-      `ask one of them to approve, or add the reviewer to 'approvers' in services/${service.name}.ts`,
+      'GATE_PLAN_INCONSISTENT',
+      `plan ${short(plan.id)} says one thing and runs another: ${what}`,
+      'plan again; never edit a plan file by hand',
+    );
+  const appId = marathonAppId(plan.service, plan.environment);
+  if (plan.app.id !== appId) inconsistent(`its app is ${plan.app.id}, but the plan is for ${appId}`);
+  const labels = plan.app.labels ?? {};
+  if (labels[LABEL_SERVICE] !== plan.service)
+    inconsistent(`label ${LABEL_SERVICE} is ${JSON.stringify(labels[LABEL_SERVICE])}, not ${plan.service}`);
+  if (labels[LABEL_ENV] !== plan.environment)
+    inconsistent(`label ${LABEL_ENV} is ${JSON.stringify(labels[LABEL_ENV])}, not ${plan.environment}`);
+  for (const gateLabel of [STAMP_LABELS.planId, STAMP_LABELS.approvedBy]) {
+    if (gateLabel in labels) inconsistent(`its app sets ${gateLabel}, which only the gate sets`);
+  }
+  const image = plan.app.container?.docker.image ?? null;
+  const digest = image ? (parseImageReference(image).digest ?? null) : null;
+  if (image !== null) {
+    const stored = plan.imageDigest ? pinnedImage(plan.image, plan.imageDigest) : plan.image;
+    if (stored !== image || (plan.imageDigest !== undefined && plan.imageDigest !== digest)) {
+      inconsistent(`its image field says ${stored}, but its app runs ${image}`);
+    }
+    if (labels[STAMP_LABELS.image] !== undefined && labels[STAMP_LABELS.image] !== image) {
+      inconsistent(`label ${STAMP_LABELS.image} says ${labels[STAMP_LABELS.image]}, but its app runs ${image}`);
+    }
+  }
+  if ((labels[STAMP_LABELS.commit] ?? undefined) !== plan.commit) {
+    inconsistent(
+      `label ${STAMP_LABELS.commit} is ${JSON.stringify(labels[STAMP_LABELS.commit] ?? null)}, its commit field ${JSON.stringify(plan.commit ?? null)}`,
     );
   }
+  return { image, digest };
 }
 
-function checkFourEyes(service: ServiceDefinition, plan: PlanFile, approver: string): void {
-  if ((service.fourEyes ?? SERVICE_DEFAULTS.fourEyes) && approver.toLowerCase() === plan.createdBy.toLowerCase()) {
+/**
+ * What a reviewer sees, derived from the plan's `app` and the live app: after `checkPlanConsistency`, refuses
+ * GATE_STALE_PLAN when the live app is not the version the plan was made against, and GATE_PLAN_INCONSISTENT when
+ * the stored diff is not the diff of `app` against it.
+ */
+export function derivePlan(plan: PlanFile, live: MarathonAppInfo | null): DerivedPlan {
+  const { image, digest } = checkPlanConsistency(plan);
+  const appId = plan.app.id;
+  const liveVersion = live?.version ?? null;
+  if (plan.liveVersion !== liveVersion) {
     refuse(
-      'GATE_SELF_APPROVAL',
-      `${approver} created plan ${plan.id.slice(0, 12)} and may not approve it (four-eyes rule for ${service.name})`,
-      `ask another approver (${service.approvers.join(', ')}); set 'fourEyes: false' in services/${service.name}.ts to allow self-approval`,
+      'GATE_STALE_PLAN',
+      `plan ${short(plan.id)} was made against version ${plan.liveVersion ?? '(no app)'}, but ${appId} now runs version ${liveVersion ?? '(no app)'}`,
+      `plan again ('deploy plan --service ${plan.service} --env ${plan.environment} --image ${plan.image}') and have the new plan approved`,
     );
   }
+  const diff = diffApp(plan.app, live?.raw ?? null);
+  if (canonicalJson(diff) !== canonicalJson(plan.diff)) {
+    refuse(
+      'GATE_PLAN_INCONSISTENT',
+      `plan ${short(plan.id)} says one thing and runs another: its stored diff (${plan.diff.length} change(s)) is not what its app changes against version ${liveVersion ?? '(no app)'} (${diff.length})`,
+      'plan again; never edit a plan file by hand',
+    );
+  }
+  return { image, digest, diff, liveVersion };
 }
 
 function ttlMs(service: ServiceDefinition): number {
   return (service.approvalTtlHours ?? SERVICE_DEFAULTS.approvalTtlHours) * 3600_000;
 }
 
+function fourEyesOn(service: ServiceDefinition): boolean {
+  return service.fourEyes ?? SERVICE_DEFAULTS.fourEyes;
+}
+
+/** Case-insensitive, NFKC: for comparing identities that are already verified ASCII principals or Google accounts. */
+const norm = (s: string) => s.normalize('NFKC').toLowerCase();
+
+/** The plan's verified author: the principal whose key signed it, which must be the plan's `createdBy`. */
+export async function verifyPlanAuthor(plan: PlanFile, signers: AllowedSigners): Promise<VerifiedSigner> {
+  const author = await verifySignature(signers, NAMESPACES.plan, planStatement(plan), plan.signature, `plan ${short(plan.id)}`);
+  if (norm(author.principal) !== norm(plan.createdBy)) {
+    refuse(
+      'GATE_PLAN_INCONSISTENT',
+      `plan ${short(plan.id)} names ${plan.createdBy} as its author, but it is signed by ${author.principal}`,
+      'plan again; never edit a plan file by hand',
+    );
+  }
+  return author;
+}
+
 /**
- * Records an approval of a production plan (`deploy approve`). Refuses, with a GATE_ code, a plan for staging, an
- * approver who is the plan's author under four-eyes, and someone who is not an approver.
+ * Four-eyes on verified identities: the approver is neither the plan's signer (same principal or same key) nor the
+ * commit's author.
  */
-export async function approvePlan(input: {
-  plan: PlanFile;
-  service: ServiceDefinition;
-  audit: AuditLog;
-  actor: string;
-  comment?: string;
-  now?: Date;
-}): Promise<Approval> {
-  const { plan, service, actor } = input;
+function checkFourEyes(
+  service: ServiceDefinition,
+  plan: PlanFile,
+  approver: { principal: string; fingerprint?: string },
+  author: VerifiedSigner | null,
+): void {
+  if (!fourEyesOn(service)) return;
+  const self =
+    (author !== null && (norm(author.principal) === norm(approver.principal) || author.fingerprint === approver.fingerprint)) ||
+    (plan.commitAuthor !== undefined && norm(plan.commitAuthor) === norm(approver.principal));
+  if (self) {
+    refuse(
+      'GATE_SELF_APPROVAL',
+      `${approver.principal} ${author && norm(author.principal) === norm(approver.principal) ? 'created' : 'wrote'} plan ${short(plan.id)} and may not approve it (four-eyes rule for ${service.name})`,
+      `ask another approver (${service.approvers.join(', ')}); set 'fourEyes: false' in services/${service.name}.ts to allow self-approval`,
+    );
+  }
+}
+
+/**
+ * The approver must be one of the service's `approvers`: `user:EMAIL` by its principal, `group:G` only by a key listed
+ * with the principal `group:G` in the allowed-signers file, `domain:D` by a principal at D. For a Cloud Build approval
+ * the account is Google's; a `group:` there is enforced by Cloud Build's IAM (the approver role on the trigger).
+ */
+function checkApprover(
+  service: ServiceDefinition,
+  approver: { principal: string; groups?: readonly string[] },
+  source: 'cli' | 'cloudbuild',
+): void {
+  const p = norm(approver.principal);
+  const ok = service.approvers.some((member) => {
+    const [kind, ...rest] = member.split(':');
+    const value = norm(rest.join(':'));
+    if (kind === 'user') return value === p;
+    if (kind === 'group') return source === 'cloudbuild' || (approver.groups ?? []).some((g) => norm(g) === `${GROUP_PREFIX}${value}`);
+    if (kind === 'domain') return p.endsWith(`@${value}`);
+    return false;
+  });
+  if (!ok) {
+    const groups = service.approvers.filter((m) => m.startsWith(GROUP_PREFIX));
+    refuse(
+      'GATE_NOT_APPROVER',
+      `${approver.principal} is not an approver of ${service.name} (approvers: ${service.approvers.join(', ')})`,
+      groups.length > 0 && source === 'cli'
+        ? `a group approves through its members' keys: list '${approver.principal},${groups[0]}' on the key's line in the allowed-signers file`
+        : `ask one of them to approve, or add the reviewer to 'approvers' in services/${service.name}.ts`,
+    );
+  }
+}
+
+/** Everything the gate needs besides the plan. */
+export interface GateInput {
+  readonly plan: PlanFile;
+  readonly service: ServiceDefinition;
+  /** The live app as read just now (null: it does not exist). */
+  readonly live: MarathonAppInfo | null;
+  readonly audit: AuditLog;
+  /** The repository's allowed signers (local approvals, signed plans). */
+  readonly signers?: AllowedSigners;
+  /** @default new Date() */
+  readonly now?: Date;
+}
+
+/**
+ * Records an approval of a production plan (`deploy approve`): derives what the reviewer sees from the plan's app and
+ * the live app, verifies the plan's author signature, signs the approval with the reviewer's key and records it with
+ * its signature. The approver is the principal the key is listed for, never a name from the environment.
+ * @throws C2CError USAGE for a staging plan (staging needs no approval); GATE_* refusals
+ */
+export async function approvePlan(
+  input: GateInput & { readonly keyPath: string | undefined; readonly signers: AllowedSigners; readonly comment?: string },
+): Promise<{ approval: Approval; derived: DerivedPlan }> {
+  const { plan, service } = input;
   const now = input.now ?? new Date();
-  if (plan.service !== service.name)
-    refuse('GATE_WRONG_SERVICE', `plan ${plan.id.slice(0, 12)} is for ${plan.service}, not ${service.name}`);
-  checkFourEyes(service, plan, actor);
-  checkApprover(service, actor);
-  const approval: Approval = {
+  if (plan.environment !== 'production') {
+    throw new C2CError('USAGE', `plan ${short(plan.id)} is for ${plan.environment}, which needs no approval`, {
+      hint: `apply it: 'deploy apply --plan FILE'`,
+    });
+  }
+  if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${short(plan.id)} is for ${plan.service}, not ${service.name}`);
+  if (!input.keyPath) {
+    refuse(
+      'GATE_NO_SIGNING_KEY',
+      'an approval is signed with your SSH key, and no key is set',
+      "pass --key PATH or set DEPLOY_SIGNING_KEY (or git's user.signingkey); its public key must be listed in the allowed-signers file",
+    );
+  }
+  const derived = derivePlan(plan, input.live);
+  const author = await verifyPlanAuthor(plan, input.signers);
+  const me = await principalOfKey(input.signers, input.keyPath);
+  checkFourEyes(service, plan, me, author);
+  checkApprover(service, me, 'cli');
+  const time = now.toISOString();
+  const expiresAt = new Date(now.getTime() + ttlMs(service)).toISOString();
+  const fields = {
     planId: plan.id,
-    approver: actor,
-    time: now.toISOString(),
-    source: 'cli',
+    service: plan.service,
+    environment: plan.environment,
+    approver: me.principal,
+    time,
+    expiresAt,
     ...(input.comment ? { comment: input.comment } : {}),
   };
+  const signature = await signMessage(input.keyPath, NAMESPACES.approval, approvalStatement(fields));
+  // Verify what was just made, as the gate will: the key on disk must be the listed one.
+  const verified = await verifySignature(input.signers, NAMESPACES.approval, approvalStatement(fields), signature, 'the new approval');
   await input.audit.record({
     type: 'approval.recorded',
     service: plan.service,
     environment: plan.environment,
-    actor,
+    actor: verified.principal,
     planId: plan.id,
-    image: plan.image,
-    approver: actor,
+    ...(derived.image ? { image: derived.image } : {}),
+    approver: verified.principal,
     approvalSource: 'cli',
-    time: approval.time,
-    expiresAt: new Date(now.getTime() + ttlMs(service)).toISOString(),
+    time,
+    expiresAt,
+    signature,
+    signerKey: verified.fingerprint,
     ...(input.comment ? { comment: input.comment } : {}),
   });
-  return approval;
+  return {
+    approval: {
+      planId: plan.id,
+      approver: verified.principal,
+      time,
+      expiresAt,
+      source: 'cli',
+      ...(input.comment ? { comment: input.comment } : {}),
+    },
+    derived,
+  };
 }
 
-function approvalFromEvent(e: AuditEvent): Approval {
-  return {
+/** Checks one recorded approval: signature, statement, dates, four-eyes, approver. Returns it or throws a GATE_ refusal. */
+async function checkRecordedApproval(
+  e: AuditEvent,
+  input: GateInput & { readonly signers: AllowedSigners },
+  author: VerifiedSigner,
+  now: Date,
+): Promise<Approval> {
+  const { plan, service } = input;
+  const claimed = e.approver ?? e.actor;
+  if (!e.expiresAt || Number.isNaN(Date.parse(e.time)) || Number.isNaN(Date.parse(e.expiresAt))) {
+    refuse('GATE_BAD_SIGNATURE', `the approval of plan ${short(plan.id)} recorded for ${claimed} has no valid time or expiry`);
+  }
+  const signed = approvalStatement({
     planId: e.planId ?? '',
-    approver: e.approver ?? e.actor,
+    service: e.service,
+    environment: e.environment,
+    approver: claimed,
     time: e.time,
+    expiresAt: e.expiresAt,
+    ...(e.comment ? { comment: e.comment } : {}),
+  });
+  const who = await verifySignature(
+    input.signers,
+    NAMESPACES.approval,
+    signed,
+    e.signature,
+    `the approval of plan ${short(plan.id)} recorded for ${claimed}`,
+  );
+  if (norm(who.principal) !== norm(claimed)) {
+    refuse('GATE_BAD_SIGNATURE', `the approval of plan ${short(plan.id)} names ${claimed}, but it is signed by ${who.principal}`);
+  }
+  const time = Date.parse(e.time);
+  if (time > now.getTime() + MAX_FUTURE_SKEW_MS) {
+    refuse(
+      'GATE_APPROVAL_FUTURE',
+      `the approval of plan ${short(plan.id)} by ${who.principal} is dated ${e.time}, in the future`,
+      'an approval counts from when it was made; check the approver clock and approve again',
+    );
+  }
+  // The signed expiry, but never longer than the service's TTL allows today.
+  const expires = Math.min(Date.parse(e.expiresAt), time + ttlMs(service));
+  if (now.getTime() > expires) {
+    refuse(
+      'GATE_APPROVAL_EXPIRED',
+      `the approval of plan ${short(plan.id)} by ${who.principal} expired at ${new Date(expires).toISOString()}`,
+      'plan again and have the new plan approved',
+    );
+  }
+  checkFourEyes(service, plan, who, author);
+  checkApprover(service, who, 'cli');
+  return {
+    planId: plan.id,
+    approver: who.principal,
+    time: e.time,
+    expiresAt: new Date(expires).toISOString(),
     source: 'cli',
     ...(e.comment ? { comment: e.comment } : {}),
   };
 }
 
+/** Where the approval of a production apply comes from. */
+export type ApprovalSource =
+  | { readonly kind: 'local' }
+  | {
+      readonly kind: 'cloudbuild';
+      readonly build: CloudBuildContext;
+      readonly auth: GoogleAuth;
+      /** Cloud Build API base URL; only the library's tests set it (the CLI refuses an override). */
+      readonly baseUrl?: string;
+    };
+
 /**
- * The production gate. Returns the approval that authorizes applying `plan`, or throws a C2CError with a GATE_ code
- * and a one-line reason: no approval, an approval of another plan, the live app changed since planning (stale), the
- * approval expired, the approver is the author (four-eyes), or is not an approver. It sends nothing to Marathon: the
- * caller passes the live version it read.
+ * The production gate. Returns the approval that authorizes applying `plan` onto `live`, or throws a C2CError with a
+ * GATE_ code and a one-line reason. It checks the plan against its app and the live app (`derivePlan`), then:
+ * locally, the plan's author signature and a signed approval in the audit log (any unsigned, forged, future-dated,
+ * expired, self- or non-approver record does not count); in Cloud Build, the build's own approval from the Cloud Build
+ * API. It sends nothing to Marathon.
  */
-export async function authorizeProduction(input: {
-  plan: PlanFile;
-  service: ServiceDefinition;
-  liveVersion: string | null;
-  audit: AuditLog;
-  approvalSource: 'local' | 'cloudbuild';
-  env?: NodeJS.ProcessEnv;
-  now?: Date;
-}): Promise<Approval> {
+export async function authorizeProduction(
+  input: GateInput & { readonly source: ApprovalSource },
+): Promise<{ approval: Approval; derived: DerivedPlan }> {
   const { plan, service } = input;
-  const env = input.env ?? {};
   const now = input.now ?? new Date();
-  const short = plan.id.slice(0, 12);
+  if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${short(plan.id)} is for ${plan.service}, not ${service.name}`);
+  if (plan.environment !== 'production')
+    refuse('GATE_WRONG_ENVIRONMENT', `plan ${short(plan.id)} is for ${plan.environment}, not production`);
+  const derived = derivePlan(plan, input.live);
+  if (input.source.kind === 'cloudbuild') return { approval: await cloudBuildApproval(input, input.source, now), derived };
 
-  if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${short} is for ${plan.service}, not ${service.name}`);
-  if (plan.app.id !== marathonAppId(plan.service, plan.environment)) {
-    refuse(
-      'GATE_WRONG_APP',
-      `plan ${short} targets Marathon app ${plan.app.id}, expected ${marathonAppId(plan.service, plan.environment)}`,
-      'plan again',
-    );
-  }
-  if (plan.liveVersion !== input.liveVersion) {
-    refuse(
-      'GATE_STALE_PLAN',
-      `plan ${short} was made against version ${plan.liveVersion ?? '(no app)'}, but ${plan.app.id} now runs version ${input.liveVersion ?? '(no app)'}`,
-      `plan again ('deploy plan --service ${plan.service} --env ${plan.environment} --image ${plan.image}') and have the new plan approved`,
-    );
-  }
-
-  let approval: Approval;
-  if (input.approvalSource === 'cloudbuild') {
-    const ctx = cloudBuildContext(env);
-    const build = await fetchBuild(ctx, env);
-    const result = build.approval?.result;
-    if (build.approval?.state !== 'APPROVED' || result?.decision !== 'APPROVED' || !result.approverAccount || !result.approvalTime) {
-      refuse(
-        'GATE_NO_APPROVAL',
-        `build ${ctx.buildId} is not approved (approval state ${build.approval?.state ?? 'none'})`,
-        'approve the build in the Cloud Build console (Approve), as one of the service approvers',
-      );
-    }
-    const approvedPlan = approvedPlanId(build);
-    if (approvedPlan !== plan.id) {
+  if (!input.signers) refuse('GATE_NO_ALLOWED_SIGNERS', 'local approvals need the allowed-signers file, and none was given');
+  const signers = input.signers;
+  const author = await verifyPlanAuthor(plan, signers);
+  const approvals = (await input.audit.list({ service: plan.service, environment: plan.environment, types: ['approval.recorded'] })).filter(
+    (e) => e.approvalSource !== 'cloudbuild',
+  );
+  const mine = approvals.filter((e) => e.planId === plan.id);
+  if (mine.length === 0) {
+    const other = approvals[approvals.length - 1];
+    if (other) {
       refuse(
         'GATE_APPROVAL_MISMATCH',
-        `build ${ctx.buildId} was approved for plan ${approvedPlan ? approvedPlan.slice(0, 12) : '(none)'}, not plan ${short}`,
-        'the production build must be started for this plan: its _PLAN_OBJECT must be <prefix>/<plan id>.json (or _PLAN_ID the plan id)',
+        `no approval for plan ${short(plan.id)}; the latest approval for ${plan.service} in ${plan.environment} is for plan ${short(other.planId ?? '')}`,
+        `an approval covers one exact plan: have plan ${short(plan.id)} approved ('deploy approve FILE')`,
       );
     }
-    approval = {
-      planId: plan.id,
-      approver: result.approverAccount,
-      time: result.approvalTime,
-      source: 'cloudbuild',
-      buildId: ctx.buildId,
-      ...(result.comment ? { comment: result.comment } : {}),
-    };
-    checkFourEyes(service, plan, approval.approver);
-    checkApprover(service, approval.approver);
-    // The click in Cloud Build is the approval: keep who, when and the comment in our own audit log too.
-    await input.audit.record({
-      type: 'approval.recorded',
-      service: plan.service,
-      environment: plan.environment,
-      actor: approval.approver,
-      approver: approval.approver,
-      approvalSource: 'cloudbuild',
-      planId: plan.id,
-      image: plan.image,
-      time: new Date(Date.parse(approval.time)).toISOString(),
-      reason: `Cloud Build build ${ctx.buildId}`,
-      expiresAt: new Date(Date.parse(approval.time) + ttlMs(service)).toISOString(),
-      ...(approval.comment ? { comment: approval.comment } : {}),
-    });
-  } else {
-    const approvals = await input.audit.list({ service: plan.service, environment: plan.environment, types: ['approval.recorded'] });
-    const mine = approvals.filter((e) => e.planId === plan.id);
-    if (mine.length === 0) {
-      const other = approvals[approvals.length - 1];
-      if (other) {
-        refuse(
-          'GATE_APPROVAL_MISMATCH',
-          `no approval for plan ${short}; the latest approval for ${plan.service} in ${plan.environment} is for plan ${(other.planId ?? '').slice(0, 12)}`,
-          `an approval covers one exact plan: have plan ${short} approved ('deploy approve FILE')`,
-        );
-      }
-      refuse(
-        'GATE_NO_APPROVAL',
-        `plan ${short} for ${plan.service} in ${plan.environment} has no approval`,
-        `ask one of ${service.approvers.join(', ')} to run 'deploy approve <plan file>'`,
-      );
-    }
-    approval = approvalFromEvent(mine[mine.length - 1]);
+    refuse(
+      'GATE_NO_APPROVAL',
+      `plan ${short(plan.id)} for ${plan.service} in ${plan.environment} has no approval`,
+      `ask one of ${service.approvers.join(', ')} to run 'deploy approve <plan file>'`,
+    );
   }
+  // The newest approval that holds wins; when none does, the newest one's reason is the refusal.
+  let firstRefusal: unknown;
+  for (const e of [...mine].reverse()) {
+    try {
+      return { approval: await checkRecordedApproval(e, { ...input, signers }, author, now), derived };
+    } catch (err) {
+      if (!(err instanceof C2CError)) throw err;
+      firstRefusal ??= err;
+    }
+  }
+  throw firstRefusal;
+}
 
-  checkFourEyes(service, plan, approval.approver);
-  checkApprover(service, approval.approver);
-  const expires = Date.parse(approval.time) + ttlMs(service);
+async function cloudBuildApproval(input: GateInput, source: Extract<ApprovalSource, { kind: 'cloudbuild' }>, now: Date): Promise<Approval> {
+  const { plan, service } = input;
+  const build = await fetchBuild(source.build, source.auth, source.baseUrl);
+  const result = build.approval?.result;
+  if (build.approval?.state !== 'APPROVED' || result?.decision !== 'APPROVED' || !result.approverAccount || !result.approvalTime) {
+    refuse(
+      'GATE_NO_APPROVAL',
+      `build ${source.build.buildId} is not approved (approval state ${build.approval?.state ?? 'none'})`,
+      'approve the build in the Cloud Build console (Approve), as one of the service approvers',
+    );
+  }
+  const approvedPlan = approvedPlanId(build);
+  if (approvedPlan !== plan.id) {
+    refuse(
+      'GATE_APPROVAL_MISMATCH',
+      `build ${source.build.buildId} was approved for plan ${approvedPlan ? short(approvedPlan) : '(none)'}, not plan ${short(plan.id)}`,
+      'the production build must be started for this plan: its _PLAN_OBJECT must be <prefix>/<plan id>.json (or _PLAN_ID the plan id)',
+    );
+  }
+  const time = Date.parse(result.approvalTime);
+  if (Number.isNaN(time) || time > now.getTime() + MAX_FUTURE_SKEW_MS) {
+    refuse('GATE_APPROVAL_FUTURE', `build ${source.build.buildId} reports an approval time ${result.approvalTime} in the future`);
+  }
+  const approver = { principal: result.approverAccount };
+  // A signed plan's author is verified; an unsigned one (made by the staging build) has the commit author only.
+  const author = plan.signature && input.signers ? await verifyPlanAuthor(plan, input.signers) : null;
+  checkFourEyes(service, plan, approver, author);
+  checkApprover(service, approver, 'cloudbuild');
+  const expires = time + ttlMs(service);
   if (now.getTime() > expires) {
     refuse(
       'GATE_APPROVAL_EXPIRED',
-      `the approval of plan ${short} by ${approval.approver} expired at ${new Date(expires).toISOString()}`,
+      `the approval of plan ${short(plan.id)} by ${approver.principal} expired at ${new Date(expires).toISOString()}`,
       'plan again and have the new plan approved',
     );
   }
+  const approval: Approval = {
+    planId: plan.id,
+    approver: approver.principal,
+    time: result.approvalTime,
+    expiresAt: new Date(expires).toISOString(),
+    source: 'cloudbuild',
+    buildId: source.build.buildId,
+    ...(result.comment ? { comment: result.comment } : {}),
+  };
+  // The click in Cloud Build is the approval: keep who, when and the comment in our own audit log too.
+  await input.audit.record({
+    type: 'approval.recorded',
+    service: plan.service,
+    environment: plan.environment,
+    actor: approval.approver,
+    approver: approval.approver,
+    approvalSource: 'cloudbuild',
+    planId: plan.id,
+    ...(plan.app.container ? { image: plan.app.container.docker.image } : {}),
+    time: new Date(time).toISOString(),
+    reason: `Cloud Build build ${source.build.buildId}`,
+    expiresAt: approval.expiresAt,
+    ...(approval.comment ? { comment: approval.comment } : {}),
+  });
   return approval;
 }

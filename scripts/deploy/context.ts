@@ -76,6 +76,8 @@ export interface CliIo {
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
   setExitCode(code: number): void;
+  /** The service catalog (tests pass fixture services). @default - the fleet in services/ */
+  readonly catalog?: Catalog;
 }
 
 /** Builds the context over real or test streams. */
@@ -89,7 +91,7 @@ export function createContext(io: CliIo): CliContext {
     out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     json: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     err: (text) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
-    catalog: () => (catalog ??= loadCatalog()),
+    catalog: () => (catalog ??= io.catalog ?? loadCatalog()),
     actor: () => (actor ??= currentActor(io.env)),
     audit: () => (audit ??= AuditLog.open(undefined, io.env)),
     hasMarathon: (environment, marathon) => Boolean(marathonUrl(io.env, environment, marathon)),

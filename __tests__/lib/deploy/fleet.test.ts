@@ -103,15 +103,6 @@ describe('rollback command', () => {
     expect(result.image).toBe('reg:5000/web-rb3:1');
   });
 
-  it('a production rollback is recorded as an emergency', async () => {
-    const service = testService('web-rbp');
-    await applyService(deployContext(lm.url), { service, environment: 'production', image: 'reg:5000/web-rbp:1' });
-    await applyService(deployContext(lm.url), { service, environment: 'production', image: 'reg:5000/web-rbp:2' });
-    const audit = memoryAudit();
-    await rollbackService(deployContext(lm.url, { audit }), { service, environment: 'production', emergency: true });
-    expect(audit.events.every((e) => e.emergency === true && e.environment === 'production')).toBe(true);
-  });
-
   it('refuses a version that is not stored, sending nothing that changes Marathon (§8: 404 for unknown versions)', async () => {
     const service = testService('web-rb2');
     await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rb2:1' });

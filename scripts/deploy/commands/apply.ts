@@ -1,14 +1,18 @@
 import { Command, Option } from 'commander';
 import { applyAll } from '../../../lib/deploy/all';
-import { applyService, ApplyRequest, ApplyResult, GateResult } from '../../../lib/deploy/apply';
+import { applyService, ApplyResult } from '../../../lib/deploy/apply';
 import { DeployContext } from '../../../lib/deploy/types';
 import { C2CError } from '../../../lib/errors';
-import { authorizeProduction } from '../../../lib/gate/gate';
-import { readPlanFile } from '../../../lib/gate/plan';
-import { STAMP_LABELS } from '../../../lib/marathon/app';
-import { MarathonAppInfo } from '../../../lib/marathon/client';
+import { applyPlan, isRefusal, recordRefusal } from '../../../lib/gate/apply';
+import { cloudBuildContext } from '../../../lib/gate/cloudbuild';
+import { ApprovalSource } from '../../../lib/gate/gate';
+import { productionNeedsPlan } from '../../../lib/gate/hook';
+import { readPlanFile } from '../../../lib/gate/plan-file';
+import { AllowedSigners } from '../../../lib/gate/signing';
+import { googleAuthFromEnv } from '../../../lib/google/http';
 import { platformFromEnv } from '../../../lib/platform';
 import { CliContext, EXIT, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+import { allowedSigners, allowedSignersIfAny } from './signing-options';
 
 interface ApplyOptions {
   service?: string;
@@ -26,11 +30,6 @@ interface ApplyOptions {
   timeout: number;
   marathon?: string;
 }
-
-const PRODUCTION_NEEDS_PLAN = (what: string) =>
-  new C2CError('PRODUCTION_NEEDS_PLAN', `production is changed only through an approved plan; ${what} is not allowed for production`, {
-    hint: "run 'deploy plan --service S --env production --image IMAGE --out FILE', have it approved ('deploy approve FILE'), then 'deploy apply --plan FILE'",
-  });
 
 /** `deploy apply`: one service, a plan file, or the whole fleet; waits until healthy and rolls back on failure. */
 export function register(program: Command, ctx: CliContext): void {
@@ -77,13 +76,13 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
       hint: "see 'deploy apply --help'",
     });
   }
-  if (opts.plan !== undefined) return applyPlan(ctx, opts, opts.plan);
+  if (opts.plan !== undefined) return applyPlanFile(ctx, opts, opts.plan);
   const environment = parseEnvironment(opts.env);
   if (opts.all) {
-    if (environment === 'production') throw PRODUCTION_NEEDS_PLAN('apply --all');
+    if (environment === 'production') throw productionNeedsPlan('apply --all');
     return applyFleet(ctx, opts, environment);
   }
-  if (environment === 'production') throw PRODUCTION_NEEDS_PLAN('apply --image');
+  if (environment === 'production') throw productionNeedsPlan('apply --image');
   const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
   const image = parseImage(opts.image);
   const deploy = deployContext(ctx, opts, environment);
@@ -109,7 +108,7 @@ function progressRun<T>(ctx: CliContext, title: string, work: () => Promise<T>):
   return ctx.progress().run(title, work);
 }
 
-async function applyPlan(ctx: CliContext, opts: ApplyOptions, file: string): Promise<number> {
+async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string): Promise<number> {
   if (opts.all || opts.service !== undefined || opts.image !== undefined || opts.tag !== undefined) {
     throw new C2CError('USAGE', '--plan cannot be combined with --service, --image, --all or --tag: the plan says what to deploy', {
       hint: 'apply --plan FILE',
@@ -123,57 +122,32 @@ async function applyPlan(ctx: CliContext, opts: ApplyOptions, file: string): Pro
     });
   }
   const environment = plan.environment;
-  if (environment === 'production' && opts.force) {
-    throw new C2CError('USAGE', '--force is not allowed for production: nothing goes around the gate or cancels a production deployment', {
-      hint: "wait for the running deployment ('deploy status --env production'), then apply again",
-    });
-  }
-  const audit = ctx.audit();
-  const actor = ctx.actor();
-  const beforeSubmit = async (live: MarathonAppInfo | null): Promise<GateResult> => {
-    if (environment !== 'production') return { labels: { [STAMP_LABELS.planId]: plan.id } };
-    try {
-      const approval = await authorizeProduction({
-        plan,
-        service,
-        liveVersion: live?.version ?? null,
-        audit,
-        approvalSource: opts.approval,
-        env: ctx.env,
-      });
-      return {
-        labels: { [STAMP_LABELS.planId]: plan.id, [STAMP_LABELS.approvedBy]: approval.approver },
-        approver: approval.approver,
-        approvalSource: approval.source,
-      };
-    } catch (error) {
-      if (error instanceof C2CError && error.code.startsWith('GATE_')) {
-        await audit.record({
-          type: 'gate.refused',
-          service: plan.service,
-          environment,
-          actor,
-          planId: plan.id,
-          image: plan.image,
-          reason: error.message,
-        });
+  const deploy = { ...deployContext(ctx, opts, environment), audit: ctx.audit() };
+  let source: ApprovalSource = { kind: 'local' };
+  let signers: AllowedSigners | undefined;
+  try {
+    if (environment === 'production' && opts.approval === 'cloudbuild') {
+      // The gate reads approvals from Google's API only; a test endpoint never approves production.
+      if (ctx.env.C2C_CLOUDBUILD_BASE_URL) {
+        throw new C2CError(
+          'GATE_CLOUDBUILD_OVERRIDE',
+          'C2C_CLOUDBUILD_BASE_URL is set: a Cloud Build approval is read only from cloudbuild.googleapis.com',
+          { hint: 'unset C2C_CLOUDBUILD_BASE_URL' },
+        );
       }
-      throw error;
+      source = { kind: 'cloudbuild', build: cloudBuildContext(ctx.env), auth: googleAuthFromEnv(ctx.env) };
+      signers = await allowedSignersIfAny(ctx);
+    } else if (environment === 'production') {
+      signers = await allowedSigners(ctx);
     }
-  };
-  const request: ApplyRequest = {
-    service,
-    environment,
-    image: plan.image,
-    app: plan.app,
-    planId: plan.id,
-    commit: plan.commit,
-    commitTime: plan.commitTime,
-    force: opts.force,
-    beforeSubmit,
-  };
-  const deploy = deployContext(ctx, opts, environment);
-  const result = await progressRun(ctx, `applying plan ${plan.id.slice(0, 12)} to ${environment}`, () => applyService(deploy, request));
+  } catch (error) {
+    if (isRefusal(error))
+      await recordRefusal(deploy.audit, { service: plan.service, environment, actor: ctx.actor(), planId: plan.id, error });
+    throw error;
+  }
+  const result = await progressRun(ctx, `applying plan ${plan.id.slice(0, 12)} to ${environment}`, () =>
+    applyPlan(deploy, { plan, service, source, ...(signers ? { signers } : {}), ...(opts.force ? { force: true } : {}) }),
+  );
   printResult(ctx, opts, result);
   return EXIT.ok;
 }

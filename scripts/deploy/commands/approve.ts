@@ -1,32 +1,71 @@
 import { Command } from 'commander';
 import { approvePlan } from '../../../lib/gate/gate';
-import { formatDiff, readPlanFile } from '../../../lib/gate/plan';
-import { CliContext, withExitHelp } from '../context';
+import { isRefusal, recordRefusal } from '../../../lib/gate/apply';
+import { formatDiff, readPlanFile } from '../../../lib/gate/plan-file';
+import { marathonAppId } from '../../../lib/marathon/render';
+import { CliContext, marathonOptions, withExitHelp } from '../context';
+import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
 
-/** `deploy approve FILE`: records a reviewer's approval of one exact plan id in the audit log. */
+/**
+ * `deploy approve FILE`: shows what the plan changes, computed now from its app and the live app, and records a
+ * signed approval of that one plan id.
+ */
 export function register(program: Command, ctx: CliContext): void {
-  withExitHelp(program.command('approve'))
-    .description('approve a production plan (recorded in the audit log with who, when and the comment)')
+  keyOption(marathonOptions(withExitHelp(program.command('approve'))))
+    .description('approve a production plan: shows the diff of its app against what runs now, signs and records the approval')
     .argument('<file>', "plan file written by 'deploy plan --out'")
     .option('--comment <text>', 'why it is fine to ship (kept in the audit log)')
     .option('--json', 'print the approval as JSON')
     .action(
-      ctx.action(async (file: string, opts: { comment?: string; json?: boolean }) => {
+      ctx.action(async (file: string, opts: { comment?: string; json?: boolean; key?: string; timeout: number; marathon?: string }) => {
         const plan = await readPlanFile(file);
         const service = ctx.catalog().get(plan.service);
-        const approval = await approvePlan({ plan, service, audit: ctx.audit(), actor: ctx.actor(), comment: opts.comment });
-        if (opts.json) {
-          ctx.json({ ...approval, service: plan.service, environment: plan.environment, image: plan.image });
-          return;
+        const audit = ctx.audit();
+        const keyPath = await signingKey(ctx, opts.key);
+        try {
+          const signers = await allowedSigners(ctx);
+          const client = ctx.client({ environment: plan.environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
+          const live = await client.getApp(marathonAppId(plan.service, plan.environment));
+          const { approval, derived } = await approvePlan({
+            plan,
+            service,
+            live,
+            audit,
+            signers,
+            keyPath,
+            ...(opts.comment ? { comment: opts.comment } : {}),
+          });
+          if (opts.json) {
+            ctx.json({
+              ...approval,
+              service: plan.service,
+              environment: plan.environment,
+              image: derived.image,
+              digest: derived.digest,
+              diff: derived.diff,
+            });
+            return;
+          }
+          ctx.out(
+            `approved plan ${plan.id.slice(0, 12)} (${plan.service} in ${plan.environment}) as ${approval.approver}, valid until ${approval.expiresAt}`,
+          );
+          ctx.out(
+            `  runs ${derived.image ?? '(no image)'}${derived.digest ? '' : ' (not pinned to a digest)'}; against live version ${derived.liveVersion ?? 'none'}:`,
+          );
+          ctx.out(
+            formatDiff(derived.diff)
+              .split('\n')
+              .map((l) => `  ${l}`)
+              .join('\n'),
+          );
+          ctx.out(`apply it with: deploy apply --plan ${file}`);
+        } catch (error) {
+          if (isRefusal(error)) {
+            const actor = await whoTried(ctx, keyPath);
+            await recordRefusal(audit, { service: plan.service, environment: plan.environment, actor, planId: plan.id, error });
+          }
+          throw error;
         }
-        ctx.out(`approved plan ${plan.id.slice(0, 12)} (${plan.service} in ${plan.environment}, ${plan.image}) as ${approval.approver}`);
-        ctx.out(
-          formatDiff(plan.diff)
-            .split('\n')
-            .map((l) => `  ${l}`)
-            .join('\n'),
-        );
-        ctx.out(`apply it with: deploy apply --plan ${file}`);
       }),
     );
 }

@@ -1,48 +1,81 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { AuditEvent } from '../../../lib/audit/log';
+import { AuditEvent, filterEvents } from '../../../lib/audit/log';
+import { verifyAuditLog } from '../../../lib/gate/verify-log';
 import { parseSince } from '../../../lib/report/dora';
-import { CliContext, parseEnvironment, withExitHelp } from '../context';
+import { CliContext, EXIT, parseEnvironment, withExitHelp } from '../context';
+import { allowedSignersIfAny } from './signing-options';
 
-/** `deploy history`: the audit log, newest last. */
+interface HistoryOptions {
+  service?: string;
+  env?: string;
+  since?: string;
+  json?: boolean;
+  verify?: boolean;
+}
+
+/** `deploy history`: the audit log, newest last; `--verify` checks its hash chain and every signature. */
 export function register(program: Command, ctx: CliContext): void {
   withExitHelp(program.command('history'))
-    .description('every plan, approval, apply and rollback from the audit log (who, when, what, outcome)')
+    .description('every plan, approval, refusal, apply and rollback from the audit log (who, when, what, outcome)')
     .option('--service <name>', 'only this service')
     .option('--env <env>', 'only this environment')
     .option('--since <when>', "only events since then: '30d', '12h', '2w' or a date")
+    .option('--verify', 'check the hash chain and every signature; name the first bad line (exit 1 when any)')
     .option('--json', 'print the events as JSON (one array)')
-    .action(
-      ctx.action(async (opts: { service?: string; env?: string; since?: string; json?: boolean }) => {
-        if (opts.service !== undefined) ctx.catalog().get(opts.service);
-        const events = await ctx.audit().list({
-          service: opts.service,
-          environment: opts.env === undefined ? undefined : parseEnvironment(opts.env),
-          since: opts.since === undefined ? undefined : parseSince(opts.since),
-        });
-        if (opts.json) {
-          ctx.json(events);
-          return;
-        }
-        if (events.length === 0) {
-          ctx.out(`no events in ${ctx.audit().location}`);
-          return;
-        }
-        const t = new Table({ head: ['time', 'service', 'env', 'event', 'actor', 'details'], style: { head: [], border: [] } });
-        for (const e of events) t.push([e.time.replace('T', ' ').slice(0, 19), e.service, e.environment, e.type, e.actor, details(e)]);
-        ctx.out(t.toString());
-      }),
-    );
+    .action(ctx.action((opts: HistoryOptions) => run(ctx, opts)));
+}
+
+async function run(ctx: CliContext, opts: HistoryOptions): Promise<number> {
+  if (opts.service !== undefined) ctx.catalog().get(opts.service);
+  const audit = ctx.audit();
+  const read = await audit.read();
+  if (opts.verify) {
+    const result = await verifyAuditLog(read, await allowedSignersIfAny(ctx));
+    if (opts.json) ctx.json({ ok: result.problems.length === 0, location: audit.location, ...result });
+    if (result.problems.length === 0) {
+      if (!opts.json) ctx.out(`${audit.location}: ${result.records} records, hash chain intact, ${result.signatures} signatures verified`);
+      return EXIT.ok;
+    }
+    if (!opts.json) for (const p of result.problems) ctx.out(`line ${p.line}: ${p.message}`);
+    ctx.err(`deploy: audit log ${audit.location} is damaged from line ${result.problems[0].line}: ${result.problems[0].message}`);
+    ctx.err("hint: the log is append-only; compare with the team's copy (GCS keeps every record write-once) and find who wrote that line");
+    return EXIT.failed;
+  }
+  for (const p of read.problems) ctx.err(`note: audit log line ${p.line}: ${p.message}`);
+  const events = filterEvents(read.events, {
+    service: opts.service,
+    environment: opts.env === undefined ? undefined : parseEnvironment(opts.env),
+    since: opts.since === undefined ? undefined : parseSince(opts.since),
+  });
+  if (opts.json) {
+    ctx.json(events);
+    return EXIT.ok;
+  }
+  if (events.length === 0) {
+    ctx.out(`no events in ${audit.location}`);
+    return EXIT.ok;
+  }
+  const glass = events.filter((e) => e.breakGlass && e.type === 'rollback.started');
+  for (const e of glass)
+    ctx.out(`!! BREAK-GLASS ${e.time}: ${e.actor} rolled back ${e.service} in ${e.environment} to ${e.appVersion}: ${e.reason}`);
+  const t = new Table({ head: ['time', 'service', 'env', 'event', 'actor', 'details'], style: { head: [], border: [] } });
+  for (const e of events) t.push([e.time.replace('T', ' ').slice(0, 19), e.service, e.environment, e.type, e.actor, details(e)]);
+  ctx.out(t.toString());
+  return EXIT.ok;
 }
 
 function details(e: AuditEvent): string {
   const parts: string[] = [];
+  if (e.breakGlass) parts.push('!! BREAK-GLASS');
   if (e.image) parts.push(e.image.split('/').pop() ?? e.image);
   if (e.planId) parts.push(`plan ${e.planId.slice(0, 12)}`);
   if (e.approver && e.type !== 'approval.recorded') parts.push(`approved by ${e.approver}`);
+  if (e.signature) parts.push('signed');
   if (e.appVersion) parts.push(`version ${e.appVersion}`);
-  if (e.emergency) parts.push('EMERGENCY');
+  if (e.emergency && !e.breakGlass) parts.push('emergency');
   if (e.comment) parts.push(`"${e.comment}"`);
-  if (e.reason) parts.push(e.reason);
+  if (e.code) parts.push(e.code);
+  if (e.reason && !e.breakGlass) parts.push(e.reason);
   return parts.join(', ');
 }

@@ -2,13 +2,17 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import { planService } from '../../../lib/deploy/plan';
 import { C2CError } from '../../../lib/errors';
-import { formatDiff, writePlanFile } from '../../../lib/gate/plan';
+import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
 import { resolveImageDigest } from '../../../lib/registry/digest';
 import { CliContext, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+import { allowedSigners, keyOption, signingKey } from './signing-options';
 
-/** `deploy plan`: diff against what runs, write a sealed plan file, print the diff. Reads Marathon only. */
+/**
+ * `deploy plan`: diff against what runs, write a sealed plan file, print the diff. Reads Marathon only. A production
+ * plan is signed with the author's key when one is set (needed for a local approval; Cloud Build approves unsigned ones).
+ */
 export function register(program: Command, ctx: CliContext): void {
-  marathonOptions(withExitHelp(program.command('plan')))
+  keyOption(marathonOptions(withExitHelp(program.command('plan'))))
     .description('compare the rendered definition with what runs, print the field-level diff and write a plan file')
     .option('--service <name>', 'service from the catalog (see list)')
     .option('--env <env>', 'staging or production')
@@ -16,6 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--out <file>', 'plan file to write (default .c2c/plans/<service>-<env>-<id12>.json)')
     .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
+    .option('--commit-author <email>', "the commit's author: four-eyes keeps them from approving it")
     .option(
       '--registry <url>',
       "Docker registry API base URL to resolve the image's digest (default: C2C_REGISTRY_URL; none: keep the tag)",
@@ -30,6 +35,8 @@ export function register(program: Command, ctx: CliContext): void {
           out?: string;
           commit?: string;
           commitTime?: string;
+          commitAuthor?: string;
+          key?: string;
           json?: boolean;
           registry?: string;
           timeout: number;
@@ -51,9 +58,24 @@ export function register(program: Command, ctx: CliContext): void {
             if ('note' in resolved) ctx.err(`note: ${resolved.note}`);
             else imageDigest = resolved.digest;
           }
+          const keyPath = environment === 'production' ? await signingKey(ctx, opts.key) : undefined;
+          if (environment === 'production' && !keyPath) {
+            ctx.err(
+              "note: no signing key (--key, DEPLOY_SIGNING_KEY or git's user.signingkey): the plan is unsigned and only a Cloud Build approval can approve it",
+            );
+          }
           const { plan } = await planService(
             { client, actor: ctx.actor(), audit: ctx.audit(), timeoutMs: opts.timeout * 1000 },
-            { service, environment, image, imageDigest, commit: opts.commit, commitTime: opts.commitTime },
+            {
+              service,
+              environment,
+              image,
+              imageDigest,
+              commit: opts.commit,
+              commitTime: opts.commitTime,
+              ...(opts.commitAuthor ? { commitAuthor: opts.commitAuthor } : {}),
+              ...(keyPath ? { signing: { keyPath, signers: await allowedSigners(ctx) } } : {}),
+            },
           );
           const path = opts.out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
           await writePlanFile(path, plan);
@@ -61,7 +83,7 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.json({ path, ...plan });
           } else {
             ctx.out(
-              `plan ${plan.id.slice(0, 12)} for ${service.name} in ${environment} (live version ${plan.liveVersion ?? 'none: first deploy'}):`,
+              `plan ${plan.id.slice(0, 12)} for ${service.name} in ${environment} (live version ${plan.liveVersion ?? 'none: first deploy'})${plan.signature ? `, signed by ${plan.createdBy}` : ''}:`,
             );
             ctx.out(formatDiff(plan.diff));
           }

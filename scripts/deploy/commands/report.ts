@@ -14,9 +14,16 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.action(async (opts: { since: string; env: string; json?: boolean }) => {
         const environment = parseEnvironment(opts.env);
         const since = parseSince(opts.since);
-        const report = doraReport(await ctx.audit().list(), { since, environment });
+        const events = await ctx.audit().list();
+        const report = doraReport(events, { since, environment });
+        // Break-glass is never a quiet figure: every one in the window is listed.
+        const breakGlass = events
+          .filter(
+            (e) => e.breakGlass && e.type === 'rollback.started' && e.environment === environment && Date.parse(e.time) >= since.getTime(),
+          )
+          .map((e) => ({ time: e.time, service: e.service, actor: e.actor, version: e.appVersion ?? null, reason: e.reason ?? '' }));
         if (opts.json) {
-          ctx.json(report);
+          ctx.json({ ...report, breakGlass });
           return;
         }
         const t = new Table({
@@ -37,6 +44,10 @@ export function register(program: Command, ctx: CliContext): void {
           `DORA figures for ${environment}, ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)} (${report.days.toFixed(1)} days)`,
         );
         ctx.out(t.toString());
+        if (breakGlass.length > 0) {
+          ctx.out(`!! ${breakGlass.length} BREAK-GLASS rollback(s) in ${environment} in this window:`);
+          for (const b of breakGlass) ctx.out(`!!   ${b.time} ${b.service} to ${b.version} by ${b.actor}: ${b.reason}`);
+        }
       }),
     );
 }

@@ -1,73 +1,113 @@
 import { Command } from 'commander';
-import { rollbackService } from '../../../lib/deploy/rollback';
+import { BreakGlass, breakGlassStatement, rollbackService } from '../../../lib/deploy/rollback';
 import { C2CError } from '../../../lib/errors';
+import { isRefusal, recordRefusal } from '../../../lib/gate/apply';
+import { NAMESPACES, signMessage } from '../../../lib/gate/signing';
 import { CliContext, EXIT, marathonOptions, parseEnvironment, requireOption, withExitHelp } from '../context';
+import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
 
-/** `deploy rollback`: restore the previous healthy version (or `--to`), and wait until it is healthy. */
+interface RollbackOptions {
+  service?: string;
+  env?: string;
+  to?: string;
+  force?: boolean;
+  breakGlass?: boolean;
+  reason?: string;
+  key?: string;
+  json?: boolean;
+  timeout: number;
+  marathon?: string;
+}
+
+/**
+ * `deploy rollback`: restore the previous healthy version (or `--to`), and wait until it is healthy. In production only
+ * to a known-good version, without a new approval; anything else needs `--break-glass --reason TEXT`, signed.
+ */
 export function register(program: Command, ctx: CliContext): void {
-  marathonOptions(withExitHelp(program.command('rollback')))
+  keyOption(marathonOptions(withExitHelp(program.command('rollback'))))
     .description(
-      'restore the previous healthy version (or --to VERSION) and wait until it is healthy; in production an audited emergency action',
+      'restore the previous known-good version (or --to VERSION) and wait until it is healthy; in production no approval is needed, and only known-good versions qualify',
     )
     .option('--service <name>', 'service from the catalog')
     .option('--env <env>', 'staging or production')
-    .option('--to <version>', 'a stored Marathon version (see GET /v2/apps/<id>/versions); default: the previous healthy one')
-    .option('--force', 'cancel a deployment that holds the app (e.g. a stuck bad deploy)')
+    .option('--to <version>', 'a stored Marathon version (see GET /v2/apps/<id>/versions); default: the previous known-good one')
+    .option('--force', 'cancel a deployment that holds the app (production: with --break-glass only)')
+    .option('--break-glass', 'production: restore a version that is not known good, or --force; signed with your key and recorded as such')
+    .option('--reason <text>', 'with --break-glass: why (kept in the audit log)')
     .option('--json', 'print the result as JSON')
-    .action(
-      ctx.action(
-        async (opts: {
-          service?: string;
-          env?: string;
-          to?: string;
-          force?: boolean;
-          json?: boolean;
-          timeout: number;
-          marathon?: string;
-        }) => {
-          const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
-          const environment = parseEnvironment(opts.env);
-          if (opts.to !== undefined && Number.isNaN(Date.parse(opts.to))) {
-            throw new C2CError('USAGE', `--to '${opts.to}' is not a Marathon version timestamp`, {
-              hint: 'e.g. --to 2026-11-27T10:42:01.123Z',
-            });
-          }
-          const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
-          const audit = ctx.audit();
-          const history = await audit.list({
-            service: service.name,
-            environment,
-            types: ['apply.succeeded', 'rollback.succeeded', 'apply.rolled-back', 'apply.failed'],
-          });
-          const versionsOf = (types: string[]) =>
-            history
-              .filter((e) => types.includes(e.type))
-              .map((e) => e.appVersion)
-              .filter((v): v is string => v !== undefined);
-          const progress = ctx.progress();
-          const emergency = environment === 'production';
-          if (emergency) ctx.err('production rollback: allowed without a new approval, recorded in the audit log as an emergency');
-          const result = await progress.run(`rolling back ${service.name} in ${environment}`, () =>
-            rollbackService(
-              { client, actor: ctx.actor(), audit, timeoutMs: opts.timeout * 1000, onProgress: (e) => progress.event(e) },
-              {
-                service,
-                environment,
-                to: opts.to,
-                force: opts.force,
-                emergency,
-                knownGoodVersions: versionsOf(['apply.succeeded', 'rollback.succeeded']),
-                knownBadVersions: versionsOf(['apply.rolled-back', 'apply.failed']),
-              },
-            ),
-          );
-          if (opts.json) ctx.json({ ok: true, ...result });
-          else
-            ctx.out(
-              `rolled back ${result.appId} to version ${result.restored} (${result.image ?? 'no image'}); it now runs as version ${result.version}`,
-            );
-          return EXIT.ok;
+    .action(ctx.action((opts: RollbackOptions) => run(ctx, opts)));
+}
+
+async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
+  const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
+  const environment = parseEnvironment(opts.env);
+  if (opts.to !== undefined && Number.isNaN(Date.parse(opts.to))) {
+    throw new C2CError('USAGE', `--to '${opts.to}' is not a Marathon version timestamp`, { hint: 'e.g. --to 2026-11-27T10:42:01.123Z' });
+  }
+  if (opts.breakGlass && (opts.reason ?? '').trim() === '') {
+    throw new C2CError('USAGE', '--break-glass needs --reason TEXT', {
+      hint: "e.g. --reason 'v41 corrupts orders; v39 is the last version we trust'",
+    });
+  }
+  if (opts.reason !== undefined && !opts.breakGlass) {
+    throw new C2CError('USAGE', '--reason is only for --break-glass', { hint: 'leave out --reason, or add --break-glass' });
+  }
+  if (opts.breakGlass && environment !== 'production') {
+    throw new C2CError('USAGE', '--break-glass is for production; a staging rollback needs none', { hint: 'leave out --break-glass' });
+  }
+  const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
+  const audit = ctx.audit();
+  const { events, problems } = await audit.read();
+  // A damaged log never blocks a rollback: bad lines are named and skipped.
+  for (const p of problems.slice(0, 3)) ctx.err(`note: audit log line ${p.line}: ${p.message}`);
+  if (problems.length > 3) ctx.err(`note: ${problems.length - 3} more audit log problems ('deploy history --verify' lists them)`);
+  const history = events.filter((e) => e.service === service.name && e.environment === environment);
+  const keyPath = opts.breakGlass ? await signingKey(ctx, opts.key) : undefined;
+  const progress = ctx.progress();
+  try {
+    let breakGlass: BreakGlass | undefined;
+    if (opts.breakGlass) {
+      if (!keyPath) {
+        throw new C2CError('GATE_NO_SIGNING_KEY', 'break-glass is signed with your SSH key, and no key is set', {
+          hint: "pass --key PATH or set DEPLOY_SIGNING_KEY (or git's user.signingkey); its public key must be in the allowed-signers file",
+        });
+      }
+      const reason = (opts.reason ?? '').trim();
+      const time = new Date().toISOString();
+      const message = breakGlassStatement({ service: service.name, environment, to: opts.to, force: Boolean(opts.force), reason, time });
+      breakGlass = {
+        reason,
+        time,
+        signature: await signMessage(keyPath, NAMESPACES.breakGlass, message),
+        signers: await allowedSigners(ctx),
+      };
+      ctx.err(`BREAK-GLASS rollback of ${service.name} in production: "${reason}" (signed, recorded in the audit log)`);
+    } else if (environment === 'production') {
+      ctx.err('production rollback: to a known-good version, without a new approval; recorded in the audit log');
+    }
+    const result = await progress.run(`rolling back ${service.name} in ${environment}`, () =>
+      rollbackService(
+        { client, actor: ctx.actor(), audit, timeoutMs: opts.timeout * 1000, onProgress: (e) => progress.event(e) },
+        {
+          service,
+          environment,
+          history,
+          ...(opts.to !== undefined ? { to: opts.to } : {}),
+          ...(opts.force ? { force: true } : {}),
+          ...(breakGlass ? { breakGlass } : {}),
         },
       ),
     );
+    if (opts.json) ctx.json({ ok: true, ...result, ...(breakGlass ? { breakGlass: true } : {}) });
+    else
+      ctx.out(
+        `rolled back ${result.appId} to version ${result.restored} (${result.image ?? 'no image'}); it now runs as version ${result.version}`,
+      );
+    return EXIT.ok;
+  } catch (error) {
+    if (isRefusal(error)) {
+      await recordRefusal(audit, { service: service.name, environment, actor: await whoTried(ctx, keyPath), error });
+    }
+    throw error;
+  }
 }

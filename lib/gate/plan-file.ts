@@ -1,20 +1,19 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EnvironmentName } from '../catalog/types';
+import type { FieldChange } from '../deploy/diff';
 import { C2CError } from '../errors';
 import { MarathonAppDefinition } from '../marathon/app';
 
-/** One changed field between what runs and what the plan will submit. */
-export interface FieldChange {
-  /** Dotted path with [i] for array items, e.g. `container.docker.image` or `env.LOG_LEVEL`. */
-  readonly path: string;
-  readonly kind: 'added' | 'removed' | 'changed';
-  readonly from?: unknown;
-  readonly to?: unknown;
-}
+/** The largest plan file read (a rendered app is a few KiB; anything near this is not a plan). */
+export const MAX_PLAN_BYTES = 1024 * 1024;
 
-/** Everything a reviewer approves. The plan id is the SHA-256 of exactly this content. */
+/**
+ * Everything a reviewer approves. The plan id is the SHA-256 of exactly this content. `app` is what runs; `image`,
+ * `imageDigest`, `diff` and `liveVersion` are kept for people and machines reading the file, and the gate refuses a
+ * plan whose stored fields disagree with `app` (it shows reviewers only what it derives from `app` and the live app).
+ */
 export interface PlanContent {
   readonly format: 'c2c.plan/v1';
   readonly service: string;
@@ -24,11 +23,14 @@ export interface PlanContent {
   readonly imageDigest?: string;
   readonly commit?: string;
   readonly commitTime?: string;
+  /** The commit's author (e-mail): four-eyes keeps them from approving their own change. */
+  readonly commitAuthor?: string;
   /** The rendered Marathon JSON that `apply --plan` submits, byte for byte. */
   readonly app: MarathonAppDefinition;
   /** The live app's `version` the diff was computed against; null when the app does not exist yet. */
   readonly liveVersion: string | null;
   readonly diff: readonly FieldChange[];
+  /** Who made the plan: the signer's principal when signed (the gate checks it), else who ran `deploy plan`. */
   readonly createdBy: string;
   readonly createdAt: string;
 }
@@ -36,6 +38,8 @@ export interface PlanContent {
 export interface PlanFile extends PlanContent {
   /** `sha256` (hex) of the canonical JSON of the content: keys sorted, no whitespace. */
   readonly id: string;
+  /** The author's SSH signature over the plan statement (`ssh-keygen -Y sign -n c2c-plan@commit-to-cloud`). */
+  readonly signature?: string;
 }
 
 /** JSON with object keys sorted at every depth, so the same content always hashes the same. */
@@ -58,6 +62,7 @@ const CONTENT_KEYS: readonly (keyof PlanContent)[] = [
   'imageDigest',
   'commit',
   'commitTime',
+  'commitAuthor',
   'app',
   'liveVersion',
   'diff',
@@ -71,8 +76,12 @@ export function planId(content: PlanContent): string {
   return createHash('sha256').update(canonicalJson(picked)).digest('hex');
 }
 
+/** The plan file for `content`: its id computed, any `id` or `signature` it carried dropped (they were for other content). */
 export function sealPlan(content: PlanContent): PlanFile {
-  return { id: planId(content), ...content };
+  const picked = Object.fromEntries(
+    CONTENT_KEYS.filter((k) => content[k] !== undefined).map((k) => [k, content[k]]),
+  ) as unknown as PlanContent;
+  return { id: planId(picked), ...picked };
 }
 
 export async function writePlanFile(path: string, plan: PlanFile): Promise<void> {
@@ -89,11 +98,27 @@ export async function writePlanFile(path: string, plan: PlanFile): Promise<void>
 export async function readPlanFile(path: string): Promise<PlanFile> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const fh = await open(path, 'r');
+    try {
+      const { size, isFile } = await fh.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
+      if (!isFile) throw new Error('not a file');
+      if (size > MAX_PLAN_BYTES) {
+        throw new C2CError('PLAN_INVALID', `plan file '${path}' is ${size} bytes; a plan is at most ${MAX_PLAN_BYTES} bytes (1 MiB)`, {
+          hint: "this is not a plan written by 'deploy plan'; plan again",
+        });
+      }
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
+    if (err instanceof C2CError) throw err;
     throw new C2CError('PLAN_INVALID', `cannot read plan file '${path}': ${(err as Error).message}`, {
       hint: "create one with 'deploy plan --service S --env production --image IMAGE --out FILE'",
     });
+  }
+  if (Buffer.byteLength(text) > MAX_PLAN_BYTES) {
+    throw new C2CError('PLAN_INVALID', `plan file '${path}' is larger than ${MAX_PLAN_BYTES} bytes (1 MiB)`, { hint: 'plan again' });
   }
   let data: unknown;
   try {
@@ -114,6 +139,12 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
       },
     );
   }
+  const shapeErrors = planShapeErrors(plan as Record<string, unknown>);
+  if (shapeErrors.length > 0) {
+    throw new C2CError('PLAN_INVALID', `'${path}' is not a valid plan: ${shapeErrors.join('; ')}`, {
+      hint: 'plan again; never edit a plan file by hand',
+    });
+  }
   const full = plan as PlanFile;
   const actual = planId(full);
   if (actual !== full.id) {
@@ -126,6 +157,27 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
     );
   }
   return full;
+}
+
+/** Type errors in a plan's fields (the gate reads these values; a wrong type is refused, not coerced). */
+function planShapeErrors(p: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  const str = (k: string, optional = false) => {
+    if (p[k] === undefined && optional) return;
+    if (typeof p[k] !== 'string') errors.push(`'${k}' must be a string`);
+  };
+  ['id', 'service', 'environment', 'image', 'createdBy', 'createdAt'].forEach((k) => str(k));
+  ['imageDigest', 'commit', 'commitTime', 'commitAuthor', 'signature'].forEach((k) => str(k, true));
+  if (p.liveVersion !== null && typeof p.liveVersion !== 'string') errors.push("'liveVersion' must be a string or null");
+  if (!Array.isArray(p.diff)) errors.push("'diff' must be an array");
+  const app = p.app as Record<string, unknown> | null;
+  if (!app || typeof app !== 'object' || Array.isArray(app) || typeof app.id !== 'string')
+    errors.push("'app' must be a Marathon app with an id");
+  else if (!app.labels || typeof app.labels !== 'object') errors.push("'app.labels' must be an object");
+  if (p.environment !== undefined && p.environment !== 'staging' && p.environment !== 'production') {
+    errors.push(`'environment' must be staging or production`);
+  }
+  return errors;
 }
 
 /** The diff as a reviewer reads it: one line per field, from -> to. */

@@ -2,7 +2,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { C2CError } from '../../../lib/errors';
-import { canonicalJson, formatDiff, PlanContent, planId, readPlanFile, sealPlan, writePlanFile } from '../../../lib/gate/plan';
+import {
+  canonicalJson,
+  formatDiff,
+  MAX_PLAN_BYTES,
+  PlanContent,
+  planId,
+  readPlanFile,
+  sealPlan,
+  writePlanFile,
+} from '../../../lib/gate/plan-file';
+import { caught } from '../../helpers/errors';
 import { renderMarathonApp } from '../../../lib/marathon/render';
 import { loadCatalog } from '../../../services';
 
@@ -73,6 +83,27 @@ describe('plan files', () => {
     expect(await codeOf(readPlanFile(join(dir, 'bad.json')))).toBe('PLAN_INVALID');
     writeFileSync(join(dir, 'other.json'), '{"format":"something"}');
     expect(await codeOf(readPlanFile(join(dir, 'other.json')))).toBe('PLAN_INVALID');
+  });
+
+  it('a plan file over 1 MiB is PLAN_INVALID before it is parsed', async () => {
+    const path = join(dir, 'huge.json');
+    writeFileSync(path, JSON.stringify({ ...sealPlan(content), pad: 'x'.repeat(MAX_PLAN_BYTES) }));
+    const err = await caught(readPlanFile(path));
+    expect(err.code).toBe('PLAN_INVALID');
+    expect(err.message).toMatch(/^plan file '.*huge.json' is \d{7} bytes; a plan is at most 1048576 bytes \(1 MiB\)$/);
+  });
+
+  it('a field of the wrong type is PLAN_INVALID, even with a matching id', async () => {
+    const path = join(dir, 'typed.json');
+    const bad = { ...content, image: 42 } as unknown as PlanContent;
+    writeFileSync(path, JSON.stringify({ ...bad, id: planId(bad) }));
+    expect((await caught(readPlanFile(path))).message).toMatch(/is not a valid plan: 'image' must be a string$/);
+  });
+
+  it('sealing drops an id and signature made for other content', () => {
+    const sealed = sealPlan({ ...sealPlan(content), signature: 'old', id: 'f'.repeat(64), image: 'other' } as PlanContent);
+    expect(sealed.id).toBe(planId({ ...content, image: 'other' }));
+    expect('signature' in sealed).toBe(false);
   });
 
   it('formats the diff for a reviewer', () => {

@@ -1,0 +1,204 @@
+// The gate as one library call (applyPlan) and production rollback, against a real local Marathon behind a recording
+// proxy, with an in-memory audit log and SSH keys made here.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog } from '../../../lib/audit/log';
+import { applyService } from '../../../lib/deploy/apply';
+import { planService } from '../../../lib/deploy/plan';
+import { breakGlassStatement, rollbackService } from '../../../lib/deploy/rollback';
+import { DeployContext } from '../../../lib/deploy/types';
+import { applyPlan } from '../../../lib/gate/apply';
+import { approvePlan } from '../../../lib/gate/gate';
+import { PlanFile } from '../../../lib/gate/plan-file';
+import { AllowedSigners, loadAllowedSigners, NAMESPACES, signMessage } from '../../../lib/gate/signing';
+import { LocalMarathon } from '../../../scripts/local-marathon';
+import { caught } from '../../helpers/errors';
+import { testKeys, TestKeys } from '../../helpers/keys';
+import { recordingProxy } from '../../helpers/proxy';
+import { deployContext, makeImageStore, rawApp, startMarathon, testService } from '../deploy/helpers';
+
+const ANA = 'ana@example.com';
+const BEN = 'ben@example.com';
+const service = testService('gated', { approvers: [`user:${ANA}`, `user:${BEN}`] });
+
+let dir: string;
+let keys: TestKeys;
+let signers: AllowedSigners;
+let store: ReturnType<typeof makeImageStore>;
+let lm: LocalMarathon;
+let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+let audit: ReturnType<typeof AuditLog.inMemory>;
+/** Requests that change Marathon since `from`. */
+const changing = (from: number) => proxy.seen.slice(from).filter((s) => !s.startsWith('GET '));
+const ctx = (): DeployContext & { audit: AuditLog } => ({ ...deployContext(proxy.url), audit });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'c2c-gate-apply-'));
+  keys = testKeys(dir, [ANA, BEN]);
+  signers = await loadAllowedSigners(keys.allowedSigners);
+  store = makeImageStore(['gated']);
+  lm = await startMarathon(store.dir);
+  proxy = await recordingProxy(lm.url);
+  audit = AuditLog.inMemory();
+}, 30_000);
+afterAll(async () => {
+  await proxy.close();
+  await lm.close();
+  store.remove();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Plan (signed by ana), approve (ben), nothing applied yet. */
+async function approvedPlan(tag: string): Promise<PlanFile> {
+  const { plan, live } = await planService(ctx(), {
+    service,
+    environment: 'production',
+    image: `reg:5000/gated:${tag}`,
+    signing: { keyPath: keys.key(ANA), signers },
+  });
+  await approvePlan({ plan, service, live, audit, signers, keyPath: keys.key(BEN) });
+  return plan;
+}
+
+describe('applyPlan: the one way into production', () => {
+  it('submits exactly the approved app plus the plan-id and approved-by labels', async () => {
+    const plan = await approvedPlan('1');
+    const before = proxy.seen.length;
+    const result = await applyPlan(ctx(), { plan, service, signers });
+    expect(changing(before)).toEqual(['PUT /v2/apps/production/gated?partialUpdate=false']);
+    const put = proxy.seen.findIndex((x, i) => i >= before && x.startsWith('PUT '));
+    expect(JSON.parse(proxy.bodies.get(put) ?? '')).toEqual({
+      ...plan.app,
+      labels: { ...plan.app.labels, 'c2c.plan-id': plan.id, 'c2c.approved-by': BEN },
+    });
+    expect(result.image).toBe('reg:5000/gated:1');
+  }, 30_000);
+
+  it('a second caller cannot go around it: applyService refuses production without the gate, sending nothing', async () => {
+    const before = proxy.seen.length;
+    const err = await caught(applyService(deployContext(proxy.url), { service, environment: 'production', image: 'reg:5000/gated:evil' }));
+    expect(err.code).toBe('PRODUCTION_NEEDS_PLAN');
+    const hook = async () => ({ labels: {} });
+    const forged = await caught(
+      applyService(deployContext(proxy.url), { service, environment: 'production', image: 'x:1', beforeSubmit: hook }),
+    );
+    expect(forged.code).toBe('PRODUCTION_NEEDS_PLAN');
+    expect(proxy.seen.slice(before)).toEqual([]);
+  });
+
+  it('records every refusal with who, when, code and reason; --force is refused in production', async () => {
+    const { plan } = await planService(ctx(), {
+      service,
+      environment: 'production',
+      image: 'reg:5000/gated:2',
+      signing: { keyPath: keys.key(ANA), signers },
+    });
+    const before = proxy.seen.length;
+    const err = await caught(applyPlan({ ...ctx(), actor: 'runner@example.com' }, { plan, service, signers }));
+    expect(err.code).toBe('GATE_APPROVAL_MISMATCH');
+    expect((await caught(applyPlan(ctx(), { plan, service, signers, force: true }))).code).toBe('GATE_NO_FORCE_IN_PRODUCTION');
+    expect(changing(before)).toEqual([]);
+    const refused = await audit.list({ types: ['gate.refused'] });
+    expect(refused.slice(-2)).toEqual([
+      expect.objectContaining({
+        actor: 'runner@example.com',
+        planId: plan.id,
+        code: 'GATE_APPROVAL_MISMATCH',
+        reason: err.message,
+        time: expect.any(String),
+      }),
+      expect.objectContaining({ code: 'GATE_NO_FORCE_IN_PRODUCTION' }),
+    ]);
+  });
+});
+
+describe('production rollback: only to known-good versions', () => {
+  let good: string;
+  let current: string;
+  let failed: string;
+
+  beforeAll(async () => {
+    good = (await applyPlan(ctx(), { plan: await approvedPlan('3'), service, signers })).version as string;
+    const bad = await caught(applyPlan(ctx(), { plan: await approvedPlan('bad'), service, signers }));
+    expect(bad.code).toBe('DEPLOY_FAILED_ROLLED_BACK');
+    failed = (bad.details as { failedVersion: string }).failedVersion;
+    current = (await applyPlan(ctx(), { plan: await approvedPlan('4'), service, signers })).version as string;
+  }, 60_000);
+
+  const history = async () => audit.list({ service: 'gated', environment: 'production' });
+
+  it('never restores a version that failed, nor one never seen healthy, nor with an empty log; nothing is sent', async () => {
+    const before = proxy.seen.length;
+    const toFailed = await caught(rollbackService(ctx(), { service, environment: 'production', to: failed, history: await history() }));
+    expect(toFailed.code).toBe('GATE_ROLLBACK_NOT_KNOWN_GOOD');
+    expect(toFailed.message).toBe(`refusing to restore /production/gated to ${failed}: version ${failed} failed in production`);
+    expect(toFailed.hint).toContain('--break-glass --reason TEXT');
+    const empty = await caught(rollbackService(ctx(), { service, environment: 'production', history: [] }));
+    expect(empty.code).toBe('ROLLBACK_NO_TARGET');
+    expect(empty.message).toBe(
+      '/production/gated has no earlier known-good version (healthy here, from an approved plan, never failed) to roll back to',
+    );
+    const forced = await caught(rollbackService(ctx(), { service, environment: 'production', force: true, history: await history() }));
+    expect(forced.code).toBe('GATE_FORCE_NEEDS_BREAK_GLASS');
+    expect(changing(before)).toEqual([]);
+    expect(current).not.toBe(good);
+  });
+
+  it('a plain rollback goes to the last known-good version, skipping the failed one, without an approval', async () => {
+    const result = await rollbackService(ctx(), { service, environment: 'production', history: await history() });
+    expect(result).toMatchObject({ restored: good, image: 'reg:5000/gated:3' });
+    expect((await rawApp(lm.url, '/production/gated'))?.labels).toMatchObject({ 'c2c.image': 'reg:5000/gated:3' });
+    expect((await history()).filter((e) => e.type === 'rollback.succeeded').pop()).toMatchObject({ emergency: true });
+  }, 30_000);
+
+  it('break-glass: signed, with a reason, restores what the rules refuse and is recorded loudly', async () => {
+    const time = new Date().toISOString();
+    const fields = { service: 'gated', environment: 'production', to: failed, force: false, reason: 'need the old schema', time };
+    const signature = await signMessage(keys.key(BEN), NAMESPACES.breakGlass, breakGlassStatement(fields));
+    const stale = await caught(
+      rollbackService(ctx(), {
+        service,
+        environment: 'production',
+        to: failed,
+        history: await history(),
+        breakGlass: { reason: 'need the old schema', time, signature, signers },
+        now: new Date(Date.now() + 11 * 60_000),
+      }),
+    );
+    expect(stale.code).toBe('GATE_BREAK_GLASS_EXPIRED');
+    const other = await caught(
+      rollbackService(ctx(), {
+        service,
+        environment: 'production',
+        to: good,
+        history: await history(),
+        breakGlass: { reason: 'need the old schema', time, signature, signers },
+      }),
+    );
+    expect(other.code).toBe('GATE_BAD_SIGNATURE');
+    // --force is break-glass only; signed for exactly this target and force, it goes through and is recorded loudly.
+    const forceFields = { service: 'gated', environment: 'production', to: good, force: true, reason: 'stuck deployment', time };
+    const forceSig = await signMessage(keys.key(BEN), NAMESPACES.breakGlass, breakGlassStatement(forceFields));
+    const result = await rollbackService(ctx(), {
+      service,
+      environment: 'production',
+      to: good,
+      force: true,
+      history: await history(),
+      breakGlass: { reason: 'stuck deployment', time, signature: forceSig, signers },
+    });
+    expect(result.restored).toBe(good);
+    const started = (await history()).filter((e) => e.type === 'rollback.started').pop();
+    expect(started).toMatchObject({
+      actor: BEN,
+      breakGlass: true,
+      reason: 'BREAK-GLASS: stuck deployment',
+      appVersion: good,
+      signature: forceSig,
+      signedStatement: breakGlassStatement(forceFields),
+    });
+    // A break-glass rollback does not make its target known-good.
+    expect((await history()).filter((e) => e.type === 'rollback.succeeded').pop()).toMatchObject({ breakGlass: true });
+  }, 60_000);
+});

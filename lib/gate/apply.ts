@@ -1,0 +1,107 @@
+import { AuditLog } from '../audit/log';
+import { ServiceDefinition } from '../catalog/types';
+import { applyService, ApplyResult, GateResult } from '../deploy/apply';
+import { DeployContext } from '../deploy/types';
+import { C2CError } from '../errors';
+import { STAMP_LABELS } from '../marathon/app';
+import { MarathonAppInfo } from '../marathon/client';
+import { ApprovalSource, authorizeProduction, checkPlanConsistency } from './gate';
+import { gateHook } from './hook';
+import { PlanFile } from './plan-file';
+import { AllowedSigners } from './signing';
+
+/** One plan to apply, and what the gate needs to decide. */
+export interface ApplyPlanRequest {
+  readonly plan: PlanFile;
+  /** The catalog's definition of `plan.service`. */
+  readonly service: ServiceDefinition;
+  /** Where the production approval comes from. @default { kind: 'local' } */
+  readonly source?: ApprovalSource;
+  /** The repository's allowed signers (production, local approvals). */
+  readonly signers?: AllowedSigners;
+  /** Cancel a deployment that holds the app (staging only: production refuses it). */
+  readonly force?: boolean;
+  /** @default new Date() */
+  readonly now?: Date;
+}
+
+/** True for the errors the gate records as refusals (exit 3). */
+export function isRefusal(error: unknown): error is C2CError {
+  return error instanceof C2CError && (error.code.startsWith('GATE_') || error.code === 'PLAN_TAMPERED');
+}
+
+/** Records a refusal: who tried, when, what and why. */
+export async function recordRefusal(
+  audit: AuditLog,
+  input: { service: string; environment: 'staging' | 'production'; actor: string; planId?: string; image?: string; error: C2CError },
+): Promise<void> {
+  await audit.record({
+    type: 'gate.refused',
+    service: input.service,
+    environment: input.environment,
+    actor: input.actor,
+    ...(input.planId ? { planId: input.planId } : {}),
+    ...(input.image ? { image: input.image } : {}),
+    code: input.error.code,
+    reason: input.error.message,
+  });
+}
+
+/**
+ * The production gate as one call: applies a plan file. Staging plans are applied as they are (checked for
+ * consistency, stamped with their plan id). Production plans are applied only through `authorizeProduction`, run on
+ * the live app read just before the submit; what is submitted is exactly the plan's `app` plus the stamp labels
+ * `c2c.plan-id` and `c2c.approved-by`. `--force` is refused for production. Every refusal is recorded in the audit
+ * log (`gate.refused`: who, when, code, reason) and thrown; nothing that changes Marathon is sent.
+ */
+export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog }, req: ApplyPlanRequest): Promise<ApplyResult> {
+  const { plan, service } = req;
+  const environment = plan.environment;
+  const image = plan.app.container?.docker.image ?? plan.image;
+  try {
+    if (plan.service !== service.name) {
+      throw new C2CError('GATE_WRONG_SERVICE', `plan ${plan.id.slice(0, 12)} is for ${plan.service}, not ${service.name}`);
+    }
+    checkPlanConsistency(plan);
+    if (environment === 'production' && req.force) {
+      throw new C2CError(
+        'GATE_NO_FORCE_IN_PRODUCTION',
+        '--force is not allowed for production: nothing goes around the gate or cancels a production deployment',
+        { hint: "wait for the running deployment ('deploy status --env production'), then apply again" },
+      );
+    }
+    const beforeSubmit = gateHook(async (live: MarathonAppInfo | null): Promise<GateResult> => {
+      if (environment !== 'production') return { labels: { [STAMP_LABELS.planId]: plan.id } };
+      const { approval } = await authorizeProduction({
+        plan,
+        service,
+        live,
+        audit: ctx.audit,
+        source: req.source ?? { kind: 'local' },
+        ...(req.signers ? { signers: req.signers } : {}),
+        ...(req.now ? { now: req.now } : {}),
+      });
+      return {
+        labels: { [STAMP_LABELS.planId]: plan.id, [STAMP_LABELS.approvedBy]: approval.approver },
+        approver: approval.approver,
+        approvalSource: approval.source,
+      };
+    });
+    return await applyService(ctx, {
+      service,
+      environment,
+      image,
+      app: plan.app,
+      planId: plan.id,
+      ...(plan.commit ? { commit: plan.commit } : {}),
+      ...(plan.commitTime ? { commitTime: plan.commitTime } : {}),
+      ...(req.force ? { force: true } : {}),
+      beforeSubmit,
+    });
+  } catch (error) {
+    if (isRefusal(error)) {
+      await recordRefusal(ctx.audit, { service: plan.service, environment, actor: ctx.actor, planId: plan.id, image, error });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,40 @@
+// Shared by plan, approve, apply, rollback and history: the signing key and the allowed-signers file, read once from
+// flags and the environment the CLI was given.
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { allowedSignersPath } from '../../../lib/gate/settings';
+import { AllowedSigners, findSigningKey, loadAllowedSigners, principalOfKey } from '../../../lib/gate/signing';
+import { CliContext } from '../context';
+
+/** `--key PATH` on a command that signs. */
+export function keyOption(cmd: Command): Command {
+  return cmd.option('--key <path>', "SSH key to sign with (default: DEPLOY_SIGNING_KEY, else git's user.signingkey)");
+}
+
+/** The signing key from `--key`, `DEPLOY_SIGNING_KEY` or git's `user.signingkey`; undefined when none is set. */
+export function signingKey(ctx: CliContext, flag: string | undefined): Promise<string | undefined> {
+  return findSigningKey({ flag, env: ctx.env });
+}
+
+/** The allowed signers (`C2C_ALLOWED_SIGNERS`, else the repository's `security/allowed_signers`). */
+export function allowedSigners(ctx: CliContext): Promise<AllowedSigners> {
+  return loadAllowedSigners(allowedSignersPath(ctx.env));
+}
+
+/** The allowed signers when the file exists (where they are optional, e.g. a plan made by a build). */
+export async function allowedSignersIfAny(ctx: CliContext): Promise<AllowedSigners | undefined> {
+  const path = allowedSignersPath(ctx.env);
+  return existsSync(path) ? loadAllowedSigners(path) : undefined;
+}
+
+/** Who tried, for a refusal record: the key's listed principal when it has one, else the unverified local name. */
+export async function whoTried(ctx: CliContext, keyPath: string | undefined): Promise<string> {
+  if (keyPath) {
+    try {
+      return (await principalOfKey(await allowedSigners(ctx), keyPath)).principal;
+    } catch {
+      // Not a listed key: fall through to the unverified name.
+    }
+  }
+  return `${ctx.actor()} (unverified)`;
+}
