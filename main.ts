@@ -1,4 +1,6 @@
 // Composes the platform: one App, the platform stack and one stack per service (each with a GCS state backend).
+// This is the synth command (`npm run synth`, `cdktf synth/deploy`): it reads the environment once, and a mistake in
+// the settings or the services is one message and exit code 2, never a stack trace.
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { loadDeployBundle } from './constructs/deploy-bucket';
@@ -19,7 +21,7 @@ function reportSynthError(e: unknown): number {
 try {
   const root = findRepoRoot(__dirname);
   const platform = platformFromEnv(process.env);
-  const settings = pipelineSettingsFromEnv(platform.githubOwner);
+  const settings = pipelineSettingsFromEnv(platform.githubOwner, process.env);
 
   // The catalog first: a mistake in it is reported before anything is written.
   const services = loadCatalog({ githubOwner: platform.githubOwner }).services;
@@ -33,7 +35,7 @@ try {
       seedFiles: loadSeedFiles(join(root, 'templates', 'service-repo')),
     });
     app.synth();
-  });
+  }, process.env);
 } catch (e) {
   process.exitCode = reportSynthError(e);
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceDefinitions } from '../services';
+import { formatReferenceProblem, readSynthesizedApp, referenceProblems } from '../constructs/reference-integrity';
 
 const dir = mkdtempSync(join(tmpdir(), 'c2c-main-'));
 const outdir = join(dir, 'cdktf.out');
@@ -52,7 +53,8 @@ it('writes the Marathon templates of every service, both environments', () => {
 });
 
 it('seeds new repositories with the service-repo template, and uses the connection from the environment', () => {
-  const json = stackJson('service-bulb-api');
+  const seeded = serviceDefinitions.find((s) => !s.existingRepo)!;
+  const json = stackJson(`service-${seeded.name}`);
   const files = Object.values(json.resource.github_repository_file as Record<string, { file: string; content: string }>);
   expect(files.map((f) => f.file)).toEqual(
     expect.arrayContaining(['build.sh', 'Dockerfile', 'server.js', 'e2e.sh', 'README.md', 'test/server.test.js']),
@@ -68,4 +70,42 @@ it('seeds new repositories with the service-repo template, and uses the connecti
 it('publishes the deploy bundle from the platform stack', () => {
   const objects = Object.values(stackJson('platform').resource.google_storage_bucket_object as Record<string, { name: string }>);
   expect(objects.map((o) => o.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^deploy\/deploy-bundle-[0-9a-f]{64}\.cjs$/)]));
+});
+
+it('holds no literal name, e-mail or id of anything the app creates where a reference belongs (every stack)', () => {
+  const stacks = readSynthesizedApp(outdir);
+  expect(stacks.length).toBe(serviceDefinitions.length + 1);
+  expect(referenceProblems(stacks).map(formatReferenceProblem)).toEqual([]);
+});
+
+it('every service stack depends on the platform stack, so cdktf deploy applies the platform first', () => {
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+  for (const s of serviceDefinitions) expect(manifest.stacks[`service-${s.name}`].dependencies).toContain('platform');
+});
+
+it('a real project (C2C_GCP_PROJECT) without approver principals is one message and exit code 2, and writes nothing', () => {
+  const out2 = join(dir, 'real.out');
+  const env = { ...process.env };
+  const written: string[] = [];
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  try {
+    Object.assign(process.env, {
+      CDKTF_OUTDIR: out2,
+      C2C_GCP_PROJECT: 'acme-prod',
+      C2C_POOL_NETWORK: 'projects/acme-prod/global/networks/m',
+    });
+    jest.isolateModules(() => {
+      require('../main');
+    });
+    expect(process.exitCode).toBe(2);
+  } finally {
+    stderr.mockRestore();
+    process.env = env;
+    process.exitCode = undefined;
+  }
+  expect(written.join('')).toMatch(/^synth: Approvers: '[^']+' \("approver of [^"]+"\) has no IAM principal; map it in C2C_APPROVERS/);
+  expect(existsSync(join(out2, 'manifest.json'))).toBe(false);
 });

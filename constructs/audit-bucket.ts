@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { ValidationError } from '../lib/errors';
-import { memberId } from './iam-id';
+import { IamMember, uniqueMembers } from './iam-id';
 
 /** Props of {@link AuditBucket}. */
 export interface AuditBucketProps {
@@ -25,12 +25,12 @@ export interface AuditBucketProps {
    * Members that append events: `roles/storage.objectCreator` only (create; no read, overwrite or delete).
    * @default []
    */
-  readonly writers?: readonly string[];
+  readonly writers?: readonly IamMember[];
   /**
    * Members that read the history (`deploy history`, `deploy report`): `roles/storage.objectViewer`.
    * @default []
    */
-  readonly readers?: readonly string[];
+  readonly readers?: readonly IamMember[];
 }
 
 /**
@@ -62,15 +62,15 @@ export class AuditBucket extends Construct {
       retentionPolicy: { retentionPeriod: days * 86400, isLocked: props.lockRetention ?? false },
       labels: { 'managed-by': 'commit-to-cloud', purpose: 'audit-log' },
     });
-    for (const m of new Set(props.writers ?? [])) {
-      new StorageBucketIamMember(this, `writer-${memberId(m)}`, {
+    for (const { id: mid, member: m } of uniqueMembers(props.writers)) {
+      new StorageBucketIamMember(this, `writer-${mid}`, {
         bucket: this.bucket.name,
         role: 'roles/storage.objectCreator',
         member: m,
       });
     }
-    for (const m of new Set(props.readers ?? [])) {
-      new StorageBucketIamMember(this, `reader-${memberId(m)}`, {
+    for (const { id: mid, member: m } of uniqueMembers(props.readers)) {
+      new StorageBucketIamMember(this, `reader-${mid}`, {
         bucket: this.bucket.name,
         role: 'roles/storage.objectViewer',
         member: m,

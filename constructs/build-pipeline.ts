@@ -8,9 +8,17 @@ import {
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { EnvironmentName, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig, imageFor } from '../lib/platform';
-import { bashStep, DEPLOY_CLI, fetchDeployStep, PipelineStep, STEP_IMAGES, stepProblems, toTriggerStep } from './build-steps';
-import { DeployBundle } from './deploy-bucket';
-import { PlatformNames, planPrefix, serviceAccountResource } from './naming';
+import {
+  bashStep,
+  DEPLOY_CLI,
+  deployCliStep,
+  fetchDeployStep,
+  PipelineStep,
+  STEP_IMAGES,
+  stepProblems,
+  toTriggerStep,
+} from './build-steps';
+import { MarathonSecretRefs, PlatformRefs, planPrefix } from './naming';
 import { REGISTRY_IMAGE } from './registry';
 import { escapeCloudBuild } from './terraform-escape';
 
@@ -20,10 +28,8 @@ export interface BuildPipelineProps {
   readonly service: ServiceDefinition;
   /** Fleet settings (project, region, registry host, Marathon URLs). */
   readonly platform: PlatformConfig;
-  /** Names of the platform's buckets, topic and service accounts. */
-  readonly names: PlatformNames;
-  /** The deploy CLI bundle the deploy steps download, pinned by its SHA-256. */
-  readonly bundle: Pick<DeployBundle, 'sha256' | 'objectName'>;
+  /** The platform's buckets, topic, accounts, deploy bundle, pool and secrets (references in the app). */
+  readonly refs: PlatformRefs;
   /**
    * Name of the Cloud Build GitHub connection (2nd gen), created once in the console (it needs a browser OAuth flow).
    * @see https://cloud.google.com/build/docs/automating-builds/github/connect-repo-github
@@ -32,11 +38,17 @@ export interface BuildPipelineProps {
   /** Base URL the smoke tests reach the service at, per environment (`SERVICE_URL`). */
   readonly serviceUrls: Readonly<Record<EnvironmentName, string>>;
   /**
-   * Declare the link of the repository to the connection (`google_cloudbuildv2_repository`). Off for the second and
-   * later services of a monorepo, whose link the first one declares.
-   * @default true
+   * The GitHub repository's clone URL, a reference to the `github_repository` this app declares, so the link is
+   * created after the repository.
+   * @default - `https://github.com/<repo>.git` (a repository this app does not declare)
    */
-  readonly linkRepository?: boolean;
+  readonly remoteUri?: string;
+  /**
+   * The id of a repository link declared elsewhere (the first service of a monorepo declares it; the others refer to
+   * it). When given, no link is declared here.
+   * @default - this pipeline declares the link
+   */
+  readonly repositoryLink?: string;
   /**
    * Image `build.sh` runs in.
    * @default 'node:20'
@@ -76,28 +88,32 @@ export class BuildPipeline extends Construct {
   readonly production: CloudbuildTrigger;
   /** The end-to-end trigger (run by the scheduler). */
   readonly e2e: CloudbuildTrigger;
-  /** The resource name of the connected repository (`projects/.../connections/.../repositories/NAME`). */
+  /** The connected repository's id (`projects/.../connections/.../repositories/NAME`), a reference. */
   readonly repositoryName: string;
+  /** The repository link, when this pipeline declares it. */
+  readonly repositoryLink?: Cloudbuildv2Repository;
   /** The trigger names. */
   readonly triggerNames: ReturnType<typeof triggerNames>;
   private readonly pushSteps: PipelineStep[];
 
   constructor(scope: Construct, id: string, props: BuildPipelineProps) {
     super(scope, id);
-    const { service, platform, names } = props;
+    const { service, platform, refs } = props;
     const s = service.name;
     const branch = service.defaultBranch ?? 'main';
     const repoName = service.repo.split('/')[1];
     const connection = `projects/${platform.project}/locations/${platform.region}/connections/${props.connection}`;
-    this.repositoryName = `${connection}/repositories/${repoName}`;
-    if (props.linkRepository ?? true) {
-      new Cloudbuildv2Repository(this, 'repository', {
+    if (props.repositoryLink !== undefined) {
+      this.repositoryName = props.repositoryLink;
+    } else {
+      this.repositoryLink = new Cloudbuildv2Repository(this, 'repository', {
         project: platform.project,
         location: platform.region,
         parentConnection: connection,
         name: repoName,
-        remoteUri: `https://github.com/${service.repo}.git`,
+        remoteUri: props.remoteUri ?? `https://github.com/${service.repo}.git`,
       });
+      this.repositoryName = this.repositoryLink.id;
     }
     this.triggerNames = triggerNames(s);
     const image = imageFor(platform, s, '$SHORT_SHA');
@@ -109,7 +125,7 @@ export class BuildPipeline extends Construct {
       `C2C_REGISTRY_HOST=${platform.registryHost}`,
       `MARATHON_URL_STAGING=${platform.marathonUrls.staging}`,
       `MARATHON_URL_PRODUCTION=${platform.marathonUrls.production}`,
-      `C2C_AUDIT_BUCKET=${names.auditBucket}`,
+      `C2C_AUDIT_BUCKET=${refs.auditBucket}`,
       // The build's registry sidecar (same bucket): `deploy plan` pins the image to the digest it reports.
       'C2C_REGISTRY_URL=http://c2c-registry:5000',
       'C2C_BUILD_ID=$BUILD_ID',
@@ -120,13 +136,13 @@ export class BuildPipeline extends Construct {
     const smoke = (env: EnvironmentName, waitFor: readonly string[]) =>
       bashStep(
         `smoke-${env}`,
-        STEP_IMAGES.node,
+        STEP_IMAGES.deploy,
         // Files seeded through the GitHub API are not executable; the smoke command usually runs ./e2e.sh.
         `chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(service.smokeTest)}`,
         waitFor,
         [`SERVICE_URL=${props.serviceUrls[env]}`, `DEPLOY_ENV=${env}`],
       );
-    const fetchDeploy = fetchDeployStep(names.deployBucket, props.bundle.objectName, props.bundle.sha256);
+    const fetchDeploy = fetchDeployStep(refs.deployBucket);
     const buildSh: PipelineStep = {
       id: 'build',
       image: props.builderImage ?? STEP_IMAGES.node,
@@ -155,40 +171,36 @@ export class BuildPipeline extends Construct {
           '-e',
           'REGISTRY_STORAGE=gcs',
           '-e',
-          `REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`,
+          `REGISTRY_STORAGE_GCS_BUCKET=${refs.registryBucket}`,
           '-e',
           'REGISTRY_STORAGE_GCS_ROOTDIRECTORY=/registry',
           REGISTRY_IMAGE,
         ],
       },
+      // BuildKit with an inline cache: the previous image's cache metadata is read from the registry and only the layers
+      // a step reuses are fetched, instead of pulling the whole previous image first.
       bashStep(
-        'pull-cache',
+        'docker-build',
         STEP_IMAGES.docker,
         [
           'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
-          `docker pull ${local}:latest || echo "no previous image; building without cache"`,
+          [
+            'docker build --build-arg BUILDKIT_INLINE_CACHE=1',
+            `--cache-from ${local}:latest`,
+            `-t ${local}:$SHORT_SHA -t ${local}:latest .`,
+          ].join(' '),
         ].join('\n'),
         ['registry-sidecar'],
+        ['DOCKER_BUILDKIT=1'],
       ),
-      {
-        id: 'docker-build',
-        image: STEP_IMAGES.docker,
-        waitFor: ['pull-cache'],
-        args: [
-          'build',
-          '--build-arg',
-          'BUILDKIT_INLINE_CACHE=1',
-          '--cache-from',
-          `${local}:latest`,
-          '-t',
-          `${local}:$SHORT_SHA`,
-          '-t',
-          `${local}:latest`,
-          '.',
-        ],
-      },
       bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, ['build', 'docker-build']),
-      deployStep('deploy-staging', ['apply', '--service', s, '--env', 'staging', '--image', image], ['push', 'fetch-deploy'], deployEnv),
+      deployStep(
+        'deploy-staging',
+        ['apply', '--service', s, '--env', 'staging', '--image', image],
+        ['push', 'fetch-deploy'],
+        deployEnv,
+        refs.marathonSecrets && 'staging',
+      ),
       smoke('staging', ['deploy-staging']),
       // The plan's author is the commit's author, so the four-eyes rule keeps them from approving their own change.
       deployStep(
@@ -196,17 +208,13 @@ export class BuildPipeline extends Construct {
         ['plan', '--service', s, '--env', 'production', '--image', image, '--out', '/workspace/production.plan.json'],
         ['smoke-staging'],
         deployEnv,
+        refs.marathonSecrets && 'productionRead',
       ),
       // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
       // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
-      bashStep(
+      deployCliStep(
         'upload-plan',
-        STEP_IMAGES.cloudSdk,
-        [
-          'set -euo pipefail',
-          `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
-          `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/${planPrefix(s)}$$plan_id.json`,
-        ].join('\n'),
+        ['object', 'put', '/workspace/production.plan.json', `gs://${refs.deployBucket}/${planPrefix(s)}{id}.json`],
         ['plan-production'],
       ),
     ];
@@ -214,23 +222,43 @@ export class BuildPipeline extends Construct {
     const common = (serviceAccount: string, tags: string[]) => ({
       project: platform.project,
       location: platform.region,
-      serviceAccount: serviceAccountResource(platform.project, serviceAccount),
+      serviceAccount: `projects/${platform.project}/serviceAccounts/${serviceAccount}`,
       tags: ['c2c', s, ...tags],
     });
-    const build = (steps: readonly PipelineStep[]): CloudbuildTriggerBuild => ({
+    // The bundle to run: name (holding its SHA-256) and generation, both references to what the platform published.
+    const bundleSubstitutions = { _C2C_BUNDLE: refs.bundleObject, _C2C_BUNDLE_GENERATION: refs.bundleGeneration };
+    /**
+     * A build; `private` ones talk to Marathon or to a service and run in the private pool. `secrets` are the Marathon
+     * credentials its steps may read (each step names the one it uses in `secretEnv`).
+     */
+    const build = (
+      steps: readonly PipelineStep[],
+      opts: { private?: boolean; secrets?: readonly (keyof MarathonSecretRefs)[] } = {},
+    ): CloudbuildTriggerBuild => ({
       step: steps.map(toTriggerStep),
       timeout: props.timeout ?? '1800s',
-      options: { logging: 'CLOUD_LOGGING_ONLY' },
+      options: {
+        logging: 'CLOUD_LOGGING_ONLY',
+        ...(opts.private && refs.workerPool !== undefined ? { workerPool: refs.workerPool } : {}),
+      },
+      ...(opts.secrets && opts.secrets.length > 0 && refs.marathonSecrets
+        ? {
+            availableSecrets: {
+              secretManager: opts.secrets.map((use) => ({ env: SECRET_ENV[use], versionName: refs.marathonSecrets![use] })),
+            },
+          }
+        : {}),
     });
 
     this.push = new CloudbuildTrigger(this, 'push', {
-      ...common(names.buildServiceAccount, ['push']),
+      ...common(refs.buildServiceAccount, ['push']),
       name: this.triggerNames.push,
       description: `${s}: build, unit tests, image, deploy to staging, smoke test, production plan`,
       repositoryEventConfig: { repository: this.repositoryName, push: { branch: `^${escapeRegExp(branch)}$` } },
       ...(service.paths ? { includedFiles: [...service.paths] } : {}),
+      substitutions: bundleSubstitutions,
       buildAttribute: {
-        ...build([]),
+        ...build([], { private: true, secrets: ['staging', 'productionRead'] }),
         // Lazy, so that steps added after construction (addPushStep) are synthesized and validated.
         step: Lazy.anyValue({ produce: () => this.pushSteps.map((x) => cloudbuildTriggerBuildStepToTerraform(toTriggerStep(x))) }),
       },
@@ -238,7 +266,7 @@ export class BuildPipeline extends Construct {
 
     // No included_files: the check is required by branch protection, so it must report on every pull request.
     this.pullRequest = new CloudbuildTrigger(this, 'pull-request', {
-      ...common(names.testServiceAccount, ['pull-request']),
+      ...common(refs.testServiceAccount, ['pull-request']),
       name: this.triggerNames.pullRequest,
       description: `${s}: build.sh (build + unit tests) on every pull request`,
       repositoryEventConfig: {
@@ -249,40 +277,48 @@ export class BuildPipeline extends Construct {
     });
 
     this.production = new CloudbuildTrigger(this, 'production', {
-      ...common(names.productionServiceAccount, ['production']),
+      ...common(refs.productionServiceAccount, ['production']),
       name: this.triggerNames.production,
       description: `${s}: apply the approved production plan`,
-      pubsubConfig: { topic: `projects/${platform.project}/topics/${names.plansTopic}` },
-      substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)' },
+      pubsubConfig: { topic: refs.plansTopic },
+      substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)', ...bundleSubstitutions },
       filter: `_PLAN_OBJECT.matches("^${planPrefix(s)}[^/]+[.]json$")`,
       sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
       approvalConfig: { approvalRequired: true },
-      buildAttribute: build([
-        fetchDeploy,
-        bashStep(
-          'fetch-plan',
-          STEP_IMAGES.cloudSdk,
-          `gsutil -q cp gs://${names.deployBucket}/$_PLAN_OBJECT /workspace/production.plan.json`,
-          ['-'],
-        ),
-        {
-          id: 'apply-production',
-          image: STEP_IMAGES.node,
-          entrypoint: 'node',
-          waitFor: ['fetch-deploy', 'fetch-plan'],
-          env: deployEnv,
-          args: [DEPLOY_CLI, 'apply', '--plan', '/workspace/production.plan.json', '--approval', 'cloudbuild'],
-        },
-        smoke('production', ['apply-production']),
-      ]),
+      buildAttribute: build(
+        [
+          fetchDeploy,
+          deployCliStep(
+            'fetch-plan',
+            ['object', 'get', `gs://${refs.deployBucket}/$_PLAN_OBJECT`, '/workspace/production.plan.json'],
+            ['fetch-deploy'],
+          ),
+          {
+            ...bashStep(
+              'apply-production',
+              STEP_IMAGES.deploy,
+              [
+                'set -euo pipefail',
+                ...(refs.marathonSecrets ? [marathonAuth('production')] : []),
+                `exec node ${DEPLOY_CLI} apply --plan /workspace/production.plan.json --approval cloudbuild`,
+              ].join('\n'),
+              ['fetch-plan'],
+              deployEnv,
+            ),
+            ...(refs.marathonSecrets ? { secretEnv: [SECRET_ENV.production] } : {}),
+          },
+          smoke('production', ['apply-production']),
+        ],
+        { private: true, secrets: ['production'] },
+      ),
     });
 
     this.e2e = new CloudbuildTrigger(this, 'e2e', {
-      ...common(names.testServiceAccount, ['e2e']),
+      ...common(refs.testServiceAccount, ['e2e']),
       name: this.triggerNames.e2e,
       description: `${s}: smoke tests against staging and production (scheduled)`,
       sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
-      buildAttribute: build([smoke('staging', ['-']), smoke('production', ['-'])]),
+      buildAttribute: build([smoke('staging', ['-']), smoke('production', ['-'])], { private: true }),
     });
 
     this.node.addValidation({ validate: () => stepProblems(this.pushSteps).map((p) => `BuildPipeline(${s}): push trigger: ${p}`) });
@@ -308,13 +344,20 @@ function escapeRegExp(text: string): string {
  * from the checkout. Written without braces so neither Terraform nor Cloud Build substitutes anything: `$$` reaches
  * bash as `$`.
  */
-function deployStep(id: string, args: readonly string[], waitFor: readonly string[], env: readonly string[]): PipelineStep {
+function deployStep(
+  id: string,
+  args: readonly string[],
+  waitFor: readonly string[],
+  env: readonly string[],
+  secret?: keyof MarathonSecretRefs,
+): PipelineStep {
   const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) && !a.includes('$$') ? a : `"${a}"`)).join(' ');
-  return bashStep(
+  const step = bashStep(
     id,
-    STEP_IMAGES.node,
+    STEP_IMAGES.deploy,
     [
       'set -euo pipefail',
+      ...(secret ? [marathonAuth(secret)] : []),
       'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
       'set -- --commit "$COMMIT_SHA"',
       'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
@@ -324,4 +367,23 @@ function deployStep(id: string, args: readonly string[], waitFor: readonly strin
     waitFor,
     env,
   );
+  return secret ? { ...step, secretEnv: [SECRET_ENV[secret]] } : step;
+}
+
+/** The build-wide env names the Marathon secrets are made available as; a step lists the one it uses. */
+export const SECRET_ENV: Readonly<Record<keyof MarathonSecretRefs, string>> = {
+  staging: 'C2C_MARATHON_SECRET_STAGING',
+  productionRead: 'C2C_MARATHON_SECRET_PRODUCTION_READ',
+  production: 'C2C_MARATHON_SECRET_PRODUCTION',
+};
+
+/**
+ * Shell that turns a Marathon secret into what the deploy CLI reads: `token=...` becomes MARATHON_TOKEN, `none` (a
+ * Marathon without authentication) nothing, anything else MARATHON_CREDENTIALS (`user:password`). Never echoed.
+ */
+function marathonAuth(use: keyof MarathonSecretRefs): string {
+  const v = SECRET_ENV[use];
+  // `$$` is a literal `$` for Cloud Build: bash sees "$V", "${V#token=}".
+  const strip = '$${' + v + '#token=}';
+  return `case "$$${v}" in token=*) export MARATHON_TOKEN="${strip}" ;; none) ;; *) export MARATHON_CREDENTIALS="$$${v}" ;; esac; unset ${v}`;
 }

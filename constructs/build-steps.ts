@@ -1,8 +1,18 @@
 import { CloudbuildTriggerBuildStep } from '@cdktf/provider-google/lib/cloudbuild-trigger';
 import { escapeTerraform } from './terraform-escape';
 
-/** Images the build steps run in. */
+/**
+ * Images the build steps run in.
+ * - `deploy`: every step that fetches the deploy CLI, runs it, uploads or fetches a plan, or runs a smoke test: one
+ *   slim Node image (about 75 MB compressed against 1.1 GB for `node:20` and 1.1-1.4 GB for the Cloud SDK), pinned
+ *   by digest so a build never pulls a moved tag. Refresh the digest with
+ *   `docker buildx imagetools inspect node:20-slim --format '{{json .Manifest}}'` (the linux/amd64 manifest's digest)
+ *   and read the new figure in `npm run bench`.
+ * - `node`: `build.sh`, unless the service names its own builder image.
+ * - `docker`: the image build and push; `cloudSdk`: only the platform pipeline's own steps (gsutil, gcloud).
+ */
 export const STEP_IMAGES = {
+  deploy: 'node:20-slim@sha256:3d0f05455dea2c82e2f76e7e2543964c30f6b7d673fc1a83286736d44fe4c41c',
   node: 'node:20',
   cloudSdk: 'gcr.io/google.com/cloudsdktool/cloud-sdk:slim',
   docker: 'gcr.io/cloud-builders/docker',
@@ -23,6 +33,8 @@ export interface PipelineStep {
   readonly args: readonly string[];
   /** `NAME=value` pairs. @default [] */
   readonly env?: readonly string[];
+  /** Names of the build's `availableSecrets` this step reads. @default [] */
+  readonly secretEnv?: readonly string[];
   /**
    * Ids of the steps this one waits for; `['-']` starts it at once. Steps without `waitFor` wait for every step
    * before them (Cloud Build's rule), so every step here says what it depends on.
@@ -39,6 +51,7 @@ export function toTriggerStep(step: PipelineStep): CloudbuildTriggerBuildStep {
     ...(step.entrypoint !== undefined ? { entrypoint: step.entrypoint } : {}),
     args: step.args.map(escapeTerraform),
     ...(step.env && step.env.length > 0 ? { env: step.env.map(escapeTerraform) } : {}),
+    ...(step.secretEnv && step.secretEnv.length > 0 ? { secretEnv: [...step.secretEnv] } : {}),
     waitFor: [...(step.waitFor ?? ['-'])],
   };
 }
@@ -48,19 +61,43 @@ export function bashStep(id: string, image: string, script: string, waitFor: rea
   return { id, image, entrypoint: 'bash', args: ['-c', script], waitFor, env };
 }
 
-/** Downloads the deploy CLI bundle and refuses to go on unless its SHA-256 is the one synthesized. */
-export function fetchDeployStep(bucket: string, objectName: string, sha256: string, waitFor: readonly string[] = ['-']): PipelineStep {
-  return bashStep(
-    'fetch-deploy',
-    STEP_IMAGES.cloudSdk,
-    [
-      'set -euo pipefail',
-      'mkdir -p /workspace/.c2c',
-      `gsutil -q cp gs://${bucket}/${objectName} ${DEPLOY_CLI}`,
-      `echo "${sha256}  ${DEPLOY_CLI}" | sha256sum -c -`,
-    ].join('\n'),
+/**
+ * Downloads the deploy CLI bundle named by the trigger's `_C2C_BUNDLE` (its object name, which holds its SHA-256) at
+ * generation `_C2C_BUNDLE_GENERATION` from `bucket`, and refuses to go on unless the bytes hash to the name's SHA-256.
+ * A few lines of Node in the deploy image, with the metadata server's token and the JSON API: the deploy CLI, which
+ * does every other transfer, is what is being fetched. Written without `$` (Cloud Build) and `${` (Terraform).
+ */
+export function fetchDeployStep(bucket: string, waitFor: readonly string[] = ['-']): PipelineStep {
+  const script = [
+    "const e=process.env,f=require('fs'),p=require('path');",
+    `const out=e.C2C_DEPLOY_CLI||'${DEPLOY_CLI}';`,
+    '(async()=>{',
+    "const t=await fetch((e.C2C_METADATA_URL||'http://metadata.google.internal')+'/computeMetadata/v1/instance/service-accounts/default/token',",
+    "{headers:{'Metadata-Flavor':'Google'},signal:AbortSignal.timeout(10000)}).then((r)=>r.json());",
+    "const u=(e.C2C_STORAGE_URL||'https://storage.googleapis.com')+'/storage/v1/b/'+e.C2C_BUNDLE_BUCKET+'/o/'+encodeURIComponent(e.C2C_BUNDLE)",
+    "+'?alt=media&generation='+e.C2C_BUNDLE_GENERATION;",
+    "const r=await fetch(u,{headers:{authorization:'Bearer '+t.access_token},signal:AbortSignal.timeout(60000)});",
+    "if(!r.ok)throw new Error('GET '+u+' answered '+r.status);",
+    'const b=Buffer.from(await r.arrayBuffer());',
+    "const h=require('crypto').createHash('sha256').update(b).digest('hex');",
+    'const want=(/deploy-bundle-([0-9a-f]{64})[.]cjs/.exec(e.C2C_BUNDLE)||[])[1];',
+    "if(h!==want)throw new Error(e.C2C_BUNDLE+' has SHA-256 '+h+', not the one in its name');",
+    'f.mkdirSync(p.dirname(out),{recursive:true});f.writeFileSync(out,b);',
+    "})().catch((x)=>{console.error('fetch-deploy: '+x.message);process.exit(1);});",
+  ].join('');
+  return {
+    id: 'fetch-deploy',
+    image: STEP_IMAGES.deploy,
+    entrypoint: 'node',
+    args: ['-e', script],
+    env: [`C2C_BUNDLE_BUCKET=${bucket}`, 'C2C_BUNDLE=$_C2C_BUNDLE', 'C2C_BUNDLE_GENERATION=$_C2C_BUNDLE_GENERATION'],
     waitFor,
-  );
+  };
+}
+
+/** A step that runs the fetched deploy CLI with `args` (each already escaped for Cloud Build). */
+export function deployCliStep(id: string, args: readonly string[], waitFor: readonly string[], env?: readonly string[]): PipelineStep {
+  return { id, image: STEP_IMAGES.deploy, entrypoint: 'node', args: [DEPLOY_CLI, ...args], waitFor, env };
 }
 
 /**

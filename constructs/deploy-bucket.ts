@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Construct } from 'constructs';
-import { AssetType, TerraformAsset } from 'cdktf';
+import { AssetType, TerraformAsset, Token } from 'cdktf';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
@@ -13,7 +12,7 @@ import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-ia
 import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account';
 import { C2CError } from '../lib/errors';
 import { deployBundleObject } from './naming';
-import { memberId } from './iam-id';
+import { IamMember, uniqueMembers } from './iam-id';
 
 /** The single-file deploy CLI that builds download, pinned by its SHA-256. */
 export interface DeployBundle {
@@ -26,13 +25,11 @@ export interface DeployBundle {
 }
 
 /**
- * Reads the deploy bundle and hashes it. When it is missing, builds it once (`node scripts/build.mjs --quiet`).
- * @throws C2CError DEPLOY_BUNDLE_MISSING when it still does not exist.
+ * Reads the deploy bundle and hashes it. Builds nothing and prints nothing: `npm run synth` and `cdktf synth` build
+ * it first (`scripts/build.mjs`).
+ * @throws C2CError DEPLOY_BUNDLE_MISSING when it does not exist.
  */
 export function loadDeployBundle(root: string, path: string = join(root, 'dist', 'deploy-bundle.cjs')): DeployBundle {
-  if (!existsSync(path)) {
-    spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet'], { cwd: root, stdio: 'inherit' });
-  }
   if (!existsSync(path)) {
     throw new C2CError('DEPLOY_BUNDLE_MISSING', `the deploy bundle ${path} does not exist`, {
       hint: "run 'npm run build' (it writes dist/deploy-bundle.cjs), then synthesize again",
@@ -56,23 +53,36 @@ export interface DeployBucketProps {
    * Members that read the bundle, the templates and the plans (build, production and platform service accounts).
    * @default []
    */
-  readonly readers?: readonly string[];
+  readonly readers?: readonly IamMember[];
   /**
    * Members that write new objects (plans) but may not overwrite or delete any: `roles/storage.objectCreator`.
    * @default []
    */
-  readonly creators?: readonly string[];
+  readonly creators?: readonly IamMember[];
   /**
    * Days after which plans (`plans/`, `platform-plans/`) are deleted.
    * @default 90
    */
   readonly planRetentionDays?: number;
+  /**
+   * Days a replaced object (an older deploy bundle, an overwritten template) stays readable by its generation before
+   * it is deleted. Builds fetch the bundle by name and generation, so a production build that waits for approval
+   * while the platform publishes a new bundle still runs the one it was planned with; keep this longer than the
+   * longest approval wait.
+   * @default 30
+   */
+  readonly noncurrentRetentionDays?: number;
 }
 
 /**
  * The deploy bucket: the deploy CLI bundle (object name pinned by its SHA-256, so a build runs the script the platform
  * was synthesized with), every service's Marathon templates, and the production plans. A notification on the bucket
  * publishes each new object to a Pub/Sub topic; a production trigger listens there for its plans.
+ *
+ * Bundle lifecycle: each bundle has its own name (`deploy/deploy-bundle-<sha256>.cjs`); a new one replaces the old
+ * object in Terraform, which in this versioned bucket only makes the old generation noncurrent. Triggers name the
+ * bundle by name and generation (references to this stack's outputs), so a trigger only ever names a bundle that
+ * exists, and an old generation stays readable for `noncurrentRetentionDays`.
  */
 export class DeployBucket extends Construct {
   /** The bucket. */
@@ -81,6 +91,8 @@ export class DeployBucket extends Construct {
   readonly bundleObject: StorageBucketObject;
   /** The topic new objects are announced on. */
   readonly topic: PubsubTopic;
+  /** The bundle object's generation, as a string reference (builds fetch exactly this generation). */
+  readonly bundleGeneration: string;
 
   constructor(scope: Construct, id: string, props: DeployBucketProps) {
     super(scope, id);
@@ -92,7 +104,7 @@ export class DeployBucket extends Construct {
       versioning: { enabled: true },
       lifecycleRule: [
         { action: { type: 'Delete' }, condition: { age: props.planRetentionDays ?? 90, matchesPrefix: ['plans/', 'platform-plans/'] } },
-        { action: { type: 'Delete' }, condition: { daysSinceNoncurrentTime: 30, withState: 'ARCHIVED' } },
+        { action: { type: 'Delete' }, condition: { daysSinceNoncurrentTime: props.noncurrentRetentionDays ?? 30, withState: 'ARCHIVED' } },
       ],
       labels: { 'managed-by': 'commit-to-cloud', purpose: 'deploy' },
     });
@@ -104,15 +116,16 @@ export class DeployBucket extends Construct {
       contentType: 'application/javascript',
       metadata: { sha256: props.bundle.sha256 },
     });
-    for (const m of new Set(props.readers ?? [])) {
-      new StorageBucketIamMember(this, `reader-${memberId(m)}`, {
+    this.bundleGeneration = Token.asString(this.bundleObject.generation);
+    for (const { id: mid, member: m } of uniqueMembers(props.readers)) {
+      new StorageBucketIamMember(this, `reader-${mid}`, {
         bucket: this.bucket.name,
         role: 'roles/storage.objectViewer',
         member: m,
       });
     }
-    for (const m of new Set(props.creators ?? [])) {
-      new StorageBucketIamMember(this, `creator-${memberId(m)}`, {
+    for (const { id: mid, member: m } of uniqueMembers(props.creators)) {
+      new StorageBucketIamMember(this, `creator-${mid}`, {
         bucket: this.bucket.name,
         role: 'roles/storage.objectCreator',
         member: m,

@@ -3,7 +3,7 @@ import { ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
 import { DeployBundle } from './deploy-bucket';
 import { PlatformStack } from './platform-stack';
-import { ServiceStack } from './service-stack';
+import { repositoryOwnership, ServiceStack } from './service-stack';
 import { PipelineSettings } from './settings';
 
 /** Props of {@link addFleet}. */
@@ -27,28 +27,26 @@ export interface FleetProps {
 export interface Fleet {
   /** `platform`. */
   readonly platform: PlatformStack;
-  /** `service-<name>`, one per service. */
+  /** `service-<name>`, one per service, in the order of the catalog. */
   readonly services: readonly ServiceStack[];
+  /** Stack names in the order they are applied: every stack after the stacks it depends on. */
+  readonly order: readonly string[];
 }
 
 /**
  * The platform stack plus one stack per service, each with a GCS state backend (`stacks/<stack>` in the state
  * bucket). The platform stack is production-side for the platform pipeline; service stacks are staging-side (they
  * change a service's pipeline, never a running production app, which only changes through an approved plan).
+ *
+ * Order: every service stack depends on the platform stack (`addDependency`; its references into the platform are
+ * read from the platform's state), and a service sharing a repository on the stack of the service that declares it.
+ * `cdktf deploy` applies a stack only after the stacks it depends on; the platform pipeline walks the stacks in
+ * {@link Fleet.order}.
  */
 export function addFleet(app: App, props: FleetProps): Fleet {
   const { platform, settings } = props;
-  const services = props.services.map(
-    (service) =>
-      new ServiceStack(app, `service-${service.name}`, {
-        service,
-        platform,
-        bundle: props.bundle,
-        connection: settings.connection,
-        seedFiles: props.seedFiles,
-        fleet: props.services,
-      }),
-  );
+  const sorted = [...props.services].sort((a, b) => a.name.localeCompare(b.name));
+  const order = ['platform', ...sorted.map((s) => `service-${s.name}`)];
   const platformStack = new PlatformStack(app, 'platform', {
     platform,
     bundle: props.bundle,
@@ -59,10 +57,33 @@ export function addFleet(app: App, props: FleetProps): Fleet {
     imageReaders: settings.imageReaders,
     auditReaders: settings.auditReaders,
     platformApprovers: settings.platformApprovers,
-    stacks: [{ name: 'platform', side: 'production' }, ...services.map((s) => ({ name: s.node.id, side: 'staging' as const }))],
+    approverPrincipals: settings.approverPrincipals,
+    exampleFleet: settings.exampleFleet,
+    poolNetwork: settings.poolNetwork,
+    poolDnsSuffixes: settings.poolDnsSuffixes,
+    poolMachineType: settings.poolMachineType,
+    stacks: order.map((name) => ({ name, side: name === 'platform' ? ('production' as const) : ('staging' as const) })),
   });
+  const byName = new Map<string, ServiceStack>();
+  for (const service of sorted) {
+    const ownership = repositoryOwnership(service, props.services, platform.project);
+    const owner = ownership.manage ? undefined : byName.get(ownership.owner);
+    const stack = new ServiceStack(app, `service-${service.name}`, {
+      service,
+      platform,
+      refs: platformStack.refs,
+      connection: settings.connection,
+      seedFiles: props.seedFiles,
+      fleet: props.services,
+      repositoryLink: owner?.microservice.pipeline.repositoryName,
+    });
+    stack.addDependency(platformStack);
+    if (owner) stack.addDependency(owner);
+    byName.set(service.name, stack);
+  }
+  const services = props.services.map((s) => byName.get(s.name)!);
   for (const stack of [platformStack, ...services]) {
     new GcsBackend(stack, { bucket: platform.stateBucket, prefix: `stacks/${stack.node.id}` });
   }
-  return { platform: platformStack, services };
+  return { platform: platformStack, services, order };
 }

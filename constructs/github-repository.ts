@@ -7,6 +7,9 @@ import { RepositoryEnvironment } from '@cdktf/provider-github/lib/repository-env
 import { RepositoryFile } from '@cdktf/provider-github/lib/repository-file';
 import { escapeTerraform } from './terraform-escape';
 
+/** Files GitHub's `auto_init` creates in a new repository (no gitignore or license template is set here). */
+export const AUTO_INIT_FILES: readonly string[] = ['README.md'];
+
 /** Props of {@link GithubRepository}. */
 export interface GithubRepositoryProps {
   /** Repository name (without the owner). */
@@ -40,7 +43,8 @@ export interface GithubRepositoryProps {
   readonly requiredReviews?: number;
   /**
    * Files a NEW repository is seeded with once (path -> content). After creation the service owns them: Terraform
-   * never overwrites an existing file and ignores later changes to the content.
+   * ignores later changes to the content. Only `README.md`, which GitHub's `auto_init` commit creates, is written over
+   * that commit's file (`overwrite_on_create`); every other seed file refuses to overwrite an existing one.
    * @default {}
    */
   readonly seedFiles?: Readonly<Record<string, string>>;
@@ -100,7 +104,8 @@ export class GithubRepository extends Construct {
             file: path,
             content: escapeTerraform(content),
             commitMessage: `Seed ${path} from commit-to-cloud (the service owns it from now on)`,
-            overwriteOnCreate: false,
+            // auto_init's first commit holds README.md only: seeding it must replace that file, or the provider refuses.
+            overwriteOnCreate: AUTO_INIT_FILES.includes(path),
             lifecycle: { ignoreChanges: ['content', 'commit_message', 'commit_author', 'commit_email'] },
             dependsOn: [...dependsOn],
           }),

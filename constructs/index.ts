@@ -17,3 +17,6 @@ export * from './service-stack';
 export * from './settings';
 export * from './terraform-escape';
 export * from './fleet';
+export * from './marathon-credentials';
+export * from './reference-integrity';
+export * from './worker-pool';

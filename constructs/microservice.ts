@@ -5,11 +5,10 @@ import { validateService } from '../lib/catalog/validate';
 import { ValidationError, Violation } from '../lib/errors';
 import { PlatformConfig, imageFor } from '../lib/platform';
 import { BuildPipeline, cloudBuildCheckName, triggerNames } from './build-pipeline';
-import { DeployBundle } from './deploy-bucket';
 import { E2eSchedule } from './e2e-schedule';
 import { GithubRepository } from './github-repository';
 import { MarathonApp } from './marathon-app';
-import { PlatformNames } from './naming';
+import { platformNames, PlatformRefs } from './naming';
 
 /** Props of {@link Microservice}. */
 export interface MicroserviceProps {
@@ -17,10 +16,8 @@ export interface MicroserviceProps {
   readonly service: ServiceDefinition;
   /** Fleet settings. */
   readonly platform: PlatformConfig;
-  /** Names of the platform's shared resources. */
-  readonly names: PlatformNames;
-  /** The deploy CLI bundle, pinned by its SHA-256. */
-  readonly bundle: Pick<DeployBundle, 'sha256' | 'objectName'>;
+  /** The platform's shared resources: references into the platform stack in the app (`PlatformStack.refs`). */
+  readonly refs: PlatformRefs;
   /** Name of the Cloud Build GitHub connection (2nd gen), created once in the console. */
   readonly connection: string;
   /**
@@ -40,10 +37,16 @@ export interface MicroserviceProps {
   readonly serviceUrls?: Partial<Readonly<Record<EnvironmentName, string>>>;
   /**
    * Declare the GitHub repository and its link to Cloud Build. In a monorepo, only the first service (by name) of
-   * the repository does; the others only declare their triggers.
+   * the repository does; the others only declare their triggers, given `repositoryLink`.
    * @default true
    */
   readonly manageRepository?: boolean;
+  /**
+   * The id of the Cloud Build repository link declared by the service that manages the repository (a reference).
+   * Required when `manageRepository` is false.
+   * @default - none
+   */
+  readonly repositoryLink?: string;
   /**
    * Status checks required on the default branch.
    * @default - this service's pull-request check
@@ -111,21 +114,31 @@ export class Microservice extends Construct {
         seedFiles: props.seedFiles,
       });
     }
+    if (!manage && props.repositoryLink === undefined) {
+      throw new ValidationError([
+        {
+          subject,
+          field: 'repositoryLink',
+          value: undefined,
+          message: 'is required when manageRepository is false; pass the link id of the service that declares the repository',
+        },
+      ]);
+    }
     this.pipeline = new BuildPipeline(this, 'pipeline', {
       service: def,
       platform: props.platform,
-      names: props.names,
-      bundle: props.bundle,
+      refs: props.refs,
       connection: props.connection,
       serviceUrls: urls,
-      linkRepository: manage,
+      remoteUri: this.repository?.repository.httpCloneUrl,
+      repositoryLink: manage ? undefined : props.repositoryLink,
     });
     this.e2e = new E2eSchedule(this, 'e2e-schedule', {
       name: `${def.name}-e2e`,
       project: props.platform.project,
       region: props.platform.region,
       trigger: this.pipeline.e2e,
-      serviceAccountEmail: props.names.schedulerServiceAccount,
+      serviceAccountEmail: props.refs.schedulerServiceAccount,
       schedule: props.e2eSchedule,
     });
     this.apps = ENVIRONMENTS.map(
@@ -134,8 +147,9 @@ export class Microservice extends Construct {
           service: def,
           environment: env,
           image: imageFor(props.platform, def.name, 'latest'),
-          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, props.names.deployBucket) } : {}),
-          templateBucket: props.names.deployBucket,
+          // The template shows where artifacts live by name (a template is text, not a Terraform reference).
+          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, platformNames(props.platform).deployBucket) } : {}),
+          templateBucket: props.refs.deployBucket,
         }),
     );
   }

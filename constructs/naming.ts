@@ -38,6 +38,68 @@ export const SERVICE_ACCOUNT_IDS = {
   platformApply: 'c2c-platform-apply',
 } as const;
 
+/**
+ * What a service stack needs from the platform stack. In the app these are Terraform references (cdktf turns a
+ * reference into another stack into an output of the platform stack read through its remote state), so that Terraform
+ * knows the order and a service stack always names what the platform state says exists. {@link literalRefs} gives the
+ * same fields as plain names, for tests of one construct on its own.
+ */
+export interface PlatformRefs {
+  /** Deploy bucket name. */
+  readonly deployBucket: string;
+  /** Registry bucket name (the builds' push sidecar writes to it). */
+  readonly registryBucket: string;
+  /** Audit bucket name. */
+  readonly auditBucket: string;
+  /** The plans topic's id, `projects/P/topics/NAME` (production triggers listen there). */
+  readonly plansTopic: string;
+  /** Service account e-mails, by role. */
+  readonly buildServiceAccount: string;
+  readonly productionServiceAccount: string;
+  readonly testServiceAccount: string;
+  readonly schedulerServiceAccount: string;
+  /** The published deploy bundle: object name (holds its SHA-256) and generation. */
+  readonly bundleObject: string;
+  readonly bundleGeneration: string;
+  /**
+   * The private worker pool (`projects/P/locations/R/workerPools/NAME`) for builds that talk to Marathon or a service.
+   * @default - Cloud Build's default pool
+   */
+  readonly workerPool?: string;
+  /**
+   * Secret Manager version names of the Marathon credentials a build reads, by use.
+   * @default - no credentials injected
+   */
+  readonly marathonSecrets?: MarathonSecretRefs;
+}
+
+/** Secret Manager version names (`projects/P/secrets/ID/versions/latest`) of the Marathon credentials. */
+export interface MarathonSecretRefs {
+  /** Staging Marathon, read and write: the push trigger's deploy. */
+  readonly staging: string;
+  /** Production Marathon, read only: the push trigger's production plan reads live state. */
+  readonly productionRead: string;
+  /** Production Marathon, read and write: only the production trigger. */
+  readonly production: string;
+}
+
+/** {@link PlatformRefs} as plain names (one construct tested on its own; the app always uses references). */
+export function literalRefs(platform: Pick<PlatformConfig, 'project' | 'bucketPrefix'>, bundleSha256: string): PlatformRefs {
+  const n = platformNames(platform);
+  return {
+    deployBucket: n.deployBucket,
+    registryBucket: n.registryBucket,
+    auditBucket: n.auditBucket,
+    plansTopic: `projects/${platform.project}/topics/${n.plansTopic}`,
+    buildServiceAccount: n.buildServiceAccount,
+    productionServiceAccount: n.productionServiceAccount,
+    testServiceAccount: n.testServiceAccount,
+    schedulerServiceAccount: n.schedulerServiceAccount,
+    bundleObject: deployBundleObject(bundleSha256),
+    bundleGeneration: '1',
+  };
+}
+
 /** The e-mail of a service account of the project. */
 export function serviceAccountEmail(project: string, accountId: string): string {
   return `${accountId}@${project}.iam.gserviceaccount.com`;

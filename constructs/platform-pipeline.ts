@@ -4,7 +4,7 @@ import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-
 import { ValidationError, Violation } from '../lib/errors';
 import { PlatformConfig } from '../lib/platform';
 import { bashStep, PipelineStep, STEP_IMAGES, toTriggerStep } from './build-steps';
-import { PLATFORM_PLAN_PREFIX, PlatformNames, serviceAccountResource } from './naming';
+import { PLATFORM_PLAN_PREFIX } from './naming';
 
 /**
  * Which side of the fleet a stack changes. `staging`-side stacks are applied as soon as they are planned on the
@@ -20,14 +20,28 @@ export interface PipelineStack {
   readonly side: StackSide;
 }
 
+/** What the platform pipeline uses of the platform stack: references, so Terraform creates them first. */
+export interface PlatformPipelineRefs {
+  /** E-mail of the account that plans (pull requests). */
+  readonly planServiceAccount: string;
+  /** E-mail of the account that applies (push, approved plans). */
+  readonly applyServiceAccount: string;
+  /** Deploy bucket name (saved plans are uploaded there). */
+  readonly deployBucket: string;
+  /** Audit bucket name (approvals are recorded there). */
+  readonly auditBucket: string;
+  /** The plans topic's id, `projects/P/topics/NAME`. */
+  readonly plansTopic: string;
+}
+
 /** Props of {@link PlatformPipeline}. */
 export interface PlatformPipelineProps {
   /** The platform's own repository, `owner/name`. */
   readonly repo: string;
   /** Fleet settings (passed to synthesis in the build as the same environment variables). */
   readonly platform: PlatformConfig;
-  /** Names of the platform's buckets, topic and service accounts. */
-  readonly names: PlatformNames;
+  /** The platform resources the pipeline uses (references into the platform stack). */
+  readonly refs: PlatformPipelineRefs;
   /** Name of the Cloud Build GitHub connection (2nd gen). */
   readonly connection: string;
   /** Every stack of the app, with its side. */
@@ -69,7 +83,7 @@ export class PlatformPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: PlatformPipelineProps) {
     super(scope, id);
-    const { platform, names } = props;
+    const { platform, refs } = props;
     const problems: Violation[] = [];
     const subject = `PlatformPipeline(${props.repo})`;
     const seen = new Set<string>();
@@ -140,7 +154,7 @@ export class PlatformPipeline extends Construct {
     const common = (sa: string, tag: string) => ({
       project: platform.project,
       location: platform.region,
-      serviceAccount: serviceAccountResource(platform.project, sa),
+      serviceAccount: `projects/${platform.project}/serviceAccounts/${sa}`,
       tags: ['c2c', 'platform', tag],
     });
     const build = (steps: readonly PipelineStep[], withToken: boolean): CloudbuildTriggerBuild => ({
@@ -161,7 +175,7 @@ export class PlatformPipeline extends Construct {
     const branchRe = `^${branch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 
     this.pullRequest = new CloudbuildTrigger(this, 'pull-request', {
-      ...common(names.platformPlanServiceAccount, 'pull-request'),
+      ...common(refs.planServiceAccount, 'pull-request'),
       name: PLATFORM_TRIGGERS.pullRequest,
       description: 'Platform: plan every stack (no apply)',
       repositoryEventConfig: {
@@ -173,7 +187,7 @@ export class PlatformPipeline extends Construct {
 
     const planDir = '/workspace/platform-plans';
     this.push = new CloudbuildTrigger(this, 'push', {
-      ...common(names.platformApplyServiceAccount, 'push'),
+      ...common(refs.applyServiceAccount, 'push'),
       name: PLATFORM_TRIGGERS.push,
       description: 'Platform: plan every stack; apply staging-side stacks; upload production-side plans for approval',
       repositoryEventConfig: { repository: repository.id, push: { branch: branchRe } },
@@ -215,8 +229,8 @@ export class PlatformPipeline extends Construct {
               `for f in ${planDir}/*.tgz; do`,
               '  [ -e "$$f" ] || continue',
               '  s=$$(basename "$$f" .tgz)',
-              `  gsutil -q cp "${planDir}/$$s.txt" "gs://${names.deployBucket}/${PLATFORM_PLAN_PREFIX}$$s/$COMMIT_SHA-$BUILD_ID.txt"`,
-              `  gsutil -q cp "$$f" "gs://${names.deployBucket}/${PLATFORM_PLAN_PREFIX}$$s/$COMMIT_SHA-$BUILD_ID.tgz"`,
+              `  gsutil -q cp "${planDir}/$$s.txt" "gs://${refs.deployBucket}/${PLATFORM_PLAN_PREFIX}$$s/$COMMIT_SHA-$BUILD_ID.txt"`,
+              `  gsutil -q cp "$$f" "gs://${refs.deployBucket}/${PLATFORM_PLAN_PREFIX}$$s/$COMMIT_SHA-$BUILD_ID.tgz"`,
               'done',
             ].join('\n'),
             ['plan-production-side'],
@@ -227,10 +241,10 @@ export class PlatformPipeline extends Construct {
     });
 
     this.apply = new CloudbuildTrigger(this, 'apply', {
-      ...common(names.platformApplyServiceAccount, 'apply'),
+      ...common(refs.applyServiceAccount, 'apply'),
       name: PLATFORM_TRIGGERS.apply,
       description: 'Platform: apply an approved saved plan of a production-side stack',
-      pubsubConfig: { topic: `projects/${platform.project}/topics/${names.plansTopic}` },
+      pubsubConfig: { topic: refs.plansTopic },
       substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)' },
       filter: `_PLAN_OBJECT.matches("^${PLATFORM_PLAN_PREFIX}[^/]+/[^/]+[.]tgz$")`,
       sourceToBuild: { repository: repository.id, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
@@ -242,7 +256,7 @@ export class PlatformPipeline extends Construct {
             STEP_IMAGES.cloudSdk,
             [
               'set -euo pipefail',
-              `gsutil -q cp "gs://${names.deployBucket}/$_PLAN_OBJECT" /workspace/plan.tgz`,
+              `gsutil -q cp "gs://${refs.deployBucket}/$_PLAN_OBJECT" /workspace/plan.tgz`,
               'mkdir -p /workspace/stack && tar -xzf /workspace/plan.tgz -C /workspace/stack',
             ].join('\n'),
             ['-'],
@@ -254,7 +268,7 @@ export class PlatformPipeline extends Construct {
             [
               'set -euo pipefail',
               'gcloud builds describe "$BUILD_ID" --region="$LOCATION" --format=json > /workspace/build.json',
-              `gsutil -q cp /workspace/build.json "gs://${names.auditBucket}/events/platform/$$(date -u +%Y%m%dT%H%M%SZ)-approval-$BUILD_ID.json"`,
+              `gsutil -q cp /workspace/build.json "gs://${refs.auditBucket}/events/platform/$$(date -u +%Y%m%dT%H%M%SZ)-approval-$BUILD_ID.json"`,
             ].join('\n'),
             ['-'],
           ),
@@ -266,6 +280,21 @@ export class PlatformPipeline extends Construct {
             ].join('\n'),
             ['fetch-plan', 'record-approval'],
           ),
+          // Staging-side stacks read the platform's outputs from its state: apply them again once it changed, so that
+          // triggers move to what was just published (the new deploy bundle, a new account) without waiting for a push.
+          { ...synth, id: 'synth', waitFor: ['-'] },
+          ...(stagingSide.length > 0
+            ? [
+                tfStep(
+                  'reapply-staging-side',
+                  loop(
+                    stagingSide,
+                    [initPlan('-out=tfplan'), 'terraform -chdir="cdktf.out/stacks/$$s" apply -input=false -no-color tfplan'].join('\n  '),
+                  ),
+                  ['apply', 'synth'],
+                ),
+              ]
+            : []),
         ],
         true,
       ),

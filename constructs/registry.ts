@@ -6,7 +6,7 @@ import { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/
 import { ENVIRONMENTS, EnvironmentName, ServiceDefinition } from '../lib/catalog/types';
 import { ValidationError, Violation } from '../lib/errors';
 import { MarathonApp } from './marathon-app';
-import { memberId } from './iam-id';
+import { IamMember, uniqueMembers } from './iam-id';
 
 /** Where images are stored. */
 export type RegistryBackend = 'gcs' | 'artifact-registry';
@@ -30,12 +30,12 @@ export interface RegistryProps {
    * their credentials) and the people who test images. Everyone else pulls through the registry app.
    * @default []
    */
-  readonly readers?: readonly string[];
+  readonly readers?: readonly IamMember[];
   /**
    * IAM members that may write images: only the build's service account.
    * @default []
    */
-  readonly writers?: readonly string[];
+  readonly writers?: readonly IamMember[];
   /**
    * `gcs`: a bucket plus Docker distribution (`registry:2`, GCS storage driver) as a Marathon app per environment.
    * `artifact-registry`: a Docker repository in Artifact Registry instead (no app to run; images are then
@@ -104,8 +104,8 @@ export class Registry extends Construct {
       });
     }
     if (problems.length > 0) throw new ValidationError(problems);
-    const readers = [...new Set(props.readers ?? [])];
-    const writers = [...new Set(props.writers ?? [])];
+    const readers = uniqueMembers(props.readers);
+    const writers = uniqueMembers(props.writers);
 
     if ((props.backend ?? 'gcs') === 'artifact-registry') {
       const repository = new ArtifactRegistryRepository(this, 'repository', {
@@ -121,8 +121,8 @@ export class Registry extends Construct {
           },
         ],
       });
-      const grant = (kind: string, role: string, member: string) =>
-        new ArtifactRegistryRepositoryIamMember(this, `${kind}-${memberId(member)}`, {
+      const grant = (kind: string, role: string, { id: mid, member }: { id: string; member: string }) =>
+        new ArtifactRegistryRepositoryIamMember(this, `${kind}-${mid}`, {
           repository: repository.name,
           location: props.location,
           role,
@@ -150,11 +150,11 @@ export class Registry extends Construct {
     const bucketName = this.bucket.name;
     readers.forEach(
       (m) =>
-        new StorageBucketIamMember(this, `reader-${memberId(m)}`, { bucket: bucketName, role: 'roles/storage.objectViewer', member: m }),
+        new StorageBucketIamMember(this, `reader-${m.id}`, { bucket: bucketName, role: 'roles/storage.objectViewer', member: m.member }),
     );
     writers.forEach(
       (m) =>
-        new StorageBucketIamMember(this, `writer-${memberId(m)}`, { bucket: bucketName, role: 'roles/storage.objectAdmin', member: m }),
+        new StorageBucketIamMember(this, `writer-${m.id}`, { bucket: bucketName, role: 'roles/storage.objectAdmin', member: m.member }),
     );
 
     this.definition = registryServiceDefinition(props.name, port, props.instances ?? 2);

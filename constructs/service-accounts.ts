@@ -2,7 +2,9 @@ import { Construct } from 'constructs';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
+import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
+import { memberId } from './iam-id';
 import { SERVICE_ACCOUNT_IDS, serviceAccountEmail } from './naming';
 
 /** Props of {@link PlatformServiceAccounts}. */
@@ -11,6 +13,12 @@ export interface PlatformServiceAccountsProps {
   readonly project: string;
   /** Terraform state bucket (created by hand); the platform pipeline's accounts get object access to it. */
   readonly stateBucket: string;
+  /**
+   * Secret Manager secret holding the GitHub token the platform pipeline plans and applies with (created by hand, see
+   * docs/first-deploy.md); only the platform pipeline's accounts may read it.
+   * @default 'c2c-github-token'
+   */
+  readonly githubTokenSecret?: string;
 }
 
 /** Project roles per account: the least each one needs. Bucket roles are granted by the bucket constructs. */
@@ -19,14 +27,8 @@ export const SERVICE_ACCOUNT_ROLES = {
   production: ['roles/logging.logWriter', 'roles/cloudbuild.builds.viewer'],
   test: ['roles/logging.logWriter'],
   scheduler: ['roles/cloudbuild.builds.editor'],
-  platformPlan: ['roles/logging.logWriter', 'roles/viewer', 'roles/iam.securityReviewer', 'roles/secretmanager.secretAccessor'],
-  platformApply: [
-    'roles/logging.logWriter',
-    'roles/editor',
-    'roles/resourcemanager.projectIamAdmin',
-    'roles/secretmanager.secretAccessor',
-    'roles/cloudbuild.builds.viewer',
-  ],
+  platformPlan: ['roles/logging.logWriter', 'roles/viewer', 'roles/iam.securityReviewer'],
+  platformApply: ['roles/logging.logWriter', 'roles/editor', 'roles/resourcemanager.projectIamAdmin', 'roles/cloudbuild.builds.viewer'],
 } as const satisfies Record<keyof typeof SERVICE_ACCOUNT_IDS, readonly string[]>;
 
 const DESCRIPTIONS: Record<keyof typeof SERVICE_ACCOUNT_IDS, string> = {
@@ -39,12 +41,17 @@ const DESCRIPTIONS: Record<keyof typeof SERVICE_ACCOUNT_IDS, string> = {
 };
 
 /**
- * The service accounts builds run as, each with only the project roles it needs. Service stacks refer to them by
- * e-mail (see `platformNames`), never by Terraform reference, so that a service stack plans on its own.
+ * The service accounts builds run as, each with only the project roles it needs. Every binding names its account by
+ * reference (`member`), so Terraform creates the account first; service stacks reach the e-mails through the platform
+ * stack's outputs.
  */
 export class PlatformServiceAccounts extends Construct {
   /** The accounts, by role in the platform. */
   readonly accounts: Readonly<Record<keyof typeof SERVICE_ACCOUNT_IDS, ServiceAccount>>;
+  /** `serviceAccount:EMAIL` of each account as a reference, with the stable id of a binding to it. */
+  readonly members: Readonly<Record<keyof typeof SERVICE_ACCOUNT_IDS, { readonly id: string; readonly member: string }>>;
+  /** The e-mail of each account, as references. */
+  readonly emails: Readonly<Record<keyof typeof SERVICE_ACCOUNT_IDS, string>>;
 
   constructor(scope: Construct, id: string, props: PlatformServiceAccountsProps) {
     super(scope, id);
@@ -59,30 +66,47 @@ export class PlatformServiceAccounts extends Construct {
         description: DESCRIPTIONS[key],
       });
       accounts[key] = account;
-      const member = `serviceAccount:${serviceAccountEmail(props.project, accountId)}`;
+      const member = account.member;
       for (const role of SERVICE_ACCOUNT_ROLES[key]) {
         new ProjectIamMember(this, `${accountId}-${role.replace(/^roles\//, '').replace(/\./g, '-')}`, {
           project: props.project,
           role,
           member,
-          dependsOn: [account],
         });
       }
     }
     this.accounts = accounts;
+    const members = {} as Record<keyof typeof SERVICE_ACCOUNT_IDS, { id: string; member: string }>;
+    const emails = {} as Record<keyof typeof SERVICE_ACCOUNT_IDS, string>;
+    for (const key of keys) {
+      // The id is the one a literal `serviceAccount:EMAIL` would get, so binding addresses do not depend on the form.
+      members[key] = {
+        id: memberId(`serviceAccount:${serviceAccountEmail(props.project, SERVICE_ACCOUNT_IDS[key])}`),
+        member: accounts[key].member,
+      };
+      emails[key] = accounts[key].email;
+    }
+    this.members = members;
+    this.emails = emails;
 
     // Cloud Scheduler runs the end-to-end trigger, which runs as the test account: it must be allowed to act as it.
     new ServiceAccountIamMember(this, 'scheduler-acts-as-test', {
       serviceAccountId: accounts.test.name,
       role: 'roles/iam.serviceAccountUser',
-      member: `serviceAccount:${serviceAccountEmail(props.project, SERVICE_ACCOUNT_IDS.scheduler)}`,
+      member: members.scheduler.member,
     });
-    // Terraform state: plan takes the state lock, apply writes state.
     for (const key of ['platformPlan', 'platformApply'] as const) {
+      // Terraform state: plan takes the state lock, apply writes state.
       new StorageBucketIamMember(this, `${SERVICE_ACCOUNT_IDS[key]}-state`, {
         bucket: props.stateBucket,
         role: 'roles/storage.objectAdmin',
-        member: `serviceAccount:${serviceAccountEmail(props.project, SERVICE_ACCOUNT_IDS[key])}`,
+        member: members[key].member,
+      });
+      new SecretManagerSecretIamMember(this, `${SERVICE_ACCOUNT_IDS[key]}-github-token`, {
+        project: props.project,
+        secretId: props.githubTokenSecret ?? 'c2c-github-token',
+        role: 'roles/secretmanager.secretAccessor',
+        member: members[key].member,
       });
     }
   }

@@ -5,9 +5,8 @@ import { ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
 import { cloudBuildCheckName, triggerNames } from './build-pipeline';
 import { C2CStack } from './c2c-stack';
-import { DeployBundle } from './deploy-bucket';
 import { Microservice } from './microservice';
-import { platformNames } from './naming';
+import { PlatformRefs } from './naming';
 
 /** Props of {@link ServiceStack}. */
 export interface ServiceStackProps {
@@ -15,8 +14,11 @@ export interface ServiceStackProps {
   readonly service: ServiceDefinition;
   /** Fleet settings. */
   readonly platform: PlatformConfig;
-  /** The deploy CLI bundle (only its hash and object name are used here). */
-  readonly bundle: Pick<DeployBundle, 'sha256' | 'objectName'>;
+  /**
+   * What the service uses of the platform: `PlatformStack.refs`. Given as references into the platform stack, cdktf
+   * makes them outputs of the platform stack read through its remote state, and this stack depends on it.
+   */
+  readonly refs: PlatformRefs;
   /** Name of the Cloud Build GitHub connection (2nd gen). */
   readonly connection: string;
   /**
@@ -30,6 +32,12 @@ export interface ServiceStackProps {
    * @default - only this service
    */
   readonly fleet?: readonly ServiceDefinition[];
+  /**
+   * The repository link id declared by the stack of the service that owns a shared repository (a reference into that
+   * stack). Required when this service does not own its repository.
+   * @default - none
+   */
+  readonly repositoryLink?: string;
 }
 
 /** Who declares a repository shared by several services, and which checks its branch protection requires. */
@@ -37,19 +45,21 @@ export function repositoryOwnership(
   service: ServiceDefinition,
   fleet: readonly ServiceDefinition[],
   project: string,
-): { manage: boolean; requiredChecks: string[] } {
+): { manage: boolean; owner: string; requiredChecks: string[] } {
   const sharing = fleet.filter((s) => String(s.repo).toLowerCase() === String(service.repo).toLowerCase()).map((s) => s.name);
   if (!sharing.includes(service.name)) sharing.push(service.name);
   sharing.sort();
   return {
     manage: sharing[0] === service.name,
+    owner: sharing[0],
     requiredChecks: sharing.map((n) => cloudBuildCheckName(triggerNames(n).pullRequest, project)),
   };
 }
 
 /**
- * One service in its own stack (`service-<name>`), so that a change to one service plans only that service. Refers to
- * the platform's buckets and accounts by name, never by cross-stack reference.
+ * One service in its own stack (`service-<name>`), so that a change to one service plans only that service. Uses the
+ * platform's buckets, accounts, bundle, pool and secrets through references into the platform stack, so `cdktf
+ * deploy` applies the platform stack first and a trigger only ever names what the platform state holds.
  */
 export class ServiceStack extends C2CStack {
   /** The service's pipeline. */
@@ -68,12 +78,12 @@ export class ServiceStack extends C2CStack {
     this.microservice = new Microservice(this, 'service', {
       service,
       platform,
-      names: platformNames(platform),
-      bundle: props.bundle,
+      refs: props.refs,
       connection: props.connection,
       seedFiles: props.seedFiles,
       manageRepository: ownership.manage,
       requiredChecks: ownership.requiredChecks,
+      repositoryLink: ownership.manage ? undefined : props.repositoryLink,
     });
   }
 }

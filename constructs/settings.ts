@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
+import { C2CError } from '../lib/errors';
+import { ApproverPrincipals } from './approvers';
 
 /** Settings of the pipelines that are not in `PlatformConfig`, read from the environment by main.ts. */
 export interface PipelineSettings {
@@ -17,6 +19,28 @@ export interface PipelineSettings {
   readonly platformApprovers: readonly string[];
   /** Deploy bundle path. Env `C2C_DEPLOY_BUNDLE`, default `dist/deploy-bundle.cjs`. */
   readonly deployBundle?: string;
+  /**
+   * IAM principals of the approvers named in service files. Env `C2C_APPROVERS`: a JSON object, or `@path` of a JSON
+   * file, `{"user:ana@acme-lighting.example": ["user:ana@acme.com"]}`.
+   */
+  readonly approverPrincipals?: ApproverPrincipals;
+  /**
+   * The example fleet: no `C2C_GCP_PROJECT` was given (`npm start`, tests). A real deploy names its project, and then
+   * every approver needs a principal and the worker pool a network.
+   */
+  readonly exampleFleet: boolean;
+  /**
+   * The cluster's VPC network the private worker pool is peered to. Env `C2C_POOL_NETWORK`
+   * (`projects/PROJECT/global/networks/NAME`); example fleet: `projects/<project>/global/networks/marathon`.
+   */
+  readonly poolNetwork?: string;
+  /**
+   * Private DNS suffixes the pool's workers resolve. Env `C2C_POOL_DNS_SUFFIXES`, comma-separated; default: the last
+   * label of each Marathon URL's host (`internal.` for `marathon.staging.internal`).
+   */
+  readonly poolDnsSuffixes?: readonly string[];
+  /** Machine type of the private pool's workers. Env `C2C_POOL_MACHINE_TYPE`, default `e2-standard-2`. */
+  readonly poolMachineType?: string;
 }
 
 function list(value: string | undefined): string[] {
@@ -36,7 +60,40 @@ export function pipelineSettingsFromEnv(githubOwner: string, env: NodeJS.Process
     auditReaders: list(env.C2C_AUDIT_READERS),
     platformApprovers: list(env.C2C_PLATFORM_APPROVERS),
     deployBundle: env.C2C_DEPLOY_BUNDLE || undefined,
+    approverPrincipals: approverPrincipalsFrom(env.C2C_APPROVERS),
+    exampleFleet: !env.C2C_GCP_PROJECT,
+    poolNetwork: env.C2C_POOL_NETWORK || undefined,
+    poolDnsSuffixes: env.C2C_POOL_DNS_SUFFIXES === undefined ? undefined : list(env.C2C_POOL_DNS_SUFFIXES),
+    poolMachineType: env.C2C_POOL_MACHINE_TYPE || undefined,
   };
+}
+
+/** Parses `C2C_APPROVERS`: a JSON object of string -> string[] (or string), or `@path` of a file holding one. */
+export function approverPrincipalsFrom(value: string | undefined): ApproverPrincipals | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const hint = 'give a JSON object, e.g. {"user:ana@acme-lighting.example": ["user:ana@acme.com"]}, or @path/to/approvers.json';
+  let text = value;
+  if (value.startsWith('@')) {
+    const path = value.slice(1);
+    if (!existsSync(path)) throw new C2CError('USAGE', `C2C_APPROVERS names ${path}, which does not exist`, { hint });
+    text = readFileSync(path, 'utf8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new C2CError('USAGE', 'C2C_APPROVERS is not valid JSON', { hint });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new C2CError('USAGE', 'C2C_APPROVERS must be a JSON object', { hint });
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    const members = typeof v === 'string' ? [v] : v;
+    if (!Array.isArray(members) || !members.every((m) => typeof m === 'string'))
+      throw new C2CError('USAGE', `C2C_APPROVERS: the entry for ${k} must be a principal or a list of principals`, { hint });
+    out[k] = members as string[];
+  }
+  return out;
 }
 
 /** The repository root: the nearest folder at or above `start` holding package.json (works from dist/ and from source). */

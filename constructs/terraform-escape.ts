@@ -1,9 +1,10 @@
 /**
  * Escapes a literal string for Terraform JSON, where `${` and `%{` start an interpolation or a directive: file
- * contents, shell scripts and user commands must reach the provider unchanged.
+ * contents, shell scripts and user commands must reach the provider unchanged. cdktf tokens in the string (a
+ * reference such as a bucket's name, encoded as `${TfToken[...]}`) stay references.
  */
 export function escapeTerraform(text: string): string {
-  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+  return text.replace(/\$\{(?!TfToken\[)/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /**

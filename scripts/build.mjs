@@ -4,10 +4,11 @@
 // Each package under packages/ with a src/cli.ts also gets its bin, packages/<name>/dist/cli.js, one self-contained file.
 // It also writes dist/deploy-bundle.cjs: the deploy CLI with every dependency inlined, the single file that
 // synthesis publishes to the deploy bucket pinned by its SHA-256, so a build runs the script the platform
-// was synthesized with. Type-checking is `tsc --noEmit` (npm test), not this step.
+// was synthesized with; its bytes do not depend on where the checkout or node_modules are (normalizeBundle).
+// Type-checking is `tsc --noEmit` (npm test), not this step.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,18 +61,45 @@ export function isStale() {
   return sources().some((f) => existsSync(f) && statSync(f).mtimeMs > built);
 }
 
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };
+
+/**
+ * The bundle with every module's label made independent of where the checkout and its node_modules are: esbuild names
+ * each wrapped CommonJS module by its path relative to the working directory (`"node_modules/commander/lib/error.js"`,
+ * or `"../node_modules/..."` when node_modules resolves above the checkout, or through a symlink). The label is only a
+ * name, so the same sources and lock file give the same bytes, and the same SHA-256, from any checkout.
+ */
+export function normalizeBundle(text) {
+  return text.replace(/"[^"\n]*?node_modules\/([^"\n]+)"(?=\()/g, '"node_modules/$1"');
+}
+
+/** Builds the deploy CLI with every dependency inlined into `outfile` from the checkout at `from`; returns its SHA-256. */
+export async function buildDeployBundle({ from = root, outfile = join(dist, 'deploy-bundle.cjs') } = {}) {
+  const result = await build({
+    ...common,
+    absWorkingDir: from,
+    entryPoints: [join(from, 'scripts/deploy.ts')],
+    outfile,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    write: false,
+  });
+  const text = normalizeBundle(result.outputFiles[0].text);
+  mkdirSync(dirname(outfile), { recursive: true });
+  writeFileSync(outfile, text);
+  return createHash('sha256').update(text).digest('hex');
+}
+
 export async function buildAll({ quiet = false } = {}) {
   const started = Date.now();
   mkdirSync(dist, { recursive: true });
-  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root };
-  await build({ ...common, entryPoints: entries(), outdir: dist, outbase: root, packages: 'external' });
+  await build({ ...common, absWorkingDir: root, entryPoints: entries(), outdir: dist, outbase: root, packages: 'external' });
   for (const pkg of packageClis()) {
-    await build({ ...common, entryPoints: [join(pkg, 'src', 'cli.ts')], outfile: join(pkg, 'dist', 'cli.js') });
+    await build({ ...common, absWorkingDir: root, entryPoints: [join(pkg, 'src', 'cli.ts')], outfile: join(pkg, 'dist', 'cli.js') });
     chmodSync(join(pkg, 'dist', 'cli.js'), 0o755);
   }
   const bundle = join(dist, 'deploy-bundle.cjs');
-  await build({ ...common, entryPoints: [join(root, 'scripts/deploy.ts')], outfile: bundle, minifyWhitespace: true });
-  const sha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex');
+  const sha256 = await buildDeployBundle({ outfile: bundle });
   writeFileSync(join(dist, 'deploy-bundle.sha256'), `${sha256}\n`);
   writeFileSync(stampFile, new Date().toISOString());
   if (!quiet)

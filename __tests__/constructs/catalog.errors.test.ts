@@ -2,7 +2,7 @@
 // Microservice construct (and from the Catalog for rules across services).
 import { Testing } from 'cdktf';
 import { Microservice } from '../../constructs/microservice';
-import { platformNames } from '../../constructs/naming';
+import { literalRefs } from '../../constructs/naming';
 import { Catalog, HealthCheck, ServiceDefinition } from '../../lib/catalog';
 import { validateService } from '../../lib/catalog/validate';
 import { ValidationError } from '../../lib/errors';
@@ -18,8 +18,7 @@ function synthError(def: ServiceDefinition): string {
       new Microservice(scope, 'service', {
         service: def,
         platform,
-        names: platformNames(platform),
-        bundle: ws.bundle,
+        refs: literalRefs(platform, ws.bundle.sha256),
         connection: 'github',
       });
     });
@@ -71,8 +70,7 @@ describe('service definition rules (lib/catalog/validate.ts)', () => {
         new Microservice(scope, 's', {
           service: { ...ok, instances: { staging: 3, production: 1 }, allowFewerInProduction: true },
           platform,
-          names: platformNames(platform),
-          bundle: ws.bundle,
+          refs: literalRefs(platform, ws.bundle.sha256),
           connection: 'github',
         });
       }),
@@ -177,8 +175,7 @@ describe('what is deployed and how it is built', () => {
         new Microservice(scope, 's', {
           service: { ...ok, package: { kind: 'upstream-image', image: `nginx@sha256:${'a'.repeat(64)}` } },
           platform,
-          names: platformNames(platform),
-          bundle: ws.bundle,
+          refs: literalRefs(platform, ws.bundle.sha256),
           connection: 'github',
         });
       }),

@@ -6,24 +6,32 @@ import { AuditBucket } from '../../constructs/audit-bucket';
 import { loadDeployBundle } from '../../constructs/deploy-bucket';
 import { E2eSchedule } from '../../constructs/e2e-schedule';
 import { Microservice, MicroserviceProps } from '../../constructs/microservice';
-import { platformNames } from '../../constructs/naming';
+import { Approvers } from '../../constructs/approvers';
 import { PlatformPipeline, PipelineStack } from '../../constructs/platform-pipeline';
+import { PlatformStack } from '../../constructs/platform-stack';
 import { Registry } from '../../constructs/registry';
+import { approverPrincipalsFrom } from '../../constructs/settings';
+import { PrivateWorkerPool } from '../../constructs/worker-pool';
 import { C2CError, ValidationError } from '../../lib/errors';
-import billing from '../../services/billing';
-import { platform, tempWorkspace } from './helpers';
+import { ledger, lampApi } from '../fixtures/services';
+import { platform, refsFor, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
 afterAll(() => ws.cleanup());
-const names = platformNames(platform);
 const props = (patch: Partial<MicroserviceProps> = {}): MicroserviceProps => ({
-  service: billing,
+  service: ledger,
   platform,
-  names,
-  bundle: ws.bundle,
+  refs: refsFor(ws.bundle),
   connection: 'github',
   ...patch,
 });
+const pipelineRefs = {
+  planServiceAccount: 'plan@p.iam.gserviceaccount.com',
+  applyServiceAccount: 'apply@p.iam.gserviceaccount.com',
+  deployBucket: 'd',
+  auditBucket: 'a',
+  plansTopic: 'projects/p/topics/t',
+};
 
 function errorOf(fn: () => unknown): Error {
   try {
@@ -38,12 +46,12 @@ describe('Microservice', () => {
   it('repository of another GitHub owner', () => {
     const e = errorOf(() =>
       Testing.synthScope((s) => {
-        new Microservice(s, 'm', props({ service: { ...billing, repo: 'someone-else/billing' } }));
+        new Microservice(s, 'm', props({ service: { ...ledger, repo: 'someone-else/ledger' } }));
       }),
     );
     expect(e).toBeInstanceOf(ValidationError);
     expect(e.message).toBe(
-      "Microservice(billing): 'repo' (\"someone-else/billing\") must belong to the GitHub owner 'acme-lighting' that the platform manages; move the repository or set C2C_GITHUB_OWNER",
+      "Microservice(ledger): 'repo' (\"someone-else/ledger\") must belong to the GitHub owner 'acme-lighting' that the platform manages; move the repository or set C2C_GITHUB_OWNER",
     );
   });
 
@@ -51,7 +59,7 @@ describe('Microservice', () => {
     const name = 'a'.repeat(54);
     const e = errorOf(() =>
       Testing.synthScope((s) => {
-        new Microservice(s, 'm', props({ service: { ...billing, name } }));
+        new Microservice(s, 'm', props({ service: { ...ledger, name } }));
       }),
     );
     expect(e.message).toBe(
@@ -61,27 +69,34 @@ describe('Microservice', () => {
 
   it('the same service declared twice in one app', () => {
     const app = ws.app();
-    new Microservice(new TerraformStack(app, 'service-billing'), 'service', props());
-    const e = errorOf(() => new Microservice(new TerraformStack(app, 'service-billing-2'), 'service', props()));
+    new Microservice(new TerraformStack(app, 'service-ledger'), 'service', props());
+    const e = errorOf(() => new Microservice(new TerraformStack(app, 'service-ledger-2'), 'service', props()));
     expect(e.message).toBe(
-      'Microservice(billing): \'name\' ("billing") is already declared at service-billing/service; service names must be unique, rename one',
+      'Microservice(ledger): \'name\' ("ledger") is already declared at service-ledger/service; service names must be unique, rename one',
+    );
+  });
+
+  it('a service that does not declare its shared repository needs the link of the one that does', () => {
+    const e = errorOf(() => Testing.synthScope((s) => new Microservice(s, 'm', props({ manageRepository: false }))));
+    expect(e.message).toBe(
+      "Microservice(ledger): 'repositoryLink' (undefined) is required when manageRepository is false; pass the link id of the service that declares the repository",
     );
   });
 
   it('a push step waiting for a step that does not exist fails at synth (added after construction)', () => {
-    const stack = new TerraformStack(ws.app(), 'service-billing');
+    const stack = new TerraformStack(ws.app(), 'service-ledger');
     new Microservice(stack, 'm', props()).pipeline.addPushStep({ id: 'scan', image: 'trivy', args: [], waitFor: ['docker-bild'] });
     const e = errorOf(() => Testing.synth(stack, true));
     expect(e.message).toContain(
-      "BuildPipeline(billing): push trigger: step 'scan' waits for 'docker-bild', which is not an earlier step; add it first or fix the id",
+      "BuildPipeline(ledger): push trigger: step 'scan' waits for 'docker-bild', which is not an earlier step; add it first or fix the id",
     );
   });
 
   it('a push step id used twice fails at synth', () => {
-    const stack = new TerraformStack(ws.app(), 'service-billing');
+    const stack = new TerraformStack(ws.app(), 'service-ledger');
     new Microservice(stack, 'm', props()).pipeline.addPushStep({ id: 'push', image: 'x', args: [], waitFor: ['-'] });
     const e = errorOf(() => Testing.synth(stack, true));
-    expect(e.message).toContain("BuildPipeline(billing): push trigger: step id 'push' is used twice; step ids must be unique");
+    expect(e.message).toContain("BuildPipeline(ledger): push trigger: step id 'push' is used twice; step ids must be unique");
   });
 });
 
@@ -142,7 +157,7 @@ describe('PlatformPipeline', () => {
   const pipeline = (stacks: PipelineStack[]) =>
     errorOf(() =>
       Testing.synthScope((s) => {
-        new PlatformPipeline(s, 'p', { repo: 'acme-lighting/commit-to-cloud', platform, names, connection: 'github', stacks });
+        new PlatformPipeline(s, 'p', { repo: 'acme-lighting/commit-to-cloud', platform, refs: pipelineRefs, connection: 'github', stacks });
       }),
     );
   it('stack name must be a folder name', () =>
@@ -174,5 +189,98 @@ describe('deploy bundle', () => {
     expect((e as C2CError).code).toBe('DEPLOY_BUNDLE_MISSING');
     expect(e.message).toBe(`the deploy bundle ${join(ws.dir, 'nope.cjs')} does not exist`);
     expect((e as C2CError).hint).toBe("run 'npm run build' (it writes dist/deploy-bundle.cjs), then synthesize again");
+  });
+});
+
+describe('Approvers', () => {
+  const approvers = (extra: Partial<ConstructorParameters<typeof Approvers>[2]>) =>
+    errorOf(() =>
+      Testing.synthScope((s) => {
+        new Approvers(s, 'a', { project: 'p', services: [lampApi, ledger], ...extra });
+      }),
+    );
+  it('an approver of a service file without an IAM principal, for a real project', () =>
+    expect(approvers({ principals: { 'user:ana@acme-lighting.example': ['user:ana@acme.com'] } }).message).toBe(
+      [
+        'Approvers: \'group:ledger-reviewers@acme-lighting.example\' ("approver of ledger") has no IAM principal; map it in C2C_APPROVERS, e.g. {"group:ledger-reviewers@acme-lighting.example": ["user:someone@your-domain.com"]} (IAM rejects principals that do not exist)',
+        'Approvers: \'user:ben@acme-lighting.example\' ("approver of lamp-api") has no IAM principal; map it in C2C_APPROVERS, e.g. {"user:ben@acme-lighting.example": ["user:someone@your-domain.com"]} (IAM rejects principals that do not exist)',
+      ].join('\n'),
+    ));
+  it('a mapped principal must be an IAM member', () =>
+    expect(
+      approvers({
+        principals: {
+          'user:ana@acme-lighting.example': ['ana@acme.com'],
+          'user:ben@acme-lighting.example': ['user:ben@acme.com'],
+          'group:ledger-reviewers@acme-lighting.example': ['group:ledger@acme.com'],
+        },
+      }).message,
+    ).toBe(
+      "Approvers: 'user:ana@acme-lighting.example[0]' (\"ana@acme.com\") must be an IAM principal: 'user:…', 'group:…', 'serviceAccount:…' or 'domain:…'",
+    ));
+});
+
+describe('C2C_APPROVERS', () => {
+  const usage = (value: string) => errorOf(() => approverPrincipalsFrom(value)) as C2CError;
+  it('must be JSON', () => {
+    expect(usage('user:a=user:b').message).toBe('C2C_APPROVERS is not valid JSON');
+    expect(usage('user:a=user:b').code).toBe('USAGE');
+    expect(usage('user:a=user:b').hint).toBe(
+      'give a JSON object, e.g. {"user:ana@acme-lighting.example": ["user:ana@acme.com"]}, or @path/to/approvers.json',
+    );
+  });
+  it('must be an object of principals', () => {
+    expect(usage('["user:a"]').message).toBe('C2C_APPROVERS must be a JSON object');
+    expect(usage('{"user:a": 3}').message).toBe('C2C_APPROVERS: the entry for user:a must be a principal or a list of principals');
+    expect(usage(`@${join(ws.dir, 'none.json')}`).message).toBe(`C2C_APPROVERS names ${join(ws.dir, 'none.json')}, which does not exist`);
+  });
+  it('reads a principal or a list, inline or from a file', () => {
+    expect(approverPrincipalsFrom('{"user:a": "user:b", "group:c": ["group:d", "user:e"]}')).toEqual({
+      'user:a': ['user:b'],
+      'group:c': ['group:d', 'user:e'],
+    });
+    expect(approverPrincipalsFrom(undefined)).toBeUndefined();
+  });
+});
+
+describe('PrivateWorkerPool', () => {
+  it('network must be a VPC network path, DNS suffixes end in a dot', () => {
+    const e = errorOf(() =>
+      Testing.synthScope((s) => {
+        new PrivateWorkerPool(s, 'pool', {
+          project: 'p',
+          region: 'eu',
+          network: 'marathon',
+          dnsSuffixes: ['internal'],
+          peeringPrefixLength: 30,
+        });
+      }),
+    );
+    expect(e.message).toBe(
+      [
+        "PrivateWorkerPool(c2c-private): 'network' (\"marathon\") must be 'projects/PROJECT/global/networks/NAME', the cluster's VPC network (set C2C_POOL_NETWORK)",
+        "PrivateWorkerPool(c2c-private): 'peeringPrefixLength' (30) must be a whole number from 8 to 29, e.g. 24",
+        "PrivateWorkerPool(c2c-private): 'dnsSuffixes[0]' (\"internal\") must be a DNS suffix ending in '.', e.g. 'internal.'",
+      ].join('\n'),
+    );
+  });
+});
+
+describe('PlatformStack', () => {
+  it('a real project needs the network of its private pool', () => {
+    const e = errorOf(
+      () =>
+        new PlatformStack(ws.app(), 'platform', {
+          platform,
+          bundle: ws.bundle,
+          services: [],
+          connection: 'github',
+          platformRepo: 'acme-lighting/commit-to-cloud',
+          stacks: [{ name: 'platform', side: 'production' }],
+        }),
+    );
+    expect(e.message).toBe(
+      "PlatformStack: 'poolNetwork' (undefined) is required: builds that reach Marathon run in a private pool peered to the cluster's network; set C2C_POOL_NETWORK to 'projects/PROJECT/global/networks/NAME'",
+    );
   });
 });

@@ -9,23 +9,23 @@ import { RepositoryEnvironment } from '@cdktf/provider-github/lib/repository-env
 import { RepositoryFile } from '@cdktf/provider-github/lib/repository-file';
 import { Microservice } from '../../constructs/microservice';
 import { platformNames } from '../../constructs/naming';
+import { STEP_IMAGES } from '../../constructs/build-steps';
 import { ServiceDefinition } from '../../lib/catalog/types';
 import { renderMarathonApp } from '../../lib/marathon/render';
-import bulbApi from '../../services/bulb-api';
-import billing from '../../services/billing';
-import { parse, platform, resourceWhere, stepsOf, tempWorkspace } from './helpers';
+import { lampApi, ledger } from '../fixtures/services';
+import { parse, platform, refsFor, resourceWhere, stepsOf, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
 afterAll(() => ws.cleanup());
 const names = platformNames(platform);
+const refs = refsFor(ws.bundle);
 
 function synth(service: ServiceDefinition, extra: Partial<ConstructorParameters<typeof Microservice>[2]> = {}): string {
   return Testing.synthScope((scope) => {
     new Microservice(scope, 'service', {
       service,
       platform,
-      names,
-      bundle: ws.bundle,
+      refs,
       connection: 'github',
       seedFiles: { 'build.sh': 'echo ${HOME}\n' },
       ...extra,
@@ -33,13 +33,13 @@ function synth(service: ServiceDefinition, extra: Partial<ConstructorParameters<
   });
 }
 
-describe('Microservice(bulb-api)', () => {
-  const out = synth(bulbApi);
+describe('Microservice(lamp-api)', () => {
+  const out = synth(lampApi);
   const json = parse(out);
 
   it('declares the GitHub repository, protected default branch requiring the PR check, and production environment', () => {
     expect(out).toHaveResourceWithProperties(Repository, {
-      name: 'bulb-api',
+      name: 'lamp-api',
       visibility: 'private',
       auto_init: true,
       archive_on_destroy: true,
@@ -48,7 +48,7 @@ describe('Microservice(bulb-api)', () => {
       pattern: 'main',
       enforce_admins: true,
       allows_force_pushes: false,
-      required_status_checks: [{ strict: true, contexts: ['bulb-api-pr (acme-lighting-platform)'] }],
+      required_status_checks: [{ strict: true, contexts: ['lamp-api-pr (acme-lighting-platform)'] }],
       required_pull_request_reviews: [expect.objectContaining({ required_approving_review_count: 1 })],
     });
     expect(out).toHaveResourceWithProperties(RepositoryEnvironment, {
@@ -69,27 +69,26 @@ describe('Microservice(bulb-api)', () => {
 
   it('links the repository to the Cloud Build connection', () => {
     expect(out).toHaveResourceWithProperties(Cloudbuildv2Repository, {
-      name: 'bulb-api',
+      name: 'lamp-api',
       parent_connection: 'projects/acme-lighting-platform/locations/europe-west1/connections/github',
-      remote_uri: 'https://github.com/acme-lighting/bulb-api.git',
+      remote_uri: expect.stringMatching(/^\$\{github_repository\.[^.]+\.http_clone_url\}$/),
     });
   });
 
   it('push trigger: on the default branch, as the build account, with the full pipeline', () => {
     expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
-      name: 'bulb-api-push',
+      name: 'lamp-api-push',
       service_account: `projects/acme-lighting-platform/serviceAccounts/${names.buildServiceAccount}`,
       repository_event_config: {
-        repository: 'projects/acme-lighting-platform/locations/europe-west1/connections/github/repositories/bulb-api',
+        repository: expect.stringMatching(/^\$\{google_cloudbuildv2_repository\.[^.]+\.id\}$/),
         push: { branch: '^main$' },
       },
     });
-    const steps = stepsOf(json, 'bulb-api-push');
+    const steps = stepsOf(json, 'lamp-api-push');
     expect(steps.map((s) => s.id)).toEqual([
       'build',
       'fetch-deploy',
       'registry-sidecar',
-      'pull-cache',
       'docker-build',
       'push',
       'deploy-staging',
@@ -102,7 +101,7 @@ describe('Microservice(bulb-api)', () => {
     expect(byId.build.wait_for).toEqual(['-']);
     expect(byId['fetch-deploy'].wait_for).toEqual(['-']);
     expect(byId['registry-sidecar'].wait_for).toEqual(['-']);
-    expect(byId['docker-build'].wait_for).toEqual(['pull-cache']);
+    expect(byId['docker-build'].wait_for).toEqual(['registry-sidecar']);
     expect(byId.push.wait_for).toEqual(['build', 'docker-build']);
     expect(byId['deploy-staging'].wait_for).toEqual(['push', 'fetch-deploy']);
     expect(byId['smoke-staging'].wait_for).toEqual(['deploy-staging']);
@@ -110,15 +109,24 @@ describe('Microservice(bulb-api)', () => {
     expect(byId['upload-plan'].wait_for).toEqual(['plan-production']);
 
     expect(byId.build).toMatchObject({ name: 'node:20', entrypoint: 'bash', args: ['build.sh'] });
-    expect(byId['docker-build'].args).toEqual(
-      expect.arrayContaining(['--cache-from', 'localhost:5000/bulb-api:latest', 'localhost:5000/bulb-api:$SHORT_SHA']),
+    // BuildKit reads the previous image's inline cache from the registry instead of pulling the whole image first.
+    expect(byId['docker-build'].env).toEqual(['DOCKER_BUILDKIT=1']);
+    expect(byId['docker-build'].args[1].split('\n')[1]).toBe(
+      'docker build --build-arg BUILDKIT_INLINE_CACHE=1 --cache-from localhost:5000/lamp-api:latest -t localhost:5000/lamp-api:$SHORT_SHA -t localhost:5000/lamp-api:latest .',
     );
-    expect(byId.push.args[1]).toBe('docker push localhost:5000/bulb-api:$SHORT_SHA && docker push localhost:5000/bulb-api:latest');
+    expect(steps.some((s) => /docker pull/.test(s.args.join(' ')))).toBe(false);
+    expect(byId.push.args[1]).toBe('docker push localhost:5000/lamp-api:$SHORT_SHA && docker push localhost:5000/lamp-api:latest');
     expect(byId['registry-sidecar'].args).toContain(`REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`);
-    expect(byId['fetch-deploy'].args[1]).toContain(`gs://${names.deployBucket}/${ws.bundle.objectName}`);
-    expect(byId['fetch-deploy'].args[1]).toContain(`echo "${ws.bundle.sha256}  /workspace/.c2c/deploy.cjs" | sha256sum -c -`);
+    expect(byId['fetch-deploy']).toMatchObject({ name: STEP_IMAGES.deploy, entrypoint: 'node' });
+    expect(byId['fetch-deploy'].env).toContain(`C2C_BUNDLE_BUCKET=${names.deployBucket}`);
+    // Neither Cloud Build ($) nor Terraform (${) may touch the script.
+    expect(byId['fetch-deploy'].args[1]).not.toContain('$');
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'lamp-api-push').substitutions).toEqual({
+      _C2C_BUNDLE: ws.bundle.objectName,
+      _C2C_BUNDLE_GENERATION: '1',
+    });
     // The deploy CLI runs as the commit's author, with the commit and its time (Cloud Build turns $$ into $ for bash).
-    expect(byId['deploy-staging']).toMatchObject({ name: 'node:20', entrypoint: 'bash' });
+    expect(byId['deploy-staging']).toMatchObject({ name: STEP_IMAGES.deploy, entrypoint: 'bash' });
     expect(byId['deploy-staging'].args[1]).toBe(
       [
         'set -euo pipefail',
@@ -126,65 +134,84 @@ describe('Microservice(bulb-api)', () => {
         'set -- --commit "$COMMIT_SHA"',
         'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
         'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
-        'exec node /workspace/.c2c/deploy.cjs apply --service bulb-api --env staging --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" "$$@"',
+        'exec node /workspace/.c2c/deploy.cjs apply --service lamp-api --env staging --image "registry.marathon.internal:5000/lamp-api:$SHORT_SHA" "$$@"',
       ].join('\n'),
     );
     expect(byId['deploy-staging'].env).toContain('MARATHON_URL_STAGING=http://marathon.staging.internal:8080');
-    expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://bulb-api.staging.marathon.internal');
+    expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://lamp-api.staging.marathon.internal');
     expect(byId['plan-production'].args[1]).toContain(
-      'exec node /workspace/.c2c/deploy.cjs plan --service bulb-api --env production --image "registry.marathon.internal:5000/bulb-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"',
+      'exec node /workspace/.c2c/deploy.cjs plan --service lamp-api --env production --image "registry.marathon.internal:5000/lamp-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"',
     );
     expect(byId['plan-production'].args[1]).toContain('export DEPLOY_ACTOR="$$(git log -1 --format=%ae');
     expect(byId['plan-production'].env).toContain('C2C_REGISTRY_URL=http://c2c-registry:5000');
     // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT.
-    expect(byId['upload-plan'].args[1]).toContain(
-      `plan_id=$$(python3 -c 'import json; print(json.load(open("/workspace/production.plan.json"))["id"])')`,
-    );
-    expect(byId['upload-plan'].args[1]).toContain(
-      `gsutil -q cp /workspace/production.plan.json gs://${names.deployBucket}/plans/bulb-api/production/$$plan_id.json`,
-    );
+    expect(byId['upload-plan']).toMatchObject({
+      name: STEP_IMAGES.deploy,
+      entrypoint: 'node',
+      args: [
+        '/workspace/.c2c/deploy.cjs',
+        'object',
+        'put',
+        '/workspace/production.plan.json',
+        `gs://${names.deployBucket}/plans/lamp-api/production/{id}.json`,
+      ],
+    });
   });
 
   it('pull-request trigger: build.sh only, as the log-only test account', () => {
     expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
-      name: 'bulb-api-pr',
+      name: 'lamp-api-pr',
       service_account: `projects/acme-lighting-platform/serviceAccounts/${names.testServiceAccount}`,
       repository_event_config: expect.objectContaining({ pull_request: expect.objectContaining({ branch: '^main$' }) }),
     });
-    expect(stepsOf(json, 'bulb-api-pr').map((s) => s.id)).toEqual(['build']);
+    expect(stepsOf(json, 'lamp-api-pr').map((s) => s.id)).toEqual(['build']);
   });
 
   it('production trigger: started by its plan, approval required, least-privilege account, applies the plan file', () => {
     expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
-      name: 'bulb-api-production',
+      name: 'lamp-api-production',
       approval_config: { approval_required: true },
       service_account: `projects/acme-lighting-platform/serviceAccounts/${names.productionServiceAccount}`,
       pubsub_config: { topic: 'projects/acme-lighting-platform/topics/c2c-plans' },
-      substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)' },
-      filter: '_PLAN_OBJECT.matches("^plans/bulb-api/production/[^/]+[.]json$")',
+      substitutions: {
+        _PLAN_OBJECT: '$(body.message.attributes.objectId)',
+        _C2C_BUNDLE: ws.bundle.objectName,
+        _C2C_BUNDLE_GENERATION: '1',
+      },
+      filter: '_PLAN_OBJECT.matches("^plans/lamp-api/production/[^/]+[.]json$")',
     });
-    const steps = stepsOf(json, 'bulb-api-production');
+    const steps = stepsOf(json, 'lamp-api-production');
     const apply = steps.find((s) => s.id === 'apply-production');
-    expect(apply?.args).toEqual([
-      '/workspace/.c2c/deploy.cjs',
-      'apply',
-      '--plan',
-      '/workspace/production.plan.json',
-      '--approval',
-      'cloudbuild',
-    ]);
-    expect(apply?.wait_for).toEqual(['fetch-deploy', 'fetch-plan']);
+    expect(apply?.args[1]).toBe(
+      'set -euo pipefail\nexec node /workspace/.c2c/deploy.cjs apply --plan /workspace/production.plan.json --approval cloudbuild',
+    );
+    expect(apply?.wait_for).toEqual(['fetch-plan']);
+    expect(steps.find((s) => s.id === 'fetch-plan')).toMatchObject({
+      args: ['/workspace/.c2c/deploy.cjs', 'object', 'get', `gs://${names.deployBucket}/$_PLAN_OBJECT`, '/workspace/production.plan.json'],
+      wait_for: ['fetch-deploy'],
+    });
     expect(steps.find((s) => s.id === 'smoke-production')?.wait_for).toEqual(['apply-production']);
   });
 
+  it('deploy steps run in one slim Node image pinned by digest; the production build pulls exactly one image', () => {
+    expect(STEP_IMAGES.deploy).toMatch(/^node:20-slim@sha256:[0-9a-f]{64}$/);
+    const images = (name: string) => [...new Set(stepsOf(json, name).map((s) => s.name))];
+    expect(images('lamp-api-production')).toEqual([STEP_IMAGES.deploy]);
+    expect(images('lamp-api-e2e')).toEqual([STEP_IMAGES.deploy]);
+    expect(images('lamp-api-push').sort()).toEqual([STEP_IMAGES.docker, 'node:20', STEP_IMAGES.deploy].sort());
+    for (const step of stepsOf(json, 'lamp-api-push').filter((s) => !['build', 'registry-sidecar', 'docker-build', 'push'].includes(s.id)))
+      expect([step.id, step.name]).toEqual([step.id, STEP_IMAGES.deploy]);
+    expect(JSON.stringify(json)).not.toContain('cloud-sdk');
+  });
+
   it('e2e trigger runs both smoke tests in parallel, and Cloud Scheduler runs it', () => {
-    const steps = stepsOf(json, 'bulb-api-e2e');
+    const steps = stepsOf(json, 'lamp-api-e2e');
     expect(steps.map((s) => [s.id, s.wait_for])).toEqual([
       ['smoke-staging', ['-']],
       ['smoke-production', ['-']],
     ]);
     expect(out).toHaveResourceWithProperties(CloudSchedulerJob, {
-      name: 'bulb-api-e2e',
+      name: 'lamp-api-e2e',
       schedule: '*/30 * * * *',
       http_target: expect.objectContaining({
         http_method: 'POST',
@@ -198,10 +225,10 @@ describe('Microservice(bulb-api)', () => {
 
   it('publishes the rendered Marathon app of each environment as a template object', () => {
     for (const env of ['staging', 'production'] as const) {
-      const expected = renderMarathonApp(bulbApi, env, { image: 'registry.marathon.internal:5000/bulb-api:latest' });
+      const expected = renderMarathonApp(lampApi, env, { image: 'registry.marathon.internal:5000/lamp-api:latest' });
       expect(out).toHaveResourceWithProperties(StorageBucketObject, {
         bucket: names.deployBucket,
-        name: `templates/bulb-api/${env}.json`,
+        name: `templates/lamp-api/${env}.json`,
         content: `${JSON.stringify(expected, null, 2)}\n`,
       });
     }
@@ -210,38 +237,38 @@ describe('Microservice(bulb-api)', () => {
 
 describe('Microservice options', () => {
   it('scopes the push trigger to paths (monorepo), but not the required pull-request check', () => {
-    const json = parse(synth({ ...billing, paths: ['billing/**'] }));
-    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'billing-push').included_files).toEqual(['billing/**']);
-    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'billing-pr').included_files).toBeUndefined();
+    const json = parse(synth({ ...ledger, paths: ['ledger/**'] }));
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'ledger-push').included_files).toEqual(['ledger/**']);
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'ledger-pr').included_files).toBeUndefined();
   });
 
   it('adopts an existing repository with an import block and seeds nothing', () => {
-    const out = synth({ ...billing, existingRepo: true });
+    const out = synth({ ...ledger, existingRepo: true });
     const json = parse(out);
     const [address] = Object.keys(json.resource.github_repository);
-    expect(json.import).toEqual([{ id: 'billing', to: `github_repository.${address}` }]);
+    expect(json.import).toEqual([{ id: 'ledger', to: `github_repository.${address}` }]);
     expect(out).not.toHaveResource(RepositoryFile);
   });
 
   it('leaves the repository to the monorepo owner and uses the virtual host for smoke tests', () => {
-    const out = synth({ ...billing, virtualHost: 'pay.example.com' }, { manageRepository: false });
+    const out = synth({ ...ledger, virtualHost: 'pay.example.com' }, { manageRepository: false, repositoryLink: 'projects/p/x' });
     expect(out).not.toHaveResource(Repository);
     expect(out).not.toHaveResource(Cloudbuildv2Repository);
-    expect(stepsOf(parse(out), 'billing-e2e')[0].env).toContain('SERVICE_URL=http://pay.example.com');
+    expect(stepsOf(parse(out), 'ledger-e2e')[0].env).toContain('SERVICE_URL=http://pay.example.com');
   });
 
   it('escapes a smoke command for Cloud Build ($ -> $$) and then Terraform (${ -> $${)', () => {
-    const steps = stepsOf(parse(synth({ ...billing, smokeTest: 'curl -fsS "${SERVICE_URL}/health"' })), 'billing-e2e');
+    const steps = stepsOf(parse(synth({ ...ledger, smokeTest: 'curl -fsS "${SERVICE_URL}/health"' })), 'ledger-e2e');
     expect(steps[0].args[1]).toBe('chmod +x ./*.sh 2>/dev/null || true\ncurl -fsS "$$${SERVICE_URL}/health"');
   });
 
   it('accepts push steps added after construction', () => {
     const json = parse(
       Testing.synthScope((scope) => {
-        const svc = new Microservice(scope, 'service', { service: billing, platform, names, bundle: ws.bundle, connection: 'github' });
+        const svc = new Microservice(scope, 'service', { service: ledger, platform, refs, connection: 'github' });
         svc.pipeline.addPushStep({ id: 'scan', image: 'aquasec/trivy', args: ['image', 'x'], waitFor: ['docker-build'] });
       }),
     );
-    expect(stepsOf(json, 'billing-push').at(-1)).toMatchObject({ id: 'scan', wait_for: ['docker-build'] });
+    expect(stepsOf(json, 'ledger-push').at(-1)).toMatchObject({ id: 'scan', wait_for: ['docker-build'] });
   });
 });

@@ -13,28 +13,31 @@ import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-
 import { PlatformStack } from '../../constructs/platform-stack';
 import { platformNames } from '../../constructs/naming';
 import { Registry } from '../../constructs/registry';
-import bulbApi from '../../services/bulb-api';
-import billing from '../../services/billing';
-import storefront from '../../services/storefront';
+import { lampApi, ledger, shopfront } from '../fixtures/services';
 import { parse, platform, resourceWhere, resources, stepsOf, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
 afterAll(() => ws.cleanup());
 const names = platformNames(platform);
-const sa = (email: string) => `serviceAccount:${email}`;
 
 const app = ws.app();
 const stack = new PlatformStack(app, 'platform', {
   platform,
   bundle: ws.bundle,
-  services: [bulbApi, billing, storefront],
+  services: [lampApi, ledger, shopfront],
   connection: 'github',
   platformRepo: 'acme-lighting/commit-to-cloud',
   stacks: [
     { name: 'platform', side: 'production' },
-    { name: 'service-bulb-api', side: 'staging' },
-    { name: 'service-billing', side: 'staging' },
+    { name: 'service-lamp-api', side: 'staging' },
+    { name: 'service-ledger', side: 'staging' },
   ],
+  poolNetwork: 'projects/acme-net/global/networks/marathon',
+  approverPrincipals: {
+    'user:ana@acme-lighting.example': ['user:ana@acme.com'],
+    'user:ben@acme-lighting.example': ['user:ben@acme.com', 'user:ben.backup@acme.com'],
+    'group:ledger-reviewers@acme-lighting.example': ['group:ledger@acme.com'],
+  },
   clusterMembers: ['serviceAccount:mesos-agents@acme-lighting-platform.iam.gserviceaccount.com'],
   imageReaders: ['group:qa@acme-lighting.example'],
   auditReaders: ['group:sre@acme-lighting.example'],
@@ -42,6 +45,11 @@ const stack = new PlatformStack(app, 'platform', {
 });
 const out = Testing.synth(stack);
 const json = parse(out);
+/** The reference to the `member` of the account with this e-mail (`c2c-build@...` -> `${google_service_account.X.member}`). */
+const sa = (email: string) => {
+  const [key] = Object.entries(json.resource.google_service_account).find(([, r]) => r.account_id === email.split('@')[0])!;
+  return `\${google_service_account.${key}.member}`;
+};
 
 describe('registry', () => {
   it('bucket: uniform access, public access prevented, versioned, noncurrent objects deleted', () => {
@@ -87,7 +95,7 @@ describe('registry', () => {
     ]);
     expect(out).toHaveResourceWithProperties(StorageBucketObject, {
       name: 'templates/registry/production.json',
-      bucket: names.deployBucket,
+      bucket: expect.stringMatching(/^\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}$/),
     });
     app.synth();
     expect(existsSync(file)).toBe(true);
@@ -188,24 +196,65 @@ describe('service accounts and approvers', () => {
     expect(testRoles).toEqual(['roles/logging.logWriter']);
   });
 
-  it('grants the Cloud Build approver role once per reviewer of the fleet', () => {
+  it("grants the Cloud Build approver role once per principal the settings map the fleet's reviewers to", () => {
     const approvers = resources(json, 'google_project_iam_member')
       .filter((r) => r.role === 'roles/cloudbuild.builds.approver')
       .map((r) => r.member)
       .sort();
     expect(approvers).toEqual([
-      'group:billing-reviewers@acme-lighting.example',
+      'group:ledger@acme.com',
       'group:platform-leads@acme-lighting.example',
-      'user:ana@acme-lighting.example',
-      'user:ben@acme-lighting.example',
+      'user:ana@acme.com',
+      'user:ben.backup@acme.com',
+      'user:ben@acme.com',
     ]);
+  });
+
+  it('the example fleet (no project given) binds the reviewers as written', () => {
+    const example = parse(
+      Testing.synth(
+        new PlatformStack(ws.app(), 'platform', {
+          platform,
+          bundle: ws.bundle,
+          services: [lampApi],
+          connection: 'github',
+          platformRepo: 'acme-lighting/commit-to-cloud',
+          stacks: [{ name: 'platform', side: 'production' }],
+          exampleFleet: true,
+        }),
+      ),
+    );
+    const approvers = resources(example, 'google_project_iam_member').filter((r) => r.role === 'roles/cloudbuild.builds.approver');
+    expect(approvers.map((r) => r.member).sort()).toEqual(['user:ana@acme-lighting.example', 'user:ben@acme-lighting.example']);
+    expect(resourceWhere(example, 'google_cloudbuild_worker_pool', 'name', 'c2c-private').network_config).toEqual({
+      peered_network: 'projects/acme-lighting-platform/global/networks/marathon',
+    });
+  });
+
+  it('binds every role to its account by reference, so the account exists first', () => {
+    const account = (id: string) => Object.entries(json.resource.google_service_account).find(([, r]) => r.account_id === id)![0];
+    const member = (id: string) => `\${google_service_account.${account(id)}.member}`;
+    const literal = (r: Record<string, unknown>) => String(r.member).includes('.iam.gserviceaccount.com');
+    for (const type of ['google_project_iam_member', 'google_storage_bucket_iam_member', 'google_secret_manager_secret_iam_member']) {
+      expect(resources(json, type).filter(literal)).toEqual(
+        resources(json, type).filter((r) => String(r.member).startsWith('serviceAccount:mesos')),
+      );
+    }
+    expect(resourceWhere(json, 'google_service_account_iam_member', 'role', 'roles/iam.serviceAccountUser').member).toBe(
+      member('c2c-scheduler'),
+    );
+    expect(
+      resources(json, 'google_project_iam_member')
+        .filter((r) => r.member === member('c2c-test'))
+        .map((r) => r.role),
+    ).toEqual(['roles/logging.logWriter']);
   });
 });
 
 describe('platform pipeline', () => {
   it('plans every stack on pull requests', () => {
     const plan = stepsOf(json, 'platform-pr').find((s) => s.id === 'plan-all')!;
-    expect(plan.args[1]).toContain('for s in platform service-bulb-api service-billing; do');
+    expect(plan.args[1]).toContain('for s in platform service-lamp-api service-ledger; do');
     expect(plan.args[1]).not.toContain(' apply ');
   });
 
@@ -218,12 +267,14 @@ describe('platform pipeline', () => {
       ['upload-production-plans', ['plan-production-side']],
     ]);
     const byId = Object.fromEntries(steps.map((s) => [s.id, s.args[1]]));
-    expect(byId['apply-staging-side']).toContain('for s in service-bulb-api service-billing; do');
+    expect(byId['apply-staging-side']).toContain('for s in service-lamp-api service-ledger; do');
     expect(byId['apply-staging-side']).toContain('apply -input=false -no-color tfplan');
     expect(byId['plan-production-side']).toContain('for s in platform; do');
     expect(byId['plan-production-side']).toContain('-detailed-exitcode -out=tfplan');
     expect(byId['plan-production-side']).not.toMatch(/ apply /);
-    expect(byId['upload-production-plans']).toContain(`gs://${names.deployBucket}/platform-plans/$$s/$COMMIT_SHA-$BUILD_ID.tgz`);
+    expect(byId['upload-production-plans']).toMatch(
+      /gs:\/\/\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}\/platform-plans\/\$\$s\/\$COMMIT_SHA-\$BUILD_ID\.tgz/,
+    );
     expect(steps[0].secret_env).toEqual(['GITHUB_TOKEN']);
   });
 
@@ -231,24 +282,89 @@ describe('platform pipeline', () => {
     expect(out).toHaveResourceWithProperties(CloudbuildTrigger, {
       name: 'platform-apply',
       approval_config: { approval_required: true },
-      service_account: `projects/acme-lighting-platform/serviceAccounts/${names.platformApplyServiceAccount}`,
+      service_account: expect.stringMatching(
+        /^projects\/acme-lighting-platform\/serviceAccounts\/\$\{google_service_account\.[^.]*c2c-platform-apply[^.]*\.email\}$/,
+      ),
       filter: '_PLAN_OBJECT.matches("^platform-plans/[^/]+/[^/]+[.]tgz$")',
     });
     const steps = stepsOf(json, 'platform-apply');
     const byId = Object.fromEntries(steps.map((s) => [s.id, s]));
-    expect(byId['record-approval'].args[1]).toContain(`gs://${names.auditBucket}/events/platform/`);
+    expect(byId['record-approval'].args[1]).toMatch(/gs:\/\/\$\{google_storage_bucket\.audit_bucket_[0-9A-F]+\.name\}\/events\/platform\//);
     expect(byId.apply.args[1]).toContain('terraform -chdir=/workspace/stack apply -input=false -no-color tfplan');
     expect(byId.apply.wait_for).toEqual(['fetch-plan', 'record-approval']);
+    // Staging-side stacks read the platform's outputs: applied again at once, they move to what was just published.
+    expect(byId['reapply-staging-side'].wait_for).toEqual(['apply', 'synth']);
+    expect(byId['reapply-staging-side'].args[1]).toContain('for s in service-lamp-api service-ledger; do');
   });
 
   it('plan and push triggers run as the plan and apply accounts', () => {
-    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'platform-pr').service_account).toBe(
-      `projects/acme-lighting-platform/serviceAccounts/${names.platformPlanServiceAccount}`,
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'platform-pr').service_account).toMatch(
+      /^projects\/acme-lighting-platform\/serviceAccounts\/\$\{google_service_account\.[^.]*c2c-platform-plan[^.]*\.email\}$/,
     );
     expect(out).toHaveResourceWithProperties(StorageBucketIamMember, {
       bucket: platform.stateBucket,
       role: 'roles/storage.objectAdmin',
-      member: sa(names.platformPlanServiceAccount),
+      member: expect.stringMatching(/^\$\{google_service_account\.[^.]*c2c-platform-plan[^.]*\.member\}$/),
     });
+  });
+});
+
+describe('private worker pool', () => {
+  it("is peered to the cluster's network through Service Networking, resolving the Marathon hosts' private zone", () => {
+    const range = resources(json, 'google_compute_global_address')[0];
+    expect(range).toMatchObject({
+      name: 'c2c-private-peering',
+      purpose: 'VPC_PEERING',
+      address_type: 'INTERNAL',
+      prefix_length: 24,
+      network: 'projects/acme-net/global/networks/marathon',
+    });
+    const [[connKey, conn]] = Object.entries(json.resource.google_service_networking_connection);
+    expect(conn).toMatchObject({
+      network: 'projects/acme-net/global/networks/marathon',
+      service: 'servicenetworking.googleapis.com',
+      reserved_peering_ranges: [expect.stringMatching(/^\$\{google_compute_global_address\.[^.]+\.name\}$/)],
+    });
+    expect(resources(json, 'google_service_networking_peered_dns_domain')).toEqual([
+      expect.objectContaining({ dns_suffix: 'internal.', network: 'marathon', service: 'servicenetworking.googleapis.com' }),
+    ]);
+    const pool = resourceWhere(json, 'google_cloudbuild_worker_pool', 'name', 'c2c-private');
+    expect(pool).toMatchObject({
+      location: platform.region,
+      network_config: { peered_network: 'projects/acme-net/global/networks/marathon' },
+      worker_config: { machine_type: 'e2-standard-2', disk_size_gb: 100, no_external_ip: false },
+    });
+    expect(pool.depends_on).toEqual(expect.arrayContaining([`google_service_networking_connection.${connKey}`]));
+  });
+});
+
+describe('Marathon credentials', () => {
+  it('one secret per use, each readable by exactly one build account', () => {
+    const secrets = Object.fromEntries(Object.entries(json.resource.google_secret_manager_secret).map(([k, r]) => [k, r.secret_id]));
+    expect(Object.values(secrets).sort()).toEqual(['c2c-marathon-production', 'c2c-marathon-production-read', 'c2c-marathon-staging']);
+    const readers = resources(json, 'google_secret_manager_secret_iam_member')
+      .filter((r) => String(r.secret_id).includes('google_secret_manager_secret.'))
+      .map((r) => [secrets[/google_secret_manager_secret\.([^.]+)\./.exec(String(r.secret_id))![1]], r.role, r.member]);
+    expect(readers.sort()).toEqual([
+      ['c2c-marathon-production', 'roles/secretmanager.secretAccessor', sa(names.productionServiceAccount)],
+      ['c2c-marathon-production-read', 'roles/secretmanager.secretAccessor', sa(names.buildServiceAccount)],
+      ['c2c-marathon-staging', 'roles/secretmanager.secretAccessor', sa(names.buildServiceAccount)],
+    ]);
+    // No account reads every secret of the project: the GitHub token is granted on its secret only.
+    expect(resources(json, 'google_project_iam_member').filter((r) => r.role === 'roles/secretmanager.secretAccessor')).toEqual([]);
+    expect(json.resource.google_secret_manager_secret_version).toBeUndefined();
+  });
+});
+
+describe('deploy bundle lifecycle', () => {
+  it('a replaced bundle stays readable by generation for 30 days (versioned bucket, noncurrent rule)', () => {
+    expect(out).toHaveResourceWithProperties(StorageBucket, {
+      name: names.deployBucket,
+      versioning: { enabled: true },
+      lifecycle_rule: expect.arrayContaining([
+        { action: { type: 'Delete' }, condition: { days_since_noncurrent_time: 30, with_state: 'ARCHIVED' } },
+      ]),
+    });
+    expect(stack.refs.bundleGeneration).toMatch(/^\$\{TfToken\[/);
   });
 });

@@ -1,196 +1,501 @@
-// Issue 5: every refusal of the production gate, through the real CLI: exit code 3, a one-line reason, and no request
-// that changes Marathon (a recording proxy sits between the CLI and the local Marathon).
+// One test per attack on the production gate, through the CLI (main(argv, io) in-process, two through the built
+// CLI): the exit code, the one-line message, and that no request that changes Marathon reached it (a recording proxy
+// sits between the CLI and the local Marathon). Keys are made here with ssh-keygen; services are fixtures.
 import { execFile, execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { planId } from '../../lib/gate/plan-file';
-import { LocalMarathon, startLocalMarathon } from '../../packages/local-marathon';
+import { PassThrough } from 'node:stream';
+import { Catalog } from '../../lib/catalog';
+import { approvalStatement, planStatement } from '../../lib/gate/gate';
+import { PlanFile, sealPlan } from '../../lib/gate/plan-file';
+import { NAMESPACES, signMessage } from '../../lib/gate/signing';
+import { LocalMarathon } from '../../packages/local-marathon';
+import { main } from '../../scripts/deploy/cli';
+import { testKeys, TestKeys } from '../helpers/keys';
 import { recordingProxy } from '../helpers/proxy';
+import { makeImageStore, startMarathon, testService } from '../lib/deploy/helpers';
 
 const root = resolve(__dirname, '../..');
-const cli = join(root, 'dist/scripts/deploy.js');
-const AUTHOR = 'ana@acme-lighting.example';
-const REVIEWER = 'ben@acme-lighting.example';
-const IMAGE = (tag: string) => `registry.marathon.internal:5000/bulb-api:${tag}`;
+const ANA = 'ana@example.com'; // author
+const BEN = 'ben@example.com'; // reviewer
+const CAT = 'cat@example.com'; // member of group:leads
+const MALLORY = 'mallory@example.com'; // listed, approves nothing
+const approvers = [`user:${ANA}`, `user:${BEN}`];
+const catalog = new Catalog([
+  testService('web', { approvers }),
+  testService('api', { approvers }),
+  testService('led', { approvers: ['group:leads@example.com'] }),
+]);
+const IMAGE = (service: string, tag: string) => `reg:5000/${service}:${tag}`;
 
+let dir: string;
+let keys: TestKeys;
+let store: ReturnType<typeof makeImageStore>;
 let marathon: LocalMarathon;
 let proxy: Awaited<ReturnType<typeof recordingProxy>>;
-/** Requests that change Marathon (anything but GET). */
-const mutations = () => proxy.seen.filter((s) => !s.startsWith('GET '));
-let dir: string;
+const auditPath = () => join(dir, 'audit.jsonl');
+/** Requests that change Marathon since `from`. */
+const changing = (from: number) => proxy.seen.slice(from).filter((s) => !s.startsWith('GET '));
 
-/** Spawns the real CLI (asynchronously: the local Marathon runs in this process and must keep answering). */
-function deploy(actor: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      {
-        cwd: dir,
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          CI: 'true',
-          DEPLOY_ACTOR: actor,
-          MARATHON_URL_PRODUCTION: proxy.url,
-          C2C_AUDIT_LOG: join(dir, 'audit.jsonl'),
-        },
-      },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
-    );
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The deploy CLI in this process, with the fixture catalog. `as` picks the signing key (DEPLOY_SIGNING_KEY). */
+async function deploy(args: string[], options: { as?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await main(args, {
+    stdout,
+    stderr,
+    catalog,
+    env: {
+      CI: 'true',
+      MARATHON_URL: proxy.url,
+      C2C_AUDIT_LOG: auditPath(),
+      C2C_ALLOWED_SIGNERS: keys.allowedSigners,
+      DEPLOY_ACTOR: 'someone@example.com',
+      ...(options.as ? { DEPLOY_SIGNING_KEY: keys.key(options.as) } : {}),
+      ...options.env,
+    },
   });
+  return { code, stdout: out, stderr: err };
 }
 
-async function plan(tag: string, file: string): Promise<string> {
-  const r = await deploy(AUTHOR, ['plan', '--service', 'bulb-api', '--env', 'production', '--image', IMAGE(tag), '--out', join(dir, file)]);
+let planCount = 0;
+/** `deploy plan` for production, signed by `author`; returns the plan file. */
+async function plan(service: string, tag: string, author = ANA, extra: string[] = []): Promise<string> {
+  const out = join(dir, `plan-${++planCount}.json`);
+  const r = await deploy(['plan', '--service', service, '--env', 'production', '--image', IMAGE(service, tag), '--out', out, ...extra], {
+    as: author,
+  });
   expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
-  return join(dir, file);
+  return out;
 }
 
-async function liveApp(): Promise<{ version: string; labels: Record<string, string>; container: { docker: { image: string } } }> {
-  const res = await fetch(`${marathon.url}/v2/apps/production/bulb-api`);
-  return ((await res.json()) as { app: { version: string; labels: Record<string, string>; container: { docker: { image: string } } } }).app;
+async function approve(file: string, who = BEN): Promise<void> {
+  const r = await deploy(['approve', file], { as: who });
+  expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
 }
 
-/** Runs a refused apply and checks the three things every refusal must show. */
-async function expectRefused(file: string, reason: RegExp): Promise<void> {
-  const before = mutations().length;
-  const r = await deploy('cloudbuild-prod@acme-lighting.example', ['apply', '--plan', file, '--timeout', '30']);
-  expect(r.code).toBe(3);
-  expect(r.stderr).toMatch(reason);
-  expect(r.stderr.split('\n').filter((l) => l.startsWith('deploy: '))).toHaveLength(1);
-  expect(mutations().slice(before)).toEqual([]);
+async function apply(file: string): Promise<Run> {
+  return deploy(['apply', '--plan', file, '--timeout', '20']);
 }
+
+const readPlan = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as PlanFile;
+/** An attacker's edit: change the plan, recompute its id, and sign it again with the author's own key. */
+async function reseal(file: string, edit: (p: PlanFile) => PlanFile, signer = ANA): Promise<void> {
+  const sealed = sealPlan(edit(readPlan(file)));
+  const signature = await signMessage(keys.key(signer), NAMESPACES.plan, planStatement(sealed));
+  writeFileSync(file, JSON.stringify({ ...sealed, signature }));
+}
+
+/**
+ * Runs a command that must be refused: its exit code, exactly one `deploy: ` line matching `message`, no request that
+ * changes Marathon, and a `gate.refused` record for it when `recorded`.
+ */
+async function expectRefused(run: () => Promise<Run>, code: number, message: RegExp, recorded = code === 3): Promise<Run> {
+  const before = proxy.seen.length;
+  const refusalsBefore = refusals().length;
+  const r = await run();
+  expect(r.code).toBe(code);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('deploy: '));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(message);
+  expect(changing(before)).toEqual([]);
+  if (recorded) expect(refusals().length).toBe(refusalsBefore + 1);
+  return r;
+}
+
+function events(): Record<string, unknown>[] {
+  let text = '';
+  try {
+    text = readFileSync(auditPath(), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+const refusals = () => events().filter((e) => e.type === 'gate.refused');
+
+let v2: string;
+let failed: string;
+const liveVersion = async () =>
+  ((await (await fetch(`${marathon.url}/v2/apps/production/web`)).json()) as { app: { version: string } }).app.version;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--quiet', '--if-stale'], { cwd: root });
   dir = mkdtempSync(join(tmpdir(), 'c2c-gate-cli-'));
-  marathon = await startLocalMarathon({ docker: 'never' });
+  keys = testKeys(dir, [ANA, BEN, MALLORY]);
+  keys.add(CAT, { groups: ['group:leads@example.com'] });
+  keys.add('eve@example.com', { listed: false });
+  store = makeImageStore(['web']);
+  marathon = await startMarathon(store.dir);
   proxy = await recordingProxy(marathon.url);
-  // A first production release through the gate: plan by the author, approval by a reviewer, apply.
-  const first = await plan('v1', 'first.json');
-  expect((await deploy(REVIEWER, ['approve', first, '--comment', 'first release'])).code).toBe(0);
-  const applied = await deploy('cloudbuild-prod@acme-lighting.example', ['apply', '--plan', first, '--timeout', '60']);
-  expect(applied.code === 0 ? 'ok' : applied.stderr).toBe('ok');
+  // Two releases through the gate, and one that fails and is rolled back.
+  const first = await plan('web', 'v1');
+  await approve(first);
+  expect((await apply(first)).code).toBe(0);
+  const bad = await plan('web', 'bad');
+  await approve(bad);
+  const badRun = await apply(bad);
+  expect(badRun.code).toBe(1);
+  failed = /failed version (\S+) stays/.exec(badRun.stderr)?.[1] ?? '';
+  expect(failed).not.toBe('');
+  const second = await plan('web', 'v2');
+  await approve(second);
+  expect((await apply(second)).code).toBe(0);
+  v2 = await liveVersion();
 }, 90_000);
 
 afterAll(async () => {
   await proxy?.close();
   await marathon?.close();
+  store?.remove();
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the production gate through the CLI', () => {
-  it('an approved plan is applied, and the app carries the plan id and the approver', async () => {
-    const app = await liveApp();
-    const first = JSON.parse(readFileSync(join(dir, 'first.json'), 'utf8')) as { id: string };
-    expect(app.container.docker.image).toBe(IMAGE('v1'));
-    expect(app.labels['c2c.plan-id']).toBe(first.id);
-    expect(app.labels['c2c.approved-by']).toBe(REVIEWER);
+describe('the happy path', () => {
+  it('the app carries the plan id and the verified approver; approve showed the diff it computed', async () => {
+    const app = ((await (await fetch(`${marathon.url}/v2/apps/production/web`)).json()) as { app: { labels: Record<string, string> } }).app;
+    expect(app.labels['c2c.approved-by']).toBe(BEN);
+    const file = await plan('web', 'v3');
+    const r = await deploy(['approve', file, '--comment', 'ok'], { as: BEN });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`~ container.docker.image: "${IMAGE('web', 'v2')}" -> "${IMAGE('web', 'v3')}"`);
+    expect(r.stdout).toMatch(new RegExp(`^approved plan [0-9a-f]{12} \\(web in production\\) as ${BEN}, valid until `));
+  });
+});
+
+describe('hole 1: the reviewer approves a diff that is not what runs', () => {
+  it('a miner image and an extra env var in app, id recomputed and re-signed: approve and apply refuse (exit 3)', async () => {
+    const file = await plan('web', 'v4');
+    await reseal(file, (p) => ({
+      ...p,
+      app: {
+        ...p.app,
+        container: { ...p.app.container!, docker: { ...p.app.container!.docker, image: 'evil.example/miner:latest' } },
+        env: { MINER: '1' },
+      },
+    }));
+    const message =
+      /^deploy: plan [0-9a-f]{12} says one thing and runs another: its image field says reg:5000\/web:v4, but its app runs evil.example\/miner:latest$/;
+    await expectRefused(() => deploy(['approve', file], { as: BEN }), 3, message);
+    await expectRefused(() => apply(file), 3, message);
   });
 
-  it('refuses a plan without an approval (exit 3)', async () => {
-    // The log already holds the approval of the first release, so the reason names it.
+  it('when every stored field is forged to match, the reviewer sees the miner: the diff is computed from app', async () => {
+    const file = await plan('web', 'v4');
+    await reseal(file, (p) => {
+      const app = { ...p.app, env: { ...p.app.env, MINER: '1' } };
+      return { ...p, app };
+    });
+    // The stored diff no longer matches the app: refused; a consistent forgery would show `+ env.MINER` to the reviewer.
+    await expectRefused(() => deploy(['approve', file], { as: BEN }), 3, /its stored diff \(1 change\(s\)\) is not what its app changes/);
+  });
+});
+
+describe('hole 2: identities are verified, never self-asserted', () => {
+  it('DEPLOY_ACTOR=<an approver> with a key that is not theirs: the key decides (not an approver)', async () => {
+    const file = await plan('web', 'v5');
     await expectRefused(
-      await plan('v2', 'unapproved.json'),
-      /^deploy: no approval for plan [0-9a-f]{12}; the latest approval for bulb-api in production is for plan [0-9a-f]{12}$/m,
+      () => deploy(['approve', file], { as: MALLORY, env: { DEPLOY_ACTOR: BEN } }),
+      3,
+      new RegExp(`^deploy: ${MALLORY} is not an approver of web`),
+    );
+    await expectRefused(
+      () => deploy(['approve', file], { as: 'eve@example.com', env: { DEPLOY_ACTOR: BEN } }),
+      3,
+      /^deploy: the key .* is not in /,
+    );
+    expect(refusals().pop()).toMatchObject({ actor: `${BEN} (unverified)`, code: 'GATE_BAD_SIGNATURE' });
+  });
+
+  it('the author approving as someone else (DEPLOY_ACTOR, a homoglyph name) is still the author: four-eyes', async () => {
+    const file = await plan('web', 'v5');
+    await expectRefused(
+      () => deploy(['approve', file], { as: ANA, env: { DEPLOY_ACTOR: '\u0430na@example.com' } }),
+      3,
+      new RegExp(`^deploy: ${ANA} created plan [0-9a-f]{12} and may not approve it \\(four-eyes rule for web\\)$`),
     );
   });
 
-  it('refuses a plan file edited after planning: one byte of the rendered JSON', async () => {
-    const file = await plan('v2', 'edited.json');
-    expect((await deploy(REVIEWER, ['approve', file])).code).toBe(0);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('"mem": 256', '"mem": 257'));
-    await expectRefused(file, /was changed after planning/);
-  });
-
-  it('refuses a swapped image even when the id is recomputed: the approval is for another plan', async () => {
-    const file = await plan('v2', 'swapped.json');
-    expect((await deploy(REVIEWER, ['approve', file])).code).toBe(0);
-    const forged = JSON.parse(readFileSync(file, 'utf8').replace(/bulb-api:v2/g, 'bulb-api:evil')) as Parameters<typeof planId>[0] & {
-      id: string;
-    };
-    forged.id = planId(forged);
-    writeFileSync(file, JSON.stringify(forged));
-    await expectRefused(file, /no approval for plan [0-9a-f]{12}; the latest approval for bulb-api in production is for plan/);
-  });
-
-  it('refuses an approval replayed from another plan', async () => {
-    const approved = await plan('v3', 'approved.json');
-    expect((await deploy(REVIEWER, ['approve', approved])).code).toBe(0);
-    await expectRefused(await plan('v4', 'other.json'), /no approval for plan .* is for plan/);
-  });
-
-  it('refuses self-approval (four-eyes): approve exits 3 and records nothing', async () => {
-    const file = await plan('v5', 'self.json');
-    const before = readFileSync(join(dir, 'audit.jsonl'), 'utf8');
-    const r = await deploy(AUTHOR, ['approve', file]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(
-      /^deploy: ana@acme-lighting.example created plan [0-9a-f]{12} and may not approve it \(four-eyes rule for bulb-api\)$/m,
+  it('rewriting createdBy (id recomputed) breaks the author signature', async () => {
+    const file = await plan('web', 'v5');
+    const signature = readPlan(file).signature;
+    writeFileSync(file, JSON.stringify({ ...sealPlan({ ...readPlan(file), createdBy: BEN }), signature }));
+    await expectRefused(
+      () => deploy(['approve', file], { as: ANA }),
+      3,
+      /^deploy: plan [0-9a-f]{12}: the signature by ana@example.com .* does not verify/,
     );
-    expect(readFileSync(join(dir, 'audit.jsonl'), 'utf8')).toBe(before);
-    await expectRefused(file, /^deploy: no approval for plan [0-9a-f]{12};/m);
   });
 
-  it('refuses an expired approval', async () => {
-    const file = await plan('v6', 'expired.json');
-    const id = (JSON.parse(readFileSync(file, 'utf8')) as { id: string }).id;
+  it('the commit author cannot approve their commit', async () => {
+    const file = await plan('web', 'v5', ANA, ['--commit-author', BEN]);
+    await expectRefused(
+      () => deploy(['approve', file], { as: BEN }),
+      3,
+      /^deploy: ben@example.com wrote plan [0-9a-f]{12} and may not approve it/,
+    );
+  });
+
+  it('a group approver is satisfied only by a member listed for it', async () => {
+    const file = await plan('led', 'v1');
+    await expectRefused(
+      () => deploy(['approve', file], { as: BEN }),
+      3,
+      /^deploy: ben@example.com is not an approver of led \(approvers: group:leads@example.com\)$/,
+    );
+    await approve(file, CAT);
+  });
+});
+
+describe('hole 3: approvals come from signatures, not from lines in a file', () => {
+  it('a forged approval.recorded line appended to the log does not count', async () => {
+    const file = await plan('web', 'v6');
+    const { id } = readPlan(file);
+    const forged = { id: 'x', type: 'approval.recorded', service: 'web', environment: 'production', actor: BEN, approver: BEN, planId: id };
     appendFileSync(
-      join(dir, 'audit.jsonl'),
-      `${JSON.stringify({ id: 'old', type: 'approval.recorded', service: 'bulb-api', environment: 'production', actor: REVIEWER, approver: REVIEWER, planId: id, time: '2026-01-01T00:00:00.000Z' })}\n`,
+      auditPath(),
+      `${JSON.stringify({ ...forged, time: new Date().toISOString(), expiresAt: '2099-01-01T00:00:00.000Z' })}\n`,
     );
     await expectRefused(
-      file,
-      /^deploy: the approval of plan [0-9a-f]{12} by ben@acme-lighting.example expired at 2026-01-02T00:00:00.000Z$/m,
+      () => apply(file),
+      3,
+      new RegExp(`^deploy: the approval of plan ${id.slice(0, 12)} recorded for ${BEN} is not signed$`),
+    );
+    appendFileSync(
+      auditPath(),
+      `${JSON.stringify({ ...forged, time: '2099-01-01T00:00:00.000Z', expiresAt: '2099-01-02T00:00:00.000Z' })}\n`,
+    );
+    await expectRefused(() => apply(file), 3, /is not signed$/);
+  });
+
+  it('an audit log of your own (C2C_AUDIT_LOG) holds no approval', async () => {
+    const file = await plan('web', 'v6');
+    await approve(file);
+    const mine = join(dir, 'mine.jsonl');
+    const before = proxy.seen.length;
+    const r = await deploy(['apply', '--plan', file], { env: { C2C_AUDIT_LOG: mine } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^deploy: plan [0-9a-f]{12} for web in production has no approval$/m);
+    expect(changing(before)).toEqual([]);
+    expect(readFileSync(mine, 'utf8')).toContain('"gate.refused"');
+  });
+
+  it('a Cloud Build API URL override refuses production', async () => {
+    const file = await plan('web', 'v6');
+    await expectRefused(
+      () =>
+        deploy(['apply', '--plan', file, '--approval', 'cloudbuild'], {
+          env: { C2C_CLOUDBUILD_BASE_URL: 'http://127.0.0.1:9', C2C_BUILD_PROJECT: 'p', C2C_BUILD_ID: 'b' },
+        }),
+      3,
+      /^deploy: C2C_CLOUDBUILD_BASE_URL is set: a Cloud Build approval is read only from cloudbuild.googleapis.com$/,
     );
   });
 
-  it('refuses a stale plan: the live app changed after planning', async () => {
-    const file = await plan('v7', 'stale.json');
-    expect((await deploy(REVIEWER, ['approve', file])).code).toBe(0);
-    // Someone scales production by hand: a new app version.
-    const res = await fetch(`${marathon.url}/v2/apps/production/bulb-api?force=true`, {
+  it('an expired approval', async () => {
+    const file = await plan('web', 'v6');
+    const { id } = readPlan(file);
+    const fields = {
+      planId: id,
+      service: 'web',
+      environment: 'production',
+      approver: BEN,
+      time: '2026-01-01T00:00:00.000Z',
+      expiresAt: '2026-01-02T00:00:00.000Z',
+    };
+    const signature = await signMessage(keys.key(BEN), NAMESPACES.approval, approvalStatement(fields));
+    appendFileSync(
+      auditPath(),
+      `${JSON.stringify({ id: 'old', type: 'approval.recorded', actor: BEN, approvalSource: 'cli', ...fields, signature })}\n`,
+    );
+    await expectRefused(
+      () => apply(file),
+      3,
+      new RegExp(`^deploy: the approval of plan ${id.slice(0, 12)} by ${BEN} expired at 2026-01-02T00:00:00.000Z$`),
+    );
+  });
+});
+
+describe('replays and relabelling', () => {
+  it('an approved plan replayed onto another service: the id changes, so there is no approval', async () => {
+    const file = await plan('web', 'v7');
+    await approve(file);
+    await reseal(file, (p) => ({ ...p, service: 'api' }));
+    await expectRefused(
+      () => apply(file),
+      3,
+      /^deploy: plan [0-9a-f]{12} says one thing and runs another: its app is \/production\/web, but the plan is for \/production\/api$/,
+    );
+  });
+
+  it('a staging plan relabelled production', async () => {
+    const out = join(dir, 'staging.json');
+    expect((await deploy(['plan', '--service', 'web', '--env', 'staging', '--image', IMAGE('web', 'v7'), '--out', out])).code).toBe(0);
+    await expectRefused(
+      () => deploy(['approve', out], { as: BEN }),
+      2,
+      /^deploy: plan [0-9a-f]{12} is for staging, which needs no approval$/,
+      false,
+    );
+    await reseal(out, (p) => ({ ...p, environment: 'production' }));
+    await expectRefused(() => apply(out), 3, /its app is \/staging\/web, but the plan is for \/production\/web$/);
+  });
+
+  it('a swapped image with a recomputed id and re-signed: the approval was for another plan', async () => {
+    const file = await plan('web', 'v8');
+    await approve(file);
+    await reseal(file, (p) => ({ ...JSON.parse(JSON.stringify(p).replace(/web:v8/g, 'web:evil')) }));
+    await expectRefused(
+      () => apply(file),
+      3,
+      /^deploy: no approval for plan [0-9a-f]{12}; the latest approval for web in production is for plan [0-9a-f]{12}$/,
+    );
+  });
+
+  it('a plan file over 1 MiB is exit 2 before it is parsed', async () => {
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, `{"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+    await expectRefused(
+      () => apply(huge),
+      2,
+      /^deploy: plan file '.*huge.json' is \d+ bytes; a plan is at most 1048576 bytes \(1 MiB\)$/,
+      false,
+    );
+  });
+});
+
+describe('hole 4 and 5: rollback goes only to known-good versions, and a damaged log never blocks it', () => {
+  it('--to a version that failed, or one never approved: exit 3, recorded', async () => {
+    await expectRefused(
+      () => deploy(['rollback', '--service', 'web', '--env', 'production', '--to', failed]),
+      3,
+      new RegExp(`^deploy: refusing to restore /production/web to ${failed.replace(/\./g, '\\.')}: version \\S+ failed in production$`),
+    );
+    // A version made by hand, around the gate: never seen healthy through an approved plan.
+    const res = await fetch(`${marathon.url}/v2/apps/production/web?force=true`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ instances: 4 }),
+      body: JSON.stringify({ instances: 2 }),
     });
-    expect(res.status).toBe(200);
-    await expectRefused(file, /was made against version .*, but \/production\/bulb-api now runs version/);
+    const byHand = ((await res.json()) as { version: string }).version;
+    await expectRefused(
+      () => deploy(['rollback', '--service', 'web', '--env', 'production', '--to', byHand]),
+      3,
+      /was never seen healthy in production/,
+    );
   });
 
-  it('production cannot be reached without a plan, nor with --force (exit 2, nothing sent)', async () => {
-    const before = proxy.seen.length;
-    const direct = await deploy(AUTHOR, ['apply', '--service', 'bulb-api', '--env', 'production', '--image', IMAGE('v9')]);
-    expect(direct.code).toBe(2);
-    expect(direct.stderr).toMatch(/production is changed only through an approved plan/);
-    const forced = await deploy(AUTHOR, ['apply', '--plan', join(dir, 'first.json'), '--force']);
-    expect(forced.code).toBe(2);
-    expect(proxy.seen.slice(before)).toEqual([]);
+  it('--force in production needs break-glass', async () => {
+    await expectRefused(
+      () => deploy(['rollback', '--service', 'web', '--env', 'production', '--force']),
+      3,
+      /^deploy: --force cancels a production deployment: that is break-glass only$/,
+    );
   });
 
-  it('every refusal is in the audit log', async () => {
-    const events = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; reason?: string });
-    const refused = events.filter((e) => e.type === 'gate.refused');
-    expect(refused.length).toBeGreaterThanOrEqual(5);
-    expect(refused.every((e) => typeof e.reason === 'string' && e.reason.length > 0)).toBe(true);
+  it('with an empty log a plain rollback finds no known-good version (it never picks the failed one)', async () => {
+    await expectRefused(
+      () => deploy(['rollback', '--service', 'web', '--env', 'production'], { env: { C2C_AUDIT_LOG: join(dir, 'empty.jsonl') } }),
+      2,
+      /has no earlier known-good version/,
+      false,
+    );
   });
 
-  it('an emergency rollback needs no new approval and is audited as one', async () => {
-    const r = await deploy('oncall@acme-lighting.example', ['rollback', '--service', 'bulb-api', '--env', 'production', '--timeout', '60']);
-    expect(r.code).toBe(0);
-    const events = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; emergency?: boolean; actor: string });
-    expect(events.filter((e) => e.type === 'rollback.succeeded').pop()).toMatchObject({
-      emergency: true,
-      actor: 'oncall@acme-lighting.example',
+  it('one malformed line in the log: reported, skipped, and the rollback goes ahead (undoing the change made by hand)', async () => {
+    appendFileSync(auditPath(), '{"type": "approval.recorded", oops\n');
+    const r = await deploy(['rollback', '--service', 'web', '--env', 'production', '--timeout', '20']);
+    expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
+    expect(r.stderr).toMatch(/^note: audit log line \d+: /m);
+    expect(r.stdout).toMatch(new RegExp(`^rolled back /production/web to version ${v2.replace(/\./g, '\\.')} \\(reg:5000/web:v2\\)`));
+  }, 30_000);
+
+  it('break-glass is signed, recorded loudly and shown by history and report', async () => {
+    const r = await deploy(
+      ['rollback', '--service', 'web', '--env', 'production', '--to', failed, '--break-glass', '--reason', 'drill', '--timeout', '1'],
+      {
+        as: BEN,
+      },
+    );
+    expect(r.stderr).toContain('BREAK-GLASS rollback of web in production: "drill"');
+    expect(
+      events()
+        .filter((e) => e.type === 'rollback.started')
+        .pop(),
+    ).toMatchObject({ actor: BEN, breakGlass: true, appVersion: failed });
+    const history = await deploy(['history', '--service', 'web']);
+    expect(history.stdout).toMatch(
+      new RegExp(`^!! BREAK-GLASS \\S+: ${BEN} rolled back web in production to ${failed.replace(/\./g, '\\.')}: BREAK-GLASS: drill$`, 'm'),
+    );
+    const report = await deploy(['report']);
+    expect(report.stdout).toMatch(/^!! 1 BREAK-GLASS rollback\(s\) in production in this window:$/m);
+  }, 30_000);
+});
+
+describe('the audit log is tamper-evident', () => {
+  it('history --verify names the first bad line: an edited record and the forged approvals', async () => {
+    const lines = readFileSync(auditPath(), 'utf8').split('\n');
+    const clean = join(dir, 'clean.jsonl');
+    writeFileSync(clean, lines.slice(0, 3).join('\n') + '\n');
+    const ok = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: clean } });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/: 3 records, hash chain intact, \d+ signatures verified$/m);
+    const edited = join(dir, 'edited.jsonl');
+    writeFileSync(edited, [lines[0], lines[1].replace('"service":"web"', '"service":"api"'), lines[2]].join('\n') + '\n');
+    const bad = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: edited } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^deploy: audit log .*edited.jsonl is damaged from line 2: /m);
+    const whole = await deploy(['history', '--verify']);
+    expect(whole.code).toBe(1);
+    expect(whole.stdout).toMatch(/^line \d+: the approval.* is not signed|^line \d+: approval.recorded by ben@example.com is not signed$/m);
+  });
+});
+
+describe('through the built CLI', () => {
+  const cli = join(root, 'dist/scripts/deploy.js');
+  const spawnCli = (args: string[], env: Record<string, string>): Promise<Run> =>
+    new Promise((done) => {
+      execFile(
+        process.execPath,
+        [cli, ...args],
+        { cwd: dir, env: { PATH: process.env.PATH, CI: 'true', ...env } },
+        (error, stdout, stderr) => done({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
+      );
     });
+
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--quiet', '--if-stale'], { cwd: root });
   }, 60_000);
+
+  it('a damaged log: history --verify exits 1 naming the line; a huge plan file is exit 2', async () => {
+    const log = join(dir, 'spawned.jsonl');
+    writeFileSync(log, '{"broken\n');
+    const r = await spawnCli(['history', '--verify'], { C2C_AUDIT_LOG: log, C2C_ALLOWED_SIGNERS: keys.allowedSigners });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('line 1: not valid JSON; skipped\n');
+    const huge = join(dir, 'huge2.json');
+    writeFileSync(huge, 'x'.repeat(1024 * 1024 + 1));
+    const h = await spawnCli(['apply', '--plan', huge], { MARATHON_URL: proxy.url });
+    expect(h.code).toBe(2);
+    expect(h.stderr.split('\n')[0]).toMatch(/^deploy: plan file '.*huge2.json' is 1048577 bytes/);
+  }, 30_000);
 });

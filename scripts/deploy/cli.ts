@@ -4,6 +4,7 @@ import { register as apply } from './commands/apply';
 import { register as approve } from './commands/approve';
 import { register as history } from './commands/history';
 import { register as list } from './commands/list';
+import { register as object } from './commands/object';
 import { register as plan } from './commands/plan';
 import { register as render } from './commands/render';
 import { register as report } from './commands/report';
@@ -23,6 +24,7 @@ export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   status,
   history,
   report,
+  object,
 ];
 
 /** Builds the program over the given streams (tests pass their own). */

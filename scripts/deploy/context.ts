@@ -107,7 +107,7 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
     out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     json: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     err: (text) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
-    catalog: () => (catalog ??= loadCatalog()),
+    catalog: () => (catalog ??= io.catalog ?? loadCatalog()),
     actor: () => (actor ??= currentActor(io.env)),
     audit: () => {
       if (audit === undefined) {

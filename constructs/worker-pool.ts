@@ -1,0 +1,125 @@
+import { Construct } from 'constructs';
+import { CloudbuildWorkerPool } from '@cdktf/provider-google/lib/cloudbuild-worker-pool';
+import { ComputeGlobalAddress } from '@cdktf/provider-google/lib/compute-global-address';
+import { ServiceNetworkingConnection } from '@cdktf/provider-google/lib/service-networking-connection';
+import { ServiceNetworkingPeeredDnsDomain } from '@cdktf/provider-google/lib/service-networking-peered-dns-domain';
+import { ValidationError, Violation } from '../lib/errors';
+
+/** Props of {@link PrivateWorkerPool}. */
+export interface PrivateWorkerPoolProps {
+  /** Google Cloud project. */
+  readonly project: string;
+  /** Region of the pool; the same as the triggers' (a trigger can only use a pool of its own region). */
+  readonly region: string;
+  /**
+   * The cluster's VPC network, `projects/PROJECT/global/networks/NAME`: the network Marathon, marathon-lb and the
+   * services are reachable in. Created outside this app (it belongs to the cluster).
+   * @see https://cloud.google.com/build/docs/private-pools/set-up-private-pool-environment
+   */
+  readonly network: string;
+  /**
+   * Pool name.
+   * @default 'c2c-private'
+   */
+  readonly name?: string;
+  /**
+   * Machine type of the workers (every build in the pool runs on one; the trigger's `machineType` option does not apply).
+   * @default 'e2-standard-2'
+   * @see https://cloud.google.com/build/pricing
+   */
+  readonly machineType?: string;
+  /**
+   * Disk size of the workers in GB (100 to 4000).
+   * @default 100
+   */
+  readonly diskSizeGb?: number;
+  /**
+   * Prefix length of the address range reserved for Google's service producer network (the workers' addresses).
+   * @default 24
+   */
+  readonly peeringPrefixLength?: number;
+  /**
+   * DNS suffixes of private Cloud DNS zones of the network that the workers must resolve (e.g. `internal.` for
+   * `marathon.staging.internal`): each becomes a peered DNS domain of the Service Networking connection.
+   * @default []
+   * @see https://cloud.google.com/vpc/docs/configure-private-services-access#dns-peering
+   */
+  readonly dnsSuffixes?: readonly string[];
+}
+
+const NETWORK = /^projects\/[a-z0-9-]+\/global\/networks\/[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * A Cloud Build private pool peered to the cluster's VPC network through Service Networking (private services access):
+ * a reserved internal range, the peering connection, peered DNS domains for the private zones, and the pool. Builds that
+ * talk to Marathon or to a service run here; the default pool cannot reach private addresses. Workers keep a public IP
+ * so that steps can still pull public images.
+ */
+export class PrivateWorkerPool extends Construct {
+  /** The pool. */
+  readonly pool: CloudbuildWorkerPool;
+  /** The pool's id, `projects/P/locations/R/workerPools/NAME`, the form `options.pool.name` of a build wants. */
+  readonly id: string;
+
+  constructor(scope: Construct, id: string, props: PrivateWorkerPoolProps) {
+    super(scope, id);
+    const problems: Violation[] = [];
+    const subject = `PrivateWorkerPool(${props.name ?? 'c2c-private'})`;
+    if (!NETWORK.test(props.network)) {
+      problems.push({
+        subject,
+        field: 'network',
+        value: props.network,
+        message: "must be 'projects/PROJECT/global/networks/NAME', the cluster's VPC network (set C2C_POOL_NETWORK)",
+      });
+    }
+    const prefix = props.peeringPrefixLength ?? 24;
+    if (!(Number.isInteger(prefix) && prefix >= 8 && prefix <= 29)) {
+      problems.push({ subject, field: 'peeringPrefixLength', value: prefix, message: 'must be a whole number from 8 to 29, e.g. 24' });
+    }
+    for (const [i, suffix] of (props.dnsSuffixes ?? []).entries()) {
+      if (!/^([a-z0-9-]+\.)+$/.test(suffix))
+        problems.push({
+          subject,
+          field: `dnsSuffixes[${i}]`,
+          value: suffix,
+          message: "must be a DNS suffix ending in '.', e.g. 'internal.'",
+        });
+    }
+    if (problems.length > 0) throw new ValidationError(problems);
+
+    const range = new ComputeGlobalAddress(this, 'peering-range', {
+      project: props.project,
+      name: `${props.name ?? 'c2c-private'}-peering`,
+      purpose: 'VPC_PEERING',
+      addressType: 'INTERNAL',
+      prefixLength: prefix,
+      network: props.network,
+    });
+    const connection = new ServiceNetworkingConnection(this, 'peering', {
+      network: props.network,
+      service: 'servicenetworking.googleapis.com',
+      reservedPeeringRanges: [range.name],
+    });
+    const dns = (props.dnsSuffixes ?? []).map(
+      (suffix) =>
+        new ServiceNetworkingPeeredDnsDomain(this, `dns-${suffix.replace(/[^a-z0-9]+/g, '-').replace(/-+$/, '')}`, {
+          project: props.project,
+          name: `c2c-${suffix.replace(/[^a-z0-9]+/g, '-').replace(/-+$/, '')}`,
+          network: props.network.split('/').pop()!,
+          dnsSuffix: suffix,
+          service: 'servicenetworking.googleapis.com',
+          dependsOn: [connection],
+        }),
+    );
+    this.pool = new CloudbuildWorkerPool(this, 'pool', {
+      project: props.project,
+      location: props.region,
+      name: props.name ?? 'c2c-private',
+      workerConfig: { machineType: props.machineType ?? 'e2-standard-2', diskSizeGb: props.diskSizeGb ?? 100, noExternalIp: false },
+      networkConfig: { peeredNetwork: props.network },
+      dependsOn: [connection, ...dns],
+    });
+    this.id = this.pool.id;
+  }
+}

@@ -1,0 +1,51 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { C2CError } from '../../../lib/errors';
+import { googleAuthFromEnv } from '../../../lib/google/http';
+import { createObject, formatObjectUrl, getObject, parseObjectUrl } from '../../../lib/google/storage';
+import { CliContext, withExitHelp } from '../context';
+
+/**
+ * `deploy object get|put`: the build steps' only Cloud Storage client (plans down and up), through the one Google
+ * HTTP helper with the metadata server's token, so deploy steps need no Cloud SDK image. `C2C_STORAGE_URL` points it
+ * at another endpoint (tests).
+ */
+export function register(program: Command, ctx: CliContext): void {
+  const object = withExitHelp(program.command('object')).description('read or create a Cloud Storage object (the build steps use it)');
+  const options = () => ({ auth: googleAuthFromEnv(ctx.env), ...(ctx.env.C2C_STORAGE_URL ? { baseUrl: ctx.env.C2C_STORAGE_URL } : {}) });
+  object
+    .command('get <url> <file>')
+    .description('download gs://BUCKET/OBJECT[#GENERATION] to FILE')
+    .option('--sha256 <hex>', 'refuse (exit 1, nothing written) unless the bytes have this SHA-256')
+    .action(
+      ctx.action(async (url: string, file: string, opts: { sha256?: string }) => {
+        if (opts.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(opts.sha256)) {
+          throw new C2CError('USAGE', `--sha256 '${opts.sha256}' is not 64 hex digits`);
+        }
+        const ref = parseObjectUrl(url);
+        writeFileSync(file, await getObject(ref, { ...options(), sha256: opts.sha256 }));
+        ctx.err(`read ${formatObjectUrl(ref)} -> ${file}`);
+      }),
+    );
+  object
+    .command('put <file> <url>')
+    .description("create gs://BUCKET/OBJECT from FILE; refuses to replace an existing object. '{id}' in the URL is the JSON file's id")
+    .action(
+      ctx.action(async (file: string, url: string) => {
+        const text = readFileSync(file, 'utf8');
+        let name = url;
+        if (url.includes('{id}')) {
+          const id = (JSON.parse(text) as { id?: unknown }).id;
+          if (typeof id !== 'string' || !/^[A-Za-z0-9._-]+$/.test(id))
+            throw new C2CError('USAGE', `${file} has no usable "id" for {id} in ${url}`);
+          name = url.replace('{id}', id);
+        }
+        const ref = parseObjectUrl(name);
+        const created = await createObject(ref, text, {
+          ...options(),
+          contentType: file.endsWith('.json') ? 'application/json' : undefined,
+        });
+        ctx.out(formatObjectUrl(created));
+      }),
+    );
+}
