@@ -5,10 +5,11 @@
  */
 import { createServer } from 'node:http';
 import { Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { LocalMarathonConfigError } from './errors';
 import { EventBus } from './events';
 import { Faults } from './faults';
 import { marathonInfo } from './info';
@@ -18,6 +19,12 @@ import { Marathon } from './marathon';
 import { Runner } from './runner';
 import { Scheduler } from './scheduler';
 import { Store } from './store';
+
+export { LocalMarathonConfigError } from './errors';
+export type { ConfigErrorCode } from './errors';
+
+/** Marathon's `--enable_features` values (Marathon 1.10's Features); anything else is refused at startup, as there. */
+export const KNOWN_FEATURES = ['vips', 'task_killing', 'external_volumes', 'secrets', 'gpu_resources', 'maintenance_mode'] as const;
 
 /** Options of {@link startLocalMarathon}. */
 export interface LocalMarathonOptions {
@@ -29,6 +36,11 @@ export interface LocalMarathonOptions {
   credentials?: string;
   /** DC/OS mode: require `Authorization: token=<token>`. @default - no token */
   token?: string;
+  /**
+   * Host names (without port) accepted in the `Host` header besides the loopback ones (127.0.0.1, localhost, [::1]);
+   * any other `Host` gets 403, so a web page cannot reach the server through DNS rebinding. @default []
+   */
+  allowedHosts?: string[];
   /** Directory of local "images": `<imageStore>/<name>/<tag>/run`. @default - none */
   imageStore?: string;
   /** Marathon's `--enable_features`, e.g. `['secrets']`. @default [] */
@@ -62,12 +74,58 @@ export class PortInUseError extends Error {
   }
 }
 
-/** Starts the server; resolves once it listens. */
+function isDirectory(path: string): boolean | undefined {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Checks the options before anything is created; throws {@link LocalMarathonConfigError}. */
+export function checkOptions(options: LocalMarathonOptions): void {
+  if (options.stateDir !== undefined && isDirectory(options.stateDir) === false) {
+    throw new LocalMarathonConfigError(
+      'STATE_NOT_A_DIRECTORY',
+      `--state ${options.stateDir} is a file, not a directory`,
+      'give a directory (it is created when missing)',
+    );
+  }
+  if (options.imageStore !== undefined && isDirectory(options.imageStore) !== true) {
+    throw new LocalMarathonConfigError(
+      'IMAGES_NOT_A_DIRECTORY',
+      `--images ${options.imageStore} is not a directory`,
+      'give an existing image store directory: <dir>/<name>/<tag>/run',
+    );
+  }
+  const unknown = (options.enableFeatures ?? []).filter((f) => !(KNOWN_FEATURES as readonly string[]).includes(f));
+  if (unknown.length) {
+    throw new LocalMarathonConfigError(
+      'UNKNOWN_FEATURE',
+      `unknown feature${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in --enable-features`,
+      `choose from ${KNOWN_FEATURES.join(', ')}`,
+    );
+  }
+  if (options.credentials !== undefined && !/^[^:]+:.+$/.test(options.credentials)) {
+    throw new LocalMarathonConfigError('BAD_CREDENTIALS', "credentials must look like 'user:password'", 'e.g. ops:s3cret');
+  }
+  for (const h of options.allowedHosts ?? []) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/i.test(h)) {
+      throw new LocalMarathonConfigError('BAD_ALLOWED_HOST', `--allowed-hosts: '${h}' is not a host name`, 'e.g. marathon.test,[::2]');
+    }
+  }
+}
+
+/**
+ * Starts the server; resolves once it listens. Bad options throw {@link LocalMarathonConfigError} before anything is
+ * created or written.
+ */
 export async function startLocalMarathon(options: LocalMarathonOptions = {}): Promise<LocalMarathon> {
+  checkOptions(options);
   const log = options.log ?? (() => undefined);
   const features = options.enableFeatures ?? [];
-  const workDir = mkdtempSync(join(tmpdir(), 'local-marathon-'));
   const store = new Store(options.stateDir);
+  const workDir = mkdtempSync(join(tmpdir(), 'local-marathon-'));
   const hostEnv = options.hostEnv ?? process.env;
   const runner = new Runner({ workDir, imageStore: options.imageStore, docker: options.docker ?? 'auto', path: hostEnv.PATH ?? '' });
   const events = new EventBus();
@@ -96,6 +154,7 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
     marathon,
     credentials: options.credentials,
     token: options.token,
+    allowedHosts: options.allowedHosts ?? [],
     port: () => port,
     info,
     localInfo,
