@@ -2,7 +2,13 @@
 
 /** The codes of {@link LocalMarathonConfigError}. */
 export type ConfigErrorCode =
-  'STATE_NOT_A_DIRECTORY' | 'STATE_CORRUPT' | 'IMAGES_NOT_A_DIRECTORY' | 'UNKNOWN_FEATURE' | 'BAD_CREDENTIALS' | 'BAD_ALLOWED_HOST';
+  | 'STATE_NOT_A_DIRECTORY'
+  | 'STATE_CORRUPT'
+  | 'STATE_IN_USE'
+  | 'IMAGES_NOT_A_DIRECTORY'
+  | 'UNKNOWN_FEATURE'
+  | 'BAD_CREDENTIALS'
+  | 'BAD_ALLOWED_HOST';
 
 /** A bad option: nothing was started and nothing was written. */
 export class LocalMarathonConfigError extends Error {

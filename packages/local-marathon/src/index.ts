@@ -16,6 +16,7 @@ import { marathonInfo } from './info';
 import { createHandler } from './http';
 import { JsonObject } from './json';
 import { Marathon } from './marathon';
+import { ProcessRecord, reapStaleWorkDirs } from './orphans';
 import { Runner } from './runner';
 import { Scheduler } from './scheduler';
 import { Store } from './store';
@@ -74,6 +75,22 @@ export class PortInUseError extends Error {
   }
 }
 
+const WORK_DIR_PREFIX = 'local-marathon-';
+
+/** The process record of a state directory; a state directory that a live server owns is refused. */
+function stateDirRecord(stateDir: string): ProcessRecord {
+  const record = new ProcessRecord(stateDir);
+  const owner = record.owner();
+  if (owner !== undefined) {
+    throw new LocalMarathonConfigError(
+      'STATE_IN_USE',
+      `--state ${stateDir} is in use by the local Marathon with pid ${owner}`,
+      'stop that server first, or give another directory',
+    );
+  }
+  return record;
+}
+
 function isDirectory(path: string): boolean | undefined {
   try {
     return statSync(path).isDirectory();
@@ -125,9 +142,21 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
   const log = options.log ?? (() => undefined);
   const features = options.enableFeatures ?? [];
   const store = new Store(options.stateDir);
-  const workDir = mkdtempSync(join(tmpdir(), 'local-marathon-'));
+  const record = options.stateDir ? stateDirRecord(options.stateDir) : undefined;
+  // Without a state directory, the work directories of servers that died (kill -9) are found in the temp directory.
+  if (!record) reapStaleWorkDirs(tmpdir(), WORK_DIR_PREFIX, log);
+  const workDir = mkdtempSync(join(tmpdir(), WORK_DIR_PREFIX));
+  const processes = record ?? new ProcessRecord(workDir);
+  const reaped = processes.reap() ?? [];
+  if (reaped.length) log(`killed ${reaped.length} task(s) left by a previous server of ${processes.dir}`);
   const hostEnv = options.hostEnv ?? process.env;
-  const runner = new Runner({ workDir, imageStore: options.imageStore, docker: options.docker ?? 'auto', path: hostEnv.PATH ?? '' });
+  const runner = new Runner({
+    workDir,
+    imageStore: options.imageStore,
+    docker: options.docker ?? 'auto',
+    path: hostEnv.PATH ?? '',
+    processes,
+  });
   const events = new EventBus();
   const faults = new Faults();
   const scheduler = new Scheduler(store, runner, events, faults, log, hostEnv);
@@ -175,24 +204,48 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
   });
   const addr = server.address();
   port = typeof addr === 'object' && addr ? addr.port : port;
+  processes.claim();
   scheduler.start();
   log(`local Marathon listening on http://127.0.0.1:${port}`);
 
   let closing: Promise<void> | undefined;
-  return {
+  const started: LocalMarathon = {
     url: `http://127.0.0.1:${port}`,
     port,
     close() {
+      running.delete(started);
       closing ??= (async () => {
         events.closeAll();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const s of sockets) s.destroy();
         await scheduler.close();
         store.persist();
+        processes.release();
         await closed;
         rmSync(workDir, { recursive: true, force: true });
       })();
       return closing;
     },
   };
+  running.add(started);
+  return started;
+}
+
+/** Every server started in this process and not closed yet. */
+const running = new Set<LocalMarathon>();
+let signalsHandled = false;
+
+/**
+ * For harnesses (benchmarks, demos) that start servers in-process: on the first SIGINT or SIGTERM, closes every
+ * server started in this process (and runs `also`, e.g. to stop child processes), then exits 130 or 143, so Ctrl-C
+ * leaves no task process behind. Installed once per process; a library never calls it on its own.
+ */
+export function stopOnSignals(also: () => Promise<void> = async () => undefined): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  const stop = (code: number) => {
+    void Promise.allSettled([...[...running].map((m) => m.close()), also()]).then(() => process.exit(code));
+  };
+  process.once('SIGINT', () => stop(130));
+  process.once('SIGTERM', () => stop(143));
 }

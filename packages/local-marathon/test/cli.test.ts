@@ -193,3 +193,108 @@ describe('CLI mistakes are exit 2 with one line, and nothing is written', () => 
     await refused(['--credentials-file', join(dir, 'nope'), '--port', '0'], /^local-marathon: --credentials-file .*nope: ENOENT\n/);
   });
 });
+
+describe('no orphans: a server killed with kill -9 leaves tasks; the next one of the same directory kills them', () => {
+  /** Starts an app whose tasks each run a shell and a grandchild; returns every pid (leaders and grandchildren). */
+  async function orphanable(url: string, pidDir: string): Promise<number[]> {
+    const post = await fetch(`${url}/v2/apps`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        id: '/orph',
+        cmd: `sleep 300 & echo $! > ${pidDir}/child-$MESOS_TASK_ID; wait`,
+        instances: 2,
+        portDefinitions: [],
+      }),
+    });
+    expect(post.status).toBe(201);
+    const leaders = await until(async () => {
+      const tasks = list(((await (await fetch(`${url}/__local/tasks`)).json()) as { tasks: never }).tasks);
+      return tasks.length === 2 && tasks.every((t) => t.pid) ? tasks.map((t) => num(t.pid)) : undefined;
+    }, 'two running tasks');
+    const children = await until(async () => {
+      const files = readdirSync(pidDir).filter((f) => f.startsWith('child-'));
+      return files.length === 2 ? files.map((f) => Number(readFileSync(join(pidDir, f), 'utf8').trim())) : undefined;
+    }, 'the grandchildren');
+    return [...leaders, ...children];
+  }
+
+  test('with --state: the restart kills them; a second server on a live state directory is refused', async () => {
+    const state = join(dir, 'orphan-state');
+    const pidDir = mkdtempSync(join(dir, 'pids-'));
+    const p1 = run(['--port', '0', '--json', '--no-docker', '--state', state]);
+    const pids = await orphanable(await urlOf(p1), pidDir);
+    const busy = run(['--port', '0', '--json', '--no-docker', '--state', state]);
+    expect(await busy.exit).toBe(2);
+    expect(busy.err()).toContain(`is in use by the local Marathon with pid ${p1.child.pid}`);
+
+    p1.child.kill('SIGKILL');
+    await p1.exit;
+    for (const pid of pids) expect([pid, alive(pid)]).toEqual([pid, true]);
+
+    const p2 = run(['--port', '0', '--json', '--no-docker', '--state', state]);
+    await urlOf(p2);
+    await until(async () => pids.every((pid) => !alive(pid)), 'the orphans to be killed');
+    p2.child.kill('SIGTERM');
+    expect(await p2.exit).toBe(0);
+    expect(readdirSync(state).sort()).toEqual(['apps.json', 'deployments.json', 'service-ports.json']);
+  });
+
+  test('without --state: the next server in the same temp directory kills them and removes the dead work directory', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const pidDir = mkdtempSync(join(dir, 'pids-'));
+    const p1 = run(['--port', '0', '--json', '--no-docker'], { TMPDIR: tmp });
+    const pids = await orphanable(await urlOf(p1), pidDir);
+    const [deadWorkDir] = readdirSync(tmp);
+    p1.child.kill('SIGKILL');
+    await p1.exit;
+    for (const pid of pids) expect([pid, alive(pid)]).toEqual([pid, true]);
+
+    const p2 = run(['--port', '0', '--json', '--no-docker'], { TMPDIR: tmp });
+    await urlOf(p2);
+    await until(async () => pids.every((pid) => !alive(pid)), 'the orphans to be killed');
+    expect(readdirSync(tmp)).not.toContain(deadWorkDir);
+    p2.child.kill('SIGTERM');
+    expect(await p2.exit).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
+test('stopOnSignals: a harness interrupted with SIGINT stops its servers and their tasks, then exits 130', async () => {
+  const harness = join(dir, 'harness.js');
+  await build({
+    stdin: {
+      contents: `
+        import { startLocalMarathon, stopOnSignals } from '../src';
+        stopOnSignals();
+        void (async () => {
+          const m = await startLocalMarathon({ docker: 'never' });
+          await fetch(m.url + '/v2/apps', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ id: '/h', cmd: 'sleep 300', instances: 2, portDefinitions: [] }) });
+          for (;;) {
+            const { tasks } = await (await fetch(m.url + '/__local/tasks')).json();
+            if (tasks.length === 2 && tasks.every((t) => t.pid)) { console.log(JSON.stringify(tasks.map((t) => t.pid))); break; }
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        })();`,
+      resolveDir: __dirname,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: harness,
+    logLevel: 'error',
+  });
+  const child = spawn(process.execPath, [harness], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const pids = JSON.parse(await until(async () => (out.includes('\n') ? out : undefined), 'the task pids')) as number[];
+  for (const pid of pids) expect(alive(pid)).toBe(true);
+  child.kill('SIGINT');
+  expect(await exit).toBe(130);
+  for (const pid of pids) expect([pid, alive(pid)]).toEqual([pid, false]);
+});
