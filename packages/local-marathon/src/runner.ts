@@ -9,6 +9,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { isObject } from './json';
+import { ProcessRecord, processStartTime } from './orphans';
 import { cmdLauncher } from './runners/cmd';
 import { dockerLauncher, probeDocker } from './runners/docker';
 import { imageStoreLauncher } from './runners/image-store';
@@ -49,17 +50,21 @@ export interface RunnerOptions {
   docker: 'auto' | 'never';
   /** `PATH` to look for the `docker` binary on. */
   path: string;
+  /** Where each running task's process group is recorded, so a later server can reap it after a crash. */
+  processes?: ProcessRecord;
 }
 
 /** Starts task processes. */
 export class Runner {
   private readonly workDir: string;
+  private readonly processes: ProcessRecord | undefined;
   private readonly docker: Promise<boolean>;
   /** The runner kinds, in the order they are tried; the last one always applies. */
   private readonly launchers: Launcher[];
 
   constructor(options: RunnerOptions) {
     this.workDir = options.workDir;
+    this.processes = options.processes;
     this.docker = probeDocker(options.docker, options.path);
     this.launchers = [cmdLauncher, imageStoreLauncher(options.imageStore), dockerLauncher(this.docker), standInLauncher(options.workDir)];
   }
@@ -110,6 +115,7 @@ export class Runner {
         child.once('exit', (code, signal) => {
           // The shell may leave children behind when it dies; Mesos would kill the whole container, so do we.
           killGroup(child.pid, 'SIGKILL');
+          this.processes?.remove(spec.taskId);
           resolve({ code, signal });
         });
         child.once('error', () => resolve({ code: 127, signal: null }));
@@ -118,6 +124,10 @@ export class Runner {
         child.once('spawn', () => resolve());
         child.once('error', reject);
       });
+      const pid = child.pid as number;
+      const appId = typeof spec.def.id === 'string' ? spec.def.id : '';
+      if (child.exitCode === null && child.signalCode === null)
+        this.processes?.add({ taskId: spec.taskId, appId, pgid: pid, startTime: processStartTime(pid), kind });
       return { pid: child.pid as number, kind, sandbox, exited, child };
     } finally {
       closeSync(out);
