@@ -183,6 +183,14 @@ describe('what is deployed and how it is built', () => {
         });
       }),
     ).not.toThrow());
+  it('containerizer not one of the engines', () =>
+    expect(m({ package: { kind: 'image', containerizer: 'PODMAN' } })).toBe(
+      "Microservice(shop): 'package.containerizer' (\"PODMAN\") must be 'DOCKER' (the Docker engine) or 'MESOS' (Mesos's own runtime, no Docker daemon)",
+    ));
+  it('Docker-only field on an artifact: package.containerizer', () =>
+    expect(pkg({ containerizer: 'MESOS' })).toBe(
+      'Microservice(shop): \'package.containerizer\' ("MESOS") is Docker-only; an artifact has no image: remove it',
+    ));
   it('build not one of the kinds', () =>
     expect(m({ build: 'gradle' })).toBe(
       "Microservice(shop): 'build' (\"gradle\") must be 'build.sh', 'make', 'none' or { command: '…' } (a command that exits non-zero when the build or a test fails)",

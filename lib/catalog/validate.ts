@@ -206,6 +206,15 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
       "must be 'build.sh', 'make', 'none' or { command: '…' } (a command that exits non-zero when the build or a test fails)",
     );
   }
+  if ((pkg.kind === 'image' || pkg.kind === 'upstream-image') && pkg.containerizer !== undefined) {
+    if (pkg.containerizer !== 'DOCKER' && pkg.containerizer !== 'MESOS') {
+      add(
+        'package.containerizer',
+        pkg.containerizer,
+        "must be 'DOCKER' (the Docker engine) or 'MESOS' (Mesos's own runtime, no Docker daemon)",
+      );
+    }
+  }
   if (pkg.kind === 'image') {
     if (build === 'none') {
       add(
@@ -234,7 +243,9 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
   if (build === 'none') {
     add('build', build, "cannot be 'none' for an artifact: the build produces the tarball; use 'build.sh', 'make' or { command: '…' }");
   }
-  if (pkg.image !== undefined) add('package.image', pkg.image, 'is Docker-only; an artifact has no image: remove it');
+  for (const key of ['image', 'containerizer'] as const) {
+    if (pkg[key] !== undefined) add(`package.${key}`, pkg[key], 'is Docker-only; an artifact has no image: remove it');
+  }
   if (def.cmd !== undefined) {
     add('cmd', def.cmd, "is Docker-only (it overrides an image's entrypoint); an artifact names its command in 'package.cmd'");
   }

@@ -112,7 +112,7 @@ export function renderMarathonApp(def: ServiceDefinition, env: EnvironmentName, 
     ...(def.cmd !== undefined ? { cmd: def.cmd } : {}),
     ...common,
     container: {
-      type: 'DOCKER',
+      type: (pkg.kind === 'artifact' ? undefined : pkg.containerizer) ?? 'DOCKER',
       docker: { image, forcePullImage: false },
       portMappings: ports.map((p) => ({
         containerPort: p.containerPort ?? 0,

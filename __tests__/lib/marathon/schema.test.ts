@@ -40,7 +40,7 @@ const fixtures: ServiceDefinition[] = [
   {
     ...base,
     name: 'fixture-upstream',
-    package: { kind: 'upstream-image', image: `docker.io/library/nginx@sha256:${'a'.repeat(64)}` },
+    package: { kind: 'upstream-image', image: `docker.io/library/nginx@sha256:${'a'.repeat(64)}`, containerizer: 'MESOS' },
     healthCheck: HealthCheck.command('true'),
   },
 ];
