@@ -233,11 +233,17 @@ describe('what is deployed and how it is built', () => {
     ));
   it('a cmd that does not start the artifact', () =>
     expect(pkg({ cmd: 'sleep 1000' })).toBe(
-      "Microservice(shop): 'package.cmd' (\"sleep 1000\") does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js'",
+      "Microservice(shop): 'package.cmd' (\"sleep 1000\") does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js', or say where it is: 'cd $MESOS_SANDBOX && npm start'",
     ));
-  it.each([['./bin/start --port $PORT_HTTP'], ['bin/start'], ['java -jar app.jar'], ['exec $MESOS_SANDBOX/run']])(
-    'a cmd that starts the artifact: %s',
-    (cmd) => expect(validateService({ ...artifact, package: { kind: 'artifact', cmd } })).toEqual([]),
+  it.each([
+    ['./bin/start --port $PORT_HTTP'],
+    ['bin/start'],
+    ['java -jar app.jar'],
+    ['exec $MESOS_SANDBOX/run'],
+    ['cd $MESOS_SANDBOX && npm start'],
+    ['cd "${MESOS_SANDBOX}" && make run'],
+  ])('a cmd that starts the artifact: %s', (cmd) =>
+    expect(validateService({ ...artifact, package: { kind: 'artifact', cmd } })).toEqual([]),
   );
   it('args that do not start the fetched binary', () =>
     expect(a({ package: { kind: 'artifact', args: ['/usr/bin/lamp'], file: 'out/lamp', extract: false, executable: true } })).toBe(

@@ -8,8 +8,11 @@ type Add = (field: string, value: unknown, message: string) => void;
 const HEALTH_PROTOCOLS = ['HTTP', 'HTTPS', 'MESOS_HTTP', 'MESOS_HTTPS', 'TCP', 'MESOS_TCP', 'COMMAND'];
 /** Archives Mesos's fetcher extracts. */
 const ARCHIVE = /\.(tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2|tar|zip)$/;
-/** A word of a command that names something in the sandbox: `./x`, `bin/x`, `$MESOS_SANDBOX/x`, or a file like `server.js`. */
-const SANDBOX_WORD = /^(\.{1,2}\/|\$\{?MESOS_SANDBOX\}?\/|[A-Za-z0-9_][^\s/$=]*\/|[^\s/$=-][^\s/$=]*\.[A-Za-z][A-Za-z0-9]*$)/;
+/**
+ * A word of a command that names something in the sandbox: `./x`, `bin/x`, `$MESOS_SANDBOX` (alone or `/x`), or a file
+ * like `server.js`. A heuristic with an explicit way out: a command that finds the artifact itself can say where it is.
+ */
+const SANDBOX_WORD = /^(\.{1,2}\/|"?\$\{?MESOS_SANDBOX\}?("|\/|$)|[A-Za-z0-9_][^\s/$=]*\/|[^\s/$=-][^\s/$=]*\.[A-Za-z][A-Za-z0-9]*$)/;
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
@@ -273,7 +276,7 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
         hasCmd ? 'package.cmd' : 'package.args',
         hasCmd ? a.cmd : a.args,
         extract && !a.executable
-          ? "does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js'"
+          ? "does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js', or say where it is: 'cd $MESOS_SANDBOX && npm start'"
           : `does not start the fetched file '${fetched}'; run it as './${fetched}'`,
       );
     }
