@@ -82,6 +82,10 @@ describe('service definition rules (lib/catalog/validate.ts)', () => {
     expect(m({ ports: [{ name: 'HTTP', containerPort: 8080 }] })).toBe(
       "Microservice(shop): 'ports[0].name' (\"HTTP\") must be lower-case letters, digits and '-', e.g. 'http'",
     ));
+  it('ports not a list', () =>
+    expect(m({ ports: 'http' })).toBe(
+      "Microservice(shop): 'ports' (\"http\") must be a list of ports, e.g. [{ name: 'http', containerPort: 8080 }]",
+    ));
   it('ports[i].containerPort', () =>
     expect(m({ ports: [{ name: 'http', containerPort: 70000 }] })).toBe(
       "Microservice(shop): 'ports[0].containerPort' (70000) must be a port number from 1 to 65535, e.g. 8080",
@@ -252,6 +256,10 @@ describe('what is deployed and how it is built', () => {
   it('executable without extract: false', () =>
     expect(pkg({ cmd: './shop', executable: true })).toBe(
       "Microservice(shop): 'package.executable' (true) keeps the fetcher from extracting the archive; set extract: false for a single binary, or remove executable for a tarball",
+    ));
+  it('a file outside the repository', () =>
+    expect(pkg({ file: '/tmp/app.tar.gz' })).toBe(
+      "Microservice(shop): 'package.file' (\"/tmp/app.tar.gz\") must be the file the build leaves, relative to the repository root, e.g. 'dist/app.tar.gz'",
     ));
   it('a file that is not an archive, to extract', () =>
     expect(pkg({ file: 'out/shop.bin' })).toBe(

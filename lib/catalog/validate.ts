@@ -81,7 +81,10 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
 
   const pkg = packageOf(def);
   const artifact = pkg.kind === 'artifact';
-  const ports = portsOf(def);
+  const ports = Array.isArray(portsOf(def)) ? portsOf(def) : [];
+  if (def.ports !== undefined && !Array.isArray(def.ports)) {
+    add('ports', def.ports, `must be a list of ports, e.g. [{ name: 'http'${artifact ? '' : ', containerPort: 8080'} }]`);
+  }
   ports.forEach((p, i) => {
     if (!NAME.test(p.name)) add(`ports[${i}].name`, p.name, "must be lower-case letters, digits and '-', e.g. 'http'");
     if (artifact && p.containerPort !== undefined) {
@@ -252,6 +255,11 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
   if (def.cmd !== undefined) {
     add('cmd', def.cmd, "is Docker-only (it overrides an image's entrypoint); an artifact names its command in 'package.cmd'");
   }
+  const file = artifactFile(def);
+  if (typeof file !== 'string' || file.trim() === '' || file.startsWith('/') || file.split('/').includes('..') || file.endsWith('/')) {
+    add('package.file', file, "must be the file the build leaves, relative to the repository root, e.g. 'dist/app.tar.gz'");
+    return;
+  }
   const hasCmd = a.cmd !== undefined;
   const hasArgs = a.args !== undefined;
   if (hasCmd === hasArgs) {
@@ -264,7 +272,7 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
     );
   } else if (!(a.executable && a.extract !== false)) {
     // (An executable archive is reported below; what it starts is moot until that is fixed.)
-    const words = hasCmd ? String(a.cmd).trim().split(/\s+/) : [...(a.args ?? [])];
+    const words = hasCmd ? String(a.cmd).trim().split(/\s+/) : Array.isArray(a.args) ? a.args.map(String) : [];
     const fetched = a.destPath ?? baseName(artifactFile(def));
     const extract = a.extract ?? true;
     const starts =
@@ -288,7 +296,6 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
       'keeps the fetcher from extracting the archive; set extract: false for a single binary, or remove executable for a tarball',
     );
   }
-  const file = artifactFile(def);
   if ((a.extract ?? true) && !a.executable && !ARCHIVE.test(file)) {
     add(
       'package.file',
