@@ -80,6 +80,10 @@ describe('service definition rules (lib/catalog/validate.ts)', () => {
     expect(m({ ports: [{ name: 'HTTP', containerPort: 8080 }] })).toBe(
       "Microservice(shop): 'ports[0].name' (\"HTTP\") must be lower-case letters, digits and '-', e.g. 'http'",
     ));
+  it('ports not a list', () =>
+    expect(m({ ports: 'http' })).toBe(
+      "Microservice(shop): 'ports' (\"http\") must be a list of ports, e.g. [{ name: 'http', containerPort: 8080 }]",
+    ));
   it('ports[i].containerPort', () =>
     expect(m({ ports: [{ name: 'http', containerPort: 70000 }] })).toBe(
       "Microservice(shop): 'ports[0].containerPort' (70000) must be a port number from 1 to 65535, e.g. 8080",
@@ -180,6 +184,14 @@ describe('what is deployed and how it is built', () => {
         });
       }),
     ).not.toThrow());
+  it('containerizer not one of the engines', () =>
+    expect(m({ package: { kind: 'image', containerizer: 'PODMAN' } })).toBe(
+      "Microservice(shop): 'package.containerizer' (\"PODMAN\") must be 'DOCKER' (the Docker engine) or 'MESOS' (Mesos's own runtime, no Docker daemon)",
+    ));
+  it('Docker-only field on an artifact: package.containerizer', () =>
+    expect(pkg({ containerizer: 'MESOS' })).toBe(
+      'Microservice(shop): \'package.containerizer\' ("MESOS") is Docker-only; an artifact has no image: remove it',
+    ));
   it('build not one of the kinds', () =>
     expect(m({ build: 'gradle' })).toBe(
       "Microservice(shop): 'build' (\"gradle\") must be 'build.sh', 'make', 'none' or { command: '…' } (a command that exits non-zero when the build or a test fails)",
@@ -222,11 +234,17 @@ describe('what is deployed and how it is built', () => {
     ));
   it('a cmd that does not start the artifact', () =>
     expect(pkg({ cmd: 'sleep 1000' })).toBe(
-      "Microservice(shop): 'package.cmd' (\"sleep 1000\") does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js'",
+      "Microservice(shop): 'package.cmd' (\"sleep 1000\") does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js', or say where it is: 'cd $MESOS_SANDBOX && npm start'",
     ));
-  it.each([['./bin/start --port $PORT_HTTP'], ['bin/start'], ['java -jar app.jar'], ['exec $MESOS_SANDBOX/run']])(
-    'a cmd that starts the artifact: %s',
-    (cmd) => expect(validateService({ ...artifact, package: { kind: 'artifact', cmd } })).toEqual([]),
+  it.each([
+    ['./bin/start --port $PORT_HTTP'],
+    ['bin/start'],
+    ['java -jar app.jar'],
+    ['exec $MESOS_SANDBOX/run'],
+    ['cd $MESOS_SANDBOX && npm start'],
+    ['cd "${MESOS_SANDBOX}" && make run'],
+  ])('a cmd that starts the artifact: %s', (cmd) =>
+    expect(validateService({ ...artifact, package: { kind: 'artifact', cmd } })).toEqual([]),
   );
   it('args that do not start the fetched binary', () =>
     expect(a({ package: { kind: 'artifact', args: ['/usr/bin/lamp'], file: 'out/lamp', extract: false, executable: true } })).toBe(
@@ -235,6 +253,10 @@ describe('what is deployed and how it is built', () => {
   it('executable without extract: false', () =>
     expect(pkg({ cmd: './shop', executable: true })).toBe(
       "Microservice(shop): 'package.executable' (true) keeps the fetcher from extracting the archive; set extract: false for a single binary, or remove executable for a tarball",
+    ));
+  it('a file outside the repository', () =>
+    expect(pkg({ file: '/tmp/app.tar.gz' })).toBe(
+      "Microservice(shop): 'package.file' (\"/tmp/app.tar.gz\") must be the file the build leaves, relative to the repository root, e.g. 'dist/app.tar.gz'",
     ));
   it('a file that is not an archive, to extract', () =>
     expect(pkg({ file: 'out/shop.bin' })).toBe(

@@ -83,8 +83,19 @@ export const HealthCheck = {
   },
 } as const;
 
+/** How an image is run. */
+export interface ImageRunOptions {
+  /**
+   * Which Mesos containerizer runs the image: the Docker engine (`DOCKER`), or Mesos's own (`MESOS`, the "universal
+   * container runtime", which runs Docker images without a Docker daemon on the agent).
+   * @default 'DOCKER'
+   * @see reference/marathon-api/raml/v2/types/appContainer.raml (EngineType)
+   */
+  readonly containerizer?: 'DOCKER' | 'MESOS';
+}
+
 /** The Docker image the service's build produces and pushes to the registry under the commit (the default). */
-export interface BuiltImagePackage {
+export interface BuiltImagePackage extends ImageRunOptions {
   readonly kind: 'image';
 }
 
@@ -92,7 +103,7 @@ export interface BuiltImagePackage {
  * An image someone else builds (a database, a proxy, the registry itself), deployed as is. It must be pinned by
  * digest, `name@sha256:<64 hex>`, so that what is reviewed is what runs. Usually goes with `build: 'none'`.
  */
-export interface UpstreamImagePackage {
+export interface UpstreamImagePackage extends ImageRunOptions {
   readonly kind: 'upstream-image';
   /** e.g. `docker.io/library/nginx@sha256:…` */
   readonly image: string;

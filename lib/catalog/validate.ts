@@ -8,8 +8,11 @@ type Add = (field: string, value: unknown, message: string) => void;
 const HEALTH_PROTOCOLS = ['HTTP', 'HTTPS', 'MESOS_HTTP', 'MESOS_HTTPS', 'TCP', 'MESOS_TCP', 'COMMAND'];
 /** Archives Mesos's fetcher extracts. */
 const ARCHIVE = /\.(tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2|tar|zip)$/;
-/** A word of a command that names something in the sandbox: `./x`, `bin/x`, `$MESOS_SANDBOX/x`, or a file like `server.js`. */
-const SANDBOX_WORD = /^(\.{1,2}\/|\$\{?MESOS_SANDBOX\}?\/|[A-Za-z0-9_][^\s/$=]*\/|[^\s/$=-][^\s/$=]*\.[A-Za-z][A-Za-z0-9]*$)/;
+/**
+ * A word of a command that names something in the sandbox: `./x`, `bin/x`, `$MESOS_SANDBOX` (alone or `/x`), or a file
+ * like `server.js`. A heuristic with an explicit way out: a command that finds the artifact itself can say where it is.
+ */
+const SANDBOX_WORD = /^(\.{1,2}\/|"?\$\{?MESOS_SANDBOX\}?("|\/|$)|[A-Za-z0-9_][^\s/$=]*\/|[^\s/$=-][^\s/$=]*\.[A-Za-z][A-Za-z0-9]*$)/;
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
@@ -78,7 +81,10 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
 
   const pkg = packageOf(def);
   const artifact = pkg.kind === 'artifact';
-  const ports = portsOf(def);
+  const ports = Array.isArray(portsOf(def)) ? portsOf(def) : [];
+  if (def.ports !== undefined && !Array.isArray(def.ports)) {
+    add('ports', def.ports, `must be a list of ports, e.g. [{ name: 'http'${artifact ? '' : ', containerPort: 8080'} }]`);
+  }
   ports.forEach((p, i) => {
     if (!NAME.test(p.name)) add(`ports[${i}].name`, p.name, "must be lower-case letters, digits and '-', e.g. 'http'");
     if (artifact && p.containerPort !== undefined) {
@@ -206,6 +212,15 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
       "must be 'build.sh', 'make', 'none' or { command: '…' } (a command that exits non-zero when the build or a test fails)",
     );
   }
+  if ((pkg.kind === 'image' || pkg.kind === 'upstream-image') && pkg.containerizer !== undefined) {
+    if (pkg.containerizer !== 'DOCKER' && pkg.containerizer !== 'MESOS') {
+      add(
+        'package.containerizer',
+        pkg.containerizer,
+        "must be 'DOCKER' (the Docker engine) or 'MESOS' (Mesos's own runtime, no Docker daemon)",
+      );
+    }
+  }
   if (pkg.kind === 'image') {
     if (build === 'none') {
       add(
@@ -234,9 +249,16 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
   if (build === 'none') {
     add('build', build, "cannot be 'none' for an artifact: the build produces the tarball; use 'build.sh', 'make' or { command: '…' }");
   }
-  if (pkg.image !== undefined) add('package.image', pkg.image, 'is Docker-only; an artifact has no image: remove it');
+  for (const key of ['image', 'containerizer'] as const) {
+    if (pkg[key] !== undefined) add(`package.${key}`, pkg[key], 'is Docker-only; an artifact has no image: remove it');
+  }
   if (def.cmd !== undefined) {
     add('cmd', def.cmd, "is Docker-only (it overrides an image's entrypoint); an artifact names its command in 'package.cmd'");
+  }
+  const file = artifactFile(def);
+  if (typeof file !== 'string' || file.trim() === '' || file.startsWith('/') || file.split('/').includes('..') || file.endsWith('/')) {
+    add('package.file', file, "must be the file the build leaves, relative to the repository root, e.g. 'dist/app.tar.gz'");
+    return;
   }
   const hasCmd = a.cmd !== undefined;
   const hasArgs = a.args !== undefined;
@@ -250,7 +272,7 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
     );
   } else if (!(a.executable && a.extract !== false)) {
     // (An executable archive is reported below; what it starts is moot until that is fixed.)
-    const words = hasCmd ? String(a.cmd).trim().split(/\s+/) : [...(a.args ?? [])];
+    const words = hasCmd ? String(a.cmd).trim().split(/\s+/) : Array.isArray(a.args) ? a.args.map(String) : [];
     const fetched = a.destPath ?? baseName(artifactFile(def));
     const extract = a.extract ?? true;
     const starts =
@@ -262,7 +284,7 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
         hasCmd ? 'package.cmd' : 'package.args',
         hasCmd ? a.cmd : a.args,
         extract && !a.executable
-          ? "does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js'"
+          ? "does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js', or say where it is: 'cd $MESOS_SANDBOX && npm start'"
           : `does not start the fetched file '${fetched}'; run it as './${fetched}'`,
       );
     }
@@ -274,7 +296,6 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
       'keeps the fetcher from extracting the archive; set extract: false for a single binary, or remove executable for a tarball',
     );
   }
-  const file = artifactFile(def);
   if ((a.extract ?? true) && !a.executable && !ARCHIVE.test(file)) {
     add(
       'package.file',

@@ -93,6 +93,8 @@ const DEFAULTS: Record<string, DefaultRule> = {
   'container.portMappings.*.hostPort': eq(0),
   'container.portMappings.*.servicePort': anything,
   'container.portMappings.*.networkNames': empty,
+  'portDefinitions.*.labels': empty,
+  'portDefinitions.*.protocol': eq('tcp'),
   'healthChecks.*.delaySeconds': eq(15),
   'healthChecks.*.ipProtocol': eq('IPv4'),
   'healthChecks.*.ignoreHttp1xx': eq(false),
@@ -130,7 +132,8 @@ function project(live: Json, desired: Json, path: string): Json {
   for (const [k, v] of Object.entries(live)) {
     const p = path === '' ? k : `${path}.${k}`;
     if (want && k in want) {
-      if (p === 'container.portMappings.*.servicePort' && want[k] === 0) {
+      // Host networking (artifacts) names the service port `port` in portDefinitions; 0 likewise means "assigned".
+      if ((p === 'container.portMappings.*.servicePort' || p === 'portDefinitions.*.port') && want[k] === 0) {
         out[k] = 0;
         continue;
       }

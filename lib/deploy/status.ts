@@ -1,8 +1,8 @@
-import { EnvironmentName, ServiceDefinition } from '../catalog/types';
+import { EnvironmentName, packageOf, ServiceDefinition } from '../catalog/types';
 import { FieldChange } from './diff';
-import { STAMP_LABELS } from '../marathon/app';
+import { artifactOfApp, STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon/client';
-import { marathonAppId, renderMarathonApp } from '../marathon/render';
+import { livePackageRef, marathonAppId, renderMarathonApp } from '../marathon/render';
 import { diffApp } from './diff';
 import { isSettled } from './wait';
 
@@ -14,6 +14,8 @@ export interface ServiceStatus {
   /** `missing`: not deployed; `deploying`: a deployment touches it; `healthy`/`unhealthy` by the counters (§12). */
   readonly state: 'healthy' | 'unhealthy' | 'deploying' | 'missing';
   readonly image: string | null;
+  /** What an artifact service runs (where an image service shows its image): the fetch URI and its SHA-256. */
+  readonly artifact: { readonly uri: string; readonly sha256: string | null } | null;
   readonly version: string | null;
   readonly commit: string | null;
   readonly deployedBy: string | null;
@@ -63,6 +65,7 @@ function statusOf(
       appId,
       state: 'missing',
       image: null,
+      artifact: null,
       version: null,
       commit: null,
       deployedBy: null,
@@ -75,15 +78,17 @@ function statusOf(
     };
   }
   const d = deployments.find((x) => app.deployments.includes(x.id) || x.affectedApps.includes(appId)) ?? null;
-  const drift = app.image
-    ? diffApp(renderMarathonApp(def, environment, { image: app.image }), app.raw)
-    : [{ path: 'container.docker.image', kind: 'removed' as const }];
+  const ref = livePackageRef(def, app.raw);
+  const drift = ref
+    ? diffApp(renderMarathonApp(def, environment, ref), app.raw)
+    : [{ path: packageOf(def).kind === 'artifact' ? 'fetch' : 'container.docker.image', kind: 'removed' as const }];
   return {
     service: def.name,
     environment,
     appId,
     state: d || app.deployments.length > 0 ? 'deploying' : isSettled(app) ? 'healthy' : 'unhealthy',
     image: app.image,
+    artifact: artifactOfApp(app.raw),
     version: app.version,
     commit: app.labels[STAMP_LABELS.commit] ?? null,
     deployedBy: app.labels[STAMP_LABELS.deployedBy] ?? null,

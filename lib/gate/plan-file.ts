@@ -5,6 +5,7 @@ import { EnvironmentName } from '../catalog/types';
 import type { FieldChange } from '../deploy/diff';
 import { C2CError } from '../errors';
 import { MarathonAppDefinition } from '../marathon/app';
+import { ArtifactRef } from '../catalog/artifact';
 
 /** The largest plan file read (a rendered app is a few KiB; anything near this is not a plan). */
 export const MAX_PLAN_BYTES = 1024 * 1024;
@@ -18,7 +19,13 @@ export interface PlanContent {
   readonly format: 'c2c.plan/v1';
   readonly service: string;
   readonly environment: EnvironmentName;
+  /** What runs: the image, or for an artifact service its URI (the checksum is in `artifact`). */
   readonly image: string;
+  /**
+   * An artifact service's package: the fetch URI and SHA-256 that `app` runs (its `fetch` and its
+   * `c2c.artifact-sha256` label), pinned by the plan id as an image digest is.
+   */
+  readonly artifact?: ArtifactRef;
   /** `sha256:…` when the registry could say. */
   readonly imageDigest?: string;
   readonly commit?: string;
@@ -59,6 +66,7 @@ const CONTENT_KEYS: readonly (keyof PlanContent)[] = [
   'service',
   'environment',
   'image',
+  'artifact',
   'imageDigest',
   'commit',
   'commitTime',

@@ -13,6 +13,7 @@ import {
 } from '../catalog/types';
 import { C2CError } from '../errors';
 import {
+  artifactOfApp,
   LABEL_ARTIFACT_SHA256,
   LABEL_ENV,
   LABEL_SERVICE,
@@ -111,7 +112,7 @@ export function renderMarathonApp(def: ServiceDefinition, env: EnvironmentName, 
     ...(def.cmd !== undefined ? { cmd: def.cmd } : {}),
     ...common,
     container: {
-      type: 'DOCKER',
+      type: (pkg.kind === 'artifact' ? undefined : pkg.containerizer) ?? 'DOCKER',
       docker: { image, forcePullImage: false },
       portMappings: ports.map((p) => ({
         containerPort: p.containerPort ?? 0,
@@ -124,6 +125,25 @@ export function renderMarathonApp(def: ServiceDefinition, env: EnvironmentName, 
     networks: [{ mode: 'container/bridge' }],
     ...rest,
   };
+}
+
+/**
+ * The package reference a live app holds, in the form `renderMarathonApp` takes for this service's kind: its image
+ * (container.docker.image), or its artifact (first fetch URI and the checksum label). Null when the live app holds
+ * no package of that kind (e.g. a service that moved from an image to an artifact): then there is nothing to
+ * re-render it with, and the package itself is the drift.
+ */
+export function livePackageRef(
+  def: ServiceDefinition,
+  raw: Readonly<Record<string, unknown>>,
+): Pick<RenderOptions, 'image' | 'artifact'> | null {
+  if (packageOf(def).kind === 'artifact') {
+    const artifact = artifactOfApp(raw);
+    return artifact && artifact.sha256 !== null ? { artifact: { uri: artifact.uri, sha256: artifact.sha256 } } : null;
+  }
+  const container = raw.container as { docker?: { image?: unknown } } | undefined;
+  const image = container?.docker?.image;
+  return typeof image === 'string' ? { image } : null;
 }
 
 function artifactRef(def: ServiceDefinition, options: RenderOptions): ArtifactRef {

@@ -287,6 +287,17 @@ describe('renderMarathonApp: an upstream image', () => {
     expect(renderMarathonApp(service, 'staging', {}).container?.docker.image).toBe(pinned));
   it('an image given (a plan pinning it) wins', () =>
     expect(renderMarathonApp(service, 'staging', { image: 'other@sha256:1' }).container?.docker.image).toBe('other@sha256:1'));
+  it('the Mesos containerizer runs the image when asked (same image, ports and network)', () => {
+    const docker = renderMarathonApp(service, 'staging', {});
+    const mesos = renderMarathonApp(
+      { ...service, package: { kind: 'upstream-image', image: pinned, containerizer: 'MESOS' } },
+      'staging',
+      {},
+    );
+    expect(mesos.container?.type).toBe('MESOS');
+    expect({ ...mesos, container: { ...mesos.container, type: 'DOCKER' } }).toEqual(docker);
+  });
+  it('the Docker containerizer by default', () => expect(renderMarathonApp(service, 'staging', {}).container?.type).toBe('DOCKER'));
   it('a built image needs its reference', () =>
     expect(() => renderMarathonApp(minimal, 'staging', {})).toThrow('lamp deploys an image: render it with the image reference'));
 });

@@ -40,7 +40,7 @@ const fixtures: ServiceDefinition[] = [
   {
     ...base,
     name: 'fixture-upstream',
-    package: { kind: 'upstream-image', image: `docker.io/library/nginx@sha256:${'a'.repeat(64)}` },
+    package: { kind: 'upstream-image', image: `docker.io/library/nginx@sha256:${'a'.repeat(64)}`, containerizer: 'MESOS' },
     healthCheck: HealthCheck.command('true'),
   },
 ];
@@ -82,4 +82,22 @@ it('the schema catches what it should (a sanity check of the setup)', () => {
   expect(validate({ ...app, id: 'Bad_Id' })).toBe(false);
   expect(validate({ ...app, unknownField: 1 })).toBe(false);
   expect(validate({ ...app, fetch: [{ uri: 'x', unknownOption: true }] })).toBe(false);
+});
+
+it("fetch entries use only the RAML Artifact type's properties, with its defaults where the service sets none", () => {
+  const raml = readFileSync(join(__dirname, '../../../reference/marathon-api/raml/v2/types/artifact.raml'), 'utf8');
+  const properties = [...raml.matchAll(/^ {6}(\w+)\??:/gm)].map((m) => m[1]);
+  const defaults = Object.fromEntries(
+    [...raml.matchAll(/^ {6}(\w+)\?:\n {8}type: boolean\n {8}default: (true|false)/gm)].map((m) => [m[1], m[2] === 'true']),
+  );
+  expect(properties).toEqual(['uri', 'extract', 'executable', 'cache', 'destPath']);
+  const fetch = renderMarathonApp(fixtures[0], 'staging', refFor(fixtures[0])).fetch ?? [];
+  expect(fetch).toHaveLength(1);
+  for (const key of Object.keys(fetch[0])) expect(properties).toContain(key);
+  // Marathon's defaults, except `cache`: an artifact URI is immutable, so caching it is always right.
+  expect({ extract: fetch[0].extract, executable: fetch[0].executable }).toEqual({
+    extract: defaults.extract,
+    executable: defaults.executable,
+  });
+  expect([defaults.cache, fetch[0].cache]).toEqual([false, true]);
 });
