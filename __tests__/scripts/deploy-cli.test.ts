@@ -207,6 +207,29 @@ describe('deploy CLI', () => {
     expect(r.stderr).toMatch(/^still waiting: (deploying beta to staging|\d of 1 healthy), \d+ s of 60 s$/m);
   });
 
+  it('on a terminal, a spinner shows what it waits for, the time so far and the deadline', async () => {
+    await fetch(`${lm.url}/__local/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'unhealthy', appId: '/staging/beta', count: 10 }),
+    });
+    const err = sink();
+    const out = sink();
+    Object.assign(err.stream, { isTTY: true });
+    const code = await main(['apply', '--service', 'beta', '--env', 'staging', '--image', 'reg:5000/beta:2', '--timeout', '60'], {
+      stdout: out.stream,
+      stderr: err.stream,
+      env: { MARATHON_URL: proxy.url, DEPLOY_ACTOR: 'dev@acme-lighting.example', C2C_AUDIT_LOG: auditFile() },
+      catalog,
+    });
+    expect(code).toBe(0);
+    const clearLine = '\r\u001b[K';
+    expect(err.text().split(clearLine)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] deploying beta to staging(: \d of 1 healthy)?, \d+ s of 60 s$/)]),
+    );
+    expect(err.text()).not.toContain('still waiting');
+  });
+
   it('plan prints the diff and writes a plan file; apply --plan applies it (staging: no approval) and stamps the plan id', async () => {
     const before = proxy.seen.length;
     const out = join(work, 'staging.plan.json');

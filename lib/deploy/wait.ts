@@ -1,4 +1,4 @@
-import { abortableSleep, C2CError } from '../errors';
+import { abortableSleep, C2CError, interruption } from '../errors';
 import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon/client';
 import { DEFAULT_MAX_TASK_FAILURES, DEFAULT_POLL_MS, DeployContext } from './types';
 
@@ -68,6 +68,21 @@ export async function waitForDeployment(
     failFast?: FailFast;
   },
 ): Promise<WaitOutcome> {
+  try {
+    return await watch(ctx, input);
+  } catch (err) {
+    if (err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED')) {
+      throw interruption(
+        ctx.signal ?? ctx.client.signal,
+        `interrupted while waiting for deployment ${input.deploymentId} of ${input.appId}; it keeps running`,
+        { appId: input.appId, deploymentId: input.deploymentId },
+      );
+    }
+    throw err;
+  }
+}
+
+async function watch(ctx: DeployContext, input: Parameters<typeof waitForDeployment>[1]): Promise<WaitOutcome> {
   const { client } = ctx;
   const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
   const failed = new Map<string, string>();
