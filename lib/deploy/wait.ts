@@ -192,7 +192,13 @@ async function watch(ctx: DeployContext, input: Parameters<typeof waitForDeploym
       const counts = app
         ? `${app.hasHealthChecks ? `${app.tasksHealthy} of ${app.instances} healthy` : `${app.tasksRunning} of ${app.instances} running`}`
         : 'app missing';
-      const why = failed.size > 0 ? `; last task failure: ${[...failed.values()].pop()}` : '';
+      let why = failed.size > 0 ? `; last task failure: ${[...failed.values()].pop()}` : '';
+      if (app && app.tasksRunning < app.instances) {
+        // Tasks that never launched: the launch queue says why Marathon declined the offers it had.
+        const queued = (await client.getQueue().catch(() => [])).find((q) => q.appId === input.appId);
+        const declined = queued?.declinedBecause.slice(0, 3).map((d) => `${d.reason} (${d.declined})`);
+        if (declined && declined.length > 0) why += `; Marathon declined offers: ${declined.join(', ')}`;
+      }
       return {
         ok: false,
         reason: 'deadline',
