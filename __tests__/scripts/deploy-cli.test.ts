@@ -299,6 +299,20 @@ describe('deploy CLI', () => {
     expect((await cli(['status', '--env', 'staging'])).stdout).toContain('reg:5000/alpha:1');
   });
 
+  it('--timeout 2 on a deployment that never finishes ends the command: exit 1, rolled back (or its rollback started)', async () => {
+    await fetch(`${lm.url}/__local/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'hang', appId: '/staging/alpha', count: 1 }),
+    });
+    const r = await cli(['apply', '--service', 'alpha', '--env', 'staging', '--image', 'reg:5000/alpha:slow', '--timeout', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /\ndeploy: deploy of reg:5000\/alpha:slow to \/staging\/alpha failed(, rolled back to \S+.*|: .*rollback started \(deployment \S+\), not yet healthy at the deadline)\n/,
+    );
+    expect(r.stderr).toMatch(/did not finish in time/);
+  });
+
   it('a 401 names the variable that held the credentials, never their value (exit 1)', async () => {
     const s = await startServer((_req, res) => json(res, 401, { message: 'Invalid username or password.' }));
     try {
