@@ -308,7 +308,7 @@ describe('deploy CLI', () => {
     const r = await cli(['apply', '--service', 'alpha', '--env', 'staging', '--image', 'reg:5000/alpha:slow', '--timeout', '2']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /\ndeploy: deploy of reg:5000\/alpha:slow to \/staging\/alpha failed(, rolled back to \S+.*|: .*rollback started \(deployment \S+\), not yet healthy at the deadline)\n/,
+      /\ndeploy: deploy of reg:5000\/alpha:slow to \/staging\/alpha failed(, (rolled back to|removed the new app) \S+.*|: .*rollback started \(deployment \S+\), not yet healthy at the deadline)\n/,
     );
     expect(r.stderr).toMatch(/did not finish in time/);
   });

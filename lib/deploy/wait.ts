@@ -98,6 +98,16 @@ async function watch(ctx: DeployContext, input: Parameters<typeof waitForDeploym
       [deployments, app] = await Promise.all([client.listDeployments(), client.getApp(input.appId)]);
     } catch (err) {
       if (!isOutage(err)) throw err;
+      if ((err as C2CError).code === 'DEADLINE' && outage === undefined) {
+        // The command's time is up, and Marathon was answering until now: a plain deadline, judged on the last answer.
+        return {
+          ok: false,
+          reason: 'deadline',
+          stillRunning: last.mine,
+          app: last.app,
+          message: `deployment ${input.deploymentId} did not finish in time`,
+        };
+      }
       outage = (err as Error).message;
       ctx.onProgress?.({ kind: 'outage', appId: input.appId, message: outage });
       if (Date.now() >= input.deadline) {
