@@ -209,6 +209,29 @@ describe('deploy CLI', () => {
     expect(r.stderr).toMatch(/^still waiting: (deploying beta to staging|\d of 1 healthy), \d+ s of 60 s$/m);
   });
 
+  it('on a terminal, a spinner shows what it waits for, the time so far and the deadline', async () => {
+    await fetch(`${lm.url}/__local/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'unhealthy', appId: '/staging/beta', count: 10 }),
+    });
+    const err = sink();
+    const out = sink();
+    Object.assign(err.stream, { isTTY: true });
+    const code = await main(['apply', '--service', 'beta', '--env', 'staging', '--image', 'reg:5000/beta:2', '--timeout', '60'], {
+      stdout: out.stream,
+      stderr: err.stream,
+      env: { MARATHON_URL: proxy.url, DEPLOY_ACTOR: 'dev@acme-lighting.example', C2C_AUDIT_LOG: auditFile() },
+      catalog,
+    });
+    expect(code).toBe(0);
+    const clearLine = '\r\u001b[K';
+    expect(err.text().split(clearLine)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] deploying beta to staging(: \d of 1 healthy)?, \d+ s of 60 s$/)]),
+    );
+    expect(err.text()).not.toContain('still waiting');
+  });
+
   it('plan prints the diff and writes a plan file; apply --plan applies it (staging: no approval) and stamps the plan id', async () => {
     const before = proxy.seen.length;
     const out = join(work, 'staging.plan.json');
@@ -280,6 +303,20 @@ describe('deploy CLI', () => {
     expect(rows.map((x) => x.service)).toEqual(catalog.names());
     expect(rows.find((x) => x.service === 'alpha')?.state).toBe('healthy');
     expect((await cli(['status', '--env', 'staging'])).stdout).toContain('reg:5000/alpha:1');
+  });
+
+  it('--timeout 2 on a deployment that never finishes ends the command: exit 1, rolled back (or its rollback started)', async () => {
+    await fetch(`${lm.url}/__local/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'hang', appId: '/staging/alpha', count: 1 }),
+    });
+    const r = await cli(['apply', '--service', 'alpha', '--env', 'staging', '--image', 'reg:5000/alpha:slow', '--timeout', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /\ndeploy: deploy of reg:5000\/alpha:slow to \/staging\/alpha failed(, (rolled back to|removed the new app) \S+.*|: .*rollback started \(deployment \S+\), not yet healthy at the deadline)\n/,
+    );
+    expect(r.stderr).toMatch(/did not finish in time/);
   });
 
   it('a 401 names the variable that held the credentials, never their value (exit 1)', async () => {

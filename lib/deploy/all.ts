@@ -30,6 +30,8 @@ export interface FleetApplyRequest {
  */
 export async function applyAll(ctx: DeployContext, req: FleetApplyRequest): Promise<FleetApplyEntry[]> {
   const results = await mapPool(req.services, req.concurrency ?? 4, async (service): Promise<FleetApplyEntry> => {
+    // After an interrupt, services not started yet are left alone.
+    if (ctx.signal?.aborted) return { service: service.name, status: 'skipped', reason: 'interrupted before it started' };
     let image: string;
     if (req.tag !== undefined) {
       image = imageFor({ registryHost: req.registryHost }, service.name, req.tag);

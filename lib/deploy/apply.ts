@@ -480,7 +480,9 @@ async function rollBack(
       ref = await ctx.client.rollbackToVersion(appId, previous.version);
     }
     const outcome = await waitForDeployment(ctx, { appId, deploymentId: ref.deploymentId, deadline, expect });
-    if (!outcome.ok && outcome.reason === 'deadline' && ctx.client.deadline !== undefined && Date.now() >= ctx.client.deadline - 1) {
+    // Cut by the command's deadline (the client's): the rollback was sent and goes on without us.
+    const cut = ctx.client.deadline !== undefined && Date.now() >= ctx.client.deadline - 1;
+    if (!outcome.ok && (outcome.reason === 'deadline' || outcome.reason === 'unknown') && cut) {
       return { ok: 'started', deploymentId: ref.deploymentId };
     }
     if (!outcome.ok) return { ok: false, message: outcome.message };

@@ -1,4 +1,4 @@
-import { abortableSleep, C2CError } from '../errors';
+import { abortableSleep, C2CError, interruption } from '../errors';
 import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon/client';
 import { DEFAULT_MAX_TASK_FAILURES, DEFAULT_POLL_MS, DeployContext } from './types';
 
@@ -68,6 +68,21 @@ export async function waitForDeployment(
     failFast?: FailFast;
   },
 ): Promise<WaitOutcome> {
+  try {
+    return await watch(ctx, input);
+  } catch (err) {
+    if (err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED')) {
+      throw interruption(
+        ctx.signal ?? ctx.client.signal,
+        `interrupted while waiting for deployment ${input.deploymentId} of ${input.appId}; it keeps running`,
+        { appId: input.appId, deploymentId: input.deploymentId },
+      );
+    }
+    throw err;
+  }
+}
+
+async function watch(ctx: DeployContext, input: Parameters<typeof waitForDeployment>[1]): Promise<WaitOutcome> {
   const { client } = ctx;
   const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
   const failed = new Map<string, string>();
@@ -83,6 +98,16 @@ export async function waitForDeployment(
       [deployments, app] = await Promise.all([client.listDeployments(), client.getApp(input.appId)]);
     } catch (err) {
       if (!isOutage(err)) throw err;
+      if ((err as C2CError).code === 'DEADLINE' && outage === undefined) {
+        // The command's time is up, and Marathon was answering until now: a plain deadline, judged on the last answer.
+        return {
+          ok: false,
+          reason: 'deadline',
+          stillRunning: last.mine,
+          app: last.app,
+          message: `deployment ${input.deploymentId} did not finish in time`,
+        };
+      }
       outage = (err as Error).message;
       ctx.onProgress?.({ kind: 'outage', appId: input.appId, message: outage });
       if (Date.now() >= input.deadline) {
@@ -177,7 +202,13 @@ export async function waitForDeployment(
       const counts = app
         ? `${app.hasHealthChecks ? `${app.tasksHealthy} of ${app.instances} healthy` : `${app.tasksRunning} of ${app.instances} running`}`
         : 'app missing';
-      const why = failed.size > 0 ? `; last task failure: ${[...failed.values()].pop()}` : '';
+      let why = failed.size > 0 ? `; last task failure: ${[...failed.values()].pop()}` : '';
+      if (app && app.tasksRunning < app.instances) {
+        // Tasks that never launched: the launch queue says why Marathon declined the offers it had.
+        const queued = (await client.getQueue().catch(() => [])).find((q) => q.appId === input.appId);
+        const declined = queued?.declinedBecause.slice(0, 3).map((d) => `${d.reason} (${d.declined})`);
+        if (declined && declined.length > 0) why += `; Marathon declined offers: ${declined.join(', ')}`;
+      }
       return {
         ok: false,
         reason: 'deadline',

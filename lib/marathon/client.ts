@@ -56,6 +56,11 @@ export interface MarathonClientOptions {
    */
   readonly deadline?: number;
   /**
+   * How long after `deadline` a request that changes Marathon (PUT, DELETE) may still be sent: time to send the
+   * rollback of a deploy that failed at the deadline. Reads never get it. @default 0
+   */
+  readonly changeGraceMs?: number;
+  /**
    * Aborts reads and retry pauses at once (an interrupt). A request that changes Marathon is let finish (it is bounded by
    * the request timeout and `deadline`), so the caller knows whether it arrived. @default - none
    */
@@ -188,6 +193,7 @@ export class MarathonClient {
   readonly deadline?: number;
   /** See MarathonClientOptions.signal. */
   readonly signal?: AbortSignal;
+  private readonly changeGraceMs: number;
   private inFlight = 0;
   private busySince = 0;
   private busy = 0;
@@ -229,6 +235,7 @@ export class MarathonClient {
     this.maxBackoffMs = options.maxBackoffMs ?? 2_000;
     this.onRetry = options.onRetry;
     this.deadline = options.deadline;
+    this.changeGraceMs = options.changeGraceMs ?? 0;
     this.signal = options.signal;
   }
 
@@ -390,9 +397,10 @@ export class MarathonClient {
 
     // Reads stop at an interrupt; a change is let finish so that the caller knows whether it arrived.
     const interruptible = spec.method === 'GET' ? this.signal : undefined;
+    const until = this.deadline === undefined ? undefined : this.deadline + (spec.method === 'GET' ? 0 : this.changeGraceMs);
     for (let attempt = 1; ; attempt += 1) {
       if (interruptible?.aborted) throw interruption(interruptible, `interrupted during ${where}`);
-      const left = this.deadline === undefined ? Infinity : this.deadline - Date.now();
+      const left = until === undefined ? Infinity : until - Date.now();
       if (left <= 0) throw this.deadlineError(where, attempt);
       let failure: { reason: string; retryable: boolean; status?: number; body?: unknown };
       try {
@@ -409,7 +417,7 @@ export class MarathonClient {
       } catch (err) {
         if (err instanceof C2CError) throw err;
         if (interruptible?.aborted) throw interruption(interruptible, `interrupted during ${where}`);
-        if (this.deadline !== undefined && Date.now() >= this.deadline) throw this.deadlineError(where, attempt);
+        if (until !== undefined && Date.now() >= until) throw this.deadlineError(where, attempt);
         const net = networkFailure(err);
         // A refused connection never reached Marathon, so even a non-idempotent call may be sent again.
         failure = { reason: net.reason, retryable: spec.idempotent || net.notSent };
@@ -428,7 +436,7 @@ export class MarathonClient {
         );
       }
       const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
-      const delayMs = Math.min(Math.round(cap / 2 + Math.random() * (cap / 2)), Math.max(0, (this.deadline ?? Infinity) - Date.now()));
+      const delayMs = Math.min(Math.round(cap / 2 + Math.random() * (cap / 2)), Math.max(0, (until ?? Infinity) - Date.now()));
       this.onRetry?.({ method: spec.method, path: spec.path, attempt, reason: failure.reason, delayMs });
       await abortableSleep(delayMs, interruptible);
     }

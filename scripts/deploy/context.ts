@@ -61,10 +61,10 @@ export interface CliContext {
   audit(): AuditLog;
   /**
    * A Marathon client for an environment from `--marathon`, else `MARATHON_URL_<ENV>`, else `MARATHON_URL`; its
-   * requests, retries and waits end `timeoutSeconds` after the command started (plus ROLLBACK_GRACE_MS), and reads stop
-   * on an interrupt.
+   * requests, retries and waits end `timeoutSeconds` after the command started (a change, e.g. a rollback, may still be
+   * sent for `changeGraceMs`), and reads stop on an interrupt.
    */
-  client(options: { environment?: EnvironmentName; marathon?: string; timeoutSeconds: number; graceMs?: number }): MarathonClient;
+  client(options: { environment?: EnvironmentName; marathon?: string; timeoutSeconds: number; changeGraceMs?: number }): MarathonClient;
   /** What the deploy library needs for a command with `--timeout`/`--marathon`/`--max-task-failures`. */
   deployContext(options: WaitOptions, environment: EnvironmentName): DeployContext;
   /** Whether a Marathon URL is configured for the environment (flag or variables). */
@@ -118,7 +118,7 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
       return audit;
     },
     hasMarathon: (environment, marathon) => Boolean(marathonUrl(io.env, environment, marathon)),
-    client: ({ environment, marathon, timeoutSeconds, graceMs = 0 }) => {
+    client: ({ environment, marathon, timeoutSeconds, changeGraceMs = 0 }) => {
       const url = marathonUrl(io.env, environment, marathon);
       if (!url) {
         const specific = environment ? `MARATHON_URL_${environment.toUpperCase()} or ` : '';
@@ -131,7 +131,8 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
         urlSource: url.source,
         auth: authFromEnv(io.env),
         requestTimeoutMs: Math.min(10_000, Math.max(1000, timeoutSeconds * 1000)),
-        deadline: startedAt + timeoutSeconds * 1000 + graceMs,
+        deadline: startedAt + timeoutSeconds * 1000,
+        changeGraceMs,
         signal: io.signal,
         onRetry: (r) => ctx.err(`  retrying ${r.method} ${r.path} (${r.reason}), attempt ${r.attempt + 1} in ${r.delayMs} ms`),
       });
@@ -140,7 +141,7 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
       timeoutMs = options.timeout * 1000;
       const progress = ctx.progress();
       return {
-        client: ctx.client({ environment, marathon: options.marathon, timeoutSeconds: options.timeout, graceMs: ROLLBACK_GRACE_MS }),
+        client: ctx.client({ environment, marathon: options.marathon, timeoutSeconds: options.timeout, changeGraceMs: ROLLBACK_GRACE_MS }),
         actor: ctx.actor(),
         audit: ctx.audit(),
         timeoutMs: options.timeout * 1000,

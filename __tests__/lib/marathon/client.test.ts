@@ -383,6 +383,19 @@ describe('MarathonClient deadline and interrupt', () => {
     }
   });
 
+  it('after the deadline a read is refused at once, while a change (the rollback) may still be sent within changeGraceMs', async () => {
+    const s = await startServer((_req, res) => json(res, 200, D_RESULT));
+    try {
+      const client = new MarathonClient({ baseUrl: s.url, auth: { source: 'none' }, deadline: Date.now() - 1, changeGraceMs: 5000 });
+      expect(await caught(client.listDeployments())).toMatchObject({ code: 'DEADLINE' });
+      expect(s.received).toEqual([]);
+      expect(await client.deleteDeployment(D_RESULT.deploymentId)).toEqual(D_RESULT);
+      expect(s.received.map((r) => r.method)).toEqual(['DELETE']);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('an abort stops a read in flight with INTERRUPTED (SIGINT) or TERMINATED (SIGTERM)', async () => {
     const s = await startServer(() => undefined);
     try {

@@ -192,6 +192,10 @@ async function applyFleet(ctx: CliContext, opts: ApplyOptions, environment: 'sta
       else ctx.out(`${e.service}: ${e.status === 'noop' ? 'no change' : 'deployed'} (${e.result.image}, version ${e.result.version})`);
     }
   }
+  if (deploy.signal?.aborted) {
+    ctx.err(`deploy: interrupted: see above which deployments keep running ('deploy status --env ${environment}')`);
+    return deploy.signal.reason === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+  }
   if (failed.length > 0) {
     ctx.err(`deploy: ${failed.length} of ${entries.length} services failed: ${failed.map((f) => f.service).join(', ')}`);
     return EXIT.failed;
