@@ -320,9 +320,10 @@ export async function findSigningKey(input: {
   }
   if (fromGit === '') return undefined;
   if (fromGit.startsWith('key::')) {
-    const dir = await mkdtemp(join(tmpdir(), 'c2c-key-'));
-    const pub = join(dir, 'signing.pub');
-    await writeFile(pub, `${fromGit.slice(5)}\n`);
+    // A public key literal (its private half in ssh-agent): one file per key, named by its hash, reused.
+    const literal = fromGit.slice(5).trim();
+    const pub = join(tmpdir(), `c2c-signing-${createHash('sha256').update(literal).digest('hex').slice(0, 16)}.pub`);
+    await writeFile(pub, `${literal}\n`);
     return pub;
   }
   return expand(fromGit);
