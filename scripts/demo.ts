@@ -40,6 +40,35 @@ interface Written {
 }
 
 const AUTHOR = 'dev@acme-lighting.example';
+/** Approves for services whose approvers are groups (the demo lists her key for each group). */
+const DEFAULT_APPROVER = 'ana@acme-lighting.example';
+
+/**
+ * An ed25519 key (ssh-keygen) for each person (`user:` members and plain e-mails), listed in `<work>/allowed_signers`;
+ * `groupMember` is also listed for every `group:` member, as a team lists its group's reviewers.
+ */
+async function demoSigningKeys(
+  work: string,
+  members: readonly string[],
+  groupMember: string,
+): Promise<{ allowedSigners: string; keyOf(who: string): string }> {
+  const dir = join(work, 'keys');
+  await mkdir(dir, { recursive: true });
+  const emails = [
+    ...new Set([groupMember, ...members.filter((p) => !p.includes(':') || p.startsWith('user:')).map((p) => p.replace(/^user:/, ''))]),
+  ];
+  const groups = [...new Set(members.filter((m) => m.startsWith('group:')))];
+  const lines: string[] = [];
+  for (const email of emails) {
+    const key = join(dir, email);
+    await $({ quiet: true })`ssh-keygen -q -t ed25519 -N ${''} -C ${email} -f ${key}`;
+    const principals = [email, ...(email === groupMember ? groups : [])].join(',');
+    lines.push(`${principals} ${(await readFile(`${key}.pub`, 'utf8')).trim()}`);
+  }
+  const allowedSigners = join(work, 'allowed_signers');
+  await writeFile(allowedSigners, `${lines.join('\n')}\n`);
+  return { allowedSigners, keyOf: (who) => (emails.includes(who) ? join(dir, who) : '') };
+}
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 let quietOut = false;
@@ -128,8 +157,15 @@ async function run(opts: Options): Promise<number> {
       FORCE_COLOR: '0',
     };
     const deployJs = join(root, 'dist/scripts/deploy.js');
+    // Plans and approvals are signed: an SSH key per person and an allowed-signers file of the demo's own.
+    const signingKeys = await demoSigningKeys(work, [AUTHOR, ...catalog.services.flatMap((s) => s.approvers)], DEFAULT_APPROVER);
     const deploy = (actor: string, args: string[]) =>
-      $({ cwd: work, env: { ...env, DEPLOY_ACTOR: actor }, quiet: true, nothrow: true })`node ${deployJs} ${args}`;
+      $({
+        cwd: work,
+        env: { ...env, DEPLOY_ACTOR: actor, C2C_ALLOWED_SIGNERS: signingKeys.allowedSigners, DEPLOY_SIGNING_KEY: signingKeys.keyOf(actor) },
+        quiet: true,
+        nothrow: true,
+      })`node ${deployJs} ${args}`;
     say(`  local Marathon: staging ${staging.url}, production ${production.url}`);
     // A deploy whose progress lines (stderr) are shown as they come, prefixed, then its result (stdout).
     const deployLive = async (label: string, actor: string, args: string[]) => {
@@ -253,7 +289,7 @@ async function run(opts: Options): Promise<number> {
         const self = await deploy(AUTHOR, ['approve', planFile]);
         say(`    ${AUTHOR} (the author) tries to approve it: exit ${self.exitCode}, ${firstLine(self.stderr).replace(/^deploy: /, '')}`);
       }
-      const approver = (svc.approvers.find((a) => a.startsWith('user:')) ?? 'user:ana@acme-lighting.example').slice(5);
+      const approver = (svc.approvers.find((a) => a.startsWith('user:')) ?? `user:${DEFAULT_APPROVER}`).slice(5);
       const ok = await deploy(approver, ['approve', planFile, '--comment', 'reviewed in the demo']);
       if (ok.exitCode !== 0) throw new Error(`approval of ${b.name} failed: ${ok.stderr}`);
       say(`    approved by ${approver}`);

@@ -199,6 +199,16 @@ describe('hole 1: the reviewer approves a diff that is not what runs', () => {
     await expectRefused(() => apply(file), 3, message);
   });
 
+  it('one byte of the plan file edited after approval: exit 3 at approve and apply, recorded', async () => {
+    const file = await plan('web', 'v4');
+    await approve(file);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"mem": 32', '"mem": 33'));
+    const message = /^deploy: plan file '.*' was changed after planning: its content hashes to [0-9a-f]{12}, not its id [0-9a-f]{12}$/;
+    await expectRefused(() => apply(file), 3, message);
+    await expectRefused(() => deploy(['approve', file], { as: BEN }), 3, message);
+    expect(refusals().pop()).toMatchObject({ actor: BEN, code: 'PLAN_TAMPERED', service: 'web', environment: 'production' });
+  });
+
   it('when every stored field is forged to match, the reviewer sees the miner: the diff is computed from app', async () => {
     const file = await plan('web', 'v4');
     await reseal(file, (p) => {

@@ -7,7 +7,7 @@ import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
 import { ApprovalSource, authorizeProduction, checkPlanConsistency } from './gate';
 import { gateHook } from './hook';
-import { PlanFile } from './plan-file';
+import { PlanFile, readPlanFile, TamperedPlan } from './plan-file';
 import { AllowedSigners } from './signing';
 
 /** One plan to apply, and what the gate needs to decide. */
@@ -45,6 +45,21 @@ export async function recordRefusal(
     code: input.error.code,
     reason: input.error.message,
   });
+}
+
+/**
+ * Reads a plan file for the gate; an edited file (PLAN_TAMPERED) is recorded as a refusal, naming what it claims to be.
+ */
+export async function readPlanForGate(audit: AuditLog, file: string, actor: string): Promise<PlanFile> {
+  try {
+    return await readPlanFile(file);
+  } catch (error) {
+    if (error instanceof C2CError && error.code === 'PLAN_TAMPERED') {
+      const claimed = error.details as TamperedPlan;
+      await recordRefusal(audit, { service: claimed.service, environment: claimed.environment, actor, planId: claimed.planId, error });
+    }
+    throw error;
+  }
 }
 
 /**

@@ -103,6 +103,13 @@ export async function writePlanFile(path: string, plan: PlanFile): Promise<void>
   }
 }
 
+/** What a PLAN_TAMPERED error carries: what the edited file claims to be (for the refusal record). */
+export interface TamperedPlan {
+  readonly service: string;
+  readonly environment: EnvironmentName;
+  readonly planId: string;
+}
+
 /**
  * Reads a plan and checks that its content still hashes to its id.
  * @throws C2CError PLAN_INVALID (not a plan file; exit 2) or PLAN_TAMPERED (edited after planning; exit 3)
@@ -165,6 +172,7 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
       `plan file '${path}' was changed after planning: its content hashes to ${actual.slice(0, 12)}, not its id ${full.id.slice(0, 12)}`,
       {
         hint: 'plan again and have the new plan approved; an approval covers one exact plan',
+        details: { service: full.service, environment: full.environment, planId: full.id } satisfies TamperedPlan,
       },
     );
   }

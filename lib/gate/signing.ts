@@ -36,6 +36,8 @@ export interface AllowedSigner {
 export interface AllowedSigners {
   readonly path: string;
   readonly signers: readonly AllowedSigner[];
+  /** SHA-256 of the file's text: a verification holds for exactly this content. */
+  readonly digest: string;
 }
 
 /** Who a signature verifiably comes from. */
@@ -112,7 +114,7 @@ export async function loadAllowedSigners(path: string): Promise<AllowedSigners> 
     }
     byKey.set(s.fingerprint, s);
   }
-  return { path: resolve(path), signers };
+  return { path: resolve(path), signers, digest: createHash('sha256').update(text).digest('hex') };
 }
 
 function isKeyType(t: string): boolean {
@@ -227,6 +229,10 @@ export async function verifySignature(
       hint: ADD_KEY_HINT(signers.path),
     });
   }
+  // ssh-keygen is a process per call; a signature that verified against this exact file content verifies again.
+  const cacheKey = createHash('sha256').update([signers.path, signers.digest, namespace, message, signature].join('\0')).digest('hex');
+  const hit = verified.get(cacheKey);
+  if (hit) return hit;
   const dir = await mkdtemp(join(tmpdir(), 'c2c-sig-'));
   try {
     const sigFile = join(dir, 'message.sig');
@@ -242,8 +248,13 @@ export async function verifySignature(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return { principal: signer.principal, fingerprint: signer.fingerprint, groups: signer.groups };
+  const result = { principal: signer.principal, fingerprint: signer.fingerprint, groups: signer.groups };
+  verified.set(cacheKey, result);
+  return result;
 }
+
+/** Signatures that verified in this process, by (file, content, namespace, message, signature). */
+const verified = new Map<string, VerifiedSigner>();
 
 /** The person a key file belongs to, from the allowed signers (by the key's fingerprint). */
 export async function principalOfKey(signers: AllowedSigners, keyPath: string): Promise<AllowedSigner> {
@@ -309,9 +320,10 @@ export async function findSigningKey(input: {
   }
   if (fromGit === '') return undefined;
   if (fromGit.startsWith('key::')) {
-    const dir = await mkdtemp(join(tmpdir(), 'c2c-key-'));
-    const pub = join(dir, 'signing.pub');
-    await writeFile(pub, `${fromGit.slice(5)}\n`);
+    // A public key literal (its private half in ssh-agent): one file per key, named by its hash, reused.
+    const literal = fromGit.slice(5).trim();
+    const pub = join(tmpdir(), `c2c-signing-${createHash('sha256').update(literal).digest('hex').slice(0, 16)}.pub`);
+    await writeFile(pub, `${literal}\n`);
     return pub;
   }
   return expand(fromGit);

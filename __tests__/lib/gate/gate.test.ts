@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../../lib/audit/log';
@@ -8,7 +9,15 @@ import { diffApp } from '../../../lib/deploy/diff';
 import { approvedPlanId } from '../../../lib/gate/cloudbuild';
 import { ApprovalSource, approvalStatement, approvePlan, authorizeProduction, derivePlan, planStatement } from '../../../lib/gate/gate';
 import { PlanFile, sealPlan } from '../../../lib/gate/plan-file';
-import { AllowedSigners, loadAllowedSigners, NAMESPACES, signMessage, verifySignature } from '../../../lib/gate/signing';
+import {
+  AllowedSigners,
+  findSigningKey,
+  loadAllowedSigners,
+  NAMESPACES,
+  principalOfKey,
+  signMessage,
+  verifySignature,
+} from '../../../lib/gate/signing';
 import { MarathonAppInfo } from '../../../lib/marathon/client';
 import { caught } from '../../helpers/errors';
 import { sendJson, startRecordingServer } from '../../helpers/http';
@@ -137,6 +146,22 @@ describe('SSH signatures against the allowed signers', () => {
       `${join(dir, 'bad')} lines 1 and 2: one key is listed for two people (${ANA}, ${BEN})`,
     );
     expect((await caught(loadAllowedSigners(join(dir, 'missing')))).code).toBe('GATE_NO_ALLOWED_SIGNERS');
+  });
+});
+
+describe('which key signs', () => {
+  it('--key, else DEPLOY_SIGNING_KEY, else git user.signingkey (a path or a key:: literal)', async () => {
+    expect(await findSigningKey({ flag: 'k1', env: { DEPLOY_SIGNING_KEY: '/k2' }, cwd: '/w' })).toBe('/w/k1');
+    expect(await findSigningKey({ env: { DEPLOY_SIGNING_KEY: '/k2' }, cwd: '/w' })).toBe('/k2');
+    const repo = join(dir, 'repo');
+    execFileSync('git', ['init', '-q', repo]);
+    execFileSync('git', ['-C', repo, 'config', 'user.signingkey', 'keys/mine']);
+    expect(await findSigningKey({ env: {}, cwd: repo })).toBe(join(repo, 'keys/mine'));
+    const pub = readFileSync(`${keys.key(BEN)}.pub`, 'utf8').trim();
+    execFileSync('git', ['-C', repo, 'config', 'user.signingkey', `key::${pub}`]);
+    const literal = await findSigningKey({ env: {}, cwd: repo });
+    expect(readFileSync(literal ?? '', 'utf8').trim()).toBe(pub);
+    expect((await principalOfKey(signers, literal ?? '')).principal).toBe(BEN);
   });
 });
 

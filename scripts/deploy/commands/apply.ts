@@ -3,11 +3,10 @@ import { applyAll } from '../../../lib/deploy/all';
 import { applyService, ApplyResult } from '../../../lib/deploy/apply';
 import { DeployContext } from '../../../lib/deploy/types';
 import { C2CError } from '../../../lib/errors';
-import { applyPlan, isRefusal, recordRefusal } from '../../../lib/gate/apply';
+import { applyPlan, isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply';
 import { cloudBuildContext } from '../../../lib/gate/cloudbuild';
 import { ApprovalSource } from '../../../lib/gate/gate';
 import { productionNeedsPlan } from '../../../lib/gate/hook';
-import { readPlanFile } from '../../../lib/gate/plan-file';
 import { AllowedSigners } from '../../../lib/gate/signing';
 import { googleAuthFromEnv } from '../../../lib/google/http';
 import { platformFromEnv } from '../../../lib/platform';
@@ -126,7 +125,7 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
       hint: 'apply --plan FILE',
     });
   }
-  const plan = await readPlanFile(file);
+  const plan = await readPlanForGate(ctx.audit(), file, ctx.actor());
   const service = ctx.catalog().get(plan.service);
   if (opts.env !== undefined && parseEnvironment(opts.env) !== plan.environment) {
     throw new C2CError('USAGE', `--env ${opts.env} does not match the plan's environment ${plan.environment}`, {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { approvePlan } from '../../../lib/gate/gate';
-import { isRefusal, recordRefusal } from '../../../lib/gate/apply';
-import { formatDiff, readPlanFile } from '../../../lib/gate/plan-file';
+import { isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply';
+import { formatDiff } from '../../../lib/gate/plan-file';
 import { marathonAppId } from '../../../lib/marathon/render';
 import { CliContext, marathonOptions, withExitHelp } from '../context';
 import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
@@ -18,10 +18,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the approval as JSON')
     .action(
       ctx.action(async (file: string, opts: { comment?: string; json?: boolean; key?: string; timeout: number; marathon?: string }) => {
-        const plan = await readPlanFile(file);
-        const service = ctx.catalog().get(plan.service);
         const audit = ctx.audit();
         const keyPath = await signingKey(ctx, opts.key);
+        const plan = await readPlanForGate(audit, file, await whoTried(ctx, keyPath));
+        const service = ctx.catalog().get(plan.service);
         try {
           const signers = await allowedSigners(ctx);
           const client = ctx.client({ environment: plan.environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
