@@ -203,12 +203,26 @@ export class BuildPipeline extends Construct {
       ),
       smoke('staging', ['deploy-staging']),
       // The plan's author is the commit's author, so the four-eyes rule keeps them from approving their own change.
-      deployStep(
-        'plan-production',
-        ['plan', '--service', s, '--env', 'production', '--image', image, '--out', '/workspace/production.plan.json'],
-        ['smoke-staging'],
-        deployEnv,
-        refs.marathonSecrets && 'productionRead',
+      withSecretEnv(
+        deployStep(
+          'plan-production',
+          [
+            'plan',
+            '--service',
+            s,
+            '--env',
+            'production',
+            '--image',
+            image,
+            '--out',
+            '/workspace/production.plan.json',
+            ...(refs.notifyWebhook ? ['--notify'] : []),
+          ],
+          ['smoke-staging'],
+          deployEnv,
+          refs.marathonSecrets && 'productionRead',
+        ),
+        refs.notifyWebhook ? [NOTIFY_ENV] : [],
       ),
       // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
       // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
@@ -227,13 +241,19 @@ export class BuildPipeline extends Construct {
     });
     // The bundle to run: name (holding its SHA-256) and generation, both references to what the platform published.
     const bundleSubstitutions = { _C2C_BUNDLE: refs.bundleObject, _C2C_BUNDLE_GENERATION: refs.bundleGeneration };
+    const available = (opts: { secrets?: readonly (keyof MarathonSecretRefs)[]; notify?: boolean }) => [
+      ...(refs.marathonSecrets
+        ? (opts.secrets ?? []).map((use) => ({ env: SECRET_ENV[use], versionName: refs.marathonSecrets![use] }))
+        : []),
+      ...(opts.notify && refs.notifyWebhook ? [{ env: NOTIFY_ENV, versionName: refs.notifyWebhook }] : []),
+    ];
     /**
      * A build; `private` ones talk to Marathon or to a service and run in the private pool. `secrets` are the Marathon
      * credentials its steps may read (each step names the one it uses in `secretEnv`).
      */
     const build = (
       steps: readonly PipelineStep[],
-      opts: { private?: boolean; secrets?: readonly (keyof MarathonSecretRefs)[] } = {},
+      opts: { private?: boolean; secrets?: readonly (keyof MarathonSecretRefs)[]; notify?: boolean } = {},
     ): CloudbuildTriggerBuild => ({
       step: steps.map(toTriggerStep),
       timeout: props.timeout ?? '1800s',
@@ -241,13 +261,7 @@ export class BuildPipeline extends Construct {
         logging: 'CLOUD_LOGGING_ONLY',
         ...(opts.private && refs.workerPool !== undefined ? { workerPool: refs.workerPool } : {}),
       },
-      ...(opts.secrets && opts.secrets.length > 0 && refs.marathonSecrets
-        ? {
-            availableSecrets: {
-              secretManager: opts.secrets.map((use) => ({ env: SECRET_ENV[use], versionName: refs.marathonSecrets![use] })),
-            },
-          }
-        : {}),
+      ...(available(opts).length > 0 ? { availableSecrets: { secretManager: available(opts) } } : {}),
     });
 
     this.push = new CloudbuildTrigger(this, 'push', {
@@ -258,7 +272,7 @@ export class BuildPipeline extends Construct {
       ...(service.paths ? { includedFiles: [...service.paths] } : {}),
       substitutions: bundleSubstitutions,
       buildAttribute: {
-        ...build([], { private: true, secrets: ['staging', 'productionRead'] }),
+        ...build([], { private: true, secrets: ['staging', 'productionRead'], notify: true }),
         // Lazy, so that steps added after construction (addPushStep) are synthesized and validated.
         step: Lazy.anyValue({ produce: () => this.pushSteps.map((x) => cloudbuildTriggerBuildStepToTerraform(toTriggerStep(x))) }),
       },
@@ -368,6 +382,14 @@ function deployStep(
     env,
   );
   return secret ? { ...step, secretEnv: [SECRET_ENV[secret]] } : step;
+}
+
+/** The env name the chat webhook URL is made available as (the deploy CLI's `--notify` reads it). */
+export const NOTIFY_ENV = 'C2C_NOTIFY_WEBHOOK';
+
+/** The step with more `secretEnv` names. */
+function withSecretEnv(step: PipelineStep, names: readonly string[]): PipelineStep {
+  return names.length === 0 ? step : { ...step, secretEnv: [...(step.secretEnv ?? []), ...names] };
 }
 
 /** The build-wide env names the Marathon secrets are made available as; a step lists the one it uses. */
