@@ -4,12 +4,14 @@
 import { cpus, totalmem } from 'node:os';
 import { main as deployBench } from './deploy';
 import { main as localMarathonBench } from './local-marathon';
+import { main as pipelineBench } from './pipeline';
 import { main as synthBench } from './synth';
 
 const suites: [string, () => Promise<void>][] = [
   ['synth', synthBench],
   ['local-marathon', localMarathonBench],
   ['deploy', deployBench],
+  ['pipeline', pipelineBench],
 ];
 
 async function run(): Promise<void> {

@@ -55,6 +55,14 @@ export interface BuildPipelineProps {
    */
   readonly builderImage?: string;
   /**
+   * Machine type of the builds that run in Cloud Build's default pool (the pull-request build), e.g. `E2_HIGHCPU_8`
+   * for a `build.sh` that compiles a lot. Builds in the private pool run on the pool's machine type
+   * (`C2C_POOL_MACHINE_TYPE`). A larger machine costs more per build minute (see docs/pipeline.md).
+   * @default - Cloud Build's default (e2-standard-2)
+   * @see https://cloud.google.com/build/pricing
+   */
+  readonly machineType?: string;
+  /**
    * Build timeout.
    * @default '1800s'
    */
@@ -259,7 +267,11 @@ export class BuildPipeline extends Construct {
       timeout: props.timeout ?? '1800s',
       options: {
         logging: 'CLOUD_LOGGING_ONLY',
-        ...(opts.private && refs.workerPool !== undefined ? { workerPool: refs.workerPool } : {}),
+        ...(opts.private && refs.workerPool !== undefined
+          ? { workerPool: refs.workerPool }
+          : props.machineType !== undefined
+            ? { machineType: props.machineType }
+            : {}),
       },
       ...(available(opts).length > 0 ? { availableSecrets: { secretManager: available(opts) } } : {}),
     });

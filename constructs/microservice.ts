@@ -48,6 +48,11 @@ export interface MicroserviceProps {
    */
   readonly repositoryLink?: string;
   /**
+   * Machine type of the service's builds in the default pool (`E2_HIGHCPU_8`, `E2_HIGHCPU_32`).
+   * @default - Cloud Build's default
+   */
+  readonly machineType?: string;
+  /**
    * Status checks required on the default branch.
    * @default - this service's pull-request check
    */
@@ -130,6 +135,7 @@ export class Microservice extends Construct {
       refs: props.refs,
       connection: props.connection,
       serviceUrls: urls,
+      machineType: props.machineType,
       remoteUri: this.repository?.repository.httpCloneUrl,
       repositoryLink: manage ? undefined : props.repositoryLink,
     });

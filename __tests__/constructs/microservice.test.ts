@@ -262,6 +262,17 @@ describe('Microservice options', () => {
     expect(steps[0].args[1]).toBe('chmod +x ./*.sh 2>/dev/null || true\ncurl -fsS "$$${SERVICE_URL}/health"');
   });
 
+  it('a larger machine type for the builds in the default pool; builds in the private pool keep the pool', () => {
+    const withPool = { ...refs, workerPool: 'projects/p/locations/eu/workerPools/c2c-private' };
+    const json = parse(synth(ledger, { machineType: 'E2_HIGHCPU_8', refs: withPool }));
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'ledger-pr').build).toMatchObject({
+      options: { logging: 'CLOUD_LOGGING_ONLY', machine_type: 'E2_HIGHCPU_8' },
+    });
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'ledger-push').build).toMatchObject({
+      options: { logging: 'CLOUD_LOGGING_ONLY', worker_pool: 'projects/p/locations/eu/workerPools/c2c-private' },
+    });
+  });
+
   it('accepts push steps added after construction', () => {
     const json = parse(
       Testing.synthScope((scope) => {
