@@ -264,7 +264,7 @@ async function run(opts: Options): Promise<number> {
       const lines = plan.stdout.trimEnd().split('\n');
       say(`  ${lines[0]}`);
       if (showDiff) for (const line of lines.slice(1)) say(`      ${line}`);
-      if (showDiff && chat.messages.length > 0) {
+      if (tryAsAuthor && chat.messages.length > 0) {
         say(`    the reviewers' chat got (deploy plan --notify):`);
         for (const line of chat.messages[chat.messages.length - 1].split('\n')) say(`      | ${line}`);
       } else say(`      (${lines.length - 1} fields; the whole diff is in ${rel(planFile)})`);
