@@ -153,8 +153,8 @@ export class Microservice extends Construct {
           service: def,
           environment: env,
           image: imageFor(props.platform, def.name, 'latest'),
-          // The template shows where artifacts live by name (a template is text, not a Terraform reference).
-          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, platformNames(props.platform).deployBucket) } : {}),
+          // The template shows where artifacts live (the registry bucket, by name: a template is text, not a reference).
+          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, platformNames(props.platform).registryBucket) } : {}),
           templateBucket: props.refs.deployBucket,
         }),
     );
