@@ -5,12 +5,14 @@ import { cpus, totalmem } from 'node:os';
 import { runCleanups } from './cleanup';
 import { main as deployBench } from './deploy';
 import { main as localMarathonBench } from '../packages/local-marathon/bench';
+import { main as pipelineBench } from './pipeline';
 import { main as synthBench } from './synth';
 
 const suites: [string, () => Promise<void>][] = [
   ['synth', synthBench],
   ['local-marathon', localMarathonBench],
   ['deploy', deployBench],
+  ['pipeline', pipelineBench],
 ];
 
 async function run(): Promise<void> {

@@ -6,7 +6,8 @@ import {
   cloudbuildTriggerBuildStepToTerraform,
 } from '@cdktf/provider-google/lib/cloudbuild-trigger';
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
-import { EnvironmentName, ServiceDefinition } from '../lib/catalog/types';
+import { artifactFile, artifactObjectName } from '../lib/catalog/artifact';
+import { buildCommand, buildOf, EnvironmentName, packageOf, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig, imageFor } from '../lib/platform';
 import {
   bashStep,
@@ -54,6 +55,14 @@ export interface BuildPipelineProps {
    * @default 'node:20'
    */
   readonly builderImage?: string;
+  /**
+   * Machine type of the builds that run in Cloud Build's default pool (the pull-request build), e.g. `E2_HIGHCPU_8`
+   * for a `build.sh` that compiles a lot. Builds in the private pool run on the pool's machine type
+   * (`C2C_POOL_MACHINE_TYPE`). A larger machine costs more per build minute (see docs/pipeline.md).
+   * @default - Cloud Build's default (e2-standard-2)
+   * @see https://cloud.google.com/build/pricing
+   */
+  readonly machineType?: string;
   /**
    * Build timeout.
    * @default '1800s'
@@ -143,72 +152,129 @@ export class BuildPipeline extends Construct {
         [`SERVICE_URL=${props.serviceUrls[env]}`, `DEPLOY_ENV=${env}`],
       );
     const fetchDeploy = fetchDeployStep(refs.deployBucket);
-    const buildSh: PipelineStep = {
-      id: 'build',
-      image: props.builderImage ?? STEP_IMAGES.node,
-      entrypoint: 'bash',
-      args: ['build.sh'],
-      waitFor: ['-'],
-    };
+    const pkg = packageOf(service);
+    const command = buildCommand(buildOf(service));
+    // build.sh keeps its documented form (`bash build.sh`: seeded files are not executable); make or a custom command
+    // runs as written. A service with no build (an upstream image) gets no build or unit-test step.
+    const buildSh: PipelineStep | undefined =
+      command === undefined
+        ? undefined
+        : {
+            id: 'build',
+            image: props.builderImage ?? STEP_IMAGES.node,
+            entrypoint: 'bash',
+            args: command === './build.sh' ? ['build.sh'] : ['-c', escapeCloudBuild(command)],
+            waitFor: ['-'],
+          };
+    const built = buildSh ? ['build'] : [];
+    /** The steps that make the package available, what the deploy steps deploy, and the step they wait for. */
+    let packageSteps: PipelineStep[];
+    let deployArgs: string[];
+    let ready: string[];
+    if (pkg.kind === 'upstream-image') {
+      packageSteps = [];
+      deployArgs = ['--image', pkg.image];
+      ready = [];
+    } else if (pkg.kind === 'artifact') {
+      // The tarball goes to the registry bucket (the cluster's machines read it) under its commit and SHA-256, created
+      // once and never replaced; the deploy steps get its URI and checksum as image services get their image.
+      const file = artifactFile(service);
+      const name = artifactObjectName(service, '$COMMIT_SHA', '{sha256}');
+      packageSteps = [
+        bashStep(
+          'upload-artifact',
+          STEP_IMAGES.deploy,
+          [
+            'set -euo pipefail',
+            `sha="$$(sha256sum '${file}' | cut -d' ' -f1)"`,
+            `node ${DEPLOY_CLI} object put '${file}' "gs://${refs.registryBucket}/${name}"`,
+            'echo "$$sha" > /workspace/artifact.sha256',
+            `echo "https://storage.googleapis.com/${refs.registryBucket}/${name.replace('{sha256}', () => '$$sha')}" > /workspace/artifact.uri`,
+          ].join('\n'),
+          [...built, 'fetch-deploy'],
+        ),
+      ];
+      deployArgs = ['--artifact', '$$(cat /workspace/artifact.uri)', '--artifact-sha256', '$$(cat /workspace/artifact.sha256)'];
+      ready = ['upload-artifact'];
+    } else {
+      deployArgs = ['--image', image];
+      ready = ['push'];
+      packageSteps = [
+        {
+          // A registry running with this build's credentials: the only writer of the registry bucket.
+          id: 'registry-sidecar',
+          image: STEP_IMAGES.docker,
+          waitFor: ['-'],
+          args: [
+            'run',
+            '-d',
+            '--name',
+            'c2c-registry',
+            '--network',
+            'cloudbuild',
+            '-p',
+            '5000:5000',
+            '-e',
+            'REGISTRY_STORAGE=gcs',
+            '-e',
+            `REGISTRY_STORAGE_GCS_BUCKET=${refs.registryBucket}`,
+            '-e',
+            'REGISTRY_STORAGE_GCS_ROOTDIRECTORY=/registry',
+            REGISTRY_IMAGE,
+          ],
+        },
+        // BuildKit with an inline cache: the previous image's cache metadata is read from the registry and only the
+        // layers a step reuses are fetched, instead of pulling the whole previous image first.
+        bashStep(
+          'docker-build',
+          STEP_IMAGES.docker,
+          [
+            'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
+            [
+              'docker build --build-arg BUILDKIT_INLINE_CACHE=1',
+              `--cache-from ${local}:latest`,
+              `-t ${local}:$SHORT_SHA -t ${local}:latest .`,
+            ].join(' '),
+          ].join('\n'),
+          ['registry-sidecar'],
+          ['DOCKER_BUILDKIT=1'],
+        ),
+        bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, [...built, 'docker-build']),
+      ];
+    }
 
     this.pushSteps = [
-      buildSh,
+      ...(buildSh ? [buildSh] : []),
       fetchDeploy,
-      {
-        // A registry running with this build's credentials: the only writer of the registry bucket.
-        id: 'registry-sidecar',
-        image: STEP_IMAGES.docker,
-        waitFor: ['-'],
-        args: [
-          'run',
-          '-d',
-          '--name',
-          'c2c-registry',
-          '--network',
-          'cloudbuild',
-          '-p',
-          '5000:5000',
-          '-e',
-          'REGISTRY_STORAGE=gcs',
-          '-e',
-          `REGISTRY_STORAGE_GCS_BUCKET=${refs.registryBucket}`,
-          '-e',
-          'REGISTRY_STORAGE_GCS_ROOTDIRECTORY=/registry',
-          REGISTRY_IMAGE,
-        ],
-      },
-      // BuildKit with an inline cache: the previous image's cache metadata is read from the registry and only the layers
-      // a step reuses are fetched, instead of pulling the whole previous image first.
-      bashStep(
-        'docker-build',
-        STEP_IMAGES.docker,
-        [
-          'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
-          [
-            'docker build --build-arg BUILDKIT_INLINE_CACHE=1',
-            `--cache-from ${local}:latest`,
-            `-t ${local}:$SHORT_SHA -t ${local}:latest .`,
-          ].join(' '),
-        ].join('\n'),
-        ['registry-sidecar'],
-        ['DOCKER_BUILDKIT=1'],
-      ),
-      bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, ['build', 'docker-build']),
+      ...packageSteps,
       deployStep(
         'deploy-staging',
-        ['apply', '--service', s, '--env', 'staging', '--image', image],
-        ['push', 'fetch-deploy'],
+        ['apply', '--service', s, '--env', 'staging', ...deployArgs],
+        [...ready, 'fetch-deploy'],
         deployEnv,
         refs.marathonSecrets && 'staging',
       ),
       smoke('staging', ['deploy-staging']),
       // The plan's author is the commit's author, so the four-eyes rule keeps them from approving their own change.
-      deployStep(
-        'plan-production',
-        ['plan', '--service', s, '--env', 'production', '--image', image, '--out', '/workspace/production.plan.json'],
-        ['smoke-staging'],
-        deployEnv,
-        refs.marathonSecrets && 'productionRead',
+      withSecretEnv(
+        deployStep(
+          'plan-production',
+          [
+            'plan',
+            '--service',
+            s,
+            '--env',
+            'production',
+            ...deployArgs,
+            '--out',
+            '/workspace/production.plan.json',
+            ...(refs.notifyWebhook ? ['--notify'] : []),
+          ],
+          ['smoke-staging'],
+          deployEnv,
+          refs.marathonSecrets && 'productionRead',
+        ),
+        refs.notifyWebhook ? [NOTIFY_ENV] : [],
       ),
       // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
       // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
@@ -227,27 +293,31 @@ export class BuildPipeline extends Construct {
     });
     // The bundle to run: name (holding its SHA-256) and generation, both references to what the platform published.
     const bundleSubstitutions = { _C2C_BUNDLE: refs.bundleObject, _C2C_BUNDLE_GENERATION: refs.bundleGeneration };
+    const available = (opts: { secrets?: readonly (keyof MarathonSecretRefs)[]; notify?: boolean }) => [
+      ...(refs.marathonSecrets
+        ? (opts.secrets ?? []).map((use) => ({ env: SECRET_ENV[use], versionName: refs.marathonSecrets![use] }))
+        : []),
+      ...(opts.notify && refs.notifyWebhook ? [{ env: NOTIFY_ENV, versionName: refs.notifyWebhook }] : []),
+    ];
     /**
      * A build; `private` ones talk to Marathon or to a service and run in the private pool. `secrets` are the Marathon
      * credentials its steps may read (each step names the one it uses in `secretEnv`).
      */
     const build = (
       steps: readonly PipelineStep[],
-      opts: { private?: boolean; secrets?: readonly (keyof MarathonSecretRefs)[] } = {},
+      opts: { private?: boolean; secrets?: readonly (keyof MarathonSecretRefs)[]; notify?: boolean } = {},
     ): CloudbuildTriggerBuild => ({
       step: steps.map(toTriggerStep),
       timeout: props.timeout ?? '1800s',
       options: {
         logging: 'CLOUD_LOGGING_ONLY',
-        ...(opts.private && refs.workerPool !== undefined ? { workerPool: refs.workerPool } : {}),
+        ...(opts.private && refs.workerPool !== undefined
+          ? { workerPool: refs.workerPool }
+          : props.machineType !== undefined
+            ? { machineType: props.machineType }
+            : {}),
       },
-      ...(opts.secrets && opts.secrets.length > 0 && refs.marathonSecrets
-        ? {
-            availableSecrets: {
-              secretManager: opts.secrets.map((use) => ({ env: SECRET_ENV[use], versionName: refs.marathonSecrets![use] })),
-            },
-          }
-        : {}),
+      ...(available(opts).length > 0 ? { availableSecrets: { secretManager: available(opts) } } : {}),
     });
 
     this.push = new CloudbuildTrigger(this, 'push', {
@@ -258,7 +328,7 @@ export class BuildPipeline extends Construct {
       ...(service.paths ? { includedFiles: [...service.paths] } : {}),
       substitutions: bundleSubstitutions,
       buildAttribute: {
-        ...build([], { private: true, secrets: ['staging', 'productionRead'] }),
+        ...build([], { private: true, secrets: ['staging', 'productionRead'], notify: true }),
         // Lazy, so that steps added after construction (addPushStep) are synthesized and validated.
         step: Lazy.anyValue({ produce: () => this.pushSteps.map((x) => cloudbuildTriggerBuildStepToTerraform(toTriggerStep(x))) }),
       },
@@ -268,12 +338,17 @@ export class BuildPipeline extends Construct {
     this.pullRequest = new CloudbuildTrigger(this, 'pull-request', {
       ...common(refs.testServiceAccount, ['pull-request']),
       name: this.triggerNames.pullRequest,
-      description: `${s}: build.sh (build + unit tests) on every pull request`,
+      description: `${s}: ${command ?? 'no build'} (build + unit tests) on every pull request`,
       repositoryEventConfig: {
         repository: this.repositoryName,
         pullRequest: { branch: `^${escapeRegExp(branch)}$`, commentControl: 'COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY' },
       },
-      buildAttribute: build([buildSh]),
+      buildAttribute: build([
+        buildSh ??
+          bashStep('no-build', STEP_IMAGES.deploy, `echo "${s} has no build (its package is ${pkg.kind}); nothing to build or test"`, [
+            '-',
+          ]),
+      ]),
     });
 
     this.production = new CloudbuildTrigger(this, 'production', {
@@ -368,6 +443,14 @@ function deployStep(
     env,
   );
   return secret ? { ...step, secretEnv: [SECRET_ENV[secret]] } : step;
+}
+
+/** The env name the chat webhook URL is made available as (the deploy CLI's `--notify` reads it). */
+export const NOTIFY_ENV = 'C2C_NOTIFY_WEBHOOK';
+
+/** The step with more `secretEnv` names. */
+function withSecretEnv(step: PipelineStep, names: readonly string[]): PipelineStep {
+  return names.length === 0 ? step : { ...step, secretEnv: [...(step.secretEnv ?? []), ...names] };
 }
 
 /** The build-wide env names the Marathon secrets are made available as; a step lists the one it uses. */

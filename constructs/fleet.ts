@@ -62,6 +62,7 @@ export function addFleet(app: App, props: FleetProps): Fleet {
     poolNetwork: settings.poolNetwork,
     poolDnsSuffixes: settings.poolDnsSuffixes,
     poolMachineType: settings.poolMachineType,
+    notifier: settings.notifier,
     stacks: order.map((name) => ({ name, side: name === 'platform' ? ('production' as const) : ('staging' as const) })),
   });
   const byName = new Map<string, ServiceStack>();
@@ -76,6 +77,7 @@ export function addFleet(app: App, props: FleetProps): Fleet {
       seedFiles: props.seedFiles,
       fleet: props.services,
       repositoryLink: owner?.microservice.pipeline.repositoryName,
+      machineType: settings.buildMachineType,
     });
     stack.addDependency(platformStack);
     if (owner) stack.addDependency(owner);

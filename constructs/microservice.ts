@@ -48,6 +48,11 @@ export interface MicroserviceProps {
    */
   readonly repositoryLink?: string;
   /**
+   * Machine type of the service's builds in the default pool (`E2_HIGHCPU_8`, `E2_HIGHCPU_32`).
+   * @default - Cloud Build's default
+   */
+  readonly machineType?: string;
+  /**
    * Status checks required on the default branch.
    * @default - this service's pull-request check
    */
@@ -130,6 +135,7 @@ export class Microservice extends Construct {
       refs: props.refs,
       connection: props.connection,
       serviceUrls: urls,
+      machineType: props.machineType,
       remoteUri: this.repository?.repository.httpCloneUrl,
       repositoryLink: manage ? undefined : props.repositoryLink,
     });
@@ -147,8 +153,8 @@ export class Microservice extends Construct {
           service: def,
           environment: env,
           image: imageFor(props.platform, def.name, 'latest'),
-          // The template shows where artifacts live by name (a template is text, not a Terraform reference).
-          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, platformNames(props.platform).deployBucket) } : {}),
+          // The template shows where artifacts live (the registry bucket, by name: a template is text, not a reference).
+          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, platformNames(props.platform).registryBucket) } : {}),
           templateBucket: props.refs.deployBucket,
         }),
     );

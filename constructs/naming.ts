@@ -67,6 +67,12 @@ export interface PlatformRefs {
    */
   readonly workerPool?: string;
   /**
+   * Secret Manager version name of the chat webhook URL: the push build's `deploy plan --notify` posts the
+   * "waits for approval" notice with it.
+   * @default - no notice from the push build
+   */
+  readonly notifyWebhook?: string;
+  /**
    * Secret Manager version names of the Marathon credentials a build reads, by use.
    * @default - no credentials injected
    */

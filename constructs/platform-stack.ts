@@ -7,6 +7,7 @@ import { AuditBucket } from './audit-bucket';
 import { ValidationError } from '../lib/errors';
 import { C2CStack } from './c2c-stack';
 import { DeployBucket, DeployBundle } from './deploy-bucket';
+import { BuildNotifier, NotifierKind } from './build-notifier';
 import { MarathonCredentials } from './marathon-credentials';
 import { platformNames, PlatformNames, PlatformRefs } from './naming';
 import { PipelineStack, PlatformPipeline } from './platform-pipeline';
@@ -78,6 +79,11 @@ export interface PlatformStackProps {
    * @default 'e2-standard-2'
    */
   readonly poolMachineType?: string;
+  /**
+   * The chat the production builds' notices go to (Google's Cloud Build notifier on Cloud Run), or `false` for none.
+   * @default 'slack'
+   */
+  readonly notifier?: NotifierKind | false;
 }
 
 /** Default private DNS suffixes: the last label of each Marathon URL's host (`internal.` for `marathon.staging.internal`). */
@@ -111,6 +117,8 @@ export class PlatformStack extends C2CStack {
   readonly workerPool: PrivateWorkerPool;
   /** The Marathon credentials' secrets. */
   readonly marathonCredentials: MarathonCredentials;
+  /** The Cloud Build notifier, unless turned off. */
+  readonly notifier?: BuildNotifier;
   /** What service stacks refer to: every field a Terraform reference into this stack. */
   readonly refs: PlatformRefs;
 
@@ -184,6 +192,15 @@ export class PlatformStack extends C2CStack {
       exampleFleet: props.exampleFleet,
       platformApprovers: props.platformApprovers,
     });
+    if (props.notifier !== false) {
+      this.notifier = new BuildNotifier(this, 'notifier', {
+        project: platform.project,
+        region: platform.region,
+        configBucket: deployBucketName,
+        kind: props.notifier,
+        webhookReaders: [m.build],
+      });
+    }
     const e = accounts.emails;
     this.refs = {
       deployBucket: deployBucketName,
@@ -198,6 +215,7 @@ export class PlatformStack extends C2CStack {
       bundleGeneration: this.deployBucket.bundleGeneration,
       workerPool: this.workerPool.id,
       marathonSecrets: this.marathonCredentials.refs,
+      ...(this.notifier ? { notifyWebhook: this.notifier.webhookVersion } : {}),
     };
     this.pipeline = new PlatformPipeline(this, 'platform-pipeline', {
       repo: props.platformRepo,

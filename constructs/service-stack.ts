@@ -38,6 +38,11 @@ export interface ServiceStackProps {
    * @default - none
    */
   readonly repositoryLink?: string;
+  /**
+   * Machine type of the service's default-pool builds.
+   * @default - Cloud Build's default
+   */
+  readonly machineType?: string;
 }
 
 /** Who declares a repository shared by several services, and which checks its branch protection requires. */
@@ -84,6 +89,7 @@ export class ServiceStack extends C2CStack {
       manageRepository: ownership.manage,
       requiredChecks: ownership.requiredChecks,
       repositoryLink: ownership.manage ? undefined : props.repositoryLink,
+      machineType: props.machineType,
     });
   }
 }

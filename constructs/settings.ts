@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { C2CError } from '../lib/errors';
 import { ApproverPrincipals } from './approvers';
+import { NotifierKind } from './build-notifier';
 
 /** Settings of the pipelines that are not in `PlatformConfig`, read from the environment by main.ts. */
 export interface PipelineSettings {
@@ -41,6 +42,10 @@ export interface PipelineSettings {
   readonly poolDnsSuffixes?: readonly string[];
   /** Machine type of the private pool's workers. Env `C2C_POOL_MACHINE_TYPE`, default `e2-standard-2`. */
   readonly poolMachineType?: string;
+  /** Machine type of the default-pool builds (pull requests). Env `C2C_BUILD_MACHINE_TYPE`, e.g. `E2_HIGHCPU_8`. */
+  readonly buildMachineType?: string;
+  /** The chat of the Cloud Build notifier. Env `C2C_NOTIFIER`: `slack` (default), `googlechat` or `none`. */
+  readonly notifier?: NotifierKind | false;
 }
 
 function list(value: string | undefined): string[] {
@@ -65,7 +70,17 @@ export function pipelineSettingsFromEnv(githubOwner: string, env: NodeJS.Process
     poolNetwork: env.C2C_POOL_NETWORK || undefined,
     poolDnsSuffixes: env.C2C_POOL_DNS_SUFFIXES === undefined ? undefined : list(env.C2C_POOL_DNS_SUFFIXES),
     poolMachineType: env.C2C_POOL_MACHINE_TYPE || undefined,
+    buildMachineType: env.C2C_BUILD_MACHINE_TYPE || undefined,
+    notifier: notifierFrom(env.C2C_NOTIFIER),
   };
+}
+
+/** Parses `C2C_NOTIFIER`. @throws C2CError USAGE */
+export function notifierFrom(value: string | undefined): NotifierKind | false | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'none') return false;
+  if (value === 'slack' || value === 'googlechat') return value;
+  throw new C2CError('USAGE', `C2C_NOTIFIER '${value}' is not slack, googlechat or none`);
 }
 
 /** Parses `C2C_APPROVERS`: a JSON object of string -> string[] (or string), or `@path` of a file holding one. */

@@ -9,6 +9,7 @@ import { $ } from 'zx';
 import { findRepoRoot } from '../constructs/settings';
 import { packageLocalImage } from '../lib/demo/image-store';
 import { summarizeSynth } from '../lib/demo/synth-summary';
+import { startChatStandIn } from '../lib/notify';
 import { imageFor, platformFromEnv } from '../lib/platform';
 import { MarathonClient } from '../lib/marathon/client';
 import { marathonAppId } from '../lib/marathon/render';
@@ -148,8 +149,11 @@ async function run(opts: Options): Promise<number> {
     marathons.push(production);
     written.push({ what: 'local Marathon state (staging, production)', path: join(work, 'marathon-*') });
     const audit = join(work, 'audit.jsonl');
+    // The reviewers' chat: a loopback stand-in for a Slack webhook; `deploy plan --notify` posts the waiting plan there.
+    const chat = await startChatStandIn();
     const env = {
       ...process.env,
+      C2C_NOTIFY_WEBHOOK: chat.url,
       MARATHON_URL_STAGING: staging.url,
       MARATHON_URL_PRODUCTION: production.url,
       C2C_AUDIT_LOG: audit,
@@ -279,12 +283,16 @@ async function run(opts: Options): Promise<number> {
         b.commitTime,
         '--out',
         planFile,
+        '--notify',
       ]);
       if (plan.exitCode !== 0) throw new Error(`plan of ${b.name} failed: ${plan.stderr}`);
       const lines = plan.stdout.trimEnd().split('\n');
       say(`  ${lines[0]}`);
       if (showDiff) for (const line of lines.slice(1)) say(`      ${line}`);
-      else say(`      (${lines.length - 1} fields; the whole diff is in ${rel(planFile)})`);
+      if (tryAsAuthor && chat.messages.length > 0) {
+        say(`    the reviewers' chat got (deploy plan --notify):`);
+        for (const line of chat.messages[chat.messages.length - 1].split('\n')) say(`      | ${line}`);
+      } else say(`      (${lines.length - 1} fields; the whole diff is in ${rel(planFile)})`);
       if (tryAsAuthor) {
         const self = await deploy(AUTHOR, ['approve', planFile]);
         say(`    ${AUTHOR} (the author) tries to approve it: exit ${self.exitCode}, ${firstLine(self.stderr).replace(/^deploy: /, '')}`);

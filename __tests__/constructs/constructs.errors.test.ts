@@ -10,7 +10,7 @@ import { Approvers } from '../../constructs/approvers';
 import { PlatformPipeline, PipelineStack } from '../../constructs/platform-pipeline';
 import { PlatformStack } from '../../constructs/platform-stack';
 import { Registry } from '../../constructs/registry';
-import { approverPrincipalsFrom } from '../../constructs/settings';
+import { approverPrincipalsFrom, notifierFrom } from '../../constructs/settings';
 import { PrivateWorkerPool } from '../../constructs/worker-pool';
 import { C2CError, ValidationError } from '../../lib/errors';
 import { ledger, lampApi } from '../fixtures/services';
@@ -282,5 +282,12 @@ describe('PlatformStack', () => {
     expect(e.message).toBe(
       "PlatformStack: 'poolNetwork' (undefined) is required: builds that reach Marathon run in a private pool peered to the cluster's network; set C2C_POOL_NETWORK to 'projects/PROJECT/global/networks/NAME'",
     );
+  });
+});
+
+describe('C2C_NOTIFIER', () => {
+  it('slack, googlechat or none', () => {
+    expect(errorOf(() => notifierFrom('teams')).message).toBe("C2C_NOTIFIER 'teams' is not slack, googlechat or none");
+    expect([notifierFrom('none'), notifierFrom('googlechat'), notifierFrom(undefined)]).toEqual([false, 'googlechat', undefined]);
   });
 });

@@ -262,6 +262,74 @@ describe('Microservice options', () => {
     expect(steps[0].args[1]).toBe('chmod +x ./*.sh 2>/dev/null || true\ncurl -fsS "$$${SERVICE_URL}/health"');
   });
 
+  it('a larger machine type for the builds in the default pool; builds in the private pool keep the pool', () => {
+    const withPool = { ...refs, workerPool: 'projects/p/locations/eu/workerPools/c2c-private' };
+    const json = parse(synth(ledger, { machineType: 'E2_HIGHCPU_8', refs: withPool }));
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'ledger-pr').build).toMatchObject({
+      options: { logging: 'CLOUD_LOGGING_ONLY', machine_type: 'E2_HIGHCPU_8' },
+    });
+    expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'ledger-push').build).toMatchObject({
+      options: { logging: 'CLOUD_LOGGING_ONLY', worker_pool: 'projects/p/locations/eu/workerPools/c2c-private' },
+    });
+  });
+
+  it("make instead of build.sh: the build step runs it, with build.sh's contract", () => {
+    const steps = stepsOf(parse(synth({ ...ledger, build: 'make' })), 'ledger-push');
+    expect(steps[0]).toMatchObject({ id: 'build', entrypoint: 'bash', args: ['-c', 'make'] });
+    expect(stepsOf(parse(synth({ ...ledger, build: { command: 'npm ci && npm test' } })), 'ledger-pr')[0].args).toEqual([
+      '-c',
+      'npm ci && npm test',
+    ]);
+  });
+
+  it('an upstream image pinned by digest: no build, no image build; deploy, smoke and the gate only', () => {
+    const upstream = `docker.io/library/nginx@sha256:${'a'.repeat(64)}`;
+    const json = parse(synth({ ...ledger, package: { kind: 'upstream-image', image: upstream } }));
+    const steps = stepsOf(json, 'ledger-push');
+    expect(steps.map((x) => [x.id, x.wait_for])).toEqual([
+      ['fetch-deploy', ['-']],
+      ['deploy-staging', ['fetch-deploy']],
+      ['smoke-staging', ['deploy-staging']],
+      ['plan-production', ['smoke-staging']],
+      ['upload-plan', ['plan-production']],
+    ]);
+    expect(steps[1].args[1]).toContain(`apply --service ledger --env staging --image ${upstream} "$$@"`);
+    // The required pull-request check still reports, with nothing to build.
+    expect(stepsOf(json, 'ledger-pr').map((x) => x.id)).toEqual(['no-build']);
+    expect(stepsOf(json, 'ledger-production').map((x) => x.id)).toEqual([
+      'fetch-deploy',
+      'fetch-plan',
+      'apply-production',
+      'smoke-production',
+    ]);
+  });
+
+  it('an artifact: built by make, uploaded once under its commit and SHA-256 to the registry bucket, deployed by URI and checksum', () => {
+    const json = parse(synth({ ...ledger, build: 'make', package: { kind: 'artifact', cmd: 'node server.js' } }));
+    const steps = stepsOf(json, 'ledger-push');
+    expect(steps.map((x) => [x.id, x.wait_for])).toEqual([
+      ['build', ['-']],
+      ['fetch-deploy', ['-']],
+      ['upload-artifact', ['build', 'fetch-deploy']],
+      ['deploy-staging', ['upload-artifact', 'fetch-deploy']],
+      ['smoke-staging', ['deploy-staging']],
+      ['plan-production', ['smoke-staging']],
+      ['upload-plan', ['plan-production']],
+    ]);
+    const upload = steps[2].args[1].split('\n');
+    expect(upload).toEqual([
+      'set -euo pipefail',
+      `sha="$$(sha256sum 'dist/ledger.tar.gz' | cut -d' ' -f1)"`,
+      `node /workspace/.c2c/deploy.cjs object put 'dist/ledger.tar.gz' "gs://${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/{sha256}/ledger.tar.gz"`,
+      'echo "$$sha" > /workspace/artifact.sha256',
+      `echo "https://storage.googleapis.com/${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/$$sha/ledger.tar.gz" > /workspace/artifact.uri`,
+    ]);
+    expect(steps[3].args[1]).toContain(
+      'apply --service ledger --env staging --artifact "$$(cat /workspace/artifact.uri)" --artifact-sha256 "$$(cat /workspace/artifact.sha256)"',
+    );
+    expect(steps.some((x) => x.name === STEP_IMAGES.docker)).toBe(false);
+  });
+
   it('accepts push steps added after construction', () => {
     const json = parse(
       Testing.synthScope((scope) => {

@@ -13,6 +13,8 @@ import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-
 import { PlatformStack } from '../../constructs/platform-stack';
 import { platformNames } from '../../constructs/naming';
 import { Registry } from '../../constructs/registry';
+import { NOTIFIER_FILTER } from '../../constructs/build-notifier';
+import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import { lampApi, ledger, shopfront } from '../fixtures/services';
 import { parse, platform, resourceWhere, resources, stepsOf, tempWorkspace } from './helpers';
 
@@ -341,9 +343,14 @@ describe('private worker pool', () => {
 describe('Marathon credentials', () => {
   it('one secret per use, each readable by exactly one build account', () => {
     const secrets = Object.fromEntries(Object.entries(json.resource.google_secret_manager_secret).map(([k, r]) => [k, r.secret_id]));
-    expect(Object.values(secrets).sort()).toEqual(['c2c-marathon-production', 'c2c-marathon-production-read', 'c2c-marathon-staging']);
+    expect(Object.values(secrets).sort()).toEqual([
+      'c2c-marathon-production',
+      'c2c-marathon-production-read',
+      'c2c-marathon-staging',
+      'c2c-notify-webhook',
+    ]);
     const readers = resources(json, 'google_secret_manager_secret_iam_member')
-      .filter((r) => String(r.secret_id).includes('google_secret_manager_secret.'))
+      .filter((r) => String(r.secret_id).includes('google_secret_manager_secret.marathon'))
       .map((r) => [secrets[/google_secret_manager_secret\.([^.]+)\./.exec(String(r.secret_id))![1]], r.role, r.member]);
     expect(readers.sort()).toEqual([
       ['c2c-marathon-production', 'roles/secretmanager.secretAccessor', sa(names.productionServiceAccount)],
@@ -366,5 +373,56 @@ describe('deploy bundle lifecycle', () => {
       ]),
     });
     expect(stack.refs.bundleGeneration).toMatch(/^\$\{TfToken\[/);
+  });
+});
+
+describe('Cloud Build notifier', () => {
+  it("runs Google's notifier image on Cloud Run, fed by a push subscription on cloud-builds, filtered by CEL", () => {
+    expect(resourceWhere(json, 'google_pubsub_topic', 'name', 'cloud-builds')).toBeTruthy();
+    const run = resourceWhere(json, 'google_cloud_run_v2_service', 'name', 'c2c-notifier') as {
+      ingress: string;
+      template: { containers: { image: string; env: { name: string; value: string }[] }[]; service_account: string };
+    };
+    expect(run.ingress).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
+    expect(run.template.containers[0].image).toBe('us-east1-docker.pkg.dev/gcb-release/cloud-build-notifiers/slack:latest');
+    expect(run.template.containers[0].env).toContainEqual({
+      name: 'CONFIG_PATH',
+      value: expect.stringMatching(
+        /^gs:\/\/\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}\/\$\{google_storage_bucket_object\.notifier_config_[0-9A-F]+\.name\}$/,
+      ),
+    });
+    const sub = resourceWhere(json, 'google_pubsub_subscription', 'name', 'c2c-notifier') as {
+      topic: string;
+      push_config: { push_endpoint: string; oidc_token: { service_account_email: string } };
+    };
+    expect(sub.topic).toMatch(/^\$\{google_pubsub_topic\.notifier_cloud-builds_[0-9A-F]+\.id\}$/);
+    expect(sub.push_config.push_endpoint).toMatch(/^\$\{google_cloud_run_v2_service\.notifier_service_[0-9A-F]+\.uri\}$/);
+    expect(sub.push_config.oidc_token.service_account_email).toMatch(/^\$\{google_service_account\.notifier_invoker_[0-9A-F]+\.email\}$/);
+    expect(out).toHaveResourceWithProperties(CloudRunV2ServiceIamMember, { role: 'roles/run.invoker' });
+  });
+
+  it('keeps the webhook URL in Secret Manager, readable by the notifier and the push builds only; config names it', () => {
+    const readers = resources(json, 'google_secret_manager_secret_iam_member')
+      .filter((r) => String(r.secret_id).includes('notifier_webhook'))
+      .map((r) => r.member);
+    expect(readers).toHaveLength(2);
+    expect(readers).toEqual(expect.arrayContaining([expect.stringContaining('notifier_runner'), sa(names.buildServiceAccount)]));
+    const config = String(resourceWhere(json, 'google_storage_bucket_object', 'name', 'notifier/slack.yaml').content).split('\n');
+    expect(config).toEqual(
+      expect.arrayContaining([
+        'kind: SlackNotifier',
+        `    filter: ${JSON.stringify(NOTIFIER_FILTER)}`,
+        '        secretRef: webhook-url',
+        expect.stringMatching(/^ {6}value: \$\{google_secret_manager_secret\.notifier_webhook_[0-9A-F]+\.id\}\/versions\/latest$/),
+        expect.stringMatching(
+          /^ {6}uri: gs:\/\/\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}\/\$\{google_storage_bucket_object\.notifier_template_[0-9A-F]+\.name\}$/,
+        ),
+      ]),
+    );
+    expect(
+      JSON.parse(String(resourceWhere(json, 'google_storage_bucket_object', 'name', 'notifier/slack-template.json').content))[0].text.text,
+    ).toContain('{{.Params.buildStatus}}\nplan `{{index .Build.Substitutions "_PLAN_OBJECT"}}`');
+    expect(NOTIFIER_FILTER).toContain('"production" in build.tags');
+    expect(NOTIFIER_FILTER).toContain('Build.Status.EXPIRED');
   });
 });

@@ -123,6 +123,11 @@ it('fetches the deploy bundle the platform published, by name and generation, an
   expect(JSON.stringify(lamp)).not.toContain(ws.bundle.sha256);
 });
 
+it('the push build tells the reviewers that its production plan waits (deploy plan --notify, webhook URL from Secret Manager)', () => {
+  const plan = stepsOf(lamp, 'lamp-api-push').find((s) => s.id === 'plan-production')!;
+  expect(plan.args[1]).toMatch(/--out \/workspace\/production\.plan\.json --notify "\$\$@"$/);
+});
+
 it('injects each Marathon credential only into the build and the step that needs it, through availableSecrets', () => {
   const secretsOf = (name: string) =>
     (trigger(lamp, name).build.available_secrets?.secret_manager ?? []).map((x) => [x.env, platformOutput(x.version_name)]);
@@ -132,6 +137,7 @@ it('injects each Marathon credential only into the build and the step that needs
       SECRET_ENV.productionRead,
       expect.stringMatching(/^\$\{google_secret_manager_secret\.[^.]*production-read[^.]*\.id\}\/versions\/latest$/),
     ],
+    ['C2C_NOTIFY_WEBHOOK', expect.stringMatching(/^\$\{google_secret_manager_secret\.notifier_webhook_[0-9A-F]+\.id\}\/versions\/latest$/)],
   ]);
   expect(secretsOf('lamp-api-production')).toEqual([
     [SECRET_ENV.production, expect.stringMatching(/^\$\{google_secret_manager_secret\.[^.]*production[^.]*\.id\}\/versions\/latest$/)],
@@ -144,7 +150,7 @@ it('injects each Marathon credential only into the build and the step that needs
       .map((s) => [s.id, s.secret_env]);
   expect(withSecret('lamp-api-push')).toEqual([
     ['deploy-staging', [SECRET_ENV.staging]],
-    ['plan-production', [SECRET_ENV.productionRead]],
+    ['plan-production', [SECRET_ENV.productionRead, 'C2C_NOTIFY_WEBHOOK']],
   ]);
   expect(withSecret('lamp-api-production')).toEqual([['apply-production', [SECRET_ENV.production]]]);
   for (const name of ['lamp-api-push', 'lamp-api-production']) {
@@ -152,7 +158,7 @@ it('injects each Marathon credential only into the build and the step that needs
       ...Object.keys(trigger(lamp, name).substitutions ?? {}),
       ...stepsOf(lamp, name).flatMap((s) => (s.env ?? []).map((e) => e.split('=')[0])),
     ];
-    expect(exposed.filter((k) => /MARATHON_(CREDENTIALS|TOKEN)|SECRET/.test(k))).toEqual([]);
+    expect(exposed.filter((k) => /MARATHON_(CREDENTIALS|TOKEN)|SECRET|WEBHOOK/.test(k))).toEqual([]);
   }
 });
 

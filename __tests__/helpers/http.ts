@@ -7,6 +7,8 @@ export interface Received {
   readonly url: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
+  /** The body's bytes (for binary uploads). */
+  readonly raw: Buffer;
 }
 
 /** A real HTTP server on 127.0.0.1, port 0, that records every request and answers with `handler`. */
@@ -23,6 +25,7 @@ export async function startRecordingServer(
         url: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        raw: Buffer.concat(chunks),
       };
       received.push(r);
       handler(r, res);

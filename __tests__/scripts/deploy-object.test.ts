@@ -75,6 +75,16 @@ it('get: a generation that is gone is exit 1 naming the object; a bad URL is exi
   expect(bad.stderr).toContain("deploy: 's3://x/y' is not a Cloud Storage object URL");
 });
 
+it("put: uploads a binary file byte for byte, named by its SHA-256 ('{sha256}')", async () => {
+  const tarball = join(dir, 'svc.tar.gz');
+  const bytes = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe, 0x00, 0x80]);
+  writeFileSync(tarball, bytes);
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const r = await run(['object', 'put', tarball, 'gs://deploy-b/artifacts/svc/c0ffee/{sha256}/svc.tar.gz']);
+  expect(r).toMatchObject({ code: 0, stdout: `gs://deploy-b/artifacts/svc/c0ffee/${digest}/svc.tar.gz#42\n` });
+  expect(gcs.received.at(-1)!.raw).toEqual(bytes);
+});
+
 it("put: creates the object named by the plan's id, once; a second upload is refused", async () => {
   const plan = join(dir, 'production.plan.json');
   writeFileSync(plan, JSON.stringify({ id: 'p-123', service: 'lamp-api' }));

@@ -65,7 +65,7 @@ export interface GoogleRequest {
   readonly what: string;
   readonly method?: string;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string;
+  readonly body?: string | Uint8Array;
   /** The token source; `null` sends no Authorization header (e.g. a registry without auth). */
   readonly auth: GoogleAuth | null;
   /** @default 10000 */

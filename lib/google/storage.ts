@@ -72,7 +72,7 @@ export async function getObject(ref: ObjectRef, options: StorageOptions & { sha2
  */
 export async function createObject(
   ref: Omit<ObjectRef, 'generation'>,
-  body: string,
+  body: string | Uint8Array,
   options: StorageOptions & { contentType?: string },
 ): Promise<ObjectRef> {
   const q = new URLSearchParams({ uploadType: 'media', name: ref.name, ifGenerationMatch: '0' });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { C2CError } from '../../../lib/errors';
@@ -29,19 +30,21 @@ export function register(program: Command, ctx: CliContext): void {
     );
   object
     .command('put <file> <url>')
-    .description("create gs://BUCKET/OBJECT from FILE; refuses to replace an existing object. '{id}' in the URL is the JSON file's id")
+    .description(
+      "create gs://BUCKET/OBJECT from FILE; refuses to replace an existing object. In the URL '{id}' is the JSON file's id, '{sha256}' the file's SHA-256",
+    )
     .action(
       ctx.action(async (file: string, url: string) => {
-        const text = readFileSync(file, 'utf8');
-        let name = url;
+        const bytes = readFileSync(file);
+        let name = url.replace('{sha256}', () => createHash('sha256').update(bytes).digest('hex'));
         if (url.includes('{id}')) {
-          const id = (JSON.parse(text) as { id?: unknown }).id;
+          const id = (JSON.parse(bytes.toString('utf8')) as { id?: unknown }).id;
           if (typeof id !== 'string' || !/^[A-Za-z0-9._-]+$/.test(id))
             throw new C2CError('USAGE', `${file} has no usable "id" for {id} in ${url}`);
-          name = url.replace('{id}', id);
+          name = name.replace('{id}', id);
         }
         const ref = parseObjectUrl(name);
-        const created = await createObject(ref, text, {
+        const created = await createObject(ref, bytes, {
           ...options(),
           contentType: file.endsWith('.json') ? 'application/json' : undefined,
         });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import { planService } from '../../../lib/deploy/plan';
 import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
+import { notifyPlanWaiting } from '../../../lib/notify';
 import { resolveImageDigest } from '../../../lib/registry/digest';
 import {
   checkFileTarget,
@@ -36,6 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
       "Docker registry API base URL to resolve the image's digest (default: C2C_REGISTRY_URL; none: keep the tag)",
     )
     .option('--json', 'print the plan file as JSON (plus "path") instead of the diff')
+    .option('--notify', "tell the service's reviewers that the plan waits: posts to the chat webhook C2C_NOTIFY_WEBHOOK")
     .action(
       ctx.action(
         async (opts: {
@@ -48,6 +50,7 @@ export function register(program: Command, ctx: CliContext): void {
           commitAuthor?: string;
           key?: string;
           json?: boolean;
+          notify?: boolean;
           registry?: string;
           timeout: number;
           marathon?: string;
@@ -97,6 +100,17 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.out(formatDiff(plan.diff));
           }
           ctx.err(`plan written to ${path} (id ${plan.id})`);
+          if (opts.notify) {
+            await notifyPlanWaiting({
+              webhook: ctx.env.C2C_NOTIFY_WEBHOOK,
+              plan,
+              planPath: path,
+              reviewers: service.approvers,
+              project: ctx.env.C2C_BUILD_PROJECT,
+              location: ctx.env.C2C_BUILD_LOCATION,
+              report: (line) => ctx.err(line),
+            });
+          }
           ctx.err(
             environment === 'production'
               ? `next: an approver runs 'deploy approve ${path}', then 'deploy apply --plan ${path}'`

@@ -1,0 +1,3 @@
+export * from './message';
+export * from './plan';
+export * from './stand-in';
