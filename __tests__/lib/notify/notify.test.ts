@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Catalog } from '../../../lib/catalog';
 import { approvalLink, noticeText, oneScreenDiff, PlanNotice, postNotice } from '../../../lib/notify';
-import { LocalMarathon } from '../../../scripts/local-marathon';
+import { LocalMarathon } from '../../../packages/local-marathon';
 import { main } from '../../../scripts/deploy/cli';
 import { startRecordingServer } from '../../helpers/http';
 import { caught } from '../../helpers/errors';
@@ -114,7 +114,6 @@ describe('deploy plan --notify', () => {
       stdout,
       stderr,
       catalog,
-      setExitCode: () => undefined,
       env: { CI: 'true', MARATHON_URL: marathon.url, C2C_AUDIT_LOG: join(dir, 'audit.jsonl'), DEPLOY_ACTOR: 'ana@example.com', ...env },
     });
     return { code, stderr: err };
