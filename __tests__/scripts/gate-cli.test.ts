@@ -155,7 +155,12 @@ beforeAll(async () => {
   await approve(bad);
   const badRun = await apply(bad);
   expect(badRun.code).toBe(1);
-  failed = /failed version (\S+) stays/.exec(badRun.stderr)?.[1] ?? '';
+  // The version that failed and was rolled back, as the audit log recorded it.
+  const rolledBack = readFileSync(auditPath(), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"apply.rolled-back"'))
+    .map((l) => JSON.parse(l) as { appVersion?: string });
+  failed = rolledBack[rolledBack.length - 1]?.appVersion ?? '';
   expect(failed).not.toBe('');
   const second = await plan('web', 'v2');
   await approve(second);
