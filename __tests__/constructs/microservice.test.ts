@@ -319,10 +319,10 @@ describe('Microservice options', () => {
     const upload = steps[2].args[1].split('\n');
     expect(upload).toEqual([
       'set -euo pipefail',
-      `sha="$$(sha256sum 'dist/ledger.tar.gz' | cut -d' ' -f1)"`,
-      `node /workspace/.c2c/deploy.cjs object put 'dist/ledger.tar.gz' "gs://${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/{sha256}/ledger.tar.gz"`,
+      `sha="$$(sha256sum 'dist/app.tar.gz' | cut -d' ' -f1)"`,
+      `node /workspace/.c2c/deploy.cjs object put 'dist/app.tar.gz' "gs://${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/{sha256}/app.tar.gz"`,
       'echo "$$sha" > /workspace/artifact.sha256',
-      `echo "https://storage.googleapis.com/${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/$$sha/ledger.tar.gz" > /workspace/artifact.uri`,
+      `echo "https://storage.googleapis.com/${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/$$sha/app.tar.gz" > /workspace/artifact.uri`,
     ]);
     expect(steps[3].args[1]).toContain(
       'apply --service ledger --env staging --artifact "$$(cat /workspace/artifact.uri)" --artifact-sha256 "$$(cat /workspace/artifact.sha256)"',
