@@ -4,7 +4,7 @@
  * foreground until SIGINT/SIGTERM, then stops every task. The server itself is `startLocalMarathon` (./index), which
  * never reads argv or the environment and never exits; this file does, once.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KNOWN_FEATURES, LocalMarathonConfigError, PortInUseError, startLocalMarathon } from './index';
 
@@ -126,6 +126,9 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     ['--token-file', v['token-file']],
   ] as const) {
     if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} needs a path, got an empty value`);
+  }
+  if (v.images !== undefined && !existsSync(v.images)) {
+    throw new UsageError(`--images ${v.images} is not a directory`, 'give an existing image store directory: <dir>/<name>/<tag>/run');
   }
   return {
     port,

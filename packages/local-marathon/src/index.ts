@@ -108,11 +108,12 @@ export function checkOptions(options: LocalMarathonOptions): void {
       'give a directory (it is created when missing)',
     );
   }
-  if (options.imageStore !== undefined && isDirectory(options.imageStore) !== true) {
+  // A store that does not exist yet is fine in-process (a harness may fill it after start); the CLI requires it.
+  if (options.imageStore !== undefined && isDirectory(options.imageStore) === false) {
     throw new LocalMarathonConfigError(
       'IMAGES_NOT_A_DIRECTORY',
       `--images ${options.imageStore} is not a directory`,
-      'give an existing image store directory: <dir>/<name>/<tag>/run',
+      'give an image store directory: <dir>/<name>/<tag>/run',
     );
   }
   const unknown = (options.enableFeatures ?? []).filter((f) => !(KNOWN_FEATURES as readonly string[]).includes(f));
@@ -237,15 +238,18 @@ let signalsHandled = false;
 
 /**
  * For harnesses (benchmarks, demos) that start servers in-process: on the first SIGINT or SIGTERM, closes every
- * server started in this process (and runs `also`, e.g. to stop child processes), then exits 130 or 143, so Ctrl-C
- * leaves no task process behind. Installed once per process; a library never calls it on its own.
+ * server started in this process (and runs `also`, e.g. to stop child processes). Task process groups get SIGTERM at
+ * once. Then, unless the process has other listeners for the signal (they own the exit), it exits 130 or 143. Installed
+ * once per process; the server never installs it on its own.
  */
 export function stopOnSignals(also: () => Promise<void> = async () => undefined): void {
   if (signalsHandled) return;
   signalsHandled = true;
-  const stop = (code: number) => {
-    void Promise.allSettled([...[...running].map((m) => m.close()), also()]).then(() => process.exit(code));
+  const stop = (signal: NodeJS.Signals, code: number) => {
+    void Promise.allSettled([...[...running].map((m) => m.close()), also()]).then(() => {
+      if (process.listenerCount(signal) === 0) process.exit(code);
+    });
   };
-  process.once('SIGINT', () => stop(130));
-  process.once('SIGTERM', () => stop(143));
+  process.once('SIGINT', () => stop('SIGINT', 130));
+  process.once('SIGTERM', () => stop('SIGTERM', 143));
 }
