@@ -40,6 +40,11 @@ export interface LocalMarathonOptions {
    * where the `docker` binary is looked for. @default - this process's environment
    */
   hostEnv?: Record<string, string | undefined>;
+  /**
+   * A fetch download that receives nothing for this long fails the task (Mesos' `--fetcher_stall_timeout`).
+   * @default 60
+   */
+  fetcherStallTimeoutSeconds?: number;
   /** Receives log lines. @default - silent */
   log?: (line: string) => void;
 }
@@ -69,7 +74,13 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
   const workDir = mkdtempSync(join(tmpdir(), 'local-marathon-'));
   const store = new Store(options.stateDir);
   const hostEnv = options.hostEnv ?? process.env;
-  const runner = new Runner({ workDir, imageStore: options.imageStore, docker: options.docker ?? 'auto', path: hostEnv.PATH ?? '' });
+  const runner = new Runner({
+    workDir,
+    imageStore: options.imageStore,
+    docker: options.docker ?? 'auto',
+    path: hostEnv.PATH ?? '',
+    fetcherStallTimeoutMs: options.fetcherStallTimeoutSeconds === undefined ? undefined : options.fetcherStallTimeoutSeconds * 1000,
+  });
   const events = new EventBus();
   const faults = new Faults();
   const scheduler = new Scheduler(store, runner, events, faults, log, hostEnv);
