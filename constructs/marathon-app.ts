@@ -3,7 +3,7 @@ import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-o
 import { EnvironmentName, ServiceDefinition } from '../lib/catalog/types';
 import { ValidationError } from '../lib/errors';
 import { MarathonAppDefinition } from '../lib/marathon/app';
-import { renderMarathonApp } from '../lib/marathon/render';
+import { ArtifactRef, renderMarathonApp } from '../lib/marathon/render';
 import { validateMarathonApp } from '../lib/marathon/validate';
 import { templateObject } from './naming';
 
@@ -18,6 +18,12 @@ export interface MarathonAppProps {
    * @see https://mesosphere.github.io/marathon/docs/native-docker.html
    */
   readonly image: string;
+  /**
+   * The artifact of the template, for an artifact service (which has no image). A deploy renders the same definition
+   * with the commit's artifact URI and SHA-256.
+   * @default - none (image services)
+   */
+  readonly artifact?: ArtifactRef;
   /**
    * Extra labels for the template (stamp labels are added by the deploy script, not here).
    * @default {}
@@ -52,7 +58,11 @@ export class MarathonApp extends Construct {
     super(scope, id);
     this.environment = props.environment;
     this.serviceName = props.service.name;
-    this.definition = renderMarathonApp(props.service, props.environment, { image: props.image, labels: props.labels });
+    this.definition = renderMarathonApp(props.service, props.environment, {
+      image: props.image,
+      artifact: props.artifact,
+      labels: props.labels,
+    });
     const violations = validateMarathonApp(this.definition);
     if (violations.length > 0) throw new ValidationError(violations);
     if (props.templateBucket !== undefined) {

@@ -1,5 +1,6 @@
 import { Construct, IConstruct } from 'constructs';
-import { ENVIRONMENTS, EnvironmentName, ServiceDefinition, virtualHostFor } from '../lib/catalog/types';
+import { templateArtifact } from '../lib/catalog/artifact';
+import { ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition, virtualHostFor } from '../lib/catalog/types';
 import { validateService } from '../lib/catalog/validate';
 import { ValidationError, Violation } from '../lib/errors';
 import { PlatformConfig, imageFor } from '../lib/platform';
@@ -51,7 +52,7 @@ export interface MicroserviceProps {
 }
 
 /** Longest service name whose derived names (`<name>-production` trigger, 64 characters) stay valid. */
-export const MAX_SERVICE_NAME = 53;
+export { MAX_SERVICE_NAME } from '../lib/catalog/validate';
 
 const declared = new WeakMap<IConstruct, Map<string, string>>();
 
@@ -76,25 +77,8 @@ export class Microservice extends Construct {
   constructor(scope: Construct, id: string, props: MicroserviceProps) {
     super(scope, id);
     const def = props.service;
-    const violations: Violation[] = [...validateService(def)];
+    const violations: Violation[] = [...validateService(def, { githubOwner: props.platform.githubOwner })];
     const subject = `Microservice(${def.name})`;
-    const owner = typeof def.repo === 'string' ? def.repo.split('/')[0] : '';
-    if (owner && owner.toLowerCase() !== props.platform.githubOwner.toLowerCase() && violations.every((v) => v.field !== 'repo')) {
-      violations.push({
-        subject,
-        field: 'repo',
-        value: def.repo,
-        message: `must belong to the GitHub owner '${props.platform.githubOwner}' that the platform manages; move the repository or set C2C_GITHUB_OWNER`,
-      });
-    }
-    if (typeof def.name === 'string' && def.name.length > MAX_SERVICE_NAME) {
-      violations.push({
-        subject,
-        field: 'name',
-        value: def.name,
-        message: `is ${def.name.length} characters; use at most ${MAX_SERVICE_NAME} (it names Cloud Build triggers, limited to 64)`,
-      });
-    }
     const names = declared.get(this.node.root) ?? new Map<string, string>();
     declared.set(this.node.root, names);
     const first = names.get(def.name);
@@ -150,6 +134,7 @@ export class Microservice extends Construct {
           service: def,
           environment: env,
           image: imageFor(props.platform, def.name, 'latest'),
+          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, props.names.deployBucket) } : {}),
           templateBucket: props.names.deployBucket,
         }),
     );

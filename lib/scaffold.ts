@@ -10,12 +10,18 @@ export interface ScaffoldOptions {
   readonly root: string;
   /** Service name (the catalog's rules: lower-case letters, digits and `-`). */
   readonly name: string;
-  /** GitHub GitHub `owner/name`. @default `<githubOwner>/<name>` */
+  /** GitHub `owner/name`. @default `<githubOwner>/<name>` */
   readonly repo?: string;
-  /** GitHub owner used when `repo` is not given. */
+  /** The GitHub owner the platform manages: the default owner of `repo`, and the one synth requires. */
   readonly githubOwner: string;
   /** Overwrite an existing `services/<name>.ts`. @default false */
   readonly force?: boolean;
+  /**
+   * What the service deploys: the Docker image its `build.sh` builds, or an artifact (a tarball that `make` builds,
+   * fetched and started by Marathon without Docker).
+   * @default 'image'
+   */
+  readonly kind?: 'image' | 'artifact';
 }
 
 /** What was written. */
@@ -38,15 +44,38 @@ export function importName(name: string): string {
   return /^[0-9]/.test(camel) ? `service${camel}` : camel;
 }
 
+/** The definition a new service starts from: what {@link serviceFileContent} writes, as data. */
+export function starterDefinition(name: string, repo: string, kind: 'image' | 'artifact' = 'image'): ServiceDefinition {
+  return {
+    name,
+    repo,
+    ...(kind === 'artifact' ? { package: { kind: 'artifact', cmd: 'node server.js' }, build: 'make' } : {}),
+    cpus: 0.25,
+    mem: 256,
+    instances: { staging: 1, production: 2 },
+    healthCheck: { path: '/health' },
+    env: {},
+    smokeTest: './e2e.sh',
+    approvers: [`group:${name}-reviewers@example.com`],
+  };
+}
+
 /** The ~15-line service file a new service starts from. */
-export function serviceFileContent(name: string, repo: string): string {
+export function serviceFileContent(name: string, repo: string, kind: 'image' | 'artifact' = 'image'): string {
+  const what =
+    kind === 'artifact'
+      ? `// An artifact, no Docker: 'make' builds and tests it and leaves dist/app.tar.gz; Marathon's fetcher unpacks it in
+// the task's sandbox and 'cmd' starts it there, listening on $PORT_HTTP (seed files: templates/artifact-repo).
+`
+      : '';
+  const pkg = kind === 'artifact' ? `  package: { kind: 'artifact', cmd: 'node server.js' },\n  build: 'make',\n` : '';
   return `import { defineService } from '../lib/catalog';
 
 // ${name}: say in one line what it does and anything unusual about how it runs.
-export default defineService({
+${what}export default defineService({
   name: '${name}',
   repo: '${repo}',
-  cpus: 0.25,
+${pkg}  cpus: 0.25,
   mem: 256,
   instances: { staging: 1, production: 2 },
   healthCheck: { path: '/health' },
@@ -59,23 +88,18 @@ export default defineService({
 
 /**
  * Writes `services/<name>.ts` from the template and adds one line to `services/fleet.ts`.
- * Nothing is written when the name or repository breaks a catalog rule, or when the file exists (without `force`).
+ * Nothing is written when the service would break a catalog rule (the name or the repository, as synth would say),
+ * or when the file exists (without `force`).
  * @throws ValidationError INVALID_DEFINITION naming the field, value and fix.
  * @throws C2CError SERVICE_EXISTS, or SERVICES_INDEX when the index has an unexpected shape.
  */
 export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
   const { root, name } = options;
   const repo = options.repo ?? `${options.githubOwner}/${name}`;
-  const candidate: ServiceDefinition = {
-    name,
-    repo,
-    cpus: 0.25,
-    mem: 256,
-    instances: 1,
-    smokeTest: './e2e.sh',
-    approvers: ['group:reviewers@example.com'],
-  };
-  const problems = validateService(candidate).filter((v) => v.field === 'name' || v.field === 'repo');
+  const kind = options.kind ?? 'image';
+  // The catalog's own validator, with the platform's owner, on the definition about to be written: exactly what
+  // synth checks, so a service that new-service writes is one that synthesizes.
+  const problems = validateService(starterDefinition(name, repo, kind), { githubOwner: options.githubOwner });
   if (problems.length > 0) throw new ValidationError(problems);
 
   const file = join('services', `${name}.ts`);
@@ -94,7 +118,7 @@ export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
   const line = `export { default as ${importName(name)} } from './${name}';`;
   const source = readFileSync(indexPath, 'utf8');
   const alreadyListed = source.split('\n').includes(line);
-  const content = serviceFileContent(name, repo);
+  const content = serviceFileContent(name, repo, kind);
   writeFileSync(filePath, content);
   if (!alreadyListed) writeFileSync(indexPath, `${source}${source.endsWith('\n') || source === '' ? '' : '\n'}${line}\n`);
   return { file, content, index, indexUpdated: !alreadyListed, added: alreadyListed ? [] : [line] };

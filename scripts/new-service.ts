@@ -1,4 +1,4 @@
-// npm run new-service -- NAME [--repo owner/name] [--force] [--json] [--dir PATH]
+// npm run new-service -- NAME [--artifact] [--repo owner/name] [--force] [--json] [--dir PATH]
 // Thin CLI over lib/scaffold.ts. Exit codes: 0 written; 2 invalid name/repo, file exists, or bad usage; 1 unexpected.
 import { Command, CommanderError } from 'commander';
 import { findRepoRoot } from '../constructs/settings';
@@ -10,13 +10,19 @@ function main(argv: string[]): number {
   const program = new Command('new-service')
     .description('Write services/NAME.ts from the template and list it in services/fleet.ts (one line)')
     .argument('<name>', "service name: lower-case letters, digits and '-', e.g. 'bulb-api'")
-    .option('--repo <owner/name>', 'GitHub repository (default: $C2C_GITHUB_OWNER/NAME)')
+    .option('--repo <owner/name>', 'GitHub repository, owned by $C2C_GITHUB_OWNER (default: $C2C_GITHUB_OWNER/NAME)')
+    .option(
+      '--artifact',
+      'deploy a tarball that `make` builds, fetched and run by Marathon without Docker (default: a Docker image)',
+      false,
+    )
     .option('--force', 'overwrite an existing services/NAME.ts', false)
     .option('--json', 'print what was written as JSON', false)
     .option('--dir <path>', 'repository root (default: this checkout)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 written; 2 invalid name or repository, file exists (use --force), or bad usage; 1 unexpected error.',
+      '\nThe service is checked by the same rules as `npm run synth`: what this writes synthesizes.' +
+        '\nExit codes: 0 written; 2 invalid name or repository, file exists (use --force), or bad usage; 1 unexpected error.',
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -26,7 +32,7 @@ function main(argv: string[]): number {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     throw e;
   }
-  const opts = program.opts<{ repo?: string; force: boolean; json: boolean; dir?: string }>();
+  const opts = program.opts<{ repo?: string; force: boolean; json: boolean; dir?: string; artifact: boolean }>();
   const [name] = program.args;
   try {
     const result = scaffoldService({
@@ -34,6 +40,7 @@ function main(argv: string[]): number {
       name,
       repo: opts.repo,
       force: opts.force,
+      kind: opts.artifact ? 'artifact' : 'image',
       githubOwner: platformFromEnv(process.env).githubOwner,
     });
     if (opts.json) {

@@ -3,9 +3,9 @@
 import { Testing } from 'cdktf';
 import { Microservice } from '../../constructs/microservice';
 import { platformNames } from '../../constructs/naming';
-import { Catalog, ServiceDefinition } from '../../lib/catalog';
+import { Catalog, HealthCheck, ServiceDefinition } from '../../lib/catalog';
+import { validateService } from '../../lib/catalog/validate';
 import { ValidationError } from '../../lib/errors';
-import storefront from '../../services/storefront';
 import { platform, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
@@ -30,7 +30,19 @@ function synthError(def: ServiceDefinition): string {
   throw new Error('expected a ValidationError');
 }
 
-const ok: ServiceDefinition = { ...storefront, virtualHost: undefined };
+// A fixture (tests never depend on which services services/ holds).
+const ok: ServiceDefinition = {
+  name: 'shop',
+  repo: 'acme-lighting/shop',
+  cpus: 0.25,
+  mem: 192,
+  instances: { staging: 1, production: 2 },
+  smokeTest: './e2e.sh',
+  approvers: ['user:ana@acme-lighting.example'],
+};
+const artifact: ServiceDefinition = { ...ok, package: { kind: 'artifact', cmd: 'node server.js' }, build: 'make' };
+const a = (patch: object) => synthError({ ...artifact, ...patch } as ServiceDefinition);
+const pkg = (patch: object) => a({ package: { ...artifact.package, ...patch } });
 const m = (patch: object) => synthError({ ...ok, ...patch } as ServiceDefinition);
 
 describe('service definition rules (lib/catalog/validate.ts)', () => {
@@ -39,22 +51,19 @@ describe('service definition rules (lib/catalog/validate.ts)', () => {
       "Microservice(Bulb_API): 'name' (\"Bulb_API\") must be lower-case letters, digits and '-' (it becomes the Marathon id); use 'bulb-api'",
     ));
   it('repo', () =>
-    expect(m({ repo: 'storefront' })).toBe(
-      "Microservice(storefront): 'repo' (\"storefront\") must be a GitHub 'owner/name', e.g. 'acme/bulb-api'",
-    ));
-  it('cpus', () => expect(m({ cpus: 0 })).toBe("Microservice(storefront): 'cpus' (0) must be > 0; set the CPU share per task, e.g. 0.25"));
-  it('mem 0', () =>
-    expect(m({ mem: 0 })).toBe("Microservice(storefront): 'mem' (0) must be > 0 MiB; set it to the container's limit, e.g. 256"));
-  it('disk', () => expect(m({ disk: -1 })).toBe("Microservice(storefront): 'disk' (-1) must be >= 0 MiB"));
+    expect(m({ repo: 'shop' })).toBe("Microservice(shop): 'repo' (\"shop\") must be a GitHub 'owner/name', e.g. 'acme/bulb-api'"));
+  it('cpus', () => expect(m({ cpus: 0 })).toBe("Microservice(shop): 'cpus' (0) must be > 0; set the CPU share per task, e.g. 0.25"));
+  it('mem 0', () => expect(m({ mem: 0 })).toBe("Microservice(shop): 'mem' (0) must be > 0 MiB; set it to the container's limit, e.g. 256"));
+  it('disk', () => expect(m({ disk: -1 })).toBe("Microservice(shop): 'disk' (-1) must be >= 0 MiB"));
   it('instances (one number)', () =>
-    expect(m({ instances: 1.5 })).toBe("Microservice(storefront): 'instances' (1.5) must be a whole number >= 0, e.g. 2"));
+    expect(m({ instances: 1.5 })).toBe("Microservice(shop): 'instances' (1.5) must be a whole number >= 0, e.g. 2"));
   it('instances per environment', () =>
     expect(m({ instances: { staging: -1, production: 2 } })).toBe(
-      "Microservice(storefront): 'instances.staging' (-1) must be a whole number >= 0, e.g. 2",
+      "Microservice(shop): 'instances.staging' (-1) must be a whole number >= 0, e.g. 2",
     ));
   it('production fewer instances than staging', () =>
     expect(m({ instances: { staging: 3, production: 1 } })).toBe(
-      "Microservice(storefront): 'instances.production' (1) is fewer than staging (3); raise it, or set 'allowFewerInProduction: true' if that is intended",
+      "Microservice(shop): 'instances.production' (1) is fewer than staging (3); raise it, or set 'allowFewerInProduction: true' if that is intended",
     ));
   it('production fewer than staging is allowed when intended', () => {
     expect(() =>
@@ -71,86 +80,194 @@ describe('service definition rules (lib/catalog/validate.ts)', () => {
   });
   it('ports[i].name', () =>
     expect(m({ ports: [{ name: 'HTTP', containerPort: 8080 }] })).toBe(
-      "Microservice(storefront): 'ports[0].name' (\"HTTP\") must be lower-case letters, digits and '-', e.g. 'http'",
+      "Microservice(shop): 'ports[0].name' (\"HTTP\") must be lower-case letters, digits and '-', e.g. 'http'",
     ));
   it('ports[i].containerPort', () =>
     expect(m({ ports: [{ name: 'http', containerPort: 70000 }] })).toBe(
-      "Microservice(storefront): 'ports[0].containerPort' (70000) must be a port number from 1 to 65535, e.g. 8080",
+      "Microservice(shop): 'ports[0].containerPort' (70000) must be a port number from 1 to 65535, e.g. 8080",
     ));
   it('health check on a port index that does not exist', () =>
     expect(m({ healthCheck: { portIndex: 1 } })).toBe(
-      "Microservice(storefront): 'healthCheck.portIndex' (1) must address one of the service's 1 port(s) (0..0); add the port or change the index",
+      "Microservice(shop): 'healthCheck.portIndex' (1) must address one of the service's 1 port(s) (0..0); add the port or change the index",
     ));
   it('COMMAND health check without a command', () =>
     expect(m({ healthCheck: { protocol: 'COMMAND' } })).toBe(
-      "Microservice(storefront): 'healthCheck.command' (undefined) is required for protocol 'COMMAND'; give a shell command that exits 0 when healthy",
+      "Microservice(shop): 'healthCheck.command' (undefined) is required for protocol 'COMMAND'; give a shell command that exits 0 when healthy",
     ));
   it('env name', () =>
     expect(m({ env: { '1X': 'a' } })).toBe(
-      'Microservice(storefront): \'env.1X\' ("1X") is not a valid variable name; use letters, digits and _ (not starting with a digit)',
+      'Microservice(shop): \'env.1X\' ("1X") is not a valid variable name; use letters, digits and _ (not starting with a digit)',
     ));
   it('env value not a string', () =>
     expect(m({ env: { PORTS: 3 } })).toBe(
-      'Microservice(storefront): \'env.PORTS\' (3) must be a string (Marathon rejects numbers and booleans); write "3"',
+      'Microservice(shop): \'env.PORTS\' (3) must be a string (Marathon rejects numbers and booleans); write "3"',
     ));
   it('secret name', () =>
     expect(m({ secrets: { 'db-pass': 'x/y' } })).toBe(
-      'Microservice(storefront): \'secrets.db-pass\' ("db-pass") is not a valid variable name; use letters, digits and _',
+      'Microservice(shop): \'secrets.db-pass\' ("db-pass") is not a valid variable name; use letters, digits and _',
     ));
   it('secret path empty', () =>
     expect(m({ secrets: { DB: ' ' } })).toBe(
-      "Microservice(storefront): 'secrets.DB' (\" \") must be the secret's store path, e.g. 'bulb-api/db-password'",
+      "Microservice(shop): 'secrets.DB' (\" \") must be the secret's store path, e.g. 'bulb-api/db-password'",
     ));
   it('secret also in env', () =>
     expect(m({ env: { DB: 'x' }, secrets: { DB: 'a/b' } })).toBe(
-      "Microservice(storefront): 'secrets.DB' (\"DB\") is also set in 'env'; keep it in one place",
+      "Microservice(shop): 'secrets.DB' (\"DB\") is also set in 'env'; keep it in one place",
     ));
   it('label value not a string', () =>
     expect(m({ labels: { TEAM: 7 } })).toBe(
-      'Microservice(storefront): \'labels.TEAM\' (7) must be a string (Marathon labels are strings); write "7"',
+      'Microservice(shop): \'labels.TEAM\' (7) must be a string (Marathon labels are strings); write "7"',
     ));
   it('reserved label prefix', () =>
     expect(m({ labels: { 'c2c.owner': 'x' } })).toBe(
-      "Microservice(storefront): 'labels.c2c.owner' (\"c2c.owner\") uses the reserved prefix 'c2c.'; choose another key",
+      "Microservice(shop): 'labels.c2c.owner' (\"c2c.owner\") uses the reserved prefix 'c2c.'; choose another key",
     ));
   it('smokeTest', () =>
     expect(m({ smokeTest: '' })).toBe(
-      "Microservice(storefront): 'smokeTest' (\"\") must be the command that tests a running environment (it gets SERVICE_URL), e.g. './e2e.sh'",
+      "Microservice(shop): 'smokeTest' (\"\") must be the command that tests a running environment (it gets SERVICE_URL), e.g. './e2e.sh'",
     ));
   it('empty approvers', () =>
     expect(m({ approvers: [] })).toBe(
-      "Microservice(storefront): 'approvers' ([]) must name at least one reviewer for production, e.g. ['user:ana@example.com']",
+      "Microservice(shop): 'approvers' ([]) must name at least one reviewer for production, e.g. ['user:ana@example.com']",
     ));
   it('approver not an IAM member', () =>
     expect(m({ approvers: ['ana@example.com'] })).toBe(
-      "Microservice(storefront): 'approvers[0]' (\"ana@example.com\") must be an IAM member: 'user:…', 'group:…', 'serviceAccount:…' or 'domain:…'",
+      "Microservice(shop): 'approvers[0]' (\"ana@example.com\") must be an IAM member: 'user:…', 'group:…', 'serviceAccount:…' or 'domain:…'",
     ));
   it('approvalTtlHours', () =>
-    expect(m({ approvalTtlHours: 0 })).toBe("Microservice(storefront): 'approvalTtlHours' (0) must be > 0 hours, e.g. 24"));
+    expect(m({ approvalTtlHours: 0 })).toBe("Microservice(shop): 'approvalTtlHours' (0) must be > 0 hours, e.g. 24"));
   it('paths empty', () =>
-    expect(m({ paths: [] })).toBe(
-      "Microservice(storefront): 'paths' ([]) must list at least one glob, or be left out to build on every push",
-    ));
+    expect(m({ paths: [] })).toBe("Microservice(shop): 'paths' ([]) must list at least one glob, or be left out to build on every push"));
   it('Marathon rules on the rendered app, per environment', () =>
     expect(m({ healthCheck: { intervalSeconds: 2, timeoutSeconds: 2 } })).toBe(
       [
-        "Microservice(storefront) in staging: 'healthChecks[0].timeoutSeconds' (2) must be less than intervalSeconds (2); lower it or check less often",
-        "Microservice(storefront) in production: 'healthChecks[0].timeoutSeconds' (2) must be less than intervalSeconds (2); lower it or check less often",
+        "Microservice(shop) in staging: 'healthChecks[0].timeoutSeconds' (2) must be less than intervalSeconds (2); lower it or check less often",
+        "Microservice(shop) in production: 'healthChecks[0].timeoutSeconds' (2) must be less than intervalSeconds (2); lower it or check less often",
       ].join('\n'),
     ));
   it('duplicate service names in the catalog', () => {
     expect(() => new Catalog([ok, ok])).toThrow(
       new ValidationError([
         {
-          subject: 'Microservice(storefront)',
+          subject: 'Microservice(shop)',
           field: 'name',
-          value: 'storefront',
+          value: 'shop',
           message: 'is used by services #1 and #2 in services/fleet.ts; service names must be unique, rename one',
         },
       ]),
     );
     expect(() => new Catalog([ok, ok])).toThrow(
-      'Microservice(storefront): \'name\' ("storefront") is used by services #1 and #2 in services/fleet.ts; service names must be unique, rename one',
+      'Microservice(shop): \'name\' ("shop") is used by services #1 and #2 in services/fleet.ts; service names must be unique, rename one',
     );
   });
+});
+
+describe('what is deployed and how it is built', () => {
+  it('build none with a built (unpinned) image', () =>
+    expect(m({ build: 'none' })).toBe(
+      "Microservice(shop): 'build' (\"none\") leaves nothing to deploy: this service's image is built from its repository; choose a build, or deploy an upstream image pinned by digest with package: { kind: 'upstream-image', image: 'name@sha256:…' }",
+    ));
+  it('upstream image not pinned by digest', () =>
+    expect(m({ package: { kind: 'upstream-image', image: 'nginx:1.25' }, build: 'none' })).toBe(
+      "Microservice(shop): 'package.image' (\"nginx:1.25\") must be pinned by digest, 'name@sha256:<64 hex>', so that what is reviewed is what runs; find the digest with 'docker buildx imagetools inspect IMAGE'",
+    ));
+  it('an upstream image pinned by digest needs no build', () =>
+    expect(() =>
+      Testing.synthScope((scope) => {
+        new Microservice(scope, 's', {
+          service: { ...ok, package: { kind: 'upstream-image', image: `nginx@sha256:${'a'.repeat(64)}` } },
+          platform,
+          names: platformNames(platform),
+          bundle: ws.bundle,
+          connection: 'github',
+        });
+      }),
+    ).not.toThrow());
+  it('build not one of the kinds', () =>
+    expect(m({ build: 'gradle' })).toBe(
+      "Microservice(shop): 'build' (\"gradle\") must be 'build.sh', 'make', 'none' or { command: '…' } (a command that exits non-zero when the build or a test fails)",
+    ));
+  it('build command empty', () =>
+    expect(m({ build: { command: ' ' } })).toBe(
+      "Microservice(shop): 'build' ({\"command\":\" \"}) must be 'build.sh', 'make', 'none' or { command: '…' } (a command that exits non-zero when the build or a test fails)",
+    ));
+  it('unknown package kind', () =>
+    expect(m({ package: { kind: 'rpm' } })).toBe(
+      "Microservice(shop): 'package.kind' (\"rpm\") must be 'image' (built by the repository), 'upstream-image' or 'artifact'",
+    ));
+  it('artifact with build none', () =>
+    expect(a({ build: 'none' })).toBe(
+      "Microservice(shop): 'build' (\"none\") cannot be 'none' for an artifact: the build produces the tarball; use 'build.sh', 'make' or { command: '…' }",
+    ));
+  it('Docker-only field on an artifact: package.image', () =>
+    expect(pkg({ image: 'nginx:1.25' })).toBe(
+      'Microservice(shop): \'package.image\' ("nginx:1.25") is Docker-only; an artifact has no image: remove it',
+    ));
+  it('Docker-only field on an artifact: cmd', () =>
+    expect(a({ cmd: 'node server.js' })).toBe(
+      "Microservice(shop): 'cmd' (\"node server.js\") is Docker-only (it overrides an image's entrypoint); an artifact names its command in 'package.cmd'",
+    ));
+  it('Docker-only field on an artifact: ports[i].containerPort', () =>
+    expect(a({ ports: [{ name: 'http', containerPort: 8080 }] })).toBe(
+      "Microservice(shop): 'ports[0].containerPort' (8080) is Docker-only: an artifact runs on the agent's network and listens on $PORT_HTTP; remove it",
+    ));
+  it('an image port without containerPort', () =>
+    expect(m({ ports: [{ name: 'http' }] })).toBe(
+      "Microservice(shop): 'ports[0].containerPort' (undefined) must be a port number from 1 to 65535, e.g. 8080",
+    ));
+  it('artifact without cmd or args', () =>
+    expect(a({ package: { kind: 'artifact' } })).toBe(
+      "Microservice(shop): 'package.cmd' (undefined) is required for an artifact: the command that starts it in the sandbox, e.g. 'node server.js' or './bin/start'",
+    ));
+  it('artifact with both cmd and args', () =>
+    expect(pkg({ args: ['./x'] })).toBe(
+      "Microservice(shop): 'package.args' ([\"./x\"]) cannot be combined with 'package.cmd'; keep one of them",
+    ));
+  it('a cmd that does not start the artifact', () =>
+    expect(pkg({ cmd: 'sleep 1000' })).toBe(
+      "Microservice(shop): 'package.cmd' (\"sleep 1000\") does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js'",
+    ));
+  it.each([['./bin/start --port $PORT_HTTP'], ['bin/start'], ['java -jar app.jar'], ['exec $MESOS_SANDBOX/run']])(
+    'a cmd that starts the artifact: %s',
+    (cmd) => expect(validateService({ ...artifact, package: { kind: 'artifact', cmd } })).toEqual([]),
+  );
+  it('args that do not start the fetched binary', () =>
+    expect(a({ package: { kind: 'artifact', args: ['/usr/bin/lamp'], file: 'out/lamp', extract: false, executable: true } })).toBe(
+      "Microservice(shop): 'package.args' ([\"/usr/bin/lamp\"]) does not start the fetched file 'lamp'; run it as './lamp'",
+    ));
+  it('executable without extract: false', () =>
+    expect(pkg({ cmd: './shop', executable: true })).toBe(
+      "Microservice(shop): 'package.executable' (true) keeps the fetcher from extracting the archive; set extract: false for a single binary, or remove executable for a tarball",
+    ));
+  it('a file that is not an archive, to extract', () =>
+    expect(pkg({ file: 'out/shop.bin' })).toBe(
+      'Microservice(shop): \'package.file\' ("out/shop.bin") is not an archive the fetcher extracts (.tar.gz, .tgz, .tar.xz, .tar.bz2, .zip); set extract: false for a single file',
+    ));
+  it('destPath outside the sandbox', () =>
+    expect(pkg({ destPath: '../shop.tar.gz' })).toBe(
+      "Microservice(shop): 'package.destPath' (\"../shop.tar.gz\") must be a file name inside the sandbox, e.g. 'lamp-sync'",
+    ));
+});
+
+describe('health check kinds', () => {
+  it('unknown protocol', () =>
+    expect(m({ healthCheck: { protocol: 'GRPC' } })).toBe(
+      'Microservice(shop): \'healthCheck.protocol\' ("GRPC") must be one of HTTP, HTTPS, MESOS_HTTP, MESOS_HTTPS, TCP, MESOS_TCP, COMMAND (or left out for HTTP)',
+    ));
+  it('a command on an HTTP check', () =>
+    expect(m({ healthCheck: { path: '/health', command: 'true' } })).toBe(
+      "Microservice(shop): 'healthCheck.command' (\"true\") is only for protocol 'COMMAND'; remove it, or set protocol: 'COMMAND'",
+    ));
+  it('a path on a TCP check', () =>
+    expect(m({ healthCheck: { protocol: 'TCP', path: '/health' } })).toBe(
+      "Microservice(shop): 'healthCheck.path' (\"/health\") is not used by a TCP check (it only connects to the port); remove it, or use 'HTTP'",
+    ));
+  it('a port on a COMMAND check', () =>
+    expect(m({ healthCheck: { protocol: 'COMMAND', command: 'true', portIndex: 0 } })).toBe(
+      "Microservice(shop): 'healthCheck.portIndex' (0) is not used by a COMMAND check (it runs 'command'); remove it",
+    ));
+  it('a TCP check on a port that does not exist', () =>
+    expect(m({ healthCheck: HealthCheck.tcp({ portIndex: 3 }) })).toBe(
+      "Microservice(shop): 'healthCheck.portIndex' (3) must address one of the service's 1 port(s) (0..0); add the port or change the index",
+    ));
 });

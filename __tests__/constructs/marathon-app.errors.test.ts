@@ -73,7 +73,15 @@ describe('validateMarathonApp rules', () => {
     expect(v({ cmd: 'x', args: ['y'] })).toBe(`${S}: 'cmd' ("x") cannot be combined with 'args'; keep one of them`));
   it('nothing to run', () =>
     expect(v({ container: undefined, healthChecks: undefined, networks: [{ mode: 'host' }] })).toBe(
-      `${S}: 'container' (undefined) is required when there is no 'cmd' or 'args'; give a Docker image`,
+      `${S}: 'container' (undefined) is required when there is no 'cmd' or 'args'; give a Docker image, or a 'cmd' that starts the fetched artifact`,
+    ));
+  it('fetch without a URI', () =>
+    expect(v({ fetch: [{ uri: '', extract: true, executable: false, cache: true }] })).toBe(
+      `${S}: 'fetch[0].uri' ("") is required: the URI the fetcher downloads into the sandbox, e.g. https://example.com/app.tar.gz`,
+    ));
+  it('fetch destPath outside the sandbox', () =>
+    expect(v({ fetch: [{ uri: 'https://e.com/a.tgz', extract: true, executable: false, cache: true, destPath: '/etc/a.tgz' }] })).toBe(
+      `${S}: 'fetch[0].destPath' ("/etc/a.tgz") must be a relative path inside the task's sandbox, e.g. 'app.tar.gz'`,
     ));
   it('empty image', () =>
     expect(v({ container: { ...base.container!, docker: { image: ' ', forcePullImage: false } } })).toBe(

@@ -1,10 +1,14 @@
 // Black-box tests of `npm run new-service`: the real CLI (scripts/new-service.ts built with esbuild, as
-// scripts/build.mjs does) run on a temp copy of services/ (--dir), never on the repository's own services/.
+// scripts/build.mjs does) run on a fixture services/ folder (--dir), never on the repository's own services/.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { packageOf, ServiceDefinition } from '../../lib/catalog';
+import { validateService } from '../../lib/catalog/validate';
+import { renderMarathonApp } from '../../lib/marathon/render';
+import { starterDefinition } from '../../lib/scaffold';
 
 const repo = join(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'c2c-new-service-'));
@@ -24,9 +28,13 @@ beforeAll(() => {
     logLevel: 'warning',
   });
 });
+// A fixture fleet of one service, and lib/ linked so that a written service file can be compiled and loaded.
 beforeEach(() => {
   root = join(dir, `repo-${n++}`);
-  cpSync(join(repo, 'services'), join(root, 'services'), { recursive: true });
+  mkdirSync(join(root, 'services'), { recursive: true });
+  symlinkSync(join(repo, 'lib'), join(root, 'lib'));
+  writeFileSync(join(root, 'services', 'existing.ts'), "export default { name: 'existing' };\n");
+  writeFileSync(join(root, 'services', 'fleet.ts'), "export { default as existing } from './existing';\n");
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -38,6 +46,20 @@ function run(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const index = () => readFileSync(join(root, 'services', 'fleet.ts'), 'utf8');
+
+/** The definition a written service file exports (compiled and loaded, as synth would). */
+function load(name: string): ServiceDefinition {
+  const out = join(root, `${name}.js`);
+  buildSync({
+    entryPoints: [join(root, 'services', `${name}.ts`)],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    logLevel: 'warning',
+  });
+  return (require(out) as { default: ServiceDefinition }).default;
+}
 
 it('writes services/NAME.ts and adds one line to services/fleet.ts', () => {
   const before = index();
@@ -90,16 +112,63 @@ it('an invalid repository: exit 2', () => {
 });
 
 it('refuses to overwrite an existing service (exit 2) unless --force, which does not list it twice', () => {
-  const r = run('billing', '--dir', root);
+  const r = run('existing', '--dir', root);
   expect(r.code).toBe(2);
   expect(r.stderr).toBe(
-    'new-service: services/billing.ts already exists\nhint: edit it, choose another name, or pass --force to overwrite it\n',
+    'new-service: services/existing.ts already exists\nhint: edit it, choose another name, or pass --force to overwrite it\n',
   );
   const before = index();
-  const forced = run('billing', '--force', '--dir', root);
+  const forced = run('existing', '--force', '--dir', root);
   expect(forced.code).toBe(0);
-  expect(forced.stdout).toContain('services/fleet.ts already lists billing');
+  expect(forced.stdout).toContain('services/fleet.ts already lists existing');
   expect(index()).toBe(before);
+});
+
+describe('rejects what synth would reject (the catalog validator, with the platform owner), exit 2, nothing written', () => {
+  const rejected = (args: string[], message: string) => {
+    const before = index();
+    expect(run(...args, '--dir', root)).toEqual({ code: 2, stdout: '', stderr: `new-service: ${message}\n` });
+    expect(index()).toBe(before);
+  };
+  it('a repository of another owner', () =>
+    rejected(
+      ['lamp', '--repo', 'someone-else/lamp'],
+      "Microservice(lamp): 'repo' (\"someone-else/lamp\") must belong to the GitHub owner 'acme-lighting' that the platform manages; move the repository or set C2C_GITHUB_OWNER",
+    ));
+  it('a name too long for the trigger names', () =>
+    rejected(
+      ['a'.repeat(54)],
+      `Microservice(${'a'.repeat(54)}): 'name' ("${'a'.repeat(54)}") is 54 characters; use at most 53 (it names Cloud Build triggers, limited to 64)`,
+    ));
+  it('a name Marathon reserves', () =>
+    rejected(
+      ['tasks'],
+      [
+        "Microservice(tasks) in staging: 'id' (\"/staging/tasks\") must not end with the reserved word 'tasks'; rename the app",
+        "Microservice(tasks) in production: 'id' (\"/production/tasks\") must not end with the reserved word 'tasks'; rename the app",
+      ].join('\n'),
+    ));
+});
+
+it('the file it writes is the starter definition, and passes the same validation as synth', () => {
+  expect(run('lamp-sync', '--dir', root).code).toBe(0);
+  const def = load('lamp-sync');
+  expect(def).toEqual(starterDefinition('lamp-sync', 'acme-lighting/lamp-sync'));
+  expect(validateService(def, { githubOwner: 'acme-lighting' })).toEqual([]);
+  expect(packageOf(def).kind).toBe('image');
+});
+
+it('--artifact writes the artifact kind: a tarball built by make, started by cmd, no container', () => {
+  const r = run('light-timer', '--artifact', '--dir', root);
+  expect(r.code).toBe(0);
+  const file = readFileSync(join(root, 'services', 'light-timer.ts'), 'utf8');
+  expect(file).toContain("package: { kind: 'artifact', cmd: 'node server.js' },\n  build: 'make',\n");
+  expect(file.trim().split('\n').length).toBeLessThanOrEqual(20);
+  const def = load('light-timer');
+  expect(def).toEqual(starterDefinition('light-timer', 'acme-lighting/light-timer', 'artifact'));
+  expect(validateService(def, { githubOwner: 'acme-lighting' })).toEqual([]);
+  const app = renderMarathonApp(def, 'staging', { artifact: { uri: 'https://b.example/app.tar.gz', sha256: 'f'.repeat(64) } });
+  expect([app.cmd, app.container, app.fetch?.[0].uri]).toEqual(['node server.js', undefined, 'https://b.example/app.tar.gz']);
 });
 
 it('--help documents the options and exit codes; missing NAME is a usage error (exit 2)', () => {
@@ -107,6 +176,7 @@ it('--help documents the options and exit codes; missing NAME is a usage error (
   expect(help.code).toBe(0);
   expect(help.stdout).toContain('Usage: new-service [options] <name>');
   expect(help.stdout).toContain('--force');
+  expect(help.stdout).toContain('--artifact');
   expect(help.stdout).toContain('Exit codes: 0 written; 2 invalid name or repository');
   const missing = run();
   expect(missing.code).toBe(2);

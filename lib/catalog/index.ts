@@ -1,16 +1,18 @@
 import { C2CError, ValidationError } from '../errors';
 import { ServiceDefinition } from './types';
-import { validateCatalog } from './validate';
+import { validateCatalog, ValidateOptions } from './validate';
 
 export * from './types';
+export * from './artifact';
+export type { ValidateOptions } from './validate';
 
 /** The validated set of services: the one catalog that main.ts, the deploy script and the demo all read. */
 export class Catalog {
   readonly services: readonly ServiceDefinition[];
 
   /** @throws ValidationError listing every violation of every service. */
-  constructor(defs: readonly ServiceDefinition[]) {
-    const violations = validateCatalog(defs);
+  constructor(defs: readonly ServiceDefinition[], options: ValidateOptions = {}) {
+    const violations = validateCatalog(defs, options);
     if (violations.length > 0) throw new ValidationError(violations);
     this.services = [...defs].sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -2,12 +2,16 @@
 export type EnvironmentName = 'staging' | 'production';
 export const ENVIRONMENTS: readonly EnvironmentName[] = ['staging', 'production'];
 
-/** One port the container listens on. */
+/** One port the service listens on. */
 export interface ServicePort {
   /** A short name, lower-case (`http`, `admin`); Marathon exposes it as `$PORT_<NAME>` and marathon-lb uses it. */
   readonly name: string;
-  /** The port inside the container. @see https://mesosphere.github.io/marathon/docs/ports.html */
-  readonly containerPort: number;
+  /**
+   * The port inside the container (image services, bridge networking). Required for images; an artifact runs on the
+   * agent's network and listens on the port Marathon gives it in `$PORT_<NAME>` (e.g. `$PORT_HTTP`), so it has none.
+   * @see https://mesosphere.github.io/marathon/docs/ports.html
+   */
+  readonly containerPort?: number;
   /**
    * A fixed service port (load-balancer port); 0 lets Marathon pick one from 10000-20000.
    * @default 0
@@ -17,28 +21,133 @@ export interface ServicePort {
   readonly protocol?: 'tcp' | 'udp';
 }
 
-/** How Marathon decides a task is healthy. @see reference/marathon-api/SEMANTICS.md §12 */
-export interface ServiceHealthCheck {
-  /**
-   * `HTTP`/`TCP` are run by Marathon; `MESOS_HTTP`/`MESOS_TCP`/`COMMAND` by Mesos on the agent.
-   * @default 'HTTP'
-   */
-  readonly protocol?: 'HTTP' | 'HTTPS' | 'TCP' | 'MESOS_HTTP' | 'MESOS_HTTPS' | 'MESOS_TCP' | 'COMMAND';
-  /** HTTP path. @default '/health' */
-  readonly path?: string;
-  /** Index into `ports`. @default 0 */
-  readonly portIndex?: number;
-  /** Shell command, required for `COMMAND`. */
-  readonly command?: string;
-  /** @default 30 */
+/** When the checks run and how many failures kill a task; shared by every kind of health check. */
+export interface HealthCheckTiming {
+  /** Seconds after start during which failures do not count. @default 30 */
   readonly gracePeriodSeconds?: number;
   /** @default 5 */
   readonly intervalSeconds?: number;
-  /** @default 3 */
+  /** Less than `intervalSeconds`. @default 3 */
   readonly timeoutSeconds?: number;
-  /** @default 3 */
+  /** Consecutive failures before Marathon kills the task (0 = never). @default 3 */
   readonly maxConsecutiveFailures?: number;
 }
+
+/**
+ * An HTTP(S) GET that must answer 2xx/3xx. `HTTP`/`HTTPS` are run by Marathon, `MESOS_HTTP`/`MESOS_HTTPS` by Mesos on
+ * the agent. The protocol may be left out: HTTP is the default kind.
+ */
+export interface HttpHealthCheck extends HealthCheckTiming {
+  /** @default 'HTTP' */
+  readonly protocol?: 'HTTP' | 'HTTPS' | 'MESOS_HTTP' | 'MESOS_HTTPS';
+  /** @default '/health' */
+  readonly path?: string;
+  /** Index into `ports`. @default 0 */
+  readonly portIndex?: number;
+}
+
+/** A TCP connect to a port. `TCP` is run by Marathon, `MESOS_TCP` by Mesos on the agent. */
+export interface TcpHealthCheck extends HealthCheckTiming {
+  readonly protocol: 'TCP' | 'MESOS_TCP';
+  /** Index into `ports`. @default 0 */
+  readonly portIndex?: number;
+}
+
+/** A shell command run by Mesos next to the task (inside the container for images); exit 0 means healthy. */
+export interface CommandHealthCheck extends HealthCheckTiming {
+  readonly protocol: 'COMMAND';
+  /** e.g. `curl -fsS http://localhost:$PORT_HTTP/health` */
+  readonly command: string;
+}
+
+/**
+ * How Marathon decides a task is healthy: one of three kinds, each with only its own options (as cdk8s-plus
+ * `Probe.fromHttpGet/fromTcpSocket/fromCommand`). Plain data; `HealthCheck.http()` and friends write it for you.
+ * @see reference/marathon-api/SEMANTICS.md §12
+ */
+export type ServiceHealthCheck = HttpHealthCheck | TcpHealthCheck | CommandHealthCheck;
+
+/** Factories for the three kinds of health check (they return the plain data a service file may also write). */
+export const HealthCheck = {
+  /** `HealthCheck.http('/health', { portIndex: 1 })` */
+  http(path = '/health', options: Omit<HttpHealthCheck, 'path'> = {}): HttpHealthCheck {
+    return { ...options, protocol: options.protocol ?? 'HTTP', path };
+  },
+  /** `HealthCheck.tcp({ portIndex: 0 })` */
+  tcp(options: Omit<TcpHealthCheck, 'protocol'> & { readonly protocol?: TcpHealthCheck['protocol'] } = {}): TcpHealthCheck {
+    return { ...options, protocol: options.protocol ?? 'TCP' };
+  },
+  /** `HealthCheck.command('test -f ready')` */
+  command(command: string, options: HealthCheckTiming = {}): CommandHealthCheck {
+    return { ...options, protocol: 'COMMAND', command };
+  },
+} as const;
+
+/** The Docker image the service's build produces and pushes to the registry under the commit (the default). */
+export interface BuiltImagePackage {
+  readonly kind: 'image';
+}
+
+/**
+ * An image someone else builds (a database, a proxy, the registry itself), deployed as is. It must be pinned by
+ * digest, `name@sha256:<64 hex>`, so that what is reviewed is what runs. Usually goes with `build: 'none'`.
+ */
+export interface UpstreamImagePackage {
+  readonly kind: 'upstream-image';
+  /** e.g. `docker.io/library/nginx@sha256:…` */
+  readonly image: string;
+}
+
+/** The fetch options of an artifact: how Marathon's fetcher puts it in the task's sandbox. @see raml/v2/types/artifact.raml */
+export interface ArtifactFetchOptions {
+  /** Unpack the archive into the sandbox (`.tar.gz`, `.tgz`, `.tar.xz`, `.tar.bz2`, `.zip`). @default true */
+  readonly extract?: boolean;
+  /** Set the executable bit on the fetched file (for a single binary, with `extract: false`). @default false */
+  readonly executable?: boolean;
+  /**
+   * Let the agent's fetcher cache keep the file. Safe here: an artifact's URI names its commit and SHA-256, so the
+   * content behind a URI never changes. @default true
+   */
+  readonly cache?: boolean;
+  /** File name in the sandbox. @default - the last segment of the URI */
+  readonly destPath?: string;
+}
+
+interface ArtifactBase extends ArtifactFetchOptions {
+  readonly kind: 'artifact';
+  /**
+   * Where the build leaves the tarball, relative to the repository root; the pipeline uploads it under its commit and
+   * SHA-256. @default 'dist/app.tar.gz' (what the `templates/artifact-repo` Makefile writes)
+   */
+  readonly file?: string;
+}
+
+/**
+ * A tarball (or a single binary) that the build produces, fetched into the task's sandbox by Marathon's fetcher and
+ * started there with `cmd` (run by a shell) or `args` (run directly); no Docker. The sandbox is the working
+ * directory and `$MESOS_SANDBOX`; the service listens on `$PORT_<NAME>` (host networking).
+ */
+export type ArtifactPackage = ArtifactBase &
+  (
+    | {
+        /** Shell command that starts the artifact, e.g. `node server.js` or `./bin/lamp-sync`. */ readonly cmd: string;
+        readonly args?: never;
+      }
+    | {
+        /** The program and its arguments, run without a shell, e.g. `['./lamp-sync', '--serve']`. */ readonly args: readonly string[];
+        readonly cmd?: never;
+      }
+  );
+
+/** What a service deploys: the image its build produces (default), an upstream image, or an artifact. */
+export type ServicePackage = BuiltImagePackage | UpstreamImagePackage | ArtifactPackage;
+
+/**
+ * How the repository is built and unit-tested in the push trigger, with one contract whatever the tool: exit non-zero
+ * when the build or a unit test fails, and run no end-to-end tests (those are `smokeTest`). `'none'`: no build and no
+ * unit-test steps (only deploy, smoke test and the gate), for an upstream image.
+ */
+export type ServiceBuild = 'build.sh' | 'make' | 'none' | { readonly command: string };
 
 /** A Marathon placement constraint: `[field, operator]` or `[field, operator, value]`. */
 export type ServiceConstraint =
@@ -79,7 +188,19 @@ export interface ServiceDefinition {
    * @default false
    */
   readonly allowFewerInProduction?: boolean;
-  /** Ports the container listens on (bridge networking). @default [{ name: 'http', containerPort: 8080 }] */
+  /**
+   * What is deployed: the image the build produces, an upstream image pinned by digest, or an artifact (a tarball
+   * and the command that starts it). @default { kind: 'image' }
+   */
+  readonly package?: ServicePackage;
+  /**
+   * How the repository is built and unit-tested. @default - 'none' for an upstream image, otherwise 'build.sh'
+   */
+  readonly build?: ServiceBuild;
+  /**
+   * Ports the service listens on. @default - [{ name: 'http', containerPort: 8080 }] for images (bridge networking),
+   * [{ name: 'http' }] for artifacts (host networking: listen on `$PORT_HTTP`)
+   */
   readonly ports?: readonly ServicePort[];
   /** `false` for no health check (then a deploy only waits for tasks to run). @default { path: '/health' } */
   readonly healthCheck?: ServiceHealthCheck | false;
@@ -102,7 +223,7 @@ export interface ServiceDefinition {
    * @see reference/marathon-api/SEMANTICS.md §9
    */
   readonly upgradeStrategy?: { readonly minimumHealthCapacity: number; readonly maximumOverCapacity: number };
-  /** Command override for the container (`cmd`). @default - the image's entrypoint */
+  /** Command override for an image (`cmd`); an artifact names its command in `package`. @default - the image's entrypoint */
   readonly cmd?: string;
   /**
    * Smoke/end-to-end test command, run against an environment with `SERVICE_URL` set (after every staging deploy,
@@ -122,6 +243,9 @@ export const SERVICE_DEFAULTS = {
   defaultBranch: 'main',
   disk: 0,
   ports: [{ name: 'http', containerPort: 8080 }] as readonly ServicePort[],
+  artifactPorts: [{ name: 'http' }] as readonly ServicePort[],
+  artifactFile: 'dist/app.tar.gz',
+  package: { kind: 'image' } as ServicePackage,
   healthCheck: {
     protocol: 'HTTP',
     path: '/health',
@@ -130,7 +254,8 @@ export const SERVICE_DEFAULTS = {
     intervalSeconds: 5,
     timeoutSeconds: 3,
     maxConsecutiveFailures: 3,
-  } as Required<Omit<ServiceHealthCheck, 'command'>>,
+  } as Required<HttpHealthCheck>,
+  artifactFetch: { extract: true, executable: false, cache: true } as Required<Omit<ArtifactFetchOptions, 'destPath'>>,
   upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
   fourEyes: true,
   approvalTtlHours: 24,
@@ -150,4 +275,27 @@ export function instancesFor(def: ServiceDefinition, env: EnvironmentName): numb
 export function virtualHostFor(def: ServiceDefinition, env: EnvironmentName): string | undefined {
   if (def.virtualHost === undefined) return undefined;
   return typeof def.virtualHost === 'string' ? def.virtualHost : def.virtualHost[env];
+}
+
+/** What a service deploys (its `package`, or the built image). */
+export function packageOf(def: ServiceDefinition): ServicePackage {
+  return def.package ?? SERVICE_DEFAULTS.package;
+}
+
+/** How a service is built: its `build`, or `'none'` for an upstream image and `'build.sh'` otherwise. */
+export function buildOf(def: ServiceDefinition): ServiceBuild {
+  return def.build ?? (packageOf(def).kind === 'upstream-image' ? 'none' : 'build.sh');
+}
+
+/** The command the build step runs (`./build.sh`, `make`, or the given one); undefined for `'none'`. */
+export function buildCommand(build: ServiceBuild): string | undefined {
+  if (build === 'none') return undefined;
+  if (build === 'build.sh') return './build.sh';
+  if (build === 'make') return 'make';
+  return build.command;
+}
+
+/** The ports of a service, defaulted by the kind of package. */
+export function portsOf(def: ServiceDefinition): readonly ServicePort[] {
+  return def.ports ?? (packageOf(def).kind === 'artifact' ? SERVICE_DEFAULTS.artifactPorts : SERVICE_DEFAULTS.ports);
 }

@@ -1,18 +1,36 @@
 import { Violation } from '../errors';
 import { validateMarathonApp } from '../marathon/validate';
 import { renderMarathonApp } from '../marathon/render';
-import { ENVIRONMENTS, instancesFor, SERVICE_DEFAULTS, ServiceDefinition } from './types';
+import { artifactFile, baseName, PINNED_IMAGE } from './artifact';
+import { ENVIRONMENTS, HttpHealthCheck, instancesFor, packageOf, portsOf, ServiceDefinition, ServiceHealthCheck } from './types';
+
+type Add = (field: string, value: unknown, message: string) => void;
+const HEALTH_PROTOCOLS = ['HTTP', 'HTTPS', 'MESOS_HTTP', 'MESOS_HTTPS', 'TCP', 'MESOS_TCP', 'COMMAND'];
+/** Archives Mesos's fetcher extracts. */
+const ARCHIVE = /\.(tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2|tar|zip)$/;
+/** A word of a command that names something in the sandbox: `./x`, `bin/x`, `$MESOS_SANDBOX/x`, or a file like `server.js`. */
+const SANDBOX_WORD = /^(\.{1,2}\/|\$\{?MESOS_SANDBOX\}?\/|[A-Za-z0-9_][^\s/$=]*\/|[^\s/$=-][^\s/$=]*\.[A-Za-z][A-Za-z0-9]*$)/;
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IAM_MEMBER = /^(user|group|serviceAccount|domain):\S+$/;
 
+/** The longest service name: it names Cloud Build triggers (`<name>-production-apply` and the like), limited to 64. */
+export const MAX_SERVICE_NAME = 53;
+
+/** What the rules may need to know about the platform. */
+export interface ValidateOptions {
+  /** The GitHub owner the platform manages; when given, `repo` must belong to it. */
+  readonly githubOwner?: string;
+}
+
 /**
  * Every rule a service definition must meet, each violation naming the service, the field, the value and the fix.
  * The Marathon rules are checked on the rendered app of each environment, so there is one source of truth for them.
+ * Synth (the Microservice construct), the catalog and `new-service` all call this one function.
  */
-export function validateService(def: ServiceDefinition): Violation[] {
+export function validateService(def: ServiceDefinition, options: ValidateOptions = {}): Violation[] {
   const subject = `Microservice(${def.name})`;
   const out: Violation[] = [];
   const add = (field: string, value: unknown, message: string) => out.push({ subject, field, value, message });
@@ -24,7 +42,22 @@ export function validateService(def: ServiceDefinition): Violation[] {
       .replace(/^-+|-+$/g, '');
     add('name', def.name, `must be lower-case letters, digits and '-' (it becomes the Marathon id); use '${fixed || 'my-service'}'`);
   }
-  if (typeof def.repo !== 'string' || !REPO.test(def.repo)) add('repo', def.repo, "must be a GitHub 'owner/name', e.g. 'acme/bulb-api'");
+  if (typeof def.name === 'string' && def.name.length > MAX_SERVICE_NAME) {
+    add(
+      'name',
+      def.name,
+      `is ${def.name.length} characters; use at most ${MAX_SERVICE_NAME} (it names Cloud Build triggers, limited to 64)`,
+    );
+  }
+  if (typeof def.repo !== 'string' || !REPO.test(def.repo)) {
+    add('repo', def.repo, "must be a GitHub 'owner/name', e.g. 'acme/bulb-api'");
+  } else if (options.githubOwner !== undefined && def.repo.split('/')[0].toLowerCase() !== options.githubOwner.toLowerCase()) {
+    add(
+      'repo',
+      def.repo,
+      `must belong to the GitHub owner '${options.githubOwner}' that the platform manages; move the repository or set C2C_GITHUB_OWNER`,
+    );
+  }
   if (!(def.cpus > 0)) add('cpus', def.cpus, 'must be > 0; set the CPU share per task, e.g. 0.25');
   if (!(def.mem > 0)) add('mem', def.mem, "must be > 0 MiB; set it to the container's limit, e.g. 256");
   if (def.disk !== undefined && !(def.disk >= 0)) add('disk', def.disk, 'must be >= 0 MiB');
@@ -43,31 +76,23 @@ export function validateService(def: ServiceDefinition): Violation[] {
     );
   }
 
-  const ports = def.ports ?? SERVICE_DEFAULTS.ports;
+  const pkg = packageOf(def);
+  const artifact = pkg.kind === 'artifact';
+  const ports = portsOf(def);
   ports.forEach((p, i) => {
     if (!NAME.test(p.name)) add(`ports[${i}].name`, p.name, "must be lower-case letters, digits and '-', e.g. 'http'");
-    if (!Number.isInteger(p.containerPort) || p.containerPort < 1 || p.containerPort > 65535) {
+    if (artifact && p.containerPort !== undefined) {
+      add(
+        `ports[${i}].containerPort`,
+        p.containerPort,
+        `is Docker-only: an artifact runs on the agent's network and listens on $PORT_${p.name.toUpperCase().replace(/-/g, '_')}; remove it`,
+      );
+    } else if (!artifact && (!Number.isInteger(p.containerPort) || (p.containerPort ?? 0) < 1 || (p.containerPort ?? 0) > 65535)) {
       add(`ports[${i}].containerPort`, p.containerPort, 'must be a port number from 1 to 65535, e.g. 8080');
     }
   });
-  if (def.healthCheck) {
-    const index = def.healthCheck.portIndex ?? 0;
-    const protocol = def.healthCheck.protocol ?? 'HTTP';
-    if (protocol !== 'COMMAND' && (index < 0 || index >= ports.length)) {
-      add(
-        'healthCheck.portIndex',
-        index,
-        `must address one of the service's ${ports.length} port(s) (0..${ports.length - 1}); add the port or change the index`,
-      );
-    }
-    if (protocol === 'COMMAND' && !def.healthCheck.command) {
-      add(
-        'healthCheck.command',
-        def.healthCheck.command,
-        "is required for protocol 'COMMAND'; give a shell command that exits 0 when healthy",
-      );
-    }
-  }
+  if (def.healthCheck) validateHealthCheck(def.healthCheck, ports.length, add);
+  validatePackage(def, add);
   for (const [k, v] of Object.entries(def.env ?? {})) {
     if (!ENV_NAME.test(k)) add(`env.${k}`, k, 'is not a valid variable name; use letters, digits and _ (not starting with a digit)');
     if (typeof v !== 'string') add(`env.${k}`, v, `must be a string (Marathon rejects numbers and booleans); write "${String(v)}"`);
@@ -96,10 +121,13 @@ export function validateService(def: ServiceDefinition): Violation[] {
   if (def.paths !== undefined && def.paths.length === 0)
     add('paths', def.paths, 'must list at least one glob, or be left out to build on every push');
 
-  // The Marathon rules, on what will really be sent (both environments; the image does not affect validity).
+  // The Marathon rules, on what will really be sent (both environments; the package reference does not affect validity).
   if (out.length === 0) {
+    const ref = artifact
+      ? { artifact: { uri: `https://artifacts.invalid/${baseName(artifactFile(def))}`, sha256: '0'.repeat(64) } }
+      : { image: 'validate:latest' };
     for (const env of ENVIRONMENTS) {
-      for (const v of validateMarathonApp(renderMarathonApp(def, env, { image: 'validate:latest' }))) {
+      for (const v of validateMarathonApp(renderMarathonApp(def, env, ref))) {
         out.push({ ...v, subject: `${subject} in ${env}` });
       }
     }
@@ -108,7 +136,7 @@ export function validateService(def: ServiceDefinition): Violation[] {
 }
 
 /** Rules across the catalog: unique names and repositories, plus every service's own rules. */
-export function validateCatalog(defs: readonly ServiceDefinition[]): Violation[] {
+export function validateCatalog(defs: readonly ServiceDefinition[], options: ValidateOptions = {}): Violation[] {
   const out: Violation[] = [];
   const seen = new Map<string, number>();
   defs.forEach((def, i) => {
@@ -121,7 +149,140 @@ export function validateCatalog(defs: readonly ServiceDefinition[]): Violation[]
         message: `is used by services #${first + 1} and #${i + 1} in services/fleet.ts; service names must be unique, rename one`,
       });
     } else seen.set(def.name, i);
-    out.push(...validateService(def));
+    out.push(...validateService(def, options));
   });
   return out;
+}
+
+/** The health check: its kind's own fields only, and a port to check for HTTP and TCP. */
+function validateHealthCheck(hc: ServiceHealthCheck, portCount: number, add: Add): void {
+  const protocol = hc.protocol ?? 'HTTP';
+  if (!HEALTH_PROTOCOLS.includes(protocol)) {
+    add('healthCheck.protocol', protocol, `must be one of ${HEALTH_PROTOCOLS.join(', ')} (or left out for HTTP)`);
+    return;
+  }
+  const fields = hc as Partial<HttpHealthCheck> & { command?: unknown };
+  if (protocol === 'COMMAND') {
+    if (typeof fields.command !== 'string' || fields.command.trim() === '') {
+      add('healthCheck.command', fields.command, "is required for protocol 'COMMAND'; give a shell command that exits 0 when healthy");
+    }
+    for (const key of ['path', 'portIndex'] as const) {
+      if (fields[key] !== undefined)
+        add(`healthCheck.${key}`, fields[key], `is not used by a COMMAND check (it runs 'command'); remove it`);
+    }
+    return;
+  }
+  const kind = protocol.endsWith('TCP') ? 'TCP' : 'HTTP';
+  if (fields.command !== undefined) {
+    add('healthCheck.command', fields.command, `is only for protocol 'COMMAND'; remove it, or set protocol: 'COMMAND'`);
+  }
+  if (kind === 'TCP' && fields.path !== undefined) {
+    add('healthCheck.path', fields.path, `is not used by a ${protocol} check (it only connects to the port); remove it, or use 'HTTP'`);
+  }
+  const index = fields.portIndex ?? 0;
+  if (index < 0 || index >= portCount) {
+    add(
+      'healthCheck.portIndex',
+      index,
+      `must address one of the service's ${portCount} port(s) (0..${portCount - 1}); add the port or change the index`,
+    );
+  }
+}
+
+/** What is deployed and how it is built: each kind with its own fields, and a build that produces what is deployed. */
+function validatePackage(def: ServiceDefinition, add: Add): void {
+  const pkg = packageOf(def) as { kind: unknown } & Record<string, unknown>;
+  const build = def.build;
+  const buildOk =
+    build === undefined ||
+    build === 'build.sh' ||
+    build === 'make' ||
+    build === 'none' ||
+    (typeof build === 'object' && build !== null && typeof build.command === 'string' && build.command.trim() !== '');
+  if (!buildOk) {
+    add(
+      'build',
+      build,
+      "must be 'build.sh', 'make', 'none' or { command: '…' } (a command that exits non-zero when the build or a test fails)",
+    );
+  }
+  if (pkg.kind === 'image') {
+    if (build === 'none') {
+      add(
+        'build',
+        build,
+        "leaves nothing to deploy: this service's image is built from its repository; choose a build, or deploy an upstream image pinned by digest with package: { kind: 'upstream-image', image: 'name@sha256:…' }",
+      );
+    }
+    return;
+  }
+  if (pkg.kind === 'upstream-image') {
+    if (typeof pkg.image !== 'string' || !PINNED_IMAGE.test(pkg.image)) {
+      add(
+        'package.image',
+        pkg.image,
+        "must be pinned by digest, 'name@sha256:<64 hex>', so that what is reviewed is what runs; find the digest with 'docker buildx imagetools inspect IMAGE'",
+      );
+    }
+    return;
+  }
+  if (pkg.kind !== 'artifact') {
+    add('package.kind', pkg.kind, "must be 'image' (built by the repository), 'upstream-image' or 'artifact'");
+    return;
+  }
+  const a = packageOf(def) as Extract<ReturnType<typeof packageOf>, { kind: 'artifact' }>;
+  if (build === 'none') {
+    add('build', build, "cannot be 'none' for an artifact: the build produces the tarball; use 'build.sh', 'make' or { command: '…' }");
+  }
+  if (pkg.image !== undefined) add('package.image', pkg.image, 'is Docker-only; an artifact has no image: remove it');
+  if (def.cmd !== undefined) {
+    add('cmd', def.cmd, "is Docker-only (it overrides an image's entrypoint); an artifact names its command in 'package.cmd'");
+  }
+  const hasCmd = a.cmd !== undefined;
+  const hasArgs = a.args !== undefined;
+  if (hasCmd === hasArgs) {
+    add(
+      hasCmd ? 'package.args' : 'package.cmd',
+      hasCmd ? a.args : undefined,
+      hasCmd
+        ? "cannot be combined with 'package.cmd'; keep one of them"
+        : "is required for an artifact: the command that starts it in the sandbox, e.g. 'node server.js' or './bin/start'",
+    );
+  } else if (!(a.executable && a.extract !== false)) {
+    // (An executable archive is reported below; what it starts is moot until that is fixed.)
+    const words = hasCmd ? String(a.cmd).trim().split(/\s+/) : [...(a.args ?? [])];
+    const fetched = a.destPath ?? baseName(artifactFile(def));
+    const extract = a.extract ?? true;
+    const starts =
+      extract && !a.executable
+        ? words.some((w) => SANDBOX_WORD.test(w))
+        : words.some((w) => w.replace(/^(\.\/|\$\{?MESOS_SANDBOX\}?\/)/, '') === fetched);
+    if (!starts) {
+      add(
+        hasCmd ? 'package.cmd' : 'package.args',
+        hasCmd ? a.cmd : a.args,
+        extract && !a.executable
+          ? "does not start anything from the artifact (it is unpacked in the task's sandbox, the working directory); name a file from the tarball, e.g. './bin/start' or 'node server.js'"
+          : `does not start the fetched file '${fetched}'; run it as './${fetched}'`,
+      );
+    }
+  }
+  if (a.executable && a.extract !== false) {
+    add(
+      'package.executable',
+      a.executable,
+      'keeps the fetcher from extracting the archive; set extract: false for a single binary, or remove executable for a tarball',
+    );
+  }
+  const file = artifactFile(def);
+  if ((a.extract ?? true) && !a.executable && !ARCHIVE.test(file)) {
+    add(
+      'package.file',
+      file,
+      'is not an archive the fetcher extracts (.tar.gz, .tgz, .tar.xz, .tar.bz2, .zip); set extract: false for a single file',
+    );
+  }
+  if (a.destPath !== undefined && (a.destPath.startsWith('/') || a.destPath.split('/').includes('..') || a.destPath.trim() === '')) {
+    add('package.destPath', a.destPath, "must be a file name inside the sandbox, e.g. 'lamp-sync'");
+  }
 }

@@ -22,6 +22,15 @@ export interface MarathonHealthCheck {
   readonly maxConsecutiveFailures: number;
 }
 
+/** One entry for Marathon's (Mesos's) fetcher: downloaded into the task's sandbox before the command starts. */
+export interface MarathonFetch {
+  readonly uri: string;
+  readonly extract: boolean;
+  readonly executable: boolean;
+  readonly cache: boolean;
+  readonly destPath?: string;
+}
+
 export type MarathonEnvValue = string | { readonly secret: string };
 
 export interface MarathonAppDefinition {
@@ -32,6 +41,8 @@ export interface MarathonAppDefinition {
   readonly mem: number;
   readonly disk: number;
   readonly args?: readonly string[];
+  /** Artifacts (no container): what the fetcher puts in the sandbox. @see raml/v2/types/artifact.raml */
+  readonly fetch?: readonly MarathonFetch[];
   readonly container?: {
     readonly type: 'DOCKER' | 'MESOS';
     readonly docker: { readonly image: string; readonly forcePullImage: boolean };
@@ -53,6 +64,11 @@ export interface MarathonAppDefinition {
 export const LABEL_SERVICE = 'c2c.service';
 export const LABEL_ENV = 'c2c.environment';
 /**
+ * An artifact's SHA-256 (hex). Part of the content, not a stamp: with the fetch URI (which names it too) it is what a
+ * plan pins for an artifact, as the image digest is for an image, so a changed checksum is a change to review.
+ */
+export const LABEL_ARTIFACT_SHA256 = 'c2c.artifact-sha256';
+/**
  * Labels that say what runs and who put it there. They change on every deploy, so the deploy script compares
  * definitions without them: a change of stamp alone is not a reason to restart tasks.
  */
@@ -64,3 +80,16 @@ export const STAMP_LABELS = {
   approvedBy: 'c2c.approved-by',
 } as const;
 export const STAMP_LABEL_KEYS: readonly string[] = Object.values(STAMP_LABELS);
+
+/** The artifact an app runs: its first fetch URI and the checksum label; null for an image (or no fetch). */
+export function artifactOfApp(app: {
+  readonly fetch?: readonly { readonly uri?: unknown }[] | unknown;
+  readonly labels?: Readonly<Record<string, unknown>> | unknown;
+}): { readonly uri: string; readonly sha256: string | null } | null {
+  const fetch = Array.isArray(app.fetch) ? (app.fetch as { uri?: unknown }[]) : [];
+  const uri = fetch.length > 0 && typeof fetch[0]?.uri === 'string' ? fetch[0].uri : undefined;
+  if (uri === undefined) return null;
+  const labels = app.labels && typeof app.labels === 'object' ? (app.labels as Record<string, unknown>) : {};
+  const sha = labels[LABEL_ARTIFACT_SHA256];
+  return { uri, sha256: typeof sha === 'string' ? sha : null };
+}

@@ -1,10 +1,39 @@
-import { EnvironmentName, instancesFor, SERVICE_DEFAULTS, ServiceDefinition, virtualHostFor } from '../catalog/types';
-import { LABEL_ENV, LABEL_SERVICE, MarathonAppDefinition, MarathonEnvValue, MarathonHealthCheck } from './app';
+import { ArtifactRef, artifactRefProblem } from '../catalog/artifact';
+import {
+  ArtifactPackage,
+  EnvironmentName,
+  HttpHealthCheck,
+  instancesFor,
+  packageOf,
+  portsOf,
+  SERVICE_DEFAULTS,
+  ServiceDefinition,
+  ServiceHealthCheck,
+  virtualHostFor,
+} from '../catalog/types';
+import { C2CError } from '../errors';
+import {
+  LABEL_ARTIFACT_SHA256,
+  LABEL_ENV,
+  LABEL_SERVICE,
+  MarathonAppDefinition,
+  MarathonEnvValue,
+  MarathonFetch,
+  MarathonHealthCheck,
+} from './app';
 
-/** What varies per deploy: the image, and the stamp labels (commit, deployer, plan id...). */
+export type { ArtifactRef } from '../catalog/artifact';
+
+/**
+ * What varies per deploy: the package reference (the image, or the artifact's URI and SHA-256) and the stamp labels
+ * (commit, deployer, plan id...). Give the one the service's kind needs: `image` for a built image (an upstream
+ * image defaults to the one pinned in its service file), `artifact` for an artifact.
+ */
 export interface RenderOptions {
-  /** Full image reference, e.g. `registry.internal:5000/bulb-api:3f2a9c1`. */
-  readonly image: string;
+  /** Full image reference, e.g. `registry.internal:5000/bulb-api:3f2a9c1` or `…@sha256:…`. */
+  readonly image?: string;
+  /** The artifact to fetch and its checksum, e.g. from `artifactUri(…)` and the build's `sha256sum`. */
+  readonly artifact?: ArtifactRef;
   /** Extra labels, normally the stamp labels from `STAMP_LABELS`. */
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -15,12 +44,16 @@ export function marathonAppId(service: string, env: EnvironmentName): string {
 }
 
 /**
- * The one renderer: service definition + environment + image -> Marathon app JSON. Pure and deterministic (same
- * input, same output, key order included), so the constructs' templates, `deploy render`, `deploy plan` and the
- * plan id all agree byte for byte.
+ * The one renderer: service definition + environment + package reference -> Marathon app JSON. Pure and
+ * deterministic (same input, same output, key order included), so the constructs' templates, `deploy render`,
+ * `deploy plan` and the plan id all agree byte for byte. An image runs in a Docker container on a bridge network; an
+ * artifact has no container: Marathon's fetcher puts it in the sandbox, `cmd` (or `args`) starts it on the host
+ * network, and the same ports, health checks, env, labels and upgrade strategy apply.
+ * @throws C2CError PACKAGE_REF when the options lack (or give a bad) reference for the service's kind.
  */
 export function renderMarathonApp(def: ServiceDefinition, env: EnvironmentName, options: RenderOptions): MarathonAppDefinition {
-  const ports = def.ports ?? SERVICE_DEFAULTS.ports;
+  const pkg = packageOf(def);
+  const ports = portsOf(def);
   const envVars: Record<string, MarathonEnvValue> = { DEPLOY_ENV: env, ...(def.env ?? {}) };
   const secrets: Record<string, { source: string }> = {};
   for (const [name, source] of Object.entries(def.secrets ?? {})) {
@@ -35,20 +68,53 @@ export function renderMarathonApp(def: ServiceDefinition, env: EnvironmentName, 
     labels.HAPROXY_GROUP = 'external';
     labels.HAPROXY_0_VHOST = vhost;
   }
+  const artifact = pkg.kind === 'artifact' ? artifactRef(def, options) : undefined;
+  if (artifact) labels[LABEL_ARTIFACT_SHA256] = artifact.sha256;
   Object.assign(labels, options.labels ?? {});
 
-  const app: MarathonAppDefinition = {
-    id: marathonAppId(def.name, env),
-    ...(def.cmd !== undefined ? { cmd: def.cmd } : {}),
+  const common = {
     instances: instancesFor(def, env),
     cpus: def.cpus,
     mem: def.mem,
     disk: def.disk ?? SERVICE_DEFAULTS.disk,
+  };
+  const rest = {
+    env: sortKeys(envVars),
+    ...(Object.keys(secrets).length > 0 ? { secrets: sortKeys(secrets) } : {}),
+    ...(def.healthCheck === false ? {} : { healthChecks: [renderHealthCheck(def.healthCheck)] }),
+    upgradeStrategy: { ...(def.upgradeStrategy ?? SERVICE_DEFAULTS.upgradeStrategy) },
+    labels: sortKeys(labels),
+    ...(def.constraints && def.constraints.length > 0 ? { constraints: def.constraints.map((c) => [...c]) } : {}),
+  };
+
+  if (pkg.kind === 'artifact' && artifact) {
+    return {
+      id: marathonAppId(def.name, env),
+      ...(pkg.cmd !== undefined ? { cmd: pkg.cmd } : {}),
+      ...(pkg.args !== undefined ? { args: [...pkg.args] } : {}),
+      ...common,
+      fetch: [renderFetch(pkg, artifact)],
+      networks: [{ mode: 'host' }],
+      portDefinitions: ports.map((p) => ({ port: p.servicePort ?? 0, protocol: p.protocol ?? 'tcp', name: p.name })),
+      ...rest,
+    };
+  }
+
+  const image = options.image ?? (pkg.kind === 'upstream-image' ? pkg.image : undefined);
+  if (image === undefined) {
+    throw new C2CError('PACKAGE_REF', `${def.name} deploys an image: render it with the image reference`, {
+      hint: "pass the image built for the commit, e.g. '--image <registry>/<name>:<commit>'",
+    });
+  }
+  return {
+    id: marathonAppId(def.name, env),
+    ...(def.cmd !== undefined ? { cmd: def.cmd } : {}),
+    ...common,
     container: {
       type: 'DOCKER',
-      docker: { image: options.image, forcePullImage: false },
+      docker: { image, forcePullImage: false },
       portMappings: ports.map((p) => ({
-        containerPort: p.containerPort,
+        containerPort: p.containerPort ?? 0,
         hostPort: 0,
         servicePort: p.servicePort ?? 0,
         protocol: p.protocol ?? 'tcp',
@@ -56,30 +122,50 @@ export function renderMarathonApp(def: ServiceDefinition, env: EnvironmentName, 
       })),
     },
     networks: [{ mode: 'container/bridge' }],
-    env: sortKeys(envVars),
-    ...(Object.keys(secrets).length > 0 ? { secrets: sortKeys(secrets) } : {}),
-    ...(def.healthCheck === false ? {} : { healthChecks: [renderHealthCheck(def)] }),
-    upgradeStrategy: { ...(def.upgradeStrategy ?? SERVICE_DEFAULTS.upgradeStrategy) },
-    labels: sortKeys(labels),
-    ...(def.constraints && def.constraints.length > 0 ? { constraints: def.constraints.map((c) => [...c]) } : {}),
+    ...rest,
   };
-  return app;
 }
 
-function renderHealthCheck(def: ServiceDefinition): MarathonHealthCheck {
-  const hc = def.healthCheck === false || def.healthCheck === undefined ? {} : def.healthCheck;
+function artifactRef(def: ServiceDefinition, options: RenderOptions): ArtifactRef {
+  if (options.artifact === undefined) {
+    throw new C2CError('PACKAGE_REF', `${def.name} deploys an artifact: render it with the artifact's URI and SHA-256, not an image`, {
+      hint: "pass '--artifact <uri> --sha256 <hex>' (the URI the build uploaded and the checksum of the file)",
+    });
+  }
+  const problem = artifactRefProblem(options.artifact);
+  if (problem) {
+    throw new C2CError(
+      'PACKAGE_REF',
+      `artifact of ${def.name}: ${problem.field} (${JSON.stringify(options.artifact[problem.field])}) ${problem.message}`,
+    );
+  }
+  return options.artifact;
+}
+
+function renderFetch(pkg: ArtifactPackage, ref: ArtifactRef): MarathonFetch {
+  const d = SERVICE_DEFAULTS.artifactFetch;
+  return {
+    uri: ref.uri,
+    extract: pkg.extract ?? d.extract,
+    executable: pkg.executable ?? d.executable,
+    cache: pkg.cache ?? d.cache,
+    ...(pkg.destPath !== undefined ? { destPath: pkg.destPath } : {}),
+  };
+}
+
+function renderHealthCheck(hc: ServiceHealthCheck = {}): MarathonHealthCheck {
   const d = SERVICE_DEFAULTS.healthCheck;
-  const protocol = hc.protocol ?? d.protocol;
   const timing = {
     gracePeriodSeconds: hc.gracePeriodSeconds ?? d.gracePeriodSeconds,
     intervalSeconds: hc.intervalSeconds ?? d.intervalSeconds,
     timeoutSeconds: hc.timeoutSeconds ?? d.timeoutSeconds,
     maxConsecutiveFailures: hc.maxConsecutiveFailures ?? d.maxConsecutiveFailures,
   };
-  if (protocol === 'COMMAND') return { protocol, command: { value: hc.command ?? '' }, ...timing };
+  if (hc.protocol === 'COMMAND') return { protocol: hc.protocol, command: { value: hc.command }, ...timing };
   const portIndex = hc.portIndex ?? d.portIndex;
-  if (protocol === 'TCP' || protocol === 'MESOS_TCP') return { protocol, portIndex, ...timing };
-  return { protocol, path: hc.path ?? d.path, portIndex, ...timing };
+  if (hc.protocol === 'TCP' || hc.protocol === 'MESOS_TCP') return { protocol: hc.protocol, portIndex, ...timing };
+  const http = hc as HttpHealthCheck; // the union's remaining kind (its protocol may be left out)
+  return { protocol: http.protocol ?? d.protocol, path: http.path ?? d.path, portIndex, ...timing };
 }
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {

@@ -55,11 +55,23 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
     add('cmd', app.cmd, "cannot be combined with 'args'; keep one of them");
   }
   if (app.cmd === undefined && app.args === undefined && app.container === undefined) {
-    add('container', undefined, "is required when there is no 'cmd' or 'args'; give a Docker image");
+    add(
+      'container',
+      undefined,
+      "is required when there is no 'cmd' or 'args'; give a Docker image, or a 'cmd' that starts the fetched artifact",
+    );
   }
   if (app.container && app.container.docker.image.trim() === '') {
     add('container.docker.image', app.container.docker.image, 'must not be empty; give the image reference, e.g. registry:5000/app:1.0');
   }
+  (app.fetch ?? []).forEach((f, i) => {
+    if (typeof f.uri !== 'string' || f.uri.trim() === '') {
+      add(`fetch[${i}].uri`, f.uri, 'is required: the URI the fetcher downloads into the sandbox, e.g. https://example.com/app.tar.gz');
+    }
+    if (f.destPath !== undefined && (f.destPath.startsWith('/') || f.destPath.split('/').includes('..'))) {
+      add(`fetch[${i}].destPath`, f.destPath, "must be a relative path inside the task's sandbox, e.g. 'app.tar.gz'");
+    }
+  });
 
   const modes = new Set(app.networks.map((n) => n.mode));
   if (modes.size > 1) add('networks', app.networks, "must not mix network modes; use one of 'host', 'container/bridge', 'container'");

@@ -1,5 +1,5 @@
 // renderMarathonApp: one assertion per field and per default.
-import { ServiceDefinition, SERVICE_DEFAULTS } from '../../../lib/catalog/types';
+import { HealthCheck, ServiceDefinition, SERVICE_DEFAULTS } from '../../../lib/catalog/types';
 import { marathonAppId, renderMarathonApp } from '../../../lib/marathon/render';
 
 const minimal: ServiceDefinition = {
@@ -180,4 +180,113 @@ describe('renderMarathonApp: defaults', () => {
   });
   it('no marathon-lb labels without a virtual host', () =>
     expect(app.labels).toEqual({ 'c2c.environment': 'staging', 'c2c.service': 'lamp' }));
+});
+
+describe('renderMarathonApp: health-check kinds', () => {
+  const hc = (healthCheck: ServiceDefinition['healthCheck']) =>
+    renderMarathonApp({ ...minimal, healthCheck }, 'staging', { image }).healthChecks;
+  it('HealthCheck.http is the plain HTTP data', () =>
+    expect(hc(HealthCheck.http('/ready', { portIndex: 0 }))).toEqual(hc({ protocol: 'HTTP', path: '/ready', portIndex: 0 })));
+  it('HealthCheck.tcp renders TCP on its port, without a path', () =>
+    expect(hc(HealthCheck.tcp({ intervalSeconds: 10 }))?.[0]).toEqual({
+      protocol: 'TCP',
+      portIndex: 0,
+      gracePeriodSeconds: 30,
+      intervalSeconds: 10,
+      timeoutSeconds: 3,
+      maxConsecutiveFailures: 3,
+    }));
+  it('HealthCheck.command renders the command, without a port or path', () =>
+    expect(hc(HealthCheck.command('test -f ready'))?.[0]).toEqual({
+      protocol: 'COMMAND',
+      command: { value: 'test -f ready' },
+      gracePeriodSeconds: 30,
+      intervalSeconds: 5,
+      timeoutSeconds: 3,
+      maxConsecutiveFailures: 3,
+    }));
+  it('MESOS_HTTP keeps its path', () =>
+    expect(hc({ protocol: 'MESOS_HTTP', path: '/h' })?.[0]).toMatchObject({ protocol: 'MESOS_HTTP', path: '/h' }));
+});
+
+describe('renderMarathonApp: an artifact (no Docker)', () => {
+  const service: ServiceDefinition = { ...minimal, package: { kind: 'artifact', cmd: 'node server.js' }, build: 'make' };
+  const artifact = { uri: 'https://storage.googleapis.com/b/artifacts/lamp/abc/0123/lamp.tar.gz', sha256: 'ab'.repeat(32) };
+  const a = renderMarathonApp(service, 'staging', { artifact, labels: { 'c2c.commit': 'abc' } });
+  it('cmd is the package command', () => expect(a.cmd).toBe('node server.js'));
+  it('args instead of cmd when given', () => {
+    const r = renderMarathonApp({ ...minimal, package: { kind: 'artifact', args: ['./lamp', '--serve'] } }, 'staging', { artifact });
+    expect(r.args).toEqual(['./lamp', '--serve']);
+    expect('cmd' in r).toBe(false);
+  });
+  it('fetch is the artifact URI with the default options (extract, not executable, cached)', () =>
+    expect(a.fetch).toEqual([{ uri: artifact.uri, extract: true, executable: false, cache: true }]));
+  it('fetch options pass through', () =>
+    expect(
+      renderMarathonApp(
+        { ...minimal, package: { kind: 'artifact', cmd: './lamp', extract: false, executable: true, cache: false, destPath: 'lamp' } },
+        'staging',
+        { artifact },
+      ).fetch,
+    ).toEqual([{ uri: artifact.uri, extract: false, executable: true, cache: false, destPath: 'lamp' }]));
+  it('no container', () => expect('container' in a).toBe(false));
+  it('host networking', () => expect(a.networks).toEqual([{ mode: 'host' }]));
+  it('ports default to one http port definition (Marathon assigns $PORT_HTTP)', () =>
+    expect(a.portDefinitions).toEqual([{ port: 0, protocol: 'tcp', name: 'http' }]));
+  it('service ports and protocols pass through to portDefinitions', () =>
+    expect(
+      renderMarathonApp(
+        {
+          ...service,
+          ports: [
+            { name: 'http', servicePort: 10080 },
+            { name: 'metrics', protocol: 'udp' },
+          ],
+        },
+        'staging',
+        {
+          artifact,
+        },
+      ).portDefinitions,
+    ).toEqual([
+      { port: 10080, protocol: 'tcp', name: 'http' },
+      { port: 0, protocol: 'udp', name: 'metrics' },
+    ]));
+  it('the checksum is a content label next to the stamps', () =>
+    expect(a.labels).toEqual({
+      'c2c.artifact-sha256': artifact.sha256,
+      'c2c.commit': 'abc',
+      'c2c.environment': 'staging',
+      'c2c.service': 'lamp',
+    }));
+  it('health check, env, resources and upgrade strategy are the same as for an image', () => {
+    const img = renderMarathonApp(minimal, 'staging', { image });
+    expect(a.healthChecks).toEqual(img.healthChecks);
+    expect(a.env).toEqual(img.env);
+    expect([a.instances, a.cpus, a.mem, a.disk]).toEqual([img.instances, img.cpus, img.mem, img.disk]);
+    expect(a.upgradeStrategy).toEqual(img.upgradeStrategy);
+  });
+  it('an image reference alone is refused, naming the flags to use', () =>
+    expect(() => renderMarathonApp(service, 'staging', { image })).toThrow(
+      "lamp deploys an artifact: render it with the artifact's URI and SHA-256, not an image",
+    ));
+  it('a checksum that is not 64 hex digits is refused', () =>
+    expect(() => renderMarathonApp(service, 'staging', { artifact: { ...artifact, sha256: 'abc' } })).toThrow(
+      "artifact of lamp: sha256 (\"abc\") must be the file's SHA-256, 64 lower-case hex digits ('sha256sum FILE')",
+    ));
+  it('an empty URI is refused', () =>
+    expect(() => renderMarathonApp(service, 'staging', { artifact: { ...artifact, uri: '' } })).toThrow(
+      'artifact of lamp: uri ("") must be the artifact\'s URI, e.g. https://storage.googleapis.com/<bucket>/artifacts/…',
+    ));
+});
+
+describe('renderMarathonApp: an upstream image', () => {
+  const pinned = `docker.io/library/nginx@sha256:${'c'.repeat(64)}`;
+  const service: ServiceDefinition = { ...minimal, package: { kind: 'upstream-image', image: pinned } };
+  it('runs the pinned image when no image is given', () =>
+    expect(renderMarathonApp(service, 'staging', {}).container?.docker.image).toBe(pinned));
+  it('an image given (a plan pinning it) wins', () =>
+    expect(renderMarathonApp(service, 'staging', { image: 'other@sha256:1' }).container?.docker.image).toBe('other@sha256:1'));
+  it('a built image needs its reference', () =>
+    expect(() => renderMarathonApp(minimal, 'staging', {})).toThrow('lamp deploys an image: render it with the image reference'));
 });
