@@ -1,3 +1,4 @@
+import { ArtifactRef } from '../catalog/artifact';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { C2CError } from '../errors';
 import { canonicalJson, FieldChange } from '../gate/plan';
@@ -12,7 +13,10 @@ import { sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome
 export interface ApplyRequest {
   readonly service: ServiceDefinition;
   readonly environment: EnvironmentName;
+  /** The image; for an artifact service, the artifact's URI (what is shown and recorded as what runs). */
   readonly image: string;
+  /** For an artifact service: the artifact to fetch and its SHA-256. */
+  readonly artifact?: ArtifactRef;
   readonly commit?: string;
   /** When the commit was made (ISO), for the audit log's lead time. */
   readonly commitTime?: string;
@@ -81,9 +85,10 @@ export function stampLabels(input: { image: string; commit?: string; actor: stri
 export function renderForDeploy(
   service: ServiceDefinition,
   environment: EnvironmentName,
-  input: { image: string; commit?: string; actor: string },
+  input: { image: string; artifact?: ArtifactRef; commit?: string; actor: string },
 ): MarathonAppDefinition {
-  return renderMarathonApp(service, environment, { image: input.image, labels: stampLabels(input) });
+  const ref = input.artifact ? { artifact: input.artifact } : { image: input.image };
+  return renderMarathonApp(service, environment, { ...ref, labels: stampLabels(input) });
 }
 
 /** True when the live app holds the same content as `desired` (stamps aside). */
@@ -105,7 +110,14 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
   const deadline = started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const environment = req.environment;
   const appId = marathonAppId(req.service.name, environment);
-  const base = req.app ?? renderForDeploy(req.service, environment, { image: req.image, commit: req.commit, actor: ctx.actor });
+  const base =
+    req.app ??
+    renderForDeploy(req.service, environment, {
+      image: req.image,
+      artifact: req.artifact,
+      commit: req.commit,
+      actor: ctx.actor,
+    });
   const auditBase = {
     service: req.service.name,
     environment,

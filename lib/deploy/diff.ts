@@ -87,6 +87,10 @@ const DEFAULTS: Record<string, DefaultRule> = {
   'container.portMappings.*.hostPort': eq(0),
   'container.portMappings.*.servicePort': anything,
   'container.portMappings.*.networkNames': empty,
+  'portDefinitions.*.labels': empty,
+  'fetch.*.extract': eq(true),
+  'fetch.*.executable': eq(false),
+  'fetch.*.cache': eq(false),
   'healthChecks.*.delaySeconds': eq(15),
   'healthChecks.*.ipProtocol': eq('IPv4'),
   'healthChecks.*.ignoreHttp1xx': eq(false),
@@ -105,7 +109,8 @@ function isObject(v: Json): v is Record<string, Json> {
 /**
  * The live app projected onto what the desired definition controls: read-only fields and Marathon-filled defaults that
  * the definition does not set are dropped, `null`s (old Marathon) removed, and an assigned service port kept only
- * when the definition names a fixed one (a rendered `servicePort: 0` matches any assigned port, §6).
+ * when the definition names a fixed one (a rendered `servicePort: 0`, or `port: 0` in `portDefinitions`, matches any
+ * assigned port, §6).
  */
 export function normalizeLive(live: Readonly<Record<string, Json>>, desired: MarathonAppDefinition): Record<string, Json> {
   const clean = stripNulls(live) as Record<string, Json>;
@@ -124,7 +129,8 @@ function project(live: Json, desired: Json, path: string): Json {
   for (const [k, v] of Object.entries(live)) {
     const p = path === '' ? k : `${path}.${k}`;
     if (want && k in want) {
-      if (p === 'container.portMappings.*.servicePort' && want[k] === 0) {
+      // A rendered service port 0 (bridge: servicePort, host networking: portDefinitions' port) matches any assigned one.
+      if ((p === 'container.portMappings.*.servicePort' || p === 'portDefinitions.*.port') && want[k] === 0) {
         out[k] = 0;
         continue;
       }

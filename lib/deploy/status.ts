@@ -1,6 +1,7 @@
-import { EnvironmentName, ServiceDefinition } from '../catalog/types';
+import { EnvironmentName, packageOf, ServiceDefinition } from '../catalog/types';
 import { FieldChange } from '../gate/plan';
-import { STAMP_LABELS } from '../marathon/app';
+import { ArtifactRef } from '../catalog/artifact';
+import { LABEL_ARTIFACT_SHA256, STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon/client';
 import { marathonAppId, renderMarathonApp } from '../marathon/render';
 import { diffApp } from './diff';
@@ -14,6 +15,8 @@ export interface ServiceStatus {
   /** `missing`: not deployed; `deploying`: a deployment touches it; `healthy`/`unhealthy` by the counters (§12). */
   readonly state: 'healthy' | 'unhealthy' | 'deploying' | 'missing';
   readonly image: string | null;
+  /** What an artifact service runs: the URI its fetch names and the SHA-256 the deploy pinned; null for images. */
+  readonly artifact: ArtifactRef | null;
   readonly version: string | null;
   readonly commit: string | null;
   readonly deployedBy: string | null;
@@ -63,6 +66,7 @@ function statusOf(
       appId,
       state: 'missing',
       image: null,
+      artifact: null,
       version: null,
       commit: null,
       deployedBy: null,
@@ -75,15 +79,22 @@ function statusOf(
     };
   }
   const d = deployments.find((x) => app.deployments.includes(x.id) || x.affectedApps.includes(appId)) ?? null;
-  const drift = app.image
-    ? diffApp(renderMarathonApp(def, environment, { image: app.image }), app.raw)
-    : [{ path: 'container.docker.image', kind: 'removed' as const }];
+  const artifact = artifactOf(app);
+  const drift =
+    packageOf(def).kind === 'artifact'
+      ? artifact
+        ? diffApp(renderMarathonApp(def, environment, { artifact }), app.raw)
+        : [{ path: 'fetch', kind: 'removed' as const }]
+      : app.image
+        ? diffApp(renderMarathonApp(def, environment, { image: app.image }), app.raw)
+        : [{ path: 'container.docker.image', kind: 'removed' as const }];
   return {
     service: def.name,
     environment,
     appId,
     state: d || app.deployments.length > 0 ? 'deploying' : isSettled(app) ? 'healthy' : 'unhealthy',
     image: app.image,
+    artifact,
     version: app.version,
     commit: app.labels[STAMP_LABELS.commit] ?? null,
     deployedBy: app.labels[STAMP_LABELS.deployedBy] ?? null,
@@ -96,4 +107,12 @@ function statusOf(
       : null,
     drift,
   };
+}
+
+/** The artifact an app runs: its first fetch URI and the SHA-256 label a deploy put next to it (none for images). */
+export function artifactOf(app: MarathonAppInfo): ArtifactRef | null {
+  const fetch = Array.isArray(app.raw.fetch) ? (app.raw.fetch as { uri?: unknown }[]) : [];
+  const uri = fetch[0]?.uri;
+  const sha256 = app.labels[LABEL_ARTIFACT_SHA256];
+  return typeof uri === 'string' && sha256 !== undefined ? { uri, sha256 } : null;
 }

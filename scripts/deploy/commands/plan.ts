@@ -4,7 +4,7 @@ import { planService } from '../../../lib/deploy/plan';
 import { C2CError } from '../../../lib/errors';
 import { formatDiff, writePlanFile } from '../../../lib/gate/plan';
 import { resolveImageDigest } from '../../../lib/registry/digest';
-import { CliContext, marathonOptions, parseEnvironment, parseImage, requireOption, withExitHelp } from '../context';
+import { CliContext, marathonOptions, parseEnvironment, parsePackage, requireOption, withExitHelp } from '../context';
 
 /** `deploy plan`: diff against what runs, write a sealed plan file, print the diff. Reads Marathon only. */
 export function register(program: Command, ctx: CliContext): void {
@@ -13,6 +13,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--service <name>', 'service from the catalog (see list)')
     .option('--env <env>', 'staging or production')
     .option('--image <image>', 'image reference, e.g. registry.internal:5000/bulb-api:3f2a9c1')
+    .option('--artifact <uri>', "an artifact service's tarball URI, as the build uploaded it (with --sha256, instead of --image)")
+    .option('--sha256 <hex>', "the artifact file's SHA-256 (64 hex digits); the plan pins it with the URI")
     .option('--out <file>', 'plan file to write (default .c2c/plans/<service>-<env>-<id12>.json)')
     .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
@@ -27,6 +29,8 @@ export function register(program: Command, ctx: CliContext): void {
           service?: string;
           env?: string;
           image?: string;
+          artifact?: string;
+          sha256?: string;
           out?: string;
           commit?: string;
           commitTime?: string;
@@ -37,7 +41,7 @@ export function register(program: Command, ctx: CliContext): void {
         }) => {
           const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
           const environment = parseEnvironment(opts.env);
-          const image = parseImage(opts.image);
+          const { image, artifact } = parsePackage(service, opts);
           if (opts.commitTime !== undefined && Number.isNaN(Date.parse(opts.commitTime))) {
             throw new C2CError('USAGE', `--commit-time '${opts.commitTime}' is not an ISO-8601 time`, {
               hint: 'e.g. --commit-time 2026-11-27T10:00:00Z',
@@ -46,14 +50,14 @@ export function register(program: Command, ctx: CliContext): void {
           const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
           const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
           let imageDigest: string | undefined;
-          if (registry) {
+          if (registry && !artifact) {
             const resolved = await resolveImageDigest(image, registry);
             if ('note' in resolved) ctx.err(`note: ${resolved.note}`);
             else imageDigest = resolved.digest;
           }
           const { plan } = await planService(
             { client, actor: ctx.actor(), audit: ctx.audit(), timeoutMs: opts.timeout * 1000 },
-            { service, environment, image, imageDigest, commit: opts.commit, commitTime: opts.commitTime },
+            { service, environment, image, artifact, imageDigest, commit: opts.commit, commitTime: opts.commitTime },
           );
           const path = opts.out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
           await writePlanFile(path, plan);
