@@ -6,6 +6,9 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { BranchProtection } from '@cdktf/provider-github/lib/branch-protection';
 import { Repository } from '@cdktf/provider-github/lib/repository';
 import { repositoryOwnership, ServiceStack } from '../../constructs/service-stack';
+import { platformNames } from '../../constructs/naming';
+import { templateArtifact } from '../../lib/catalog/artifact';
+import { packageOf } from '../../lib/catalog/types';
 import { renderMarathonApp } from '../../lib/marathon/render';
 import { serviceDefinitions } from '../../services';
 import { platform, tempWorkspace } from './helpers';
@@ -40,8 +43,11 @@ describe.each(serviceDefinitions.map((s) => [s.name, s] as const))('ServiceStack
     for (const env of ['staging', 'production'] as const) {
       const file = join(app.outdir, 'stacks', `service-${name}`, 'marathon', `${name}.${env}.json`);
       expect(existsSync(file)).toBe(true);
+      // An artifact service's template shows where its artifacts live (the `latest` path in the deploy bucket).
+      const artifact =
+        packageOf(service).kind === 'artifact' ? { artifact: templateArtifact(service, platformNames(platform).deployBucket) } : {};
       expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(
-        renderMarathonApp(service, env, { image: `${platform.registryHost}/${name}:latest` }),
+        renderMarathonApp(service, env, { image: `${platform.registryHost}/${name}:latest`, ...artifact }),
       );
     }
   });
