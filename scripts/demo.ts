@@ -96,8 +96,9 @@ async function run(opts: Options): Promise<number> {
   const catalog = loadCatalog();
   const platform = platformFromEnv({});
   const marathons: LocalMarathon[] = [];
+  const servers: { close(): Promise<void> }[] = [];
   const stop = async () => {
-    await Promise.all(marathons.splice(0).map((m) => m.close()));
+    await Promise.all([...marathons.splice(0), ...servers.splice(0)].map((m) => m.close()));
   };
   const onSignal = () => {
     void stop().then(() => process.exit(130));
@@ -149,7 +150,7 @@ async function run(opts: Options): Promise<number> {
     say(`  local Marathon: staging ${staging.url}, production ${production.url}`);
     // Artifact services: their tarballs go to a loopback stand-in for the artifact bucket, which the fetcher reads.
     const bucket = await startArtifactBucket(join(work, 'bucket'));
-    marathons.push({ url: bucket.url, port: 0, close: () => bucket.close() });
+    servers.push(bucket);
     written.push({ what: 'artifact bucket (stand-in for the GCS bucket)', path: bucket.dir });
     // A deploy whose progress lines (stderr) are shown as they come, prefixed, then its result (stdout).
     const deployLive = async (label: string, actor: string, args: string[]) => {
