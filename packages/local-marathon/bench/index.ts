@@ -3,14 +3,28 @@
  * (a) PUT-to-finished-deployment of a 3-instance app with an HTTP health check every second, against the timing the
  *     health check implies; (b) requests/second of `GET /v2/apps` with 30 apps; (c) startup time, in-process and CLI.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { startLocalMarathon } from '../src';
+import { startLocalMarathon, stopOnSignals } from '../src';
+
+/** CLI servers this benchmark started, stopped on Ctrl-C with every in-process server (see stopOnSignals). */
+const children = new Set<ChildProcess>();
+// The bench process (bench/index.ts imports this module) leaves no server or task behind when interrupted.
+stopOnSignals(async () => {
+  await Promise.all(
+    [...children].map((c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return undefined;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      return exited;
+    }),
+  );
+});
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -84,6 +98,8 @@ async function startCli(): Promise<{ url: string; close: () => Promise<void> } |
   const cli = builtCli();
   if (!existsSync(cli)) return undefined;
   const child = spawn(process.execPath, [cli, '--port', '0', '--json', '--no-docker'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const line = await new Promise<string>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(d.toString()));
     child.once('error', reject);
@@ -177,6 +193,10 @@ async function startup(runs: number): Promise<void> {
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     const child = spawn(process.execPath, [cli, '--port', '0', '--json', '--no-docker'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    children.add(child);
+    child.once('exit', () => children.delete(child));
     await new Promise<void>((resolve, reject) => {
       child.stdout.once('data', () => resolve());
       child.once('error', reject);

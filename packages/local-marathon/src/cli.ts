@@ -4,8 +4,9 @@
  * foreground until SIGINT/SIGTERM, then stops every task. The server itself is `startLocalMarathon` (./index), which
  * never reads argv or the environment and never exits; this file does, once.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { PortInUseError, startLocalMarathon } from './index';
+import { KNOWN_FEATURES, LocalMarathonConfigError, PortInUseError, startLocalMarathon } from './index';
 
 const HELP = `usage: local-marathon [options]
 
@@ -14,32 +15,46 @@ A local Marathon-compatible server: REST API, deployments, real local task proce
 Options:
   --port <n>                 port on 127.0.0.1 (0 = a free port) (default: 8080)
   --state <dir>              keep apps, versions and deployments in this directory (default: memory only)
-  --credentials <user:pass>  require HTTP basic auth on every path (like --http_credentials)
-  --token <token>            DC/OS mode: require 'Authorization: token=<token>'
+  --credentials-file <file>  require HTTP basic auth on every path (like --http_credentials); the file holds
+                             'user:password' (or set LOCAL_MARATHON_CREDENTIALS)
+  --token-file <file>        DC/OS mode: require 'Authorization: token=<token>'; the file holds the token
+                             (or set LOCAL_MARATHON_TOKEN)
+  --allowed-hosts <list>     comma-separated host names accepted in the Host header besides 127.0.0.1,
+                             localhost and [::1]; any other Host gets 403 (against DNS rebinding)
   --images <dir>             local image store: <dir>/<name>/<tag>/run is run for a Docker image
-  --enable-features <list>   comma-separated Marathon features, e.g. 'secrets'
+  --enable-features <list>   comma-separated Marathon features: ${KNOWN_FEATURES.join(', ')}
   --no-docker                never use docker run, even when a Docker engine answers
   --json                     print {"url": ...} as one JSON line instead of text
   --verbose                  log task starts, exits and errors to stderr
   -h, --help                 print this help
 
-Fault injection (not in real Marathon): POST/GET/DELETE <url>/__local/faults; state dump: GET <url>/__local/state.
-See packages/local-marathon/README.md.
+Credentials and tokens are never taken from the command line, where every user sees them in ps.
+Not in real Marathon, behind the same auth: <url>/__local/info, /__local/tasks, /__local/faults (fault
+injection), /__local/state. See packages/local-marathon/README.md.
 
 Exit codes:
   0  stopped cleanly (SIGINT/SIGTERM), or --help
   1  unexpected error
-  2  bad usage, or the port is in use
+  2  bad usage (unknown flag, bad value, --state not a directory, a corrupt state file, --images missing,
+     an unknown feature), or the port is in use; nothing was started or written
 `;
 
-/** A mistake in the command line: printed as one line, exit 2. */
-class UsageError extends Error {}
+/** A mistake in the command line: printed as one line plus a hint, exit 2. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint = 'local-marathon --help lists the options',
+  ) {
+    super(message);
+  }
+}
 
 interface Flags {
   port: number;
   state?: string;
   credentials?: string;
   token?: string;
+  allowedHosts?: string[];
   images?: string;
   enableFeatures?: string[];
   docker: boolean;
@@ -48,7 +63,32 @@ interface Flags {
   help: boolean;
 }
 
-function parseFlags(argv: string[]): Flags {
+/** A secret from a file (one line; the trailing newline dropped) or else from an environment variable. */
+function secret(file: string | undefined, env: string | undefined, flag: string): string | undefined {
+  if (file === undefined) return env === '' ? undefined : env;
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new UsageError(`${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, `give a readable file`);
+  }
+}
+
+const list = (v: string | undefined): string[] | undefined =>
+  v
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
+  for (const arg of argv) {
+    const name = /^--(credentials|token)(=|$)/.exec(arg)?.[1];
+    if (name) {
+      throw new UsageError(
+        `--${name} is not accepted: a value on the command line shows in ps`,
+        `set LOCAL_MARATHON_${name.toUpperCase()} or use --${name}-file`,
+      );
+    }
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -58,8 +98,9 @@ function parseFlags(argv: string[]): Flags {
       options: {
         port: { type: 'string' },
         state: { type: 'string' },
-        credentials: { type: 'string' },
-        token: { type: 'string' },
+        'credentials-file': { type: 'string' },
+        'token-file': { type: 'string' },
+        'allowed-hosts': { type: 'string' },
         images: { type: 'string' },
         'enable-features': { type: 'string' },
         'no-docker': { type: 'boolean' },
@@ -78,17 +119,22 @@ function parseFlags(argv: string[]): Flags {
     if (v.port.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`--port '${v.port}': expected an integer from 0 to 65535`);
   }
-  if (v.credentials !== undefined && !/^[^:]+:.*$/.test(v.credentials)) throw new UsageError("--credentials: expected 'user:password'");
+  for (const [flag, value] of [
+    ['--state', v.state],
+    ['--images', v.images],
+    ['--credentials-file', v['credentials-file']],
+    ['--token-file', v['token-file']],
+  ] as const) {
+    if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} needs a path, got an empty value`);
+  }
   return {
     port,
     state: v.state,
-    credentials: v.credentials,
-    token: v.token,
+    credentials: secret(v['credentials-file'], env.LOCAL_MARATHON_CREDENTIALS, '--credentials-file'),
+    token: secret(v['token-file'], env.LOCAL_MARATHON_TOKEN, '--token-file'),
+    allowedHosts: list(v['allowed-hosts']),
     images: v.images,
-    enableFeatures: v['enable-features']
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    enableFeatures: list(v['enable-features']),
     docker: !v['no-docker'],
     json: v.json ?? false,
     verbose: v.verbose ?? false,
@@ -99,10 +145,10 @@ function parseFlags(argv: string[]): Flags {
 async function main(): Promise<void> {
   let o: Flags;
   try {
-    o = parseFlags(process.argv.slice(2));
+    o = parseFlags(process.argv.slice(2), process.env);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`local-marathon: ${e.message}\nhint: local-marathon --help lists the options\n`);
+    process.stderr.write(`local-marathon: ${e.message}\nhint: ${e.hint}\n`);
     process.exitCode = 2;
     return;
   }
@@ -117,12 +163,19 @@ async function main(): Promise<void> {
       stateDir: o.state,
       credentials: o.credentials,
       token: o.token,
+      allowedHosts: o.allowedHosts,
       imageStore: o.images,
       enableFeatures: o.enableFeatures,
       docker: o.docker ? 'auto' : 'never',
+      hostEnv: process.env,
       log: o.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
     });
   } catch (e) {
+    if (e instanceof LocalMarathonConfigError) {
+      process.stderr.write(`local-marathon: ${e.message}\nhint: ${e.hint}\n`);
+      process.exitCode = 2;
+      return;
+    }
     if (e instanceof PortInUseError) {
       process.stderr.write(`local-marathon: ${e.message}\n`);
       process.exitCode = 2;

@@ -21,16 +21,30 @@ export interface HttpContext {
   credentials?: string;
   /** DC/OS token for `Authorization: token=<token>`. */
   token?: string;
+  /** `Host` names accepted besides the loopback ones. */
+  allowedHosts: readonly string[];
   /** The bound port (known after listen). */
   port: () => number;
   /** `/v2/info` body. */
   info: () => Promise<JsonObject>;
+  /** `/__local/info` body. */
+  localInfo: () => Promise<JsonObject>;
   log: (line: string) => void;
 }
 
 function jettyUnauthorized(path: string): string {
   const safe = path.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=ISO-8859-1"/>\n<title>Error 401 Unauthorized</title>\n</head>\n<body><h2>HTTP ERROR 401</h2>\n<p>Problem accessing ${safe}. Reason:\n<pre>    Unauthorized</pre></p>\n</body>\n</html>\n`;
+}
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** The host name of a `Host` header, lower-cased, without its port (`[::1]:8080` -> `[::1]`). */
+export function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.indexOf(':');
+  return colon >= 0 ? h.slice(0, colon) : h;
 }
 
 /** Writes a reply with the leader header; a relative `Location` becomes absolute. */
@@ -81,7 +95,13 @@ function authorized(ctx: HttpContext, req: IncomingMessage, res: ServerResponse,
 export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   const m = ctx.marathon;
   const leader = () => `http://127.0.0.1:${ctx.port()}`;
-  const routeContext: RouteContext = { marathon: m, leader, hostPort: () => `127.0.0.1:${ctx.port()}`, info: ctx.info };
+  const routeContext: RouteContext = {
+    marathon: m,
+    leader,
+    hostPort: () => `127.0.0.1:${ctx.port()}`,
+    info: ctx.info,
+    localInfo: ctx.localInfo,
+  };
   const local = localResource(routeContext);
   const resources: Resource[] = [
     infoResource(routeContext),
@@ -110,7 +130,17 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
     return resource ? resource.handle(r) : { status: 500, body: { message: 'URI not found' } };
   };
 
+  const allowed = new Set([...LOOPBACK_HOSTS, ...ctx.allowedHosts.map((h) => hostName(h))]);
+
   return (req, res) => {
+    // Against DNS rebinding: a page on evil.example that resolves to 127.0.0.1 sends `Host: evil.example`.
+    const host = req.headers.host;
+    if (!host || !allowed.has(hostName(host))) {
+      const message = `Host '${host ?? ''}' is not allowed: use 127.0.0.1, localhost or [::1], or start the server with --allowed-hosts`;
+      send(res, leader(), { status: 403, body: { message }, headers: { Connection: 'close' } });
+      req.resume();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const r: RouteRequest = {
       req,
@@ -123,11 +153,20 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
     };
     void (async () => {
       try {
-        const reply = url.pathname.startsWith('/__local/') ? await local.handle(r) : await api(r);
+        if (url.pathname.startsWith('/__local/')) {
+          // Fault injection can kill tasks: it needs the same credentials as the API.
+          if (!authorized(ctx, req, res, url.pathname)) return;
+          const reply = await local.handle(r);
+          if (reply) send(res, leader(), reply);
+          return;
+        }
+        const reply = await api(r);
         if (reply) send(res, leader(), reply);
       } catch (e) {
-        if (e instanceof HttpError) send(res, leader(), { status: e.status, body: e.body });
-        else {
+        if (e instanceof HttpError) {
+          // A 413 is sent before the body has been read: the connection closes after it.
+          send(res, leader(), { status: e.status, body: e.body, headers: e.status === 413 ? { Connection: 'close' } : undefined });
+        } else {
           ctx.log(`500 on ${req.method} ${url.pathname}: ${e instanceof Error ? e.stack : String(e)}`);
           send(res, leader(), { status: 500, body: { message: e instanceof Error ? e.message : String(e) } });
         }

@@ -5,19 +5,27 @@
  */
 import { createServer } from 'node:http';
 import { Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { LocalMarathonConfigError } from './errors';
 import { EventBus } from './events';
 import { Faults } from './faults';
 import { marathonInfo } from './info';
 import { createHandler } from './http';
 import { JsonObject } from './json';
 import { Marathon } from './marathon';
+import { ProcessRecord, reapStaleWorkDirs } from './orphans';
 import { Runner } from './runner';
 import { Scheduler } from './scheduler';
 import { Store } from './store';
+
+export { LocalMarathonConfigError } from './errors';
+export type { ConfigErrorCode } from './errors';
+
+/** Marathon's `--enable_features` values (Marathon 1.10's Features); anything else is refused at startup, as there. */
+export const KNOWN_FEATURES = ['vips', 'task_killing', 'external_volumes', 'secrets', 'gpu_resources', 'maintenance_mode'] as const;
 
 /** Options of {@link startLocalMarathon}. */
 export interface LocalMarathonOptions {
@@ -29,6 +37,11 @@ export interface LocalMarathonOptions {
   credentials?: string;
   /** DC/OS mode: require `Authorization: token=<token>`. @default - no token */
   token?: string;
+  /**
+   * Host names (without port) accepted in the `Host` header besides the loopback ones (127.0.0.1, localhost, [::1]);
+   * any other `Host` gets 403, so a web page cannot reach the server through DNS rebinding. @default []
+   */
+  allowedHosts?: string[];
   /** Directory of local "images": `<imageStore>/<name>/<tag>/run`. @default - none */
   imageStore?: string;
   /** Marathon's `--enable_features`, e.g. `['secrets']`. @default [] */
@@ -67,12 +80,80 @@ export class PortInUseError extends Error {
   }
 }
 
-/** Starts the server; resolves once it listens. */
+const WORK_DIR_PREFIX = 'local-marathon-';
+
+/** The process record of a state directory; a state directory that a live server owns is refused. */
+function stateDirRecord(stateDir: string): ProcessRecord {
+  const record = new ProcessRecord(stateDir);
+  const owner = record.owner();
+  if (owner !== undefined) {
+    throw new LocalMarathonConfigError(
+      'STATE_IN_USE',
+      `--state ${stateDir} is in use by the local Marathon with pid ${owner}`,
+      'stop that server first, or give another directory',
+    );
+  }
+  return record;
+}
+
+function isDirectory(path: string): boolean | undefined {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Checks the options before anything is created; throws {@link LocalMarathonConfigError}. */
+export function checkOptions(options: LocalMarathonOptions): void {
+  if (options.stateDir !== undefined && isDirectory(options.stateDir) === false) {
+    throw new LocalMarathonConfigError(
+      'STATE_NOT_A_DIRECTORY',
+      `--state ${options.stateDir} is a file, not a directory`,
+      'give a directory (it is created when missing)',
+    );
+  }
+  if (options.imageStore !== undefined && isDirectory(options.imageStore) !== true) {
+    throw new LocalMarathonConfigError(
+      'IMAGES_NOT_A_DIRECTORY',
+      `--images ${options.imageStore} is not a directory`,
+      'give an existing image store directory: <dir>/<name>/<tag>/run',
+    );
+  }
+  const unknown = (options.enableFeatures ?? []).filter((f) => !(KNOWN_FEATURES as readonly string[]).includes(f));
+  if (unknown.length) {
+    throw new LocalMarathonConfigError(
+      'UNKNOWN_FEATURE',
+      `unknown feature${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in --enable-features`,
+      `choose from ${KNOWN_FEATURES.join(', ')}`,
+    );
+  }
+  if (options.credentials !== undefined && !/^[^:]+:.+$/.test(options.credentials)) {
+    throw new LocalMarathonConfigError('BAD_CREDENTIALS', "credentials must look like 'user:password'", 'e.g. ops:s3cret');
+  }
+  for (const h of options.allowedHosts ?? []) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/i.test(h)) {
+      throw new LocalMarathonConfigError('BAD_ALLOWED_HOST', `--allowed-hosts: '${h}' is not a host name`, 'e.g. marathon.test,[::2]');
+    }
+  }
+}
+
+/**
+ * Starts the server; resolves once it listens. Bad options throw {@link LocalMarathonConfigError} before anything is
+ * created or written.
+ */
 export async function startLocalMarathon(options: LocalMarathonOptions = {}): Promise<LocalMarathon> {
+  checkOptions(options);
   const log = options.log ?? (() => undefined);
   const features = options.enableFeatures ?? [];
-  const workDir = mkdtempSync(join(tmpdir(), 'local-marathon-'));
   const store = new Store(options.stateDir);
+  const record = options.stateDir ? stateDirRecord(options.stateDir) : undefined;
+  // Without a state directory, the work directories of servers that died (kill -9) are found in the temp directory.
+  if (!record) reapStaleWorkDirs(tmpdir(), WORK_DIR_PREFIX, log);
+  const workDir = mkdtempSync(join(tmpdir(), WORK_DIR_PREFIX));
+  const processes = record ?? new ProcessRecord(workDir);
+  const reaped = processes.reap() ?? [];
+  if (reaped.length) log(`killed ${reaped.length} task(s) left by a previous server of ${processes.dir}`);
   const hostEnv = options.hostEnv ?? process.env;
   const runner = new Runner({
     workDir,
@@ -80,6 +161,7 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
     docker: options.docker ?? 'auto',
     path: hostEnv.PATH ?? '',
     fetcherStallTimeoutMs: options.fetcherStallTimeoutSeconds === undefined ? undefined : options.fetcherStallTimeoutSeconds * 1000,
+    processes,
   });
   const events = new EventBus();
   const faults = new Faults();
@@ -88,21 +170,31 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
   const frameworkId = `${randomUUID()}-0000`;
   let port = options.port ?? 0;
 
-  const info = async (): Promise<JsonObject> => ({
-    ...marathonInfo({ port, frameworkId, features, mesosUser: hostEnv.USER ?? 'nobody' }),
-    // Not in real Marathon: how this server runs tasks.
-    local: {
-      dockerTasks: (await runner.dockerAvailable()) ? 'docker' : options.imageStore ? 'image-store, else stand-in' : 'stand-in',
-      dockerEngine: await runner.dockerAvailable(),
+  const info = async (): Promise<JsonObject> => marathonInfo({ port, frameworkId, features, mesosUser: hostEnv.USER ?? 'nobody' });
+  /** `GET /__local/info`: how this server runs tasks (not in real Marathon, so not in `/v2/info`). */
+  const localInfo = async (): Promise<JsonObject> => {
+    const docker = await runner.dockerAvailable();
+    return {
+      dockerTasks: docker ? 'docker' : options.imageStore ? 'image-store, else stand-in' : 'stand-in',
+      dockerEngine: docker,
       imageStore: options.imageStore ?? null,
       stateDir: options.stateDir ?? null,
       auth: options.credentials ? 'basic' : options.token ? 'token' : 'none',
       faults: '/__local/faults',
       runners: runner.kinds(),
-    },
-  });
+    };
+  };
 
-  const handler = createHandler({ marathon, credentials: options.credentials, token: options.token, port: () => port, info, log });
+  const handler = createHandler({
+    marathon,
+    credentials: options.credentials,
+    token: options.token,
+    allowedHosts: options.allowedHosts ?? [],
+    port: () => port,
+    info,
+    localInfo,
+    log,
+  });
   const server = createServer({ keepAliveTimeout: 5000 }, handler);
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
@@ -118,24 +210,48 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
   });
   const addr = server.address();
   port = typeof addr === 'object' && addr ? addr.port : port;
+  processes.claim();
   scheduler.start();
   log(`local Marathon listening on http://127.0.0.1:${port}`);
 
   let closing: Promise<void> | undefined;
-  return {
+  const started: LocalMarathon = {
     url: `http://127.0.0.1:${port}`,
     port,
     close() {
+      running.delete(started);
       closing ??= (async () => {
         events.closeAll();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const s of sockets) s.destroy();
         await scheduler.close();
         store.persist();
+        processes.release();
         await closed;
         rmSync(workDir, { recursive: true, force: true });
       })();
       return closing;
     },
   };
+  running.add(started);
+  return started;
+}
+
+/** Every server started in this process and not closed yet. */
+const running = new Set<LocalMarathon>();
+let signalsHandled = false;
+
+/**
+ * For harnesses (benchmarks, demos) that start servers in-process: on the first SIGINT or SIGTERM, closes every
+ * server started in this process (and runs `also`, e.g. to stop child processes), then exits 130 or 143, so Ctrl-C
+ * leaves no task process behind. Installed once per process; a library never calls it on its own.
+ */
+export function stopOnSignals(also: () => Promise<void> = async () => undefined): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  const stop = (code: number) => {
+    void Promise.allSettled([...[...running].map((m) => m.close()), also()]).then(() => process.exit(code));
+  };
+  process.once('SIGINT', () => stop(130));
+  process.once('SIGTERM', () => stop(143));
 }

@@ -376,7 +376,7 @@ export class Marathon {
     return out;
   }
 
-  /** Task JSON (§12), with `localRunner` telling how the process runs. */
+  /** Task JSON (§12): only the fields of Marathon's `Task` type; how the process runs is under `/__local/tasks`. */
   taskJson(t: Task): JsonObject {
     const out: JsonObject = {
       id: t.id,
@@ -390,10 +390,8 @@ export class Marathon {
       stagedAt: formatTimestamp(t.stagedAt),
       version: t.version,
       role: String(t.def.role ?? '*'),
-      localRunner: t.runner ?? 'pending',
     };
     if (t.startedAt) out.startedAt = formatTimestamp(t.startedAt);
-    if (t.proc) out.localPid = t.proc.pid;
     if (healthChecks(t.def).length) {
       out.healthCheckResults = t.health
         .filter((h): h is NonNullable<typeof h> => h !== undefined)

@@ -5,16 +5,32 @@ import { HttpError, Json } from './json';
 /** The largest body accepted; a larger one is answered 413. */
 export const MAX_BODY = 10 * 1024 * 1024;
 
-/** The body as text; 413 (`HttpError`) once it exceeds `MAX_BODY`. */
+/** Past this much, the rest of an oversized body is no longer read and discarded: the connection is cut. */
+const MAX_DISCARD = 10 * MAX_BODY;
+
+function tooLarge(): HttpError {
+  return new HttpError(413, { message: `Request Entity Too Large: the limit is ${MAX_BODY} bytes` });
+}
+
+/**
+ * The body as text; 413 (`HttpError`, Marathon's error shape) when its Content-Length or its size exceeds `MAX_BODY`.
+ * The rest of an oversized body is read and discarded, so the client gets the 413 rather than a reset.
+ */
 export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) {
+      reject(tooLarge());
+      req.resume();
+      return;
+    }
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, { message: 'Request Entity Too Large' }));
-        req.destroy();
+      if (size > MAX_DISCARD) req.destroy();
+      else if (size > MAX_BODY) {
+        chunks.length = 0;
+        reject(tooLarge());
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

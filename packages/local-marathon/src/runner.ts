@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Fetcher, fetchUris } from './fetcher';
 import { isObject } from './json';
+import { ProcessRecord, processStartTime } from './orphans';
 import { cmdLauncher } from './runners/cmd';
 import { dockerLauncher, probeDocker } from './runners/docker';
 import { imageStoreLauncher } from './runners/image-store';
@@ -53,11 +54,14 @@ export interface RunnerOptions {
   path: string;
   /** A fetch download that receives nothing for this long fails. @default 60000 */
   fetcherStallTimeoutMs?: number;
+  /** Where each running task's process group is recorded, so a later server can reap it after a crash. */
+  processes?: ProcessRecord;
 }
 
 /** Starts task processes. */
 export class Runner {
   private readonly workDir: string;
+  private readonly processes: ProcessRecord | undefined;
   private readonly docker: Promise<boolean>;
   private readonly fetcher: Fetcher;
   /** The runner kinds, in the order they are tried; the last one always applies. */
@@ -65,6 +69,7 @@ export class Runner {
 
   constructor(options: RunnerOptions) {
     this.workDir = options.workDir;
+    this.processes = options.processes;
     this.docker = probeDocker(options.docker, options.path);
     this.fetcher = new Fetcher({
       cacheDir: join(options.workDir, 'fetcher-cache'),
@@ -128,6 +133,7 @@ export class Runner {
         child.once('exit', (code, signal) => {
           // The shell may leave children behind when it dies; Mesos would kill the whole container, so do we.
           killGroup(child.pid, 'SIGKILL');
+          this.processes?.remove(spec.taskId);
           resolve({ code, signal });
         });
         child.once('error', () => resolve({ code: 127, signal: null }));
@@ -136,6 +142,10 @@ export class Runner {
         child.once('spawn', () => resolve());
         child.once('error', reject);
       });
+      const pid = child.pid as number;
+      const appId = typeof spec.def.id === 'string' ? spec.def.id : '';
+      if (child.exitCode === null && child.signalCode === null)
+        this.processes?.add({ taskId: spec.taskId, appId, pgid: pid, startTime: processStartTime(pid), kind });
       return { pid: child.pid as number, kind, sandbox, exited, child };
     } finally {
       closeSync(out);

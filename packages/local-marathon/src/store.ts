@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LocalMarathonConfigError } from './errors';
 import { HttpError, Json, JsonObject, isObject } from './json';
 
 /** `versionInfo` of an app (§8). */
@@ -57,12 +58,10 @@ export class Store {
   readonly deployments = new Map<string, DeploymentRecord>();
   private readonly dir: string | undefined;
 
+  /** Loads the state directory when there is one; it is created on the first write, not here. */
   constructor(stateDir: string | undefined) {
     this.dir = stateDir;
-    if (stateDir) {
-      mkdirSync(stateDir, { recursive: true });
-      this.load();
-    }
+    if (stateDir) this.load();
   }
 
   private file(name: string): string {
@@ -70,19 +69,43 @@ export class Store {
   }
 
   private load(): void {
-    const apps = this.readJson('apps.json');
-    if (Array.isArray(apps)) for (const a of apps as unknown as AppRecord[]) this.apps.set(a.id, a);
-    const deps = this.readJson('deployments.json');
-    if (Array.isArray(deps)) for (const d of deps as unknown as DeploymentRecord[]) this.deployments.set(d.id, d);
+    const apps = this.readList('apps.json');
+    for (const a of apps as unknown as AppRecord[]) {
+      if (!isObject(a as unknown as Json) || typeof a.id !== 'string' || !a.current || !Array.isArray(a.versions))
+        throw this.corrupt('apps.json', 'an entry is not an app record');
+      this.apps.set(a.id, a);
+    }
+    for (const d of this.readList('deployments.json') as unknown as DeploymentRecord[]) {
+      if (!isObject(d as unknown as Json) || typeof d.id !== 'string' || !Array.isArray(d.steps))
+        throw this.corrupt('deployments.json', 'an entry is not a deployment record');
+      this.deployments.set(d.id, d);
+    }
   }
 
-  private readJson(name: string): Json | undefined {
+  private corrupt(name: string, why: string): LocalMarathonConfigError {
+    return new LocalMarathonConfigError(
+      'STATE_CORRUPT',
+      `state file ${this.file(name)} is corrupt: ${why}`,
+      `move it away (the server then starts without it) or point --state at another directory`,
+    );
+  }
+
+  /** A JSON array file of the state directory (empty when absent); a file that is not one is a config error. */
+  private readList(name: string): Json[] {
     const f = this.file(name);
-    if (!existsSync(f)) return undefined;
-    return JSON.parse(readFileSync(f, 'utf8')) as Json;
+    if (!existsSync(f)) return [];
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(readFileSync(f, 'utf8')) as Json;
+    } catch (e) {
+      throw this.corrupt(name, e instanceof Error ? e.message : String(e));
+    }
+    if (!Array.isArray(parsed)) throw this.corrupt(name, 'expected a JSON array');
+    return parsed;
   }
 
   private writeJson(name: string, value: unknown): void {
+    mkdirSync(this.dir as string, { recursive: true });
     const f = this.file(name);
     const tmp = `${f}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(value, null, 1));

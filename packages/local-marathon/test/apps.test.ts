@@ -425,7 +425,9 @@ describe('other app endpoints', () => {
     const info = (await s.req('GET', '/v2/info')).body;
     for (const k of ['name', 'version', 'elected', 'leader', 'frameworkId', 'marathon_config', 'zookeeper_config', 'http_config'])
       expect(info).toHaveProperty(k);
-    expect(info.local.dockerEngine).toBe(false);
-    expect(info.local.dockerTasks).toBe('stand-in');
+    expect(info).not.toHaveProperty('local');
+    const local = (await s.req('GET', '/__local/info')).body;
+    expect(local.dockerEngine).toBe(false);
+    expect(local.dockerTasks).toBe('stand-in');
   });
 });

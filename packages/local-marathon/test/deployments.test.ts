@@ -1,5 +1,5 @@
 /** Deployments: rollback, force-cancel, never-healthy plans, rolling restarts within capacity, restarts of crashed tasks. */
-import { Loose, TestServer, fastHttpCheck, list, num, settled, start, stopAll, str, until } from './helpers';
+import { Loose, TestServer, fastHttpCheck, list, localTasks, num, settled, start, stopAll, str, until } from './helpers';
 
 let s: TestServer;
 beforeEach(async () => {
@@ -40,8 +40,9 @@ test('a deployment finishes only when all new tasks are running and healthy (SEM
   const app = (await s.req('GET', '/v2/apps/ok')).body.app;
   expect(app.tasksRunning).toBe(2);
   expect(app.tasksHealthy).toBe(2);
+  const local = await localTasks(s);
   for (const t of list(app.tasks)) {
-    expect(t.localRunner).toBe('stand-in');
+    expect(local.get(str(t.id))?.runner).toBe('stand-in');
     expect(list(t.healthCheckResults)[0].alive).toBe(true);
     const res = await fetch(`http://127.0.0.1:${num(list(t.ports)[0])}/anything`);
     expect(await res.text()).toBe('ok');
@@ -140,7 +141,7 @@ test('crashed tasks are restarted and recorded as lastTaskFailure (SEMANTICS.md 
   await s.req('POST', '/v2/apps', { id: '/crash', cmd: 'sleep 30', instances: 2, backoffSeconds: 0, portDefinitions: [] });
   await settled(s);
   const first = await tasks('/crash');
-  process.kill(num(first[0].localPid), 'SIGKILL');
+  process.kill(num((await localTasks(s)).get(str(first[0].id))?.pid), 'SIGKILL');
   await until(async () => {
     const now = await tasks('/crash');
     return now.length === 2 && now.every((t) => str(t.state) === 'TASK_RUNNING') && !now.some((t) => str(t.id) === str(first[0].id));

@@ -4,10 +4,10 @@
  * exceptions are listed where they are made, with the SEMANTICS.md section that explains them.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, request, Server } from 'node:http';
+import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Loose, TestServer, list, settled, start, stopAll, until } from './helpers';
+import { Loose, TestServer, eventStream, list, settled, start, stopAll, str, until } from './helpers';
 
 const API = join(__dirname, '../../../reference/marathon-api');
 const example = (rel: string): unknown => JSON.parse(readFileSync(join(API, rel), 'utf8'));
@@ -174,25 +174,12 @@ test('SSE frames match raml/v2/examples/events.txt (SEMANTICS.md §14)', async (
     .filter((d): d is string => !!d)
     .map((d) => JSON.parse(d) as Record<string, unknown>);
   const byType = new Map(frames.map((f) => [String(f.eventType), f]));
-  const got = new Map<string, unknown>();
-  await new Promise<void>((resolve, reject) => {
-    const req = request(`${s.url}/v2/events?event_type=event_stream_attached&event_type=status_update_event`, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        for (const m of chunk.matchAll(/^data: (.*)$/gm)) {
-          const ev = JSON.parse(m[1]) as Record<string, unknown>;
-          got.set(String(ev.eventType), ev);
-        }
-        if (got.size === 2) {
-          req.destroy();
-          resolve();
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-    setTimeout(() => void s.req('POST', '/__local/faults', { kind: 'crash', appId: '/myapp' }), 100);
-  });
+  const stream = eventStream(s.url, '?event_type=event_stream_attached&event_type=status_update_event');
+  await stream.attached;
+  await s.req('POST', '/__local/faults', { kind: 'crash', appId: '/myapp' });
+  const events = await stream.until((evs) => evs.some((e) => str(e.eventType) === 'status_update_event'));
+  stream.close();
+  const got = new Map<string, unknown>(events.map((e) => [str(e.eventType), e]));
   for (const [type, ev] of byType) expect([type, shapeMismatches(ev, got.get(type))]).toEqual([type, []]);
 });
 

@@ -1,5 +1,6 @@
 /** Shared helpers for the local Marathon tests: start/stop servers, a small fetch wrapper, polling. */
 import { readFileSync } from 'node:fs';
+import { ClientRequest, request } from 'node:http';
 import { LocalMarathon, LocalMarathonOptions, startLocalMarathon } from '../src';
 
 /** A JSON value read from a response, indexable without casts at every step. */
@@ -63,6 +64,12 @@ export async function start(options: LocalMarathonOptions = {}): Promise<TestSer
   return { m, url: m.url, req };
 }
 
+/** How each task runs (`/__local/tasks`: runner kind, pid, sandbox), by task id. */
+export async function localTasks(s: TestServer): Promise<Map<string, Loose>> {
+  const tasks = list((await s.req('GET', '/__local/tasks')).body.tasks);
+  return new Map(tasks.map((t) => [str(t.id), t]));
+}
+
 /** Closes every server started by `start`. */
 export async function stopAll(): Promise<void> {
   const all = [...started];
@@ -114,3 +121,81 @@ export const fastHttpCheck = {
   timeoutSeconds: 1,
   maxConsecutiveFailures: 3,
 };
+
+/** A subscription to `/v2/events`, collecting frames; tests assert on what it collected, never inside its callbacks. */
+export interface EventStream {
+  /**
+   * Resolves once the subscription is live: on the `event_stream_attached` event when the filter lets it through,
+   * otherwise on the response headers (the server registers the subscriber before it flushes them, §14).
+   */
+  attached: Promise<void>;
+  /** Parsed `data:` of every frame, in order. */
+  events: Loose[];
+  /** The response's Content-Type. */
+  contentType: () => string | undefined;
+  /** Frames whose `event:` line differs from the data's `eventType`. */
+  mismatched: string[];
+  /** Resolves with the events so far once `done(events)` holds (checked on every frame). */
+  until(done: (events: Loose[]) => boolean): Promise<Loose[]>;
+  close(): void;
+}
+
+/** Subscribes to `<url>/v2/events<query>` with a plain HTTP client. */
+export function eventStream(url: string, query = '', headers: Record<string, string> = {}): EventStream {
+  const events: Loose[] = [];
+  const mismatched: string[] = [];
+  const waiters: { done: (events: Loose[]) => boolean; resolve: (events: Loose[]) => void }[] = [];
+  const filters = new URLSearchParams(query.replace(/^\?/, '')).getAll('event_type');
+  const announcesAttach = filters.length === 0 || filters.includes('event_stream_attached');
+  let contentType: string | undefined;
+  let onAttached: () => void = () => undefined;
+  let onError: (e: Error) => void = () => undefined;
+  const attached = new Promise<void>((resolve, reject) => {
+    onAttached = resolve;
+    onError = reject;
+  });
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (w.done(events)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve([...events]);
+      }
+    }
+  };
+  let buf = '';
+  const req: ClientRequest = request(`${url}/v2/events${query}`, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
+    contentType = res.headers['content-type'];
+    if (!announcesAttach) onAttached();
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const frame = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const type = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (!data) continue;
+        const ev = JSON.parse(data) as Loose;
+        if (str(ev.eventType) !== type) mismatched.push(frame);
+        events.push(ev);
+        if (str(ev.eventType) === 'event_stream_attached') onAttached();
+      }
+      check();
+    });
+  });
+  req.on('error', (e) => onError(e));
+  req.end();
+  return {
+    attached,
+    events,
+    contentType: () => contentType,
+    mismatched,
+    until: (done) =>
+      new Promise((resolve) => {
+        waiters.push({ done, resolve });
+        check();
+      }),
+    close: () => req.destroy(),
+  };
+}

@@ -1,11 +1,26 @@
 /**
- * `/__local/*`: what real Marathon does not have. Fault injection (`/__local/faults`) and a state dump
- * (`/__local/state`).
+ * `/__local/*`: what real Marathon does not have, so it never appears in Marathon's responses. How this server runs
+ * (`/__local/info`), how each task runs (`/__local/tasks`: runner kind, pid, sandbox), fault injection
+ * (`/__local/faults`) and a state dump (`/__local/state`).
  */
 import { FAULT_KINDS, faultJson } from '../faults';
+import { JsonObject } from '../json';
 import { Reply } from '../marathon';
+import { Task } from '../scheduler';
 import { jsonBody } from '../request';
 import { Resource, RouteContext, RouteRequest, NOT_ALLOWED } from './types';
+
+/** How a task runs: its runner kind (`pending` until started), the pid of its process group leader, its sandbox. */
+function localTask(t: Task): JsonObject {
+  return {
+    id: t.id,
+    appId: t.appId,
+    state: t.state,
+    runner: t.runner ?? 'pending',
+    pid: t.proc?.pid ?? null,
+    sandbox: t.proc?.sandbox ?? null,
+  };
+}
 
 /** The `/__local` resources. */
 export function localResource(ctx: RouteContext): Resource {
@@ -35,7 +50,7 @@ export function localResource(ctx: RouteContext): Resource {
         versions: a.versions.map((v) => v.version),
       })),
       deployments: [...m.store.deployments.values()].map((d) => ({ ...m.deploymentJson(d), hung: d.hung })),
-      tasks: m.scheduler.allTasks().map((t) => m.taskJson(t)),
+      tasks: m.scheduler.allTasks().map((t) => ({ ...m.taskJson(t), local: localTask(t) })),
       faults: m.faults.list().map(faultJson),
       faultKinds: [...FAULT_KINDS],
     },
@@ -43,10 +58,17 @@ export function localResource(ctx: RouteContext): Resource {
 
   return {
     owns: (path) => path === '/__local' || path.startsWith('/__local/'),
-    async handle(r) {
+    async handle(r): Promise<Reply> {
       if (r.path === '/__local/faults') return faults(r);
       if (r.path === '/__local/state') return r.method === 'GET' ? state() : NOT_ALLOWED;
-      return { status: 404, body: { message: `Unknown admin path ${r.path}: use /__local/faults or /__local/state` } };
+      if (r.path === '/__local/info') return r.method === 'GET' ? { status: 200, body: await ctx.localInfo() } : NOT_ALLOWED;
+      if (r.path === '/__local/tasks') {
+        return r.method === 'GET' ? { status: 200, body: { tasks: m.scheduler.allTasks().map(localTask) } } : NOT_ALLOWED;
+      }
+      return {
+        status: 404,
+        body: { message: `Unknown admin path ${r.path}: use /__local/info, /__local/tasks, /__local/faults or /__local/state` },
+      };
     },
   };
 }

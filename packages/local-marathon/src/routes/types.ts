@@ -24,6 +24,8 @@ export interface RouteContext {
   /** `127.0.0.1:<port>`. */
   hostPort: () => string;
   info: () => Promise<JsonObject>;
+  /** What this server says about itself under `/__local/info`. */
+  localInfo: () => Promise<JsonObject>;
 }
 
 /** A resource: the paths it owns and their handler. `undefined` means the handler has answered itself (streams). */
