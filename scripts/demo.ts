@@ -129,6 +129,7 @@ async function run(opts: Options): Promise<number> {
 
     // Two local Marathons: staging and production are separate clusters, as in real life.
     const images = join(work, 'images');
+    await mkdir(images, { recursive: true });
     const common = { imageStore: images, enableFeatures: ['secrets'], docker: 'never' as const, stateDir: undefined };
     const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging') });
     marathons.push(staging);
