@@ -7,6 +7,9 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { $ } from 'zx';
 import { findRepoRoot } from '../constructs/settings';
+import { ArtifactRef } from '../lib/catalog/artifact';
+import { packageOf } from '../lib/catalog/types';
+import { buildArtifact, packageArgs, startArtifactBucket } from '../lib/demo/artifacts';
 import { packageLocalImage } from '../lib/demo/image-store';
 import { summarizeSynth } from '../lib/demo/synth-summary';
 import { startChatStandIn } from '../lib/notify';
@@ -32,7 +35,9 @@ interface Build {
   readonly repo: string;
   readonly sha: string;
   readonly commitTime: string;
+  /** The image, or for an artifact service the artifact's URI. */
   readonly image: string;
+  readonly artifact?: ArtifactRef;
 }
 
 interface Written {
@@ -110,8 +115,9 @@ async function run(opts: Options): Promise<number> {
   const catalog = loadCatalog();
   const platform = platformFromEnv({});
   const marathons: LocalMarathon[] = [];
+  const servers: { close(): Promise<void> }[] = [];
   const stop = async () => {
-    await Promise.all(marathons.splice(0).map((m) => m.close()));
+    await Promise.all([...marathons.splice(0), ...servers.splice(0)].map((m) => m.close()));
   };
   const onSignal = () => {
     void stop().then(() => process.exit(130));
@@ -142,6 +148,7 @@ async function run(opts: Options): Promise<number> {
 
     // Two local Marathons: staging and production are separate clusters, as in real life.
     const images = join(work, 'images');
+    await mkdir(images, { recursive: true });
     const common = { imageStore: images, enableFeatures: ['secrets'], docker: 'never' as const, stateDir: undefined };
     const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging') });
     marathons.push(staging);
@@ -171,6 +178,10 @@ async function run(opts: Options): Promise<number> {
         nothrow: true,
       })`node ${deployJs} ${args}`;
     say(`  local Marathon: staging ${staging.url}, production ${production.url}`);
+    // Artifact services: their tarballs go to a loopback stand-in for the artifact bucket, which the fetcher reads.
+    const bucket = await startArtifactBucket(join(work, 'bucket'));
+    servers.push(bucket);
+    written.push({ what: 'artifact bucket (stand-in for the GCS bucket)', path: bucket.dir });
     // A deploy whose progress lines (stderr) are shown as they come, prefixed, then its result (stdout).
     const deployLive = async (label: string, actor: string, args: string[]) => {
       const p = deploy(actor, args);
@@ -198,6 +209,15 @@ async function run(opts: Options): Promise<number> {
       commitTime: string,
       extraEnv: Record<string, string>,
     ): Promise<Build> => {
+      const def = catalog.get(name);
+      if (packageOf(def).kind === 'artifact') {
+        const a = await buildArtifact({ service: def, repoDir: repo, commit: sha, bucket, env: process.env });
+        const tests = /# pass (\d+)/.exec(a.output)?.[1];
+        say(
+          `  ${name.padEnd(12)} commit ${sha.slice(0, 7)}  make ok${tests ? ` (${tests} unit tests passed)` : ''}  artifact sha256:${a.sha256.slice(0, 12)}`,
+        );
+        return { name, repo, sha, commitTime, image: a.uri, artifact: { uri: a.uri, sha256: a.sha256 } };
+      }
       const build = await $({ cwd: repo, quiet: true, nothrow: true })`bash build.sh`;
       if (build.exitCode !== 0) throw new Error(`build.sh of ${name} failed:\n${build.stdout}${build.stderr}`);
       const tests = /# pass (\d+)/.exec(build.stdout + build.stderr)?.[1];
@@ -213,8 +233,7 @@ async function run(opts: Options): Promise<number> {
         b.name,
         '--env',
         'staging',
-        '--image',
-        b.image,
+        ...packageArgs(b),
         '--commit',
         b.sha,
         '--commit-time',
@@ -250,11 +269,13 @@ async function run(opts: Options): Promise<number> {
     const builds: Build[] = [];
     for (const svc of catalog.services) {
       const repo = join(work, 'repos', svc.name);
-      await cp(join(root, 'templates/service-repo'), repo, { recursive: true });
+      await cp(join(root, packageOf(svc).kind === 'artifact' ? 'templates/artifact-repo' : 'templates/service-repo'), repo, {
+        recursive: true,
+      });
       const { sha, commitTime } = await commit(repo, `${svc.name}: initial service from the commit-to-cloud template`);
       builds.push(await buildAndPackage(svc.name, repo, sha, commitTime, {}));
     }
-    written.push({ what: 'service repositories (seeded from templates/service-repo)', path: join(work, 'repos') });
+    written.push({ what: 'service repositories (seeded from templates/service-repo or artifact-repo)', path: join(work, 'repos') });
     written.push({ what: 'local image store (stand-in for the GCS-backed registry)', path: images });
     const stagingRuns = await Promise.all(builds.map((b) => toStaging(b, 60)));
     if (stagingRuns.some((r) => r.exitCode !== 0)) throw new Error('a staging deploy failed (see above)');
@@ -275,8 +296,7 @@ async function run(opts: Options): Promise<number> {
         b.name,
         '--env',
         'production',
-        '--image',
-        b.image,
+        ...packageArgs(b),
         '--commit',
         b.sha,
         '--commit-time',

@@ -2,3 +2,4 @@
 export { default as billing } from './billing';
 export { default as bulbApi } from './bulb-api';
 export { default as storefront } from './storefront';
+export { default as lightSchedules } from './light-schedules';

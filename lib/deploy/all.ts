@@ -1,9 +1,11 @@
-import { EnvironmentName, ServiceDefinition } from '../catalog/types';
+import { ArtifactRef } from '../catalog/artifact';
+import { EnvironmentName, packageOf, ServiceDefinition } from '../catalog/types';
 import { C2CError } from '../errors';
 import { imageFor } from '../platform';
 import { marathonAppId } from '../marathon/render';
 import { applyService, ApplyResult } from './apply';
 import { mapPool } from './pool';
+import { artifactOf } from './status';
 import { DeployContext } from './types';
 
 /** The outcome of one service in `applyAll`. */
@@ -33,7 +35,19 @@ export async function applyAll(ctx: DeployContext, req: FleetApplyRequest): Prom
     // After an interrupt, services not started yet are left alone.
     if (ctx.signal?.aborted) return { service: service.name, status: 'skipped', reason: 'interrupted before it started' };
     let image: string;
-    if (req.tag !== undefined) {
+    let artifact: ArtifactRef | undefined;
+    if (packageOf(service).kind === 'artifact') {
+      // An artifact has no tag in a registry: --all keeps (re-applies) the artifact each one runs now.
+      const live = await ctx.client.getApp(marathonAppId(service.name, req.environment));
+      artifact = live ? (artifactOf(live) ?? undefined) : undefined;
+      if (!artifact)
+        return {
+          service: service.name,
+          status: 'skipped',
+          reason: `an artifact service not deployed in ${req.environment} yet; deploy it with --service ${service.name} --artifact URI --sha256 HEX`,
+        };
+      image = artifact.uri;
+    } else if (req.tag !== undefined) {
       image = imageFor({ registryHost: req.registryHost }, service.name, req.tag);
     } else {
       const live = await ctx.client.getApp(marathonAppId(service.name, req.environment));
@@ -41,7 +55,14 @@ export async function applyAll(ctx: DeployContext, req: FleetApplyRequest): Prom
         return { service: service.name, status: 'skipped', reason: `not deployed in ${req.environment} yet; give --tag to deploy it` };
       image = live.image;
     }
-    const result = await applyService(ctx, { service, environment: req.environment, image, commit: req.commit, force: req.force });
+    const result = await applyService(ctx, {
+      service,
+      environment: req.environment,
+      image,
+      artifact,
+      commit: req.commit,
+      force: req.force,
+    });
     return { service: service.name, status: result.outcome, result };
   });
   return results.map((r, i) => {

@@ -1,3 +1,4 @@
+import { ArtifactRef } from '../catalog/artifact';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { C2CError, interruption } from '../errors';
 import { isGateHook, productionNeedsPlan } from '../gate/hook';
@@ -13,7 +14,10 @@ import { isSettled, sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, 
 export interface ApplyRequest {
   readonly service: ServiceDefinition;
   readonly environment: EnvironmentName;
+  /** The image; for an artifact service, the artifact's URI (what is shown and recorded as what runs). */
   readonly image: string;
+  /** For an artifact service: the artifact to fetch and its SHA-256. */
+  readonly artifact?: ArtifactRef;
   readonly commit?: string;
   /** When the commit was made (ISO), for the audit log's lead time. */
   readonly commitTime?: string;
@@ -97,9 +101,10 @@ export function stampLabels(input: { image: string; commit?: string; actor: stri
 export function renderForDeploy(
   service: ServiceDefinition,
   environment: EnvironmentName,
-  input: { image: string; commit?: string; actor: string },
+  input: { image: string; artifact?: ArtifactRef; commit?: string; actor: string },
 ): MarathonAppDefinition {
-  return renderMarathonApp(service, environment, { image: input.image, labels: stampLabels(input) });
+  const ref = input.artifact ? { artifact: input.artifact } : { image: input.image };
+  return renderMarathonApp(service, environment, { ...ref, labels: stampLabels(input) });
 }
 
 /** True when the live app holds the same content as `desired` (stamps aside). */
@@ -123,7 +128,14 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
   // Production only through the gate's own hook (lib/gate/apply.ts applyPlan): no second caller can go around it.
   if (environment === 'production' && !isGateHook(req.beforeSubmit)) throw productionNeedsPlan('an apply without the gate');
   const appId = marathonAppId(req.service.name, environment);
-  const base = req.app ?? renderForDeploy(req.service, environment, { image: req.image, commit: req.commit, actor: ctx.actor });
+  const base =
+    req.app ??
+    renderForDeploy(req.service, environment, {
+      image: req.image,
+      artifact: req.artifact,
+      commit: req.commit,
+      actor: ctx.actor,
+    });
   const auditBase = {
     service: req.service.name,
     environment,

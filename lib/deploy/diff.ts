@@ -95,6 +95,9 @@ const DEFAULTS: Record<string, DefaultRule> = {
   'container.portMappings.*.networkNames': empty,
   'portDefinitions.*.labels': empty,
   'portDefinitions.*.protocol': eq('tcp'),
+  'fetch.*.extract': eq(true),
+  'fetch.*.executable': eq(false),
+  'fetch.*.cache': eq(false),
   'healthChecks.*.delaySeconds': eq(15),
   'healthChecks.*.ipProtocol': eq('IPv4'),
   'healthChecks.*.ignoreHttp1xx': eq(false),
@@ -113,7 +116,8 @@ function isObject(v: Json): v is Record<string, Json> {
 /**
  * The live app projected onto what the desired definition controls: read-only fields and Marathon-filled defaults that
  * the definition does not set are dropped, `null`s (old Marathon) removed, and an assigned service port kept only
- * when the definition names a fixed one (a rendered `servicePort: 0` matches any assigned port, §6).
+ * when the definition names a fixed one (a rendered `servicePort: 0`, or `port: 0` in `portDefinitions`, matches any
+ * assigned port, §6).
  */
 export function normalizeLive(live: Readonly<Record<string, Json>>, desired: MarathonAppDefinition): Record<string, Json> {
   const clean = stripNulls(live) as Record<string, Json>;

@@ -1,3 +1,4 @@
+import { ArtifactRef } from '../catalog/artifact';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { planStatement } from '../gate/gate';
 import { PlanFile, sealPlan } from '../gate/plan-file';
@@ -12,7 +13,10 @@ import { DeployContext } from './types';
 export interface PlanRequest {
   readonly service: ServiceDefinition;
   readonly environment: EnvironmentName;
+  /** The image; for an artifact service, the artifact's URI. */
   readonly image: string;
+  /** For an artifact service: its URI and SHA-256, which the plan pins (in `fetch` and a label) as a digest pins an image. */
+  readonly artifact?: ArtifactRef;
   /** The registry's digest for `image`: the plan then runs `image@digest`, exactly what was reviewed. */
   readonly imageDigest?: string;
   readonly commit?: string;
@@ -34,7 +38,12 @@ export async function planService(ctx: DeployContext, req: PlanRequest): Promise
   const appId = marathonAppId(req.service.name, req.environment);
   const author = req.signing ? (await principalOfKey(req.signing.signers, req.signing.keyPath)).principal : ctx.actor;
   const runImage = req.imageDigest ? pinnedImage(req.image, req.imageDigest) : req.image;
-  const app = renderForDeploy(req.service, req.environment, { image: runImage, commit: req.commit, actor: author });
+  const app = renderForDeploy(req.service, req.environment, {
+    image: runImage,
+    artifact: req.artifact,
+    commit: req.commit,
+    actor: author,
+  });
   const live = await ctx.client.getApp(appId);
   const sealed = sealPlan({
     format: 'c2c.plan/v1',

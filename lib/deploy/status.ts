@@ -1,5 +1,6 @@
 import { EnvironmentName, packageOf, ServiceDefinition } from '../catalog/types';
 import { FieldChange } from './diff';
+import { ArtifactRef } from '../catalog/artifact';
 import { artifactOfApp, STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon/client';
 import { livePackageRef, marathonAppId, renderMarathonApp } from '../marathon/render';
@@ -101,4 +102,10 @@ function statusOf(
       : null,
     drift,
   };
+}
+
+/** The artifact an app runs, when a deploy pinned its SHA-256 next to the fetch URI (none for images). */
+export function artifactOf(app: MarathonAppInfo): ArtifactRef | null {
+  const a = artifactOfApp(app.raw);
+  return a && a.sha256 !== null ? { uri: a.uri, sha256: a.sha256 } : null;
 }

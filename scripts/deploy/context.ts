@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AuditLog } from '../../lib/audit/log';
-import { Catalog, ENVIRONMENTS, EnvironmentName } from '../../lib/catalog';
+import { Catalog, ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition } from '../../lib/catalog';
+import { ArtifactRef, artifactRefProblem } from '../../lib/catalog/artifact';
 import { DeployInFlight } from '../../lib/deploy/apply';
 import { DEFAULT_MAX_TASK_FAILURES, DeployContext, ProgressEvent } from '../../lib/deploy/types';
 import { C2CError } from '../../lib/errors';
@@ -403,6 +404,41 @@ export function parseCommitTime(value: string, now: Date = new Date()): string {
     });
   }
   return value;
+}
+
+/**
+ * What a deploy of `service` runs: `--image` for an image service (an upstream image defaults to the one its service
+ * file pins), `--artifact URI --sha256 HEX` for an artifact service. `image` is the text shown and recorded for it
+ * (for an artifact, its URI).
+ */
+export function parsePackage(
+  service: ServiceDefinition,
+  opts: { image?: string; artifact?: string; sha256?: string },
+): { image: string; artifact?: ArtifactRef } {
+  const pkg = packageOf(service);
+  if (pkg.kind === 'artifact') {
+    if (opts.image !== undefined) {
+      throw new C2CError('USAGE', `${service.name} is deployed as an artifact, not an image`, {
+        hint: 'give --artifact URI --sha256 HEX (the URI the build uploaded the file to and its SHA-256)',
+      });
+    }
+    const artifact = {
+      uri: requireOption(opts.artifact, '--artifact', 'https://storage.googleapis.com/BUCKET/artifacts/NAME/COMMIT/SHA256/app.tar.gz'),
+      sha256: requireOption(opts.sha256, '--sha256', "$(sha256sum dist/app.tar.gz | cut -d' ' -f1)"),
+    };
+    const problem = artifactRefProblem(artifact);
+    if (problem) {
+      const flag = problem.field === 'uri' ? '--artifact' : '--sha256';
+      throw new C2CError('USAGE', `${flag} '${artifact[problem.field]}' ${problem.message}`, { hint: `see 'deploy apply --help'` });
+    }
+    return { image: artifact.uri, artifact };
+  }
+  if (opts.artifact !== undefined || opts.sha256 !== undefined) {
+    throw new C2CError('USAGE', `${service.name} is deployed as an image; --artifact and --sha256 are for artifact services`, {
+      hint: 'give --image IMAGE',
+    });
+  }
+  return { image: parseImage(opts.image ?? (pkg.kind === 'upstream-image' ? pkg.image : undefined)) };
 }
 
 /** Adds the exit-code and environment help to a command. */

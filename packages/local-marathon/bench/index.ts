@@ -3,9 +3,12 @@
  * (a) PUT-to-finished-deployment of a 3-instance app with an HTTP health check every second, against the timing the
  *     health check implies; (b) requests/second of `GET /v2/apps` with 30 apps; (c) startup time, in-process and CLI.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startLocalMarathon, stopOnSignals } from '../src';
 
@@ -205,10 +208,75 @@ async function startup(runs: number): Promise<void> {
   console.log(`    CLI (node ${cli} --port 0 --json, spawn to URL printed): ${fmt(median(cliTimes))} (target < 300 ms)`);
 }
 
+/** POST of a one-instance app until its task runs (for an app with `fetch`: fetched and extracted), in ms. */
+async function launchTime(base: string, app: Record<string, unknown>): Promise<number> {
+  const t0 = performance.now();
+  const r = await call(base, 'POST', '/v2/apps', { instances: 1, cpus: 0.1, mem: 16, cmd: 'sleep 600', ...app });
+  if (r.status !== 201) throw new Error(`POST /v2/apps: ${r.status} ${JSON.stringify(r.json)}`);
+  for (;;) {
+    const { json } = await call(base, 'GET', `/v2/apps${String(app.id)}`);
+    const a = (json as { app: { tasksRunning: number; lastTaskFailure?: { message: string } } }).app;
+    if (a.tasksRunning === 1) break;
+    if (a.lastTaskFailure) throw new Error(a.lastTaskFailure.message);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const ms = performance.now() - t0;
+  await call(base, 'DELETE', `/v2/apps${String(app.id)}`);
+  return ms;
+}
+
+/** (d) A 20 MB .tar.gz (incompressible content) from a loopback HTTP server, extracted; then again with `cache: true`. */
+export async function fetchTiming(runs: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-fetch-'));
+  const src = join(dir, 'src', 'app');
+  mkdirSync(src, { recursive: true });
+  for (let i = 0; i < 20; i++) writeFileSync(join(src, `part-${i}.bin`), randomBytes(1 << 20));
+  const tarball = join(dir, 'app.tar.gz');
+  execFileSync('tar', ['-C', join(dir, 'src'), '-czf', tarball, 'app']);
+  const body = readFileSync(tarball);
+  let hits = 0;
+  const files = createServer((_req, res) => {
+    hits++;
+    res.writeHead(200, { 'content-length': body.length }).end(body);
+  });
+  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+  const uri = `http://127.0.0.1:${(files.address() as AddressInfo).port}/app.tar.gz`;
+  const m = await startLocalMarathon({ docker: 'never' });
+  try {
+    const none: number[] = [];
+    const direct: number[] = [];
+    const cached: number[] = [];
+    let n = 0;
+    for (let i = 0; i < runs; i++) none.push(await launchTime(m.url, { id: `/bench/plain-${n++}` }));
+    for (let i = 0; i < runs; i++) direct.push(await launchTime(m.url, { id: `/bench/fetch-${n++}`, fetch: [{ uri }] }));
+    const before = hits;
+    const first = await launchTime(m.url, { id: `/bench/cache-${n++}`, fetch: [{ uri, cache: true }] });
+    for (let i = 0; i < runs; i++) cached.push(await launchTime(m.url, { id: `/bench/cache-${n++}`, fetch: [{ uri, cache: true }] }));
+    const downloads = hits - before;
+    const mb = (statSync(tarball).size / 2 ** 20).toFixed(1);
+    const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    console.log(
+      `(d) fetch: ${mb} MB .tar.gz (20 x 1 MiB random files) from a loopback HTTP server, extracted; POST to task running, median of ${runs}`,
+    );
+    console.log(`    no fetch (baseline launch): ${sec(median(none))}`);
+    console.log(`    fetch + extract, no cache: ${sec(median(direct))}`);
+    console.log(
+      `    cache: true: first launch (download into the cache) ${sec(first)}, then from the cache ${sec(median(cached))} ` +
+        `(${downloads} download for ${runs + 1} launches)`,
+    );
+  } finally {
+    await m.close();
+    files.closeAllConnections();
+    await new Promise((r) => files.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the local Marathon benchmarks and prints their figures. */
 export async function main(): Promise<void> {
   await deployTiming(9);
   await appsThroughput(3000, 16, 'in-process');
   await appsThroughput(3000, 16, 'child');
   await startup(7);
+  await fetchTiming(5);
 }

@@ -53,6 +53,11 @@ export interface LocalMarathonOptions {
    * where the `docker` binary is looked for. @default - this process's environment
    */
   hostEnv?: Record<string, string | undefined>;
+  /**
+   * A fetch download that receives nothing for this long fails the task (Mesos' `--fetcher_stall_timeout`).
+   * @default 60
+   */
+  fetcherStallTimeoutSeconds?: number;
   /** Receives log lines. @default - silent */
   log?: (line: string) => void;
 }
@@ -156,6 +161,7 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
     imageStore: options.imageStore,
     docker: options.docker ?? 'auto',
     path: hostEnv.PATH ?? '',
+    fetcherStallTimeoutMs: options.fetcherStallTimeoutSeconds === undefined ? undefined : options.fetcherStallTimeoutSeconds * 1000,
     processes,
   });
   const events = new EventBus();

@@ -5,9 +5,11 @@
  * answers 200 `ok` on every assigned port. A new kind is one more module and one more entry in the list.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Fetcher, fetchUris } from './fetcher';
 import { isObject } from './json';
 import { ProcessRecord, processStartTime } from './orphans';
 import { cmdLauncher } from './runners/cmd';
@@ -48,8 +50,10 @@ export interface RunnerOptions {
   workDir: string;
   imageStore?: string;
   docker: 'auto' | 'never';
-  /** `PATH` to look for the `docker` binary on. */
+  /** `PATH` to look for the `docker` binary on (and the fetcher's `tar`, `unzip`, ...). */
   path: string;
+  /** A fetch download that receives nothing for this long fails. @default 60000 */
+  fetcherStallTimeoutMs?: number;
   /** Where each running task's process group is recorded, so a later server can reap it after a crash. */
   processes?: ProcessRecord;
 }
@@ -59,6 +63,7 @@ export class Runner {
   private readonly workDir: string;
   private readonly processes: ProcessRecord | undefined;
   private readonly docker: Promise<boolean>;
+  private readonly fetcher: Fetcher;
   /** The runner kinds, in the order they are tried; the last one always applies. */
   private readonly launchers: Launcher[];
 
@@ -66,6 +71,11 @@ export class Runner {
     this.workDir = options.workDir;
     this.processes = options.processes;
     this.docker = probeDocker(options.docker, options.path);
+    this.fetcher = new Fetcher({
+      cacheDir: join(options.workDir, 'fetcher-cache'),
+      path: options.path,
+      stallTimeoutMs: options.fetcherStallTimeoutMs,
+    });
     this.launchers = [cmdLauncher, imageStoreLauncher(options.imageStore), dockerLauncher(this.docker), standInLauncher(options.workDir)];
   }
 
@@ -79,10 +89,18 @@ export class Runner {
     return this.launchers.map((l) => l.kind);
   }
 
-  /** Starts a task; resolves once the process has been spawned (or rejects when it could not be). */
+  /**
+   * Starts a task; resolves once the process has been spawned (or rejects when it could not be, e.g. with a
+   * `FetchError` when the app's `fetch` URIs could not all be fetched into the sandbox).
+   */
   async launch(spec: LaunchSpec): Promise<TaskProcess> {
     const sandbox = this.prepareSandbox(spec);
     const def = spec.def;
+    const uris = fetchUris(def);
+    if (uris.length) {
+      const user = typeof def.user === 'string' ? def.user : undefined;
+      await this.fetcher.fetch({ containerId: randomUUID(), uris, sandbox, user, signal: spec.signal });
+    }
     const container = isObject(def.container) ? def.container : undefined;
     const launch: Launch = {
       spec,

@@ -43,6 +43,8 @@ export interface Task {
   startedAt?: number;
   runner?: RunnerKind;
   proc?: TaskProcess;
+  /** Aborts the launch (the fetch) of a task that has no process yet. */
+  staging?: AbortController;
   health: (HealthResult | undefined)[];
   checking: boolean[];
   killing: boolean;
@@ -166,6 +168,7 @@ export class Scheduler {
     task.killReason = reason;
     task.state = 'TASK_KILLING';
     this.bump();
+    task.staging?.abort();
     if (task.proc) {
       killGroup(task.proc.pid, reason === 'crash' ? 'SIGKILL' : 'SIGTERM');
       const grace = Math.min(Number(task.def.taskKillGracePeriodSeconds ?? 3), 30) * 1000;
@@ -363,7 +366,15 @@ export class Scheduler {
       task.ports = await this.hostPorts(task.def);
       task.env = taskEnv(task, this.hostEnv);
       if (task.killing || this.closed) return this.onExit(task, { code: null, signal: 'SIGTERM' });
-      const proc = await this.runner.launch({ taskId: task.id, def: task.def, ports: task.ports, env: task.env });
+      task.staging = new AbortController();
+      const proc = await this.runner.launch({
+        taskId: task.id,
+        def: task.def,
+        ports: task.ports,
+        env: task.env,
+        signal: task.staging.signal,
+      });
+      task.staging = undefined;
       task.proc = proc;
       task.runner = proc.kind;
       void proc.exited.then((r) => this.onExit(task, r));
@@ -378,7 +389,9 @@ export class Scheduler {
       this.statusEvent(task, 'TASK_RUNNING', '');
       this.kick();
     } catch (e) {
-      this.onExit(task, { code: 127, signal: null }, e instanceof Error ? e.message : String(e));
+      task.staging = undefined;
+      // A launch aborted by a kill is that kill, not a failure of its own.
+      this.onExit(task, { code: 127, signal: null }, task.killing ? undefined : e instanceof Error ? e.message : String(e));
     }
   }
 
@@ -564,6 +577,7 @@ export class Scheduler {
     this.healthTimers.clear();
     for (const t of this.killTimers) clearTimeout(t);
     this.killTimers.clear();
+    for (const t of this.allTasks()) t.staging?.abort();
     const procs = this.allTasks()
       .map((t) => t.proc)
       .filter((p): p is TaskProcess => p !== undefined);

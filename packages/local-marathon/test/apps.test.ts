@@ -56,7 +56,7 @@ describe('POST /v2/apps', () => {
   });
 
   test('GET output shape: defaults present, empty/old fields absent, service port assigned from 10000 (SEMANTICS.md §6, §16.10)', async () => {
-    await s.req('POST', '/v2/apps', { ...sleeper('/shape'), ports: [0], uris: ['https://x/y.tgz'], env: {}, args: [] });
+    await s.req('POST', '/v2/apps', { ...sleeper('/shape'), ports: [0], uris: ['file:///nonexistent/y.tgz'], env: {}, args: [] });
     const app = (await s.req('GET', '/v2/apps/shape')).body.app;
     for (const k of [
       'labels',
@@ -79,7 +79,7 @@ describe('POST /v2/apps', () => {
     expect(app.networks).toEqual([{ mode: 'host' }]);
     expect(app.upgradeStrategy).toEqual({ minimumHealthCapacity: 1, maximumOverCapacity: 1 });
     expect(app.maxLaunchDelaySeconds).toBe(300);
-    expect(app.fetch).toEqual([{ uri: 'https://x/y.tgz', extract: true, executable: false, cache: false }]);
+    expect(app.fetch).toEqual([{ uri: 'file:///nonexistent/y.tgz', extract: true, executable: false, cache: false }]);
     expect(app.portDefinitions).toEqual([{ port: 10000, protocol: 'tcp' }]);
     expect(str(app.versionInfo.lastConfigChangeAt)).toMatch(TS);
   });

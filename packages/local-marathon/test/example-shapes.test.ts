@@ -4,6 +4,8 @@
  * exceptions are listed where they are made, with the SEMANTICS.md section that explains them.
  */
 import { readFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Loose, TestServer, eventStream, list, settled, start, stopAll, str, until } from './helpers';
 
@@ -69,7 +71,12 @@ const OLD_FIELDS = ['ports', 'uris', 'ipAddress'];
 const NO_FAULT_DOMAIN = ['region', 'zone'];
 
 let s: TestServer;
+/** Stands in for the hosts of the examples' fetch URIs (raw.github.com ...): the fetcher downloads from loopback. */
+let uriHost: Server;
 beforeAll(async () => {
+  uriHost = createServer((_req, res) => res.writeHead(200).end('# README\n'));
+  await new Promise<void>((resolve) => uriHost.listen(0, '127.0.0.1', resolve));
+  const loopback = `http://127.0.0.1:${(uriHost.address() as AddressInfo).port}`;
   s = await start();
   const zdd = example('marathon-lb/zdd_app_blue_marathon1.5.json') as { apps: Record<string, unknown>[] };
   const green = asRequest(zdd.apps[0]);
@@ -77,12 +84,17 @@ beforeAll(async () => {
   green.healthChecks = [{ ...(green.healthChecks as Record<string, unknown>[])[0], intervalSeconds: 0.2, gracePeriodSeconds: 5 }];
   expect((await s.req('POST', '/v2/apps', green)).status).toBe(201);
   const listed = example('raml/v2/examples/app_list.json') as { apps: Record<string, unknown>[] };
-  const myapp = { ...asRequest(listed.apps[0]), instances: 1, cmd: 'env > /dev/null && sleep 60' };
+  const uris = (listed.apps[0].uris as string[]).map((u) => u.replace(/^https?:\/\/[^/]+/, loopback));
+  const myapp = { ...asRequest(listed.apps[0]), uris, instances: 1, cmd: 'test -f README.md && sleep 60' };
   expect((await s.req('POST', '/v2/apps', myapp)).status).toBe(201);
   await settled(s);
   await until(async () => ((await s.req('GET', '/v2/apps/nginx-green')).body.app.tasksHealthy as unknown) === 3, 'healthy nginx-green');
 });
-afterAll(stopAll);
+afterAll(async () => {
+  await stopAll();
+  uriHost.closeAllConnections();
+  await new Promise((resolve) => uriHost.close(resolve));
+});
 
 test('GET /v2/apps?embed=apps.tasks matches marathon-lb zdd_app_blue_marathon1.5.json (SEMANTICS.md §6, §12, §15)', async () => {
   const r = await s.req('GET', '/v2/apps?embed=apps.tasks&id=nginx-green');

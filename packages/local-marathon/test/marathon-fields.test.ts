@@ -124,7 +124,8 @@ test('every response field is declared by Marathon RAML types', async () => {
     labels: { team: 'core' },
     env: { MODE: 'test', DB: { secret: 'db' } },
     secrets: { db: { source: 'db-password' } },
-    fetch: [{ uri: 'https://example.com/a.tgz' }],
+    // A local file: the fetcher copies it into the sandbox (nothing leaves the machine).
+    fetch: [{ uri: `file://${__filename}` }],
     upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.5 },
   };
   const docker = {

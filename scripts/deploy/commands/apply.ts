@@ -17,7 +17,7 @@ import {
   parseCommitTime,
   parseCount,
   parseEnvironment,
-  parseImage,
+  parsePackage,
   requireOption,
   waitOptions,
   withExitHelp,
@@ -28,6 +28,8 @@ interface ApplyOptions {
   service?: string;
   env?: string;
   image?: string;
+  artifact?: string;
+  sha256?: string;
   commit?: string;
   commitTime?: string;
   plan?: string;
@@ -49,6 +51,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--service <name>', 'service from the catalog (with --env and --image; staging only)')
     .option('--env <env>', 'staging or production')
     .option('--image <image>', 'image reference, e.g. registry.internal:5000/bulb-api:3f2a9c1')
+    .option('--artifact <uri>', "an artifact service's tarball URI, as the build uploaded it (with --sha256, instead of --image)")
+    .option('--sha256 <hex>', "the artifact file's SHA-256 (64 hex digits)")
     .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
     .option('--plan <file>', "apply a plan file from 'deploy plan' (production: needs an approval)")
@@ -81,7 +85,8 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
-  const modes = [opts.plan !== undefined, Boolean(opts.all), opts.service !== undefined || opts.image !== undefined].filter(Boolean).length;
+  const single = opts.service !== undefined || opts.image !== undefined || opts.artifact !== undefined;
+  const modes = [opts.plan !== undefined, Boolean(opts.all), single].filter(Boolean).length;
   if (modes !== 1) {
     throw new C2CError('USAGE', 'apply needs exactly one of: --service S --env E --image IMAGE, --plan FILE, or --all --env E', {
       hint: "see 'deploy apply --help'",
@@ -102,10 +107,10 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
   }
   if (environment === 'production') throw productionNeedsPlan('apply --image');
   const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
-  const image = parseImage(opts.image);
+  const { image, artifact } = parsePackage(service, opts);
   const deploy = deployContext(ctx, opts, environment);
   const result = await progressRun(ctx, `deploying ${service.name} to ${environment}`, () =>
-    applyService(deploy, { service, environment, image, commit: opts.commit, commitTime: opts.commitTime, force: opts.force }),
+    applyService(deploy, { service, environment, image, artifact, commit: opts.commit, commitTime: opts.commitTime, force: opts.force }),
   );
   printResult(ctx, opts, result);
   return EXIT.ok;

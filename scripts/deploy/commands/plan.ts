@@ -12,7 +12,7 @@ import {
   parseCommitTime,
   parseEnvironment,
   parseHttpUrl,
-  parseImage,
+  parsePackage,
   requireOption,
   withExitHelp,
 } from '../context';
@@ -28,6 +28,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--service <name>', 'service from the catalog (see list)')
     .option('--env <env>', 'staging or production')
     .option('--image <image>', 'image reference, e.g. registry.internal:5000/bulb-api:3f2a9c1')
+    .option('--artifact <uri>', "an artifact service's tarball URI, as the build uploaded it (with --sha256, instead of --image)")
+    .option('--sha256 <hex>', "the artifact file's SHA-256 (64 hex digits); the plan pins it with the URI")
     .option('--out <file>', 'plan file to write (default .c2c/plans/<service>-<env>-<id12>.json)')
     .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
@@ -44,6 +46,8 @@ export function register(program: Command, ctx: CliContext): void {
           service?: string;
           env?: string;
           image?: string;
+          artifact?: string;
+          sha256?: string;
           out?: string;
           commit?: string;
           commitTime?: string;
@@ -57,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
         }) => {
           const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
           const environment = parseEnvironment(opts.env);
-          const image = parseImage(opts.image);
+          const { image, artifact } = parsePackage(service, opts);
           if (opts.commit !== undefined) parseCommit(opts.commit);
           if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
           if (opts.registry !== undefined) parseHttpUrl(opts.registry, '--registry');
@@ -65,7 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
           const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
           const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
           let imageDigest: string | undefined;
-          if (registry) {
+          if (registry && !artifact) {
             const resolved = await resolveImageDigest(image, registry);
             if ('note' in resolved) ctx.err(`note: ${resolved.note}`);
             else imageDigest = resolved.digest;
@@ -82,6 +86,7 @@ export function register(program: Command, ctx: CliContext): void {
               service,
               environment,
               image,
+              artifact,
               imageDigest,
               commit: opts.commit,
               commitTime: opts.commitTime,

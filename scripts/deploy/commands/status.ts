@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { EnvironmentName, ENVIRONMENTS } from '../../../lib/catalog';
+import { baseName } from '../../../lib/catalog/artifact';
 import { fleetStatus, ServiceStatus } from '../../../lib/deploy/status';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { CliContext, marathonOptions, parseEnvironment, withExitHelp } from '../context';
@@ -8,7 +9,9 @@ import { CliContext, marathonOptions, parseEnvironment, withExitHelp } from '../
 /** `deploy status`: every service per environment, with health, deployment in progress and drift. */
 export function register(program: Command, ctx: CliContext): void {
   marathonOptions(withExitHelp(program.command('status')))
-    .description('every service per environment: image (or artifact and checksum), version, healthy/running/wanted, deployment, drift')
+    .description(
+      'every service per environment: image (or artifact and SHA-256), version, healthy/running/wanted, deployment in progress, drift',
+    )
     .option('--env <env>', 'only this environment (default: every environment with a Marathon URL)')
     .option('--service <name>', 'only this service')
     .option('--json', 'print JSON')
@@ -42,7 +45,7 @@ function table(rows: readonly ServiceStatus[]): string {
       r.service,
       r.environment,
       r.state,
-      r.image ?? (r.artifact ? `${r.artifact.uri} sha256:${r.artifact.sha256?.slice(0, 12) ?? '?'}` : '-'),
+      r.image ?? (r.artifact ? `artifact ${baseName(r.artifact.uri)} sha256:${r.artifact.sha256?.slice(0, 12) ?? '?'}` : '-'),
       r.version ?? '-',
       r.state === 'missing' ? '-' : `${r.healthChecks ? r.healthy : '-'}/${r.running}/${r.wanted}`,
       r.deployment

@@ -14,6 +14,8 @@ export interface LaunchSpec {
   /** Host ports, by port index. */
   ports: number[];
   env: Record<string, string>;
+  /** Aborts what happens before the process starts (the fetch), when the task is killed or the server closes. */
+  signal?: AbortSignal;
 }
 
 /** A task about to start: its spec, its sandbox directory (already prepared) and what the definition asks to run. */
