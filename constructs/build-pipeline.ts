@@ -338,7 +338,7 @@ export class BuildPipeline extends Construct {
     this.pullRequest = new CloudbuildTrigger(this, 'pull-request', {
       ...common(refs.testServiceAccount, ['pull-request']),
       name: this.triggerNames.pullRequest,
-      description: `${s}: ${command ?? 'no build'} (build + unit tests) on every pull request`,
+      description: `${s}: ${command === './build.sh' ? 'build.sh' : (command ?? 'no build')} (build + unit tests) on every pull request`,
       repositoryEventConfig: {
         repository: this.repositoryName,
         pullRequest: { branch: `^${escapeRegExp(branch)}$`, commentControl: 'COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY' },
