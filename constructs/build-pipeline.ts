@@ -194,7 +194,7 @@ export class BuildPipeline extends Construct {
           [...built, 'fetch-deploy'],
         ),
       ];
-      deployArgs = ['--artifact', '$$(cat /workspace/artifact.uri)', '--artifact-sha256', '$$(cat /workspace/artifact.sha256)'];
+      deployArgs = ['--artifact', '$$(cat /workspace/artifact.uri)', '--sha256', '$$(cat /workspace/artifact.sha256)'];
       ready = ['upload-artifact'];
     } else {
       deployArgs = ['--image', image];

@@ -325,7 +325,7 @@ describe('Microservice options', () => {
       `echo "https://storage.googleapis.com/${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/$$sha/app.tar.gz" > /workspace/artifact.uri`,
     ]);
     expect(steps[3].args[1]).toContain(
-      'apply --service ledger --env staging --artifact "$$(cat /workspace/artifact.uri)" --artifact-sha256 "$$(cat /workspace/artifact.sha256)"',
+      'apply --service ledger --env staging --artifact "$$(cat /workspace/artifact.uri)" --sha256 "$$(cat /workspace/artifact.sha256)"',
     );
     expect(steps.some((x) => x.name === STEP_IMAGES.docker)).toBe(false);
   });
