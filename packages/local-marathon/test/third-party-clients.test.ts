@@ -1,6 +1,6 @@
 /**
- * Issue 3: "Existing Marathon clients that nobody here wrote (client libraries and their own integration tests, load
- * balancers reading apps, tasks and events) must work against it unchanged."
+ * Existing Marathon clients that nobody here wrote (client libraries and their own integration tests, load balancers
+ * reading apps, tasks and events) must work against the local Marathon unchanged.
  *
  * Two such clients run here against the local Marathon, unchanged:
  * - elastic.io's `marathon-node` (request + request-promise for REST, the `eventsource` package for /v2/events), used
