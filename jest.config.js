@@ -1,8 +1,11 @@
-/** Tests run through swc (no type-check); `tsc --noEmit` in `npm test` keeps the types honest. */
+/**
+ * Tests run through swc (no type-check); `tsc --noEmit` in `npm test` keeps the types honest. Docker-backed tests
+ * (`*.docker.test.ts`) need a running engine and run with `npm run test:docker` (jest.docker.config.js).
+ */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__', '<rootDir>/packages'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.docker\\.test\\.ts$'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   testTimeout: 30000,
