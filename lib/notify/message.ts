@@ -11,11 +11,14 @@ export interface PlanNotice {
   readonly environment: EnvironmentName;
   /** The plan id (full; shown shortened). */
   readonly planId: string;
-  /** Who made the change: the commit's author (who may not approve it). */
-  readonly author: string;
+  /** Who made the change: the commit's author (who may not approve it). A reminder read from the build has none. */
+  readonly author?: string;
   readonly commit?: string;
-  /** The field-level diff as text (`formatDiff`), shown one screen long. */
-  readonly diff: string;
+  /**
+   * The field-level diff as text (`formatDiff`), shown one screen long. A reminder read from the build has none: the
+   * waiting notice showed it.
+   */
+  readonly diff?: string;
   /** Where to approve: the build's page (Approve button) or the command to run. */
   readonly link: string;
   /** The service's reviewers (as named in the service file), mentioned so they hear of it. */
@@ -63,9 +66,9 @@ export function noticeText(n: PlanNotice): string {
   const asks = n.kind === 'waiting' || n.kind === 'reminder';
   return [
     HEADLINE[n.kind](n),
-    `plan ${n.planId.slice(0, 12)} by ${n.author}${n.commit ? ` (commit ${n.commit.slice(0, 12)})` : ''}`,
+    `plan ${n.planId ? n.planId.slice(0, 12) : '(id unknown)'}${n.author ? ` by ${n.author}` : ''}${n.commit ? ` (commit ${n.commit.slice(0, 12)})` : ''}`,
     ...(asks && n.reviewers && n.reviewers.length > 0 ? [`reviewers: ${n.reviewers.join(', ')}`] : []),
-    ...(asks || n.kind === 'approved' ? ['```', oneScreenDiff(n.diff), '```'] : []),
+    ...((asks || n.kind === 'approved') && n.diff !== undefined ? ['```', oneScreenDiff(n.diff), '```'] : []),
     `${asks ? 'approve or reject' : 'details'}: ${n.link}`,
   ].join('\n');
 }
