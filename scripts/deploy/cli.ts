@@ -6,6 +6,7 @@ import { register as history } from './commands/history';
 import { register as list } from './commands/list';
 import { register as object } from './commands/object';
 import { register as plan } from './commands/plan';
+import { register as remind } from './commands/remind';
 import { register as render } from './commands/render';
 import { register as report } from './commands/report';
 import { register as rollback } from './commands/rollback';
@@ -19,6 +20,7 @@ export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   render,
   plan,
   approve,
+  remind,
   apply,
   rollback,
   status,

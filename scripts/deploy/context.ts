@@ -7,6 +7,7 @@ import { ArtifactRef, artifactRefProblem } from '../../lib/catalog/artifact';
 import { DeployInFlight } from '../../lib/deploy/apply';
 import { DEFAULT_MAX_TASK_FAILURES, DeployContext, ProgressEvent } from '../../lib/deploy/types';
 import { C2CError } from '../../lib/errors';
+import { CLOUDBUILD_BASE_URL } from '../../lib/gate/cloudbuild';
 import { currentActor } from '../../lib/gate/identity';
 import { authFromEnv, MarathonClient } from '../../lib/marathon/client';
 import { loadCatalog } from '../../services';
@@ -51,6 +52,8 @@ export interface Progress {
 /** What every command gets: output writers, the catalog, clients, actor, audit log, progress, exit handling. */
 export interface CliContext {
   readonly env: NodeJS.ProcessEnv;
+  /** The Cloud Build API base URL: Google's, unless a test of the CLI in-process gives its own (never from env). */
+  readonly cloudBuildBaseUrl: string;
   /** Data: stdout. */
   out(text: string): void;
   /** Data as JSON: stdout. */
@@ -85,6 +88,12 @@ export interface CliIo {
   readonly catalog?: Catalog;
   /** Without a terminal, how often a `still waiting` line is printed. @default 10000 */
   readonly progressEveryMs?: number;
+  /**
+   * The Cloud Build API base URL `deploy remind` lists builds from: only tests of the CLI in-process set it; the
+   * program (scripts/deploy.ts) never does, and no setting does.
+   * @default {@link CLOUDBUILD_BASE_URL}
+   */
+  readonly cloudBuildBaseUrl?: string;
 }
 
 /** The options of a command that waits on Marathon (`waitOptions`). */
@@ -105,6 +114,7 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
   let timeoutMs = 0;
   const ctx: CliContext = {
     env: io.env,
+    cloudBuildBaseUrl: io.cloudBuildBaseUrl ?? CLOUDBUILD_BASE_URL,
     out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     json: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     err: (text) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
