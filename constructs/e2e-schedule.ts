@@ -23,6 +23,11 @@ export interface E2eScheduleProps {
    */
   readonly schedule?: string;
   /**
+   * What the job is for, as the console shows it.
+   * @default 'commit-to-cloud: run the end-to-end tests against staging and production'
+   */
+  readonly description?: string;
+  /**
    * Time zone of the schedule.
    * @default 'Etc/UTC'
    */
@@ -32,8 +37,8 @@ export interface E2eScheduleProps {
 const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$/;
 
 /**
- * Continuous end-to-end tests: a Cloud Scheduler job that runs a Cloud Build trigger (`triggers:run` of the Cloud Build
- * API, authenticated with an OAuth token of a service account) on a schedule.
+ * A Cloud Scheduler job that runs a Cloud Build trigger (`triggers:run` of the Cloud Build API, authenticated with an
+ * OAuth token of a service account) on a schedule: the continuous end-to-end tests, and the approval reminder.
  */
 export class E2eSchedule extends Construct {
   /** The scheduler job. */
@@ -58,7 +63,7 @@ export class E2eSchedule extends Construct {
       name: props.name,
       project: props.project,
       region: props.region,
-      description: 'commit-to-cloud: run the end-to-end tests against staging and production',
+      description: props.description ?? 'commit-to-cloud: run the end-to-end tests against staging and production',
       schedule,
       timeZone: props.timeZone ?? 'Etc/UTC',
       attemptDeadline: '60s',

@@ -63,6 +63,8 @@ export function addFleet(app: App, props: FleetProps): Fleet {
     poolDnsSuffixes: settings.poolDnsSuffixes,
     poolMachineType: settings.poolMachineType,
     notifier: settings.notifier,
+    remindAfterMinutes: settings.remindAfterMinutes,
+    remindEveryMinutes: settings.remindEveryMinutes,
     stacks: order.map((name) => ({ name, side: name === 'platform' ? ('production' as const) : ('staging' as const) })),
   });
   const byName = new Map<string, ServiceStack>();

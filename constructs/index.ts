@@ -1,3 +1,4 @@
+export * from './approval-reminder';
 export * from './approvers';
 export * from './audit-bucket';
 export * from './build-pipeline';

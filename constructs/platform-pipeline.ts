@@ -80,6 +80,10 @@ export class PlatformPipeline extends Construct {
   readonly push: CloudbuildTrigger;
   /** Applies an approved production-side plan. */
   readonly apply: CloudbuildTrigger;
+  /** The platform repository's Cloud Build link (2nd gen). */
+  readonly repository: Cloudbuildv2Repository;
+  /** The default branch the pipeline builds. */
+  readonly branch: string;
 
   constructor(scope: Construct, id: string, props: PlatformPipelineProps) {
     super(scope, id);
@@ -110,6 +114,7 @@ export class PlatformPipeline extends Construct {
     if (problems.length > 0) throw new ValidationError(problems);
 
     const branch = props.branch ?? 'main';
+    this.branch = branch;
     const tf = props.terraformImage ?? 'hashicorp/terraform:1.9.8';
     const secret = props.githubTokenSecret ?? 'c2c-github-token';
     const [owner, repoName] = props.repo.split('/');
@@ -121,6 +126,7 @@ export class PlatformPipeline extends Construct {
       name: repoName,
       remoteUri: `https://github.com/${owner}/${repoName}.git`,
     });
+    this.repository = repository;
     const stagingSide = props.stacks.filter((s) => s.side === 'staging').map((s) => s.name);
     const productionSide = props.stacks.filter((s) => s.side === 'production').map((s) => s.name);
     const all = props.stacks.map((s) => s.name);

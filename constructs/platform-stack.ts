@@ -3,6 +3,7 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
 import { Approvers, ApproverPrincipals } from './approvers';
+import { ApprovalReminder } from './approval-reminder';
 import { AuditBucket } from './audit-bucket';
 import { ValidationError } from '../lib/errors';
 import { C2CStack } from './c2c-stack';
@@ -84,6 +85,16 @@ export interface PlatformStackProps {
    * @default 'slack'
    */
   readonly notifier?: NotifierKind | false;
+  /**
+   * Minutes a production build waits for approval before the scheduled reminder posts (with the notifier only).
+   * @default 30
+   */
+  readonly remindAfterMinutes?: number;
+  /**
+   * Minutes between two runs of the reminder (and two reminders of one build): one of `REMIND_EVERY_CHOICES`.
+   * @default 15
+   */
+  readonly remindEveryMinutes?: number;
 }
 
 /** Default private DNS suffixes: the last label of each Marathon URL's host (`internal.` for `marathon.staging.internal`). */
@@ -119,6 +130,8 @@ export class PlatformStack extends C2CStack {
   readonly marathonCredentials: MarathonCredentials;
   /** The Cloud Build notifier, unless turned off. */
   readonly notifier?: BuildNotifier;
+  /** The scheduled reminder of production builds waiting for approval; with the notifier only. */
+  readonly reminder?: ApprovalReminder;
   /** What service stacks refer to: every field a Terraform reference into this stack. */
   readonly refs: PlatformRefs;
 
@@ -230,5 +243,22 @@ export class PlatformStack extends C2CStack {
       connection: props.connection,
       stacks: props.stacks,
     });
+    if (this.notifier) {
+      this.reminder = new ApprovalReminder(this, 'reminder', {
+        project: platform.project,
+        region: platform.region,
+        repository: this.pipeline.repository.id,
+        branch: this.pipeline.branch,
+        deployBucket: deployBucketName,
+        bundleObject: this.deployBucket.bundleObject.name,
+        bundleGeneration: this.deployBucket.bundleGeneration,
+        webhookSecretId: this.notifier.webhookSecret.secretId,
+        webhookVersion: this.notifier.webhookVersion,
+        schedulerEmail: e.scheduler,
+        schedulerMember: m.scheduler.member,
+        afterMinutes: props.remindAfterMinutes,
+        everyMinutes: props.remindEveryMinutes,
+      });
+    }
   }
 }

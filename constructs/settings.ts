@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { C2CError } from '../lib/errors';
+import { parseRemindMinutes } from '../lib/notify/remind';
 import { ApproverPrincipals } from './approvers';
 import { NotifierKind } from './build-notifier';
 
@@ -46,6 +47,10 @@ export interface PipelineSettings {
   readonly buildMachineType?: string;
   /** The chat of the Cloud Build notifier. Env `C2C_NOTIFIER`: `slack` (default), `googlechat` or `none`. */
   readonly notifier?: NotifierKind | false;
+  /** Minutes before the first reminder of a production build waiting for approval. Env `C2C_REMIND_AFTER_MINUTES`, default 30. */
+  readonly remindAfterMinutes?: number;
+  /** Minutes between two runs of the reminder. Env `C2C_REMIND_EVERY_MINUTES`, default 15 (one of REMIND_EVERY_CHOICES). */
+  readonly remindEveryMinutes?: number;
 }
 
 function list(value: string | undefined): string[] {
@@ -72,6 +77,12 @@ export function pipelineSettingsFromEnv(githubOwner: string, env: NodeJS.Process
     poolMachineType: env.C2C_POOL_MACHINE_TYPE || undefined,
     buildMachineType: env.C2C_BUILD_MACHINE_TYPE || undefined,
     notifier: notifierFrom(env.C2C_NOTIFIER),
+    remindAfterMinutes: env.C2C_REMIND_AFTER_MINUTES
+      ? parseRemindMinutes(env.C2C_REMIND_AFTER_MINUTES, 'C2C_REMIND_AFTER_MINUTES', 'after')
+      : undefined,
+    remindEveryMinutes: env.C2C_REMIND_EVERY_MINUTES
+      ? parseRemindMinutes(env.C2C_REMIND_EVERY_MINUTES, 'C2C_REMIND_EVERY_MINUTES', 'every')
+      : undefined,
   };
 }
 

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
 import { CloudbuildTrigger } from '@cdktf/provider-google/lib/cloudbuild-trigger';
+import { ApprovalReminder, ApprovalReminderProps } from '../../constructs/approval-reminder';
 import { AuditBucket } from '../../constructs/audit-bucket';
 import { loadDeployBundle } from '../../constructs/deploy-bucket';
 import { E2eSchedule } from '../../constructs/e2e-schedule';
@@ -10,7 +11,7 @@ import { Approvers } from '../../constructs/approvers';
 import { PlatformPipeline, PipelineStack } from '../../constructs/platform-pipeline';
 import { PlatformStack } from '../../constructs/platform-stack';
 import { Registry } from '../../constructs/registry';
-import { approverPrincipalsFrom, notifierFrom } from '../../constructs/settings';
+import { approverPrincipalsFrom, notifierFrom, pipelineSettingsFromEnv } from '../../constructs/settings';
 import { PrivateWorkerPool } from '../../constructs/worker-pool';
 import { C2CError, ValidationError } from '../../lib/errors';
 import { ledger, lampApi } from '../fixtures/services';
@@ -289,5 +290,49 @@ describe('C2C_NOTIFIER', () => {
   it('slack, googlechat or none', () => {
     expect(errorOf(() => notifierFrom('teams')).message).toBe("C2C_NOTIFIER 'teams' is not slack, googlechat or none");
     expect([notifierFrom('none'), notifierFrom('googlechat'), notifierFrom(undefined)]).toEqual([false, 'googlechat', undefined]);
+  });
+});
+
+describe('ApprovalReminder', () => {
+  const reminder = (extra: Partial<ApprovalReminderProps>) => () =>
+    Testing.synthScope((s) => {
+      new ApprovalReminder(s, 'reminder', {
+        project: 'p',
+        region: 'r',
+        repository: 'repo',
+        branch: 'main',
+        deployBucket: 'b',
+        bundleObject: 'deploy/x.cjs',
+        bundleGeneration: '1',
+        webhookSecretId: 'c2c-notify-webhook',
+        webhookVersion: 'projects/p/secrets/c2c-notify-webhook/versions/latest',
+        schedulerEmail: 'c2c-scheduler@p.iam.gserviceaccount.com',
+        schedulerMember: 'serviceAccount:c2c-scheduler@p.iam.gserviceaccount.com',
+        ...extra,
+      });
+    });
+
+  it('afterMinutes must be a whole number of minutes from 1 to 10080', () => {
+    expect(errorOf(reminder({ afterMinutes: 0 })).message).toBe(
+      "ApprovalReminder: 'afterMinutes' (0) must be a whole number of minutes from 1 to 10080; set C2C_REMIND_AFTER_MINUTES, e.g. 30",
+    );
+  });
+
+  it('everyMinutes must be an interval a cron schedule fires at evenly', () => {
+    expect(errorOf(reminder({ everyMinutes: 45 })).message).toBe(
+      "ApprovalReminder: 'everyMinutes' (45) must be one of 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440 (a cron schedule fires evenly only at these); set C2C_REMIND_EVERY_MINUTES, e.g. 15",
+    );
+  });
+});
+
+describe('C2C_REMIND_AFTER_MINUTES and C2C_REMIND_EVERY_MINUTES', () => {
+  it('are read as minutes; a bad value names the setting and the value', () => {
+    const settings = pipelineSettingsFromEnv('acme', { C2C_REMIND_AFTER_MINUTES: '45', C2C_REMIND_EVERY_MINUTES: '30' });
+    expect([settings.remindAfterMinutes, settings.remindEveryMinutes]).toEqual([45, 30]);
+    const e = errorOf(() => pipelineSettingsFromEnv('acme', { C2C_REMIND_EVERY_MINUTES: '45' }));
+    expect(e).toBeInstanceOf(C2CError);
+    expect(e.message).toBe(
+      "C2C_REMIND_EVERY_MINUTES '45' must be one of 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440 minutes",
+    );
   });
 });

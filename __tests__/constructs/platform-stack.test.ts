@@ -11,11 +11,12 @@ import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-acco
 import { CloudbuildTrigger } from '@cdktf/provider-google/lib/cloudbuild-trigger';
 import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository';
 import { PlatformStack } from '../../constructs/platform-stack';
-import { platformNames } from '../../constructs/naming';
+import { platformNames, serviceAccountEmail } from '../../constructs/naming';
 import { Registry } from '../../constructs/registry';
 import { NOTIFIER_FILTER } from '../../constructs/build-notifier';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import { lampApi, ledger, shopfront } from '../fixtures/services';
+import { DEPLOY_CLI, STEP_IMAGES } from '../../constructs/build-steps';
 import { parse, platform, resourceWhere, resources, stepsOf, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
@@ -401,12 +402,18 @@ describe('Cloud Build notifier', () => {
     expect(out).toHaveResourceWithProperties(CloudRunV2ServiceIamMember, { role: 'roles/run.invoker' });
   });
 
-  it('keeps the webhook URL in Secret Manager, readable by the notifier and the push builds only; config names it', () => {
+  it('keeps the webhook URL in Secret Manager, readable by the notifier, the push builds and the reminder only; config names it', () => {
     const readers = resources(json, 'google_secret_manager_secret_iam_member')
       .filter((r) => String(r.secret_id).includes('notifier_webhook'))
       .map((r) => r.member);
-    expect(readers).toHaveLength(2);
-    expect(readers).toEqual(expect.arrayContaining([expect.stringContaining('notifier_runner'), sa(names.buildServiceAccount)]));
+    expect(readers).toHaveLength(3);
+    expect(readers).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('notifier_runner'),
+        sa(names.buildServiceAccount),
+        sa(serviceAccountEmail(platform.project, 'c2c-remind')),
+      ]),
+    );
     const config = String(resourceWhere(json, 'google_storage_bucket_object', 'name', 'notifier/slack.yaml').content).split('\n');
     expect(config).toEqual(
       expect.arrayContaining([
@@ -424,5 +431,118 @@ describe('Cloud Build notifier', () => {
     ).toContain('{{.Params.buildStatus}}\nplan `{{index .Build.Substitutions "_PLAN_OBJECT"}}`');
     expect(NOTIFIER_FILTER).toContain('"production" in build.tags');
     expect(NOTIFIER_FILTER).toContain('Build.Status.EXPIRED');
+  });
+});
+
+describe('approval reminder', () => {
+  const remindSa = sa(serviceAccountEmail(platform.project, 'c2c-remind'));
+  const trigger = resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'c2c-remind') as {
+    location: string;
+    service_account: string;
+    source_to_build: { repository: string; ref: string };
+    substitutions: Record<string, string>;
+    tags: string[];
+    build: { available_secrets: { secret_manager: { env: string; version_name: string }[] }; timeout: string };
+  };
+
+  it("a manual trigger runs the deploy bundle's remind in the pinned deploy image, with the webhook secret", () => {
+    const steps = stepsOf(json, 'c2c-remind');
+    expect(steps.map((x) => [x.id, x.name, x.wait_for])).toEqual([
+      ['fetch-deploy', STEP_IMAGES.deploy, ['-']],
+      ['remind', STEP_IMAGES.deploy, ['fetch-deploy']],
+    ]);
+    expect(steps[1].entrypoint).toBe('node');
+    expect(steps[1].args).toEqual([DEPLOY_CLI, 'remind', '--after', '30', '--every', '15']);
+    expect(steps[1].env).toEqual(['C2C_BUILD_PROJECT=$PROJECT_ID', 'C2C_BUILD_LOCATION=$LOCATION', 'CI=true']);
+    expect(steps[1].secret_env).toEqual(['C2C_NOTIFY_WEBHOOK']);
+    expect(trigger.build.available_secrets.secret_manager).toEqual([
+      {
+        env: 'C2C_NOTIFY_WEBHOOK',
+        version_name: expect.stringMatching(/^\$\{google_secret_manager_secret\.notifier_webhook_[0-9A-F]+\.id\}\/versions\/latest$/),
+      },
+    ]);
+    expect(trigger.substitutions._C2C_BUNDLE).toMatch(/^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.name\}$/);
+    expect(trigger.substitutions._C2C_BUNDLE_GENERATION).toMatch(
+      /^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.generation\}$/,
+    );
+    expect(trigger.location).toBe(platform.region);
+    expect(trigger.source_to_build.repository).toMatch(
+      /^\$\{google_cloudbuildv2_repository\.platform-pipeline_repository_[0-9A-F]+\.id\}$/,
+    );
+    expect(trigger.source_to_build.ref).toBe('refs/heads/main');
+    expect(trigger.tags).toEqual(['c2c', 'remind']);
+    expect(trigger.tags).not.toContain('production');
+    expect(trigger.service_account).toBe(`projects/${platform.project}/serviceAccounts/${remindSa.replace('.member}', '.email}')}`);
+  });
+
+  it('Cloud Scheduler runs it every 15 minutes as the scheduler account, which may act as the reminder account', () => {
+    const job = resourceWhere(json, 'google_cloud_scheduler_job', 'name', 'c2c-remind') as {
+      schedule: string;
+      time_zone: string;
+      http_target: { uri: string; oauth_token: { service_account_email: string } };
+    };
+    expect(job.schedule).toBe('*/15 * * * *');
+    expect(job.time_zone).toBe('Etc/UTC');
+    expect(job.http_target.uri).toMatch(
+      new RegExp(
+        `^https://cloudbuild\\.googleapis\\.com/v1/projects/${platform.project}/locations/${platform.region}/triggers/\\$\\{google_cloudbuild_trigger\\.reminder_trigger_[0-9A-F]+\\.trigger_id\\}:run$`,
+      ),
+    );
+    expect(job.http_target.oauth_token.service_account_email).toBe(sa(names.schedulerServiceAccount).replace('.member}', '.email}'));
+    expect(out).toHaveResourceWithProperties(ServiceAccountIamMember, {
+      role: 'roles/iam.serviceAccountUser',
+      member: sa(names.schedulerServiceAccount),
+      service_account_id: remindSa.replace('.member}', '.name}'),
+    });
+  });
+
+  it('its account may list builds, write logs, read the webhook and the bundle (deploy/ only), nothing more', () => {
+    const roles = resources(json, 'google_project_iam_member')
+      .filter((r) => r.member === remindSa)
+      .map((r) => r.role)
+      .sort();
+    expect(roles).toEqual(['roles/cloudbuild.builds.viewer', 'roles/logging.logWriter']);
+    const bucket = resources(json, 'google_storage_bucket_iam_member').filter((r) => r.member === remindSa);
+    expect(bucket).toEqual([
+      {
+        bucket: expect.stringMatching(/^\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}$/),
+        role: 'roles/storage.objectViewer',
+        member: remindSa,
+        condition: {
+          title: 'deploy-bundle-only',
+          description: 'objects under deploy/ (the deploy CLI bundle)',
+          expression: expect.stringMatching(
+            /^resource\.name\.startsWith\("projects\/_\/buckets\/\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}\/objects\/deploy\/"\)$/,
+          ),
+        },
+      },
+    ]);
+    expect(resources(json, 'google_secret_manager_secret_iam_member').filter((r) => r.member === remindSa)).toHaveLength(1);
+    expect(resources(json, 'google_service_account_iam_member').filter((r) => r.member === remindSa)).toEqual([]);
+  });
+
+  it('takes after and every from the props; off with the notifier (C2C_NOTIFIER=none)', () => {
+    const build = (extra: Partial<ConstructorParameters<typeof PlatformStack>[2]>) =>
+      parse(
+        Testing.synth(
+          new PlatformStack(ws.app(), 'platform', {
+            platform,
+            bundle: ws.bundle,
+            services: [lampApi],
+            connection: 'github',
+            platformRepo: 'acme-lighting/commit-to-cloud',
+            stacks: [{ name: 'platform', side: 'production' }],
+            exampleFleet: true,
+            ...extra,
+          }),
+        ),
+      );
+    const tuned = build({ remindAfterMinutes: 60, remindEveryMinutes: 120 });
+    expect(stepsOf(tuned, 'c2c-remind')[1].args).toEqual([DEPLOY_CLI, 'remind', '--after', '60', '--every', '120']);
+    expect(resourceWhere(tuned, 'google_cloud_scheduler_job', 'name', 'c2c-remind').schedule).toBe('0 */2 * * *');
+    const off = build({ notifier: false });
+    expect(resources(off, 'google_cloudbuild_trigger').map((r) => r.name)).not.toContain('c2c-remind');
+    expect(resources(off, 'google_cloud_scheduler_job')).toEqual([]);
+    expect(resources(off, 'google_service_account').map((r) => r.account_id)).not.toContain('c2c-remind');
   });
 });
