@@ -520,3 +520,64 @@ test('after kill -9 of a server, the next server removes its containers', async 
   second.child.kill('SIGTERM');
   expect(await second.exit).toBe(0);
 }, 180000);
+
+describe('pulls from a registry on a loopback port', () => {
+  let registry: ChildProcess;
+  let host: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    host = `127.0.0.1:${port}`;
+    const config = join(dir, 'registry.yml');
+    writeFileSync(
+      config,
+      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry')}\nhttp:\n  addr: ${host}\n`,
+    );
+    registry = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: 'ignore' });
+    children.add(registry);
+    await until(async () => (await fetch(`http://${host}/v2/`).catch(() => undefined))?.status === 200, 'the registry', 20000);
+  }, 60000);
+
+  test('a missing image is pulled before it runs; forcePullImage pulls even when the image is there', async () => {
+    const pushed = `${host}/lm-test/web:${runId}`;
+    expect((await docker(['tag', image, pushed])).code).toBe(0);
+    const push = await docker(['push', pushed]);
+    expect(push.stderr).toBe('');
+    expect((await docker(['rmi', pushed])).code).toBe(0);
+    const id = `/docker/pulled-${runId}`;
+    await s.req('POST', '/v2/apps', {
+      ...app(id, { healthChecks: [httpCheck], networks: [{ mode: 'container/bridge' }] }),
+      container: { type: 'DOCKER', docker: { image: pushed }, portMappings: [{ containerPort: 8080 }] },
+    });
+    await healthyTasks(id);
+    expect((await docker(['image', 'inspect', pushed])).code).toBe(0);
+    await s.req('DELETE', `/v2/apps${id}`);
+
+    // Only here locally, not in the registry: it runs, unless forcePullImage asks the registry for it.
+    const localOnly = `${host}/lm-test/local-only:${runId}`;
+    expect((await docker(['tag', image, localOnly])).code).toBe(0);
+    try {
+      const forced = `/docker/forced-${runId}`;
+      await s.req('POST', '/v2/apps', {
+        ...app(forced, { portDefinitions: [] }),
+        container: { type: 'DOCKER', docker: { image: localOnly, forcePullImage: true } },
+      });
+      const failure = await until(async () => (await s.req('GET', `/v2/apps${forced}`)).body.app.lastTaskFailure, 'lastTaskFailure', 60000);
+      expect(str(failure.message)).toMatch(
+        new RegExp(
+          `^Failed to launch container: Failed to run 'docker -H \\S+ pull ${localOnly.replace(/\./g, '\\.')}': exited with status 1; stderr='[^]*not found`,
+        ),
+      );
+      await s.req('DELETE', `/v2/apps${forced}?force=true`);
+      const plain = `/docker/not-forced-${runId}`;
+      await s.req('POST', '/v2/apps', {
+        ...app(plain, { portDefinitions: [], cmd: 'exec node /app/server.js 0' }),
+        container: { type: 'DOCKER', docker: { image: localOnly } },
+      });
+      await healthyTasks(plain);
+      await s.req('DELETE', `/v2/apps${plain}`);
+    } finally {
+      await docker(['rmi', '-f', localOnly, pushed]);
+    }
+  }, 180000);
+});
