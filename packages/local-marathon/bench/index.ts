@@ -1,7 +1,8 @@
 /**
  * Benchmarks of the local Marathon, printed as figures:
  * (a) PUT-to-finished-deployment of a 3-instance app with an HTTP health check every second, against the timing the
- *     health check implies; (b) requests/second of `GET /v2/apps` with 30 apps; (c) startup time, in-process and CLI.
+ *     health check implies; (b) requests/second of `GET /v2/apps` with 30 apps; (c) startup time, in-process and CLI;
+ * (e) the same PUT-to-healthy with real Docker containers against stand-in tasks.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -273,10 +274,77 @@ export async function fetchTiming(runs: number): Promise<void> {
 }
 
 /** Runs the local Marathon benchmarks and prints their figures. */
+/** The project's base image (`npm run base-image -- --json` at the repository root), or undefined without Docker. */
+function baseImage(): string | undefined {
+  for (let d = __dirname; dirname(d) !== d; d = dirname(d)) {
+    if (!existsSync(join(d, 'scripts', 'base-image.ts'))) continue;
+    try {
+      const out = execFileSync('npm', ['run', '--silent', 'base-image', '--', '--json'], {
+        cwd: d,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      return (JSON.parse(out) as { image: string }).image;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * (e) PUT -> deployment finished (all healthy) for a 3-instance bridge app with an HTTP check every 0.5 s: real Docker
+ * containers (a Node HTTP server in the base image) against the same app run by stand-in tasks.
+ */
+export async function dockerTiming(runs: number): Promise<void> {
+  const image = baseImage();
+  if (!image) {
+    console.log('(e) Docker vs stand-in: skipped (no Docker engine or no base image)');
+    return;
+  }
+  const server = "require('http').createServer((q, s) => s.end('ok')).listen(8080)";
+  const definition = {
+    instances: 3,
+    cpus: 0.1,
+    mem: 64,
+    cmd: `exec node -e "${server}"`,
+    container: { type: 'DOCKER', docker: { image }, portMappings: [{ containerPort: 8080, hostPort: 0 }] },
+    networks: [{ mode: 'container/bridge' }],
+    labels: { 'local-marathon.bench': 'docker' },
+    healthChecks: [{ protocol: 'HTTP', path: '/health', portIndex: 0, intervalSeconds: 0.5, timeoutSeconds: 1, gracePeriodSeconds: 30 }],
+  };
+  const results: Record<string, number[]> = {};
+  for (const docker of ['never', 'auto'] as const) {
+    const m = await startLocalMarathon({ docker });
+    const times: number[] = [];
+    try {
+      for (let i = 0; i < runs; i++) {
+        const id = `/bench/docker-${i}`;
+        const t0 = performance.now();
+        const r = await call(m.url, 'PUT', `/v2/apps${id}`, definition);
+        await deploymentGone(m.url, (r.json as { deploymentId: string }).deploymentId);
+        times.push(performance.now() - t0);
+        const d = await call(m.url, 'DELETE', `/v2/apps${id}`);
+        await deploymentGone(m.url, (d.json as { deploymentId: string }).deploymentId);
+      }
+    } finally {
+      await m.close();
+    }
+    results[docker] = times;
+  }
+  const line = (name: string, t: number[]) =>
+    `    ${name}: median ${fmt(median(t))}, min ${fmt(Math.min(...t))}, max ${fmt(Math.max(...t))}`;
+  console.log(`(e) PUT -> deployment finished, 3 instances, bridge, HTTP check intervalSeconds 0.5 (${runs} runs each)`);
+  console.log(line('stand-in tasks        ', results.never));
+  console.log(line(`Docker (${image})`, results.auto));
+  console.log(`    Docker minus stand-in (medians): ${fmt(median(results.auto) - median(results.never))}`);
+}
+
 export async function main(): Promise<void> {
   await deployTiming(9);
   await appsThroughput(3000, 16, 'in-process');
   await appsThroughput(3000, 16, 'child');
   await startup(7);
   await fetchTiming(5);
+  await dockerTiming(5);
 }

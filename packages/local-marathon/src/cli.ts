@@ -23,7 +23,9 @@ Options:
                              localhost and [::1]; any other Host gets 403 (against DNS rebinding)
   --images <dir>             local image store: <dir>/<name>/<tag>/run is run for a Docker image
   --enable-features <list>   comma-separated Marathon features: ${KNOWN_FEATURES.join(', ')}
-  --no-docker                never use docker run, even when a Docker engine answers
+  --docker <auto|never>      auto (default): Docker apps run as containers when a Docker engine answers
+                             (docker info); never: they run as a local stand-in process, no engine needed
+  --no-docker                the same as --docker never
   --json                     print {"url": ...} as one JSON line instead of text
   --verbose                  log task starts, exits and errors to stderr
   -h, --help                 print this help
@@ -103,6 +105,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
         'allowed-hosts': { type: 'string' },
         images: { type: 'string' },
         'enable-features': { type: 'string' },
+        docker: { type: 'string' },
         'no-docker': { type: 'boolean' },
         json: { type: 'boolean' },
         verbose: { type: 'boolean' },
@@ -127,6 +130,9 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
   ] as const) {
     if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} needs a path, got an empty value`);
   }
+  if (v.docker !== undefined && v.docker !== 'auto' && v.docker !== 'never') {
+    throw new UsageError(`--docker '${v.docker}': expected auto or never`, 'use --docker never to run Docker apps without an engine');
+  }
   if (v.images !== undefined && !existsSync(v.images)) {
     throw new UsageError(`--images ${v.images} is not a directory`, 'give an existing image store directory: <dir>/<name>/<tag>/run');
   }
@@ -138,7 +144,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     allowedHosts: list(v['allowed-hosts']),
     images: v.images,
     enableFeatures: list(v['enable-features']),
-    docker: !v['no-docker'],
+    docker: !v['no-docker'] && v.docker !== 'never',
     json: v.json ?? false,
     verbose: v.verbose ?? false,
     help: v.help ?? false,

@@ -16,13 +16,17 @@ export interface CheckOutcome {
   cause?: string;
 }
 
-/** Runs `hc` once against a task listening on `ports` with environment `env`. */
-export function runHealthCheck(hc: JsonObject, ports: number[], env: Record<string, string>): Promise<CheckOutcome> {
+/**
+ * Runs `hc` once against a task listening on `ports` with environment `env`. A COMMAND check of a task in a Docker
+ * `container` runs inside it (`docker exec <container> /bin/sh -c <command>`), as Mesos runs it in the task's container.
+ */
+export function runHealthCheck(hc: JsonObject, ports: number[], env: Record<string, string>, container?: string): Promise<CheckOutcome> {
   const timeoutMs = Math.max(1, Number(hc.timeoutSeconds ?? 20) * 1000);
   const protocol = String(hc.protocol ?? 'HTTP');
   if (protocol === 'COMMAND') {
     const value = isObject(hc.command) ? String(hc.command.value ?? '') : '';
-    return commandCheck(value, env, timeoutMs);
+    const argv = container ? ['docker', 'exec', container, '/bin/sh', '-c', value] : ['/bin/sh', '-c', value];
+    return commandCheck(argv, env, timeoutMs);
   }
   const port = typeof hc.port === 'number' ? hc.port : ports[typeof hc.portIndex === 'number' ? hc.portIndex : 0];
   if (!port) return Promise.resolve({ ok: false, cause: 'The task has no port for this health check' });
@@ -72,9 +76,9 @@ function tcpCheck(port: number, timeoutMs: number): Promise<CheckOutcome> {
   });
 }
 
-function commandCheck(value: string, env: Record<string, string>, timeoutMs: number): Promise<CheckOutcome> {
+function commandCheck(argv: string[], env: Record<string, string>, timeoutMs: number): Promise<CheckOutcome> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', value], { env, detached: true, stdio: 'ignore' });
+    const child = spawn(argv[0], argv.slice(1), { env, detached: true, stdio: 'ignore' });
     const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);

@@ -161,6 +161,8 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
     imageStore: options.imageStore,
     docker: options.docker ?? 'auto',
     path: hostEnv.PATH ?? '',
+    dockerEnv: hostEnv,
+    log,
     fetcherStallTimeoutMs: options.fetcherStallTimeoutSeconds === undefined ? undefined : options.fetcherStallTimeoutSeconds * 1000,
     processes,
   });
@@ -178,6 +180,7 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
     return {
       dockerTasks: docker ? 'docker' : options.imageStore ? 'image-store, else stand-in' : 'stand-in',
       dockerEngine: docker,
+      instanceId: runner.instanceId(),
       imageStore: options.imageStore ?? null,
       stateDir: options.stateDir ?? null,
       auth: options.credentials ? 'basic' : options.token ? 'token' : 'none',
@@ -226,6 +229,7 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const s of sockets) s.destroy();
         await scheduler.close();
+        await runner.close();
         store.persist();
         processes.release();
         await closed;

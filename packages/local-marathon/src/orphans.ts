@@ -17,6 +17,8 @@ export interface ProcessEntry {
   /** The leader's start time (clock ticks since boot, from /proc), when readable. */
   startTime?: string;
   kind: string;
+  /** The Docker container of a `docker` task (removed by label when its server is gone). */
+  container?: string;
 }
 
 /** The start time of a process from /proc/<pid>/stat (field 22), or undefined when unknown or gone. */
@@ -45,6 +47,11 @@ function running(pid: number, startTime: string | undefined): boolean {
   } catch {
     return true;
   }
+}
+
+/** Whether the server process `pid` (with that start time, when known) still runs. */
+export function serverAlive(pid: number, startTime: string | undefined): boolean {
+  return pid > 0 && running(pid, startTime);
 }
 
 function readJson<T>(file: string): T | undefined {

@@ -13,7 +13,15 @@ import { Fetcher, fetchUris } from './fetcher';
 import { isObject } from './json';
 import { ProcessRecord, processStartTime } from './orphans';
 import { cmdLauncher } from './runners/cmd';
-import { dockerLauncher, probeDocker } from './runners/docker';
+import {
+  DockerContext,
+  dockerLauncher,
+  finishContainer,
+  probeDocker,
+  reapDeadServerContainers,
+  removeInstanceContainers,
+  signalContainer,
+} from './runners/docker';
 import { imageStoreLauncher } from './runners/image-store';
 import { standInLauncher } from './runners/stand-in';
 import { Launch, LaunchCommand, Launcher, LaunchSpec, RunnerKind } from './runners/types';
@@ -25,9 +33,11 @@ export interface TaskProcess {
   pid: number;
   kind: RunnerKind;
   sandbox: string;
-  /** Resolves when the process has exited. */
+  /** Resolves when the process has exited (for a container: when it has exited and been removed, with its status). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   child: ChildProcess;
+  /** The Docker container of a `docker` task. */
+  container?: string;
 }
 
 /** Asks the OS for a free loopback port (listen on 0, then close). */
@@ -52,6 +62,12 @@ export interface RunnerOptions {
   docker: 'auto' | 'never';
   /** `PATH` to look for the `docker` binary on (and the fetcher's `tar`, `unzip`, ...). */
   path: string;
+  /** The environment of the docker CLI (DOCKER_HOST, DOCKER_CONFIG, ...). @default - `{ PATH: path }` */
+  dockerEnv?: Record<string, string | undefined>;
+  /** This server's instance id: the `local-marathon.instance` label of its containers. @default - a random UUID */
+  instanceId?: string;
+  /** Receives log lines. */
+  log?: (line: string) => void;
   /** A fetch download that receives nothing for this long fails. @default 60000 */
   fetcherStallTimeoutMs?: number;
   /** Where each running task's process group is recorded, so a later server can reap it after a crash. */
@@ -63,20 +79,70 @@ export class Runner {
   private readonly workDir: string;
   private readonly processes: ProcessRecord | undefined;
   private readonly docker: Promise<boolean>;
+  private readonly dockerContext: DockerContext;
   private readonly fetcher: Fetcher;
   /** The runner kinds, in the order they are tried; the last one always applies. */
   private readonly launchers: Launcher[];
+  /** Container signals and removals in flight (close waits for them). */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(options: RunnerOptions) {
     this.workDir = options.workDir;
     this.processes = options.processes;
-    this.docker = probeDocker(options.docker, options.path);
+    const env = options.dockerEnv ?? { PATH: options.path };
+    this.docker = probeDocker(options.docker, { ...env, PATH: options.path });
+    const instanceId = options.instanceId ?? randomUUID();
+    const log = options.log ?? (() => undefined);
+    this.dockerContext = {
+      engine: this.docker,
+      env: { ...env, PATH: options.path },
+      instanceId,
+      server: `${process.pid}:${processStartTime(process.pid) ?? ''}`,
+      // Containers left by servers that died (kill -9) go before this server starts any.
+      ready: this.docker
+        .then((ok) => (ok ? reapDeadServerContainers(instanceId, { ...env, PATH: options.path }) : []))
+        .then((ids) => {
+          if (ids.length) log(`removed ${ids.length} container(s) left by servers that are gone`);
+        }),
+    };
     this.fetcher = new Fetcher({
       cacheDir: join(options.workDir, 'fetcher-cache'),
       path: options.path,
       stallTimeoutMs: options.fetcherStallTimeoutMs,
     });
-    this.launchers = [cmdLauncher, imageStoreLauncher(options.imageStore), dockerLauncher(this.docker), standInLauncher(options.workDir)];
+    this.launchers = [
+      cmdLauncher,
+      imageStoreLauncher(options.imageStore),
+      dockerLauncher(this.dockerContext),
+      standInLauncher(options.workDir),
+    ];
+  }
+
+  /** This server's instance id (the `local-marathon.instance` label of its containers). */
+  instanceId(): string {
+    return this.dockerContext.instanceId;
+  }
+
+  /** Settles once the containers of dead servers are removed (at once without an engine). */
+  dockerReady(): Promise<unknown> {
+    return this.dockerContext.ready;
+  }
+
+  /**
+   * Signals a task: its container (`docker kill -s`; SIGKILL removes it) for a `docker` task, otherwise its whole
+   * process group. Signalling only the `docker start -a` client would not stop the container.
+   */
+  signal(proc: TaskProcess, signal: NodeJS.Signals): void {
+    if (!proc.container) return killGroup(proc.pid, signal);
+    const p = signalContainer(proc.container, signal, this.dockerContext.env).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** After every task has exited: removes whatever container of this server is left (a launch cut short by the close). */
+  async close(): Promise<void> {
+    await this.dockerContext.ready;
+    await Promise.all([...this.pending]);
+    if (await this.docker) await removeInstanceContainers(this.dockerContext.instanceId, this.dockerContext.env);
   }
 
   /** Whether a Docker engine answered (`false` when docker is 'never' or no `docker` binary exists). */
@@ -133,8 +199,17 @@ export class Runner {
         child.once('exit', (code, signal) => {
           // The shell may leave children behind when it dies; Mesos would kill the whole container, so do we.
           killGroup(child.pid, 'SIGKILL');
-          this.processes?.remove(spec.taskId);
-          resolve({ code, signal });
+          const container = command.container;
+          if (!container) {
+            this.processes?.remove(spec.taskId);
+            resolve({ code, signal });
+            return;
+          }
+          // The container's status, not the client's; the container is removed before the task counts as gone.
+          void finishContainer(container, this.dockerContext.env).then((status) => {
+            this.processes?.remove(spec.taskId);
+            resolve(status === null ? { code, signal } : { code: status, signal: null });
+          });
         });
         child.once('error', () => resolve({ code: 127, signal: null }));
       });
@@ -145,8 +220,15 @@ export class Runner {
       const pid = child.pid as number;
       const appId = typeof spec.def.id === 'string' ? spec.def.id : '';
       if (child.exitCode === null && child.signalCode === null)
-        this.processes?.add({ taskId: spec.taskId, appId, pgid: pid, startTime: processStartTime(pid), kind });
-      return { pid: child.pid as number, kind, sandbox, exited, child };
+        this.processes?.add({
+          taskId: spec.taskId,
+          appId,
+          pgid: pid,
+          startTime: processStartTime(pid),
+          kind,
+          container: command.container,
+        });
+      return { pid: child.pid as number, kind, sandbox, exited, child, container: command.container };
     } finally {
       closeSync(out);
       closeSync(err);

@@ -8,7 +8,7 @@ import { runHealthCheck } from './health';
 import { EventBus } from './events';
 import { Faults } from './faults';
 import { Json, JsonObject, formatTimestamp, isObject } from './json';
-import { RunnerKind, Runner, TaskProcess, freePort, killGroup } from './runner';
+import { RunnerKind, Runner, TaskProcess, freePort } from './runner';
 import { AppRecord, DeploymentAction, DeploymentRecord, Store, servicePorts } from './store';
 import { portCount, portNames } from './app-definition';
 
@@ -38,6 +38,8 @@ export interface Task {
   ports: number[];
   servicePorts: number[];
   env: Record<string, string>;
+  /** What Marathon sets (without the host basics in `env`): all a container gets. */
+  containerEnv: Record<string, string>;
   state: TaskState;
   stagedAt: number;
   startedAt?: number;
@@ -169,14 +171,20 @@ export class Scheduler {
     task.state = 'TASK_KILLING';
     this.bump();
     task.staging?.abort();
-    if (task.proc) {
-      killGroup(task.proc.pid, reason === 'crash' ? 'SIGKILL' : 'SIGTERM');
+    const proc = task.proc;
+    if (proc) {
+      // SIGTERM, then SIGKILL after taskKillGracePeriodSeconds (Mesos' `docker stop -t <grace>` for a container).
+      this.runner.signal(proc, reason === 'crash' ? 'SIGKILL' : 'SIGTERM');
       const grace = Math.min(Number(task.def.taskKillGracePeriodSeconds ?? 3), 30) * 1000;
       const timer = setTimeout(() => {
         this.killTimers.delete(timer);
-        killGroup(task.proc?.pid, 'SIGKILL');
+        this.runner.signal(proc, 'SIGKILL');
       }, grace);
       this.killTimers.add(timer);
+      void proc.exited.then(() => {
+        clearTimeout(timer);
+        this.killTimers.delete(timer);
+      });
     }
     this.kick();
   }
@@ -347,6 +355,7 @@ export class Scheduler {
       ports: [],
       servicePorts: servicePorts(def),
       env: {},
+      containerEnv: {},
       state: 'TASK_STAGING',
       stagedAt: Date.now(),
       health: healthChecks(def).map(() => undefined),
@@ -364,7 +373,8 @@ export class Scheduler {
   private async startProcess(task: Task): Promise<void> {
     try {
       task.ports = await this.hostPorts(task.def);
-      task.env = taskEnv(task, this.hostEnv);
+      task.containerEnv = taskEnv(task);
+      task.env = { ...hostBasics(this.hostEnv), ...task.containerEnv };
       if (task.killing || this.closed) return this.onExit(task, { code: null, signal: 'SIGTERM' });
       task.staging = new AbortController();
       const proc = await this.runner.launch({
@@ -372,6 +382,7 @@ export class Scheduler {
         def: task.def,
         ports: task.ports,
         env: task.env,
+        containerEnv: task.containerEnv,
         signal: task.staging.signal,
       });
       task.staging = undefined;
@@ -379,7 +390,14 @@ export class Scheduler {
       task.runner = proc.kind;
       void proc.exited.then((r) => this.onExit(task, r));
       if (task.killing || this.closed) {
-        killGroup(proc.pid, 'SIGTERM');
+        this.runner.signal(proc, 'SIGTERM');
+        if (!this.closed) {
+          const timer = setTimeout(
+            () => this.runner.signal(proc, 'SIGKILL'),
+            Math.min(Number(task.def.taskKillGracePeriodSeconds ?? 3), 30) * 1000,
+          );
+          void proc.exited.then(() => clearTimeout(timer));
+        }
         return;
       }
       task.state = 'TASK_RUNNING';
@@ -436,7 +454,9 @@ export class Scheduler {
         ? 'Killed because of failing health checks'
         : requested
           ? 'Killed on request'
-          : `Process exited with ${r.signal ? `signal ${r.signal}` : `status ${r.code}`}`);
+          : task.proc?.container
+            ? `Container exited with status ${r.code}`
+            : `Process exited with ${r.signal ? `signal ${r.signal}` : `status ${r.code}`}`);
     task.state = state;
     this.statusEvent(task, state, why);
     if (!requested) {
@@ -517,7 +537,9 @@ export class Scheduler {
   private async check(task: Task, hc: JsonObject, i: number): Promise<void> {
     task.checking[i] = true;
     const injected = this.faults.take('unhealthy', task.appId);
-    const outcome = injected ? { ok: false, cause: 'Injected fault: unhealthy' } : await runHealthCheck(hc, task.ports, task.env);
+    const outcome = injected
+      ? { ok: false, cause: 'Injected fault: unhealthy' }
+      : await runHealthCheck(hc, task.ports, task.env, task.proc?.container);
     task.checking[i] = false;
     if (task.killing || this.closed || task.state !== 'TASK_RUNNING') return;
     const now = Date.now();
@@ -581,14 +603,14 @@ export class Scheduler {
     const procs = this.allTasks()
       .map((t) => t.proc)
       .filter((p): p is TaskProcess => p !== undefined);
-    for (const p of procs) killGroup(p.pid, 'SIGTERM');
+    for (const p of procs) this.runner.signal(p, 'SIGTERM');
     const all = Promise.all(procs.map((p) => p.exited));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, 2000);
     });
     await Promise.race([all, late]);
-    for (const p of procs) killGroup(p.pid, 'SIGKILL');
+    for (const p of procs) this.runner.signal(p, 'SIGKILL');
     await all;
     if (timer) clearTimeout(timer);
     this.tasks.clear();
@@ -600,11 +622,25 @@ export function healthChecks(def: JsonObject): JsonObject[] {
   return Array.isArray(def.healthChecks) ? def.healthChecks.filter(isObject) : [];
 }
 
-/** The environment of a task: passthrough basics, the app's env (secrets as placeholders), then Marathon's variables. */
-function taskEnv(task: Task, hostEnv: Record<string, string | undefined>): Record<string, string> {
-  const def = task.def;
+/** What a local process inherits from the host (never given to a container). */
+function hostBasics(hostEnv: Record<string, string | undefined>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of ENV_PASSTHROUGH) if (hostEnv[k] !== undefined) env[k] = hostEnv[k] as string;
+  return env;
+}
+
+/** Marathon's escape of a label key for `MARATHON_APP_LABEL_<KEY>` (EnvironmentHelper.labelsToEnvVars). */
+function labelEnvKey(key: string): string {
+  return key.replace(/[^a-zA-Z0-9_]+/g, '_').toUpperCase();
+}
+
+/**
+ * The environment Marathon gives a task (TaskBuilder + EnvironmentHelper): the app's env (secrets as placeholders),
+ * then Marathon's variables. The same for every runner kind; a local process also gets the host basics.
+ */
+function taskEnv(task: Task): Record<string, string> {
+  const def = task.def;
+  const env: Record<string, string> = {};
   const secrets = isObject(def.secrets) ? def.secrets : {};
   if (isObject(def.env)) {
     for (const [k, v] of Object.entries(def.env)) {
@@ -627,21 +663,34 @@ function taskEnv(task: Task, hostEnv: Record<string, string | undefined>): Recor
     MARATHON_APP_RESOURCE_MEM: String(def.mem),
     MARATHON_APP_RESOURCE_DISK: String(def.disk),
     MARATHON_APP_RESOURCE_GPUS: String(def.gpus),
-    MARATHON_APP_LABELS: Object.keys(labels)
-      .filter((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-      .join(' '),
   });
-  for (const [k, v] of Object.entries(labels))
-    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[`MARATHON_APP_LABEL_${k.toUpperCase()}`] = String(v);
+  // Marathon escapes label keys (non-alphanumerics to `_`, upper case) and skips over-long keys and values.
+  const labelKeys: string[] = [];
+  for (const [k, v] of Object.entries(labels)) {
+    if (k.length >= 512 - 'MARATHON_APP_LABEL_'.length || String(v).length >= 512) continue;
+    labelKeys.push(labelEnvKey(k));
+    env[`MARATHON_APP_LABEL_${labelEnvKey(k)}`] = String(v);
+  }
+  env.MARATHON_APP_LABELS = labelKeys.join(' ');
   if (typeof image === 'string') env.MARATHON_APP_DOCKER_IMAGE = image;
+  // Ports (EnvironmentHelper.portsEnv): PORT<i> and PORT_<NAME> are host ports, also in a bridge container (which
+  // listens on its containerPort); PORT_<requested> is keyed by the containerPort with port mappings, by the port
+  // definition's (service) port with host networking, and by the host port itself when the requested port is 0.
   const names = portNames(def);
-  const mappings = container && Array.isArray(container.portMappings) ? container.portMappings : [];
+  const mappings = container && Array.isArray(container.portMappings) ? container.portMappings : undefined;
   task.ports.forEach((p, i) => {
     env[`PORT${i}`] = String(p);
+    const pm: Json | undefined = mappings?.[i];
+    const requested = mappings
+      ? isObject(pm) && typeof pm.containerPort === 'number'
+        ? pm.containerPort
+        : 0
+      : (task.servicePorts[i] ?? 0);
+    env[`PORT_${requested > 0 ? requested : p}`] = String(p);
+  });
+  task.ports.forEach((p, i) => {
     const name = names[i];
     if (name) env[`PORT_${name.toUpperCase().replace(/-/g, '_')}`] = String(p);
-    const pm: Json | undefined = mappings[i];
-    if (isObject(pm) && typeof pm.containerPort === 'number' && pm.containerPort > 0) env[`PORT_${pm.containerPort}`] = String(p);
   });
   if (task.ports.length) {
     env.PORT = String(task.ports[0]);

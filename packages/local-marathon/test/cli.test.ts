@@ -101,6 +101,20 @@ test('--port 0 --json prints its URL, answers /ping, runs tasks, and SIGTERM sto
   for (const pid of pids) expect(alive(pid)).toBe(false);
 });
 
+test('--docker never runs Docker apps without an engine; another value is exit 2 naming the flag and the choices', async () => {
+  const bad = run(['--docker', 'maybe']);
+  expect(await bad.exit).toBe(2);
+  expect(bad.err()).toBe(
+    "local-marathon: --docker 'maybe': expected auto or never\nhint: use --docker never to run Docker apps without an engine\n",
+  );
+  const p = run(['--port', '0', '--json', '--docker', 'never']);
+  const url = await urlOf(p);
+  const info = (await (await fetch(`${url}/__local/info`)).json()) as { dockerEngine: boolean; dockerTasks: string };
+  expect(info).toMatchObject({ dockerEngine: false, dockerTasks: 'stand-in' });
+  p.child.kill('SIGTERM');
+  expect(await p.exit).toBe(0);
+});
+
 /** Waits for the URL line of a server started with --json. */
 async function urlOf(p: ReturnType<typeof run>): Promise<string> {
   const line = await until(async () => (p.out().includes('\n') ? p.out() : undefined), 'the URL line', 5000);

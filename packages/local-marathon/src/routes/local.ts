@@ -10,7 +10,10 @@ import { Task } from '../scheduler';
 import { jsonBody } from '../request';
 import { Resource, RouteContext, RouteRequest, NOT_ALLOWED } from './types';
 
-/** How a task runs: its runner kind (`pending` until started), the pid of its process group leader, its sandbox. */
+/**
+ * How a task runs: its runner kind (`pending` until started), the pid of its process group leader, its sandbox, and
+ * for a `docker` task its container name.
+ */
 function localTask(t: Task): JsonObject {
   return {
     id: t.id,
@@ -19,6 +22,7 @@ function localTask(t: Task): JsonObject {
     runner: t.runner ?? 'pending',
     pid: t.proc?.pid ?? null,
     sandbox: t.proc?.sandbox ?? null,
+    container: t.proc?.container ?? null,
   };
 }
 

@@ -14,6 +14,11 @@ export interface LaunchSpec {
   /** Host ports, by port index. */
   ports: number[];
   env: Record<string, string>;
+  /**
+   * What Marathon puts in the task's environment (the app's `env`, `PORT*`, `MARATHON_*`, `MESOS_TASK_ID`, `HOST`), without
+   * the host basics (`PATH`, `HOME`, ...) that `env` adds for local processes: a container gets only these.
+   */
+  containerEnv: Record<string, string>;
   /** Aborts what happens before the process starts (the fetch), when the task is killed or the server closes. */
   signal?: AbortSignal;
 }
@@ -36,6 +41,8 @@ export interface LaunchCommand {
   cwd?: string;
   /** Extra environment on top of the task's. */
   env?: Record<string, string>;
+  /** The Docker container the process attaches to (`docker start -a`): signals and cleanup go to the container. */
+  container?: string;
 }
 
 /** One runner kind: the command for a launch, or undefined when this kind does not apply to it. */
