@@ -29,7 +29,8 @@ export interface BuildInput {
 /** The `docker build` arguments for a build (the classic builder's; no shell, one value per argument). */
 export function dockerBuildArgs(input: Omit<BuildInput, 'service' | 'signal' | 'env'>): string[] {
   if (input.tags.length === 0) throw new Error('dockerBuildArgs: at least one tag');
-  const args = ['build'];
+  // --force-rm: the classic builder keeps the container of a failed step otherwise.
+  const args = ['build', '--force-rm'];
   for (const tag of input.tags) args.push('--tag', tag);
   for (const image of input.cacheFrom ?? []) args.push('--cache-from', image);
   for (const [k, v] of Object.entries(input.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);

@@ -32,16 +32,21 @@ export function execCommand(file: string, args: readonly string[], options: Exec
       ...(options.env ? { env: options.env } : {}),
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: options.signal,
-      timeout: options.timeoutMs ?? 600_000,
     });
+    // Not spawn's own `timeout`: its timer outlives a command that could not start.
+    const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 600_000);
+    const done = (r: ExecResult) => {
+      clearTimeout(timer);
+      resolve(r);
+    };
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') resolve({ code: 127, stdout, stderr: `${file}: command not found` });
-      else if (err.name === 'AbortError') resolve({ code: 130, stdout, stderr: stderr || `${file}: interrupted` });
-      else resolve({ code: 1, stdout, stderr: stderr || err.message });
+      if (err.code === 'ENOENT') done({ code: 127, stdout, stderr: `${file}: command not found` });
+      else if (err.name === 'AbortError') done({ code: 130, stdout, stderr: stderr || `${file}: interrupted` });
+      else done({ code: 1, stdout, stderr: stderr || err.message });
     });
-    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.once('close', (code, signal) => done({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
   });
 }
 
