@@ -15,7 +15,7 @@ import { buildAndPush, RUN_LABEL } from '../lib/demo/docker-images';
 import { ensureBaseImage } from '../lib/docker/base-image';
 import { removeContainersWithLabel, removeImageTags } from '../lib/docker/containers';
 import { DOCKER_MODES, DockerMode, probeDockerEngine, useDocker } from '../lib/docker/engine';
-import { LocalRegistry, startRegistry } from '../lib/docker/registry';
+import { findRegistryBinary, LocalRegistry, startRegistry } from '../lib/docker/registry';
 import { C2CError } from '../lib/errors';
 import { packageLocalImage } from '../lib/demo/image-store';
 import { summarizeSynth } from '../lib/demo/synth-summary';
@@ -159,6 +159,17 @@ async function run(opts: Options): Promise<number> {
     dockerUsed = useDocker(opts.docker, probe);
     let registry: LocalRegistry | undefined;
     let baseImage = '';
+    let noDocker = opts.docker === 'never' ? '--docker never' : probe && !probe.available ? probe.reason : '';
+    if (dockerUsed && opts.docker === 'auto') {
+      // An engine without a registry binary (e.g. Docker Desktop): auto takes the stand-in path; always fails below.
+      try {
+        findRegistryBinary(process.env.PATH ?? '');
+      } catch (err) {
+        if (!(err instanceof C2CError) || err.code !== 'REGISTRY_NOT_FOUND') throw err;
+        dockerUsed = false;
+        noDocker = `an engine answers, but ${err.message}`;
+      }
+    }
     if (dockerUsed && probe?.available) {
       baseImage = (await ensureBaseImage()).image;
       registry = await startRegistry({ dir: join(work, 'registry'), path: process.env.PATH ?? '' });
@@ -168,11 +179,18 @@ async function run(opts: Options): Promise<number> {
       say(`  runs on ${registry.host} (storage in ${rel(registry.storage)}), pinned by digest, and run as containers.`);
       written.push({ what: 'Docker registry storage (stand-in for the GCS-backed registry)', path: registry.storage });
     } else {
-      const why = opts.docker === 'never' ? '--docker never' : (probe as { reason: string }).reason;
-      say(`No Docker (${why}): the stand-in path: an image is a directory in a local image store and its tasks run`);
+      say(`No Docker (${noDocker}): the stand-in path: an image is a directory in a local image store and its tasks run`);
       say('  as local processes; `--docker always` requires an engine.');
     }
-    summary.docker = registry ? { engine: probe?.available ? probe.version : '', registry: registry.host, baseImage } : false;
+    summary.docker = registry
+      ? {
+          engine: probe?.available ? probe.version : '',
+          registry: registry.host,
+          registryPid: registry.pid,
+          baseImage,
+          runLabel: `${RUN_LABEL}=${runId}`,
+        }
+      : false;
     const platform = platformFromEnv(registry ? { C2C_REGISTRY_HOST: registry.host } : {});
 
     // 1. Synthesize the platform.
