@@ -137,15 +137,18 @@ async function run(opts: Options): Promise<number> {
   const runId = randomUUID();
   const pushedTags: string[] = [];
   let dockerUsed = false;
-  const stop = async () => {
-    await Promise.all([...marathons.splice(0), ...servers.splice(0)].map((m) => m.close()));
-    if (!dockerUsed) return;
-    // The local Marathon removes its containers when it closes; anything left (it was killed) goes here.
-    const left = await removeContainersWithLabel(`${RUN_LABEL}=${runId}`);
-    if (left > 0) process.stderr.write(`demo: removed ${left} container(s) left running\n`);
-    // The registry's tags point at a registry that is gone now; the cache tags stay for the next run's builds.
-    await removeImageTags(pushedTags.splice(0));
-  };
+  // One stop, however many ask for it (Ctrl-C and the failure it causes both do): each waits until all is done.
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.all([...marathons.splice(0), ...servers.splice(0)].map((m) => m.close()));
+      if (!dockerUsed) return;
+      // The local Marathon removes its containers when it closes; anything left (it was killed) goes here.
+      const left = await removeContainersWithLabel(`${RUN_LABEL}=${runId}`);
+      if (left > 0) process.stderr.write(`demo: removed ${left} container(s) left running\n`);
+      // The registry's tags point at a registry that is gone now; the cache tags stay for the next run's builds.
+      await removeImageTags(pushedTags.splice(0));
+    })());
   const onSignal = () => {
     void stop().then(() => process.exit(130));
   };
