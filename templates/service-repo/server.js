@@ -1,8 +1,8 @@
 'use strict';
 // A tiny HTTP service with no dependencies: the starting point commit-to-cloud seeds a new repository with.
 // GET /health answers 200 {"status":"ok"} (500 when broken, see below); GET / answers a greeting.
-// Marathon gives the ports as $PORT0, $PORT1... (in a bridge container: the container ports); locally $PORT or 8080. A second port ($PORT1) serves the same routes
-// (e.g. an admin port that carries the health check).
+// Marathon gives the ports as $PORT0, $PORT1... (in a bridge container, see ports()); locally $PORT or 8080. A second
+// port ($PORT1) serves the same routes (e.g. an admin port that carries the health check).
 // A broken release for demos: env BROKEN=1, or a file named BROKEN next to this one, makes /health answer 500.
 const http = require('node:http');
 const fs = require('node:fs');
