@@ -4,6 +4,7 @@
 import { cpus, totalmem } from 'node:os';
 import { runCleanups } from './cleanup';
 import { main as deployBench } from './deploy';
+import { main as dockerBench } from './docker';
 import { main as localMarathonBench } from '../packages/local-marathon/bench';
 import { main as pipelineBench } from './pipeline';
 import { main as synthBench } from './synth';
@@ -13,6 +14,7 @@ const suites: [string, () => Promise<void>][] = [
   ['local-marathon', localMarathonBench],
   ['deploy', deployBench],
   ['pipeline', pipelineBench],
+  ['docker', dockerBench],
 ];
 
 async function run(): Promise<void> {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The main job on one machine (`npm start`): takes the example fleet from commit to production against two local
 // Marathon servers (staging and production), using the same CLIs a build step or a person would use.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -10,6 +11,12 @@ import { findRepoRoot } from '../constructs/settings';
 import { ArtifactRef } from '../lib/catalog/artifact';
 import { packageOf } from '../lib/catalog/types';
 import { buildArtifact, packageArgs, startArtifactBucket } from '../lib/demo/artifacts';
+import { buildAndPush, RUN_LABEL } from '../lib/demo/docker-images';
+import { ensureBaseImage } from '../lib/docker/base-image';
+import { removeContainersWithLabel, removeImageTags } from '../lib/docker/containers';
+import { DOCKER_MODES, DockerMode, probeDockerEngine, useDocker } from '../lib/docker/engine';
+import { findRegistryBinary, LocalRegistry, startRegistry } from '../lib/docker/registry';
+import { C2CError } from '../lib/errors';
 import { packageLocalImage } from '../lib/demo/image-store';
 import { summarizeSynth } from '../lib/demo/synth-summary';
 import { startChatStandIn } from '../lib/notify';
@@ -27,6 +34,7 @@ const EXIT_USAGE = 2;
 interface Options {
   readonly workdir: string;
   readonly json: boolean;
+  readonly docker: DockerMode;
 }
 
 /** One built commit of a service: its repository, commit and image. */
@@ -35,9 +43,11 @@ interface Build {
   readonly repo: string;
   readonly sha: string;
   readonly commitTime: string;
-  /** The image, or for an artifact service the artifact's URI. */
+  /** The image (with Docker: pinned by digest, `<registry>/<name>:<tag>@sha256:…`), or an artifact service's URI. */
   readonly image: string;
   readonly artifact?: ArtifactRef;
+  /** With Docker: the pushed tag (`<registry>/<name>:<tag>`) and the digest the registry answered for it. */
+  readonly pushed?: { readonly tag: string; readonly digest: string };
 }
 
 interface Written {
@@ -91,9 +101,17 @@ async function main(argv: string[]): Promise<number> {
     )
     .option('--workdir <dir>', 'where the demo writes repos, images, plans, the audit log and cdktf.out', '.c2c/demo')
     .option('--json', 'print one JSON summary on stdout instead of the narrative', false)
+    .addOption(
+      new Option(
+        '--docker <mode>',
+        'auto: real images, a registry and containers when a Docker engine answers (docker info), else the stand-in; never: always the stand-in; always: fail without an engine',
+      )
+        .choices([...DOCKER_MODES])
+        .default('auto'),
+    )
     .addHelpText(
       'after',
-      '\nExit codes:\n  0  every step did what it should (including the deliberate rollback)\n  1  a step failed (the message says which)\n  2  bad usage\n',
+      '\nExit codes:\n  0  every step did what it should (including the deliberate rollback)\n  1  a step failed, or --docker always and no engine answers (the message says which)\n  2  bad usage\n',
     );
   configureCommander(program, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(`${s}\n`) });
   try {
@@ -101,9 +119,9 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return exitCodeFor(err) === 0 ? EXIT_OK : EXIT_USAGE;
   }
-  const opts = program.opts<{ workdir: string; json: boolean }>();
+  const opts = program.opts<{ workdir: string; json: boolean; docker: DockerMode }>();
   quietOut = opts.json;
-  return run({ workdir: resolve(opts.workdir), json: opts.json });
+  return run({ workdir: resolve(opts.workdir), json: opts.json, docker: opts.docker });
 }
 
 async function run(opts: Options): Promise<number> {
@@ -113,12 +131,24 @@ async function run(opts: Options): Promise<number> {
   await mkdir(work, { recursive: true });
   const written: Written[] = [];
   const catalog = loadCatalog();
-  const platform = platformFromEnv({});
   const marathons: LocalMarathon[] = [];
   const servers: { close(): Promise<void> }[] = [];
-  const stop = async () => {
-    await Promise.all([...marathons.splice(0), ...servers.splice(0)].map((m) => m.close()));
-  };
+  // With Docker: every image the job builds carries this run's label, and so does every container started from one.
+  const runId = randomUUID();
+  const pushedTags: string[] = [];
+  let dockerUsed = false;
+  // One stop, however many ask for it (Ctrl-C and the failure it causes both do): each waits until all is done.
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.all([...marathons.splice(0), ...servers.splice(0)].map((m) => m.close()));
+      if (!dockerUsed) return;
+      // The local Marathon removes its containers when it closes; anything left (it was killed) goes here.
+      const left = await removeContainersWithLabel(`${RUN_LABEL}=${runId}`);
+      if (left > 0) process.stderr.write(`demo: removed ${left} container(s) left running\n`);
+      // The registry's tags point at a registry that is gone now; the cache tags stay for the next run's builds.
+      await removeImageTags(pushedTags.splice(0));
+    })());
   const onSignal = () => {
     void stop().then(() => process.exit(130));
   };
@@ -127,6 +157,45 @@ async function run(opts: Options): Promise<number> {
   const summary: Record<string, unknown> = {};
 
   try {
+    // Docker or the stand-in: decided once, said first.
+    const probe = opts.docker === 'never' ? undefined : await probeDockerEngine();
+    dockerUsed = useDocker(opts.docker, probe);
+    let registry: LocalRegistry | undefined;
+    let baseImage = '';
+    let noDocker = opts.docker === 'never' ? '--docker never' : probe && !probe.available ? probe.reason : '';
+    if (dockerUsed && opts.docker === 'auto') {
+      // An engine without a registry binary (e.g. Docker Desktop): auto takes the stand-in path; always fails below.
+      try {
+        findRegistryBinary(process.env.PATH ?? '');
+      } catch (err) {
+        if (!(err instanceof C2CError) || err.code !== 'REGISTRY_NOT_FOUND') throw err;
+        dockerUsed = false;
+        noDocker = `an engine answers, but ${err.message}`;
+      }
+    }
+    if (dockerUsed && probe?.available) {
+      baseImage = (await ensureBaseImage()).image;
+      registry = await startRegistry({ dir: join(work, 'registry'), path: process.env.PATH ?? '' });
+      servers.push(registry);
+      say(`Docker engine ${probe.version} answers (--docker ${opts.docker}): each image service's Dockerfile is built`);
+      say(`  (docker build, classic builder, FROM ${baseImage}, the previous image as cache), pushed to a registry this job`);
+      say(`  runs on ${registry.host} (storage in ${rel(registry.storage)}), pinned by digest, and run as containers.`);
+      written.push({ what: 'Docker registry storage (stand-in for the GCS-backed registry)', path: registry.storage });
+    } else {
+      say(`No Docker (${noDocker}): the stand-in path: an image is a directory in a local image store and its tasks run`);
+      say('  as local processes; `--docker always` requires an engine.');
+    }
+    summary.docker = registry
+      ? {
+          engine: probe?.available ? probe.version : '',
+          registry: registry.host,
+          registryPid: registry.pid,
+          baseImage,
+          runLabel: `${RUN_LABEL}=${runId}`,
+        }
+      : false;
+    const platform = platformFromEnv(registry ? { C2C_REGISTRY_HOST: registry.host } : {});
+
     // 1. Synthesize the platform.
     heading(1, 'Synthesize the platform (what `cdktf deploy` would create)');
     const outdir = join(work, 'cdktf.out');
@@ -149,7 +218,12 @@ async function run(opts: Options): Promise<number> {
     // Two local Marathons: staging and production are separate clusters, as in real life.
     const images = join(work, 'images');
     await mkdir(images, { recursive: true });
-    const common = { imageStore: images, enableFeatures: ['secrets'], docker: 'never' as const, stateDir: undefined };
+    const common = {
+      imageStore: registry ? undefined : images,
+      enableFeatures: ['secrets'],
+      docker: registry ? ('auto' as const) : ('never' as const),
+      stateDir: undefined,
+    };
     const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging') });
     marathons.push(staging);
     const production = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-production') });
@@ -202,13 +276,7 @@ async function run(opts: Options): Promise<number> {
     };
 
     // What the push trigger does for one commit: build.sh (build + unit tests), the image, the staging deploy.
-    const buildAndPackage = async (
-      name: string,
-      repo: string,
-      sha: string,
-      commitTime: string,
-      extraEnv: Record<string, string>,
-    ): Promise<Build> => {
+    const buildAndPackage = async (name: string, repo: string, sha: string, commitTime: string): Promise<Build> => {
       const def = catalog.get(name);
       if (packageOf(def).kind === 'artifact') {
         const a = await buildArtifact({ service: def, repoDir: repo, commit: sha, bucket, env: process.env });
@@ -222,8 +290,16 @@ async function run(opts: Options): Promise<number> {
       if (build.exitCode !== 0) throw new Error(`build.sh of ${name} failed:\n${build.stdout}${build.stderr}`);
       const tests = /# pass (\d+)/.exec(build.stdout + build.stderr)?.[1];
       const image = imageFor(platform, name, sha.slice(0, 7));
-      await packageLocalImage({ repoDir: repo, store: images, image, command: 'node server.js', extraEnv });
-      say(`  ${name.padEnd(12)} commit ${sha.slice(0, 7)}  build.sh ok${tests ? ` (${tests} unit tests passed)` : ''}  image ${image}`);
+      const built = `${name.padEnd(12)} commit ${sha.slice(0, 7)}  build.sh ok${tests ? ` (${tests} unit tests passed)` : ''}`;
+      if (registry) {
+        const p = await buildAndPush({ service: name, repoDir: repo, registry, tag: sha.slice(0, 7), baseImage, runId, env: process.env });
+        pushedTags.push(p.image);
+        say(`  ${built}  docker build ${p.build.seconds.toFixed(1)}s (${p.build.cachedSteps}/${p.build.steps} steps cached)`);
+        say(`  ${''.padEnd(12)} pushed ${p.image} (${p.pushSeconds.toFixed(1)}s), the registry answers ${p.digest.slice(0, 19)}…`);
+        return { name, repo, sha, commitTime, image: p.pinned, pushed: { tag: p.image, digest: p.digest } };
+      }
+      await packageLocalImage({ repoDir: repo, store: images, image, command: 'node server.js' });
+      say(`  ${built}  image ${image}`);
       return { name, repo, sha, commitTime, image };
     };
     const toStaging = async (b: Build, timeoutSeconds: number) =>
@@ -253,19 +329,18 @@ async function run(opts: Options): Promise<number> {
       message: string,
       file: string,
       append: string,
-      extraEnv: Record<string, string>,
       timeoutSeconds = 60,
       expectExit = 0,
     ): Promise<Build> => {
       const { sha, commitTime } = await commit(from.repo, message, file, append);
-      const b = await buildAndPackage(from.name, from.repo, sha, commitTime, extraEnv);
+      const b = await buildAndPackage(from.name, from.repo, sha, commitTime);
       const r = await toStaging(b, timeoutSeconds);
       if (r.exitCode !== expectExit) throw new Error(`the staging deploy of ${b.name} exited ${r.exitCode}, expected ${expectExit}`);
       return b;
     };
 
     // 2. Build every service the way the build trigger does, then deploy them to staging side by side.
-    heading(2, 'Build (build.sh + unit tests), package, deploy to staging');
+    heading(2, `Build (build.sh + unit tests), ${registry ? 'docker build + push' : 'package'}, deploy to staging`);
     const builds: Build[] = [];
     for (const svc of catalog.services) {
       const repo = join(work, 'repos', svc.name);
@@ -273,10 +348,10 @@ async function run(opts: Options): Promise<number> {
         recursive: true,
       });
       const { sha, commitTime } = await commit(repo, `${svc.name}: initial service from the commit-to-cloud template`);
-      builds.push(await buildAndPackage(svc.name, repo, sha, commitTime, {}));
+      builds.push(await buildAndPackage(svc.name, repo, sha, commitTime));
     }
     written.push({ what: 'service repositories (seeded from templates/service-repo or artifact-repo)', path: join(work, 'repos') });
-    written.push({ what: 'local image store (stand-in for the GCS-backed registry)', path: images });
+    if (!registry) written.push({ what: 'local image store (stand-in for the GCS-backed registry)', path: images });
     const stagingRuns = await Promise.all(builds.map((b) => toStaging(b, 60)));
     if (stagingRuns.some((r) => r.exitCode !== 0)) throw new Error('a staging deploy failed (see above)');
 
@@ -290,13 +365,15 @@ async function run(opts: Options): Promise<number> {
     const promote = async (b: Build, showDiff: boolean, tryAsAuthor: boolean) => {
       const svc = catalog.get(b.name);
       const planFile = join(plans, `${b.name}-${b.sha.slice(0, 7)}.json`);
+      // With Docker the plan names the pushed tag and asks the registry for its digest, which the plan then pins.
+      const imageArgs = b.pushed && registry ? ['--image', b.pushed.tag, '--registry', registry.url] : packageArgs(b);
       const plan = await deploy(AUTHOR, [
         'plan',
         '--service',
         b.name,
         '--env',
         'production',
-        ...packageArgs(b),
+        ...imageArgs,
         '--commit',
         b.sha,
         '--commit-time',
@@ -308,6 +385,12 @@ async function run(opts: Options): Promise<number> {
       if (plan.exitCode !== 0) throw new Error(`plan of ${b.name} failed: ${plan.stderr}`);
       const lines = plan.stdout.trimEnd().split('\n');
       say(`  ${lines[0]}`);
+      if (b.pushed) {
+        const pinned = (JSON.parse(await readFile(planFile, 'utf8')) as { imageDigest?: string }).imageDigest;
+        if (pinned !== b.pushed.digest)
+          throw new Error(`the plan of ${b.name} pins ${pinned ?? 'no digest'}, not the pushed ${b.pushed.digest}`);
+        say(`    pins ${b.pushed.tag}@${pinned.slice(0, 19)}… (the digest the registry answered)`);
+      }
       if (showDiff) for (const line of lines.slice(1)) say(`      ${line}`);
       if (tryAsAuthor && chat.messages.length > 0) {
         say(`    the reviewers' chat got (deploy plan --notify):`);
@@ -336,20 +419,20 @@ async function run(opts: Options): Promise<number> {
     // 5. The everyday case: one small commit, from push to production, and the reviewer sees exactly what changes.
     const change = builds.find((b) => b.name === 'bulb-api') ?? builds[0];
     heading(5, `One commit of ${change.name}, from push to production`);
-    const next = await release(change, 'Answer / with the service name', 'README.md', '\nA small change, released by the demo.\n', {});
+    const next = await release(change, 'Answer / with the service name', 'README.md', '\nA small change, released by the demo.\n');
     await smoke(next);
     await promote(next, true, false);
 
     // 6. A broken release: it passes its unit tests, fails its health check, and is rolled back automatically.
     const victim = builds.find((b) => b.name === 'storefront') ?? builds[builds.length - 1];
     heading(6, `A broken release of ${victim.name} to staging, rolled back automatically`);
-    // The defect only shows at run time: the image starts with BROKEN=1, so /health answers 500 (unit tests pass).
+    // The defect only shows at run time: the commit ships a file named BROKEN, which makes the image's /health answer
+    // 500 (the unit tests pass); with Docker a real image whose containers fail their health check.
     const bad = await release(
       victim,
       'Read the new config key (forgot to ship it)',
-      'README.md',
-      '\nThis release is broken on purpose by the demo.\n',
-      { BROKEN: '1' },
+      'BROKEN',
+      'This release is broken on purpose by the demo: server.js answers 500 on /health while this file exists.\n',
       12,
       1,
     );
@@ -386,6 +469,7 @@ async function run(opts: Options): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     process.stderr.write(`demo: ${(err as Error).message}\n`);
+    if (err instanceof C2CError && err.hint) process.stderr.write(`hint: ${err.hint}\n`);
     return EXIT_FAILED;
   } finally {
     await stop();
@@ -419,7 +503,10 @@ async function commit(repo: string, message: string, file?: string, append?: str
     env: { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: AUTHOR, GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: AUTHOR },
   });
   if (!existsSync(join(repo, '.git'))) await git`git init -q -b main`;
-  if (file && append !== undefined) await writeFile(join(repo, file), (await readFile(join(repo, file), 'utf8')) + append);
+  if (file && append !== undefined) {
+    const before = existsSync(join(repo, file)) ? await readFile(join(repo, file), 'utf8') : '';
+    await writeFile(join(repo, file), before + append);
+  }
   await git`git add -A`;
   await git`git commit -q -m ${message}`;
   const sha = (await git`git rev-parse HEAD`).stdout.trim();

@@ -1,8 +1,8 @@
 'use strict';
 // A tiny HTTP service with no dependencies: the starting point commit-to-cloud seeds a new repository with.
 // GET /health answers 200 {"status":"ok"} (500 when broken, see below); GET / answers a greeting.
-// Marathon gives the ports as $PORT0, $PORT1...; locally $PORT or 8080. A second port ($PORT1) serves the same routes
-// (e.g. an admin port that carries the health check).
+// Marathon gives the ports as $PORT0, $PORT1... (in a bridge container, see ports()); locally $PORT or 8080. A second
+// port ($PORT1) serves the same routes (e.g. an admin port that carries the health check).
 // A broken release for demos: env BROKEN=1, or a file named BROKEN next to this one, makes /health answer 500.
 const http = require('node:http');
 const fs = require('node:fs');
@@ -30,10 +30,17 @@ function createHandler(options = {}) {
   };
 }
 
-/** The ports to listen on: $PORT0 (else $PORT, else 8080), plus $PORT1 when set. */
+/**
+ * The ports to listen on: $PORT0 (else $PORT, else 8080), plus $PORT1 when set. In a Docker container on a bridge
+ * network (the Dockerfile sets LISTEN_ON_CONTAINER_PORTS=1) those are host ports that Docker maps onto the container
+ * ports, which Marathon names as $PORT_<containerPort>=<host port>: listen on the container port then.
+ */
 function ports(env = process.env) {
-  const first = Number(env.PORT0 ?? env.PORT ?? 8080);
-  return env.PORT1 ? [first, Number(env.PORT1)] : [first];
+  const host = [env.PORT0 ?? env.PORT ?? '8080', ...(env.PORT1 ? [env.PORT1] : [])];
+  return host.map((p) => {
+    const mapped = env.LISTEN_ON_CONTAINER_PORTS === '1' ? Object.keys(env).find((k) => /^PORT_\d+$/.test(k) && env[k] === p) : undefined;
+    return Number(mapped ? mapped.slice('PORT_'.length) : p);
+  });
 }
 
 if (require.main === module) {

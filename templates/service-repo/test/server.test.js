@@ -48,6 +48,13 @@ test('ports: $PORT0, else $PORT, else 8080, plus $PORT1', () => {
   assert.deepStrictEqual(ports({ PORT0: '31000', PORT1: '31001', PORT: '3000' }), [31000, 31001]);
 });
 
+test('ports: in a bridge container, the container ports Marathon maps $PORT0 and $PORT1 onto', () => {
+  const env = { PORT0: '31000', PORT1: '31001', PORT_8080: '31000', PORT_9090: '31001' };
+  assert.deepStrictEqual(ports({ ...env, LISTEN_ON_CONTAINER_PORTS: '1' }), [8080, 9090]);
+  assert.deepStrictEqual(ports(env), [31000, 31001]);
+  assert.deepStrictEqual(ports({ PORT0: '31000', LISTEN_ON_CONTAINER_PORTS: '1' }), [31000]);
+});
+
 test('serves /health over HTTP on port 0', async () => {
   const server = http.createServer(createHandler({ broken: () => false }));
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
