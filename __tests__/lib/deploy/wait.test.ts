@@ -35,6 +35,50 @@ const ctxFor = (url: string) => ({
   pollIntervalMs: 50,
 });
 
+describe('progress while waiting', () => {
+  it('reports the deployment step and the task counts as Marathon gives them', async () => {
+    let polls = 0;
+    const s = await startServer((req, res) => {
+      if (req.path === '/v2/deployments') {
+        polls++;
+        return json(
+          res,
+          200,
+          polls < 3
+            ? [{ id: DEPLOYMENT, version: VERSION, affectedApps: [APP_ID], currentStep: 1, totalSteps: 2, currentActions: [] }]
+            : [],
+        );
+      }
+      if (req.path === '/v2/queue') return json(res, 200, { queue: [] });
+      const done = polls >= 3;
+      return json(res, 200, {
+        app: {
+          id: APP_ID,
+          instances: 1,
+          version: VERSION,
+          tasksRunning: 1,
+          tasksHealthy: done ? 1 : 0,
+          deployments: done ? [] : [{ id: DEPLOYMENT }],
+        },
+      });
+    });
+    const events: Array<Record<string, unknown>> = [];
+    try {
+      const outcome = await waitForDeployment(
+        { ...ctxFor(s.url), onProgress: (e) => events.push(e as unknown as Record<string, unknown>) },
+        { appId: APP_ID, deploymentId: DEPLOYMENT, deadline: Date.now() + 10_000, expect: () => true },
+      );
+      expect(outcome).toMatchObject({ ok: true });
+      expect(events.filter((e) => e.kind === 'step')).toEqual([
+        { kind: 'step', appId: APP_ID, deploymentId: DEPLOYMENT, currentStep: 1, totalSteps: 2, actions: [] },
+      ]);
+      expect(events.filter((e) => e.kind === 'tasks').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('waitForDeployment and the launch queue', () => {
   it('a launch backed off past the deadline after a task failure stops the wait with Marathon’s reason', async () => {
     const s = await fakeMarathon([{ app: { id: APP_ID }, count: 3, delay: { timeLeftSeconds: 600, overdue: false } }], {
