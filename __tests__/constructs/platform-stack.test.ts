@@ -48,6 +48,23 @@ const stack = new PlatformStack(app, 'platform', {
 });
 const out = Testing.synth(stack);
 const json = parse(out);
+
+/** The example fleet's platform stack for one service (no project given), with `extra` props. */
+const synthExample = (extra: Partial<ConstructorParameters<typeof PlatformStack>[2]> = {}) =>
+  parse(
+    Testing.synth(
+      new PlatformStack(ws.app(), 'platform', {
+        platform,
+        bundle: ws.bundle,
+        services: [lampApi],
+        connection: 'github',
+        platformRepo: 'acme-lighting/commit-to-cloud',
+        stacks: [{ name: 'platform', side: 'production' }],
+        exampleFleet: true,
+        ...extra,
+      }),
+    ),
+  );
 /** The reference to the `member` of the account with this e-mail (`c2c-build@...` -> `${google_service_account.X.member}`). */
 const sa = (email: string) => {
   const [key] = Object.entries(json.resource.google_service_account).find(([, r]) => r.account_id === email.split('@')[0])!;
@@ -214,19 +231,7 @@ describe('service accounts and approvers', () => {
   });
 
   it('the example fleet (no project given) binds the reviewers as written', () => {
-    const example = parse(
-      Testing.synth(
-        new PlatformStack(ws.app(), 'platform', {
-          platform,
-          bundle: ws.bundle,
-          services: [lampApi],
-          connection: 'github',
-          platformRepo: 'acme-lighting/commit-to-cloud',
-          stacks: [{ name: 'platform', side: 'production' }],
-          exampleFleet: true,
-        }),
-      ),
-    );
+    const example = synthExample();
     const approvers = resources(example, 'google_project_iam_member').filter((r) => r.role === 'roles/cloudbuild.builds.approver');
     expect(approvers.map((r) => r.member).sort()).toEqual(['user:ana@acme-lighting.example', 'user:ben@acme-lighting.example']);
     expect(resourceWhere(example, 'google_cloudbuild_worker_pool', 'name', 'c2c-private').network_config).toEqual({
@@ -522,21 +527,7 @@ describe('approval reminder', () => {
   });
 
   it('takes after and every from the props; off with the notifier (C2C_NOTIFIER=none)', () => {
-    const build = (extra: Partial<ConstructorParameters<typeof PlatformStack>[2]>) =>
-      parse(
-        Testing.synth(
-          new PlatformStack(ws.app(), 'platform', {
-            platform,
-            bundle: ws.bundle,
-            services: [lampApi],
-            connection: 'github',
-            platformRepo: 'acme-lighting/commit-to-cloud',
-            stacks: [{ name: 'platform', side: 'production' }],
-            exampleFleet: true,
-            ...extra,
-          }),
-        ),
-      );
+    const build = synthExample;
     const tuned = build({ remindAfterMinutes: 60, remindEveryMinutes: 120 });
     expect(stepsOf(tuned, 'c2c-remind')[1].args).toEqual([DEPLOY_CLI, 'remind', '--after', '60', '--every', '120']);
     expect(resourceWhere(tuned, 'google_cloud_scheduler_job', 'name', 'c2c-remind').schedule).toBe('0 */2 * * *');

@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Catalog } from '../../lib/catalog';
 import { readPlanFile } from '../../lib/gate/plan-file';
 import { LocalMarathon } from '../../packages/local-marathon';
@@ -14,6 +13,7 @@ import { CliIo } from '../../scripts/deploy/context';
 import { json, startServer } from '../lib/marathon/http-server';
 import { makeImageStore, rawApp, recordingProxy, startMarathon, testService } from '../lib/deploy/helpers';
 import { testKeys, TestKeys } from '../helpers/keys';
+import { sink } from '../helpers/sink';
 
 const APPROVER = 'ana@acme-lighting.example';
 const catalog = new Catalog([
@@ -32,19 +32,6 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-function sink(): { stream: Writable; text(): string } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        chunks.push(chunk.toString());
-        done();
-      },
-    }),
-    text: () => chunks.join(''),
-  };
 }
 
 async function cli(args: string[], env: Record<string, string> = {}, io: Partial<CliIo> = {}): Promise<Run> {

@@ -1,11 +1,11 @@
 // `deploy remind` in-process: main(argv, io) against a loopback stand-in of the Cloud Build API (given through
 // io.cloudBuildBaseUrl, which only tests set) and a loopback chat webhook. stdout, stderr, exit code, and what reached
 // each server: 0 done, 1 the list or a post failed, 2 bad usage (nothing listed or posted).
-import { Writable } from 'node:stream';
 import { Catalog } from '../../lib/catalog';
 import { main } from '../../scripts/deploy/cli';
 import { sendJson, startRecordingServer } from '../helpers/http';
 import { testService } from '../lib/deploy/helpers';
+import { sink } from '../helpers/sink';
 
 const catalog = new Catalog([testService('web', { approvers: ['user:ben@example.com'] }), testService('ledger')]);
 const PLAN_ID = 'b'.repeat(64);
@@ -42,19 +42,6 @@ beforeEach(() => {
   api.received.length = 0;
   hook.received.length = 0;
 });
-
-function sink(): { stream: Writable; text(): string } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        chunks.push(chunk.toString());
-        done();
-      },
-    }),
-    text: () => chunks.join(''),
-  };
-}
 
 async function remind(args: string[], env: Record<string, string | undefined> = {}) {
   const out = sink();

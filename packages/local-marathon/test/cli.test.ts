@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { alive, list, num, until } from './helpers';
+import { alive, bundleCli, list, num, until } from './helpers';
 
 let dir: string;
 let cli: string;
@@ -13,16 +13,7 @@ const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lm-cli-'));
-  cli = join(dir, 'local-marathon.js');
-  await build({
-    entryPoints: [join(__dirname, '../src/cli.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile: cli,
-    logLevel: 'error',
-  });
+  cli = await bundleCli(dir);
 });
 afterEach(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

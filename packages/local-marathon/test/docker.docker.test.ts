@@ -11,8 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { build } from 'esbuild';
-import { Loose, TestServer, list, num, start, stopAll, str, until } from './helpers';
+import { Loose, TestServer, bundleCli, list, num, start, stopAll, str, until } from './helpers';
 
 const root = join(__dirname, '../../..');
 const runId = randomUUID().slice(0, 8);
@@ -460,16 +459,7 @@ test('close() removes every container of the server before it resolves', async (
 }, 120000);
 
 test('after kill -9 of a server, the next server removes its containers', async () => {
-  const cli = join(dir, 'local-marathon.js');
-  await build({
-    entryPoints: [join(__dirname, '../src/cli.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile: cli,
-    logLevel: 'error',
-  });
+  const cli = await bundleCli(dir);
   const tmp = mkdtempSync(join(dir, 'tmp-'));
   const runCli = () => {
     const child = spawn(process.execPath, [cli, '--port', '0', '--json'], {

@@ -1,5 +1,7 @@
 /** Shared helpers for the local Marathon tests: start/stop servers, a small fetch wrapper, polling. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { ClientRequest, request } from 'node:http';
 import { LocalMarathon, LocalMarathonOptions, startLocalMarathon } from '../src';
 
@@ -198,4 +200,19 @@ export function eventStream(url: string, query = '', headers: Record<string, str
       }),
     close: () => req.destroy(),
   };
+}
+
+/** Bundles the CLI (src/cli.ts) into `dir` and returns the file to run with node, as the package's bin runs it. */
+export async function bundleCli(dir: string): Promise<string> {
+  const cli = join(dir, 'local-marathon.js');
+  await build({
+    entryPoints: [join(__dirname, '../src/cli.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: cli,
+    logLevel: 'error',
+  });
+  return cli;
 }
