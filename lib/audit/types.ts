@@ -16,7 +16,9 @@ export type AuditEventType =
   | 'apply.unknown'
   | 'rollback.started'
   | 'rollback.succeeded'
-  | 'rollback.failed';
+  | 'rollback.failed'
+  /** The rollback was interrupted while its deployment ran: the deployment keeps running, owned by `actor`. */
+  | 'rollback.interrupted';
 
 /** One audit record, as written (one JSON object per line locally, one object per event in GCS). */
 export interface AuditEvent {

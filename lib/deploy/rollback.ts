@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit/types';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
-import { C2CError, ErrorCode } from '../errors';
+import { C2CError, ErrorCode, interruption } from '../errors';
 import { canonicalJson } from '../gate/plan-file';
 import { AllowedSigners, NAMESPACES, statement, verifySignature } from '../gate/signing';
 import { STAMP_LABEL_KEYS, STAMP_LABELS } from '../marathon/app';
@@ -280,12 +280,30 @@ export async function rollbackService(ctx: DeployContext, req: RollbackRequest):
     }
   }
   ctx.onProgress?.({ kind: 'submitted', appId, deploymentId: ref.deploymentId, version: ref.version });
-  const outcome = await waitForDeployment(ctx, {
-    appId,
-    deploymentId: ref.deploymentId,
-    deadline,
-    expect: (app) => app !== null && contentKey(app.raw) === wantKey,
-  });
+  let outcome: Awaited<ReturnType<typeof waitForDeployment>>;
+  try {
+    outcome = await waitForDeployment(ctx, {
+      appId,
+      deploymentId: ref.deploymentId,
+      deadline,
+      expect: (app) => app !== null && contentKey(app.raw) === wantKey,
+    });
+  } catch (err) {
+    if (!(err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED'))) throw err;
+    await ctx.audit?.record({
+      type: 'rollback.interrupted',
+      ...auditBase,
+      appVersion: target,
+      deploymentId: ref.deploymentId,
+      reason: err.code === 'TERMINATED' ? 'SIGTERM' : 'SIGINT',
+      durationMs: Date.now() - started,
+    });
+    throw interruption(
+      ctx.signal,
+      `interrupted: rollback deployment ${ref.deploymentId} of ${appId} (to version ${target}, started by ${ctx.actor}) keeps running`,
+      { service: req.service.name, environment: req.environment, appId, deploymentId: ref.deploymentId, version: target, owner: ctx.actor },
+    );
+  }
   if (!outcome.ok) {
     await ctx.audit?.record({
       type: 'rollback.failed',

@@ -3,6 +3,7 @@
 // while waiting, and re-applying a plan whose version is already rolling out. Each asserts the error, the audit
 // records and the app's final state.
 import { applyService } from '../../../lib/deploy/apply';
+import { rollbackService } from '../../../lib/deploy/rollback';
 import { STAMP_LABELS } from '../../../lib/marathon/app';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { LocalMarathon } from '../../../packages/local-marathon';
@@ -119,6 +120,32 @@ describe('interrupts', () => {
     expect(audit.events[1]).toMatchObject({ deploymentId: details.deploymentId, appVersion: details.version, actor: 'dev@example.com' });
     const deployments = (await (await fetch(`${lm.url}/v2/deployments`)).json()) as { id: string }[];
     expect(deployments.map((d) => d.id)).toContain(details.deploymentId);
+    await fetch(`${lm.url}/v2/deployments/${details.deploymentId}?force=true`, { method: 'DELETE' });
+  });
+
+  it('an abort while a rollback waits: INTERRUPTED naming the rollback deployment; rollback.interrupted recorded', async () => {
+    const service = testService('web-rbi');
+    const first = await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rbi:1' });
+    await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rbi:2' });
+    await fault(lm.url, { kind: 'hang', appId: '/staging/web-rbi', count: 1 });
+    const controller = new AbortController();
+    const audit = memoryAudit();
+    const ctx = deployContext(lm.url, {
+      audit,
+      timeoutMs: 120_000,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.kind === 'submitted') controller.abort('SIGTERM');
+      },
+    });
+    const err = await caught(rollbackService(ctx, { service, environment: 'staging', to: first.version ?? undefined }));
+    expect(err.code).toBe('TERMINATED');
+    expect(err.message).toMatch(
+      /^interrupted: rollback deployment \S+ of \/staging\/web-rbi \(to version \S+, started by dev@example.com\) keeps running$/,
+    );
+    expect(audit.events.map((e) => e.type)).toEqual(['rollback.started', 'rollback.interrupted']);
+    const details = err.details as { deploymentId: string };
+    expect(audit.events[1]).toMatchObject({ deploymentId: details.deploymentId, reason: 'SIGTERM', actor: 'dev@example.com' });
     await fetch(`${lm.url}/v2/deployments/${details.deploymentId}?force=true`, { method: 'DELETE' });
   });
 
