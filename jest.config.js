@@ -10,6 +10,6 @@ module.exports = {
   transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   testTimeout: 30000,
   // Most suites wait on local servers and child processes rather than compute: one worker more than the cores
-  // (jest's default is one fewer) halves the run on 2 cores.
-  maxWorkers: '150%',
+  // (jest's default is one fewer) halves the run on 2 cores. A number: jest reads a percentage over 100% as a count.
+  maxWorkers: require('node:os').availableParallelism() + 1,
 };
