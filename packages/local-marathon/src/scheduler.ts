@@ -635,22 +635,13 @@ function labelEnvKey(key: string): string {
 }
 
 /**
- * The environment Marathon gives a task (TaskBuilder + EnvironmentHelper): the app's env (secrets as placeholders),
- * then Marathon's variables. The same for every runner kind; a local process also gets the host basics.
+ * The environment Marathon gives a task (TaskBuilder + EnvironmentHelper): Marathon's variables, then the app's env
+ * (secrets as placeholders), which wins where a name is in both, as in Marathon. The same for every runner kind; a
+ * local process also gets the host basics.
  */
 function taskEnv(task: Task): Record<string, string> {
   const def = task.def;
   const env: Record<string, string> = {};
-  const secrets = isObject(def.secrets) ? def.secrets : {};
-  if (isObject(def.env)) {
-    for (const [k, v] of Object.entries(def.env)) {
-      if (typeof v === 'string') env[k] = v;
-      else if (isObject(v) && typeof v.secret === 'string') {
-        const s = secrets[v.secret];
-        env[k] = `local-secret:${isObject(s) && typeof s.source === 'string' ? s.source : v.secret}`;
-      }
-    }
-  }
   const labels = isObject(def.labels) ? def.labels : {};
   const container = isObject(def.container) ? def.container : undefined;
   const image = container && isObject(container.docker) ? container.docker.image : undefined;
@@ -695,6 +686,16 @@ function taskEnv(task: Task): Record<string, string> {
   if (task.ports.length) {
     env.PORT = String(task.ports[0]);
     env.PORTS = task.ports.join(',');
+  }
+  const secrets = isObject(def.secrets) ? def.secrets : {};
+  if (isObject(def.env)) {
+    for (const [k, v] of Object.entries(def.env)) {
+      if (typeof v === 'string') env[k] = v;
+      else if (isObject(v) && typeof v.secret === 'string') {
+        const s = secrets[v.secret];
+        env[k] = `local-secret:${isObject(s) && typeof s.source === 'string' ? s.source : v.secret}`;
+      }
+    }
   }
   return env;
 }

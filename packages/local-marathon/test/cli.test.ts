@@ -25,7 +25,12 @@ function run(
   args: string[],
   env: Record<string, string> = {},
 ): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // Its own process group, as a shell job would be: a signal meant for the test runner's group never reaches it.
+  const child = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    detached: true,
+  });
   children.add(child);
   let out = '';
   let err = '';

@@ -210,7 +210,7 @@ test('close() stops every task process group: no pid survives', async () => {
   for (const p of pids) expect(alive(p)).toBe(false);
 });
 
-test('task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION, MESOS_TASK_ID, env and secret placeholders', async () => {
+test("task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION, MESOS_TASK_ID, env (which wins over Marathon's names, as in TaskBuilder) and secret placeholders", async () => {
   const s = await start({ enableFeatures: ['secrets'] });
   const out = join(dir, 'env.txt');
   const r = await s.req('POST', '/v2/apps', {
@@ -220,7 +220,7 @@ test('task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION,
       { port: 0, name: 'http' },
       { port: 0, name: 'admin-api' },
     ],
-    env: { GREETING: 'hi', DB_PASSWORD: { secret: 'db' } },
+    env: { GREETING: 'hi', DB_PASSWORD: { secret: 'db' }, HOST: 'envy.internal' },
     secrets: { db: { source: '/prod/db/password' } },
   });
   await settled(s);
@@ -238,7 +238,7 @@ test('task environment: PORT0, PORT_<NAME>, PORT, HOST, MARATHON_APP_ID/VERSION,
   expect(env.PORT_HTTP).toBe(String(ports[0]));
   expect(env.PORT_ADMIN_API).toBe(String(ports[1]));
   expect(env.PORT).toBe(String(ports[0]));
-  expect(env.HOST).toBe('127.0.0.1');
+  expect(env.HOST).toBe('envy.internal');
   expect(env.MARATHON_APP_ID).toBe('/envy');
   expect(env.MARATHON_APP_VERSION).toBe(r.body.version);
   expect(env.MESOS_TASK_ID).toBe(task.id);
