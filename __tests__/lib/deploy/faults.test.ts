@@ -96,9 +96,8 @@ describe('Marathon failing after the PUT', () => {
 });
 
 describe('interrupts', () => {
-  it('an abort while waiting stops at once: INTERRUPTED with the deployment, version and owner; apply.interrupted; nothing rolled back', async () => {
-    const service = testService('web-int');
-    await fault(lm.url, { kind: 'hang', appId: '/staging/web-int', count: 1 });
+  /** A context whose signal aborts (as Ctrl-C or SIGTERM would) as soon as the change has been sent. */
+  function abortedOnceSubmitted(signal: 'SIGINT' | 'SIGTERM') {
     const controller = new AbortController();
     const audit = memoryAudit();
     const ctx = deployContext(lm.url, {
@@ -106,9 +105,16 @@ describe('interrupts', () => {
       timeoutMs: 120_000,
       signal: controller.signal,
       onProgress: (e) => {
-        if (e.kind === 'submitted') controller.abort('SIGINT');
+        if (e.kind === 'submitted') controller.abort(signal);
       },
     });
+    return { ctx, audit };
+  }
+
+  it('an abort while waiting stops at once: INTERRUPTED with the deployment, version and owner; apply.interrupted; nothing rolled back', async () => {
+    const service = testService('web-int');
+    await fault(lm.url, { kind: 'hang', appId: '/staging/web-int', count: 1 });
+    const { ctx, audit } = abortedOnceSubmitted('SIGINT');
     const err = await caught(applyService(ctx, { service, environment: 'staging', image: 'reg:5000/web-int:1' }));
     expect(err.code).toBe('INTERRUPTED');
     expect(err.message).toMatch(
@@ -128,16 +134,7 @@ describe('interrupts', () => {
     const first = await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rbi:1' });
     await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-rbi:2' });
     await fault(lm.url, { kind: 'hang', appId: '/staging/web-rbi', count: 1 });
-    const controller = new AbortController();
-    const audit = memoryAudit();
-    const ctx = deployContext(lm.url, {
-      audit,
-      timeoutMs: 120_000,
-      signal: controller.signal,
-      onProgress: (e) => {
-        if (e.kind === 'submitted') controller.abort('SIGTERM');
-      },
-    });
+    const { ctx, audit } = abortedOnceSubmitted('SIGTERM');
     const err = await caught(rollbackService(ctx, { service, environment: 'staging', to: first.version ?? undefined }));
     expect(err.code).toBe('TERMINATED');
     expect(err.message).toMatch(
