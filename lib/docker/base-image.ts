@@ -5,11 +5,13 @@
  * them), `/etc/passwd` with a `node` user (uid 1000, as the public Node images have) and `/tmp`, imported with
  * `docker import`. The tag names the Node version, so a new runtime makes a new image and the same one is reused.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { C2CError } from '../errors';
+import { probeDockerEngine } from './engine';
+import { execCommand, ExecResult } from './exec';
 
 /** The tag of the base image for this Node version. */
 export function baseImageTag(nodeVersion: string = process.versions.node): string {
@@ -26,32 +28,7 @@ export interface BaseImageResult {
   seconds: number;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
-      resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) || (err && code === 127 ? err.message : '') });
-    });
-  });
-}
-
-/** Whether a Docker engine answers; throws DOCKER_NOT_FOUND with the fix otherwise. */
-export async function requireDockerEngine(): Promise<void> {
-  const r = await run('docker', ['info', '--format', '{{.ServerVersion}}'], 10_000);
-  if (r.code === 0) return;
-  const missing = r.code === 127;
-  throw new C2CError(
-    'DOCKER_NOT_FOUND',
-    missing ? 'no docker command on PATH' : `no Docker engine answers: ${r.stderr.trim().split('\n')[0] || 'docker info failed'}`,
-    { hint: missing ? 'install Docker (Debian: apt-get install docker.io), then start dockerd' : 'start the engine (e.g. `dockerd &`)' },
-  );
-}
+const run = (file: string, args: string[], timeoutMs = 120_000) => execCommand(file, args, { timeoutMs });
 
 /** The shared libraries a binary loads, as absolute paths (ldd's `=> /path` and the loader line). */
 export function parseLdd(output: string): string[] {
@@ -126,7 +103,7 @@ export async function writeRootfs(root: string, src: RootfsSources): Promise<voi
   chmodSync(join(root, 'tmp'), 0o1777);
 }
 
-function importTar(root: string, image: string, nodeVersion: string): Promise<Run> {
+function importTar(root: string, image: string, nodeVersion: string): Promise<ExecResult> {
   const changes = [
     'ENV PATH=/usr/local/bin:/usr/bin:/bin',
     `ENV NODE_VERSION=${nodeVersion}`,
@@ -154,7 +131,12 @@ export async function ensureBaseImage(
 ): Promise<BaseImageResult> {
   const started = Date.now();
   const image = options.image ?? baseImageTag();
-  await requireDockerEngine();
+  const engine = await probeDockerEngine();
+  if (!engine.available) {
+    throw new C2CError('DOCKER_NOT_FOUND', `cannot make ${image}: ${engine.reason}`, {
+      hint: 'start the engine (`dockerd &`, or `sudo systemctl start docker`); Debian installs it with apt-get install docker.io',
+    });
+  }
   const existing = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]);
   if (existing.code === 0 && !options.force)
     return { image, id: existing.stdout.trim(), created: false, seconds: (Date.now() - started) / 1000 };
