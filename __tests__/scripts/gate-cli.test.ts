@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { Catalog } from '../../lib/catalog';
 import { approvalStatement, planStatement } from '../../lib/gate/gate';
 import { PlanFile, sealPlan } from '../../lib/gate/plan-file';
-import { NAMESPACES, signMessage } from '../../lib/gate/signing';
+import { NAMESPACES, signMessage } from '../../lib/signing';
 import { LocalMarathon } from '../../packages/local-marathon';
 import { main } from '../../scripts/deploy/cli';
 import { testKeys, TestKeys } from '../helpers/keys';

@@ -2,7 +2,7 @@ import { ArtifactRef } from '../catalog/artifact';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { C2CError, interruption } from '../errors';
 import { isGateHook, productionNeedsPlan } from '../gate/hook';
-import { canonicalJson } from '../gate/plan-file';
+import { canonicalJson } from '../canonical-json';
 import { MarathonAppDefinition, STAMP_LABELS } from '../marathon/app';
 import { DeploymentRef, MarathonAppInfo } from '../marathon/client';
 import { marathonAppId, renderMarathonApp } from '../marathon/render';

@@ -2,7 +2,7 @@ import { ArtifactRef } from '../catalog/artifact';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { planStatement } from '../gate/gate';
 import { PlanFile, sealPlan } from '../gate/plan-file';
-import { AllowedSigners, NAMESPACES, principalOfKey, signMessage, verifySignature } from '../gate/signing';
+import { AllowedSigners, NAMESPACES, principalOfKey, signMessage, verifySignature } from '../signing';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
 import { pinnedImage } from '../registry/digest';

@@ -1,8 +1,8 @@
 import type { AuditEvent } from '../audit/types';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { C2CError, ErrorCode, interruption } from '../errors';
-import { canonicalJson } from '../gate/plan-file';
-import { AllowedSigners, NAMESPACES, statement, verifySignature } from '../gate/signing';
+import { canonicalJson } from '../canonical-json';
+import { AllowedSigners, NAMESPACES, statement, verifySignature } from '../signing';
 import { STAMP_LABEL_KEYS, STAMP_LABELS } from '../marathon/app';
 import { DeploymentRef, stripNulls } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';

@@ -8,7 +8,7 @@ import { MarathonAppInfo } from '../marathon/client';
 import { ApprovalSource, authorizeProduction, checkPlanConsistency } from './gate';
 import { gateHook } from './hook';
 import { PlanFile, readPlanFile, TamperedPlan } from './plan-file';
-import { AllowedSigners } from './signing';
+import { AllowedSigners } from '../signing';
 
 /** One plan to apply, and what the gate needs to decide. */
 export interface ApplyPlanRequest {

@@ -8,7 +8,8 @@ import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
 import { parseImageReference, pinnedImage } from '../registry/digest';
 import { approvedPlanId, CloudBuildContext, fetchBuild } from './cloudbuild';
-import { canonicalJson, PlanFile } from './plan-file';
+import { canonicalJson } from '../canonical-json';
+import { PlanFile } from './plan-file';
 import {
   AllowedSigners,
   GROUP_PREFIX,
@@ -18,7 +19,7 @@ import {
   statement,
   VerifiedSigner,
   verifySignature,
-} from './signing';
+} from '../signing';
 
 /** A reviewer's approval of one exact plan id. */
 export interface Approval {

@@ -3,6 +3,7 @@ import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EnvironmentName } from '../catalog/types';
 import type { FieldChange } from '../deploy/diff';
+import { canonicalJson } from '../canonical-json';
 import { C2CError } from '../errors';
 import { MarathonAppDefinition } from '../marathon/app';
 import { ArtifactRef } from '../catalog/artifact';
@@ -47,18 +48,6 @@ export interface PlanFile extends PlanContent {
   readonly id: string;
   /** The author's SSH signature over the plan statement (`ssh-keygen -Y sign -n c2c-plan@commit-to-cloud`). */
   readonly signature?: string;
-}
-
-/** JSON with object keys sorted at every depth, so the same content always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 const CONTENT_KEYS: readonly (keyof PlanContent)[] = [

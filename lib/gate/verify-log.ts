@@ -1,7 +1,7 @@
 import { AuditProblem, AuditRead } from '../audit/log';
 import { C2CError } from '../errors';
 import { approvalStatement, planStatement } from './gate';
-import { AllowedSigners, NAMESPACES, SignatureNamespace, verifySignature } from './signing';
+import { AllowedSigners, NAMESPACES, SignatureNamespace, verifySignature } from '../signing';
 
 /** The outcome of `deploy history --verify`. */
 export interface LogVerification {

@@ -11,7 +11,7 @@ import { DeployContext } from '../../../lib/deploy/types';
 import { applyPlan } from '../../../lib/gate/apply';
 import { approvePlan } from '../../../lib/gate/gate';
 import { PlanFile } from '../../../lib/gate/plan-file';
-import { AllowedSigners, loadAllowedSigners, NAMESPACES, signMessage } from '../../../lib/gate/signing';
+import { AllowedSigners, loadAllowedSigners, NAMESPACES, signMessage } from '../../../lib/signing';
 import { LocalMarathon } from '../../../packages/local-marathon';
 import { caught } from '../../helpers/errors';
 import { testKeys, TestKeys } from '../../helpers/keys';

@@ -17,7 +17,7 @@ import {
   principalOfKey,
   signMessage,
   verifySignature,
-} from '../../../lib/gate/signing';
+} from '../../../lib/signing';
 import { MarathonAppInfo } from '../../../lib/marathon/client';
 import { caught } from '../../helpers/errors';
 import { sendJson, startRecordingServer } from '../../helpers/http';

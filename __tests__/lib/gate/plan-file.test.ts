@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { C2CError } from '../../../lib/errors';
+import { canonicalJson } from '../../../lib/canonical-json';
 import {
-  canonicalJson,
   formatDiff,
   MAX_PLAN_BYTES,
   PlanContent,

@@ -7,7 +7,7 @@ import { applyPlan, isRefusal, readPlanForGate, recordRefusal } from '../../../l
 import { cloudBuildContext } from '../../../lib/gate/cloudbuild';
 import { ApprovalSource } from '../../../lib/gate/gate';
 import { productionNeedsPlan } from '../../../lib/gate/hook';
-import { AllowedSigners } from '../../../lib/gate/signing';
+import { AllowedSigners } from '../../../lib/signing';
 import { googleAuthFromEnv } from '../../../lib/google/http';
 import { platformFromEnv } from '../../../lib/platform';
 import {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { BreakGlass, breakGlassStatement, rollbackService } from '../../../lib/deploy/rollback';
 import { C2CError } from '../../../lib/errors';
 import { isRefusal, recordRefusal } from '../../../lib/gate/apply';
-import { NAMESPACES, signMessage } from '../../../lib/gate/signing';
+import { NAMESPACES, signMessage } from '../../../lib/signing';
 import { CliContext, EXIT, parseEnvironment, requireOption, waitOptions, withExitHelp } from '../context';
 import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
 

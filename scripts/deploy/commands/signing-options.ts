@@ -2,8 +2,8 @@
 // flags and the environment the CLI was given.
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { allowedSignersPath } from '../../../lib/gate/settings';
-import { AllowedSigners, findSigningKey, loadAllowedSigners, principalOfKey } from '../../../lib/gate/signing';
+import { allowedSignersPath } from '../../../lib/gate/allowed-signers-path';
+import { AllowedSigners, findSigningKey, loadAllowedSigners, principalOfKey } from '../../../lib/signing';
 import { CliContext } from '../context';
 
 /** `--key PATH` on a command that signs. */

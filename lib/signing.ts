@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { C2CError } from '../errors';
+import { C2CError } from './errors';
 
 /**
  * SSH signatures, the mechanism git uses for signed commits: `ssh-keygen -Y sign -n NAMESPACE` with a person's key,
