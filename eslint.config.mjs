@@ -61,6 +61,44 @@ export default tseslint.config(
     },
   },
   {
+    // Mechanism below policy: lib/deploy moves apps (render, diff, submit, wait, roll back); lib/gate decides who may
+    // (plans, approvals, signatures, four-eyes, known-good, break-glass) and calls deploy, never the other way.
+    files: ['lib/deploy/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './lib/deploy',
+              from: './lib/gate',
+              message: 'lib/deploy is mechanism and knows nothing of the gate; move the policy into lib/gate, which calls deploy',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Only the gate seals the hooks that let the deploy library change production (lib/deploy/guard.ts).
+    files: ['lib/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', '__tests__/**/*.ts', 'constructs/**/*.ts', 'services/**/*.ts', '*.ts'],
+    ignores: ['lib/gate/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/deploy/guard'],
+              importNames: ['sealHook'],
+              message: 'only lib/gate seals hooks: production changes go through the gate (applyPlan, gatedRollback)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The local Marathon is an engine of its own: it shares no code with the client it is a test double for, and
     // depends on nothing but Node. Its runtime code may import Node built-ins (with the node: prefix) and its own files.
     files: ['packages/local-marathon/src/**/*.ts'],

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { $ } from 'zx';
 import { ServiceDefinition } from '../lib/catalog';
 import { applyAll } from '../lib/deploy/all';
-import { applyService, renderForDeploy } from '../lib/deploy/apply';
+import { applyService, renderForDeploy } from '../lib/deploy/apply-service';
 import { fleetStatus } from '../lib/deploy/status';
 import { C2CError } from '../lib/errors';
 import { MarathonClient } from '../lib/marathon/client';

@@ -1,7 +1,7 @@
 // A deploy given the wrong kind of package reference (an image for an artifact service) is bad input: exit 2.
 import { ServiceDefinition } from '../../lib/catalog';
 import { renderMarathonApp } from '../../lib/marathon/render';
-import { exitCodeFor } from '../../scripts/deploy/context';
+import { exitCodeFor } from '../../scripts/cli-kit';
 
 const artifact: ServiceDefinition = {
   name: 'timer',

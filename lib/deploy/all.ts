@@ -3,7 +3,7 @@ import { EnvironmentName, packageOf, ServiceDefinition } from '../catalog/types'
 import { C2CError } from '../errors';
 import { imageFor } from '../platform';
 import { marathonAppId } from '../marathon/render';
-import { applyService, ApplyResult } from './apply';
+import { applyService, ApplyResult } from './apply-service';
 import { mapPool } from './pool';
 import { artifactOf } from './status';
 import { DeployContext } from './types';

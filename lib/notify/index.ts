@@ -1,4 +1,4 @@
 export * from './message';
-export * from './plan';
+export * from './plan-notice';
 export * from './stand-in';
 export * from './remind';

@@ -12,7 +12,8 @@ import { register as report } from './commands/report';
 import { register as rollback } from './commands/rollback';
 import { register as status } from './commands/status';
 import { configureCommander } from '../cli-kit';
-import { CliContext, CliIo, createContext, EXIT_CODES_HELP, reportError } from './context';
+import { CliContext, CliIo, createContext, reportError } from './context';
+import { EXIT_CODES_HELP } from './options';
 
 /** Every command module, in help order. */
 export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { artifactObjectName } from '../../../lib/catalog/artifact';
 import { ServiceDefinition } from '../../../lib/catalog/types';
 import { ArtifactBucket, buildArtifact, packageArgs, startArtifactBucket } from '../../../lib/demo/artifacts';
-import { applyService } from '../../../lib/deploy/apply';
-import { planService } from '../../../lib/deploy/plan';
+import { applyService } from '../../../lib/deploy/apply-service';
+import { planService } from '../../../lib/gate/plan-service';
 import { fleetStatus } from '../../../lib/deploy/status';
 import { LABEL_ARTIFACT_SHA256 } from '../../../lib/marathon/app';
 import { LocalMarathon, startLocalMarathon } from '../../../packages/local-marathon';
-import { parsePackage } from '../../../scripts/deploy/context';
+import { parsePackage } from '../../../scripts/deploy/options';
 import { caught } from '../../helpers/errors';
 import { deployContext, testService } from '../deploy/helpers';
 

@@ -2,7 +2,7 @@
 // but unhealthy deploy with PUT {version} (§11 C). A scripted Marathon on loopback plays these exact sequences, which
 // the local server cannot produce on demand; every request the deploy library sends is recorded and checked.
 import { ServerResponse } from 'node:http';
-import { applyService, renderForDeploy } from '../../../lib/deploy/apply';
+import { applyService, renderForDeploy } from '../../../lib/deploy/apply-service';
 import { MarathonAppDefinition } from '../../../lib/marathon/app';
 import { json, Received, startServer } from '../marathon/http-server';
 import { deployContext, testService } from './helpers';

@@ -1,6 +1,6 @@
 // applyService when Marathon is busy, locked, flaky or slow, against the local Marathon server. Each test names the
 // reference/marathon-api/SEMANTICS.md section it pins.
-import { applyService } from '../../../lib/deploy/apply';
+import { applyService } from '../../../lib/deploy/apply-service';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { LocalMarathon } from '../../../packages/local-marathon';
 import { clearFaults, deployContext, fault, makeImageStore, rawApp, startMarathon, testService } from './helpers';

@@ -1,6 +1,6 @@
 // diffApp: what counts as a change between the rendered definition and what Marathon returns. SEMANTICS.md §6, §7.
 import { diffApp } from '../../../lib/deploy/diff';
-import { renderForDeploy } from '../../../lib/deploy/apply';
+import { renderForDeploy } from '../../../lib/deploy/apply-service';
 import { MarathonAppDefinition } from '../../../lib/marathon/app';
 import { loadCatalog } from '../../../services';
 

@@ -2,7 +2,7 @@
 // (its fault injection) and loopback servers: tasks that keep failing, Marathon failing after the PUT, an interrupt
 // while waiting, and re-applying a plan whose version is already rolling out. Each asserts the error, the audit
 // records and the app's final state.
-import { applyService } from '../../../lib/deploy/apply';
+import { applyService } from '../../../lib/deploy/apply-service';
 import { rollbackService } from '../../../lib/deploy/rollback';
 import { STAMP_LABELS } from '../../../lib/marathon/app';
 import { MarathonClient } from '../../../lib/marathon/client';

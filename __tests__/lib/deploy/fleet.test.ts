@@ -1,7 +1,7 @@
 // The fleet and the day after: apply --all over the example catalog, status with drift, and the rollback command,
 // against the local Marathon server. Each test names the reference/marathon-api/SEMANTICS.md section it pins.
 import { applyAll } from '../../../lib/deploy/all';
-import { applyService } from '../../../lib/deploy/apply';
+import { applyService } from '../../../lib/deploy/apply-service';
 import { rollbackService } from '../../../lib/deploy/rollback';
 import { fleetStatus } from '../../../lib/deploy/status';
 import { LocalMarathon } from '../../../packages/local-marathon';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../../lib/audit/log';
 import { ServiceDefinition } from '../../../lib/catalog/types';
-import { renderForDeploy } from '../../../lib/deploy/apply';
+import { renderForDeploy } from '../../../lib/deploy/apply-service';
 import { diffApp } from '../../../lib/deploy/diff';
 import { approvedPlanId } from '../../../lib/gate/cloudbuild';
 import { ApprovalSource, approvalStatement, approvePlan, authorizeProduction, derivePlan, planStatement } from '../../../lib/gate/gate';

@@ -3,15 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { C2CError } from '../../../lib/errors';
 import { canonicalJson } from '../../../lib/canonical-json';
-import {
-  formatDiff,
-  MAX_PLAN_BYTES,
-  PlanContent,
-  planId,
-  readPlanFile,
-  sealPlan,
-  writePlanFile,
-} from '../../../lib/gate/plan-file';
+import { formatDiff, MAX_PLAN_BYTES, PlanContent, planId, readPlanFile, sealPlan, writePlanFile } from '../../../lib/gate/plan-file';
 import { caught } from '../../helpers/errors';
 import { renderMarathonApp } from '../../../lib/marathon/render';
 import { loadCatalog } from '../../../services';

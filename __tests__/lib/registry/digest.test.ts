@@ -1,4 +1,4 @@
-import { planService } from '../../../lib/deploy/plan';
+import { planService } from '../../../lib/gate/plan-service';
 import { C2CError } from '../../../lib/errors';
 import { MarathonClient } from '../../../lib/marathon/client';
 import { parseImageReference, pinnedImage, resolveImageDigest } from '../../../lib/registry/digest';

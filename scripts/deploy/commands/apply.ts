@@ -1,18 +1,17 @@
 import { Command, Option } from 'commander';
 import { applyAll } from '../../../lib/deploy/all';
-import { applyService, ApplyResult } from '../../../lib/deploy/apply';
+import { applyService, ApplyResult } from '../../../lib/deploy/apply-service';
 import { DeployContext } from '../../../lib/deploy/types';
 import { C2CError } from '../../../lib/errors';
-import { applyPlan, isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply';
+import { applyPlan, isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply-plan';
 import { cloudBuildContext } from '../../../lib/gate/cloudbuild';
 import { ApprovalSource } from '../../../lib/gate/gate';
-import { productionNeedsPlan } from '../../../lib/gate/hook';
+import { productionNeedsPlan } from '../../../lib/deploy/guard';
 import { AllowedSigners } from '../../../lib/signing';
 import { googleAuthFromEnv } from '../../../lib/google/http';
 import { platformFromEnv } from '../../../lib/platform';
+import { CliContext, EXIT } from '../context';
 import {
-  CliContext,
-  EXIT,
   parseCommit,
   parseCommitTime,
   parseCount,
@@ -21,7 +20,7 @@ import {
   requireOption,
   waitOptions,
   withExitHelp,
-} from '../context';
+} from '../options';
 import { allowedSigners, allowedSignersIfAny } from './signing-options';
 
 interface ApplyOptions {

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { approvePlan } from '../../../lib/gate/gate';
-import { isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply';
+import { isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply-plan';
 import { formatDiff } from '../../../lib/gate/plan-file';
 import { marathonAppId } from '../../../lib/marathon/render';
-import { CliContext, marathonOptions, withExitHelp } from '../context';
+import { CliContext } from '../context';
+import { marathonOptions, withExitHelp } from '../options';
 import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
 
 /**

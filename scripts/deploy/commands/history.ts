@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { AuditEvent, filterEvents } from '../../../lib/audit/log';
 import { verifyAuditLog } from '../../../lib/gate/verify-log';
 import { parseSince } from '../../../lib/report/dora';
-import { CliContext, EXIT, parseEnvironment, withExitHelp } from '../context';
+import { CliContext, EXIT } from '../context';
+import { parseEnvironment, withExitHelp } from '../options';
 import { allowedSignersIfAny } from './signing-options';
 
 interface HistoryOptions {

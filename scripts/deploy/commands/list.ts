@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { CliContext, marathonOptions, withExitHelp } from '../context';
+import { CliContext } from '../context';
+import { marathonOptions, withExitHelp } from '../options';
 
 /** `deploy list`: the catalog's service names, one a line. */
 export function register(program: Command, ctx: CliContext): void {

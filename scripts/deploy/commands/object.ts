@@ -4,7 +4,8 @@ import { Command } from 'commander';
 import { C2CError } from '../../../lib/errors';
 import { googleAuthFromEnv } from '../../../lib/google/http';
 import { createObject, formatObjectUrl, getObject, parseObjectUrl } from '../../../lib/google/storage';
-import { CliContext, withExitHelp } from '../context';
+import { CliContext } from '../context';
+import { withExitHelp } from '../options';
 
 /**
  * `deploy object get|put`: the build steps' only Cloud Storage client (plans down and up), through the one Google

@@ -1,12 +1,11 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { planService } from '../../../lib/deploy/plan';
+import { planService } from '../../../lib/gate/plan-service';
 import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
 import { notifyPlanWaiting } from '../../../lib/notify';
 import { resolveImageDigest } from '../../../lib/registry/digest';
+import { CliContext } from '../context';
 import {
-  checkFileTarget,
-  CliContext,
   marathonOptions,
   parseCommit,
   parseCommitTime,
@@ -15,7 +14,8 @@ import {
   parsePackage,
   requireOption,
   withExitHelp,
-} from '../context';
+} from '../options';
+import { checkFileTarget } from '../file-target';
 import { allowedSigners, keyOption, signingKey } from './signing-options';
 
 /**

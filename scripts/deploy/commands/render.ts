@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { renderForDeploy } from '../../../lib/deploy/apply';
-import { CliContext, marathonOptions, parseCommit, parseEnvironment, parsePackage, requireOption, withExitHelp } from '../context';
+import { renderForDeploy } from '../../../lib/deploy/apply-service';
+import { CliContext } from '../context';
+import { marathonOptions, parseCommit, parseEnvironment, parsePackage, requireOption, withExitHelp } from '../options';
 
 /** `deploy render`: the Marathon JSON that `apply` would submit (stamps included). Sends nothing. */
 export function register(program: Command, ctx: CliContext): void {

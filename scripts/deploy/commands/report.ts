@@ -1,7 +1,8 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { doraReport, DoraFigures, formatDuration, parseSince } from '../../../lib/report/dora';
-import { CliContext, parseEnvironment, withExitHelp } from '../context';
+import { CliContext } from '../context';
+import { parseEnvironment, withExitHelp } from '../options';
 
 /** `deploy report`: the four DORA figures per service and for the fleet, from the audit log. */
 export function register(program: Command, ctx: CliContext): void {

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { BreakGlass, breakGlassStatement, rollbackService } from '../../../lib/deploy/rollback';
+import { BreakGlass, breakGlassStatement, gatedRollback } from '../../../lib/gate/rollback-rules';
 import { C2CError } from '../../../lib/errors';
-import { isRefusal, recordRefusal } from '../../../lib/gate/apply';
+import { isRefusal, recordRefusal } from '../../../lib/gate/apply-plan';
 import { NAMESPACES, signMessage } from '../../../lib/signing';
-import { CliContext, EXIT, parseEnvironment, requireOption, waitOptions, withExitHelp } from '../context';
+import { CliContext, EXIT } from '../context';
+import { parseEnvironment, requireOption, waitOptions, withExitHelp } from '../options';
 import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
 
 interface RollbackOptions {
@@ -87,7 +88,7 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
       ctx.err('production rollback: to a known-good version, without a new approval; recorded in the audit log');
     }
     const result = await progress.run(`rolling back ${service.name} in ${environment}`, () =>
-      rollbackService(deploy, {
+      gatedRollback(deploy, {
         service,
         environment,
         history,

@@ -4,7 +4,8 @@ import { EnvironmentName, ENVIRONMENTS } from '../../../lib/catalog';
 import { baseName } from '../../../lib/catalog/artifact';
 import { fleetStatus, ServiceStatus } from '../../../lib/deploy/status';
 import { MarathonClient } from '../../../lib/marathon/client';
-import { CliContext, marathonOptions, parseEnvironment, withExitHelp } from '../context';
+import { CliContext } from '../context';
+import { marathonOptions, parseEnvironment, withExitHelp } from '../options';
 
 /** `deploy status`: every service per environment, with health, deployment in progress and drift. */
 export function register(program: Command, ctx: CliContext): void {

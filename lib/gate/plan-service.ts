@@ -1,14 +1,14 @@
 import { ArtifactRef } from '../catalog/artifact';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
-import { planStatement } from '../gate/gate';
-import { PlanFile, sealPlan } from '../gate/plan-file';
+import { planStatement } from './gate';
+import { PlanFile, sealPlan } from './plan-file';
 import { AllowedSigners, NAMESPACES, principalOfKey, signMessage, verifySignature } from '../signing';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
 import { pinnedImage } from '../registry/digest';
-import { renderForDeploy } from './apply';
-import { diffApp } from './diff';
-import { DeployContext } from './types';
+import { renderForDeploy } from '../deploy/apply-service';
+import { diffApp } from '../deploy/diff';
+import { DeployContext } from '../deploy/types';
 
 export interface PlanRequest {
   readonly service: ServiceDefinition;

@@ -1,7 +1,7 @@
 import { ArtifactRef } from '../catalog/artifact';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { C2CError, interruption } from '../errors';
-import { isGateHook, productionNeedsPlan } from '../gate/hook';
+import { isSealedHook, productionNeedsPlan } from './guard';
 import { canonicalJson } from '../canonical-json';
 import { MarathonAppDefinition, STAMP_LABELS } from '../marathon/app';
 import { DeploymentRef, MarathonAppInfo } from '../marathon/client';
@@ -125,8 +125,8 @@ export async function applyService(ctx: DeployContext, req: ApplyRequest): Promi
   const marathonMs = () => ctx.client.busyMs - busyAtStart + (waitedMs.get(ctx.client) ?? 0) - waitedAtStart;
   const deadline = Math.min(started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS), ctx.deadline ?? Infinity);
   const environment = req.environment;
-  // Production only through the gate's own hook (lib/gate/apply.ts applyPlan): no second caller can go around it.
-  if (environment === 'production' && !isGateHook(req.beforeSubmit)) throw productionNeedsPlan('an apply without the gate');
+  // Production only through the gate's own hook (lib/gate/apply-plan.ts applyPlan): no second caller can go around it.
+  if (environment === 'production' && !isSealedHook(req.beforeSubmit)) throw productionNeedsPlan('an apply without the gate');
   const appId = marathonAppId(req.service.name, environment);
   const base =
     req.app ??

@@ -1,6 +1,6 @@
 // applyService against the local Marathon server (real HTTP on loopback, tasks as local processes). Each test names
 // the reference/marathon-api/SEMANTICS.md section it pins.
-import { applyService, renderForDeploy } from '../../../lib/deploy/apply';
+import { applyService, renderForDeploy } from '../../../lib/deploy/apply-service';
 import { STAMP_LABELS } from '../../../lib/marathon/app';
 import { LocalMarathon } from '../../../packages/local-marathon';
 import { deployContext, fault, makeImageStore, memoryAudit, rawApp, recordingProxy, startMarathon, testService } from './helpers';

@@ -1,12 +1,12 @@
 import { AuditLog } from '../audit/log';
 import { ServiceDefinition } from '../catalog/types';
-import { applyService, ApplyResult, GateResult } from '../deploy/apply';
+import { applyService, ApplyResult, GateResult } from '../deploy/apply-service';
 import { DeployContext } from '../deploy/types';
 import { C2CError } from '../errors';
 import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
 import { ApprovalSource, authorizeProduction, checkPlanConsistency } from './gate';
-import { gateHook } from './hook';
+import { sealHook } from '../deploy/guard';
 import { PlanFile, readPlanFile, TamperedPlan } from './plan-file';
 import { AllowedSigners } from '../signing';
 
@@ -85,7 +85,7 @@ export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog 
         { hint: "wait for the running deployment ('deploy status --env production'), then apply again" },
       );
     }
-    const beforeSubmit = gateHook(async (live: MarathonAppInfo | null): Promise<GateResult> => {
+    const beforeSubmit = sealHook(async (live: MarathonAppInfo | null): Promise<GateResult> => {
       if (environment !== 'production') return { labels: { [STAMP_LABELS.planId]: plan.id } };
       const { approval } = await authorizeProduction({
         plan,

@@ -4,15 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../../lib/audit/log';
-import { applyService } from '../../../lib/deploy/apply';
-import { planService } from '../../../lib/deploy/plan';
-import { breakGlassStatement, rollbackService } from '../../../lib/deploy/rollback';
+import { applyService } from '../../../lib/deploy/apply-service';
+import { planService } from '../../../lib/gate/plan-service';
+import { rollbackService } from '../../../lib/deploy/rollback';
+import { breakGlassStatement, gatedRollback } from '../../../lib/gate/rollback-rules';
 import { DeployContext } from '../../../lib/deploy/types';
-import { applyPlan } from '../../../lib/gate/apply';
+import { applyPlan } from '../../../lib/gate/apply-plan';
 import { approvePlan } from '../../../lib/gate/gate';
 import { PlanFile } from '../../../lib/gate/plan-file';
 import { AllowedSigners, loadAllowedSigners, NAMESPACES, signMessage } from '../../../lib/signing';
 import { LocalMarathon } from '../../../packages/local-marathon';
+import { C2CError } from '../../../lib/errors';
 import { caught } from '../../helpers/errors';
 import { testKeys, TestKeys } from '../../helpers/keys';
 import { recordingProxy } from '../../helpers/proxy';
@@ -87,6 +89,16 @@ describe('applyPlan: the one way into production', () => {
     expect(proxy.seen.slice(before)).toEqual([]);
   });
 
+  it("nor around the rollback rules: rollbackService refuses production without the gate's sealed rule, sending nothing", async () => {
+    const before = proxy.seen.length;
+    const bare = await caught(rollbackService(deployContext(proxy.url), { service, environment: 'production' }));
+    expect(bare.code).toBe('PRODUCTION_NEEDS_GATE');
+    const rule = { reject: () => undefined, override: true, refusal: () => new C2CError('USAGE', 'x'), wanted: 'x', hint: 'x' };
+    const forged = await caught(rollbackService(deployContext(proxy.url), { service, environment: 'production', rule }));
+    expect(forged.code).toBe('PRODUCTION_NEEDS_GATE');
+    expect(proxy.seen.slice(before)).toEqual([]);
+  });
+
   it('records every refusal with who, when, code and reason; --force is refused in production', async () => {
     const { plan } = await planService(ctx(), {
       service,
@@ -130,23 +142,23 @@ describe('production rollback: only to known-good versions', () => {
 
   it('never restores a version that failed, nor one never seen healthy, nor with an empty log; nothing is sent', async () => {
     const before = proxy.seen.length;
-    const toFailed = await caught(rollbackService(ctx(), { service, environment: 'production', to: failed, history: await history() }));
+    const toFailed = await caught(gatedRollback(ctx(), { service, environment: 'production', to: failed, history: await history() }));
     expect(toFailed.code).toBe('GATE_ROLLBACK_NOT_KNOWN_GOOD');
     expect(toFailed.message).toBe(`refusing to restore /production/gated to ${failed}: version ${failed} failed in production`);
     expect(toFailed.hint).toContain('--break-glass --reason TEXT');
-    const empty = await caught(rollbackService(ctx(), { service, environment: 'production', history: [] }));
+    const empty = await caught(gatedRollback(ctx(), { service, environment: 'production', history: [] }));
     expect(empty.code).toBe('ROLLBACK_NO_TARGET');
     expect(empty.message).toBe(
       '/production/gated has no earlier known-good version (healthy here, from an approved plan, never failed) to roll back to',
     );
-    const forced = await caught(rollbackService(ctx(), { service, environment: 'production', force: true, history: await history() }));
+    const forced = await caught(gatedRollback(ctx(), { service, environment: 'production', force: true, history: await history() }));
     expect(forced.code).toBe('GATE_FORCE_NEEDS_BREAK_GLASS');
     expect(changing(before)).toEqual([]);
     expect(current).not.toBe(good);
   });
 
   it('a plain rollback goes to the last known-good version, skipping the failed one, without an approval', async () => {
-    const result = await rollbackService(ctx(), { service, environment: 'production', history: await history() });
+    const result = await gatedRollback(ctx(), { service, environment: 'production', history: await history() });
     expect(result).toMatchObject({ restored: good, image: 'reg:5000/gated:3' });
     expect((await rawApp(lm.url, '/production/gated'))?.labels).toMatchObject({ 'c2c.image': 'reg:5000/gated:3' });
     expect((await history()).filter((e) => e.type === 'rollback.succeeded').pop()).toMatchObject({ emergency: true });
@@ -157,7 +169,7 @@ describe('production rollback: only to known-good versions', () => {
     const fields = { service: 'gated', environment: 'production', to: failed, force: false, reason: 'need the old schema', time };
     const signature = await signMessage(keys.key(BEN), NAMESPACES.breakGlass, breakGlassStatement(fields));
     const stale = await caught(
-      rollbackService(ctx(), {
+      gatedRollback(ctx(), {
         service,
         environment: 'production',
         to: failed,
@@ -168,7 +180,7 @@ describe('production rollback: only to known-good versions', () => {
     );
     expect(stale.code).toBe('GATE_BREAK_GLASS_EXPIRED');
     const other = await caught(
-      rollbackService(ctx(), {
+      gatedRollback(ctx(), {
         service,
         environment: 'production',
         to: good,
@@ -180,7 +192,7 @@ describe('production rollback: only to known-good versions', () => {
     // --force is break-glass only; signed for exactly this target and force, it goes through and is recorded loudly.
     const forceFields = { service: 'gated', environment: 'production', to: good, force: true, reason: 'stuck deployment', time };
     const forceSig = await signMessage(keys.key(BEN), NAMESPACES.breakGlass, breakGlassStatement(forceFields));
-    const result = await rollbackService(ctx(), {
+    const result = await gatedRollback(ctx(), {
       service,
       environment: 'production',
       to: good,

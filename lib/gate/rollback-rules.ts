@@ -1,0 +1,189 @@
+import type { AuditEvent } from '../audit/types';
+import { EnvironmentName, ServiceDefinition } from '../catalog/types';
+import { sealHook } from '../deploy/guard';
+import { rollbackService, RollbackResult, TargetRule } from '../deploy/rollback';
+import { DeployContext } from '../deploy/types';
+import { C2CError, ErrorCode } from '../errors';
+import { STAMP_LABELS } from '../marathon/app';
+import { AllowedSigners, NAMESPACES, statement, verifySignature } from '../signing';
+
+/** A rollback as the CLI asks for it: the audit history and, for production outside the rules, a signed break-glass. */
+export interface GatedRollbackRequest {
+  readonly service: ServiceDefinition;
+  readonly environment: EnvironmentName;
+  /** A stored version to restore; default: the newest known-good one before the current. */
+  readonly to?: string;
+  /**
+   * The audit records of this service in this environment (malformed lines already skipped): which versions ran
+   * healthy, which came from an approved plan, which failed. In production only such versions are targets.
+   */
+  readonly history?: readonly AuditEvent[];
+  /** More versions known to have run healthy (staging; preferred when picking "the previous"). */
+  readonly knownGoodVersions?: readonly string[];
+  /** More versions known to have failed: never picked as "the previous". */
+  readonly knownBadVersions?: readonly string[];
+  /** Cancel a deployment that holds the app instead of waiting for it (production: break-glass only). */
+  readonly force?: boolean;
+  /** Production outside the rules (a version not known good, `--force`): a signed, recorded reason. */
+  readonly breakGlass?: BreakGlass;
+  /** @default new Date() */
+  readonly now?: Date;
+}
+
+/** A signed break-glass statement (`deploy rollback --break-glass --reason TEXT`). */
+export interface BreakGlass {
+  readonly reason: string;
+  /** When it was signed (ISO); valid for 10 minutes, so an old signature cannot be replayed. */
+  readonly time: string;
+  readonly signature: string;
+  readonly signers: AllowedSigners;
+}
+
+/** How long a break-glass signature stays valid. */
+export const BREAK_GLASS_VALID_MS = 10 * 60_000;
+
+/** The statement a break-glass rollback signs: which service, environment, target and force, why, and when. */
+export function breakGlassStatement(f: {
+  service: string;
+  environment: string;
+  to: string | undefined;
+  force: boolean;
+  reason: string;
+  time: string;
+}): string {
+  return statement({
+    statement: 'c2c.break-glass/v1',
+    action: 'rollback',
+    service: f.service,
+    environment: f.environment,
+    to: f.to ?? null,
+    force: f.force,
+    reason: f.reason,
+    time: f.time,
+  });
+}
+
+/** Versions the audit log saw healthy (with the plan they came from) and versions it saw fail. */
+export interface VersionHistory {
+  /** version -> plan id (empty string when no plan is recorded). */
+  readonly good: ReadonlyMap<string, string>;
+  readonly bad: ReadonlySet<string>;
+  /** Plan ids with an approval record. */
+  readonly approvedPlans: ReadonlySet<string>;
+}
+
+/**
+ * Reads the audit records: a version is good when an apply of it succeeded, or a rollback (not break-glass) to it
+ * succeeded; bad when an apply of it failed or was rolled back, or a rollback to it failed.
+ */
+export function versionHistory(events: readonly AuditEvent[]): VersionHistory {
+  const good = new Map<string, string>();
+  const bad = new Set<string>();
+  const approvedPlans = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'approval.recorded' && e.planId) approvedPlans.add(e.planId);
+    if (!e.appVersion) continue;
+    if (e.type === 'apply.succeeded' || (e.type === 'rollback.succeeded' && !e.breakGlass)) good.set(e.appVersion, e.planId ?? '');
+    if (e.type === 'apply.rolled-back' || e.type === 'apply.failed' || e.type === 'rollback.failed') bad.add(e.appVersion);
+  }
+  for (const v of bad) good.delete(v);
+  return { good, bad, approvedPlans };
+}
+
+/** A production rollback refused by the rules (exit 3, recorded as `gate.refused` by the caller). */
+function refuse(code: ErrorCode, message: string, hint: string): never {
+  throw new C2CError(code, message, { hint });
+}
+
+/**
+ * Restores the previous healthy version of a service (or `to`) through the deploy library's `rollbackService`, under
+ * the gate's rules. Versions the audit log saw fail are never picked; versions it saw healthy are preferred.
+ *
+ * In production it needs no approval (it must stay fast) but only goes back to a known-good version: one the audit log
+ * saw healthy there, deployed from an approved plan (its `c2c.plan-id` label), never one that failed. Anything else,
+ * and `force`, needs a signed break-glass statement with a reason, which is verified here and recorded loudly.
+ * @throws C2CError ROLLBACK_NO_TARGET (nothing sent), GATE_ROLLBACK_NOT_KNOWN_GOOD / GATE_BREAK_GLASS_* (refused,
+ *   nothing sent), DEPLOY_FAILED (the restored version did not get healthy)
+ */
+export async function gatedRollback(ctx: DeployContext, req: GatedRollbackRequest): Promise<RollbackResult> {
+  const production = req.environment === 'production';
+  const breakGlassHint = `if you must, say why: 'deploy rollback --service ${req.service.name} --env ${req.environment}${req.to ? ` --to ${req.to}` : ''}${req.force ? ' --force' : ''} --break-glass --reason TEXT' (signed with your key, recorded as break-glass)`;
+  const signer = req.breakGlass ? await verifyBreakGlass(req, req.breakGlass) : undefined;
+  if (production && req.force && !signer) {
+    refuse('GATE_FORCE_NEEDS_BREAK_GLASS', '--force cancels a production deployment: that is break-glass only', breakGlassHint);
+  }
+  const history = versionHistory(req.history ?? []);
+  const rule = production ? knownGoodRule(req.environment, history, { breakGlassHint, signer, breakGlass: req.breakGlass }) : undefined;
+  return rollbackService(ctx, {
+    service: req.service,
+    environment: req.environment,
+    ...(req.to !== undefined ? { to: req.to } : {}),
+    ...(req.force ? { force: true } : {}),
+    knownGoodVersions: [...history.good.keys(), ...(req.knownGoodVersions ?? [])],
+    knownBadVersions: [...history.bad, ...(req.knownBadVersions ?? [])],
+    ...(rule ? { rule } : {}),
+  });
+}
+
+/** Production's rule for a target: seen healthy here, from an approved plan (its label), never failed; break-glass overrides it. */
+function knownGoodRule(
+  environment: EnvironmentName,
+  history: VersionHistory,
+  input: { breakGlassHint: string; signer?: { principal: string; fingerprint: string; statement: string }; breakGlass?: BreakGlass },
+): TargetRule {
+  const { signer, breakGlass } = input;
+  return sealHook<TargetRule>({
+    reject: (version, definition) => {
+      if (history.bad.has(version)) return `version ${version} failed in ${environment}`;
+      if (!history.good.has(version))
+        return `version ${version} was never seen healthy in ${environment} (no successful apply or rollback of it in the audit log)`;
+      const planId = ((definition.labels ?? {}) as Record<string, string>)[STAMP_LABELS.planId];
+      if (!planId || !history.approvedPlans.has(planId)) {
+        return `version ${version} did not come from an approved plan (${planId ? `plan ${planId.slice(0, 12)} has no approval record` : `no ${STAMP_LABELS.planId} label`})`;
+      }
+      return undefined;
+    },
+    override: signer !== undefined,
+    refusal: (message) => new C2CError('GATE_ROLLBACK_NOT_KNOWN_GOOD', message, { hint: input.breakGlassHint }),
+    wanted: 'known-good version (healthy here, from an approved plan, never failed)',
+    hint: input.breakGlassHint,
+    ...(signer ? { actor: signer.principal, note: `: BREAK-GLASS by ${signer.principal}` } : {}),
+    auditFields: {
+      emergency: true,
+      ...(signer && breakGlass
+        ? {
+            breakGlass: true,
+            reason: `BREAK-GLASS: ${breakGlass.reason}`,
+            signature: breakGlass.signature,
+            signerKey: signer.fingerprint,
+            signedStatement: signer.statement,
+          }
+        : {}),
+    },
+  });
+}
+
+/** Verifies a break-glass statement for this rollback: signed by an allowed signer, made in the last 10 minutes. */
+async function verifyBreakGlass(
+  req: GatedRollbackRequest,
+  bg: BreakGlass,
+): Promise<{ principal: string; fingerprint: string; statement: string }> {
+  const now = (req.now ?? new Date()).getTime();
+  if (bg.reason.trim() === '') {
+    refuse('GATE_BREAK_GLASS_NO_REASON', 'break-glass needs a reason', "say why with --reason 'TEXT' (it is kept in the audit log)");
+  }
+  const time = Date.parse(bg.time);
+  if (Number.isNaN(time) || Math.abs(now - time) > BREAK_GLASS_VALID_MS) {
+    refuse('GATE_BREAK_GLASS_EXPIRED', `the break-glass statement was signed at ${bg.time}; it is valid for 10 minutes`, 'sign it again');
+  }
+  const message = breakGlassStatement({
+    service: req.service.name,
+    environment: req.environment,
+    to: req.to,
+    force: Boolean(req.force),
+    reason: bg.reason,
+    time: bg.time,
+  });
+  const who = await verifySignature(bg.signers, NAMESPACES.breakGlass, message, bg.signature, 'the break-glass statement');
+  return { principal: who.principal, fingerprint: who.fingerprint, statement: message };
+}
