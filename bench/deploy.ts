@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { ServiceDefinition } from '../lib/catalog';
-import { applyAll } from '../lib/deploy/all';
+import { applyAll } from '../lib/deploy/apply-all';
 import { applyService, renderForDeploy } from '../lib/deploy/apply-service';
 import { fleetStatus } from '../lib/deploy/status';
 import { C2CError } from '../lib/errors';
 import { MarathonClient } from '../lib/marathon/client';
 import { findRepoRoot } from '../constructs/settings';
 import { loadCatalog } from '../services';
-import { startLocalMarathon } from '../packages/local-marathon';
+import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
 import { onInterrupt } from './cleanup';
 
 const RUNS = 3;

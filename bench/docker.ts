@@ -13,8 +13,8 @@ import { buildImage } from '../lib/docker/build';
 import { removeImageTags } from '../lib/docker/containers';
 import { probeDockerEngine } from '../lib/docker/engine';
 import { pushImage } from '../lib/docker/push';
-import { findRegistryBinary, startRegistry } from '../lib/docker/registry';
-import { resolveImageDigest } from '../lib/registry/digest';
+import { findRegistryBinary, startRegistry } from '../lib/docker/local-registry';
+import { resolveImageDigest } from '../lib/image-reference';
 import { onInterrupt } from './cleanup';
 
 const RUNS = 3;

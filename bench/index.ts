@@ -5,7 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { runCleanups } from './cleanup';
 import { main as deployBench } from './deploy';
 import { main as dockerBench } from './docker';
-import { main as localMarathonBench } from '../packages/local-marathon/bench';
+import { main as localMarathonBench } from '@commit-to-cloud/local-marathon/bench';
 import { main as pipelineBench } from './pipeline';
 import { main as synthBench } from './synth';
 

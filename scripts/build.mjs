@@ -8,7 +8,7 @@
 // Type-checking is `tsc --noEmit` (npm test), not this step.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,6 +64,16 @@ export function isStale() {
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };
 
 /**
+ * The npm packages the entry points load from node_modules at run time (a name also covers its subpaths). The workspace
+ * packages (packages/*, imported by their package name, e.g. `@commit-to-cloud/local-marathon`) are TypeScript
+ * sources, so they are bundled instead.
+ */
+function npmPackages() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
+}
+
+/**
  * The bundle with every module's label made independent of where the checkout and its node_modules are: esbuild names
  * each wrapped CommonJS module by its path relative to the working directory (`"node_modules/commander/lib/error.js"`,
  * or `"../node_modules/..."` when node_modules resolves above the checkout, or through a symlink). The label is only a
@@ -93,7 +103,7 @@ export async function buildDeployBundle({ from = root, outfile = join(dist, 'dep
 export async function buildAll({ quiet = false } = {}) {
   const started = Date.now();
   mkdirSync(dist, { recursive: true });
-  await build({ ...common, absWorkingDir: root, entryPoints: entries(), outdir: dist, outbase: root, packages: 'external' });
+  await build({ ...common, absWorkingDir: root, entryPoints: entries(), outdir: dist, outbase: root, external: npmPackages() });
   for (const pkg of packageClis()) {
     await build({ ...common, absWorkingDir: root, entryPoints: [join(pkg, 'src', 'cli.ts')], outfile: join(pkg, 'dist', 'cli.js') });
     chmodSync(join(pkg, 'dist', 'cli.js'), 0o755);

@@ -15,7 +15,7 @@ import { buildAndPush, RUN_LABEL } from '../lib/demo/docker-images';
 import { ensureBaseImage } from '../lib/docker/base-image';
 import { removeContainersWithLabel, removeImageTags } from '../lib/docker/containers';
 import { DOCKER_MODES, DockerMode, probeDockerEngine, useDocker } from '../lib/docker/engine';
-import { findRegistryBinary, LocalRegistry, startRegistry } from '../lib/docker/registry';
+import { findRegistryBinary, LocalRegistry, startRegistry } from '../lib/docker/local-registry';
 import { C2CError } from '../lib/errors';
 import { packageLocalImage } from '../lib/demo/image-store';
 import { summarizeSynth } from '../lib/demo/synth-summary';
@@ -25,7 +25,7 @@ import { MarathonClient } from '../lib/marathon/client';
 import { marathonAppId } from '../lib/marathon/render';
 import { loadCatalog } from '../services';
 import { configureCommander, exitCodeFor } from './cli-kit';
-import { startLocalMarathon, LocalMarathon } from '../packages/local-marathon';
+import { startLocalMarathon, LocalMarathon } from '@commit-to-cloud/local-marathon';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;

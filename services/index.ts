@@ -1,8 +1,8 @@
 import { Catalog, ServiceDefinition, ValidateOptions } from '../lib/catalog';
-import * as fleet from './fleet';
+import * as list from './list';
 
-/** Every service of the fleet: the files listed in services/fleet.ts. */
-export const serviceDefinitions: readonly ServiceDefinition[] = Object.values(fleet).filter(
+/** Every service of the fleet: the files listed in services/list.ts. */
+export const serviceDefinitions: readonly ServiceDefinition[] = Object.values(list).filter(
   (value): value is ServiceDefinition => typeof value === 'object' && value !== null && 'name' in value,
 );
 

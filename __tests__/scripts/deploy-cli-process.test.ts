@@ -6,7 +6,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalMarathon } from '../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { serviceDefinitions } from '../../services';
 import { json, startServer } from '../lib/marathon/http-server';
 import { fault, startMarathon } from '../lib/deploy/helpers';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from '../../lib/catalog';
 import { readPlanFile } from '../../lib/gate/plan-file';
-import { LocalMarathon } from '../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { main } from '../../scripts/deploy/cli';
 import { CliIo } from '../../scripts/deploy/context';
 import { json, startServer } from '../lib/marathon/http-server';

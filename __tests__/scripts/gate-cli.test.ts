@@ -10,7 +10,7 @@ import { Catalog } from '../../lib/catalog';
 import { approvalStatement, planStatement } from '../../lib/gate/gate';
 import { PlanFile, sealPlan } from '../../lib/gate/plan-file';
 import { NAMESPACES, signMessage } from '../../lib/signing';
-import { LocalMarathon } from '../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { main } from '../../scripts/deploy/cli';
 import { testKeys, TestKeys } from '../helpers/keys';
 import { recordingProxy } from '../helpers/proxy';

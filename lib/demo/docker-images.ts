@@ -6,7 +6,7 @@
 import { buildImage, BuiltImage } from '../docker/build';
 import { pushImage } from '../docker/push';
 import { C2CError } from '../errors';
-import { pinnedImage, resolveImageDigest } from '../registry/digest';
+import { pinnedImage, resolveImageDigest } from '../image-reference';
 
 /** The local tag a service's latest image keeps between runs, so the next build has its layers as cache. */
 export function cacheTag(service: string): string {

@@ -1,6 +1,6 @@
 import { chmod, cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseImageReference } from '../registry/digest';
+import { parseImageReference } from '../image-reference';
 
 /** Where the local Marathon looks for an image: `<store>/<repository>/<tag>/run` (registry host stripped). */
 export function imageDir(store: string, image: string): string {

@@ -1,6 +1,6 @@
 /** `docker push` of a built image, and the digest the registry stored it under. */
 import { C2CError } from '../errors';
-import { parseImageReference } from '../registry/digest';
+import { parseImageReference } from '../image-reference';
 import { execCommand, tail } from './exec';
 
 /**

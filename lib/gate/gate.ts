@@ -6,7 +6,7 @@ import { GoogleAuth } from '../google/http';
 import { LABEL_ENV, LABEL_SERVICE, STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
-import { parseImageReference, pinnedImage } from '../registry/digest';
+import { parseImageReference, pinnedImage } from '../image-reference';
 import { approvedPlanId, CloudBuildContext, fetchBuild } from './cloudbuild';
 import { canonicalJson } from '../canonical-json';
 import { PlanFile } from './plan-file';

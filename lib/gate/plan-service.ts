@@ -5,7 +5,7 @@ import { PlanFile, sealPlan } from './plan-file';
 import { AllowedSigners, NAMESPACES, principalOfKey, signMessage, verifySignature } from '../signing';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
-import { pinnedImage } from '../registry/digest';
+import { pinnedImage } from '../image-reference';
 import { renderForDeploy } from '../deploy/apply-service';
 import { diffApp } from '../deploy/diff';
 import { DeployContext } from '../deploy/types';

@@ -13,7 +13,7 @@ import { applyService } from '../../../lib/deploy/apply-service';
 import { planService } from '../../../lib/gate/plan-service';
 import { fleetStatus } from '../../../lib/deploy/status';
 import { LABEL_ARTIFACT_SHA256 } from '../../../lib/marathon/app';
-import { LocalMarathon, startLocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon, startLocalMarathon } from '@commit-to-cloud/local-marathon';
 import { parsePackage } from '../../../scripts/deploy/options';
 import { caught } from '../../helpers/errors';
 import { deployContext, testService } from '../deploy/helpers';

@@ -2,7 +2,7 @@
 // the reference/marathon-api/SEMANTICS.md section it pins.
 import { applyService, renderForDeploy } from '../../../lib/deploy/apply-service';
 import { STAMP_LABELS } from '../../../lib/marathon/app';
-import { LocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { deployContext, fault, makeImageStore, memoryAudit, rawApp, recordingProxy, startMarathon, testService } from './helpers';
 import { caught } from '../../helpers/errors';
 

@@ -2,7 +2,7 @@
 // reference/marathon-api/SEMANTICS.md section it pins.
 import { applyService } from '../../../lib/deploy/apply-service';
 import { MarathonClient } from '../../../lib/marathon/client';
-import { LocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { clearFaults, deployContext, fault, makeImageStore, rawApp, startMarathon, testService } from './helpers';
 import { caught } from '../../helpers/errors';
 

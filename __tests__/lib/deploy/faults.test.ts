@@ -6,7 +6,7 @@ import { applyService } from '../../../lib/deploy/apply-service';
 import { rollbackService } from '../../../lib/deploy/rollback';
 import { STAMP_LABELS } from '../../../lib/marathon/app';
 import { MarathonClient } from '../../../lib/marathon/client';
-import { LocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import {
   clearFaults,
   deployContext,

@@ -1,10 +1,10 @@
 // The fleet and the day after: apply --all over the example catalog, status with drift, and the rollback command,
 // against the local Marathon server. Each test names the reference/marathon-api/SEMANTICS.md section it pins.
-import { applyAll } from '../../../lib/deploy/all';
+import { applyAll } from '../../../lib/deploy/apply-all';
 import { applyService } from '../../../lib/deploy/apply-service';
 import { rollbackService } from '../../../lib/deploy/rollback';
 import { fleetStatus } from '../../../lib/deploy/status';
-import { LocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { loadCatalog } from '../../../services';
 import { packageOf, ServiceDefinition } from '../../../lib/catalog/types';
 import { deployContext, makeImageStore, memoryAudit, rawApp, recordingProxy, startMarathon, testService } from './helpers';

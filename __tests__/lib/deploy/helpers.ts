@@ -5,7 +5,7 @@ import { ServiceDefinition } from '../../../lib/catalog';
 import { AuditRecorder, DeployContext } from '../../../lib/deploy/types';
 import { NewAuditEvent } from '../../../lib/audit/log';
 import { MarathonClient } from '../../../lib/marathon/client';
-import { LocalMarathon, startLocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon, startLocalMarathon } from '@commit-to-cloud/local-marathon';
 export { recordingProxy } from '../../helpers/proxy';
 
 /** An image store for the local Marathon: `reg:5000/<name>:<tag>` runs `<store>/<name>/<tag>/run` (PORT0.. set). */

@@ -4,7 +4,7 @@
 import { artifactUri } from '../../../lib/catalog';
 import { fleetStatus } from '../../../lib/deploy/status';
 import { renderMarathonApp } from '../../../lib/marathon/render';
-import { LocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { deployContext, makeImageStore, startMarathon, testService } from './helpers';
 
 let lm: LocalMarathon;

@@ -9,7 +9,7 @@ import { ensureBaseImage } from '../../../lib/docker/base-image';
 import { buildImage } from '../../../lib/docker/build';
 import { removeContainersWithLabel, removeImageTags } from '../../../lib/docker/containers';
 import { pushImage } from '../../../lib/docker/push';
-import { LocalRegistry, startRegistry } from '../../../lib/docker/registry';
+import { LocalRegistry, startRegistry } from '../../../lib/docker/local-registry';
 
 const run = randomUUID().slice(0, 8);
 const LABEL = `c2c.test.run=${run}`;

@@ -13,7 +13,7 @@ import { applyPlan } from '../../../lib/gate/apply-plan';
 import { approvePlan } from '../../../lib/gate/gate';
 import { PlanFile } from '../../../lib/gate/plan-file';
 import { AllowedSigners, loadAllowedSigners, NAMESPACES, signMessage } from '../../../lib/signing';
-import { LocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { C2CError } from '../../../lib/errors';
 import { caught } from '../../helpers/errors';
 import { testKeys, TestKeys } from '../../helpers/keys';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Catalog } from '../../../lib/catalog';
 import { approvalLink, noticeText, oneScreenDiff, PlanNotice, postNotice } from '../../../lib/notify';
-import { LocalMarathon } from '../../../packages/local-marathon';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { main } from '../../../scripts/deploy/cli';
 import { startRecordingServer } from '../../helpers/http';
 import { caught } from '../../helpers/errors';

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { applyAll } from '../../../lib/deploy/all';
+import { applyAll } from '../../../lib/deploy/apply-all';
 import { applyService, ApplyResult } from '../../../lib/deploy/apply-service';
 import { DeployContext } from '../../../lib/deploy/types';
 import { C2CError } from '../../../lib/errors';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { planService } from '../../../lib/gate/plan-service';
 import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
 import { notifyPlanWaiting } from '../../../lib/notify';
-import { resolveImageDigest } from '../../../lib/registry/digest';
+import { resolveImageDigest } from '../../../lib/image-reference';
 import { CliContext } from '../context';
 import {
   marathonOptions,

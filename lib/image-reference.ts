@@ -1,5 +1,5 @@
-import { C2CError } from '../errors';
-import { GoogleAuth, googleFetch } from '../google/http';
+import { C2CError } from './errors';
+import { GoogleAuth, googleFetch } from './google/http';
 
 /** `registry.internal:5000/team/app:tag` split into its parts. */
 export interface ImageReference {

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { findRegistryBinary, registryConfig, startRegistry } from '../../../lib/docker/registry';
+import { findRegistryBinary, registryConfig, startRegistry } from '../../../lib/docker/local-registry';
 import { caught } from '../../helpers/errors';
 
 let dir: string;

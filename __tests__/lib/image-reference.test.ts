@@ -1,10 +1,10 @@
-import { planService } from '../../../lib/gate/plan-service';
-import { C2CError } from '../../../lib/errors';
-import { MarathonClient } from '../../../lib/marathon/client';
-import { parseImageReference, pinnedImage, resolveImageDigest } from '../../../lib/registry/digest';
-import { startLocalMarathon } from '../../../packages/local-marathon';
-import { loadCatalog } from '../../../services';
-import { startRecordingServer } from '../../helpers/http';
+import { planService } from '../../lib/gate/plan-service';
+import { C2CError } from '../../lib/errors';
+import { MarathonClient } from '../../lib/marathon/client';
+import { parseImageReference, pinnedImage, resolveImageDigest } from '../../lib/image-reference';
+import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
+import { loadCatalog } from '../../services';
+import { startRecordingServer } from '../helpers/http';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
