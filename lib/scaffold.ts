@@ -30,7 +30,7 @@ export interface ScaffoldResult {
   readonly file: string;
   /** Its content. */
   readonly content: string;
-  /** `services/list.ts`, relative to the root: the list of services. */
+  /** `services/service-list.ts`, relative to the root: the list of services. */
   readonly index: string;
   /** False when the list already had the service (re-run with --force). */
   readonly indexUpdated: boolean;
@@ -87,7 +87,7 @@ ${pkg}  cpus: 0.25,
 }
 
 /**
- * Writes `services/<name>.ts` from the template and adds one line to `services/list.ts`.
+ * Writes `services/<name>.ts` from the template and adds one line to `services/service-list.ts`.
  * Nothing is written when the service would break a catalog rule (the name or the repository, as synth would say),
  * or when the file exists (without `force`).
  * @throws ValidationError INVALID_DEFINITION naming the field, value and fix.
@@ -103,7 +103,7 @@ export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
   if (problems.length > 0) throw new ValidationError(problems);
 
   const file = join('services', `${name}.ts`);
-  const index = join('services', 'list.ts');
+  const index = join('services', 'service-list.ts');
   const filePath = join(root, file);
   const indexPath = join(root, index);
   if (!existsSync(indexPath)) {

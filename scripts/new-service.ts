@@ -11,7 +11,7 @@ const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => pr
 
 function main(argv: string[]): number {
   const program = new Command('new-service')
-    .description('Write services/NAME.ts from the template and list it in services/list.ts (one line)')
+    .description('Write services/NAME.ts from the template and list it in services/service-list.ts (one line)')
     .argument('<name>', "service name: lower-case letters, digits and '-', e.g. 'bulb-api'")
     .option('--repo <owner/name>', 'GitHub repository, owned by $C2C_GITHUB_OWNER (default: $C2C_GITHUB_OWNER/NAME)')
     .option(

@@ -1,7 +1,7 @@
 import { Catalog, ServiceDefinition, ValidateOptions } from '../lib/catalog';
-import * as list from './list';
+import * as list from './service-list';
 
-/** Every service of the fleet: the files listed in services/list.ts. */
+/** Every service of the fleet: the files listed in services/service-list.ts. */
 export const serviceDefinitions: readonly ServiceDefinition[] = Object.values(list).filter(
   (value): value is ServiceDefinition => typeof value === 'object' && value !== null && 'name' in value,
 );

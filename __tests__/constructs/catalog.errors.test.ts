@@ -154,12 +154,12 @@ describe('service definition rules (lib/catalog/validate.ts)', () => {
           subject: 'Microservice(shop)',
           field: 'name',
           value: 'shop',
-          message: 'is used by services #1 and #2 in services/list.ts; service names must be unique, rename one',
+          message: 'is used by services #1 and #2 in services/service-list.ts; service names must be unique, rename one',
         },
       ]),
     );
     expect(() => new Catalog([ok, ok])).toThrow(
-      'Microservice(shop): \'name\' ("shop") is used by services #1 and #2 in services/list.ts; service names must be unique, rename one',
+      'Microservice(shop): \'name\' ("shop") is used by services #1 and #2 in services/service-list.ts; service names must be unique, rename one',
     );
   });
 });

@@ -34,7 +34,7 @@ beforeEach(() => {
   mkdirSync(join(root, 'services'), { recursive: true });
   symlinkSync(join(repo, 'lib'), join(root, 'lib'));
   writeFileSync(join(root, 'services', 'existing.ts'), "export default { name: 'existing' };\n");
-  writeFileSync(join(root, 'services', 'list.ts'), "export { default as existing } from './existing';\n");
+  writeFileSync(join(root, 'services', 'service-list.ts'), "export { default as existing } from './existing';\n");
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -45,7 +45,7 @@ function run(...args: string[]) {
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const index = () => readFileSync(join(root, 'services', 'list.ts'), 'utf8');
+const index = () => readFileSync(join(root, 'services', 'service-list.ts'), 'utf8');
 
 /** The definition a written service file exports (compiled and loaded, as synth would). */
 function load(name: string): ServiceDefinition {
@@ -61,14 +61,14 @@ function load(name: string): ServiceDefinition {
   return (require(out) as { default: ServiceDefinition }).default;
 }
 
-it('writes services/NAME.ts and adds one line to services/list.ts', () => {
+it('writes services/NAME.ts and adds one line to services/service-list.ts', () => {
   const before = index();
   const r = run('lamp-sync', '--dir', root);
   expect(r).toEqual({
     code: 0,
     stderr: '',
     stdout:
-      "wrote services/lamp-sync.ts\nadded lamp-sync to services/list.ts\nnext: edit services/lamp-sync.ts, then 'npm test' and 'npm run synth'\n",
+      "wrote services/lamp-sync.ts\nadded lamp-sync to services/service-list.ts\nnext: edit services/lamp-sync.ts, then 'npm test' and 'npm run synth'\n",
   });
   const file = readFileSync(join(root, 'services', 'lamp-sync.ts'), 'utf8');
   expect(file).toContain("name: 'lamp-sync',");
@@ -86,7 +86,7 @@ it('--repo and --json print what was written', () => {
   const out = JSON.parse(r.stdout);
   expect(out).toMatchObject({
     file: 'services/dimmer.ts',
-    index: 'services/list.ts',
+    index: 'services/service-list.ts',
     indexUpdated: true,
     added: ["export { default as dimmer } from './dimmer';"],
   });
@@ -120,7 +120,7 @@ it('refuses to overwrite an existing service (exit 2) unless --force, which does
   const before = index();
   const forced = run('existing', '--force', '--dir', root);
   expect(forced.code).toBe(0);
-  expect(forced.stdout).toContain('services/list.ts already lists existing');
+  expect(forced.stdout).toContain('services/service-list.ts already lists existing');
   expect(index()).toBe(before);
 });
 

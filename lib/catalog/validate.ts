@@ -152,7 +152,7 @@ export function validateCatalog(defs: readonly ServiceDefinition[], options: Val
         subject: `Microservice(${def.name})`,
         field: 'name',
         value: def.name,
-        message: `is used by services #${first + 1} and #${i + 1} in services/list.ts; service names must be unique, rename one`,
+        message: `is used by services #${first + 1} and #${i + 1} in services/service-list.ts; service names must be unique, rename one`,
       });
     } else seen.set(def.name, i);
     out.push(...validateService(def, options));
