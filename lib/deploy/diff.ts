@@ -1,5 +1,5 @@
 import diff from 'microdiff';
-import { MarathonAppDefinition, STAMP_LABEL_KEYS } from '../marathon/app';
+import { MarathonAppDefinition, READ_ONLY_FIELDS, STAMP_LABEL_KEYS } from '../marathon/app';
 import { stripNulls } from '../marathon/client';
 
 /** One changed field between what runs and what a definition will submit. */
@@ -11,22 +11,8 @@ export interface FieldChange {
   readonly to?: unknown;
 }
 
-/** Fields Marathon writes in GET output that a definition never sets (§6 "Read-only fields"), plus the id. */
-const READ_ONLY = new Set([
-  'id',
-  'version',
-  'versionInfo',
-  'tasksStaged',
-  'tasksRunning',
-  'tasksHealthy',
-  'tasksUnhealthy',
-  'deployments',
-  'tasks',
-  'lastTaskFailure',
-  'readinessCheckResults',
-  'tasksStats',
-  'taskStats',
-]);
+/** What a definition does not control: Marathon's read-only fields, and the id (the app's address, not its content). */
+const READ_ONLY = new Set(['id', ...READ_ONLY_FIELDS]);
 
 type Json = unknown;
 type DefaultRule = (value: Json) => boolean;

@@ -2,7 +2,7 @@ import type { NewAuditEvent } from '../audit/types';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
 import { canonicalJson } from '../canonical-json';
 import { C2CError, interruption } from '../errors';
-import { STAMP_LABEL_KEYS } from '../marathon/app';
+import { READ_ONLY_FIELDS, STAMP_LABEL_KEYS } from '../marathon/app';
 import { DeploymentRef, MarathonAppInfo, stripNulls } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
 import { isSealedHook } from './guard';
@@ -61,19 +61,7 @@ export interface RollbackResult {
   readonly durationMs: number;
 }
 
-const NOT_CONTENT = new Set([
-  'version',
-  'versionInfo',
-  'tasksStaged',
-  'tasksRunning',
-  'tasksHealthy',
-  'tasksUnhealthy',
-  'deployments',
-  'tasks',
-  'lastTaskFailure',
-  'tasksStats',
-  'readinessCheckResults',
-]);
+const NOT_CONTENT = new Set(READ_ONLY_FIELDS);
 
 /** What a stored definition runs, without version bookkeeping and stamp labels: equal keys = the same release. */
 export function contentKey(definition: Readonly<Record<string, unknown>>): string {

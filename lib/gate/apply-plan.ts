@@ -5,7 +5,7 @@ import { DeployContext } from '../deploy/types';
 import { C2CError } from '../errors';
 import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
-import { ApprovalSource, authorizeProduction, checkPlanConsistency } from './gate';
+import { ApprovalSource, authorizeProduction, checkPlanConsistency, checkPlanService } from './gate';
 import { sealHook } from '../deploy/guard';
 import { PlanFile, readPlanFile, TamperedPlan } from './plan-file';
 import { AllowedSigners } from '../signing';
@@ -74,9 +74,7 @@ export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog 
   const environment = plan.environment;
   const image = plan.app.container?.docker.image ?? plan.image;
   try {
-    if (plan.service !== service.name) {
-      throw new C2CError('GATE_WRONG_SERVICE', `plan ${plan.id.slice(0, 12)} is for ${plan.service}, not ${service.name}`);
-    }
+    checkPlanService(plan, service);
     checkPlanConsistency(plan);
     if (environment === 'production' && req.force) {
       throw new C2CError(

@@ -53,6 +53,11 @@ function refuse(code: ErrorCode, message: string, hint?: string): never {
 
 const short = (id: string) => id.slice(0, 12);
 
+/** Refuses a plan made for another service than the one it is applied to or approved for (GATE_WRONG_SERVICE). */
+export function checkPlanService(plan: Pick<PlanFile, 'id' | 'service'>, service: Pick<ServiceDefinition, 'name'>): void {
+  if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${short(plan.id)} is for ${plan.service}, not ${service.name}`);
+}
+
 /** The statement an approver signs: one plan id, for one service and environment, at one time, until one time. */
 export function approvalStatement(a: {
   planId: string;
@@ -255,7 +260,7 @@ export async function approvePlan(
       hint: `apply it: 'deploy apply --plan FILE'`,
     });
   }
-  if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${short(plan.id)} is for ${plan.service}, not ${service.name}`);
+  checkPlanService(plan, service);
   if (!input.keyPath) {
     refuse(
       'GATE_NO_SIGNING_KEY',
@@ -393,7 +398,7 @@ export async function authorizeProduction(
 ): Promise<{ approval: Approval; derived: DerivedPlan }> {
   const { plan, service } = input;
   const now = input.now ?? new Date();
-  if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${short(plan.id)} is for ${plan.service}, not ${service.name}`);
+  checkPlanService(plan, service);
   if (plan.environment !== 'production')
     refuse('GATE_WRONG_ENVIRONMENT', `plan ${short(plan.id)} is for ${plan.environment}, not production`);
   const derived = derivePlan(plan, input.live);

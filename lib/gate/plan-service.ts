@@ -1,7 +1,6 @@
-import { ArtifactRef } from '../catalog/artifact';
-import { EnvironmentName, ServiceDefinition } from '../catalog/types';
+import { ServiceDefinition } from '../catalog/types';
 import { planStatement } from './gate';
-import { PlanFile, sealPlan } from './plan-file';
+import { PlanContent, PlanFile, sealPlan } from './plan-file';
 import { AllowedSigners, NAMESPACES, principalOfKey, signMessage, verifySignature } from '../signing';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
@@ -10,19 +9,15 @@ import { renderForDeploy } from '../deploy/apply-service';
 import { diffApp } from '../deploy/diff';
 import { DeployContext } from '../deploy/types';
 
-export interface PlanRequest {
+/**
+ * What a plan is made of: the service, and the plan's own fields as {@link PlanContent} declares them (what runs, the
+ * digest, the commit and its author).
+ */
+export interface PlanRequest extends Pick<
+  PlanContent,
+  'environment' | 'image' | 'artifact' | 'imageDigest' | 'commit' | 'commitTime' | 'commitAuthor'
+> {
   readonly service: ServiceDefinition;
-  readonly environment: EnvironmentName;
-  /** The image; for an artifact service, the artifact's URI. */
-  readonly image: string;
-  /** For an artifact service: its URI and SHA-256, which the plan pins (in `fetch` and a label) as a digest pins an image. */
-  readonly artifact?: ArtifactRef;
-  /** The registry's digest for `image`: the plan then runs `image@digest`, exactly what was reviewed. */
-  readonly imageDigest?: string;
-  readonly commit?: string;
-  readonly commitTime?: string;
-  /** The commit's author (e-mail), for four-eyes. */
-  readonly commitAuthor?: string;
   /** Sign the plan with this key; its principal in `signers` becomes the plan's author. */
   readonly signing?: { readonly keyPath: string; readonly signers: AllowedSigners };
   /** @default new Date() */

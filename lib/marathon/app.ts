@@ -81,6 +81,26 @@ export const STAMP_LABELS = {
 } as const;
 export const STAMP_LABEL_KEYS: readonly string[] = Object.values(STAMP_LABELS);
 
+/**
+ * Fields Marathon writes in GET output and a definition never sets (reference/marathon-api/SEMANTICS.md §6
+ * "Read-only fields"), plus `taskStats`, the spelling some versions use for `tasksStats`. The one list the client side
+ * uses (the diff, the rollback's content key); the local Marathon keeps its own, as the server it stands in for.
+ */
+export const READ_ONLY_FIELDS: readonly string[] = [
+  'version',
+  'versionInfo',
+  'tasksStaged',
+  'tasksRunning',
+  'tasksHealthy',
+  'tasksUnhealthy',
+  'deployments',
+  'tasks',
+  'lastTaskFailure',
+  'readinessCheckResults',
+  'tasksStats',
+  'taskStats',
+];
+
 /** The artifact an app runs: its first fetch URI and the checksum label; null for an image (or no fetch). */
 export function artifactOfApp(app: {
   readonly fetch?: readonly { readonly uri?: unknown }[] | unknown;
