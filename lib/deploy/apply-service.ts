@@ -1,5 +1,6 @@
 import { ArtifactRef } from '../catalog/artifact';
 import { EnvironmentName, ServiceDefinition } from '../catalog/types';
+import type { AuditEventType, NewAuditEvent } from '../audit/types';
 import { C2CError, interruption } from '../errors';
 import { isSealedHook, productionNeedsPlan } from './guard';
 import { canonicalJson } from '../canonical-json';
@@ -112,6 +113,31 @@ function holds(desired: MarathonAppDefinition, app: MarathonAppInfo | null): boo
   return app !== null && diffApp(desired, app.raw).length === 0;
 }
 
+/** One apply in flight: what every phase needs to report, record and give up in time. */
+interface ApplyRun {
+  readonly ctx: DeployContext;
+  readonly req: ApplyRequest;
+  readonly appId: string;
+  readonly started: number;
+  readonly deadline: number;
+  /** Time spent waiting on Marathon so far (requests in flight and polling). */
+  readonly marathonMs: () => number;
+  /** The fields every audit record of this apply carries. */
+  readonly auditBase: ApplyAuditBase;
+}
+
+type ApplyAuditBase = Pick<NewAuditEvent, 'service' | 'environment' | 'actor' | 'image' | 'commit' | 'commitTime' | 'planId'>;
+
+/** One attempt at the live app: what was read and what the gate allowed. */
+interface Attempt {
+  readonly live: MarathonAppInfo | null;
+  readonly desired: MarathonAppDefinition;
+  readonly changes: readonly FieldChange[];
+  readonly previousVersion: string | null;
+  /** Writes the attempt's outcome record: `type`, the apply's fields and the approval, `extra`, and the duration. */
+  readonly record: (type: AuditEventType, extra?: Partial<NewAuditEvent>) => Promise<unknown>;
+}
+
 /**
  * Applies one service: render, compare with what runs, submit the whole definition (`PUT ?partialUpdate=false`, §7)
  * unless nothing but stamps changed, wait on the deployment, confirm on the app (§10), and on a deadline or unhealthy
@@ -119,339 +145,311 @@ function holds(desired: MarathonAppDefinition, app: MarathonAppInfo | null): boo
  * the timeout (§9), or forced when asked.
  */
 export async function applyService(ctx: DeployContext, req: ApplyRequest): Promise<ApplyResult> {
+  // Production only through the gate's own hook (lib/gate/apply-plan.ts applyPlan): no second caller can go around it.
+  if (req.environment === 'production' && !isSealedHook(req.beforeSubmit)) throw productionNeedsPlan('an apply without the gate');
+  const run = startRun(ctx, req);
+  const base =
+    req.app ??
+    renderForDeploy(req.service, req.environment, { image: req.image, artifact: req.artifact, commit: req.commit, actor: ctx.actor });
+  ctx.onProgress?.({ kind: 'phase', appId: run.appId, message: 'reading the live app' });
+  for (;;) {
+    const live = await readLive(run);
+    if (req.planId !== undefined && live !== null && live.labels[STAMP_LABELS.planId] === req.planId) return resumePlan(run, live);
+    const attempt = await askGate(run, base, live);
+    if (live !== null && attempt.changes.length === 0) return reportNoop(run, attempt, live);
+    const ref = await submitWithLockRetry(run, attempt);
+    if (ref === 'retry') continue;
+    return awaitOutcome(run, attempt, ref);
+  }
+}
+
+/** The clocks, the deadline and the audit fields of one apply. */
+function startRun(ctx: DeployContext, req: ApplyRequest): ApplyRun {
   const started = Date.now();
   const busyAtStart = ctx.client.busyMs;
   const waitedAtStart = waitedMs.get(ctx.client) ?? 0;
-  const marathonMs = () => ctx.client.busyMs - busyAtStart + (waitedMs.get(ctx.client) ?? 0) - waitedAtStart;
-  const deadline = Math.min(started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS), ctx.deadline ?? Infinity);
-  const environment = req.environment;
-  // Production only through the gate's own hook (lib/gate/apply-plan.ts applyPlan): no second caller can go around it.
-  if (environment === 'production' && !isSealedHook(req.beforeSubmit)) throw productionNeedsPlan('an apply without the gate');
-  const appId = marathonAppId(req.service.name, environment);
-  const base =
-    req.app ??
-    renderForDeploy(req.service, environment, {
-      image: req.image,
-      artifact: req.artifact,
-      commit: req.commit,
+  return {
+    ctx,
+    req,
+    appId: marathonAppId(req.service.name, req.environment),
+    started,
+    deadline: Math.min(started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS), ctx.deadline ?? Infinity),
+    marathonMs: () => ctx.client.busyMs - busyAtStart + (waitedMs.get(ctx.client) ?? 0) - waitedAtStart,
+    auditBase: {
+      service: req.service.name,
+      environment: req.environment,
       actor: ctx.actor,
-    });
-  const auditBase = {
-    service: req.service.name,
-    environment,
-    actor: ctx.actor,
-    image: req.image,
-    ...(req.commit ? { commit: req.commit } : {}),
-    ...(req.commitTime ? { commitTime: req.commitTime } : {}),
-    ...(req.planId ? { planId: req.planId } : {}),
+      image: req.image,
+      ...(req.commit ? { commit: req.commit } : {}),
+      ...(req.commitTime ? { commitTime: req.commitTime } : {}),
+      ...(req.planId ? { planId: req.planId } : {}),
+    },
   };
+}
 
-  const inFlight = (extra: Partial<DeployInFlight> & { previousVersion: string | null }): DeployInFlight => ({
-    service: req.service.name,
-    environment,
-    appId,
-    owner: ctx.actor,
-    ...(req.planId ? { planId: req.planId } : {}),
-    ...extra,
-  });
+/** Phase 1: read what runs (an interrupt here sent nothing). */
+async function readLive(run: ApplyRun): Promise<MarathonAppInfo | null> {
+  try {
+    return await run.ctx.client.getApp(run.appId);
+  } catch (err) {
+    throw stoppedBeforeSending(run.ctx, err, run.appId);
+  }
+}
 
-  ctx.onProgress?.({ kind: 'phase', appId, message: 'reading the live app' });
-  for (;;) {
-    let live: MarathonAppInfo | null;
-    try {
-      live = await ctx.client.getApp(appId);
-    } catch (err) {
-      throw stoppedBeforeSending(ctx, err, appId);
-    }
-    if (req.planId !== undefined && live !== null && live.labels[STAMP_LABELS.planId] === req.planId) {
-      return resumePlan(ctx, req, live, { started, deadline, marathonMs, auditBase });
-    }
-    const gate = (await req.beforeSubmit?.(live)) ?? undefined;
-    const desired: MarathonAppDefinition = gate?.labels ? { ...base, labels: { ...base.labels, ...gate.labels } } : base;
-    const approval = gate?.approver
-      ? { approver: gate.approver, ...(gate.approvalSource ? { approvalSource: gate.approvalSource } : {}) }
-      : {};
-    const changes = diffApp(desired, live?.raw ?? null);
-    const previousVersion = live?.version ?? null;
-
-    if (live !== null && changes.length === 0) {
-      let current = live;
-      if (live.deployments.length > 0) {
-        // The same definition is already being rolled out (e.g. a concurrent apply): wait for it instead of
-        // reporting success early; it is not ours to roll back.
-        ctx.onProgress?.({
-          kind: 'phase',
-          appId,
-          message: `the same definition is being deployed (deployment ${live.deployments[0]}); waiting for it`,
-        });
-        const outcome = await waitForDeployment(ctx, {
-          appId,
-          deploymentId: live.deployments[0],
-          deadline,
-          expect: (app) => holds(desired, app),
-        });
-        if (!outcome.ok || outcome.app === null) {
-          const message = outcome.ok ? `${appId} disappeared` : outcome.message;
-          throw new C2CError('DEPLOY_FAILED', `${message}; nothing was sent, and the deployment is not ours to roll back`, {
-            hint: `see 'deploy status --env ${environment}'; 'deploy rollback --service ${req.service.name} --env ${environment}' restores the previous version`,
-            details: {
-              service: req.service.name,
-              environment,
-              appId,
-              failedVersion: live.version,
-              rolledBack: false,
-              previousVersion,
-              reason: message,
-            } satisfies DeployFailure,
-          });
-        }
-        current = outcome.app;
-      }
-      await ctx.audit?.record({
-        type: 'apply.noop',
-        ...auditBase,
+/** Phase 2: the gate sees the live app (it may refuse, or add labels and an approver); the diff is against what it allowed. */
+async function askGate(run: ApplyRun, base: MarathonAppDefinition, live: MarathonAppInfo | null): Promise<Attempt> {
+  const gate = (await run.req.beforeSubmit?.(live)) ?? undefined;
+  const desired: MarathonAppDefinition = gate?.labels ? { ...base, labels: { ...base.labels, ...gate.labels } } : base;
+  const approval = gate?.approver
+    ? { approver: gate.approver, ...(gate.approvalSource ? { approvalSource: gate.approvalSource } : {}) }
+    : {};
+  return {
+    live,
+    desired,
+    changes: diffApp(desired, live?.raw ?? null),
+    previousVersion: live?.version ?? null,
+    record: async (type, extra = {}) =>
+      run.ctx.audit?.record({
+        type,
+        ...run.auditBase,
         ...approval,
-        appVersion: current.version ?? undefined,
-        durationMs: Date.now() - started,
-      });
-      ctx.onProgress?.({ kind: 'done', appId, message: `already runs this definition (version ${current.version}); nothing sent` });
-      return {
-        outcome: 'noop',
-        service: req.service.name,
-        environment,
-        appId,
-        image: req.image,
-        version: current.version,
-        previousVersion: current.version,
-        diff: [],
-        tasks: { healthy: current.tasksHealthy, running: current.tasksRunning, wanted: current.instances },
-        durationMs: Date.now() - started,
-        marathonMs: marathonMs(),
-      };
-    }
+        ...extra,
+        ...(type === 'apply.started' ? {} : { durationMs: Date.now() - run.started }),
+      }),
+  };
+}
 
-    let ref: DeploymentRef;
-    try {
-      ctx.onProgress?.({ kind: 'phase', appId, message: `submitting ${changes.length} changed field(s)` });
-      ref = await ctx.client.putApp(appId, desired, { force: req.force });
-    } catch (err) {
-      if (err instanceof C2CError && err.code === 'MARATHON_LOCKED' && !req.force) {
-        const holders = (err.details as { deploymentIds?: string[] } | undefined)?.deploymentIds ?? [];
-        ctx.onProgress?.({ kind: 'waiting-for-lock', appId, deploymentIds: holders });
-        try {
-          if (holders.length > 0 && (await waitForDeploymentsGone(ctx, holders, deadline))) continue;
-          if (holders.length === 0 && Date.now() < deadline) {
-            await sleep(ctx.pollIntervalMs ?? DEFAULT_POLL_MS, ctx.signal);
-            continue;
-          }
-        } catch (waitErr) {
-          throw stoppedBeforeSending(ctx, waitErr, appId);
-        }
-        throw new C2CError(
-          'DEPLOY_FAILED',
-          `${appId} is locked by deployment ${holders.join(', ') || '(unknown)'} and it did not finish within the timeout; nothing was changed`,
-          {
-            hint: `wait for it ('deploy status --env ${environment}'), raise --timeout, or pass --force to cancel it`,
-            details: {
-              service: req.service.name,
-              environment,
-              appId,
-              failedVersion: null,
-              rolledBack: false,
-              previousVersion,
-              reason: 'locked',
-            } satisfies DeployFailure,
-          },
-        );
-      }
-      await ctx.audit?.record({
-        type: 'apply.failed',
-        ...auditBase,
-        ...approval,
-        previousVersion: previousVersion ?? undefined,
-        reason: (err as Error).message,
-        durationMs: Date.now() - started,
+/** The details of a DEPLOY_FAILED* error of this apply. */
+function failure(
+  run: ApplyRun,
+  attempt: Pick<Attempt, 'previousVersion'>,
+  fields: Omit<DeployFailure, 'service' | 'environment' | 'appId' | 'previousVersion'>,
+): DeployFailure {
+  return {
+    service: run.req.service.name,
+    environment: run.req.environment,
+    appId: run.appId,
+    previousVersion: attempt.previousVersion,
+    ...fields,
+  };
+}
+
+/** What the apply returns: the app as it now runs. */
+function applyResult(
+  run: ApplyRun,
+  app: MarathonAppInfo,
+  fields: Pick<ApplyResult, 'outcome' | 'previousVersion' | 'diff'> & { deploymentId?: string },
+): ApplyResult {
+  return {
+    outcome: fields.outcome,
+    service: run.req.service.name,
+    environment: run.req.environment,
+    appId: run.appId,
+    image: run.req.image,
+    version: app.version,
+    previousVersion: fields.previousVersion,
+    ...(fields.deploymentId ? { deploymentId: fields.deploymentId } : {}),
+    diff: fields.diff,
+    tasks: { healthy: app.tasksHealthy, running: app.tasksRunning, wanted: app.instances },
+    durationMs: Date.now() - run.started,
+    marathonMs: run.marathonMs(),
+  };
+}
+
+/**
+ * Nothing but stamps differ: nothing is sent. When the same definition is already being rolled out (e.g. a concurrent
+ * apply), wait for it instead of reporting success early; it is not ours to roll back.
+ */
+async function reportNoop(run: ApplyRun, attempt: Attempt, live: MarathonAppInfo): Promise<ApplyResult> {
+  const { ctx, appId } = run;
+  let current = live;
+  if (live.deployments.length > 0) {
+    ctx.onProgress?.({
+      kind: 'phase',
+      appId,
+      message: `the same definition is being deployed (deployment ${live.deployments[0]}); waiting for it`,
+    });
+    const outcome = await waitForDeployment(ctx, {
+      appId,
+      deploymentId: live.deployments[0],
+      deadline: run.deadline,
+      expect: (app) => holds(attempt.desired, app),
+    });
+    if (!outcome.ok || outcome.app === null) {
+      const message = outcome.ok ? `${appId} disappeared` : outcome.message;
+      throw new C2CError('DEPLOY_FAILED', `${message}; nothing was sent, and the deployment is not ours to roll back`, {
+        hint: `see 'deploy status --env ${run.req.environment}'; 'deploy rollback --service ${run.req.service.name} --env ${run.req.environment}' restores the previous version`,
+        details: failure(run, attempt, { failedVersion: live.version, rolledBack: false, reason: message }),
       });
+    }
+    current = outcome.app;
+  }
+  await attempt.record('apply.noop', { appVersion: current.version ?? undefined });
+  ctx.onProgress?.({ kind: 'done', appId, message: `already runs this definition (version ${current.version}); nothing sent` });
+  return applyResult(run, current, { outcome: 'noop', previousVersion: current.version, diff: [] });
+}
+
+/**
+ * Phase 3: submit. A 409 (the app is locked by a deployment, §9) is waited out within the deadline and answered with
+ * 'retry' (read the live app again); other errors are recorded as `apply.failed` and thrown.
+ */
+async function submitWithLockRetry(run: ApplyRun, attempt: Attempt): Promise<DeploymentRef | 'retry'> {
+  const { ctx, req, appId } = run;
+  try {
+    ctx.onProgress?.({ kind: 'phase', appId, message: `submitting ${attempt.changes.length} changed field(s)` });
+    return await ctx.client.putApp(appId, attempt.desired, { force: req.force });
+  } catch (err) {
+    if (!(err instanceof C2CError && err.code === 'MARATHON_LOCKED' && !req.force)) {
+      await attempt.record('apply.failed', { previousVersion: attempt.previousVersion ?? undefined, reason: (err as Error).message });
       throw err;
     }
-
-    await ctx.audit?.record({
-      type: 'apply.started',
-      ...auditBase,
-      ...approval,
-      appVersion: ref.version,
-      previousVersion: previousVersion ?? undefined,
-      deploymentId: ref.deploymentId,
-    });
-    ctx.onProgress?.({ kind: 'submitted', appId, deploymentId: ref.deploymentId, version: ref.version });
-    let outcome: WaitOutcome;
+    const holders = (err.details as { deploymentIds?: string[] } | undefined)?.deploymentIds ?? [];
+    ctx.onProgress?.({ kind: 'waiting-for-lock', appId, deploymentIds: holders });
     try {
-      outcome = await waitForDeployment(ctx, {
-        appId,
-        deploymentId: ref.deploymentId,
-        deadline,
-        expect: (app) => holds(desired, app),
-        failFast: { version: ref.version, maxFailures: ctx.maxTaskFailures ?? DEFAULT_MAX_TASK_FAILURES },
-      });
-    } catch (err) {
-      if (!(err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED'))) throw err;
-      const details = inFlight({ deploymentId: ref.deploymentId, version: ref.version, previousVersion });
-      await ctx.audit?.record({
-        type: 'apply.interrupted',
-        ...auditBase,
-        ...approval,
-        appVersion: ref.version,
-        previousVersion: previousVersion ?? undefined,
-        deploymentId: ref.deploymentId,
-        reason: err.code === 'TERMINATED' ? 'SIGTERM' : 'SIGINT',
-        durationMs: Date.now() - started,
-      });
-      throw interruption(
-        ctx.signal,
-        `interrupted: deployment ${ref.deploymentId} of ${appId} (version ${ref.version}, started by ${ctx.actor}) keeps running; nothing was rolled back`,
-        details,
-      );
+      if (holders.length > 0 && (await waitForDeploymentsGone(ctx, holders, run.deadline))) return 'retry';
+      if (holders.length === 0 && Date.now() < run.deadline) {
+        await sleep(ctx.pollIntervalMs ?? DEFAULT_POLL_MS, ctx.signal);
+        return 'retry';
+      }
+    } catch (waitErr) {
+      throw stoppedBeforeSending(ctx, waitErr, appId);
     }
-    if (outcome.ok && outcome.app) {
-      const app = outcome.app;
-      await ctx.audit?.record({
-        type: 'apply.succeeded',
-        ...auditBase,
-        ...approval,
-        appVersion: app.version ?? ref.version,
-        previousVersion: previousVersion ?? undefined,
-        deploymentId: ref.deploymentId,
-        durationMs: Date.now() - started,
-      });
-      ctx.onProgress?.({ kind: 'done', appId, message: `healthy, version ${app.version}` });
-      return {
-        outcome: 'deployed',
-        service: req.service.name,
-        environment,
-        appId,
-        image: req.image,
-        version: app.version,
-        previousVersion,
-        deploymentId: ref.deploymentId,
-        diff: changes,
-        tasks: { healthy: app.tasksHealthy, running: app.tasksRunning, wanted: app.instances },
-        durationMs: Date.now() - started,
-        marathonMs: marathonMs(),
-      };
-    }
-    const failure = outcome as Extract<WaitOutcome, { ok: false }>;
-    const failedVersion = failure.app?.version ?? ref.version;
-    if (failure.reason === 'unknown') {
-      await ctx.audit?.record({
-        type: 'apply.unknown',
-        ...auditBase,
-        ...approval,
-        appVersion: ref.version,
-        previousVersion: previousVersion ?? undefined,
-        deploymentId: ref.deploymentId,
-        reason: failure.message,
-        durationMs: Date.now() - started,
-      });
-      throw new C2CError('DEPLOY_STATE_UNKNOWN', `state unknown: version ${ref.version} may be live on ${appId}; ${failure.message}`, {
-        hint: `when Marathon answers, 'deploy status --service ${req.service.name} --env ${environment}' shows what runs`,
-        details: inFlight({ deploymentId: ref.deploymentId, version: ref.version, previousVersion }),
-      });
-    }
-    if (failure.reason === 'superseded') {
-      // Someone else's change replaced ours: rolling back would undo theirs, so report and stop.
-      await ctx.audit?.record({
-        type: 'apply.failed',
-        ...auditBase,
-        ...approval,
-        appVersion: ref.version,
-        previousVersion: previousVersion ?? undefined,
-        deploymentId: ref.deploymentId,
-        reason: failure.message,
-        durationMs: Date.now() - started,
-      });
-      throw new C2CError('DEPLOY_FAILED', `${failure.message}; not rolled back (the change that replaced it is kept)`, {
-        hint: `see 'deploy status --env ${environment}' and the app's versions`,
-        details: {
-          service: req.service.name,
-          environment,
-          appId,
-          failedVersion,
-          deploymentId: ref.deploymentId,
-          rolledBack: false,
-          previousVersion,
-          reason: failure.message,
-        } satisfies DeployFailure,
-      });
-    }
-    const rollback = await rollBack(ctx, { appId, deploymentId: ref.deploymentId, stillRunning: failure.stillRunning, previous: live });
-    const statusHint = `'deploy status --service ${req.service.name} --env ${environment}' shows what runs`;
-    const details: DeployFailure = {
-      service: req.service.name,
-      environment,
-      appId,
-      failedVersion,
-      deploymentId: ref.deploymentId,
-      rolledBack: rollback.ok === true,
-      rolledBackTo: rollback.ok === true ? rollback.version : undefined,
-      previousVersion,
-      reason: failure.message,
-    };
-    if (rollback.ok === true) {
-      await ctx.audit?.record({
-        type: 'apply.rolled-back',
-        ...auditBase,
-        ...approval,
-        appVersion: failedVersion ?? undefined,
-        previousVersion: previousVersion ?? undefined,
-        deploymentId: ref.deploymentId,
-        reason: failure.message,
-        durationMs: Date.now() - started,
-      });
-      const to =
-        rollback.version === null
-          ? `removed the new app ${appId}`
-          : `rolled back to ${rollback.version}${previousVersion && rollback.version !== previousVersion ? ` (the definition of ${previousVersion})` : ''}`;
-      throw new C2CError('DEPLOY_FAILED_ROLLED_BACK', `deploy of ${req.image} to ${appId} failed, ${to}: ${failure.message}`, {
-        hint: `fix the image or its health check, then deploy again; ${statusHint}`,
-        details,
-      });
-    }
-    if (rollback.ok === 'started') {
-      await ctx.audit?.record({
-        type: 'apply.failed',
-        ...auditBase,
-        ...approval,
-        appVersion: failedVersion ?? undefined,
-        previousVersion: previousVersion ?? undefined,
-        deploymentId: ref.deploymentId,
-        reason: `${failure.message}; rollback ${rollback.deploymentId} started, not confirmed before the deadline`,
-        durationMs: Date.now() - started,
-      });
-      throw new C2CError(
-        'DEPLOY_FAILED_ROLLBACK_STARTED',
-        `deploy of ${req.image} to ${appId} failed: ${failure.message}; rollback started (deployment ${rollback.deploymentId}), not yet healthy at the deadline`,
-        { hint: statusHint, details },
-      );
-    }
-    await ctx.audit?.record({
-      type: 'apply.failed',
-      ...auditBase,
-      ...approval,
-      appVersion: failedVersion ?? undefined,
-      previousVersion: previousVersion ?? undefined,
-      deploymentId: ref.deploymentId,
-      reason: `${failure.message}; rollback also failed: ${rollback.message}`,
-      durationMs: Date.now() - started,
-    });
     throw new C2CError(
-      'DEPLOY_FAILED_ROLLBACK_FAILED',
-      `deploy of ${req.image} to ${appId} failed, rollback also failed: ${failure.message}; rollback: ${rollback.message}`,
+      'DEPLOY_FAILED',
+      `${appId} is locked by deployment ${holders.join(', ') || '(unknown)'} and it did not finish within the timeout; nothing was changed`,
       {
-        hint: `look at 'deploy status --service ${req.service.name} --env ${environment}' now; restore with 'deploy rollback --service ${req.service.name} --env ${environment}'`,
-        details,
+        hint: `wait for it ('deploy status --env ${req.environment}'), raise --timeout, or pass --force to cancel it`,
+        details: failure(run, attempt, { failedVersion: null, rolledBack: false, reason: 'locked' }),
       },
     );
   }
+}
+
+/** Phase 4: wait for the deployment; healthy is success, anything else goes to {@link handleFailure}. */
+async function awaitOutcome(run: ApplyRun, attempt: Attempt, ref: DeploymentRef): Promise<ApplyResult> {
+  const { ctx, appId } = run;
+  const sent = { appVersion: ref.version, previousVersion: attempt.previousVersion ?? undefined, deploymentId: ref.deploymentId };
+  await attempt.record('apply.started', sent);
+  ctx.onProgress?.({ kind: 'submitted', appId, deploymentId: ref.deploymentId, version: ref.version });
+  let outcome: WaitOutcome;
+  try {
+    outcome = await waitForDeployment(ctx, {
+      appId,
+      deploymentId: ref.deploymentId,
+      deadline: run.deadline,
+      expect: (app) => holds(attempt.desired, app),
+      failFast: { version: ref.version, maxFailures: ctx.maxTaskFailures ?? DEFAULT_MAX_TASK_FAILURES },
+    });
+  } catch (err) {
+    if (!(err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED'))) throw err;
+    await attempt.record('apply.interrupted', { ...sent, reason: err.code === 'TERMINATED' ? 'SIGTERM' : 'SIGINT' });
+    throw interruption(
+      ctx.signal,
+      `interrupted: deployment ${ref.deploymentId} of ${appId} (version ${ref.version}, started by ${ctx.actor}) keeps running; nothing was rolled back`,
+      inFlight(run, { deploymentId: ref.deploymentId, version: ref.version, previousVersion: attempt.previousVersion }),
+    );
+  }
+  if (outcome.ok && outcome.app) {
+    const app = outcome.app;
+    await attempt.record('apply.succeeded', { ...sent, appVersion: app.version ?? ref.version });
+    ctx.onProgress?.({ kind: 'done', appId, message: `healthy, version ${app.version}` });
+    return applyResult(run, app, {
+      outcome: 'deployed',
+      previousVersion: attempt.previousVersion,
+      deploymentId: ref.deploymentId,
+      diff: attempt.changes,
+    });
+  }
+  return handleFailure(run, attempt, ref, outcome as Extract<WaitOutcome, { ok: false }>);
+}
+
+/** What an interrupted or unknown apply leaves running. */
+function inFlight(run: ApplyRun, extra: Partial<DeployInFlight> & { previousVersion: string | null }): DeployInFlight {
+  return {
+    service: run.req.service.name,
+    environment: run.req.environment,
+    appId: run.appId,
+    owner: run.ctx.actor,
+    ...(run.req.planId ? { planId: run.req.planId } : {}),
+    ...extra,
+  };
+}
+
+/**
+ * Phase 5: the deployment did not get healthy. State unknown: report what may be live. Superseded: someone else's
+ * change replaced ours, and rolling back would undo theirs. Otherwise roll back and report how that went.
+ */
+async function handleFailure(
+  run: ApplyRun,
+  attempt: Attempt,
+  ref: DeploymentRef,
+  failed: Extract<WaitOutcome, { ok: false }>,
+): Promise<never> {
+  const { ctx, req, appId } = run;
+  const { previousVersion } = attempt;
+  const failedVersion = failed.app?.version ?? ref.version;
+  const statusHint = `'deploy status --service ${req.service.name} --env ${req.environment}' shows what runs`;
+  const sent = { previousVersion: previousVersion ?? undefined, deploymentId: ref.deploymentId };
+  if (failed.reason === 'unknown') {
+    await attempt.record('apply.unknown', { appVersion: ref.version, ...sent, reason: failed.message });
+    throw new C2CError('DEPLOY_STATE_UNKNOWN', `state unknown: version ${ref.version} may be live on ${appId}; ${failed.message}`, {
+      hint: `when Marathon answers, ${statusHint}`,
+      details: inFlight(run, { deploymentId: ref.deploymentId, version: ref.version, previousVersion }),
+    });
+  }
+  const details = (rolledBack: boolean, rolledBackTo?: string | null) =>
+    failure(run, attempt, {
+      failedVersion,
+      deploymentId: ref.deploymentId,
+      rolledBack,
+      ...(rolledBack ? { rolledBackTo } : {}),
+      reason: failed.message,
+    });
+  if (failed.reason === 'superseded') {
+    await attempt.record('apply.failed', { appVersion: ref.version, ...sent, reason: failed.message });
+    throw new C2CError('DEPLOY_FAILED', `${failed.message}; not rolled back (the change that replaced it is kept)`, {
+      hint: `see 'deploy status --env ${req.environment}' and the app's versions`,
+      details: details(false),
+    });
+  }
+  const rollback = await rollBack(ctx, {
+    appId,
+    deploymentId: ref.deploymentId,
+    stillRunning: failed.stillRunning,
+    previous: attempt.live,
+  });
+  const failedFields = { appVersion: failedVersion ?? undefined, ...sent };
+  if (rollback.ok === true) {
+    await attempt.record('apply.rolled-back', { ...failedFields, reason: failed.message });
+    const to =
+      rollback.version === null
+        ? `removed the new app ${appId}`
+        : `rolled back to ${rollback.version}${previousVersion && rollback.version !== previousVersion ? ` (the definition of ${previousVersion})` : ''}`;
+    throw new C2CError('DEPLOY_FAILED_ROLLED_BACK', `deploy of ${req.image} to ${appId} failed, ${to}: ${failed.message}`, {
+      hint: `fix the image or its health check, then deploy again; ${statusHint}`,
+      details: details(true, rollback.version),
+    });
+  }
+  if (rollback.ok === 'started') {
+    await attempt.record('apply.failed', {
+      ...failedFields,
+      reason: `${failed.message}; rollback ${rollback.deploymentId} started, not confirmed before the deadline`,
+    });
+    throw new C2CError(
+      'DEPLOY_FAILED_ROLLBACK_STARTED',
+      `deploy of ${req.image} to ${appId} failed: ${failed.message}; rollback started (deployment ${rollback.deploymentId}), not yet healthy at the deadline`,
+      { hint: statusHint, details: details(false) },
+    );
+  }
+  await attempt.record('apply.failed', { ...failedFields, reason: `${failed.message}; rollback also failed: ${rollback.message}` });
+  throw new C2CError(
+    'DEPLOY_FAILED_ROLLBACK_FAILED',
+    `deploy of ${req.image} to ${appId} failed, rollback also failed: ${failed.message}; rollback: ${rollback.message}`,
+    {
+      hint: `look at 'deploy status --service ${req.service.name} --env ${req.environment}' now; restore with 'deploy rollback --service ${req.service.name} --env ${req.environment}'`,
+      details: details(false),
+    },
+  );
 }
 
 /**
@@ -538,99 +536,55 @@ function stoppedBeforeSending(ctx: DeployContext, err: unknown, appId: string): 
  * plan's): nothing is sent and the gate is not asked again; an unfinished deployment is watched to its end (a resumed,
  * interrupted apply), a finished one is reported as a no-op.
  */
-async function resumePlan(
-  ctx: DeployContext,
-  req: ApplyRequest,
-  live: MarathonAppInfo,
-  run: { started: number; deadline: number; marathonMs: () => number; auditBase: Record<string, string | undefined> },
-): Promise<ApplyResult> {
+async function resumePlan(run: ApplyRun, live: MarathonAppInfo): Promise<ApplyResult> {
+  const { ctx, req } = run;
   const appId = live.id;
-  const environment = req.environment;
-  const auditBase = { ...run.auditBase, service: req.service.name, environment, actor: ctx.actor, image: req.image };
-  let current = live;
-  let deploymentId: string | undefined;
-  if (live.deployments.length > 0 && live.version !== null) {
-    deploymentId = live.deployments[0];
-    ctx.onProgress?.({
-      kind: 'phase',
-      appId,
-      message: `plan ${req.planId?.slice(0, 12)} is being deployed (deployment ${deploymentId}); watching it`,
-    });
-    let outcome: WaitOutcome;
-    try {
-      outcome = await waitForDeployment(ctx, {
-        appId,
-        deploymentId,
-        deadline: run.deadline,
-        expect: (app) => app !== null && app.labels[STAMP_LABELS.planId] === req.planId,
-        failFast: { version: live.version, maxFailures: ctx.maxTaskFailures ?? DEFAULT_MAX_TASK_FAILURES },
-      });
-    } catch (err) {
-      if (err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED')) {
-        throw interruption(ctx.signal, `interrupted: deployment ${deploymentId} of ${appId} (version ${live.version}) keeps running`, {
-          service: req.service.name,
-          environment,
-          appId,
-          deploymentId,
-          version: live.version,
-          previousVersion: null,
-          owner: live.labels[STAMP_LABELS.deployedBy] ?? ctx.actor,
-          planId: req.planId,
-        } satisfies DeployInFlight);
-      }
-      throw err;
-    }
-    if (!outcome.ok || outcome.app === null) {
-      const message = outcome.ok ? `${appId} disappeared` : outcome.message;
-      await ctx.audit?.record({ type: 'apply.failed', ...auditBase, appVersion: live.version, deploymentId, reason: message });
-      throw new C2CError('DEPLOY_FAILED', `plan ${req.planId?.slice(0, 12)} did not become healthy: ${message}; not rolled back`, {
-        hint: `'deploy rollback --service ${req.service.name} --env ${environment}' restores the previous version`,
-        details: {
-          service: req.service.name,
-          environment,
-          appId,
-          failedVersion: live.version,
-          deploymentId,
-          rolledBack: false,
-          previousVersion: null,
-          reason: message,
-        } satisfies DeployFailure,
-      });
-    }
-    current = outcome.app;
-    await ctx.audit?.record({
-      type: 'apply.succeeded',
-      ...auditBase,
-      appVersion: current.version ?? undefined,
-      deploymentId,
-      durationMs: Date.now() - run.started,
-    });
-    ctx.onProgress?.({ kind: 'done', appId, message: `healthy, version ${current.version}` });
-  } else {
-    await ctx.audit?.record({
-      type: 'apply.noop',
-      ...auditBase,
-      appVersion: live.version ?? undefined,
-      durationMs: Date.now() - run.started,
-    });
+  const plan = req.planId?.slice(0, 12);
+  const record = (type: AuditEventType, extra: Partial<NewAuditEvent>) => ctx.audit?.record({ type, ...run.auditBase, ...extra });
+  if (live.deployments.length === 0 || live.version === null) {
+    await record('apply.noop', { appVersion: live.version ?? undefined, durationMs: Date.now() - run.started });
     ctx.onProgress?.({
       kind: 'done',
       appId,
-      message: `plan ${req.planId?.slice(0, 12)} is already live (version ${live.version}${isSettled(live) ? '' : ', not all tasks healthy'}); nothing sent`,
+      message: `plan ${plan} is already live (version ${live.version}${isSettled(live) ? '' : ', not all tasks healthy'}); nothing sent`,
+    });
+    return applyResult(run, live, { outcome: 'noop', previousVersion: live.version, diff: [] });
+  }
+  const deploymentId = live.deployments[0];
+  ctx.onProgress?.({ kind: 'phase', appId, message: `plan ${plan} is being deployed (deployment ${deploymentId}); watching it` });
+  let outcome: WaitOutcome;
+  try {
+    outcome = await waitForDeployment(ctx, {
+      appId,
+      deploymentId,
+      deadline: run.deadline,
+      expect: (app) => app !== null && app.labels[STAMP_LABELS.planId] === req.planId,
+      failFast: { version: live.version, maxFailures: ctx.maxTaskFailures ?? DEFAULT_MAX_TASK_FAILURES },
+    });
+  } catch (err) {
+    if (err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED')) {
+      throw interruption(ctx.signal, `interrupted: deployment ${deploymentId} of ${appId} (version ${live.version}) keeps running`, {
+        ...inFlight(run, { deploymentId, version: live.version, previousVersion: null }),
+        appId,
+        owner: live.labels[STAMP_LABELS.deployedBy] ?? ctx.actor,
+        planId: req.planId,
+      });
+    }
+    throw err;
+  }
+  if (!outcome.ok || outcome.app === null) {
+    const message = outcome.ok ? `${appId} disappeared` : outcome.message;
+    await record('apply.failed', { appVersion: live.version, deploymentId, reason: message });
+    throw new C2CError('DEPLOY_FAILED', `plan ${plan} did not become healthy: ${message}; not rolled back`, {
+      hint: `'deploy rollback --service ${req.service.name} --env ${req.environment}' restores the previous version`,
+      details: {
+        ...failure(run, { previousVersion: null }, { failedVersion: live.version, deploymentId, rolledBack: false, reason: message }),
+        appId,
+      },
     });
   }
-  return {
-    outcome: deploymentId ? 'deployed' : 'noop',
-    service: req.service.name,
-    environment,
-    appId,
-    image: req.image,
-    version: current.version,
-    previousVersion: deploymentId ? null : current.version,
-    ...(deploymentId ? { deploymentId } : {}),
-    diff: [],
-    tasks: { healthy: current.tasksHealthy, running: current.tasksRunning, wanted: current.instances },
-    durationMs: Date.now() - run.started,
-    marathonMs: run.marathonMs(),
-  };
+  const current = outcome.app;
+  await record('apply.succeeded', { appVersion: current.version ?? undefined, deploymentId, durationMs: Date.now() - run.started });
+  ctx.onProgress?.({ kind: 'done', appId, message: `healthy, version ${current.version}` });
+  return applyResult(run, current, { outcome: 'deployed', previousVersion: null, deploymentId, diff: [] });
 }
