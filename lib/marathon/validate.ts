@@ -41,8 +41,19 @@ function suggestId(seg: string): string {
 export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
   const subject = `MarathonApp(${app.id})`;
   const out: Violation[] = [];
-  const add = (field: string, value: unknown, message: string) => out.push({ subject, field, value, message });
+  const add: Add = (field, value, message) => out.push({ subject, field, value, message });
+  checkResources(app, add);
+  checkFetch(app, add);
+  const ports = checkPorts(app, add);
+  checkHealthChecks(app, ports, add);
+  checkUpgradeLabelsAndEnv(app, add);
+  return out;
+}
 
+type Add = (field: string, value: unknown, message: string) => void;
+
+/** The id, resources, instances, and what the task runs (`cmd`, `args`, the image). */
+function checkResources(app: MarathonAppDefinition, add: Add): void {
   const idProblem = appIdProblem(app.id);
   if (idProblem) add('id', app.id, idProblem);
   if (!(app.cpus >= 0.001)) add('cpus', app.cpus, 'must be at least 0.001; set the CPU share per task, e.g. 0.25');
@@ -64,6 +75,10 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
   if (app.container && app.container.docker.image.trim() === '') {
     add('container.docker.image', app.container.docker.image, 'must not be empty; give the image reference, e.g. registry:5000/app:1.0');
   }
+}
+
+/** The URIs the fetcher downloads into the sandbox. */
+function checkFetch(app: MarathonAppDefinition, add: Add): void {
   (app.fetch ?? []).forEach((f, i) => {
     if (typeof f.uri !== 'string' || f.uri.trim() === '') {
       add(`fetch[${i}].uri`, f.uri, 'is required: the URI the fetcher downloads into the sandbox, e.g. https://example.com/app.tar.gz');
@@ -72,7 +87,10 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
       add(`fetch[${i}].destPath`, f.destPath, "must be a relative path inside the task's sandbox, e.g. 'app.tar.gz'");
     }
   });
+}
 
+/** Ports vs the network mode (§6): returns the app's ports (portDefinitions with host networking, else portMappings). */
+function checkPorts(app: MarathonAppDefinition, add: Add): readonly unknown[] {
   const modes = new Set(app.networks.map((n) => n.mode));
   if (modes.size > 1) add('networks', app.networks, "must not mix network modes; use one of 'host', 'container/bridge', 'container'");
   const host = app.networks.length === 0 || modes.has('host');
@@ -119,7 +137,11 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
       );
     names.add(p.name);
   });
+  return ports;
+}
 
+/** Health checks (§12): their port, path, timing, and at most one Mesos check. */
+function checkHealthChecks(app: MarathonAppDefinition, ports: readonly unknown[], add: Add): void {
   const checks = app.healthChecks ?? [];
   let mesosChecks = 0;
   checks.forEach((hc, i) => {
@@ -159,7 +181,10 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
       checks.map((c) => c.protocol),
       'may hold at most one MESOS_HTTP/MESOS_HTTPS/MESOS_TCP check',
     );
+}
 
+/** The upgrade strategy's bounds, and labels and env values that are strings (or declared secrets). */
+function checkUpgradeLabelsAndEnv(app: MarathonAppDefinition, add: Add): void {
   for (const key of ['minimumHealthCapacity', 'maximumOverCapacity'] as const) {
     const v = app.upgradeStrategy[key];
     if (!(v >= 0 && v <= 1))
@@ -175,5 +200,4 @@ export function validateMarathonApp(app: MarathonAppDefinition): Violation[] {
       add(`env.${k}`, v, `references secret '${v.secret}', which is not declared in 'secrets'`);
     }
   }
-  return out;
 }

@@ -1,0 +1,181 @@
+// The main job's state and its runner: a list of named steps (scripts/demo/steps.ts) run in order over one MainJob.
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { ProcessOutput, ProcessPromise } from 'zx';
+import { findRepoRoot } from '../../constructs/settings';
+import { ArtifactRef } from '../../lib/catalog/artifact';
+import { Catalog } from '../../lib/catalog';
+import { ArtifactBucket } from '../../lib/demo/artifacts';
+import { RUN_LABEL } from '../../lib/demo/docker-images';
+import { removeContainersWithLabel, removeImageTags } from '../../lib/docker/containers';
+import { DockerMode } from '../../lib/docker/engine';
+import { LocalRegistry } from '../../lib/docker/local-registry';
+import { C2CError } from '../../lib/errors';
+import { startChatStandIn } from '../../lib/notify';
+import { PlatformConfig } from '../../lib/platform';
+import { loadCatalog } from '../../services';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
+
+export interface Options {
+  readonly workdir: string;
+  readonly json: boolean;
+  readonly docker: DockerMode;
+}
+
+/** One built commit of a service: its repository, commit and image. */
+export interface Build {
+  readonly name: string;
+  readonly repo: string;
+  readonly sha: string;
+  readonly commitTime: string;
+  /** The image (with Docker: pinned by digest, `<registry>/<name>:<tag>@sha256:…`), or an artifact service's URI. */
+  readonly image: string;
+  readonly artifact?: ArtifactRef;
+  /** With Docker: the pushed tag (`<registry>/<name>:<tag>`) and the digest the registry answered for it. */
+  readonly pushed?: { readonly tag: string; readonly digest: string };
+}
+
+export interface Written {
+  readonly what: string;
+  readonly path: string;
+}
+
+/** The two clusters, the stand-ins around them and the deploy CLI as the job runs it (set by the `clusters` step). */
+export interface Clusters {
+  readonly staging: LocalMarathon;
+  readonly production: LocalMarathon;
+  readonly chat: Awaited<ReturnType<typeof startChatStandIn>>;
+  readonly bucket: ArtifactBucket;
+  readonly audit: string;
+  /** The deploy CLI as `actor` (quiet, never throws). */
+  deploy(actor: string, args: string[]): ProcessPromise;
+  /** The deploy CLI with its progress lines shown as they come, prefixed with `label`, then its result. */
+  deployLive(label: string, actor: string, args: string[]): Promise<ProcessOutput>;
+}
+
+/**
+ * One step of the main job. A step with a `heading` is numbered (`[n/N] heading`); one without prepares what later
+ * steps use. Add a step by putting it into the list in scripts/demo/steps.ts where it belongs.
+ */
+export interface Step {
+  readonly name: string;
+  readonly heading?: (job: MainJob) => string;
+  run(job: MainJob): Promise<void>;
+}
+
+/** What the steps share: options, where things go, what was written, the summary, and what earlier steps set up. */
+export class MainJob {
+  readonly root = findRepoRoot(__dirname);
+  readonly catalog: Catalog = loadCatalog();
+  readonly written: Written[] = [];
+  readonly summary: Record<string, unknown> = {};
+  /** With Docker: every image the job builds carries this run's label, and so does every container started from one. */
+  readonly runId = randomUUID();
+  readonly pushedTags: string[] = [];
+  /** Servers closed when the job stops (the local Marathons first). */
+  readonly servers: { close(): Promise<void> }[] = [];
+  dockerUsed = false;
+  registry?: LocalRegistry;
+  baseImage = '';
+  /** The local image store (the stand-in path). */
+  images = '';
+  private platformConfig?: PlatformConfig;
+  private clusterSet?: Clusters;
+  /** The first release of every service (the `build` step). */
+  builds: Build[] = [];
+  private readonly started = Date.now();
+  private stopping?: Promise<void>;
+
+  constructor(readonly opts: Options) {}
+
+  get work(): string {
+    return this.opts.workdir;
+  }
+
+  get platform(): PlatformConfig {
+    return this.need(this.platformConfig, 'the platform settings');
+  }
+
+  set platform(value: PlatformConfig) {
+    this.platformConfig = value;
+  }
+
+  get clusters(): Clusters {
+    return this.need(this.clusterSet, 'the local Marathons');
+  }
+
+  set clusters(value: Clusters) {
+    this.clusterSet = value;
+  }
+
+  elapsed(): string {
+    return `${((Date.now() - this.started) / 1000).toFixed(1)}s`;
+  }
+
+  seconds(): number {
+    return (Date.now() - this.started) / 1000;
+  }
+
+  /** A line of the narrative (stdout; nothing with --json). */
+  say(line = ''): void {
+    if (!this.opts.json) process.stdout.write(`${line}\n`);
+  }
+
+  /** A path relative to the working directory when it is below it. */
+  rel(p: string): string {
+    const r = relative(process.cwd(), p);
+    return r.startsWith('..') ? p : r;
+  }
+
+  /** One stop, however many ask for it (Ctrl-C and the failure it causes both do): each waits until all is done. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      await Promise.all(this.servers.splice(0).map((m) => m.close()));
+      if (!this.dockerUsed) return;
+      // The local Marathon removes its containers when it closes; anything left (it was killed) goes here.
+      const left = await removeContainersWithLabel(`${RUN_LABEL}=${this.runId}`);
+      if (left > 0) process.stderr.write(`demo: removed ${left} container(s) left running\n`);
+      // The registry's tags point at a registry that is gone now; the cache tags stay for the next run's builds.
+      await removeImageTags(this.pushedTags.splice(0));
+    })());
+  }
+
+  private need<T>(value: T | undefined, what: string): T {
+    if (value === undefined) throw new Error(`${what} are not set up yet: a step runs before the step that prepares them`);
+    return value;
+  }
+}
+
+/**
+ * Runs the steps in order over a fresh work directory; Ctrl-C or SIGTERM stops what runs (servers, containers) and
+ * exits 130. Returns the exit code: 0 when every step did what it should, 1 when one failed (its message on stderr).
+ */
+export async function runMainJob(opts: Options, steps: readonly Step[]): Promise<number> {
+  await rm(opts.workdir, { recursive: true, force: true });
+  await mkdir(opts.workdir, { recursive: true });
+  const job = new MainJob(opts);
+  const onSignal = () => {
+    void job.stop().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const numbered = steps.filter((s) => s.heading !== undefined).length;
+  let n = 0;
+  try {
+    for (const step of steps) {
+      if (step.heading) job.say(`\n[${++n}/${numbered}] ${step.heading(job)}  (${job.elapsed()})`);
+      await step.run(job);
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify(job.summary)}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n`);
+    if (err instanceof C2CError && err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return 1;
+  } finally {
+    await job.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

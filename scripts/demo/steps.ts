@@ -1,0 +1,297 @@
+// The main job (`npm start`) as a list of named steps, run in order by runMainJob (scripts/demo/job.ts). To add a
+// step, write it here and put it into MAIN_JOB_STEPS where it belongs; a step with a heading is numbered.
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { packageOf } from '../../lib/catalog/types';
+import { startArtifactBucket } from '../../lib/demo/artifacts';
+import { RUN_LABEL } from '../../lib/demo/docker-images';
+import { summarizeSynth } from '../../lib/demo/synth-summary';
+import { ensureBaseImage } from '../../lib/docker/base-image';
+import { probeDockerEngine, useDocker } from '../../lib/docker/engine';
+import { findRegistryBinary, startRegistry } from '../../lib/docker/local-registry';
+import { C2CError } from '../../lib/errors';
+import { marathonAppId } from '../../lib/marathon/render';
+import { startChatStandIn } from '../../lib/notify';
+import { platformFromEnv } from '../../lib/platform';
+import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
+import { Build, Clusters, MainJob, Step } from './job';
+import { AUTHOR, buildAndPackage, commit, DEFAULT_APPROVER, promote, release, runningImage, smoke, toStaging } from './release';
+
+/** Docker or the stand-in: decided once, said first. With Docker, the base image and a loopback registry. */
+async function chooseDocker(job: MainJob): Promise<void> {
+  const { opts } = job;
+  const probe = opts.docker === 'never' ? undefined : await probeDockerEngine();
+  job.dockerUsed = useDocker(opts.docker, probe);
+  let noDocker = opts.docker === 'never' ? '--docker never' : probe && !probe.available ? probe.reason : '';
+  if (job.dockerUsed && opts.docker === 'auto') {
+    // An engine without a registry binary (e.g. Docker Desktop): auto takes the stand-in path; always fails below.
+    try {
+      findRegistryBinary(process.env.PATH ?? '');
+    } catch (err) {
+      if (!(err instanceof C2CError) || err.code !== 'REGISTRY_NOT_FOUND') throw err;
+      job.dockerUsed = false;
+      noDocker = `an engine answers, but ${err.message}`;
+    }
+  }
+  if (job.dockerUsed && probe?.available) {
+    job.baseImage = (await ensureBaseImage()).image;
+    const registry = await startRegistry({ dir: join(job.work, 'registry'), path: process.env.PATH ?? '' });
+    job.registry = registry;
+    job.servers.push(registry);
+    job.say(`Docker engine ${probe.version} answers (--docker ${opts.docker}): each image service's Dockerfile is built`);
+    job.say(`  (docker build, classic builder, FROM ${job.baseImage}, the previous image as cache), pushed to a registry this job`);
+    job.say(`  runs on ${registry.host} (storage in ${job.rel(registry.storage)}), pinned by digest, and run as containers.`);
+    job.written.push({ what: 'Docker registry storage (stand-in for the GCS-backed registry)', path: registry.storage });
+  } else {
+    job.say(`No Docker (${noDocker}): the stand-in path: an image is a directory in a local image store and its tasks run`);
+    job.say('  as local processes; `--docker always` requires an engine.');
+  }
+  const registry = job.registry;
+  job.summary.docker = registry
+    ? {
+        engine: probe?.available ? probe.version : '',
+        registry: registry.host,
+        registryPid: registry.pid,
+        baseImage: job.baseImage,
+        runLabel: `${RUN_LABEL}=${job.runId}`,
+      }
+    : false;
+  job.platform = platformFromEnv(registry ? { C2C_REGISTRY_HOST: registry.host } : {});
+}
+
+/** Synthesizes the platform (dist/main.js, what `cdktf synth` runs) and summarizes the stacks. */
+async function synthesize(job: MainJob): Promise<void> {
+  const outdir = join(job.work, 'cdktf.out');
+  await $({
+    cwd: job.root,
+    env: { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' },
+    quiet: true,
+  })`node ${join(job.root, 'dist/main.js')}`;
+  const stacks = await summarizeSynth(outdir);
+  for (const s of stacks) {
+    const top = Object.entries(s.byType)
+      .map(([t, n]) => `${n} ${t}`)
+      .join(', ');
+    job.say(`  ${s.stack.padEnd(24)} ${String(s.resources).padStart(3)} resources: ${top}`);
+  }
+  job.say(`  ${stacks.reduce((a, s) => a + s.resources, 0)} resources in ${stacks.length} stacks; Terraform JSON in ${job.rel(outdir)}`);
+  job.written.push({ what: 'Terraform JSON per stack', path: outdir });
+  job.summary.stacks = stacks;
+}
+
+/**
+ * Two local Marathons (staging and production are separate clusters, as in real life), the reviewers' chat, the
+ * artifact bucket, signing keys, and the deploy CLI as the job runs it.
+ */
+async function startClusters(job: MainJob): Promise<void> {
+  const { work, registry } = job;
+  job.images = join(work, 'images');
+  await mkdir(job.images, { recursive: true });
+  const common = {
+    imageStore: registry ? undefined : job.images,
+    enableFeatures: ['secrets'],
+    docker: registry ? ('auto' as const) : ('never' as const),
+    stateDir: undefined,
+  };
+  const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging') });
+  job.servers.push(staging);
+  const production = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-production') });
+  job.servers.push(production);
+  job.written.push({ what: 'local Marathon state (staging, production)', path: join(work, 'marathon-*') });
+  const audit = join(work, 'audit.jsonl');
+  // The reviewers' chat: a loopback stand-in for a Slack webhook; `deploy plan --notify` posts the waiting plan there.
+  const chat = await startChatStandIn();
+  const env = {
+    ...process.env,
+    C2C_NOTIFY_WEBHOOK: chat.url,
+    MARATHON_URL_STAGING: staging.url,
+    MARATHON_URL_PRODUCTION: production.url,
+    C2C_AUDIT_LOG: audit,
+    CI: process.env.CI ?? 'true',
+    FORCE_COLOR: '0',
+  };
+  const deployJs = join(job.root, 'dist/scripts/deploy.js');
+  // Plans and approvals are signed: an SSH key per person and an allowed-signers file of the demo's own.
+  const signingKeys = await demoSigningKeys(work, [AUTHOR, ...job.catalog.services.flatMap((s) => s.approvers)], DEFAULT_APPROVER);
+  const deploy: Clusters['deploy'] = (actor, args) =>
+    $({
+      cwd: work,
+      env: { ...env, DEPLOY_ACTOR: actor, C2C_ALLOWED_SIGNERS: signingKeys.allowedSigners, DEPLOY_SIGNING_KEY: signingKeys.keyOf(actor) },
+      quiet: true,
+      nothrow: true,
+    })`node ${deployJs} ${args}`;
+  job.say(`  local Marathon: staging ${staging.url}, production ${production.url}`);
+  // Artifact services: their tarballs go to a loopback stand-in for the artifact bucket, which the fetcher reads.
+  const bucket = await startArtifactBucket(join(work, 'bucket'));
+  job.servers.push(bucket);
+  job.written.push({ what: 'artifact bucket (stand-in for the GCS bucket)', path: bucket.dir });
+  const deployLive: Clusters['deployLive'] = async (label, actor, args) => {
+    const p = deploy(actor, args);
+    let pending = '';
+    const flush = (all: boolean) => {
+      const parts = pending.split('\n');
+      pending = all ? '' : (parts.pop() ?? '');
+      for (const line of parts)
+        if (line.trim() !== '') job.say(`    ${label}: ${line.replace(/^\/(staging|production)\/[a-z0-9-]+: /, '')}`);
+    };
+    p.stderr.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      flush(false);
+    });
+    const r = await p;
+    flush(true);
+    job.say(`  ${label}: ${r.exitCode === 0 ? r.stdout.trim() : `exit ${r.exitCode}`}`);
+    return r;
+  };
+  job.clusters = { staging, production, chat, bucket, audit, deploy, deployLive };
+}
+
+/**
+ * An ed25519 key (ssh-keygen) for each person (`user:` members and plain e-mails), listed in `<work>/allowed_signers`;
+ * `groupMember` is also listed for every `group:` member, as a team lists its group's reviewers.
+ */
+async function demoSigningKeys(
+  work: string,
+  members: readonly string[],
+  groupMember: string,
+): Promise<{ allowedSigners: string; keyOf(who: string): string }> {
+  const dir = join(work, 'keys');
+  await mkdir(dir, { recursive: true });
+  const emails = [
+    ...new Set([groupMember, ...members.filter((p) => !p.includes(':') || p.startsWith('user:')).map((p) => p.replace(/^user:/, ''))]),
+  ];
+  const groups = [...new Set(members.filter((m) => m.startsWith('group:')))];
+  const lines: string[] = [];
+  for (const email of emails) {
+    const key = join(dir, email);
+    await $({ quiet: true })`ssh-keygen -q -t ed25519 -N ${''} -C ${email} -f ${key}`;
+    const principals = [email, ...(email === groupMember ? groups : [])].join(',');
+    lines.push(`${principals} ${(await readFile(`${key}.pub`, 'utf8')).trim()}`);
+  }
+  const allowedSigners = join(work, 'allowed_signers');
+  await writeFile(allowedSigners, `${lines.join('\n')}\n`);
+  return { allowedSigners, keyOf: (who) => (emails.includes(who) ? join(dir, who) : '') };
+}
+
+/** Builds every service the way the build trigger does, then deploys them to staging side by side. */
+async function buildAll(job: MainJob): Promise<void> {
+  for (const svc of job.catalog.services) {
+    const repo = join(job.work, 'repos', svc.name);
+    await cp(join(job.root, packageOf(svc).kind === 'artifact' ? 'templates/artifact-repo' : 'templates/service-repo'), repo, {
+      recursive: true,
+    });
+    const { sha, commitTime } = await commit(repo, `${svc.name}: initial service from the commit-to-cloud template`);
+    job.builds.push(await buildAndPackage(job, svc.name, repo, sha, commitTime));
+  }
+  job.written.push({ what: 'service repositories (seeded from templates/service-repo or artifact-repo)', path: join(job.work, 'repos') });
+  if (!job.registry) job.written.push({ what: 'local image store (stand-in for the GCS-backed registry)', path: job.images });
+  const stagingRuns = await Promise.all(job.builds.map((b) => toStaging(job, b, 60)));
+  if (stagingRuns.some((r) => r.exitCode !== 0)) throw new Error('a staging deploy failed (see above)');
+}
+
+/** The everyday change: bulb-api (or the first service). */
+const changed = (job: MainJob): Build => job.builds.find((b) => b.name === 'bulb-api') ?? job.builds[0];
+/** The broken release: storefront (or the last service). */
+const victim = (job: MainJob): Build => job.builds.find((b) => b.name === 'storefront') ?? job.builds[job.builds.length - 1];
+
+/** One small commit, from push to production, and the reviewer sees exactly what changes. */
+async function oneCommit(job: MainJob): Promise<void> {
+  const next = await release(job, changed(job), {
+    message: 'Answer / with the service name',
+    file: 'README.md',
+    append: '\nA small change, released by the demo.\n',
+  });
+  await smoke(job, next);
+  await promote(job, next, true, false);
+}
+
+/** A broken release: it passes its unit tests, fails its health check, and is rolled back automatically. */
+async function brokenRelease(job: MainJob): Promise<void> {
+  const v = victim(job);
+  // The defect only shows at run time: the commit ships a file named BROKEN, which makes the image's /health answer
+  // 500 (the unit tests pass); with Docker a real image whose containers fail their health check.
+  const change = {
+    message: 'Read the new config key (forgot to ship it)',
+    file: 'BROKEN',
+    append: 'This release is broken on purpose by the demo: server.js answers 500 on /health while this file exists.\n',
+  };
+  const bad = await release(job, v, change, 12, 1);
+  const running = await runningImage(job.clusters.staging.url, marathonAppId(v.name, 'staging'));
+  job.say(
+    `  as intended: the deploy failed (exit 1) and was rolled back; staging ${v.name} runs ${running} again, and the failed version stays in Marathon's history`,
+  );
+  if (running === bad.image) throw new Error(`staging ${v.name} still runs the broken image ${bad.image}`);
+  job.summary.rollback = { service: v.name, failedImage: bad.image, runningImage: running };
+}
+
+/** Fleet status, and the DORA report from the audit log. */
+async function statusAndReport(job: MainJob): Promise<void> {
+  const { deploy, audit } = job.clusters;
+  const status = await deploy(AUTHOR, ['status']);
+  for (const line of status.stdout.trimEnd().split('\n')) job.say(`  ${line}`);
+  for (const environment of ['production', 'staging']) {
+    const report = await deploy(AUTHOR, ['report', '--since', '1d', '--env', environment]);
+    for (const line of report.stdout.trimEnd().split('\n')) job.say(`  ${line}`);
+  }
+  const statusJson = await deploy(AUTHOR, ['status', '--json']);
+  job.summary.status = safeJson(statusJson.stdout);
+  const reportJson = await deploy(AUTHOR, ['report', '--since', '1d', '--json']);
+  job.summary.report = safeJson(reportJson.stdout);
+  job.written.push({ what: 'audit log (every plan, approval, apply and rollback)', path: audit });
+}
+
+/** What was written where, and what to do next. */
+async function finish(job: MainJob): Promise<void> {
+  job.say(`\nDone in ${job.elapsed()}. Files written:`);
+  for (const w of job.written) job.say(`  ${w.what.padEnd(58)} ${job.rel(w.path)}`);
+  job.say('\nNext:');
+  job.say('  add a service:        npm run new-service -- my-service   (then edit services/my-service.ts)');
+  job.say('  a real Marathon:      MARATHON_URL_STAGING=https://… npm run --silent deploy -- status');
+  job.say('  the real platform:    see README "Platform engineers" (Terraform, Google and GitHub credentials), then npx cdktf deploy');
+  job.summary.files = job.written;
+  job.summary.seconds = job.seconds();
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The main job, in order. */
+export const MAIN_JOB_STEPS: readonly Step[] = [
+  { name: 'docker', run: chooseDocker },
+  { name: 'synth', heading: () => 'Synthesize the platform (what `cdktf deploy` would create)', run: synthesize },
+  { name: 'clusters', run: startClusters },
+  {
+    name: 'build',
+    heading: (job) => `Build (build.sh + unit tests), ${job.registry ? 'docker build + push' : 'package'}, deploy to staging`,
+    run: buildAll,
+  },
+  {
+    name: 'smoke',
+    heading: () => 'Smoke tests against staging',
+    run: async (job) => {
+      for (const b of job.builds) await smoke(job, b);
+    },
+  },
+  {
+    name: 'first-release',
+    heading: () => 'First production release: plan, approval by a second person, apply',
+    run: async (job) => {
+      job.written.push({ what: 'production plan files', path: join(job.work, 'plans') });
+      for (const b of job.builds) await promote(job, b, false, b === job.builds[0]);
+    },
+  },
+  { name: 'one-commit', heading: (job) => `One commit of ${changed(job).name}, from push to production`, run: oneCommit },
+  {
+    name: 'broken-release',
+    heading: (job) => `A broken release of ${victim(job).name} to staging, rolled back automatically`,
+    run: brokenRelease,
+  },
+  { name: 'status-report', heading: () => 'Fleet status, and the DORA report from the audit log', run: statusAndReport },
+  { name: 'finish', run: finish },
+];
