@@ -37,7 +37,30 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
   const subject = `Microservice(${def.name})`;
   const out: Violation[] = [];
   const add = (field: string, value: unknown, message: string) => out.push({ subject, field, value, message });
+  validateIdentity(def, options, add);
+  validateResources(def, add);
+  const ports = validatePorts(def, add);
+  if (def.healthCheck) validateHealthCheck(def.healthCheck, ports.length, add);
+  validatePackage(def, add);
+  validateEnvironment(def, add);
+  validateReview(def, add);
+  // The Marathon rules, on what will really be sent (both environments; the package reference does not affect validity).
+  if (out.length === 0) {
+    const ref =
+      packageOf(def).kind === 'artifact'
+        ? { artifact: { uri: `https://artifacts.invalid/${baseName(artifactFile(def))}`, sha256: '0'.repeat(64) } }
+        : { image: 'validate:latest' };
+    for (const env of ENVIRONMENTS) {
+      for (const v of validateMarathonApp(renderMarathonApp(def, env, ref))) {
+        out.push({ ...v, subject: `${subject} in ${env}` });
+      }
+    }
+  }
+  return out;
+}
 
+/** The name (it becomes the Marathon id and names triggers) and the repository (under the platform's GitHub owner). */
+function validateIdentity(def: ServiceDefinition, options: ValidateOptions, add: Add): void {
   if (typeof def.name !== 'string' || !NAME.test(def.name)) {
     const fixed = String(def.name)
       .toLowerCase()
@@ -61,6 +84,10 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
       `must belong to the GitHub owner '${options.githubOwner}' that the platform manages; move the repository or set C2C_GITHUB_OWNER`,
     );
   }
+}
+
+/** CPU, memory, disk and instances per environment. */
+function validateResources(def: ServiceDefinition, add: Add): void {
   if (!(def.cpus > 0)) add('cpus', def.cpus, 'must be > 0; set the CPU share per task, e.g. 0.25');
   if (!(def.mem > 0)) add('mem', def.mem, "must be > 0 MiB; set it to the container's limit, e.g. 256");
   if (def.disk !== undefined && !(def.disk >= 0)) add('disk', def.disk, 'must be >= 0 MiB');
@@ -78,7 +105,10 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
       `is fewer than staging (${def.instances.staging}); raise it, or set 'allowFewerInProduction: true' if that is intended`,
     );
   }
+}
 
+/** The ports (an artifact's have no containerPort); returns them. */
+function validatePorts(def: ServiceDefinition, add: Add): ReturnType<typeof portsOf> {
   const pkg = packageOf(def);
   const artifact = pkg.kind === 'artifact';
   const ports = Array.isArray(portsOf(def)) ? portsOf(def) : [];
@@ -97,8 +127,11 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
       add(`ports[${i}].containerPort`, p.containerPort, 'must be a port number from 1 to 65535, e.g. 8080');
     }
   });
-  if (def.healthCheck) validateHealthCheck(def.healthCheck, ports.length, add);
-  validatePackage(def, add);
+  return ports;
+}
+
+/** Env, secrets and labels: valid names, string values, nothing twice, no reserved prefix. */
+function validateEnvironment(def: ServiceDefinition, add: Add): void {
   for (const [k, v] of Object.entries(def.env ?? {})) {
     if (!ENV_NAME.test(k)) add(`env.${k}`, k, 'is not a valid variable name; use letters, digits and _ (not starting with a digit)');
     if (typeof v !== 'string') add(`env.${k}`, v, `must be a string (Marathon rejects numbers and booleans); write "${String(v)}"`);
@@ -112,6 +145,10 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
     if (typeof v !== 'string') add(`labels.${k}`, v, `must be a string (Marathon labels are strings); write "${String(v)}"`);
     if (k.startsWith('c2c.')) add(`labels.${k}`, k, "uses the reserved prefix 'c2c.'; choose another key");
   }
+}
+
+/** What the release process needs: the smoke test, the production reviewers, the approval lifetime, the build paths. */
+function validateReview(def: ServiceDefinition, add: Add): void {
   if (typeof def.smokeTest !== 'string' || def.smokeTest.trim() === '') {
     add('smokeTest', def.smokeTest, "must be the command that tests a running environment (it gets SERVICE_URL), e.g. './e2e.sh'");
   }
@@ -126,19 +163,6 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
     add('approvalTtlHours', def.approvalTtlHours, 'must be > 0 hours, e.g. 24');
   if (def.paths !== undefined && def.paths.length === 0)
     add('paths', def.paths, 'must list at least one glob, or be left out to build on every push');
-
-  // The Marathon rules, on what will really be sent (both environments; the package reference does not affect validity).
-  if (out.length === 0) {
-    const ref = artifact
-      ? { artifact: { uri: `https://artifacts.invalid/${baseName(artifactFile(def))}`, sha256: '0'.repeat(64) } }
-      : { image: 'validate:latest' };
-    for (const env of ENVIRONMENTS) {
-      for (const v of validateMarathonApp(renderMarathonApp(def, env, ref))) {
-        out.push({ ...v, subject: `${subject} in ${env}` });
-      }
-    }
-  }
-  return out;
 }
 
 /** Rules across the catalog: unique names and repositories, plus every service's own rules. */
@@ -245,6 +269,12 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
     add('package.kind', pkg.kind, "must be 'image' (built by the repository), 'upstream-image' or 'artifact'");
     return;
   }
+  validateArtifact(def, pkg, add);
+}
+
+/** An artifact service: a tarball (or a single file) the fetcher puts in the sandbox, and the command that starts it. */
+function validateArtifact(def: ServiceDefinition, pkg: Record<string, unknown>, add: Add): void {
+  const build = def.build;
   const a = packageOf(def) as Extract<ReturnType<typeof packageOf>, { kind: 'artifact' }>;
   if (build === 'none') {
     add('build', build, "cannot be 'none' for an artifact: the build produces the tarball; use 'build.sh', 'make' or { command: '…' }");
