@@ -40,88 +40,89 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--json', 'print the plan file as JSON (plus "path") instead of the diff')
     .option('--notify', "tell the service's reviewers that the plan waits: posts to the chat webhook C2C_NOTIFY_WEBHOOK")
-    .action(
-      ctx.action(
-        async (opts: {
-          service?: string;
-          env?: string;
-          image?: string;
-          artifact?: string;
-          sha256?: string;
-          out?: string;
-          commit?: string;
-          commitTime?: string;
-          commitAuthor?: string;
-          key?: string;
-          json?: boolean;
-          notify?: boolean;
-          registry?: string;
-          timeout: number;
-          marathon?: string;
-        }) => {
-          const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
-          const environment = parseEnvironment(opts.env);
-          const { image, artifact } = parsePackage(service, opts);
-          if (opts.commit !== undefined) parseCommit(opts.commit);
-          if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
-          if (opts.registry !== undefined) parseHttpUrl(opts.registry, '--registry');
-          if (opts.out !== undefined) checkFileTarget(opts.out, '--out');
-          const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
-          const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
-          let imageDigest: string | undefined;
-          if (registry && !artifact) {
-            const resolved = await resolveImageDigest(image, registry);
-            if ('note' in resolved) ctx.err(`note: ${resolved.note}`);
-            else imageDigest = resolved.digest;
-          }
-          const keyPath = environment === 'production' ? await signingKey(ctx, opts.key) : undefined;
-          if (environment === 'production' && !keyPath) {
-            ctx.err(
-              "note: no signing key (--key, DEPLOY_SIGNING_KEY or git's user.signingkey): the plan is unsigned and only a Cloud Build approval can approve it",
-            );
-          }
-          const { plan } = await planService(
-            { client, actor: ctx.actor(), audit: ctx.audit(), timeoutMs: opts.timeout * 1000 },
-            {
-              service,
-              environment,
-              image,
-              artifact,
-              imageDigest,
-              commit: opts.commit,
-              commitTime: opts.commitTime,
-              ...(opts.commitAuthor ? { commitAuthor: opts.commitAuthor } : {}),
-              ...(keyPath ? { signing: { keyPath, signers: await allowedSigners(ctx) } } : {}),
-            },
-          );
-          const path = opts.out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
-          await writePlanFile(path, plan);
-          if (opts.json) {
-            ctx.json({ path, ...plan });
-          } else {
-            ctx.out(
-              `plan ${plan.id.slice(0, 12)} for ${service.name} in ${environment} (live version ${plan.liveVersion ?? 'none: first deploy'})${plan.signature ? `, signed by ${plan.createdBy}` : ''}:`,
-            );
-            ctx.out(formatDiff(plan.diff));
-          }
-          ctx.err(`plan written to ${path} (id ${plan.id})`);
-          if (opts.notify) {
-            await notifyPlanWaiting({
-              webhook: ctx.env.C2C_NOTIFY_WEBHOOK,
-              plan,
-              planPath: path,
-              reviewers: service.approvers,
-              project: ctx.env.C2C_BUILD_PROJECT,
-              location: ctx.env.C2C_BUILD_LOCATION,
-              report: (line) => ctx.err(line),
-            });
-          }
-          ctx.err(
-            environment === 'production'
-              ? `next: an approver runs 'deploy approve ${path}', then 'deploy apply --plan ${path}'`
-              : `next: 'deploy apply --plan ${path}'`,
-          );
-        },
-      ),
+    .action(ctx.action((opts: PlanOptions) => run(ctx, opts)));
+}
+
+/** The options of `deploy plan`. */
+interface PlanOptions {
+  readonly service?: string;
+  readonly env?: string;
+  readonly image?: string;
+  readonly artifact?: string;
+  readonly sha256?: string;
+  readonly out?: string;
+  readonly commit?: string;
+  readonly commitTime?: string;
+  readonly commitAuthor?: string;
+  readonly key?: string;
+  readonly json?: boolean;
+  readonly notify?: boolean;
+  readonly registry?: string;
+  readonly timeout: number;
+  readonly marathon?: string;
+}
+
+async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
+  const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
+  const environment = parseEnvironment(opts.env);
+  const { image, artifact } = parsePackage(service, opts);
+  if (opts.commit !== undefined) parseCommit(opts.commit);
+  if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
+  if (opts.registry !== undefined) parseHttpUrl(opts.registry, '--registry');
+  if (opts.out !== undefined) checkFileTarget(opts.out, '--out');
+  const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
+  const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
+  let imageDigest: string | undefined;
+  if (registry && !artifact) {
+    const resolved = await resolveImageDigest(image, registry);
+    if ('note' in resolved) ctx.err(`note: ${resolved.note}`);
+    else imageDigest = resolved.digest;
+  }
+  const keyPath = environment === 'production' ? await signingKey(ctx, opts.key) : undefined;
+  if (environment === 'production' && !keyPath) {
+    ctx.err(
+      "note: no signing key (--key, DEPLOY_SIGNING_KEY or git's user.signingkey): the plan is unsigned and only a Cloud Build approval can approve it",
     );
+  }
+  const { plan } = await planService(
+    { client, actor: ctx.actor(), audit: ctx.audit(), timeoutMs: opts.timeout * 1000 },
+    {
+      service,
+      environment,
+      image,
+      artifact,
+      imageDigest,
+      commit: opts.commit,
+      commitTime: opts.commitTime,
+      ...(opts.commitAuthor ? { commitAuthor: opts.commitAuthor } : {}),
+      ...(keyPath ? { signing: { keyPath, signers: await allowedSigners(ctx) } } : {}),
+    },
+  );
+  const path = opts.out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
+  await writePlanFile(path, plan);
+  if (opts.json) {
+    ctx.json({ path, ...plan });
+  } else {
+    ctx.out(
+      `plan ${plan.id.slice(0, 12)} for ${service.name} in ${environment} (live version ${plan.liveVersion ?? 'none: first deploy'})${plan.signature ? `, signed by ${plan.createdBy}` : ''}:`,
+    );
+    ctx.out(formatDiff(plan.diff));
+  }
+  ctx.err(`plan written to ${path} (id ${plan.id})`);
+  if (opts.notify) {
+    await notifyPlanWaiting({
+      webhook: ctx.env.C2C_NOTIFY_WEBHOOK,
+      plan,
+      planPath: path,
+      reviewers: service.approvers,
+      project: ctx.env.C2C_BUILD_PROJECT,
+      location: ctx.env.C2C_BUILD_LOCATION,
+      report: (line) => ctx.err(line),
+    });
+  }
+  ctx.err(
+    environment === 'production'
+      ? `next: an approver runs 'deploy approve ${path}', then 'deploy apply --plan ${path}'`
+      : `next: 'deploy apply --plan ${path}'`,
+  );
 }
