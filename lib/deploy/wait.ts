@@ -82,146 +82,203 @@ export async function waitForDeployment(
   }
 }
 
-async function watch(ctx: DeployContext, input: Parameters<typeof waitForDeployment>[1]): Promise<WaitOutcome> {
-  const { client } = ctx;
+type WatchInput = Parameters<typeof waitForDeployment>[1];
+
+/** What the watch remembers between polls. */
+interface WatchState {
+  /** Failed tasks of the new version: task id -> reason. */
+  readonly failed: Map<string, string>;
+  lastStep: string;
+  lastTasks: string;
+  /** Why Marathon does not answer, while it does not. */
+  outage?: string;
+  /** The last answer: whether our deployment was listed, and the app. */
+  last: { mine: boolean; app: MarathonAppInfo | null };
+}
+
+/** One poll's answer: our deployment (if still listed) and the app. */
+interface Seen {
+  readonly mine: MarathonDeployment | undefined;
+  readonly app: MarathonAppInfo | null;
+}
+
+async function watch(ctx: DeployContext, input: WatchInput): Promise<WaitOutcome> {
   const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
-  const failed = new Map<string, string>();
-  const maxFailures = input.failFast?.maxFailures ?? DEFAULT_MAX_TASK_FAILURES;
-  let lastStep = '';
-  let lastTasks = '';
-  let outage: string | undefined;
-  let last: { mine: boolean; app: MarathonAppInfo | null } = { mine: true, app: null };
+  const state: WatchState = { failed: new Map(), lastStep: '', lastTasks: '', last: { mine: true, app: null } };
   for (;;) {
-    let deployments: MarathonDeployment[];
-    let app: MarathonAppInfo | null;
-    try {
-      [deployments, app] = await Promise.all([client.listDeployments(), client.getApp(input.appId)]);
-    } catch (err) {
-      if (!isOutage(err)) throw err;
-      if ((err as C2CError).code === 'DEADLINE' && outage === undefined) {
-        // The command's time is up, and Marathon was answering until now: a plain deadline, judged on the last answer.
-        return {
-          ok: false,
-          reason: 'deadline',
-          stillRunning: last.mine,
-          app: last.app,
-          message: `deployment ${input.deploymentId} did not finish in time`,
-        };
-      }
-      outage = (err as Error).message;
-      ctx.onProgress?.({ kind: 'outage', appId: input.appId, message: outage });
-      if (Date.now() >= input.deadline) {
-        return {
-          ok: false,
-          reason: 'unknown',
-          stillRunning: last.mine,
-          app: last.app,
-          message: `Marathon did not answer until the deadline (${outage})`,
-        };
-      }
+    const seen = await look(ctx, input, state);
+    if (seen === 'no answer') {
       await pause(ctx, poll, input.deadline);
       continue;
     }
-    if (outage !== undefined) {
-      outage = undefined;
-      ctx.onProgress?.({ kind: 'phase', appId: input.appId, message: 'Marathon answers again' });
-    }
-    const mine = deployments.find((d) => d.id === input.deploymentId);
-    last = { mine: mine !== undefined, app };
-    if (mine) {
-      const step = `${mine.currentStep}/${mine.totalSteps}`;
-      if (step !== lastStep) {
-        lastStep = step;
-        ctx.onProgress?.({
-          kind: 'step',
-          appId: input.appId,
-          deploymentId: mine.id,
-          currentStep: mine.currentStep,
-          totalSteps: mine.totalSteps,
-          actions: mine.currentActions.map((a) => a.action),
-        });
-      }
-    }
-    if (app) {
-      const tasks = `${app.tasksHealthy}/${app.tasksRunning}/${app.instances}`;
-      if (tasks !== lastTasks) {
-        lastTasks = tasks;
-        ctx.onProgress?.({
-          kind: 'tasks',
-          appId: input.appId,
-          healthy: app.tasksHealthy,
-          running: app.tasksRunning,
-          wanted: app.instances,
-          healthChecks: app.hasHealthChecks,
-        });
-      }
-    }
-    if (!mine) {
-      if (!input.expect(app)) {
-        return {
-          ok: false,
-          reason: 'superseded',
-          stillRunning: false,
-          app,
-          message: app
-            ? `deployment ${input.deploymentId} ended, but ${input.appId} now holds another definition (version ${app.version}): it was cancelled or superseded`
-            : `deployment ${input.deploymentId} ended and ${input.appId} no longer exists`,
-        };
-      }
-      if (app === null || isSettled(app)) return { ok: true, app };
-    }
-    if (input.failFast && app) {
-      const failure = app.lastTaskFailure;
-      if (failure?.version === input.failFast.version) {
-        failed.set(failure.taskId ?? failure.timestamp ?? String(failed.size), failure.message ?? failure.state ?? 'no reason given');
-      }
-      const lastReason = [...failed.values()].pop();
-      if (failed.size >= maxFailures) {
-        return {
-          ok: false,
-          reason: 'failing',
-          stillRunning: mine !== undefined,
-          app,
-          message: `task failed: ${lastReason} (${failed.size} failed tasks of version ${input.failFast.version})`,
-        };
-      }
-      if (failed.size > 0 && app.tasksRunning < app.instances) {
-        const queued = (await client.getQueue()).find((q) => q.appId === input.appId);
-        if (queued && !queued.overdue && Date.now() + queued.delaySeconds * 1000 >= input.deadline) {
-          return {
-            ok: false,
-            reason: 'failing',
-            stillRunning: mine !== undefined,
-            app,
-            message: `task failed: ${lastReason}; Marathon backs off the next launch for ${queued.delaySeconds} s, past the deadline`,
-          };
-        }
-      }
-    }
-    if (Date.now() >= input.deadline) {
-      const counts = app
-        ? `${app.hasHealthChecks ? `${app.tasksHealthy} of ${app.instances} healthy` : `${app.tasksRunning} of ${app.instances} running`}`
-        : 'app missing';
-      let why = failed.size > 0 ? `; last task failure: ${[...failed.values()].pop()}` : '';
-      if (app && app.tasksRunning < app.instances) {
-        // Tasks that never launched: the launch queue says why Marathon declined the offers it had.
-        const queued = (await client.getQueue().catch(() => [])).find((q) => q.appId === input.appId);
-        const declined = queued?.declinedBecause.slice(0, 3).map((d) => `${d.reason} (${d.declined})`);
-        if (declined && declined.length > 0) why += `; Marathon declined offers: ${declined.join(', ')}`;
-      }
+    if ('ok' in seen) return seen;
+    reportProgress(ctx, input, state, seen);
+    const outcome =
+      ended(input, seen) ??
+      (input.failFast && seen.app ? await failing(ctx, input, input.failFast, state, { ...seen, app: seen.app }) : undefined) ??
+      (Date.now() >= input.deadline ? await pastDeadline(ctx, input, state, seen) : undefined);
+    if (outcome) return outcome;
+    await pause(ctx, poll, input.deadline);
+  }
+}
+
+/**
+ * Polls the deployments and the app. While Marathon does not answer: 'no answer' (poll again), or at the deadline the
+ * outcome (`deadline` when it answered until the command's time ran out, else `unknown`).
+ */
+async function look(ctx: DeployContext, input: WatchInput, state: WatchState): Promise<Seen | WaitOutcome | 'no answer'> {
+  let deployments: MarathonDeployment[];
+  let app: MarathonAppInfo | null;
+  try {
+    [deployments, app] = await Promise.all([ctx.client.listDeployments(), ctx.client.getApp(input.appId)]);
+  } catch (err) {
+    if (!isOutage(err)) throw err;
+    if ((err as C2CError).code === 'DEADLINE' && state.outage === undefined) {
+      // The command's time is up, and Marathon was answering until now: a plain deadline, judged on the last answer.
       return {
         ok: false,
         reason: 'deadline',
-        stillRunning: mine !== undefined,
-        app,
-        message:
-          (mine
-            ? `deployment ${input.deploymentId} did not finish in time (step ${mine.currentStep} of ${mine.totalSteps}, ${counts})`
-            : `${input.appId} did not become healthy in time (${counts})`) + why,
+        stillRunning: state.last.mine,
+        app: state.last.app,
+        message: `deployment ${input.deploymentId} did not finish in time`,
       };
     }
-    await pause(ctx, poll, input.deadline);
+    state.outage = (err as Error).message;
+    ctx.onProgress?.({ kind: 'outage', appId: input.appId, message: state.outage });
+    if (Date.now() >= input.deadline) {
+      return {
+        ok: false,
+        reason: 'unknown',
+        stillRunning: state.last.mine,
+        app: state.last.app,
+        message: `Marathon did not answer until the deadline (${state.outage})`,
+      };
+    }
+    return 'no answer';
   }
+  if (state.outage !== undefined) {
+    state.outage = undefined;
+    ctx.onProgress?.({ kind: 'phase', appId: input.appId, message: 'Marathon answers again' });
+  }
+  const mine = deployments.find((d) => d.id === input.deploymentId);
+  state.last = { mine: mine !== undefined, app };
+  return { mine, app };
+}
+
+/** Reports a new deployment step and new task counts (each once). */
+function reportProgress(ctx: DeployContext, input: WatchInput, state: WatchState, { mine, app }: Seen): void {
+  if (mine) {
+    const step = `${mine.currentStep}/${mine.totalSteps}`;
+    if (step !== state.lastStep) {
+      state.lastStep = step;
+      ctx.onProgress?.({
+        kind: 'step',
+        appId: input.appId,
+        deploymentId: mine.id,
+        currentStep: mine.currentStep,
+        totalSteps: mine.totalSteps,
+        actions: mine.currentActions.map((a) => a.action),
+      });
+    }
+  }
+  if (app) {
+    const tasks = `${app.tasksHealthy}/${app.tasksRunning}/${app.instances}`;
+    if (tasks !== state.lastTasks) {
+      state.lastTasks = tasks;
+      ctx.onProgress?.({
+        kind: 'tasks',
+        appId: input.appId,
+        healthy: app.tasksHealthy,
+        running: app.tasksRunning,
+        wanted: app.instances,
+        healthChecks: app.hasHealthChecks,
+      });
+    }
+  }
+}
+
+/** Our deployment is gone: success when the app holds our definition and is settled, superseded when it does not. */
+function ended(input: WatchInput, { mine, app }: Seen): WaitOutcome | undefined {
+  if (mine) return undefined;
+  if (!input.expect(app)) {
+    return {
+      ok: false,
+      reason: 'superseded',
+      stillRunning: false,
+      app,
+      message: app
+        ? `deployment ${input.deploymentId} ended, but ${input.appId} now holds another definition (version ${app.version}): it was cancelled or superseded`
+        : `deployment ${input.deploymentId} ended and ${input.appId} no longer exists`,
+    };
+  }
+  if (app === null || isSettled(app)) return { ok: true, app };
+  return undefined;
+}
+
+/**
+ * Fail fast: tasks of the new version keep failing (the app's `lastTaskFailure`), or the launch queue backs off the
+ * next launch past the deadline.
+ */
+async function failing(
+  ctx: DeployContext,
+  input: WatchInput,
+  failFast: FailFast,
+  state: WatchState,
+  { mine, app }: Seen & { app: MarathonAppInfo },
+): Promise<WaitOutcome | undefined> {
+  const { failed } = state;
+  const maxFailures = failFast.maxFailures ?? DEFAULT_MAX_TASK_FAILURES;
+  const failure = app.lastTaskFailure;
+  if (failure?.version === failFast.version) {
+    failed.set(failure.taskId ?? failure.timestamp ?? String(failed.size), failure.message ?? failure.state ?? 'no reason given');
+  }
+  const lastReason = [...failed.values()].pop();
+  if (failed.size >= maxFailures) {
+    return {
+      ok: false,
+      reason: 'failing',
+      stillRunning: mine !== undefined,
+      app,
+      message: `task failed: ${lastReason} (${failed.size} failed tasks of version ${failFast.version})`,
+    };
+  }
+  if (failed.size > 0 && app.tasksRunning < app.instances) {
+    const queued = (await ctx.client.getQueue()).find((q) => q.appId === input.appId);
+    if (queued && !queued.overdue && Date.now() + queued.delaySeconds * 1000 >= input.deadline) {
+      return {
+        ok: false,
+        reason: 'failing',
+        stillRunning: mine !== undefined,
+        app,
+        message: `task failed: ${lastReason}; Marathon backs off the next launch for ${queued.delaySeconds} s, past the deadline`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** The deadline passed: what was reached, the last task failure, and why Marathon declined offers for tasks that never launched. */
+async function pastDeadline(ctx: DeployContext, input: WatchInput, state: WatchState, { mine, app }: Seen): Promise<WaitOutcome> {
+  const counts = app
+    ? `${app.hasHealthChecks ? `${app.tasksHealthy} of ${app.instances} healthy` : `${app.tasksRunning} of ${app.instances} running`}`
+    : 'app missing';
+  let why = state.failed.size > 0 ? `; last task failure: ${[...state.failed.values()].pop()}` : '';
+  if (app && app.tasksRunning < app.instances) {
+    // Tasks that never launched: the launch queue says why Marathon declined the offers it had.
+    const queued = (await ctx.client.getQueue().catch(() => [])).find((q) => q.appId === input.appId);
+    const declined = queued?.declinedBecause.slice(0, 3).map((d) => `${d.reason} (${d.declined})`);
+    if (declined && declined.length > 0) why += `; Marathon declined offers: ${declined.join(', ')}`;
+  }
+  return {
+    ok: false,
+    reason: 'deadline',
+    stillRunning: mine !== undefined,
+    app,
+    message:
+      (mine
+        ? `deployment ${input.deploymentId} did not finish in time (step ${mine.currentStep} of ${mine.totalSteps}, ${counts})`
+        : `${input.appId} did not become healthy in time (${counts})`) + why,
+  };
 }
 
 /** Sleeps the next poll delay (never past the deadline), counting it as time spent waiting on Marathon. */
