@@ -7,6 +7,8 @@ import { cloudBuildCheckName, triggerNames } from './build-pipeline';
 import { C2CStack } from './c2c-stack';
 import { Microservice } from './microservice';
 import { PlatformRefs } from './naming';
+import { checkApis } from './project-apis';
+import { platformRefsIn } from './platform-stack';
 
 /** Props of {@link ServiceStack}. */
 export interface ServiceStackProps {
@@ -38,6 +40,12 @@ export interface ServiceStackProps {
    * @default - none
    */
   readonly repositoryLink?: string;
+  /**
+   * Where the platform stack's state is (the GCS backend's bucket and prefix): the deploy bundle's generation is read
+   * from it. Without it, `refs` are used as given (one stack synthesized on its own, in tests).
+   * @default - none
+   */
+  readonly platformState?: { readonly bucket: string; readonly prefix: string };
   /**
    * Machine type of the service's default-pool builds.
    * @default - Cloud Build's default
@@ -79,11 +87,13 @@ export class ServiceStack extends C2CStack {
       defaultLabels: { 'managed-by': 'commit-to-cloud' },
     });
     new GithubProvider(this, 'github', { owner: platform.githubOwner });
+    // The APIs are declared by the platform stack, which this stack is applied after.
+    checkApis(this);
     const ownership = repositoryOwnership(service, props.fleet ?? [service], platform.project);
     this.microservice = new Microservice(this, 'service', {
       service,
       platform,
-      refs: props.refs,
+      refs: props.platformState ? platformRefsIn(this, props.refs, props.platformState) : props.refs,
       connection: props.connection,
       seedFiles: props.seedFiles,
       manageRepository: ownership.manage,
