@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Construct } from 'constructs';
 import { IStackSynthesizer, ISynthesisSession, TerraformStack } from 'cdktf';
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { MarathonApp } from './marathon-app';
 import { TerraformJson, undeclaredReferences } from './reference-integrity';
 
@@ -54,4 +55,17 @@ export class C2CStack extends TerraformStack {
     mkdirSync(dir, { recursive: true });
     for (const app of apps) writeFileSync(join(dir, app.fileName), app.json);
   }
+}
+
+/** The label every Google resource of the app carries (the provider's `default_labels`). */
+export const MANAGED_BY_LABEL = { 'managed-by': 'commit-to-cloud' } as const;
+
+/**
+ * The Google provider of a stack, with {@link MANAGED_BY_LABEL} as its default labels. Written as an override: cdktf
+ * would write the map's key in snake case (`managed_by`), a second label beside the resources' own `managed-by`.
+ */
+export function googleProvider(scope: Construct, platform: { readonly project: string; readonly region: string }): GoogleProvider {
+  const provider = new GoogleProvider(scope, 'google', { project: platform.project, region: platform.region });
+  provider.addOverride('default_labels', { ...MANAGED_BY_LABEL });
+  return provider;
 }

@@ -6,6 +6,7 @@ import { PlatformConfig, platformEnv } from '../lib/platform';
 import { bashStep, PipelineStep, STEP_IMAGES, toTriggerStep } from './build-steps';
 import { PLATFORM_PLAN_PREFIX, serviceAccountResource } from './naming';
 import { repositoryLink, repositoryLinkId } from './repository-link';
+import { escapeCloudBuild } from './terraform-escape';
 
 /**
  * Which side of the fleet a stack changes. `staging`-side stacks are applied as soon as they are planned on the
@@ -116,9 +117,10 @@ export class PlatformPipeline extends Construct {
       production: props.stacks.filter((s) => s.side === 'production').map((s) => s.name),
       all: props.stacks.map((s) => s.name),
     };
-    // Every setting synth reads (the same values the first synth read), and the tools' own switches.
+    // Every setting synth reads (the same values the first synth read; a `$` reaches the step as itself), and the
+    // tools' own switches.
     this.env = [
-      ...(props.synthEnv ?? [...platformEnv(props.platform), `C2C_CLOUDBUILD_CONNECTION=${props.connection}`]),
+      ...(props.synthEnv ?? [...platformEnv(props.platform), `C2C_CLOUDBUILD_CONNECTION=${props.connection}`]).map(escapeCloudBuild),
       'CHECKPOINT_DISABLE=1',
       'DISABLE_VERSION_CHECK=1',
       'CI=true',

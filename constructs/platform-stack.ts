@@ -1,6 +1,5 @@
 import { Construct } from 'constructs';
 import { DataTerraformRemoteStateGcs, TerraformOutput } from 'cdktf';
-import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
 import { Approvers, ApproverPrincipals } from './approvers';
@@ -9,7 +8,7 @@ import { AuditBucket } from './audit-bucket';
 import { ValidationError, Violation } from '../lib/errors';
 import { ProjectApis } from './project-apis';
 import { GithubPlan } from './settings';
-import { C2CStack } from './c2c-stack';
+import { C2CStack, googleProvider } from './c2c-stack';
 import { DeployBucket, DeployBundle } from './deploy-bucket';
 import { BuildNotifier, NotifierKind } from './build-notifier';
 import { MarathonCredentials } from './marathon-credentials';
@@ -179,11 +178,7 @@ export class PlatformStack extends C2CStack {
     const { platform } = props;
     checkPlatformProps(props);
     this.names = platformNames(platform);
-    new GoogleProvider(this, 'google', {
-      project: platform.project,
-      region: platform.region,
-      defaultLabels: { 'managed-by': 'commit-to-cloud' },
-    });
+    googleProvider(this, platform);
     this.apis = new ProjectApis(this, 'apis', { project: platform.project });
     this.serviceAccounts = new PlatformServiceAccounts(this, 'service-accounts', {
       project: platform.project,

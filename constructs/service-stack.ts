@@ -1,10 +1,9 @@
 import { Construct } from 'constructs';
-import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { GithubProvider } from '@cdktf/provider-github/lib/provider';
 import { ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
 import { cloudBuildCheckName, triggerNames } from './build-pipeline';
-import { C2CStack } from './c2c-stack';
+import { C2CStack, googleProvider } from './c2c-stack';
 import { Microservice } from './microservice';
 import { PlatformRefs } from './naming';
 import { checkApis } from './project-apis';
@@ -81,11 +80,7 @@ export class ServiceStack extends C2CStack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { platform, service } = props;
-    new GoogleProvider(this, 'google', {
-      project: platform.project,
-      region: platform.region,
-      defaultLabels: { 'managed-by': 'commit-to-cloud' },
-    });
+    googleProvider(this, platform);
     new GithubProvider(this, 'github', { owner: platform.githubOwner });
     // The APIs are declared by the platform stack, which this stack is applied after.
     checkApis(this);
