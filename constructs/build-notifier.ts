@@ -139,23 +139,7 @@ export class BuildNotifier extends Construct {
       member: runner.member,
     });
 
-    const templateObject = new StorageBucketObject(this, 'template', {
-      bucket: props.configBucket,
-      name: `notifier/${kind}-template.json`,
-      content: SLACK_TEMPLATE,
-      contentType: 'application/json',
-    });
-    const config = new StorageBucketObject(this, 'config', {
-      bucket: props.configBucket,
-      name: `notifier/${kind}.yaml`,
-      contentType: 'text/yaml',
-      content: notifierConfig({
-        kind,
-        filter: props.filter ?? NOTIFIER_FILTER,
-        webhookVersion: this.webhookVersion,
-        templateUri: kind === 'slack' ? `gs://${props.configBucket}/${templateObject.name}` : undefined,
-      }),
-    });
+    const config = this.configObjects(props, kind);
     this.service = new CloudRunV2Service(this, 'service', {
       project: props.project,
       location: props.region,
@@ -179,6 +163,32 @@ export class BuildNotifier extends Construct {
         ],
       },
     });
+    this.subscription = this.subscribe(props, invoker);
+  }
+
+  /** The configuration and the Slack message template, objects of the config bucket; returns the configuration. */
+  private configObjects(props: BuildNotifierProps, kind: NotifierKind): StorageBucketObject {
+    const templateObject = new StorageBucketObject(this, 'template', {
+      bucket: props.configBucket,
+      name: `notifier/${kind}-template.json`,
+      content: SLACK_TEMPLATE,
+      contentType: 'application/json',
+    });
+    return new StorageBucketObject(this, 'config', {
+      bucket: props.configBucket,
+      name: `notifier/${kind}.yaml`,
+      contentType: 'text/yaml',
+      content: notifierConfig({
+        kind,
+        filter: props.filter ?? NOTIFIER_FILTER,
+        webhookVersion: this.webhookVersion,
+        templateUri: kind === 'slack' ? `gs://${props.configBucket}/${templateObject.name}` : undefined,
+      }),
+    });
+  }
+
+  /** The push subscription on `cloud-builds`, signed with the invoker's OIDC token, the only one that may invoke. */
+  private subscribe(props: BuildNotifierProps, invoker: ServiceAccount): PubsubSubscription {
     new CloudRunV2ServiceIamMember(this, 'invoker-binding', {
       project: props.project,
       location: props.region,
@@ -193,7 +203,7 @@ export class BuildNotifier extends Construct {
       role: 'roles/iam.serviceAccountTokenCreator',
       member: `serviceAccount:service-${project.number}@gcp-sa-pubsub.iam.gserviceaccount.com`,
     });
-    this.subscription = new PubsubSubscription(this, 'subscription', {
+    return new PubsubSubscription(this, 'subscription', {
       project: props.project,
       name: 'c2c-notifier',
       topic: this.topic.id,
