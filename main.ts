@@ -1,14 +1,9 @@
 // Composes the platform: one App, the platform stack and one stack per service (each with a GCS state backend).
 // This is the synth command (`npm run synth`, `cdktf synth/deploy`): it reads the environment once, and a mistake in
 // the settings or the services is one message and exit code 2, never a stack trace.
-import { join } from 'node:path';
-import { App } from 'cdktf';
-import { loadDeployBundle } from './constructs/deploy-bucket';
-import { addFleet } from './constructs/fleet';
-import { findRepoRoot, loadSeedFiles, pipelineSettingsFromEnv, withLightTokenTraces } from './constructs/settings';
+import { findRepoRoot } from './constructs/settings';
+import { synthesize } from './constructs/synth';
 import { C2CError } from './lib/errors';
-import { platformFromEnv } from './lib/platform';
-import { loadCatalog } from './services';
 
 /** A user mistake (a catalog rule, a setting) as its one-line messages and a hint, exit 2; anything else keeps its stack. */
 function reportSynthError(e: unknown): number {
@@ -19,23 +14,7 @@ function reportSynthError(e: unknown): number {
 }
 
 try {
-  const root = findRepoRoot(__dirname);
-  const platform = platformFromEnv(process.env);
-  const settings = pipelineSettingsFromEnv(platform.githubOwner, process.env);
-
-  // The catalog first: a mistake in it is reported before anything is written.
-  const services = loadCatalog({ githubOwner: platform.githubOwner }).services;
-  withLightTokenTraces(() => {
-    const app = new App({ stackTraces: false });
-    addFleet(app, {
-      platform,
-      settings,
-      services,
-      bundle: loadDeployBundle(root, settings.deployBundle),
-      seedFiles: loadSeedFiles(join(root, 'templates', 'service-repo')),
-    });
-    app.synth();
-  }, process.env);
+  synthesize(process.env, { root: findRepoRoot(__dirname) });
 } catch (e) {
   process.exitCode = reportSynthError(e);
 }

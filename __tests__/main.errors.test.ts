@@ -30,7 +30,7 @@ beforeAll(async () => {
     format: 'cjs',
     packages: 'external',
     logLevel: 'warning',
-    plugins: [{ name: 'fixture-services', setup: (b) => b.onResolve({ filter: /^\.\/services$/ }, () => ({ path: fixture })) }],
+    plugins: [{ name: 'fixture-services', setup: (b) => b.onResolve({ filter: /^\.\.?\/services$/ }, () => ({ path: fixture })) }],
   });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { ITerraformDependable } from 'cdktf';
 import { CloudbuildTrigger } from '@cdktf/provider-google/lib/cloudbuild-trigger';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
@@ -40,6 +41,12 @@ export interface ApprovalReminderProps {
   /** The Cloud Scheduler account (runs triggers): its e-mail and member; it gets to act as the reminder's account. */
   readonly schedulerEmail: string;
   readonly schedulerMember: string;
+  /**
+   * What the trigger and its schedule wait for: the repository link and the webhook secret's value, so that the job
+   * never runs a build that cannot start.
+   * @default []
+   */
+  readonly dependsOn?: readonly ITerraformDependable[];
   /**
    * Minutes a production build waits for approval before the first reminder (`C2C_REMIND_AFTER_MINUTES`).
    * @default 30
@@ -145,6 +152,7 @@ export class ApprovalReminder extends Construct {
       tags: ['c2c', 'remind'],
       sourceToBuild: { repository: props.repository, ref: `refs/heads/${props.branch}`, repoType: 'GITHUB' },
       substitutions: { _C2C_BUNDLE: props.bundleObject, _C2C_BUNDLE_GENERATION: props.bundleGeneration },
+      dependsOn: [...(props.dependsOn ?? [])],
       buildAttribute: {
         step: steps.map(toTriggerStep),
         timeout: '300s',

@@ -1,4 +1,6 @@
 import { Construct } from 'constructs';
+import { ITerraformDependable } from 'cdktf';
+import { DataGoogleSecretManagerSecretVersion } from '@cdktf/provider-google/lib/data-google-secret-manager-secret-version';
 import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
@@ -10,6 +12,9 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
+
+/** The Secret Manager secret holding the chat webhook URL (created by hand with its value, see docs/first-deploy.md). */
+export const WEBHOOK_SECRET_ID = 'c2c-notify-webhook';
 
 /** Which of Google's Cloud Build notifiers posts the messages. */
 export type NotifierKind = 'slack' | 'googlechat';
@@ -77,8 +82,15 @@ export class BuildNotifier extends Construct {
   readonly service: CloudRunV2Service;
   /** The push subscription. */
   readonly subscription: PubsubSubscription;
-  /** The webhook secret's latest version name, for a build's `availableSecrets`. */
+  /** The webhook secret's latest version name, for a build's `availableSecrets` (a reference). */
   readonly webhookVersion: string;
+  /** The same version name as a literal, for other stacks (ordered after this one as a whole). */
+  readonly webhookVersionName: string;
+  /**
+   * The webhook secret's latest version, read by Terraform: the plan fails while the secret has no value, and
+   * everything that reads the value at start-up (the notifier, the reminder) waits for it.
+   */
+  readonly webhookValue: DataGoogleSecretManagerSecretVersion;
 
   constructor(scope: Construct, id: string, props: BuildNotifierProps) {
     super(scope, id);
@@ -87,11 +99,18 @@ export class BuildNotifier extends Construct {
     this.topic = new PubsubTopic(this, 'cloud-builds', { project: props.project, name: 'cloud-builds' });
     this.webhookSecret = new SecretManagerSecret(this, 'webhook', {
       project: props.project,
-      secretId: 'c2c-notify-webhook',
+      secretId: WEBHOOK_SECRET_ID,
       replication: { auto: {} },
       labels: { 'managed-by': 'commit-to-cloud', purpose: 'notifier-webhook' },
     });
+    // The value is added by a person (never in Terraform state). Reading the latest version makes Terraform stop
+    // before the notifier and the reminder are created while the secret has none (docs/first-deploy.md).
     this.webhookVersion = `${this.webhookSecret.id}/versions/latest`;
+    this.webhookVersionName = `projects/${props.project}/secrets/${WEBHOOK_SECRET_ID}/versions/latest`;
+    this.webhookValue = new DataGoogleSecretManagerSecretVersion(this, 'webhook-latest', {
+      project: props.project,
+      secret: this.webhookSecret.secretId,
+    });
     const runner = new ServiceAccount(this, 'runner', {
       project: props.project,
       accountId: 'c2c-notifier',
@@ -104,43 +123,32 @@ export class BuildNotifier extends Construct {
       displayName: 'commit-to-cloud notifier push',
       description: 'Signs the Pub/Sub push requests to the notifier',
     });
+    const grants: ITerraformDependable[] = [];
     for (const reader of [{ id: 'runner', member: runner.member }, ...(props.webhookReaders ?? [])]) {
-      new SecretManagerSecretIamMember(this, `webhook-reader-${reader.id}`, {
+      const grant = new SecretManagerSecretIamMember(this, `webhook-reader-${reader.id}`, {
         project: props.project,
         secretId: this.webhookSecret.secretId,
         role: 'roles/secretmanager.secretAccessor',
         member: reader.member,
       });
+      if (reader.id === 'runner') grants.push(grant);
     }
-    new StorageBucketIamMember(this, 'config-reader', {
+    const configReader = new StorageBucketIamMember(this, 'config-reader', {
       bucket: props.configBucket,
       role: 'roles/storage.objectViewer',
       member: runner.member,
     });
 
-    const templateObject = new StorageBucketObject(this, 'template', {
-      bucket: props.configBucket,
-      name: `notifier/${kind}-template.json`,
-      content: SLACK_TEMPLATE,
-      contentType: 'application/json',
-    });
-    const config = new StorageBucketObject(this, 'config', {
-      bucket: props.configBucket,
-      name: `notifier/${kind}.yaml`,
-      contentType: 'text/yaml',
-      content: notifierConfig({
-        kind,
-        filter: props.filter ?? NOTIFIER_FILTER,
-        webhookVersion: this.webhookVersion,
-        templateUri: kind === 'slack' ? `gs://${props.configBucket}/${templateObject.name}` : undefined,
-      }),
-    });
+    const config = this.configObjects(props, kind);
     this.service = new CloudRunV2Service(this, 'service', {
       project: props.project,
       location: props.region,
       name: 'c2c-notifier',
       ingress: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
       deletionProtection: false,
+      // The notifier reads its configuration and the webhook URL before it listens and exits when it cannot: it
+      // starts only once its runner may read both and the URL has a value.
+      dependsOn: [...grants, configReader, this.webhookValue],
       template: {
         serviceAccount: runner.email,
         scaling: { minInstanceCount: 0, maxInstanceCount: 2 },
@@ -155,6 +163,32 @@ export class BuildNotifier extends Construct {
         ],
       },
     });
+    this.subscription = this.subscribe(props, invoker);
+  }
+
+  /** The configuration and the Slack message template, objects of the config bucket; returns the configuration. */
+  private configObjects(props: BuildNotifierProps, kind: NotifierKind): StorageBucketObject {
+    const templateObject = new StorageBucketObject(this, 'template', {
+      bucket: props.configBucket,
+      name: `notifier/${kind}-template.json`,
+      content: SLACK_TEMPLATE,
+      contentType: 'application/json',
+    });
+    return new StorageBucketObject(this, 'config', {
+      bucket: props.configBucket,
+      name: `notifier/${kind}.yaml`,
+      contentType: 'text/yaml',
+      content: notifierConfig({
+        kind,
+        filter: props.filter ?? NOTIFIER_FILTER,
+        webhookVersion: this.webhookVersion,
+        templateUri: kind === 'slack' ? `gs://${props.configBucket}/${templateObject.name}` : undefined,
+      }),
+    });
+  }
+
+  /** The push subscription on `cloud-builds`, signed with the invoker's OIDC token, the only one that may invoke. */
+  private subscribe(props: BuildNotifierProps, invoker: ServiceAccount): PubsubSubscription {
     new CloudRunV2ServiceIamMember(this, 'invoker-binding', {
       project: props.project,
       location: props.region,
@@ -169,12 +203,14 @@ export class BuildNotifier extends Construct {
       role: 'roles/iam.serviceAccountTokenCreator',
       member: `serviceAccount:service-${project.number}@gcp-sa-pubsub.iam.gserviceaccount.com`,
     });
-    this.subscription = new PubsubSubscription(this, 'subscription', {
+    return new PubsubSubscription(this, 'subscription', {
       project: props.project,
       name: 'c2c-notifier',
       topic: this.topic.id,
       ackDeadlineSeconds: 60,
       messageRetentionDuration: '86400s',
+      // A subscription without traffic for 31 days is deleted by default; production builds can be rarer than that.
+      expirationPolicy: { ttl: '' },
       pushConfig: { pushEndpoint: this.service.uri, oidcToken: { serviceAccountEmail: invoker.email } },
     });
   }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Lazy } from 'cdktf';
+import { ITerraformDependable, Lazy } from 'cdktf';
 import {
   CloudbuildTrigger,
   CloudbuildTriggerBuild,
@@ -8,7 +8,7 @@ import {
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { artifactFile, artifactObjectName } from '../lib/catalog/artifact';
 import { buildCommand, buildOf, EnvironmentName, packageOf, ServiceDefinition } from '../lib/catalog/types';
-import { PlatformConfig, imageFor } from '../lib/platform';
+import { PlatformConfig, imageFor, platformEnv } from '../lib/platform';
 import {
   bashStep,
   DEPLOY_CLI,
@@ -19,8 +19,9 @@ import {
   stepProblems,
   toTriggerStep,
 } from './build-steps';
-import { MarathonSecretRefs, PlatformRefs, planPrefix } from './naming';
-import { REGISTRY_IMAGE } from './registry';
+import { MarathonSecretRefs, PlatformRefs, planPrefix, serviceAccountResource } from './naming';
+import { repositoryLink, repositoryLinkId } from './repository-link';
+import { MIRRORED_REGISTRY_IMAGE } from './registry';
 import { escapeCloudBuild } from './terraform-escape';
 
 /** Props of {@link BuildPipeline}. */
@@ -39,11 +40,11 @@ export interface BuildPipelineProps {
   /** Base URL the smoke tests reach the service at, per environment (`SERVICE_URL`). */
   readonly serviceUrls: Readonly<Record<EnvironmentName, string>>;
   /**
-   * The GitHub repository's clone URL, a reference to the `github_repository` this app declares, so the link is
-   * created after the repository.
-   * @default - `https://github.com/<repo>.git` (a repository this app does not declare)
+   * What the repository link waits for: the GitHub repository and its seed files (every commit of a new repository
+   * is written before a trigger can fire on it).
+   * @default []
    */
-  readonly remoteUri?: string;
+  readonly dependsOn?: readonly ITerraformDependable[];
   /**
    * The id of a repository link declared elsewhere (the first service of a monorepo declares it; the others refer to
    * it). When given, no link is declared here.
@@ -80,10 +81,234 @@ export function cloudBuildCheckName(triggerName: string, project: string): strin
   return `${triggerName} (${project})`;
 }
 
+/** The package steps of one package kind: what makes the package available and what the deploy steps deploy. */
+interface PackageSteps {
+  /** Steps that build, push or upload the package. */
+  readonly steps: PipelineStep[];
+  /** What `deploy apply`/`deploy plan` get (`--image X` or `--artifact U --sha256 H`). */
+  readonly deployArgs: string[];
+  /** The steps the staging deploy waits for. */
+  readonly ready: string[];
+}
+
+/** What every phase of {@link BuildPipeline} reads: the props plus the values derived from them once. */
+interface PipelineContext {
+  readonly props: BuildPipelineProps;
+  readonly service: ServiceDefinition;
+  readonly refs: PlatformRefs;
+  readonly branch: string;
+  readonly deployEnv: readonly string[];
+  readonly fetchDeploy: PipelineStep;
+  readonly command: string | undefined;
+  /** The `build.sh` (or `make`, or custom command) step; none for a service with no build. */
+  readonly buildSh?: PipelineStep;
+}
+
+/**
+ * The platform settings the deploy CLI reads in a build (one list: {@link PLATFORM_SETTINGS}), plus the build's own
+ * facts. The build's registry sidecar (same bucket) is how `deploy plan` pins the image to the digest it reports.
+ */
+const DEPLOY_SETTINGS = ['project', 'region', 'bucketPrefix', 'registryHost', 'marathonStaging', 'marathonProduction'] as const;
+
+function deployEnvOf(platform: PlatformConfig, refs: PlatformRefs): string[] {
+  return [
+    ...platformEnv(platform, DEPLOY_SETTINGS),
+    `C2C_AUDIT_BUCKET=${refs.auditBucket}`,
+    'C2C_REGISTRY_URL=http://c2c-registry:5000',
+    'C2C_BUILD_ID=$BUILD_ID',
+    'C2C_BUILD_PROJECT=$PROJECT_ID',
+    'C2C_BUILD_LOCATION=$LOCATION',
+    'CI=true',
+  ];
+}
+
+/**
+ * `build.sh` keeps its documented form (`bash build.sh`: seeded files are not executable); make or a custom command
+ * runs as written. A service with no build (an upstream image) gets no build or unit-test step.
+ */
+function buildStepOf(command: string | undefined, builderImage: string | undefined): PipelineStep | undefined {
+  if (command === undefined) return undefined;
+  return {
+    id: 'build',
+    image: builderImage ?? STEP_IMAGES.node,
+    entrypoint: 'bash',
+    args: command === './build.sh' ? ['build.sh'] : ['-c', escapeCloudBuild(command)],
+    waitFor: ['-'],
+  };
+}
+
+/** An upstream image: nothing to build; the deploy steps deploy the image as named. */
+function upstreamImageSteps(image: string): PackageSteps {
+  return { steps: [], deployArgs: ['--image', image], ready: [] };
+}
+
+/**
+ * An artifact: the tarball goes to the registry bucket (the cluster's machines read it) under its commit and SHA-256,
+ * created once and never replaced; the deploy steps get its URI and checksum as image services get their image.
+ */
+function artifactSteps(c: PipelineContext): PackageSteps {
+  const file = artifactFile(c.service);
+  const name = artifactObjectName(c.service, '$COMMIT_SHA', '{sha256}');
+  const upload = bashStep(
+    'upload-artifact',
+    STEP_IMAGES.deploy,
+    [
+      'set -euo pipefail',
+      `sha="$$(sha256sum '${file}' | cut -d' ' -f1)"`,
+      `node ${DEPLOY_CLI} object put '${file}' "gs://${c.refs.registryBucket}/${name}"`,
+      'echo "$$sha" > /workspace/artifact.sha256',
+      `echo "https://storage.googleapis.com/${c.refs.registryBucket}/${name.replace('{sha256}', () => '$$sha')}" > /workspace/artifact.uri`,
+    ].join('\n'),
+    [...(c.buildSh ? ['build'] : []), 'fetch-deploy'],
+  );
+  return {
+    steps: [upload],
+    deployArgs: ['--artifact', '$$(cat /workspace/artifact.uri)', '--sha256', '$$(cat /workspace/artifact.sha256)'],
+    ready: ['upload-artifact'],
+  };
+}
+
+/**
+ * An image: a registry sidecar running with this build's credentials (the only writer of the registry bucket), a
+ * BuildKit build with an inline cache (only the layers a step reuses are fetched), and the push.
+ */
+function imageSteps(c: PipelineContext): PackageSteps {
+  const s = c.service.name;
+  const local = `localhost:5000/${s}`;
+  const sidecar: PipelineStep = {
+    id: 'registry-sidecar',
+    image: STEP_IMAGES.docker,
+    waitFor: ['-'],
+    args: [
+      'run',
+      '-d',
+      '--name',
+      'c2c-registry',
+      '--network',
+      'cloudbuild',
+      '-p',
+      '5000:5000',
+      '-e',
+      'REGISTRY_STORAGE=gcs',
+      '-e',
+      `REGISTRY_STORAGE_GCS_BUCKET=${c.refs.registryBucket}`,
+      '-e',
+      'REGISTRY_STORAGE_GCS_ROOTDIRECTORY=/registry',
+      MIRRORED_REGISTRY_IMAGE,
+    ],
+  };
+  const build = bashStep(
+    'docker-build',
+    STEP_IMAGES.docker,
+    [
+      'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
+      ...mirroredBaseImages(),
+      [
+        'docker build --build-arg BUILDKIT_INLINE_CACHE=1',
+        `--cache-from ${local}:latest`,
+        `-t ${local}:$SHORT_SHA -t ${local}:latest .`,
+      ].join(' '),
+    ].join('\n'),
+    ['registry-sidecar'],
+    ['DOCKER_BUILDKIT=1'],
+  );
+  const push = bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, [
+    ...(c.buildSh ? ['build'] : []),
+    'docker-build',
+  ]);
+  return { steps: [sidecar, build, push], deployArgs: ['--image', imageFor(c.props.platform, s, '$SHORT_SHA')], ready: ['push'] };
+}
+
+/**
+ * Shell lines that pull each Docker Hub base image of the Dockerfile (`FROM name[:tag]`, no registry host) through
+ * Google's Docker Hub mirror, `mirror.gcr.io`, and tag it with its Docker Hub name, so that the build uses it and
+ * Docker Hub's anonymous pull limits never fail a deploy. Stage names, build args and images of other registries are left;
+ * an image the mirror does not hold is pulled by the build as before.
+ * @see https://cloud.google.com/artifact-registry/docs/pull-cached-dockerhub-images
+ */
+export function mirroredBaseImages(): string[] {
+  return [
+    `stages=" $$(awk 'toupper($$1)=="FROM" && toupper($$(NF-1))=="AS" { print $$NF }' Dockerfile | tr '\\n' ' ') "`,
+    'for ref in $$(awk \'toupper($$1)=="FROM" { for (i = 2; i <= NF; i++) if ($$i !~ /^--/) { print $$i; break } }\' Dockerfile); do',
+    '  first="$${ref%%/*}"',
+    `  case "$$ref" in scratch|*'$$'*) continue ;; esac`,
+    '  case "$$stages" in *" $$ref "*) continue ;; esac',
+    '  if [ "$$first" != "$$ref" ] && { [[ "$$first" == *.* ]] || [[ "$$first" == *:* ]] || [ "$$first" = localhost ]; }; then continue; fi',
+    '  path="$$ref"; [[ "$$ref" == */* ]] || path="library/$$ref"',
+    '  docker pull -q "mirror.gcr.io/$$path" >/dev/null 2>&1 && docker tag "mirror.gcr.io/$$path" "$$ref" || echo "note: $$ref is not in mirror.gcr.io"',
+    'done',
+  ];
+}
+
+/** Each package kind's steps. */
+function packageStepsOf(c: PipelineContext): PackageSteps {
+  const pkg = packageOf(c.service);
+  if (pkg.kind === 'upstream-image') return upstreamImageSteps(pkg.image);
+  if (pkg.kind === 'artifact') return artifactSteps(c);
+  return imageSteps(c);
+}
+
+/** A smoke-test step against one environment. */
+function smokeStep(c: PipelineContext, env: EnvironmentName, waitFor: readonly string[]): PipelineStep {
+  return bashStep(
+    `smoke-${env}`,
+    STEP_IMAGES.deploy,
+    // Files seeded through the GitHub API are not executable; the smoke command usually runs ./e2e.sh.
+    `chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(c.service.smokeTest)}`,
+    waitFor,
+    [`SERVICE_URL=${c.props.serviceUrls[env]}`, `DEPLOY_ENV=${env}`],
+  );
+}
+
+/**
+ * The push build: build and package, deploy to staging, smoke test, plan production, upload the plan (which starts
+ * the production trigger) and only then tell the reviewers that it waits.
+ */
+function pushStepsOf(c: PipelineContext): PipelineStep[] {
+  const s = c.service.name;
+  const pkg = packageStepsOf(c);
+  const notify = c.refs.notifyWebhook !== undefined;
+  return [
+    ...(c.buildSh ? [c.buildSh] : []),
+    c.fetchDeploy,
+    ...pkg.steps,
+    deployStep(
+      'deploy-staging',
+      ['apply', '--service', s, '--env', 'staging', ...pkg.deployArgs],
+      [...pkg.ready, 'fetch-deploy'],
+      c.deployEnv,
+      c.refs.marathonSecrets && 'staging',
+    ),
+    smokeStep(c, 'staging', ['deploy-staging']),
+    // The plan's author is the commit's author, so the four-eyes rule keeps them from approving their own change.
+    deployStep(
+      'plan-production',
+      ['plan', '--service', s, '--env', 'production', ...pkg.deployArgs, '--out', PLAN_FILE],
+      ['smoke-staging'],
+      c.deployEnv,
+      c.refs.marathonSecrets && 'productionRead',
+    ),
+    // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
+    // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
+    deployCliStep(
+      'upload-plan',
+      ['object', 'put', PLAN_FILE, `gs://${c.refs.deployBucket}/${planPrefix(s)}{id}.json`],
+      ['plan-production'],
+    ),
+    // The notice goes out once the plan is uploaded, so the approval it announces can be given.
+    ...(notify
+      ? [{ ...deployCliStep('notify-plan', ['notify', '--plan', PLAN_FILE], ['upload-plan'], c.deployEnv), secretEnv: [NOTIFY_ENV] }]
+      : []),
+  ];
+}
+
+/** Where the push build writes the production plan. */
+const PLAN_FILE = '/workspace/production.plan.json';
+
 /**
  * A service's Cloud Build triggers:
  * - push to the default branch: `build.sh` (build + unit tests) and the image build in parallel, push `:$SHORT_SHA` and
- *   `:latest`, deploy to staging, smoke test staging, plan production and upload the plan;
+ *   `:latest`, deploy to staging, smoke test staging, plan production, upload the plan, notify the reviewers;
  * - pull requests: `build.sh` only (its check is required by branch protection);
  * - production: started by the uploaded plan, waits for approval (`approval_config`), then applies exactly that plan;
  * - end-to-end: the smoke tests against staging and production, run by Cloud Scheduler.
@@ -97,306 +322,49 @@ export class BuildPipeline extends Construct {
   readonly production: CloudbuildTrigger;
   /** The end-to-end trigger (run by the scheduler). */
   readonly e2e: CloudbuildTrigger;
-  /** The connected repository's id (`projects/.../connections/.../repositories/NAME`), a reference. */
+  /** The connected repository's id (`projects/.../connections/.../repositories/NAME`). */
   readonly repositoryName: string;
   /** The repository link, when this pipeline declares it. */
   readonly repositoryLink?: Cloudbuildv2Repository;
   /** The trigger names. */
   readonly triggerNames: ReturnType<typeof triggerNames>;
   private readonly pushSteps: PipelineStep[];
+  private readonly context: PipelineContext;
 
   constructor(scope: Construct, id: string, props: BuildPipelineProps) {
     super(scope, id);
     const { service, platform, refs } = props;
-    const s = service.name;
-    const branch = service.defaultBranch ?? 'main';
-    const repoName = service.repo.split('/')[1];
-    const connection = `projects/${platform.project}/locations/${platform.region}/connections/${props.connection}`;
+    this.triggerNames = triggerNames(service.name);
     if (props.repositoryLink !== undefined) {
       this.repositoryName = props.repositoryLink;
     } else {
-      this.repositoryLink = new Cloudbuildv2Repository(this, 'repository', {
-        project: platform.project,
-        location: platform.region,
-        parentConnection: connection,
-        name: repoName,
-        remoteUri: props.remoteUri ?? `https://github.com/${service.repo}.git`,
+      this.repositoryLink = repositoryLink(this, {
+        platform,
+        connection: props.connection,
+        repo: service.repo,
+        dependsOn: props.dependsOn,
       });
-      this.repositoryName = this.repositoryLink.id;
+      this.repositoryName = repositoryLinkId(platform, props.connection, service.repo);
     }
-    this.triggerNames = triggerNames(s);
-    const image = imageFor(platform, s, '$SHORT_SHA');
-    const local = `localhost:5000/${s}`;
-    const deployEnv = [
-      `C2C_GCP_PROJECT=${platform.project}`,
-      `C2C_GCP_REGION=${platform.region}`,
-      `C2C_BUCKET_PREFIX=${platform.bucketPrefix}`,
-      `C2C_REGISTRY_HOST=${platform.registryHost}`,
-      `MARATHON_URL_STAGING=${platform.marathonUrls.staging}`,
-      `MARATHON_URL_PRODUCTION=${platform.marathonUrls.production}`,
-      `C2C_AUDIT_BUCKET=${refs.auditBucket}`,
-      // The build's registry sidecar (same bucket): `deploy plan` pins the image to the digest it reports.
-      'C2C_REGISTRY_URL=http://c2c-registry:5000',
-      'C2C_BUILD_ID=$BUILD_ID',
-      'C2C_BUILD_PROJECT=$PROJECT_ID',
-      'C2C_BUILD_LOCATION=$LOCATION',
-      'CI=true',
-    ];
-    const smoke = (env: EnvironmentName, waitFor: readonly string[]) =>
-      bashStep(
-        `smoke-${env}`,
-        STEP_IMAGES.deploy,
-        // Files seeded through the GitHub API are not executable; the smoke command usually runs ./e2e.sh.
-        `chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(service.smokeTest)}`,
-        waitFor,
-        [`SERVICE_URL=${props.serviceUrls[env]}`, `DEPLOY_ENV=${env}`],
-      );
-    const fetchDeploy = fetchDeployStep(refs.deployBucket);
-    const pkg = packageOf(service);
     const command = buildCommand(buildOf(service));
-    // build.sh keeps its documented form (`bash build.sh`: seeded files are not executable); make or a custom command
-    // runs as written. A service with no build (an upstream image) gets no build or unit-test step.
-    const buildSh: PipelineStep | undefined =
-      command === undefined
-        ? undefined
-        : {
-            id: 'build',
-            image: props.builderImage ?? STEP_IMAGES.node,
-            entrypoint: 'bash',
-            args: command === './build.sh' ? ['build.sh'] : ['-c', escapeCloudBuild(command)],
-            waitFor: ['-'],
-          };
-    const built = buildSh ? ['build'] : [];
-    /** The steps that make the package available, what the deploy steps deploy, and the step they wait for. */
-    let packageSteps: PipelineStep[];
-    let deployArgs: string[];
-    let ready: string[];
-    if (pkg.kind === 'upstream-image') {
-      packageSteps = [];
-      deployArgs = ['--image', pkg.image];
-      ready = [];
-    } else if (pkg.kind === 'artifact') {
-      // The tarball goes to the registry bucket (the cluster's machines read it) under its commit and SHA-256, created
-      // once and never replaced; the deploy steps get its URI and checksum as image services get their image.
-      const file = artifactFile(service);
-      const name = artifactObjectName(service, '$COMMIT_SHA', '{sha256}');
-      packageSteps = [
-        bashStep(
-          'upload-artifact',
-          STEP_IMAGES.deploy,
-          [
-            'set -euo pipefail',
-            `sha="$$(sha256sum '${file}' | cut -d' ' -f1)"`,
-            `node ${DEPLOY_CLI} object put '${file}' "gs://${refs.registryBucket}/${name}"`,
-            'echo "$$sha" > /workspace/artifact.sha256',
-            `echo "https://storage.googleapis.com/${refs.registryBucket}/${name.replace('{sha256}', () => '$$sha')}" > /workspace/artifact.uri`,
-          ].join('\n'),
-          [...built, 'fetch-deploy'],
-        ),
-      ];
-      deployArgs = ['--artifact', '$$(cat /workspace/artifact.uri)', '--sha256', '$$(cat /workspace/artifact.sha256)'];
-      ready = ['upload-artifact'];
-    } else {
-      deployArgs = ['--image', image];
-      ready = ['push'];
-      packageSteps = [
-        {
-          // A registry running with this build's credentials: the only writer of the registry bucket.
-          id: 'registry-sidecar',
-          image: STEP_IMAGES.docker,
-          waitFor: ['-'],
-          args: [
-            'run',
-            '-d',
-            '--name',
-            'c2c-registry',
-            '--network',
-            'cloudbuild',
-            '-p',
-            '5000:5000',
-            '-e',
-            'REGISTRY_STORAGE=gcs',
-            '-e',
-            `REGISTRY_STORAGE_GCS_BUCKET=${refs.registryBucket}`,
-            '-e',
-            'REGISTRY_STORAGE_GCS_ROOTDIRECTORY=/registry',
-            REGISTRY_IMAGE,
-          ],
-        },
-        // BuildKit with an inline cache: the previous image's cache metadata is read from the registry and only the
-        // layers a step reuses are fetched, instead of pulling the whole previous image first.
-        bashStep(
-          'docker-build',
-          STEP_IMAGES.docker,
-          [
-            'for i in $$(seq 1 30); do (exec 3<>/dev/tcp/c2c-registry/5000) 2>/dev/null && break; sleep 1; done',
-            [
-              'docker build --build-arg BUILDKIT_INLINE_CACHE=1',
-              `--cache-from ${local}:latest`,
-              `-t ${local}:$SHORT_SHA -t ${local}:latest .`,
-            ].join(' '),
-          ].join('\n'),
-          ['registry-sidecar'],
-          ['DOCKER_BUILDKIT=1'],
-        ),
-        bashStep('push', STEP_IMAGES.docker, `docker push ${local}:$SHORT_SHA && docker push ${local}:latest`, [...built, 'docker-build']),
-      ];
-    }
-
-    this.pushSteps = [
-      ...(buildSh ? [buildSh] : []),
-      fetchDeploy,
-      ...packageSteps,
-      deployStep(
-        'deploy-staging',
-        ['apply', '--service', s, '--env', 'staging', ...deployArgs],
-        [...ready, 'fetch-deploy'],
-        deployEnv,
-        refs.marathonSecrets && 'staging',
-      ),
-      smoke('staging', ['deploy-staging']),
-      // The plan's author is the commit's author, so the four-eyes rule keeps them from approving their own change.
-      withSecretEnv(
-        deployStep(
-          'plan-production',
-          [
-            'plan',
-            '--service',
-            s,
-            '--env',
-            'production',
-            ...deployArgs,
-            '--out',
-            '/workspace/production.plan.json',
-            ...(refs.notifyWebhook ? ['--notify'] : []),
-          ],
-          ['smoke-staging'],
-          deployEnv,
-          refs.marathonSecrets && 'productionRead',
-        ),
-        refs.notifyWebhook ? [NOTIFY_ENV] : [],
-      ),
-      // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
-      // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
-      deployCliStep(
-        'upload-plan',
-        ['object', 'put', '/workspace/production.plan.json', `gs://${refs.deployBucket}/${planPrefix(s)}{id}.json`],
-        ['plan-production'],
-      ),
-    ];
-
-    const common = (serviceAccount: string, tags: string[]) => ({
-      project: platform.project,
-      location: platform.region,
-      serviceAccount: `projects/${platform.project}/serviceAccounts/${serviceAccount}`,
-      tags: ['c2c', s, ...tags],
+    this.context = {
+      props,
+      service,
+      refs,
+      branch: service.defaultBranch ?? 'main',
+      deployEnv: deployEnvOf(platform, refs),
+      fetchDeploy: fetchDeployStep(refs.deployBucket),
+      command,
+      buildSh: buildStepOf(command, props.builderImage),
+    };
+    this.pushSteps = pushStepsOf(this.context);
+    this.push = this.pushTrigger();
+    this.pullRequest = this.pullRequestTrigger();
+    this.production = this.productionTrigger();
+    this.e2e = this.e2eTrigger();
+    this.node.addValidation({
+      validate: () => stepProblems(this.pushSteps).map((p) => `BuildPipeline(${service.name}): push trigger: ${p}`),
     });
-    // The bundle to run: name (holding its SHA-256) and generation, both references to what the platform published.
-    const bundleSubstitutions = { _C2C_BUNDLE: refs.bundleObject, _C2C_BUNDLE_GENERATION: refs.bundleGeneration };
-    const available = (opts: { secrets?: readonly (keyof MarathonSecretRefs)[]; notify?: boolean }) => [
-      ...(refs.marathonSecrets
-        ? (opts.secrets ?? []).map((use) => ({ env: SECRET_ENV[use], versionName: refs.marathonSecrets![use] }))
-        : []),
-      ...(opts.notify && refs.notifyWebhook ? [{ env: NOTIFY_ENV, versionName: refs.notifyWebhook }] : []),
-    ];
-    /**
-     * A build; `private` ones talk to Marathon or to a service and run in the private pool. `secrets` are the Marathon
-     * credentials its steps may read (each step names the one it uses in `secretEnv`).
-     */
-    const build = (
-      steps: readonly PipelineStep[],
-      opts: { private?: boolean; secrets?: readonly (keyof MarathonSecretRefs)[]; notify?: boolean } = {},
-    ): CloudbuildTriggerBuild => ({
-      step: steps.map(toTriggerStep),
-      timeout: props.timeout ?? '1800s',
-      options: {
-        logging: 'CLOUD_LOGGING_ONLY',
-        ...(opts.private && refs.workerPool !== undefined
-          ? { workerPool: refs.workerPool }
-          : props.machineType !== undefined
-            ? { machineType: props.machineType }
-            : {}),
-      },
-      ...(available(opts).length > 0 ? { availableSecrets: { secretManager: available(opts) } } : {}),
-    });
-
-    this.push = new CloudbuildTrigger(this, 'push', {
-      ...common(refs.buildServiceAccount, ['push']),
-      name: this.triggerNames.push,
-      description: `${s}: build, unit tests, image, deploy to staging, smoke test, production plan`,
-      repositoryEventConfig: { repository: this.repositoryName, push: { branch: `^${escapeRegExp(branch)}$` } },
-      ...(service.paths ? { includedFiles: [...service.paths] } : {}),
-      substitutions: bundleSubstitutions,
-      buildAttribute: {
-        ...build([], { private: true, secrets: ['staging', 'productionRead'], notify: true }),
-        // Lazy, so that steps added after construction (addPushStep) are synthesized and validated.
-        step: Lazy.anyValue({ produce: () => this.pushSteps.map((x) => cloudbuildTriggerBuildStepToTerraform(toTriggerStep(x))) }),
-      },
-    });
-
-    // No included_files: the check is required by branch protection, so it must report on every pull request.
-    this.pullRequest = new CloudbuildTrigger(this, 'pull-request', {
-      ...common(refs.testServiceAccount, ['pull-request']),
-      name: this.triggerNames.pullRequest,
-      description: `${s}: ${command === './build.sh' ? 'build.sh' : (command ?? 'no build')} (build + unit tests) on every pull request`,
-      repositoryEventConfig: {
-        repository: this.repositoryName,
-        pullRequest: { branch: `^${escapeRegExp(branch)}$`, commentControl: 'COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY' },
-      },
-      buildAttribute: build([
-        buildSh ??
-          bashStep('no-build', STEP_IMAGES.deploy, `echo "${s} has no build (its package is ${pkg.kind}); nothing to build or test"`, [
-            '-',
-          ]),
-      ]),
-    });
-
-    this.production = new CloudbuildTrigger(this, 'production', {
-      ...common(refs.productionServiceAccount, ['production']),
-      name: this.triggerNames.production,
-      description: `${s}: apply the approved production plan`,
-      pubsubConfig: { topic: refs.plansTopic },
-      substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)', ...bundleSubstitutions },
-      filter: `_PLAN_OBJECT.matches("^${planPrefix(s)}[^/]+[.]json$")`,
-      sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
-      approvalConfig: { approvalRequired: true },
-      buildAttribute: build(
-        [
-          fetchDeploy,
-          deployCliStep(
-            'fetch-plan',
-            ['object', 'get', `gs://${refs.deployBucket}/$_PLAN_OBJECT`, '/workspace/production.plan.json'],
-            ['fetch-deploy'],
-          ),
-          {
-            ...bashStep(
-              'apply-production',
-              STEP_IMAGES.deploy,
-              [
-                'set -euo pipefail',
-                ...(refs.marathonSecrets ? [marathonAuth('production')] : []),
-                `exec node ${DEPLOY_CLI} apply --plan /workspace/production.plan.json --approval cloudbuild`,
-              ].join('\n'),
-              ['fetch-plan'],
-              deployEnv,
-            ),
-            ...(refs.marathonSecrets ? { secretEnv: [SECRET_ENV.production] } : {}),
-          },
-          smoke('production', ['apply-production']),
-        ],
-        { private: true, secrets: ['production'] },
-      ),
-    });
-
-    this.e2e = new CloudbuildTrigger(this, 'e2e', {
-      ...common(refs.testServiceAccount, ['e2e']),
-      name: this.triggerNames.e2e,
-      description: `${s}: smoke tests against staging and production (scheduled)`,
-      sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
-      buildAttribute: build([smoke('staging', ['-']), smoke('production', ['-'])], { private: true }),
-    });
-
-    this.node.addValidation({ validate: () => stepProblems(this.pushSteps).map((p) => `BuildPipeline(${s}): push trigger: ${p}`) });
   }
 
   /** Adds a step to the push build (e.g. a security scan after `docker-build`); checked at synth. */
@@ -408,6 +376,149 @@ export class BuildPipeline extends Construct {
   get pushStepIds(): readonly string[] {
     return this.pushSteps.map((x) => x.id);
   }
+
+  /** What every trigger shares: project, region, the account it runs as, tags; waits for the repository link. */
+  private common(serviceAccount: string, tag: string) {
+    const { platform } = this.context.props;
+    return {
+      project: platform.project,
+      location: platform.region,
+      serviceAccount: serviceAccountResource(platform.project, serviceAccount),
+      tags: ['c2c', this.context.service.name, tag],
+      ...(this.repositoryLink ? { dependsOn: [this.repositoryLink] } : {}),
+    };
+  }
+
+  /**
+   * A build; `private` ones talk to Marathon or to a service and run in the private pool. `secrets` are the Marathon
+   * credentials its steps may read (each step names the one it uses in `secretEnv`).
+   */
+  private build(steps: readonly PipelineStep[], opts: BuildOptions = {}): CloudbuildTriggerBuild {
+    const { props, refs } = this.context;
+    const available = availableSecretsOf(refs, opts);
+    return {
+      step: steps.map(toTriggerStep),
+      timeout: props.timeout ?? '1800s',
+      options: {
+        logging: 'CLOUD_LOGGING_ONLY',
+        ...(opts.private && refs.workerPool !== undefined
+          ? { workerPool: refs.workerPool }
+          : props.machineType !== undefined
+            ? { machineType: props.machineType }
+            : {}),
+      },
+      ...(available.length > 0 ? { availableSecrets: { secretManager: available } } : {}),
+    };
+  }
+
+  private pushTrigger(): CloudbuildTrigger {
+    const { service, branch, refs } = this.context;
+    return new CloudbuildTrigger(this, 'push', {
+      ...this.common(refs.buildServiceAccount, 'push'),
+      name: this.triggerNames.push,
+      description: `${service.name}: build, unit tests, image, deploy to staging, smoke test, production plan`,
+      repositoryEventConfig: { repository: this.repositoryName, push: { branch: `^${escapeRegExp(branch)}$` } },
+      ...(service.paths ? { includedFiles: [...service.paths] } : {}),
+      substitutions: this.bundleSubstitutions(),
+      buildAttribute: {
+        ...this.build([], { private: true, secrets: ['staging', 'productionRead'], notify: true }),
+        // Lazy, so that steps added after construction (addPushStep) are synthesized and validated.
+        step: Lazy.anyValue({ produce: () => this.pushSteps.map((x) => cloudbuildTriggerBuildStepToTerraform(toTriggerStep(x))) }),
+      },
+    });
+  }
+
+  /** No included_files: the check is required by branch protection, so it must report on every pull request. */
+  private pullRequestTrigger(): CloudbuildTrigger {
+    const { service, branch, refs, command, buildSh } = this.context;
+    const s = service.name;
+    return new CloudbuildTrigger(this, 'pull-request', {
+      ...this.common(refs.testServiceAccount, 'pull-request'),
+      name: this.triggerNames.pullRequest,
+      description: `${s}: ${command === './build.sh' ? 'build.sh' : (command ?? 'no build')} (build + unit tests) on every pull request`,
+      repositoryEventConfig: {
+        repository: this.repositoryName,
+        pullRequest: { branch: `^${escapeRegExp(branch)}$`, commentControl: 'COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY' },
+      },
+      buildAttribute: this.build([
+        buildSh ??
+          bashStep(
+            'no-build',
+            STEP_IMAGES.deploy,
+            `echo "${s} has no build (its package is ${packageOf(service).kind}); nothing to build or test"`,
+            ['-'],
+          ),
+      ]),
+    });
+  }
+
+  private productionTrigger(): CloudbuildTrigger {
+    const { service, branch, refs, fetchDeploy, deployEnv } = this.context;
+    const apply = bashStep(
+      'apply-production',
+      STEP_IMAGES.deploy,
+      [
+        'set -euo pipefail',
+        ...(refs.marathonSecrets ? [marathonAuth('production')] : []),
+        `exec node ${DEPLOY_CLI} apply --plan ${PLAN_FILE} --approval cloudbuild`,
+      ].join('\n'),
+      ['fetch-plan'],
+      deployEnv,
+    );
+    return new CloudbuildTrigger(this, 'production', {
+      ...this.common(refs.productionServiceAccount, 'production'),
+      name: this.triggerNames.production,
+      description: `${service.name}: apply the approved production plan`,
+      pubsubConfig: { topic: refs.plansTopic },
+      substitutions: { _PLAN_OBJECT: '$(body.message.attributes.objectId)', ...this.bundleSubstitutions() },
+      filter: `_PLAN_OBJECT.matches("^${planPrefix(service.name)}[^/]+[.]json$")`,
+      sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
+      approvalConfig: { approvalRequired: true },
+      buildAttribute: this.build(
+        [
+          fetchDeploy,
+          deployCliStep('fetch-plan', ['object', 'get', `gs://${refs.deployBucket}/$_PLAN_OBJECT`, PLAN_FILE], ['fetch-deploy']),
+          refs.marathonSecrets ? { ...apply, secretEnv: [SECRET_ENV.production] } : apply,
+          smokeStep(this.context, 'production', ['apply-production']),
+        ],
+        { private: true, secrets: ['production'] },
+      ),
+    });
+  }
+
+  private e2eTrigger(): CloudbuildTrigger {
+    const { service, branch, refs } = this.context;
+    return new CloudbuildTrigger(this, 'e2e', {
+      ...this.common(refs.testServiceAccount, 'e2e'),
+      name: this.triggerNames.e2e,
+      description: `${service.name}: smoke tests against staging and production (scheduled)`,
+      sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
+      buildAttribute: this.build([smokeStep(this.context, 'staging', ['-']), smokeStep(this.context, 'production', ['-'])], {
+        private: true,
+      }),
+    });
+  }
+
+  /** The bundle to run: name (holding its SHA-256) and generation, both what the platform published. */
+  private bundleSubstitutions(): Record<string, string> {
+    return { _C2C_BUNDLE: this.context.refs.bundleObject, _C2C_BUNDLE_GENERATION: this.context.refs.bundleGeneration };
+  }
+}
+
+/** Options of one build. */
+interface BuildOptions {
+  readonly private?: boolean;
+  readonly secrets?: readonly (keyof MarathonSecretRefs)[];
+  readonly notify?: boolean;
+}
+
+/** The build's `availableSecrets`: the Marathon credentials it may read and the chat webhook. */
+function availableSecretsOf(refs: PlatformRefs, opts: BuildOptions): { env: string; versionName: string }[] {
+  const marathon = refs.marathonSecrets;
+  return [
+    ...(marathon ? (opts.secrets ?? []).map((use) => ({ env: SECRET_ENV[use], versionName: marathon[use] })) : []),
+    ...(opts.notify && refs.notifyWebhook ? [{ env: NOTIFY_ENV, versionName: refs.notifyWebhook }] : []),
+  ];
 }
 
 function escapeRegExp(text: string): string {
@@ -447,11 +558,6 @@ function deployStep(
 
 /** The env name the chat webhook URL is made available as (the deploy CLI's `--notify` reads it). */
 export const NOTIFY_ENV = 'C2C_NOTIFY_WEBHOOK';
-
-/** The step with more `secretEnv` names. */
-function withSecretEnv(step: PipelineStep, names: readonly string[]): PipelineStep {
-  return names.length === 0 ? step : { ...step, secretEnv: [...(step.secretEnv ?? []), ...names] };
-}
 
 /** The build-wide env names the Marathon secrets are made available as; a step lists the one it uses. */
 export const SECRET_ENV: Readonly<Record<keyof MarathonSecretRefs, string>> = {

@@ -2,21 +2,26 @@ import { CloudbuildTriggerBuildStep } from '@cdktf/provider-google/lib/cloudbuil
 import { escapeTerraform } from './terraform-escape';
 
 /**
- * Images the build steps run in.
+ * Images the build steps run in, every one pinned by digest: a step runs with the build's credentials (or the
+ * platform apply's), so a moved tag must never change what runs. docs/pipeline.md ("Step images") has the table, where
+ * each digest comes from and how to check or refresh one (`docker buildx imagetools inspect IMAGE:TAG`); a test
+ * refuses a step image without a digest.
  * - `deploy`: every step that fetches the deploy CLI, runs it, uploads or fetches a plan, or runs a smoke test: one
- *   slim Node image (about 75 MB compressed against 1.1 GB for `node:20` and 1.1-1.4 GB for the Cloud SDK), pinned
- *   by digest so a build never pulls a moved tag. Refresh the digest with
- *   `docker buildx imagetools inspect node:20-slim --format '{{json .Manifest}}'` (the linux/amd64 manifest's digest)
- *   and read the new figure in `npm run bench`.
- * - `node`: `build.sh`, unless the service names its own builder image.
+ *   slim Node image (about 75 MB compressed against 1.1 GB for `node:20` and 1.1-1.4 GB for the Cloud SDK).
+ * - `node`: `build.sh` and the platform pipeline's synth, unless the service names its own builder image.
  * - `docker`: the image build and push; `cloudSdk`: only the platform pipeline's own steps (gsutil, gcloud).
+ * - `terraform`: the platform pipeline's plan and apply steps.
  */
 export const STEP_IMAGES = {
   deploy: 'node:20-slim@sha256:3d0f05455dea2c82e2f76e7e2543964c30f6b7d673fc1a83286736d44fe4c41c',
-  node: 'node:20',
-  cloudSdk: 'gcr.io/google.com/cloudsdktool/cloud-sdk:slim',
-  docker: 'gcr.io/cloud-builders/docker',
+  node: 'node:20.18.0@sha256:a5e0ed56f2c20b9689e0f7dd498cac7e08d2a3a283e92d9304e7b9b83e3c6ff3',
+  cloudSdk: 'gcr.io/google.com/cloudsdktool/cloud-sdk:slim@sha256:7805e8f25c698ac26606177ae77f1d68a14e6e276570bab4ecbb75de898cb4cb',
+  docker: 'gcr.io/cloud-builders/docker@sha256:3d00b6c1a9b862621c30fc74d4f2abfc62bcbdee631ed3febd31e7edbdf6252c',
+  terraform: 'hashicorp/terraform:1.9.8@sha256:18f9986038bbaf02cf49db9c09261c778161c51dcc7fb7e355ae8938459428cd',
 } as const;
+
+/** An image reference pinned by digest: `name[:tag]@sha256:<64 hex>`. */
+export const PINNED_IMAGE = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
 
 /** Where the fetched deploy CLI lives inside a build's workspace. */
 export const DEPLOY_CLI = '/workspace/.c2c/deploy.cjs';

@@ -58,6 +58,7 @@ export class E2eSchedule extends Construct {
         },
       ]);
     }
+    // The trigger id is a reference, so the job already waits for the trigger (and, through it, what it waits for).
     const triggerId = props.trigger.triggerId;
     this.job = new CloudSchedulerJob(this, 'job', {
       name: props.name,

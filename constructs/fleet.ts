@@ -4,7 +4,7 @@ import { PlatformConfig } from '../lib/platform';
 import { DeployBundle } from './deploy-bucket';
 import { PlatformStack } from './platform-stack';
 import { repositoryOwnership, ServiceStack } from './service-stack';
-import { PipelineSettings } from './settings';
+import { PipelineSettings, synthEnv } from './settings';
 
 /** Props of {@link addFleet}. */
 export interface FleetProps {
@@ -62,6 +62,9 @@ export function addFleet(app: App, props: FleetProps): Fleet {
     poolNetwork: settings.poolNetwork,
     poolDnsSuffixes: settings.poolDnsSuffixes,
     poolMachineType: settings.poolMachineType,
+    poolExistingRanges: settings.poolExistingRanges,
+    githubPlan: settings.githubPlan,
+    synthEnv: synthEnv(platform, settings),
     notifier: settings.notifier,
     remindAfterMinutes: settings.remindAfterMinutes,
     remindEveryMinutes: settings.remindEveryMinutes,
@@ -80,6 +83,7 @@ export function addFleet(app: App, props: FleetProps): Fleet {
       fleet: props.services,
       repositoryLink: owner?.microservice.pipeline.repositoryName,
       machineType: settings.buildMachineType,
+      platformState: { bucket: platform.stateBucket, prefix: statePrefix('platform') },
     });
     stack.addDependency(platformStack);
     if (owner) stack.addDependency(owner);
@@ -87,7 +91,12 @@ export function addFleet(app: App, props: FleetProps): Fleet {
   }
   const services = props.services.map((s) => byName.get(s.name)!);
   for (const stack of [platformStack, ...services]) {
-    new GcsBackend(stack, { bucket: platform.stateBucket, prefix: `stacks/${stack.node.id}` });
+    new GcsBackend(stack, { bucket: platform.stateBucket, prefix: statePrefix(stack.node.id) });
   }
   return { platform: platformStack, services, order };
+}
+
+/** The state prefix of a stack in the state bucket. */
+export function statePrefix(stack: string): string {
+  return `stacks/${stack}`;
 }

@@ -127,7 +127,8 @@ export class GithubRepository extends Construct {
     this.environment = new RepositoryEnvironment(this, 'production-environment', {
       repository: repositoryName,
       environment: 'production',
-      preventSelfReview: true,
+      // No `prevent_self_review`: it only acts on required reviewers, and production approval is Cloud Build's
+      // (the production trigger's approval, four-eyes in the deploy gate), not a GitHub environment review.
       deploymentBranchPolicy: { protectedBranches: true, customBranchPolicies: false },
     });
   }

@@ -35,8 +35,10 @@ export function marathonSecretIds(prefix = 'c2c-marathon'): Record<keyof Maratho
 export class MarathonCredentials extends Construct {
   /** The secrets, by use. */
   readonly secrets: Readonly<Record<keyof MarathonSecretRefs, SecretManagerSecret>>;
-  /** Version names (`.../versions/latest`) for `availableSecrets`, by use. */
+  /** Version names (`.../versions/latest`) for `availableSecrets`, by use (references). */
   readonly refs: MarathonSecretRefs;
+  /** The same version names as literals, for other stacks (ordered after this one as a whole). */
+  readonly versionNames: MarathonSecretRefs;
 
   constructor(scope: Construct, id: string, props: MarathonCredentialsProps) {
     super(scope, id);
@@ -66,5 +68,9 @@ export class MarathonCredentials extends Construct {
     }
     this.secrets = secrets;
     this.refs = refs;
+    const names = {} as Record<keyof MarathonSecretRefs, string>;
+    for (const use of Object.keys(ids) as (keyof MarathonSecretRefs)[])
+      names[use] = `projects/${props.project}/secrets/${ids[use]}/versions/latest`;
+    this.versionNames = names;
   }
 }

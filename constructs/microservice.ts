@@ -27,7 +27,8 @@ export interface MicroserviceProps {
   readonly seedFiles?: Readonly<Record<string, string>>;
   /**
    * Cron schedule of the end-to-end tests.
-   * @default '*\/30 * * * *'
+   * @default - every 30 minutes, at a minute derived from the service's name (`M,M+30 * * * *`), so that the fleet's
+   * jobs do not all fire at once
    */
   readonly e2eSchedule?: string;
   /**
@@ -61,6 +62,14 @@ export interface MicroserviceProps {
 
 /** Longest service name whose derived names (`<name>-production` trigger, 64 characters) stay valid. */
 export { MAX_SERVICE_NAME } from '../lib/catalog/validate';
+
+/** Every 30 minutes at a minute (0-29, and 30 later) derived from `name`: the same name, the same minute. */
+export function spreadSchedule(name: string): string {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  const m = h % 30;
+  return `${m},${m + 30} * * * *`;
+}
 
 const declared = new WeakMap<IConstruct, Map<string, string>>();
 
@@ -136,7 +145,8 @@ export class Microservice extends Construct {
       connection: props.connection,
       serviceUrls: urls,
       machineType: props.machineType,
-      remoteUri: this.repository?.repository.httpCloneUrl,
+      // The link waits for the repository and every seed commit: no trigger is live on a half-written tree.
+      dependsOn: this.repository ? [this.repository.repository, ...this.repository.files] : [],
       repositoryLink: manage ? undefined : props.repositoryLink,
     });
     this.e2e = new E2eSchedule(this, 'e2e-schedule', {
@@ -145,7 +155,7 @@ export class Microservice extends Construct {
       region: props.platform.region,
       trigger: this.pipeline.e2e,
       serviceAccountEmail: props.refs.schedulerServiceAccount,
-      schedule: props.e2eSchedule,
+      schedule: props.e2eSchedule ?? spreadSchedule(def.name),
     });
     this.apps = ENVIRONMENTS.map(
       (env) =>

@@ -1,12 +1,14 @@
 import { Construct } from 'constructs';
-import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { DataTerraformRemoteStateGcs, TerraformOutput } from 'cdktf';
 import { ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
 import { Approvers, ApproverPrincipals } from './approvers';
 import { ApprovalReminder } from './approval-reminder';
 import { AuditBucket } from './audit-bucket';
-import { ValidationError } from '../lib/errors';
-import { C2CStack } from './c2c-stack';
+import { ValidationError, Violation } from '../lib/errors';
+import { ProjectApis } from './project-apis';
+import { GithubPlan } from './settings';
+import { C2CStack, googleProvider } from './c2c-stack';
 import { DeployBucket, DeployBundle } from './deploy-bucket';
 import { BuildNotifier, NotifierKind } from './build-notifier';
 import { MarathonCredentials } from './marathon-credentials';
@@ -76,6 +78,21 @@ export interface PlatformStackProps {
    */
   readonly poolDnsSuffixes?: readonly string[];
   /**
+   * Ranges of the network's existing private services access connection, kept in the peering.
+   * @default []
+   */
+  readonly poolExistingRanges?: readonly string[];
+  /**
+   * The GitHub organisation's plan; required unless `exampleFleet`, and `free` is refused.
+   * @default - none (example fleet only)
+   */
+  readonly githubPlan?: GithubPlan;
+  /**
+   * The environment of the platform pipeline's synth step (`synthEnv` of constructs/settings).
+   * @default - the platform settings and the connection
+   */
+  readonly synthEnv?: readonly string[];
+  /**
    * Machine type of the pool's workers.
    * @default 'e2-standard-2'
    */
@@ -95,6 +112,24 @@ export interface PlatformStackProps {
    * @default 15
    */
   readonly remindEveryMinutes?: number;
+}
+
+/** The platform stack's outputs naming the published deploy bundle, read by service stacks from its state. */
+export const BUNDLE_OUTPUTS = { object: 'bundle-object', generation: 'bundle-generation' } as const;
+
+/**
+ * The platform refs for a stack applied after the platform stack: the literals as they are, and the deploy bundle
+ * (object name and generation) read from the platform's state (`terraform_remote_state`): the bundle a service's
+ * builds fetch is the one the platform has published, even when the service stack is applied before an approved
+ * platform change that publishes a new one. Read explicitly, so that no cdktf cross-stack reference exists (C2CStack).
+ */
+export function platformRefsIn(scope: Construct, refs: PlatformRefs, state: { bucket: string; prefix: string }): PlatformRefs {
+  const remote = new DataTerraformRemoteStateGcs(scope, 'platform-state', {
+    bucket: state.bucket,
+    prefix: state.prefix,
+    workspace: '${terraform.workspace}',
+  });
+  return { ...refs, bundleObject: remote.getString(BUNDLE_OUTPUTS.object), bundleGeneration: remote.getString(BUNDLE_OUTPUTS.generation) };
 }
 
 /** Default private DNS suffixes: the last label of each Marathon URL's host (`internal.` for `marathon.staging.internal`). */
@@ -135,63 +170,51 @@ export class PlatformStack extends C2CStack {
   /** What service stacks refer to: every field a Terraform reference into this stack. */
   readonly refs: PlatformRefs;
 
+  /** The project's Google APIs. */
+  readonly apis: ProjectApis;
+
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id);
     const { platform } = props;
-    const names = platformNames(platform);
-    this.names = names;
-    new GoogleProvider(this, 'google', {
-      project: platform.project,
-      region: platform.region,
-      defaultLabels: { 'managed-by': 'commit-to-cloud' },
-    });
-    const accounts = new PlatformServiceAccounts(this, 'service-accounts', {
+    checkPlatformProps(props);
+    this.names = platformNames(platform);
+    googleProvider(this, platform);
+    this.apis = new ProjectApis(this, 'apis', { project: platform.project });
+    this.serviceAccounts = new PlatformServiceAccounts(this, 'service-accounts', {
       project: platform.project,
       stateBucket: platform.stateBucket,
     });
-    this.serviceAccounts = accounts;
-    const m = accounts.members;
+    const m = this.serviceAccounts.members;
     this.deployBucket = new DeployBucket(this, 'deploy', {
-      name: names.deployBucket,
+      name: this.names.deployBucket,
       location: platform.region,
       bundle: props.bundle,
-      topicName: names.plansTopic,
+      topicName: this.names.plansTopic,
       readers: [m.build, m.production, m.platformApply],
       creators: [m.build, m.platformApply],
     });
-    const deployBucketName = this.deployBucket.bucket.name;
     this.registry = new Registry(this, 'registry', {
-      name: names.registryBucket,
+      name: this.names.registryBucket,
       location: platform.region,
       host: platform.registryHost,
       backend: props.registryBackend,
       readers: [...(props.clusterMembers ?? []), ...(props.imageReaders ?? [])],
       writers: [m.build],
-      templateBucket: deployBucketName,
+      templateBucket: this.deployBucket.bucket.name,
     });
     this.auditBucket = new AuditBucket(this, 'audit', {
-      name: names.auditBucket,
+      name: this.names.auditBucket,
       location: platform.region,
       writers: [m.build, m.production, m.platformApply],
       readers: props.auditReaders,
     });
-    if (props.poolNetwork === undefined && !props.exampleFleet) {
-      throw new ValidationError([
-        {
-          subject: 'PlatformStack',
-          field: 'poolNetwork',
-          value: undefined,
-          message:
-            "is required: builds that reach Marathon run in a private pool peered to the cluster's network; set C2C_POOL_NETWORK to 'projects/PROJECT/global/networks/NAME'",
-        },
-      ]);
-    }
     this.workerPool = new PrivateWorkerPool(this, 'worker-pool', {
       project: platform.project,
       region: platform.region,
       network: props.poolNetwork ?? `projects/${platform.project}/global/networks/marathon`,
       dnsSuffixes: props.poolDnsSuffixes ?? defaultDnsSuffixes(platform),
       machineType: props.poolMachineType,
+      existingRanges: props.poolExistingRanges,
     });
     this.marathonCredentials = new MarathonCredentials(this, 'marathon-credentials', {
       project: platform.project,
@@ -205,60 +228,121 @@ export class PlatformStack extends C2CStack {
       exampleFleet: props.exampleFleet,
       platformApprovers: props.platformApprovers,
     });
-    if (props.notifier !== false) {
-      this.notifier = new BuildNotifier(this, 'notifier', {
-        project: platform.project,
-        region: platform.region,
-        configBucket: deployBucketName,
-        kind: props.notifier,
-        webhookReaders: [m.build],
-      });
-    }
-    const e = accounts.emails;
-    this.refs = {
-      deployBucket: deployBucketName,
-      registryBucket: this.registry.bucket?.name ?? names.registryBucket,
-      auditBucket: this.auditBucket.bucket.name,
-      plansTopic: this.deployBucket.topic.id,
-      buildServiceAccount: e.build,
-      productionServiceAccount: e.production,
-      testServiceAccount: e.test,
-      schedulerServiceAccount: e.scheduler,
+    this.notifier = this.notifierOf(props);
+    this.refs = this.serviceRefs(platform.project);
+    this.pipeline = this.pipelineOf(props);
+    this.reminder = this.reminderOf(props);
+    new TerraformOutput(this, BUNDLE_OUTPUTS.object, { value: this.deployBucket.bundleObject.name });
+    new TerraformOutput(this, BUNDLE_OUTPUTS.generation, { value: this.deployBucket.bundleGeneration });
+  }
+
+  /** The notifier (unless turned off). */
+  private notifierOf(props: PlatformStackProps): BuildNotifier | undefined {
+    if (props.notifier === false) return undefined;
+    return new BuildNotifier(this, 'notifier', {
+      project: props.platform.project,
+      region: props.platform.region,
+      configBucket: this.deployBucket.bucket.name,
+      kind: props.notifier,
+      webhookReaders: [this.serviceAccounts.members.build],
+    });
+  }
+
+  /**
+   * What service stacks use: names, e-mails and ids as literals (the service stacks depend on this stack, which orders
+   * them after it as a reference would, without a cross-stack output per use), except the bundle's generation, which
+   * only exists once the object is written.
+   */
+  private serviceRefs(project: string): PlatformRefs {
+    const n = this.names;
+    return {
+      deployBucket: n.deployBucket,
+      registryBucket: n.registryBucket,
+      auditBucket: n.auditBucket,
+      plansTopic: `projects/${project}/topics/${n.plansTopic}`,
+      buildServiceAccount: n.buildServiceAccount,
+      productionServiceAccount: n.productionServiceAccount,
+      testServiceAccount: n.testServiceAccount,
+      schedulerServiceAccount: n.schedulerServiceAccount,
+      // Both replaced by the values read from this stack's state in the stacks that use these refs (platformRefsIn).
       bundleObject: this.deployBucket.bundleObject.name,
       bundleGeneration: this.deployBucket.bundleGeneration,
-      workerPool: this.workerPool.id,
-      marathonSecrets: this.marathonCredentials.refs,
-      ...(this.notifier ? { notifyWebhook: this.notifier.webhookVersion } : {}),
+      workerPool: this.workerPool.poolId,
+      marathonSecrets: this.marathonCredentials.versionNames,
+      ...(this.notifier ? { notifyWebhook: this.notifier.webhookVersionName } : {}),
     };
-    this.pipeline = new PlatformPipeline(this, 'platform-pipeline', {
+  }
+
+  private pipelineOf(props: PlatformStackProps): PlatformPipeline {
+    const e = this.serviceAccounts.emails;
+    return new PlatformPipeline(this, 'platform-pipeline', {
       repo: props.platformRepo,
-      platform,
+      platform: props.platform,
       refs: {
         planServiceAccount: e.platformPlan,
         applyServiceAccount: e.platformApply,
-        deployBucket: deployBucketName,
+        deployBucket: this.deployBucket.bucket.name,
         auditBucket: this.auditBucket.bucket.name,
         plansTopic: this.deployBucket.topic.id,
       },
       connection: props.connection,
       stacks: props.stacks,
+      synthEnv: props.synthEnv,
     });
-    if (this.notifier) {
-      this.reminder = new ApprovalReminder(this, 'reminder', {
-        project: platform.project,
-        region: platform.region,
-        repository: this.pipeline.repository.id,
-        branch: this.pipeline.branch,
-        deployBucket: deployBucketName,
-        bundleObject: this.deployBucket.bundleObject.name,
-        bundleGeneration: this.deployBucket.bundleGeneration,
-        webhookSecretId: this.notifier.webhookSecret.secretId,
-        webhookVersion: this.notifier.webhookVersion,
-        schedulerEmail: e.scheduler,
-        schedulerMember: m.scheduler.member,
-        afterMinutes: props.remindAfterMinutes,
-        everyMinutes: props.remindEveryMinutes,
-      });
-    }
   }
+
+  /** The scheduled reminder of production builds waiting for approval (with the notifier only). */
+  private reminderOf(props: PlatformStackProps): ApprovalReminder | undefined {
+    if (!this.notifier) return undefined;
+    const { platform } = props;
+    return new ApprovalReminder(this, 'reminder', {
+      project: platform.project,
+      region: platform.region,
+      repository: this.pipeline.repositoryId,
+      branch: this.pipeline.branch,
+      deployBucket: this.deployBucket.bucket.name,
+      bundleObject: this.deployBucket.bundleObject.name,
+      bundleGeneration: this.deployBucket.bundleGeneration,
+      webhookSecretId: this.notifier.webhookSecret.secretId,
+      webhookVersion: this.notifier.webhookVersion,
+      schedulerEmail: this.serviceAccounts.emails.scheduler,
+      schedulerMember: this.serviceAccounts.members.scheduler.member,
+      afterMinutes: props.remindAfterMinutes,
+      everyMinutes: props.remindEveryMinutes,
+      dependsOn: [this.pipeline.repository, this.notifier.webhookValue],
+    });
+  }
+}
+
+/** What synth refuses before declaring anything: a real project without a pool network or a GitHub plan that fits. */
+function checkPlatformProps(props: PlatformStackProps): void {
+  const problems: Violation[] = [];
+  if (props.poolNetwork === undefined && !props.exampleFleet) {
+    problems.push({
+      subject: 'PlatformStack',
+      field: 'poolNetwork',
+      value: undefined,
+      message:
+        "is required: builds that reach Marathon run in a private pool peered to the cluster's network; set C2C_POOL_NETWORK to 'projects/PROJECT/global/networks/NAME'",
+    });
+  }
+  if (props.githubPlan === undefined && !props.exampleFleet) {
+    problems.push({
+      subject: 'PlatformStack',
+      field: 'githubPlan',
+      value: undefined,
+      message:
+        "is required: branch protection and environments of private repositories need GitHub Team or Enterprise; set C2C_GITHUB_PLAN to 'team' or 'enterprise' (docs/first-deploy.md)",
+    });
+  }
+  if (props.githubPlan === 'free') {
+    problems.push({
+      subject: 'PlatformStack',
+      field: 'githubPlan',
+      value: 'free',
+      message:
+        'cannot protect branches or add environments to private repositories (GitHub answers 403 for every service stack); upgrade the organisation to Team or Enterprise, then set C2C_GITHUB_PLAN',
+    });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
 }

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 export interface SynthesizedStack {
   readonly name: string;
   readonly json: TerraformJson;
+  /** The stacks it is applied after (`manifest.json`'s `dependencies`). @default [] */
+  readonly dependencies?: readonly string[];
 }
 
 /** The parts of a stack's Terraform JSON the check reads. */
@@ -175,11 +177,37 @@ function containsName(text: string, name: string): boolean {
   return false;
 }
 
+/** Each stack's name -> every stack it is applied after, directly or not. */
+function stacksBefore(stacks: readonly SynthesizedStack[]): Map<string, Set<string>> {
+  const direct = new Map(stacks.map((s) => [s.name, s.dependencies ?? []]));
+  const out = new Map<string, Set<string>>();
+  for (const { name } of stacks) {
+    const seen = new Set<string>();
+    const todo = [...(direct.get(name) ?? [])];
+    while (todo.length > 0) {
+      const next = todo.pop()!;
+      if (!seen.has(next)) {
+        seen.add(next);
+        todo.push(...(direct.get(next) ?? []));
+      }
+    }
+    out.set(name, seen);
+  }
+  return out;
+}
+
+/** The addresses a resource's `depends_on` names (`type.name`, `data.type.name`). */
+function dependsOnOf(r: Readonly<Record<string, unknown>>): Set<string> {
+  const deps = Array.isArray(r.depends_on) ? (r.depends_on as unknown[]) : [];
+  return new Set(deps.filter((d): d is string => typeof d === 'string').map((d) => d.replace(/^\$\{|\}$/g, '')));
+}
+
 /**
  * Every string attribute of every resource and data source of the app that holds, as a literal, the name, e-mail or
- * id of another resource of the app. Terraform only orders what it sees referenced: such a literal lets it create
- * the user before the thing used (a trigger before its repository link, a binding before its service account). A
- * Terraform reference (`${...}`) or, across stacks, a cross-stack output read from remote state is never flagged.
+ * id of another resource of the app, with nothing that orders it after that resource. Terraform only orders what it
+ * sees: such a literal lets it create the user before the thing used (a trigger before its repository link, a
+ * binding before its service account). What orders it: a Terraform reference (`${...}`); the literal plus a
+ * `depends_on` naming that resource; across stacks, a stack that is applied after the stack of that resource.
  */
 export function referenceProblems(stacks: readonly SynthesizedStack[]): ReferenceProblem[] {
   const identities = identitiesOf(stacks);
@@ -187,12 +215,15 @@ export function referenceProblems(stacks: readonly SynthesizedStack[]): Referenc
   for (const id of identities) if (id.match === 'exact' && !exact.has(id.text)) exact.set(id.text, id);
   const contained = identities.filter((id) => id.match === 'contains').sort((a, b) => b.text.length - a.text.length);
   const problems: ReferenceProblem[] = [];
+  const before = stacksBefore(stacks);
   for (const { name: stack, json } of stacks) {
     for (const kind of ['resource', 'data'] as const) {
       for (const [type, instances] of Object.entries(json[kind] ?? {})) {
         if (type === 'terraform_remote_state') continue;
         for (const [key, r] of Object.entries(instances)) {
           const address = `${kind === 'data' ? 'data.' : ''}${type}.${key}`;
+          const deps = dependsOnOf(r);
+          const ordered = (id: Identity) => (id.stack === stack ? deps.has(id.address) : (before.get(stack)?.has(id.stack) ?? false));
           for (const [attr, value] of Object.entries(r)) {
             if (SKIPPED_ATTRIBUTES.has(attr) || (SKIPPED_BODIES[type] ?? []).includes(attr)) continue;
             walk(value, attr, (path, raw) => {
@@ -200,7 +231,7 @@ export function referenceProblems(stacks: readonly SynthesizedStack[]): Referenc
               const whole = exact.get(text);
               const found =
                 whole && whole.address !== address ? whole : contained.find((id) => id.address !== address && containsName(text, id.text));
-              if (found) problems.push({ stack, address, attribute: path, identity: found });
+              if (found && !ordered(found)) problems.push({ stack, address, attribute: path, identity: found });
             });
           }
         }
@@ -212,23 +243,68 @@ export function referenceProblems(stacks: readonly SynthesizedStack[]): Referenc
 
 /** One line: where the literal is, what it names, and the reference to use. */
 export function formatReferenceProblem(p: ReferenceProblem): string {
-  const where =
+  const fix =
     p.identity.stack === p.stack
-      ? 'this stack'
-      : `stack ${p.identity.stack}; in a construct, pass the attribute itself and cdktf reads it through the ${p.identity.stack} stack's outputs`;
-  return (
-    `${p.stack}: ${p.address}: '${p.attribute}' holds "${p.identity.text}", the literal name of ${p.identity.address} (${where}); ` +
-    `use the reference ${p.identity.reference}`
-  );
+      ? `use the reference ${p.identity.reference}, or add ${p.identity.address} to its depends_on`
+      : `make stack ${p.stack} depend on stack ${p.identity.stack} (addDependency)`;
+  return `${p.stack}: ${p.address}: '${p.attribute}' holds "${p.identity.text}", the literal name of ${p.identity.address} (stack ${p.identity.stack}), and nothing orders it after that; ${fix}`;
 }
 
 /** Reads every stack of a synthesized app from `outdir` (`manifest.json` and each `cdk.tf.json`). */
 export function readSynthesizedApp(outdir: string): SynthesizedStack[] {
   const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
-    stacks: Record<string, { synthesizedStackPath: string }>;
+    stacks: Record<string, { synthesizedStackPath: string; dependencies?: string[] }>;
   };
   return Object.entries(manifest.stacks).map(([name, s]) => ({
     name,
     json: JSON.parse(readFileSync(join(outdir, s.synthesizedStackPath), 'utf8')) as TerraformJson,
+    dependencies: s.dependencies ?? [],
   }));
+}
+
+/** Expression roots that are not resources: variables, locals, modules, iteration and path values. */
+const NON_RESOURCE_ROOTS: ReadonlySet<string> = new Set(['var', 'local', 'module', 'each', 'count', 'self', 'path', 'terraform']);
+
+/**
+ * The resource and data source addresses (`type.name`, `data.type.name`) that the stack's expressions refer to and it
+ * does not declare: what a cdktf cross-stack reference resolves to when its preparing pass does not run.
+ */
+export function undeclaredReferences(json: TerraformJson): string[] {
+  const declared = new Set<string>();
+  for (const [type, instances] of Object.entries(json.resource ?? {}))
+    for (const name of Object.keys(instances)) declared.add(`${type}.${name}`);
+  for (const [type, instances] of Object.entries(json.data ?? {}))
+    for (const name of Object.keys(instances)) declared.add(`data.${type}.${name}`);
+  const out = new Set<string>();
+  const visit = (_path: string, raw: string) => {
+    for (const expr of expressionsOf(raw)) {
+      for (const m of expr.matchAll(/(?<![\w."-])(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)/g)) {
+        if (NON_RESOURCE_ROOTS.has(m[2])) continue;
+        const address = `${m[1] ?? ''}${m[2]}.${m[3]}`;
+        if (!declared.has(address)) out.add(address);
+      }
+    }
+  };
+  for (const kind of ['resource', 'data', 'output'] as const) walk((json as Record<string, unknown>)[kind], '', visit);
+  return [...out].sort();
+}
+
+/** The `${...}` expressions of a Terraform string (not `$${`, an escaped literal). */
+function expressionsOf(value: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < value.length; i++) {
+    if (value.startsWith('$${', i)) {
+      i += 2;
+    } else if (value.startsWith('${', i)) {
+      let depth = 0;
+      let j = i + 1;
+      for (; j < value.length; j++) {
+        if (value[j] === '{') depth++;
+        else if (value[j] === '}' && --depth === 0) break;
+      }
+      out.push(value.slice(i + 2, j));
+      i = j;
+    }
+  }
+  return out;
 }

@@ -12,7 +12,10 @@ import { IamMember, uniqueMembers } from './iam-id';
 export type RegistryBackend = 'gcs' | 'artifact-registry';
 
 /** The Docker distribution image the registry app (and the builds' push sidecar) runs. */
-export const REGISTRY_IMAGE = 'registry:2.8.3';
+export const REGISTRY_IMAGE = 'registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373';
+
+/** {@link REGISTRY_IMAGE} through Google's Docker Hub mirror: what a build step pulls (no Docker Hub rate limit). */
+export const MIRRORED_REGISTRY_IMAGE = `mirror.gcr.io/library/${REGISTRY_IMAGE}`;
 
 /** Props of {@link Registry}. */
 export interface RegistryProps {

@@ -14,11 +14,12 @@ export interface PlatformServiceAccountsProps {
   /** Terraform state bucket (created by hand); the platform pipeline's accounts get object access to it. */
   readonly stateBucket: string;
   /**
-   * Secret Manager secret holding the GitHub token the platform pipeline plans and applies with (created by hand, see
-   * docs/first-deploy.md); only the platform pipeline's accounts may read it.
-   * @default 'c2c-github-token'
+   * Secret Manager secrets holding the GitHub tokens of the platform pipeline (created by hand, see
+   * docs/first-deploy.md): `write` (organisation admin) only the apply account reads; `read` (read-only) only the plan
+   * account, which plans pull requests.
+   * @default { write: 'c2c-github-token', read: 'c2c-github-token-read' }
    */
-  readonly githubTokenSecret?: string;
+  readonly githubTokenSecrets?: { readonly write: string; readonly read: string };
 }
 
 /** Project roles per account: the least each one needs. Bucket roles are granted by the bucket constructs. */
@@ -28,8 +29,34 @@ export const SERVICE_ACCOUNT_ROLES = {
   test: ['roles/logging.logWriter'],
   scheduler: ['roles/cloudbuild.builds.editor'],
   platformPlan: ['roles/logging.logWriter', 'roles/viewer', 'roles/iam.securityReviewer'],
-  platformApply: ['roles/logging.logWriter', 'roles/editor', 'roles/resourcemanager.projectIamAdmin', 'roles/cloudbuild.builds.viewer'],
+  // `roles/editor` cannot set the IAM policy of a resource: each role after the project IAM admin may, for one kind
+  // (RESOURCE_IAM_ROLES), so that an approved apply adding such a binding does not get 403.
+  platformApply: [
+    'roles/logging.logWriter',
+    'roles/editor',
+    'roles/resourcemanager.projectIamAdmin',
+    'roles/cloudbuild.builds.viewer',
+    'roles/secretmanager.admin',
+    'roles/iam.serviceAccountAdmin',
+    'roles/run.admin',
+    'roles/pubsub.admin',
+    'roles/storage.admin',
+    'roles/serviceusage.serviceUsageAdmin',
+  ],
 } as const satisfies Record<keyof typeof SERVICE_ACCOUNT_IDS, readonly string[]>;
+
+/**
+ * The role that lets the platform apply account set the IAM policy of each kind of resource-level binding the app
+ * declares (`roles/editor` lacks every `setIamPolicy`). A binding type missing here is a test failure.
+ */
+export const RESOURCE_IAM_ROLES: Readonly<Record<string, string>> = {
+  google_project_iam_member: 'roles/resourcemanager.projectIamAdmin',
+  google_secret_manager_secret_iam_member: 'roles/secretmanager.admin',
+  google_service_account_iam_member: 'roles/iam.serviceAccountAdmin',
+  google_cloud_run_v2_service_iam_member: 'roles/run.admin',
+  google_pubsub_topic_iam_member: 'roles/pubsub.admin',
+  google_storage_bucket_iam_member: 'roles/storage.admin',
+};
 
 const DESCRIPTIONS: Record<keyof typeof SERVICE_ACCOUNT_IDS, string> = {
   build: 'Push builds: build.sh, image push, staging deploy, production plan',
@@ -95,16 +122,22 @@ export class PlatformServiceAccounts extends Construct {
       role: 'roles/iam.serviceAccountUser',
       member: members.scheduler.member,
     });
+    const tokens = props.githubTokenSecrets ?? { write: 'c2c-github-token', read: 'c2c-github-token-read' };
+    // Terraform state: apply takes the lock and writes state; plan (pull requests, `-lock=false`) only reads it.
+    // Pull-request plans run code from the pull request: nothing they can reach may write.
+    const pipelineAccess = {
+      platformPlan: { state: 'roles/storage.objectViewer', token: tokens.read },
+      platformApply: { state: 'roles/storage.objectAdmin', token: tokens.write },
+    } as const;
     for (const key of ['platformPlan', 'platformApply'] as const) {
-      // Terraform state: plan takes the state lock, apply writes state.
       new StorageBucketIamMember(this, `${SERVICE_ACCOUNT_IDS[key]}-state`, {
         bucket: props.stateBucket,
-        role: 'roles/storage.objectAdmin',
+        role: pipelineAccess[key].state,
         member: members[key].member,
       });
       new SecretManagerSecretIamMember(this, `${SERVICE_ACCOUNT_IDS[key]}-github-token`, {
         project: props.project,
-        secretId: props.githubTokenSecret ?? 'c2c-github-token',
+        secretId: pipelineAccess[key].token,
         role: 'roles/secretmanager.secretAccessor',
         member: members[key].member,
       });

@@ -1,12 +1,13 @@
 import { Construct } from 'constructs';
-import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { GithubProvider } from '@cdktf/provider-github/lib/provider';
 import { ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
 import { cloudBuildCheckName, triggerNames } from './build-pipeline';
-import { C2CStack } from './c2c-stack';
+import { C2CStack, googleProvider } from './c2c-stack';
 import { Microservice } from './microservice';
 import { PlatformRefs } from './naming';
+import { checkApis } from './project-apis';
+import { platformRefsIn } from './platform-stack';
 
 /** Props of {@link ServiceStack}. */
 export interface ServiceStackProps {
@@ -38,6 +39,12 @@ export interface ServiceStackProps {
    * @default - none
    */
   readonly repositoryLink?: string;
+  /**
+   * Where the platform stack's state is (the GCS backend's bucket and prefix): the deploy bundle's generation is read
+   * from it. Without it, `refs` are used as given (one stack synthesized on its own, in tests).
+   * @default - none
+   */
+  readonly platformState?: { readonly bucket: string; readonly prefix: string };
   /**
    * Machine type of the service's default-pool builds.
    * @default - Cloud Build's default
@@ -73,17 +80,15 @@ export class ServiceStack extends C2CStack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { platform, service } = props;
-    new GoogleProvider(this, 'google', {
-      project: platform.project,
-      region: platform.region,
-      defaultLabels: { 'managed-by': 'commit-to-cloud' },
-    });
+    googleProvider(this, platform);
     new GithubProvider(this, 'github', { owner: platform.githubOwner });
+    // The APIs are declared by the platform stack, which this stack is applied after.
+    checkApis(this);
     const ownership = repositoryOwnership(service, props.fleet ?? [service], platform.project);
     this.microservice = new Microservice(this, 'service', {
       service,
       platform,
-      refs: props.refs,
+      refs: props.platformState ? platformRefsIn(this, props.refs, props.platformState) : props.refs,
       connection: props.connection,
       seedFiles: props.seedFiles,
       manageRepository: ownership.manage,

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { C2CError } from '../lib/errors';
+import { PLATFORM_SETTINGS, PlatformConfig, platformEnv } from '../lib/platform';
 import { parseRemindMinutes } from '../lib/notify/remind';
 import { ApproverPrincipals } from './approvers';
 import { NotifierKind } from './build-notifier';
@@ -41,6 +42,16 @@ export interface PipelineSettings {
    * label of each Marathon URL's host (`internal.` for `marathon.staging.internal`).
    */
   readonly poolDnsSuffixes?: readonly string[];
+  /**
+   * Address ranges of the network's existing private services access connection (Cloud SQL, Memorystore), kept in the
+   * peering. Env `C2C_POOL_EXISTING_RANGES`, comma-separated range names.
+   */
+  readonly poolExistingRanges?: readonly string[];
+  /**
+   * The GitHub organisation's plan. Env `C2C_GITHUB_PLAN`: `team` or `enterprise`; `free` is refused for private
+   * repositories (branch protection and environments need a paid plan). Required for a real project.
+   */
+  readonly githubPlan?: GithubPlan;
   /** Machine type of the private pool's workers. Env `C2C_POOL_MACHINE_TYPE`, default `e2-standard-2`. */
   readonly poolMachineType?: string;
   /** Machine type of the default-pool builds (pull requests). Env `C2C_BUILD_MACHINE_TYPE`, e.g. `E2_HIGHCPU_8`. */
@@ -60,30 +71,101 @@ function list(value: string | undefined): string[] {
     .filter((s) => s !== '');
 }
 
-/** Reads {@link PipelineSettings} from the environment. */
+/** How one pipeline setting is read from its environment variable and written back. */
+interface SettingEnv<K extends keyof PipelineSettings> {
+  readonly env: string;
+  readonly read: (value: string | undefined, githubOwner: string) => PipelineSettings[K];
+  /** The variable's value that reads back as `value`; `undefined`: leave the variable out. */
+  readonly write: (value: PipelineSettings[K]) => string | undefined;
+}
+
+const text = (v: string | undefined) => v || undefined;
+const same = (v: string | undefined) => v;
+const joined = (v: readonly string[] | undefined) => (v === undefined ? undefined : v.join(','));
+const num = (v: number | undefined) => (v === undefined ? undefined : String(v));
+
+/**
+ * Every pipeline setting synth reads, with its environment variable: read by {@link pipelineSettingsFromEnv}, written
+ * back by {@link pipelineSettingsEnv} for the platform pipeline's synth step. One row per setting; a setting without a
+ * row is not part of `PipelineSettings`. `exampleFleet` has no variable of its own: it is "no C2C_GCP_PROJECT".
+ */
+export const PIPELINE_SETTINGS_ENV: { readonly [K in Exclude<keyof PipelineSettings, 'exampleFleet'>]-?: SettingEnv<K> } = {
+  connection: { env: 'C2C_CLOUDBUILD_CONNECTION', read: (v) => v ?? 'github', write: same },
+  platformRepo: { env: 'C2C_PLATFORM_REPO', read: (v, owner) => v ?? `${owner}/commit-to-cloud`, write: same },
+  clusterMembers: { env: 'C2C_CLUSTER_MEMBERS', read: list, write: joined },
+  imageReaders: { env: 'C2C_IMAGE_READERS', read: list, write: joined },
+  auditReaders: { env: 'C2C_AUDIT_READERS', read: list, write: joined },
+  platformApprovers: { env: 'C2C_PLATFORM_APPROVERS', read: list, write: joined },
+  // The build writes its own bundle at the default path (`npm run synth`; its hash does not depend on the machine).
+  deployBundle: { env: 'C2C_DEPLOY_BUNDLE', read: text, write: () => undefined },
+  approverPrincipals: {
+    env: 'C2C_APPROVERS',
+    read: (v) => approverPrincipalsFrom(v),
+    write: (v) => (v === undefined ? undefined : JSON.stringify(v)),
+  },
+  poolNetwork: { env: 'C2C_POOL_NETWORK', read: text, write: same },
+  poolDnsSuffixes: { env: 'C2C_POOL_DNS_SUFFIXES', read: (v) => (v === undefined ? undefined : list(v)), write: joined },
+  poolExistingRanges: { env: 'C2C_POOL_EXISTING_RANGES', read: list, write: joined },
+  poolMachineType: { env: 'C2C_POOL_MACHINE_TYPE', read: text, write: same },
+  buildMachineType: { env: 'C2C_BUILD_MACHINE_TYPE', read: text, write: same },
+  githubPlan: { env: 'C2C_GITHUB_PLAN', read: (v) => githubPlanFrom(v), write: same },
+  notifier: { env: 'C2C_NOTIFIER', read: (v) => notifierFrom(v), write: (v) => (v === undefined ? undefined : v === false ? 'none' : v) },
+  remindAfterMinutes: {
+    env: 'C2C_REMIND_AFTER_MINUTES',
+    read: (v) => (v ? parseRemindMinutes(v, 'C2C_REMIND_AFTER_MINUTES', 'after') : undefined),
+    write: num,
+  },
+  remindEveryMinutes: {
+    env: 'C2C_REMIND_EVERY_MINUTES',
+    read: (v) => (v ? parseRemindMinutes(v, 'C2C_REMIND_EVERY_MINUTES', 'every') : undefined),
+    write: num,
+  },
+};
+
+type SettingKey = keyof typeof PIPELINE_SETTINGS_ENV;
+const SETTING_KEYS = Object.keys(PIPELINE_SETTINGS_ENV) as SettingKey[];
+
+/** Reads {@link PipelineSettings} from the environment (the variables of {@link PIPELINE_SETTINGS_ENV}). */
 export function pipelineSettingsFromEnv(githubOwner: string, env: NodeJS.ProcessEnv = process.env): PipelineSettings {
-  return {
-    connection: env.C2C_CLOUDBUILD_CONNECTION ?? 'github',
-    platformRepo: env.C2C_PLATFORM_REPO ?? `${githubOwner}/commit-to-cloud`,
-    clusterMembers: list(env.C2C_CLUSTER_MEMBERS),
-    imageReaders: list(env.C2C_IMAGE_READERS),
-    auditReaders: list(env.C2C_AUDIT_READERS),
-    platformApprovers: list(env.C2C_PLATFORM_APPROVERS),
-    deployBundle: env.C2C_DEPLOY_BUNDLE || undefined,
-    approverPrincipals: approverPrincipalsFrom(env.C2C_APPROVERS),
-    exampleFleet: !env.C2C_GCP_PROJECT,
-    poolNetwork: env.C2C_POOL_NETWORK || undefined,
-    poolDnsSuffixes: env.C2C_POOL_DNS_SUFFIXES === undefined ? undefined : list(env.C2C_POOL_DNS_SUFFIXES),
-    poolMachineType: env.C2C_POOL_MACHINE_TYPE || undefined,
-    buildMachineType: env.C2C_BUILD_MACHINE_TYPE || undefined,
-    notifier: notifierFrom(env.C2C_NOTIFIER),
-    remindAfterMinutes: env.C2C_REMIND_AFTER_MINUTES
-      ? parseRemindMinutes(env.C2C_REMIND_AFTER_MINUTES, 'C2C_REMIND_AFTER_MINUTES', 'after')
-      : undefined,
-    remindEveryMinutes: env.C2C_REMIND_EVERY_MINUTES
-      ? parseRemindMinutes(env.C2C_REMIND_EVERY_MINUTES, 'C2C_REMIND_EVERY_MINUTES', 'every')
-      : undefined,
-  };
+  const out: Record<string, unknown> = { exampleFleet: !env[PLATFORM_SETTINGS.project.env] };
+  for (const key of SETTING_KEYS) {
+    const row = PIPELINE_SETTINGS_ENV[key] as SettingEnv<SettingKey>;
+    out[key] = row.read(env[row.env], githubOwner);
+  }
+  return out as unknown as PipelineSettings;
+}
+
+/** `NAME=value` for every pipeline setting that is set: the environment that reads back as `settings`. */
+export function pipelineSettingsEnv(settings: PipelineSettings): string[] {
+  const out: string[] = [];
+  for (const key of SETTING_KEYS) {
+    const row = PIPELINE_SETTINGS_ENV[key] as SettingEnv<SettingKey>;
+    const value = row.write(settings[key]);
+    if (value !== undefined) out.push(`${row.env}=${value}`);
+  }
+  return out;
+}
+
+/**
+ * The environment that makes synth read exactly `platform` and `settings`: the platform pipeline's synth step gets
+ * it, so that a build's synth reproduces what was deployed. The example fleet (no project named) leaves the project
+ * out, so it stays the example fleet.
+ */
+export function synthEnv(platform: PlatformConfig, settings: PipelineSettings): string[] {
+  const project = `${PLATFORM_SETTINGS.project.env}=`;
+  return [...platformEnv(platform).filter((e) => !(settings.exampleFleet && e.startsWith(project))), ...pipelineSettingsEnv(settings)];
+}
+
+/** The GitHub plan of the organisation; `free` cannot protect branches of private repositories. */
+export type GithubPlan = 'free' | 'team' | 'enterprise';
+
+/** Parses `C2C_GITHUB_PLAN`. @throws C2CError USAGE */
+export function githubPlanFrom(value: string | undefined): GithubPlan | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'free' || value === 'team' || value === 'enterprise') return value;
+  throw new C2CError('USAGE', `C2C_GITHUB_PLAN '${value}' is not free, team or enterprise`, {
+    hint: "the plan of the GitHub organisation that owns the repositories (github.com/organizations/OWNER/settings/billing), e.g. 'team'",
+  });
 }
 
 /** Parses `C2C_NOTIFIER`. @throws C2CError USAGE */

@@ -45,6 +45,13 @@ export interface PrivateWorkerPoolProps {
    * @see https://cloud.google.com/vpc/docs/configure-private-services-access#dns-peering
    */
   readonly dnsSuffixes?: readonly string[];
+  /**
+   * Names of the address ranges the network's existing private services access connection already uses (Cloud SQL,
+   * Memorystore): a network has one such connection, so these are kept in it beside the pool's range.
+   * @default []
+   * @see https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/service_networking_connection
+   */
+  readonly existingRanges?: readonly string[];
 }
 
 const NETWORK = /^projects\/[a-z0-9-]+\/global\/networks\/[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -60,6 +67,8 @@ export class PrivateWorkerPool extends Construct {
   readonly pool: CloudbuildWorkerPool;
   /** The pool's id, `projects/P/locations/R/workerPools/NAME`, the form `options.pool.name` of a build wants. */
   readonly id: string;
+  /** The same id as a literal, for other stacks (which are ordered after this one as a whole). */
+  readonly poolId: string;
 
   constructor(scope: Construct, id: string, props: PrivateWorkerPoolProps) {
     super(scope, id);
@@ -86,6 +95,24 @@ export class PrivateWorkerPool extends Construct {
           message: "must be a DNS suffix ending in '.', e.g. 'internal.'",
         });
     }
+    const networkProject = props.network.split('/')[1];
+    if (NETWORK.test(props.network) && networkProject !== props.project) {
+      problems.push({
+        subject,
+        field: 'network',
+        value: props.network,
+        message: `is in project ${networkProject}, not ${props.project}: a Shared VPC network is not supported (its peering and ranges belong to the host project); use a network of ${props.project}`,
+      });
+    }
+    for (const [i, name] of (props.existingRanges ?? []).entries()) {
+      if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name))
+        problems.push({
+          subject,
+          field: `existingRanges[${i}]`,
+          value: name,
+          message: 'must be the name of a global address range, e.g. google-managed-services-default',
+        });
+    }
     if (problems.length > 0) throw new ValidationError(problems);
 
     const range = new ComputeGlobalAddress(this, 'peering-range', {
@@ -99,7 +126,12 @@ export class PrivateWorkerPool extends Construct {
     const connection = new ServiceNetworkingConnection(this, 'peering', {
       network: props.network,
       service: 'servicenetworking.googleapis.com',
-      reservedPeeringRanges: [range.name],
+      // A network has one private services access connection: keep the ranges it already has (Cloud SQL, Memorystore),
+      // and update that connection when creating a new one fails because it exists.
+      reservedPeeringRanges: [...(props.existingRanges ?? []), range.name],
+      updateOnCreationFail: true,
+      // Other producers may use the connection: destroying the pool must not remove it.
+      deletionPolicy: 'ABANDON',
     });
     const dns = (props.dnsSuffixes ?? []).map(
       (suffix) =>
@@ -121,5 +153,6 @@ export class PrivateWorkerPool extends Construct {
       dependsOn: [connection, ...dns],
     });
     this.id = this.pool.id;
+    this.poolId = `projects/${props.project}/locations/${props.region}/workerPools/${props.name ?? 'c2c-private'}`;
   }
 }

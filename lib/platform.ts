@@ -19,21 +19,59 @@ export interface PlatformConfig {
   readonly marathonUrls: { readonly staging: string; readonly production: string };
 }
 
+/** One platform setting: its environment variable, how it is read from a config, and its default. */
+interface PlatformSetting {
+  readonly env: string;
+  readonly get: (p: PlatformConfig) => string;
+}
+
+/**
+ * The platform settings and their environment variables, in one place: {@link platformFromEnv} reads them, and
+ * {@link platformEnv} writes them back for a build step (the deploy steps and the platform pipeline's synth).
+ */
+export const PLATFORM_SETTINGS = {
+  project: { env: 'C2C_GCP_PROJECT', get: (p) => p.project },
+  region: { env: 'C2C_GCP_REGION', get: (p) => p.region },
+  githubOwner: { env: 'C2C_GITHUB_OWNER', get: (p) => p.githubOwner },
+  registryHost: { env: 'C2C_REGISTRY_HOST', get: (p) => p.registryHost },
+  bucketPrefix: { env: 'C2C_BUCKET_PREFIX', get: (p) => p.bucketPrefix },
+  stateBucket: { env: 'C2C_STATE_BUCKET', get: (p) => p.stateBucket },
+  marathonStaging: { env: 'MARATHON_URL_STAGING', get: (p) => p.marathonUrls.staging },
+  marathonProduction: { env: 'MARATHON_URL_PRODUCTION', get: (p) => p.marathonUrls.production },
+} as const satisfies Record<string, PlatformSetting>;
+
+/** A platform setting's key. */
+export type PlatformSettingKey = keyof typeof PLATFORM_SETTINGS;
+
+/** Reads {@link PlatformConfig} from the environment (the variables of {@link PLATFORM_SETTINGS}), with defaults. */
 export function platformFromEnv(env: NodeJS.ProcessEnv): PlatformConfig {
-  const project = env.C2C_GCP_PROJECT ?? 'acme-lighting-platform';
-  const bucketPrefix = env.C2C_BUCKET_PREFIX ?? project;
+  const read = (key: PlatformSettingKey): string | undefined => env[PLATFORM_SETTINGS[key].env];
+  const project = read('project') ?? 'acme-lighting-platform';
+  const bucketPrefix = read('bucketPrefix') ?? project;
   return {
     project,
-    region: env.C2C_GCP_REGION ?? 'europe-west1',
-    githubOwner: env.C2C_GITHUB_OWNER ?? 'acme-lighting',
-    registryHost: env.C2C_REGISTRY_HOST ?? 'registry.marathon.internal:5000',
+    region: read('region') ?? 'europe-west1',
+    githubOwner: read('githubOwner') ?? 'acme-lighting',
+    registryHost: read('registryHost') ?? 'registry.marathon.internal:5000',
     bucketPrefix,
-    stateBucket: env.C2C_STATE_BUCKET ?? `${bucketPrefix}-tfstate`,
+    stateBucket: read('stateBucket') ?? `${bucketPrefix}-tfstate`,
     marathonUrls: {
-      staging: env.MARATHON_URL_STAGING ?? 'http://marathon.staging.internal:8080',
-      production: env.MARATHON_URL_PRODUCTION ?? 'http://marathon.production.internal:8080',
+      staging: read('marathonStaging') ?? 'http://marathon.staging.internal:8080',
+      production: read('marathonProduction') ?? 'http://marathon.production.internal:8080',
     },
   };
+}
+
+/**
+ * `NAME=value` for each of `keys` (default: every setting), the environment that makes {@link platformFromEnv} return
+ * the same values.
+ */
+export function platformEnv(platform: PlatformConfig, keys: readonly PlatformSettingKey[] = allPlatformKeys()): string[] {
+  return keys.map((k) => `${PLATFORM_SETTINGS[k].env}=${PLATFORM_SETTINGS[k].get(platform)}`);
+}
+
+function allPlatformKeys(): PlatformSettingKey[] {
+  return Object.keys(PLATFORM_SETTINGS) as PlatformSettingKey[];
 }
 
 /** The image reference a build pushes for a service at a commit: `<registry>/<service>:<commit>`. */

@@ -11,7 +11,7 @@ import { Approvers } from '../../constructs/approvers';
 import { PlatformPipeline, PipelineStack } from '../../constructs/platform-pipeline';
 import { PlatformStack } from '../../constructs/platform-stack';
 import { Registry } from '../../constructs/registry';
-import { approverPrincipalsFrom, notifierFrom, pipelineSettingsFromEnv } from '../../constructs/settings';
+import { approverPrincipalsFrom, githubPlanFrom, notifierFrom, pipelineSettingsFromEnv } from '../../constructs/settings';
 import { PrivateWorkerPool } from '../../constructs/worker-pool';
 import { C2CError, ValidationError } from '../../lib/errors';
 import { ledger, lampApi } from '../fixtures/services';
@@ -278,10 +278,43 @@ describe('PlatformStack', () => {
           connection: 'github',
           platformRepo: 'acme-lighting/commit-to-cloud',
           stacks: [{ name: 'platform', side: 'production' }],
+          githubPlan: 'team',
         }),
     );
     expect(e.message).toBe(
       "PlatformStack: 'poolNetwork' (undefined) is required: builds that reach Marathon run in a private pool peered to the cluster's network; set C2C_POOL_NETWORK to 'projects/PROJECT/global/networks/NAME'",
+    );
+  });
+
+  const realStack = (extra: Record<string, unknown>) => () =>
+    new PlatformStack(ws.app(), 'platform', {
+      platform,
+      bundle: ws.bundle,
+      services: [],
+      connection: 'github',
+      platformRepo: 'acme-lighting/commit-to-cloud',
+      stacks: [{ name: 'platform', side: 'production' }],
+      poolNetwork: `projects/${platform.project}/global/networks/marathon`,
+      ...extra,
+    });
+
+  it('a real project names its GitHub plan, and a Free plan is refused before anything is declared', () => {
+    expect(errorOf(realStack({})).message).toBe(
+      "PlatformStack: 'githubPlan' (undefined) is required: branch protection and environments of private repositories need GitHub Team or Enterprise; set C2C_GITHUB_PLAN to 'team' or 'enterprise' (docs/first-deploy.md)",
+    );
+    expect(errorOf(realStack({ githubPlan: 'free' })).message).toBe(
+      'PlatformStack: \'githubPlan\' ("free") cannot protect branches or add environments to private repositories (GitHub answers 403 for every service stack); upgrade the organisation to Team or Enterprise, then set C2C_GITHUB_PLAN',
+    );
+    expect(errorOf(() => githubPlanFrom('pro')).message).toBe("C2C_GITHUB_PLAN 'pro' is not free, team or enterprise");
+    expect([githubPlanFrom('team'), githubPlanFrom('enterprise'), githubPlanFrom('')]).toEqual(['team', 'enterprise', undefined]);
+  });
+
+  it('refuses a Shared VPC network (another project) and a range name that cannot be one', () => {
+    expect(errorOf(realStack({ githubPlan: 'team', poolNetwork: 'projects/acme-host/global/networks/shared' })).message).toBe(
+      `PrivateWorkerPool(c2c-private): 'network' ("projects/acme-host/global/networks/shared") is in project acme-host, not ${platform.project}: a Shared VPC network is not supported (its peering and ranges belong to the host project); use a network of ${platform.project}`,
+    );
+    expect(errorOf(realStack({ githubPlan: 'team', poolExistingRanges: ['Bad_Range'] })).message).toBe(
+      `PrivateWorkerPool(c2c-private): 'existingRanges[0]' ("Bad_Range") must be the name of a global address range, e.g. google-managed-services-default`,
     );
   });
 });

@@ -7,7 +7,7 @@ import { BranchProtection } from '@cdktf/provider-github/lib/branch-protection';
 import { Repository } from '@cdktf/provider-github/lib/repository';
 import { RepositoryEnvironment } from '@cdktf/provider-github/lib/repository-environment';
 import { RepositoryFile } from '@cdktf/provider-github/lib/repository-file';
-import { Microservice } from '../../constructs/microservice';
+import { Microservice, spreadSchedule } from '../../constructs/microservice';
 import { platformNames } from '../../constructs/naming';
 import { STEP_IMAGES } from '../../constructs/build-steps';
 import { ServiceDefinition } from '../../lib/catalog/types';
@@ -71,7 +71,11 @@ describe('Microservice(lamp-api)', () => {
     expect(out).toHaveResourceWithProperties(Cloudbuildv2Repository, {
       name: 'lamp-api',
       parent_connection: 'projects/acme-lighting-platform/locations/europe-west1/connections/github',
-      remote_uri: expect.stringMatching(/^\$\{github_repository\.[^.]+\.http_clone_url\}$/),
+      remote_uri: 'https://github.com/acme-lighting/lamp-api.git',
+      depends_on: expect.arrayContaining([
+        expect.stringMatching(/^github_repository\./),
+        expect.stringMatching(/^github_repository_file\./),
+      ]),
     });
   });
 
@@ -80,9 +84,10 @@ describe('Microservice(lamp-api)', () => {
       name: 'lamp-api-push',
       service_account: `projects/acme-lighting-platform/serviceAccounts/${names.buildServiceAccount}`,
       repository_event_config: {
-        repository: expect.stringMatching(/^\$\{google_cloudbuildv2_repository\.[^.]+\.id\}$/),
+        repository: 'projects/acme-lighting-platform/locations/europe-west1/connections/github/repositories/lamp-api',
         push: { branch: '^main$' },
       },
+      depends_on: [expect.stringMatching(/^google_cloudbuildv2_repository\./)],
     });
     const steps = stepsOf(json, 'lamp-api-push');
     expect(steps.map((s) => s.id)).toEqual([
@@ -108,13 +113,15 @@ describe('Microservice(lamp-api)', () => {
     expect(byId['plan-production'].wait_for).toEqual(['smoke-staging']);
     expect(byId['upload-plan'].wait_for).toEqual(['plan-production']);
 
-    expect(byId.build).toMatchObject({ name: 'node:20', entrypoint: 'bash', args: ['build.sh'] });
+    expect(byId.build).toMatchObject({ name: STEP_IMAGES.node, entrypoint: 'bash', args: ['build.sh'] });
     // BuildKit reads the previous image's inline cache from the registry instead of pulling the whole image first.
     expect(byId['docker-build'].env).toEqual(['DOCKER_BUILDKIT=1']);
-    expect(byId['docker-build'].args[1].split('\n')[1]).toBe(
+    expect(byId['docker-build'].args[1].split('\n').pop()).toBe(
       'docker build --build-arg BUILDKIT_INLINE_CACHE=1 --cache-from localhost:5000/lamp-api:latest -t localhost:5000/lamp-api:$SHORT_SHA -t localhost:5000/lamp-api:latest .',
     );
-    expect(steps.some((s) => /docker pull/.test(s.args.join(' ')))).toBe(false);
+    // The previous image is never pulled whole (its cache comes inline); base images come through mirror.gcr.io.
+    expect(steps.some((s) => /docker pull [^\n]*localhost:5000/.test(s.args.join(' ')))).toBe(false);
+    expect(byId['docker-build'].args[1]).toContain('docker pull -q "mirror.gcr.io/$$path"');
     expect(byId.push.args[1]).toBe('docker push localhost:5000/lamp-api:$SHORT_SHA && docker push localhost:5000/lamp-api:latest');
     expect(byId['registry-sidecar'].args).toContain(`REGISTRY_STORAGE_GCS_BUCKET=${names.registryBucket}`);
     expect(byId['fetch-deploy']).toMatchObject({ name: STEP_IMAGES.deploy, entrypoint: 'node' });
@@ -198,10 +205,18 @@ describe('Microservice(lamp-api)', () => {
     const images = (name: string) => [...new Set(stepsOf(json, name).map((s) => s.name))];
     expect(images('lamp-api-production')).toEqual([STEP_IMAGES.deploy]);
     expect(images('lamp-api-e2e')).toEqual([STEP_IMAGES.deploy]);
-    expect(images('lamp-api-push').sort()).toEqual([STEP_IMAGES.docker, 'node:20', STEP_IMAGES.deploy].sort());
+    expect(images('lamp-api-push').sort()).toEqual([STEP_IMAGES.docker, STEP_IMAGES.node, STEP_IMAGES.deploy].sort());
     for (const step of stepsOf(json, 'lamp-api-push').filter((s) => !['build', 'registry-sidecar', 'docker-build', 'push'].includes(s.id)))
       expect([step.id, step.name]).toEqual([step.id, STEP_IMAGES.deploy]);
     expect(JSON.stringify(json)).not.toContain('cloud-sdk');
+  });
+
+  it("spreads the fleet's end-to-end schedules over the half hour: each service at its own minute, twice an hour", () => {
+    const minutes = ['lamp-api', 'ledger', 'shopfront', 'bulb-api', 'billing'].map((n) => spreadSchedule(n));
+    for (const m of minutes) expect(m).toMatch(/^([0-9]|[12][0-9]),([3-5][0-9]) \* \* \* \*$/);
+    for (const m of minutes) expect(Number(m.split(/[, ]/)[1])).toBe(Number(m.split(',')[0]) + 30);
+    expect(new Set(minutes).size).toBeGreaterThan(1);
+    expect(spreadSchedule('lamp-api')).toBe(spreadSchedule('lamp-api'));
   });
 
   it('e2e trigger runs both smoke tests in parallel, and Cloud Scheduler runs it', () => {
@@ -212,7 +227,7 @@ describe('Microservice(lamp-api)', () => {
     ]);
     expect(out).toHaveResourceWithProperties(CloudSchedulerJob, {
       name: 'lamp-api-e2e',
-      schedule: '*/30 * * * *',
+      schedule: spreadSchedule('lamp-api'),
       http_target: expect.objectContaining({
         http_method: 'POST',
         uri: expect.stringMatching(

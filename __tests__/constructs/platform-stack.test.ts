@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
-import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
@@ -12,7 +11,7 @@ import { CloudbuildTrigger } from '@cdktf/provider-google/lib/cloudbuild-trigger
 import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository';
 import { PlatformStack } from '../../constructs/platform-stack';
 import { platformNames, serviceAccountEmail } from '../../constructs/naming';
-import { Registry } from '../../constructs/registry';
+import { Registry, REGISTRY_IMAGE } from '../../constructs/registry';
 import { NOTIFIER_FILTER } from '../../constructs/build-notifier';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import { lampApi, ledger, shopfront } from '../fixtures/services';
@@ -35,7 +34,8 @@ const stack = new PlatformStack(app, 'platform', {
     { name: 'service-lamp-api', side: 'staging' },
     { name: 'service-ledger', side: 'staging' },
   ],
-  poolNetwork: 'projects/acme-net/global/networks/marathon',
+  poolNetwork: 'projects/acme-lighting-platform/global/networks/marathon',
+  githubPlan: 'team',
   approverPrincipals: {
     'user:ana@acme-lighting.example': ['user:ana@acme.com'],
     'user:ben@acme-lighting.example': ['user:ben@acme.com', 'user:ben.backup@acme.com'],
@@ -104,7 +104,8 @@ describe('registry', () => {
     const file = join(app.outdir, 'stacks', 'platform', 'marathon', 'registry.production.json');
     const registryApp = stack.registry.apps.find((a) => a.environment === 'production')!.definition;
     expect(registryApp.id).toBe('/production/registry');
-    expect(registryApp.container?.docker.image).toBe('registry:2.8.3');
+    expect(registryApp.container?.docker.image).toBe(REGISTRY_IMAGE);
+    expect(REGISTRY_IMAGE).toMatch(/^registry:2\.8\.3@sha256:[0-9a-f]{64}$/);
     expect(registryApp.env).toMatchObject({
       REGISTRY_STORAGE: 'gcs',
       REGISTRY_STORAGE_GCS_BUCKET: names.registryBucket,
@@ -283,7 +284,11 @@ describe('platform pipeline', () => {
     expect(byId['upload-production-plans']).toMatch(
       /gs:\/\/\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}\/platform-plans\/\$\$s\/\$COMMIT_SHA-\$BUILD_ID\.tgz/,
     );
-    expect(steps[0].secret_env).toEqual(['GITHUB_TOKEN']);
+    // Only the Terraform steps read the GitHub token; synth (npm ci) and the gsutil steps never see it.
+    expect(steps.filter((s) => s.secret_env).map((s) => [s.id, s.secret_env])).toEqual([
+      ['apply-staging-side', ['GITHUB_TOKEN']],
+      ['plan-production-side', ['GITHUB_TOKEN']],
+    ]);
   });
 
   it('applies a saved production-side plan only after approval, recording the approver', () => {
@@ -305,15 +310,20 @@ describe('platform pipeline', () => {
     expect(byId['reapply-staging-side'].args[1]).toContain('for s in service-lamp-api service-ledger; do');
   });
 
-  it('plan and push triggers run as the plan and apply accounts', () => {
+  it('plan and push triggers run as the plan and apply accounts; the plan account only reads the state', () => {
     expect(resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'platform-pr').service_account).toMatch(
       /^projects\/acme-lighting-platform\/serviceAccounts\/\$\{google_service_account\.[^.]*c2c-platform-plan[^.]*\.email\}$/,
     );
-    expect(out).toHaveResourceWithProperties(StorageBucketIamMember, {
-      bucket: platform.stateBucket,
-      role: 'roles/storage.objectAdmin',
-      member: expect.stringMatching(/^\$\{google_service_account\.[^.]*c2c-platform-plan[^.]*\.member\}$/),
-    });
+    const stateRoles = (account: string) =>
+      resources(json, 'google_storage_bucket_iam_member')
+        .filter(
+          (r) =>
+            r.bucket === platform.stateBucket &&
+            new RegExp(`^\\$\\{google_service_account\\.[^.]*${account}[^.]*\\.member\\}$`).test(String(r.member)),
+        )
+        .map((r) => r.role);
+    expect(stateRoles('c2c-platform-plan')).toEqual(['roles/storage.objectViewer']);
+    expect(stateRoles('c2c-platform-apply')).toEqual(['roles/storage.objectAdmin']);
   });
 });
 
@@ -325,13 +335,16 @@ describe('private worker pool', () => {
       purpose: 'VPC_PEERING',
       address_type: 'INTERNAL',
       prefix_length: 24,
-      network: 'projects/acme-net/global/networks/marathon',
+      network: 'projects/acme-lighting-platform/global/networks/marathon',
     });
     const [[connKey, conn]] = Object.entries(json.resource.google_service_networking_connection);
     expect(conn).toMatchObject({
-      network: 'projects/acme-net/global/networks/marathon',
+      network: 'projects/acme-lighting-platform/global/networks/marathon',
       service: 'servicenetworking.googleapis.com',
       reserved_peering_ranges: [expect.stringMatching(/^\$\{google_compute_global_address\.[^.]+\.name\}$/)],
+      // A network with a private services access connection already (Cloud SQL): update it instead of failing.
+      update_on_creation_fail: true,
+      deletion_policy: 'ABANDON',
     });
     expect(resources(json, 'google_service_networking_peered_dns_domain')).toEqual([
       expect.objectContaining({ dns_suffix: 'internal.', network: 'marathon', service: 'servicenetworking.googleapis.com' }),
@@ -339,10 +352,20 @@ describe('private worker pool', () => {
     const pool = resourceWhere(json, 'google_cloudbuild_worker_pool', 'name', 'c2c-private');
     expect(pool).toMatchObject({
       location: platform.region,
-      network_config: { peered_network: 'projects/acme-net/global/networks/marathon' },
+      network_config: { peered_network: 'projects/acme-lighting-platform/global/networks/marathon' },
       worker_config: { machine_type: 'e2-standard-2', disk_size_gb: 100, no_external_ip: false },
     });
     expect(pool.depends_on).toEqual(expect.arrayContaining([`google_service_networking_connection.${connKey}`]));
+  });
+
+  it("keeps the ranges of the network's existing private services access connection", () => {
+    const example = synthExample({ poolExistingRanges: ['google-managed-services-default', 'sql-range'] });
+    const [conn] = resources(example, 'google_service_networking_connection');
+    expect(conn.reserved_peering_ranges).toEqual([
+      'google-managed-services-default',
+      'sql-range',
+      expect.stringMatching(/^\$\{google_compute_global_address\.[^.]+\.name\}$/),
+    ]);
   });
 });
 
@@ -446,6 +469,7 @@ describe('approval reminder', () => {
     service_account: string;
     source_to_build: { repository: string; ref: string };
     substitutions: Record<string, string>;
+    depends_on?: string[];
     tags: string[];
     build: { available_secrets: { secret_manager: { env: string; version_name: string }[] }; timeout: string };
   };
@@ -471,9 +495,15 @@ describe('approval reminder', () => {
       /^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.generation\}$/,
     );
     expect(trigger.location).toBe(platform.region);
-    expect(trigger.source_to_build.repository).toMatch(
-      /^\$\{google_cloudbuildv2_repository\.platform-pipeline_repository_[0-9A-F]+\.id\}$/,
+    expect(trigger.source_to_build.repository).toBe(
+      `projects/${platform.project}/locations/${platform.region}/connections/github/repositories/commit-to-cloud`,
     );
+    // It waits for the repository link and for the webhook secret's value (a build that cannot start never runs).
+    expect(trigger.depends_on).toEqual([
+      expect.stringMatching(/^google_cloudbuildv2_repository\.platform-pipeline_repository_[0-9A-F]+$/),
+      expect.stringMatching(/^data\.google_secret_manager_secret_version\.notifier_webhook-latest_[0-9A-F]+$/),
+      expect.stringMatching(/^google_project_service\.apis_cloudbuild_/),
+    ]);
     expect(trigger.source_to_build.ref).toBe('refs/heads/main');
     expect(trigger.tags).toEqual(['c2c', 'remind']);
     expect(trigger.tags).not.toContain('production');
@@ -513,6 +543,7 @@ describe('approval reminder', () => {
         bucket: expect.stringMatching(/^\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}$/),
         role: 'roles/storage.objectViewer',
         member: remindSa,
+        depends_on: [expect.stringMatching(/^google_project_service\.apis_storage_/)],
         condition: {
           title: 'deploy-bundle-only',
           description: 'objects under deploy/ (the deploy CLI bundle)',

@@ -2,7 +2,9 @@ import {
   formatReferenceProblem,
   identitiesOf,
   literalText,
+  readSynthesizedApp,
   referenceProblems,
+  undeclaredReferences,
   SynthesizedStack,
 } from '../../constructs/reference-integrity';
 import { fixtureFleet } from '../fixtures/services';
@@ -40,7 +42,7 @@ describe('referenceProblems', () => {
       }),
     ];
     expect(referenceProblems(stacks).map(formatReferenceProblem)).toEqual([
-      'platform: google_storage_bucket_iam_member.reader: \'bucket\' holds "p1-c2c-deploy", the literal name of google_storage_bucket.deploy (this stack); use the reference ${google_storage_bucket.deploy.name}',
+      'platform: google_storage_bucket_iam_member.reader: \'bucket\' holds "p1-c2c-deploy", the literal name of google_storage_bucket.deploy (stack platform), and nothing orders it after that; use the reference ${google_storage_bucket.deploy.name}, or add google_storage_bucket.deploy to its depends_on',
     ]);
   });
 
@@ -68,8 +70,23 @@ describe('referenceProblems', () => {
       ['google_cloudbuild_trigger.push', 'build.step[0].args[1]', '${google_storage_bucket.deploy.name}'],
     ]);
     expect(formatReferenceProblem(referenceProblems([platformStack(), service])[0])).toContain(
-      "stack platform; in a construct, pass the attribute itself and cdktf reads it through the platform stack's outputs",
+      'make stack service-a depend on stack platform (addDependency)',
     );
+    // Applied after the platform stack (directly or through another stack), the same literals are ordered.
+    expect(referenceProblems([platformStack(), { ...service, dependencies: ['platform'] }])).toEqual([]);
+    const middle: SynthesizedStack = { name: 'middle', json: { provider }, dependencies: ['platform'] };
+    expect(referenceProblems([platformStack(), middle, { ...service, dependencies: ['middle'] }])).toEqual([]);
+  });
+
+  it('accepts a literal in the same stack when depends_on names the resource, and only that resource', () => {
+    const binding = (deps: string[]) =>
+      platformStack({
+        google_storage_bucket_iam_member: { reader: { bucket: 'p1-c2c-deploy', member: 'group:x@y', depends_on: deps } },
+      });
+    expect(referenceProblems([binding(['google_storage_bucket.deploy'])])).toEqual([]);
+    expect(referenceProblems([binding(['google_pubsub_topic.plans'])]).map((p) => p.identity.address)).toEqual([
+      'google_storage_bucket.deploy',
+    ]);
   });
 
   it('flags a repository link named by its resource path and a GitHub repository named by its URL', () => {
@@ -138,10 +155,30 @@ describe('referenceProblems', () => {
   });
 });
 
-it('the synthesized fixture fleet holds no literal reference to anything it creates', () => {
+it('the synthesized fixture fleet holds no literal name of anything it creates without ordering it after that', () => {
   const { outdir, stacks } = synthFleet(ws.app(), ws.bundle, fixtureFleet);
   expect(Object.keys(stacks).length).toBe(fixtureFleet.length + 1);
-  const problems = referenceProblems(Object.entries(stacks).map(([name, json]) => ({ name, json })));
+  const problems = referenceProblems(readSynthesizedApp(outdir));
   expect(problems.map(formatReferenceProblem)).toEqual([]);
-  expect(outdir).toBeTruthy();
+});
+
+describe('undeclaredReferences', () => {
+  it('names the addresses an expression refers to that the stack does not declare (a cross-stack reference left unprepared)', () => {
+    const json = {
+      resource: {
+        google_storage_bucket: { deploy: { name: 'b' } },
+        google_cloudbuild_trigger: {
+          t: {
+            name: 't',
+            substitutions: { a: '${google_storage_bucket.deploy.name}', b: '${google_storage_bucket_object.bundle_X.generation}' },
+            build: {
+              step: [{ args: ['echo $${google_fake.x} ${base64encode(jsonencode({"a" = data.terraform_remote_state.p.outputs.x}))}'] }],
+            },
+          },
+        },
+      },
+      data: { terraform_remote_state: { p: {} } },
+    };
+    expect(undeclaredReferences(json)).toEqual(['google_storage_bucket_object.bundle_X']);
+  });
 });

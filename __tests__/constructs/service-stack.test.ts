@@ -5,6 +5,7 @@ import { ServiceDefinition } from '../../lib/catalog/types';
 import { repositoryOwnership } from '../../constructs/service-stack';
 import { SECRET_ENV } from '../../constructs/build-pipeline';
 import { fixtureFleet, lampApi } from '../fixtures/services';
+import { identitiesOf, TerraformJson } from '../../constructs/reference-integrity';
 import { platform, resources, stepsOf, SynthJson, synthFleet, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
@@ -13,14 +14,18 @@ afterAll(() => ws.cleanup());
 const { stacks, manifest, fleet, outdir } = synthFleet(ws.app(), ws.bundle, fixtureFleet);
 const lamp = stacks['service-lamp-api'];
 const platformJson = stacks.platform;
-const REMOTE = 'data.terraform_remote_state.cross-stack-reference-input-platform.outputs.';
 
-/** `ref` with each platform output it reads (`${data.terraform_remote_state...outputs.X}`) replaced by that output's value. */
-function platformOutput(ref: unknown): string {
-  const outputs = platformJson.output as Record<string, { value: string }>;
-  const re = /\$\{data\.terraform_remote_state\.cross-stack-reference-input-platform\.outputs\.([^}]+)\}/g;
-  if (!re.test(String(ref))) throw new Error(`not a reference to a platform output: ${String(ref)}`);
-  return String(ref).replace(re, (_, name: string) => String(outputs[name].value));
+/**
+ * The address of the platform resource a literal names (its name, e-mail or id, as reference-integrity knows them):
+ * a service stack names platform resources by literal, and is applied after the platform stack.
+ */
+function platformResource(literal: unknown): string {
+  const text = String(literal);
+  const found = identitiesOf([{ name: 'platform', json: platformJson as TerraformJson }]).find((id) =>
+    id.match === 'exact' ? id.text === text : text.includes(id.text),
+  );
+  if (!found) throw new Error(`names no platform resource: ${text}`);
+  return found.address;
 }
 const only = (json: SynthJson, type: string) => {
   const all = Object.entries(json.resource[type] ?? {});
@@ -69,15 +74,19 @@ it("seeds README.md over auto_init's own README (overwrite_on_create), and never
   expect(only(lamp, 'github_repository').r.auto_init).toBe(true);
 });
 
-it('triggers name the repository link, and the link names the GitHub repository, by reference', () => {
+it('triggers name the repository link and wait for it; the link waits for the GitHub repository and every seed file', () => {
   const link = only(lamp, 'google_cloudbuildv2_repository');
   const repo = only(lamp, 'github_repository');
-  expect(link.r.remote_uri).toBe(`\${github_repository.${repo.key}.http_clone_url}`);
-  const linkId = `\${google_cloudbuildv2_repository.${link.key}.id}`;
-  expect(trigger(lamp, 'lamp-api-push').repository_event_config?.repository).toBe(linkId);
-  expect(trigger(lamp, 'lamp-api-pr').repository_event_config?.repository).toBe(linkId);
-  expect(trigger(lamp, 'lamp-api-production').source_to_build?.repository).toBe(linkId);
-  expect(trigger(lamp, 'lamp-api-e2e').source_to_build?.repository).toBe(linkId);
+  expect(link.r.remote_uri).toBe('https://github.com/acme-lighting/lamp-api.git');
+  const files = Object.keys(lamp.resource.github_repository_file).map((k) => `github_repository_file.${k}`);
+  expect(files.length).toBeGreaterThan(1);
+  expect([...(link.r.depends_on as string[])].sort()).toEqual([`github_repository.${repo.key}`, ...files].sort());
+  const linkId = `projects/${platform.project}/locations/${platform.region}/connections/github/repositories/lamp-api`;
+  for (const name of ['lamp-api-push', 'lamp-api-pr', 'lamp-api-production', 'lamp-api-e2e']) {
+    const t = trigger(lamp, name);
+    expect(t.repository_event_config?.repository ?? t.source_to_build?.repository).toBe(linkId);
+    expect(t.depends_on).toEqual([`google_cloudbuildv2_repository.${link.key}`]);
+  }
 });
 
 it('every service stack depends on the platform stack; the platform comes first in the apply order', () => {
@@ -86,18 +95,20 @@ it('every service stack depends on the platform stack; the platform comes first 
   expect(fleet.order).toEqual(['platform', 'service-lamp-api', 'service-ledger', 'service-shopfront']);
 });
 
-it('uses platform resources through the platform stack outputs (accounts, topic, buckets)', () => {
+it('names platform resources (accounts, topic, buckets) by what the platform stack declares, and holds no cross-stack reference', () => {
   const push = trigger(lamp, 'lamp-api-push');
-  expect(push.service_account).toMatch(new RegExp(`^projects/${platform.project}/serviceAccounts/\\$\\{${REMOTE.replace(/\./g, '\\.')}`));
-  expect(platformOutput(String(push.service_account).replace(/^projects\/[^/]+\/serviceAccounts\//, ''))).toMatch(
-    /^\$\{google_service_account\.[^.]+c2c-build[^.]*\.email\}$/,
-  );
-  expect(platformOutput(trigger(lamp, 'lamp-api-production').pubsub_config?.topic)).toMatch(/^\$\{google_pubsub_topic\.[^.]+\.id\}$/);
+  expect(platformResource(push.service_account)).toMatch(/^google_service_account\.[^.]+c2c-build[^.]*$/);
+  expect(platformResource(trigger(lamp, 'lamp-api-production').pubsub_config?.topic)).toMatch(/^google_pubsub_topic\.deploy_plans-topic/);
+  expect(platformJson.output).toEqual({
+    'bundle-object': { value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.name\}$/) },
+    'bundle-generation': { value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.generation\}$/) },
+  });
+  expect(Object.keys((lamp.data as Record<string, Record<string, unknown>>).terraform_remote_state)).toEqual(['platform-state']);
 });
 
 it('builds that reach Marathon or a service run in the private pool; the pull-request build stays in the default pool', () => {
   for (const name of ['lamp-api-push', 'lamp-api-production', 'lamp-api-e2e']) {
-    expect(platformOutput(trigger(lamp, name).build.options.worker_pool)).toMatch(/^\$\{google_cloudbuild_worker_pool\.[^.]+\.id\}$/);
+    expect(platformResource(trigger(lamp, name).build.options.worker_pool)).toMatch(/^google_cloudbuild_worker_pool\./);
   }
   expect(trigger(lamp, 'lamp-api-pr').build.options.worker_pool).toBeUndefined();
 });
@@ -105,42 +116,49 @@ it('builds that reach Marathon or a service run in the private pool; the pull-re
 it('fetches the deploy bundle the platform published, by name and generation, and checks its SHA-256 from the name', () => {
   for (const name of ['lamp-api-push', 'lamp-api-production']) {
     const subs = trigger(lamp, name).substitutions!;
-    expect(platformOutput(subs._C2C_BUNDLE)).toMatch(/^\$\{google_storage_bucket_object\.[^.]+\.name\}$/);
-    expect(platformOutput(subs._C2C_BUNDLE_GENERATION)).toMatch(/^\$\{google_storage_bucket_object\.[^.]+\.generation\}$/);
+    // What the platform has published, read from its state (even when this stack is applied before the platform).
+    expect(subs._C2C_BUNDLE).toBe('${data.terraform_remote_state.platform-state.outputs.bundle-object}');
+    expect(subs._C2C_BUNDLE_GENERATION).toBe('${data.terraform_remote_state.platform-state.outputs.bundle-generation}');
   }
   const fetch = stepsOf(lamp, 'lamp-api-push').find((s) => s.id === 'fetch-deploy')!;
   expect(fetch.env).toEqual([
-    expect.stringMatching(/^C2C_BUNDLE_BUCKET=\$\{data\.terraform_remote_state\.[^}]+\}$/),
+    `C2C_BUNDLE_BUCKET=${platform.bucketPrefix}-c2c-deploy`,
     'C2C_BUNDLE=$_C2C_BUNDLE',
     'C2C_BUNDLE_GENERATION=$_C2C_BUNDLE_GENERATION',
   ]);
-  // The bucket is a reference Terraform fills in, not an escaped `$${...}` that would reach the build as text.
-  expect(platformOutput(fetch.env![0].slice('C2C_BUNDLE_BUCKET='.length))).toMatch(
-    /^\$\{google_storage_bucket\.deploy_bucket_[0-9A-F]+\.name\}$/,
-  );
+  expect(platformResource(fetch.env![0].slice('C2C_BUNDLE_BUCKET='.length))).toMatch(/^google_storage_bucket\.deploy_bucket_[0-9A-F]+$/);
   expect(fetch.args[1]).toContain("'?alt=media&generation='+e.C2C_BUNDLE_GENERATION");
   expect(fetch.args[1]).toContain("if(h!==want)throw new Error(e.C2C_BUNDLE+' has SHA-256 '+h+', not the one in its name');");
   expect(JSON.stringify(lamp)).not.toContain(ws.bundle.sha256);
 });
 
-it('the push build tells the reviewers that its production plan waits (deploy plan --notify, webhook URL from Secret Manager)', () => {
-  const plan = stepsOf(lamp, 'lamp-api-push').find((s) => s.id === 'plan-production')!;
-  expect(plan.args[1]).toMatch(/--out \/workspace\/production\.plan\.json --notify "\$\$@"$/);
+it('the push build tells the reviewers that its production plan waits once the plan is uploaded (webhook URL from Secret Manager)', () => {
+  const steps = stepsOf(lamp, 'lamp-api-push');
+  const notify = steps.find((s) => s.id === 'notify-plan')!;
+  expect(notify.wait_for).toEqual(['upload-plan']);
+  expect(notify.args.slice(1)).toEqual(['notify', '--plan', '/workspace/production.plan.json']);
+  expect(notify.secret_env).toEqual(['C2C_NOTIFY_WEBHOOK']);
+  expect(steps.find((s) => s.id === 'plan-production')!.args[1]).not.toContain('--notify');
 });
 
 it('injects each Marathon credential only into the build and the step that needs it, through availableSecrets', () => {
   const secretsOf = (name: string) =>
-    (trigger(lamp, name).build.available_secrets?.secret_manager ?? []).map((x) => [x.env, platformOutput(x.version_name)]);
+    (trigger(lamp, name).build.available_secrets?.secret_manager ?? []).map((x) => [
+      x.env,
+      platformResource(x.version_name),
+      x.version_name.endsWith('/versions/latest'),
+    ]);
   expect(secretsOf('lamp-api-push')).toEqual([
-    [SECRET_ENV.staging, expect.stringMatching(/^\$\{google_secret_manager_secret\.[^.]*staging[^.]*\.id\}\/versions\/latest$/)],
+    [SECRET_ENV.staging, expect.stringMatching(/^google_secret_manager_secret\.marathon-credentials_c2c-marathon-staging_/), true],
     [
       SECRET_ENV.productionRead,
-      expect.stringMatching(/^\$\{google_secret_manager_secret\.[^.]*production-read[^.]*\.id\}\/versions\/latest$/),
+      expect.stringMatching(/^google_secret_manager_secret\.marathon-credentials_c2c-marathon-production-read_/),
+      true,
     ],
-    ['C2C_NOTIFY_WEBHOOK', expect.stringMatching(/^\$\{google_secret_manager_secret\.notifier_webhook_[0-9A-F]+\.id\}\/versions\/latest$/)],
+    ['C2C_NOTIFY_WEBHOOK', expect.stringMatching(/^google_secret_manager_secret\.notifier_webhook_[0-9A-F]+$/), true],
   ]);
   expect(secretsOf('lamp-api-production')).toEqual([
-    [SECRET_ENV.production, expect.stringMatching(/^\$\{google_secret_manager_secret\.[^.]*production[^.]*\.id\}\/versions\/latest$/)],
+    [SECRET_ENV.production, expect.stringMatching(/^google_secret_manager_secret\.marathon-credentials_c2c-marathon-production_/), true],
   ]);
   expect(secretsOf('lamp-api-pr')).toEqual([]);
   expect(secretsOf('lamp-api-e2e')).toEqual([]);
@@ -150,7 +168,8 @@ it('injects each Marathon credential only into the build and the step that needs
       .map((s) => [s.id, s.secret_env]);
   expect(withSecret('lamp-api-push')).toEqual([
     ['deploy-staging', [SECRET_ENV.staging]],
-    ['plan-production', [SECRET_ENV.productionRead, 'C2C_NOTIFY_WEBHOOK']],
+    ['plan-production', [SECRET_ENV.productionRead]],
+    ['notify-plan', ['C2C_NOTIFY_WEBHOOK']],
   ]);
   expect(withSecret('lamp-api-production')).toEqual([['apply-production', [SECRET_ENV.production]]]);
   for (const name of ['lamp-api-push', 'lamp-api-production']) {
@@ -180,9 +199,11 @@ describe('monorepo: services sharing a repository', () => {
     ]);
     expect(outB.resource.github_repository).toBeUndefined();
     expect(outB.resource.google_cloudbuildv2_repository).toBeUndefined();
-    expect(trigger(outB, 'mono-b-push').repository_event_config?.repository).toMatch(
-      /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-service-mono-a\.outputs\.[^}]+\}$/,
+    // B names A's link by its id and is applied after A's stack.
+    expect(trigger(outB, 'mono-b-push').repository_event_config?.repository).toBe(
+      `projects/${platform.project}/locations/${platform.region}/connections/github/repositories/mono`,
     );
+    expect(Object.keys(mono.stacks['service-mono-a'].resource.google_cloudbuildv2_repository)).toHaveLength(1);
     expect(mono.manifest.stacks['service-mono-b'].dependencies.sort()).toEqual(['platform', 'service-mono-a']);
     expect(mono.fleet.order).toEqual(['platform', 'service-mono-a', 'service-mono-b']);
   });

@@ -4,6 +4,7 @@ import { register as apply } from './commands/apply';
 import { register as approve } from './commands/approve';
 import { register as history } from './commands/history';
 import { register as list } from './commands/list';
+import { register as notify } from './commands/notify';
 import { register as object } from './commands/object';
 import { register as plan } from './commands/plan';
 import { register as remind } from './commands/remind';
@@ -21,6 +22,7 @@ export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   render,
   plan,
   approve,
+  notify,
   remind,
   apply,
   rollback,
