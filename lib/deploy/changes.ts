@@ -38,9 +38,10 @@ const HEX = /^[0-9a-f]{7,40}$/i;
 
 /** `https://github.com/owner/repo` from a GitHub remote (https or ssh form); undefined for any other host. */
 export function githubBase(remote: string): string | undefined {
-  const m = /^(?:https:\/\/github\.com\/|git@github\.com:|ssh:\/\/git@github\.com\/)([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(
-    remote.trim(),
-  );
+  const m =
+    /^(?:https:\/\/github\.com\/|git@github\.com:|ssh:\/\/git@github\.com\/)([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(
+      remote.trim(),
+    );
   return m ? `https://github.com/${m[1]}/${m[2]}` : undefined;
 }
 

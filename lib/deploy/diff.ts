@@ -182,7 +182,9 @@ export function diffApp(desired: MarathonAppDefinition, live: Readonly<Record<st
 function leavesOf(path: string, value: Json): [string, Json][] {
   if (Array.isArray(value) && value.length > 0) return value.flatMap((v, i) => leavesOf(`${path}[${i}]`, v));
   if (isObject(value) && Object.keys(value).length > 0) {
-    return Object.entries(value).flatMap(([k, v]) => leavesOf(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, v));
+    return Object.entries(value).flatMap(([k, v]) =>
+      leavesOf(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, v),
+    );
   }
   return [[path, value]];
 }
@@ -210,7 +212,10 @@ export function leafChanges(diff: readonly FieldChange[]): FieldChange[] {
     }
     for (const [path, v] of from) if (!after.has(path)) out.push({ path, kind: 'removed', from: v });
   }
-  return out.map((c, i) => ({ c, i })).sort((a, b) => KIND_ORDER[a.c.kind] - KIND_ORDER[b.c.kind] || a.i - b.i).map((x) => x.c);
+  return out
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => KIND_ORDER[a.c.kind] - KIND_ORDER[b.c.kind] || a.i - b.i)
+    .map((x) => x.c);
 }
 
 /** One leaf change as a line: `~ path: from -> to`, `+ path: value`, `- path: value`. */

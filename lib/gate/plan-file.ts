@@ -184,7 +184,10 @@ function planShapeErrors(p: Record<string, unknown>): string[] {
   if (p.liveVersion !== null && typeof p.liveVersion !== 'string') errors.push("'liveVersion' must be a string or null");
   if (!Array.isArray(p.diff)) errors.push("'diff' must be an array");
   const changes = p.changes as Record<string, unknown> | undefined;
-  if (changes !== undefined && (!changes || !Array.isArray(changes.commits) || typeof changes.total !== 'number' || changes.to !== p.commit)) {
+  if (
+    changes !== undefined &&
+    (!changes || !Array.isArray(changes.commits) || typeof changes.total !== 'number' || changes.to !== p.commit)
+  ) {
     errors.push("'changes' must list the commits up to the plan's commit");
   }
   const app = p.app as Record<string, unknown> | null;

@@ -299,7 +299,7 @@ export const DORA_DEFINITIONS = {
   failure:
     'A **failure** is a deploy that was rolled back, failed or ended unknown, or a succeeded deploy that an emergency (production) rollback then undid.',
   restore:
-    'A **restore** is the time from a failure until the service is healthy on a good version again: an automatic rollback\'s duration; for a failed or unknown deploy, until the next succeeded deploy or rollback; for an emergency rollback, from the bad deploy\'s success to the rollback.',
+    "A **restore** is the time from a failure until the service is healthy on a good version again: an automatic rollback's duration; for a failed or unknown deploy, until the next succeeded deploy or rollback; for an emergency rollback, from the bad deploy's success to the rollback.",
   measures:
     'Deploy frequency is deploys per day; the change failure rate is failures / deploys (shown as `50% (1/2)` next to `deploys 2`); lead time is the median from commit time to a succeeded deploy; time to restore is the median restore.',
   trends:
