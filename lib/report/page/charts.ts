@@ -85,7 +85,7 @@ export function chartSpecs(data: ChartData, weeks: readonly string[]): Record<ke
   return {
     deploysPerWeek: {
       config: CONFIG,
-      width: Math.max(360, weeks.length * 14),
+      width: Math.max(420, weeks.length * 26),
       height: 220,
       data: { values: data.deploysPerWeek as unknown as Record<string, unknown>[] },
       mark: { type: 'bar', stroke: COLORS.background, strokeWidth: 0.5 },
@@ -115,7 +115,7 @@ export function chartSpecs(data: ChartData, weeks: readonly string[]): Record<ke
     },
     changeFailureRate: {
       config: CONFIG,
-      width: Math.max(360, weeks.length * 14),
+      width: Math.max(420, weeks.length * 26),
       height: 180,
       data: { values: data.changeFailureRate as unknown as Record<string, unknown>[] },
       mark: { type: 'line', point: { filled: true, color: SERIES[1] }, color: SERIES[1] },
@@ -126,7 +126,7 @@ export function chartSpecs(data: ChartData, weeks: readonly string[]): Record<ke
     },
     timeToRestore: {
       config: CONFIG,
-      width: Math.max(360, weeks.length * 14),
+      width: Math.max(420, weeks.length * 26),
       height: 180,
       data: { values: data.timeToRestore as unknown as Record<string, unknown>[] },
       mark: { type: 'line', point: { filled: true, color: SERIES[2] }, color: SERIES[2] },
@@ -141,6 +141,8 @@ export function chartSpecs(data: ChartData, weeks: readonly string[]): Record<ke
 /** Compiles a Vega-Lite spec and renders it to SVG in this process (no browser, no network: `loader` refuses). */
 export async function renderSvg(spec: Spec): Promise<string> {
   const compiled = vl.compile(spec).spec;
+  // Vega would only log a failed load and draw an empty chart: a spec that names a URL is refused here.
+  if ((compiled.data ?? []).some((d) => 'url' in d)) throw new Error('the page loads nothing: a chart may only draw inline values');
   const refuse = () => Promise.reject(new Error('the page loads nothing'));
   const loader = { ...vega.loader(), load: refuse, sanitize: refuse, http: refuse, file: refuse } as unknown as vega.Loader;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader });

@@ -90,6 +90,14 @@ export function verificationState(v: PageInput['audit']['verification']): { ok: 
   };
 }
 
+/** The deploys chart's rows as a table: a row per week, a column per series, and the week's total. */
+function pivot(data: ChartData, weeks: readonly string[], series: readonly string[]): string[][] {
+  return weeks.map((week) => {
+    const counts = series.map((name) => data.deploysPerWeek.find((r) => r.week === week && r.series === name)?.deploys ?? 0);
+    return [esc(week), ...counts.map(String), String(counts.reduce((a, c) => a + c, 0))];
+  });
+}
+
 async function doraSection(report: DoraReport, data: ChartData): Promise<string> {
   const weeks = report.weeks.map((w) => w.start.slice(0, 10));
   const specs = chartSpecs(data, weeks);
@@ -97,10 +105,11 @@ async function doraSection(report: DoraReport, data: ChartData): Promise<string>
     (['deploysPerWeek', 'leadTimes', 'changeFailureRate', 'timeToRestore'] as const).map((k) => renderSvg(specs[k])),
   );
   const f = report.fleet;
+  const series = [...new Set(data.deploysPerWeek.map((r) => r.series))];
   const perService = report.services.map((s) => [esc(s.service), String(s.deploys), ...s.weeklyDeploys.map(String)]);
   const figure = (id: string, title: string, value: string, definition: string, svg: string, numbers: string) =>
     `<figure id="${id}"><h3>${esc(title)}: <span class="figure">${esc(value)}</span></h3><p class="def">${definition}</p>` +
-    `<div class="chart">${svg}</div>${numbers}</figure>`;
+    `<div class="pair"><div class="chart">${svg}</div><div>${numbers}</div></div></figure>`;
   return [
     `<section id="dora"><h2>DORA, ${esc(report.environment)}, ${esc(report.since.slice(0, 10))} to ${esc(report.until.slice(0, 10))} (${report.days.toFixed(1)} days)</h2>`,
     `<p class="def">${md(DORA_DEFINITIONS.measures)} ${md(DORA_DEFINITIONS.trends)}</p>`,
@@ -110,11 +119,7 @@ async function doraSection(report: DoraReport, data: ChartData): Promise<string>
       `${f.deploys} deploys, ${f.deploysPerDay.toFixed(2)} per day`,
       md(DORA_DEFINITIONS.deploy),
       deploys,
-      table(
-        ['week starting', 'series', 'deploys'],
-        data.deploysPerWeek.map((r) => [esc(r.week), esc(r.series), String(r.deploys)]),
-        "the chart's numbers",
-      ) +
+      table(['week starting', ...series.map(esc), 'total'], pivot(data, weeks, series), "the chart's numbers") +
         `<details><summary>every service, every week (${report.services.length} services)</summary>${table(['service', 'deploys', ...weeks], perService, 'deploys per week per service')}</details>`,
     ),
     figure(
@@ -302,7 +307,7 @@ h1{font-size:1.5rem}h2{border-bottom:2px solid ${COLORS.border};padding-bottom:.
 .def{color:${COLORS.muted};font-size:.9rem;max-width:75ch}.figure{font-weight:600}
 .scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}caption{text-align:left;color:${COLORS.muted};font-size:.8rem}
 th,td{border:1px solid ${COLORS.border};padding:.2rem .45rem;text-align:left;vertical-align:top}th{background:${COLORS.panel}}
-figure{margin:1.5rem 0}.chart svg{max-width:100%;height:auto}
+figure{margin:1.5rem 0}.pair{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}.chart svg{max-width:100%;height:auto}
 pre.diff{background:${COLORS.panel};padding:.6rem;overflow-x:auto;font-size:.85rem}
 .added{color:${COLORS.added}}.removed{color:${COLORS.removed}}.changed{color:${COLORS.changed}}
 article.plan{border:1px solid ${COLORS.border};padding:.2rem 1rem;margin:1rem 0}code.cmd{background:${COLORS.panel};padding:.1rem .3rem}
