@@ -3,105 +3,29 @@
 // (flagged past C2C_MAX_PLAN_COMMITS); the page's tables are the numbers of `report --json`; a damaged log is never
 // shown as fine.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { Catalog } from '../../lib/catalog';
+import { PlanFile } from '../../lib/gate/plan-file';
 import { DoraReport } from '../../lib/report/dora';
 import { chartData } from '../../lib/report/page/charts';
-import { PlanFile } from '../../lib/gate/plan-file';
-import { LocalMarathon } from '../../packages/local-marathon';
-import { main } from '../../scripts/deploy/cli';
-import { testKeys, TestKeys } from '../helpers/keys';
-import { makeImageStore, startMarathon, testService } from '../lib/deploy/helpers';
+import { ANA, BEN, pageFixture, PageFixture } from '../helpers/page-fixture';
 
-const ANA = 'ana@example.com';
-const BEN = 'ben@example.com';
-const catalog = new Catalog([testService('web', { approvers: [`user:${ANA}`, `user:${BEN}`] })]);
+let f: PageFixture;
 let dir: string;
 let repo: string;
-let keys: TestKeys;
-let store: ReturnType<typeof makeImageStore>;
-let marathon: LocalMarathon;
-const commits: string[] = [];
-
-async function deploy(args: string[], as?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main(args, {
-    stdout,
-    stderr,
-    catalog,
-    env: {
-      CI: 'true',
-      MARATHON_URL: marathon.url,
-      C2C_AUDIT_LOG: join(dir, 'audit.jsonl'),
-      C2C_ALLOWED_SIGNERS: keys.allowedSigners,
-      DEPLOY_ACTOR: 'ci@example.com',
-      ...(as ? { DEPLOY_SIGNING_KEY: keys.key(as) } : {}),
-    },
-  });
-  return { code, stdout: out, stderr: err };
-}
-
-function commit(subject: string): string {
-  const git = (...args: string[]) =>
-    execFileSync('git', args, {
-      cwd: repo,
-      env: { ...process.env, GIT_AUTHOR_NAME: 'Ana', GIT_AUTHOR_EMAIL: ANA, GIT_COMMITTER_NAME: 'Ana', GIT_COMMITTER_EMAIL: ANA },
-    }).toString();
-  writeFileSync(join(repo, 'log.txt'), `${subject}\n`, { flag: 'a' });
-  git('add', '-A');
-  git('commit', '-q', '-m', subject);
-  const sha = git('rev-parse', 'HEAD').trim();
-  commits.push(sha);
-  return sha;
-}
-
-const planOutput: string[] = [];
-async function plan(tag: string, sha: string): Promise<string> {
-  const out = join(dir, 'plans', `web-${tag}.json`);
-  const r = await deploy(
-    ['plan', '--service', 'web', '--env', 'production', '--image', `reg:5000/web:${tag}`, '--commit', sha, '--repo', repo, '--out', out],
-    ANA,
-  );
-  expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
-  planOutput.push(r.stdout);
-  return out;
-}
-
-let firstPlanOut: string;
+let commits: readonly string[];
 let waiting: string;
+let firstPlanOut: string;
+const deploy = (args: string[], as?: string) => f.deploy(args, as);
+
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'c2c-page-cli-'));
-  repo = join(dir, 'repo');
-  mkdirSync(repo);
-  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
-  execFileSync('git', ['remote', 'add', 'origin', 'git@github.com:acme/web.git'], { cwd: repo });
-  keys = testKeys(dir, [ANA, BEN]);
-  store = makeImageStore([]);
-  marathon = await startMarathon(store.dir);
-  // The first release: one commit, planned, approved, applied.
-  commit('web: first version');
-  const first = await plan('v1', commits[0]);
-  firstPlanOut = readFileSync(first, 'utf8');
-  expect((await deploy(['approve', first], BEN)).code).toBe(0);
-  expect((await deploy(['apply', '--plan', first, '--timeout', '20'])).code).toBe(0);
-  // Six more commits, planned as one release: it waits for approval.
-  for (let i = 2; i <= 7; i++) commit(`web: change ${i} <b>bold</b>`);
-  waiting = await plan('v2', commits[6]);
+  f = await pageFixture();
+  ({ dir, repo, commits } = f);
+  waiting = f.waitingPlan;
+  firstPlanOut = readFileSync(f.firstPlan, 'utf8');
 }, 60_000);
 
-afterAll(async () => {
-  await marathon?.close();
-  store?.remove();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => f?.close());
 
 const readPlan = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as PlanFile;
 
@@ -115,7 +39,7 @@ describe('the whole change', () => {
       total: 1,
       compareUrl: `https://github.com/acme/web/commits/${commits[0]}`,
     });
-    const lines = planOutput[0].split('\n');
+    const lines = f.planOutput[0].split('\n');
     expect(lines).toContain('+ container.docker.image: "reg:5000/web:v1"');
     expect(lines).toContain('+ healthChecks[0].path: "/health"');
     expect(lines).toContain('+ healthChecks[0].intervalSeconds: 0.2');
@@ -171,7 +95,7 @@ describe("the team's page", () => {
   let html: string;
   let json: DoraReport;
   beforeAll(async () => {
-    const r = await deploy(['report', '--html', join(dir, 'out', 'page.html'), '--plans', join(dir, 'plans')]);
+    const r = await deploy(['report', '--html', join(dir, 'out', 'page.html'), '--plans', f.plansDir]);
     expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
     expect(r.stdout).toBe(`page written to ${join(dir, 'out', 'page.html')}\n`);
     html = readFileSync(join(dir, 'out', 'page.html'), 'utf8');
@@ -206,8 +130,8 @@ describe("the team's page", () => {
   });
 
   it('a damaged log is never shown as fine', async () => {
-    appendFileSync(join(dir, 'audit.jsonl'), '{"type":"apply.succeeded","time":"2026-01-01T00:00:00.000Z","service":"web"}\n');
-    const r = await deploy(['report', '--html', join(dir, 'out', 'bad.html'), '--plans', join(dir, 'plans')]);
+    appendFileSync(f.auditLog, '{"type":"apply.succeeded","time":"2026-01-01T00:00:00.000Z","service":"web"}\n');
+    const r = await deploy(['report', '--html', join(dir, 'out', 'bad.html'), '--plans', f.plansDir]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('note: the audit log fails verification');
     const bad = readFileSync(join(dir, 'out', 'bad.html'), 'utf8');
