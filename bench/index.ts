@@ -7,6 +7,7 @@ import { main as deployBench } from './deploy';
 import { main as dockerBench } from './docker';
 import { main as localMarathonBench } from '@commit-to-cloud/local-marathon/bench';
 import { main as pipelineBench } from './pipeline';
+import { main as reportBench } from './report';
 import { main as synthBench } from './synth';
 
 const suites: [string, () => Promise<void>][] = [
@@ -14,6 +15,7 @@ const suites: [string, () => Promise<void>][] = [
   ['local-marathon', localMarathonBench],
   ['deploy', deployBench],
   ['pipeline', pipelineBench],
+  ['report', reportBench],
   ['docker', dockerBench],
 ];
 

@@ -17,6 +17,7 @@ export const ERROR_EXIT_CODES = {
   SERVICES_INDEX: 2,
   FILE_TARGET: 2,
   PACKAGE_REF: 2,
+  REPOSITORY: 2,
   // refused by the gate (3)
   PLAN_TAMPERED: 3,
   GATE_APPROVAL_EXPIRED: 3,

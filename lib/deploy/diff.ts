@@ -177,3 +177,57 @@ export function diffApp(desired: MarathonAppDefinition, live: Readonly<Record<st
     return { path, kind: 'changed' as const, from: d.oldValue, to: d.value };
   });
 }
+
+/** A nested value as one `[path, leaf]` per leaf (`container.docker.image`, `healthChecks[0].path`); empty {} and [] are leaves. */
+function leavesOf(path: string, value: Json): [string, Json][] {
+  if (Array.isArray(value) && value.length > 0) return value.flatMap((v, i) => leavesOf(`${path}[${i}]`, v));
+  if (isObject(value) && Object.keys(value).length > 0) {
+    return Object.entries(value).flatMap(([k, v]) =>
+      leavesOf(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, v),
+    );
+  }
+  return [[path, value]];
+}
+
+const KIND_ORDER: Record<FieldChange['kind'], number> = { changed: 0, added: 1, removed: 2 };
+
+/**
+ * The diff as a reviewer reads it: one change per leaf (a whole object added, as in a first deploy, becomes one line
+ * per nested value), changed leaves first, then added, then removed, each group in the diff's own order.
+ */
+export function leafChanges(diff: readonly FieldChange[]): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const c of diff) {
+    const from = c.kind === 'added' ? [] : leavesOf(c.path, c.from);
+    const to = c.kind === 'removed' ? [] : leavesOf(c.path, c.to);
+    if (c.kind === 'changed' && from.length === 1 && to.length === 1 && from[0][0] === c.path && to[0][0] === c.path) {
+      out.push(c);
+      continue;
+    }
+    const before = new Map(from);
+    const after = new Map(to);
+    for (const [path, v] of to) {
+      if (!before.has(path)) out.push({ path, kind: 'added', to: v });
+      else if (JSON.stringify(before.get(path)) !== JSON.stringify(v)) out.push({ path, kind: 'changed', from: before.get(path), to: v });
+    }
+    for (const [path, v] of from) if (!after.has(path)) out.push({ path, kind: 'removed', from: v });
+  }
+  return out
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => KIND_ORDER[a.c.kind] - KIND_ORDER[b.c.kind] || a.i - b.i)
+    .map((x) => x.c);
+}
+
+/** One leaf change as a line: `~ path: from -> to`, `+ path: value`, `- path: value`. */
+export function formatChange(c: FieldChange): string {
+  const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
+  if (c.kind === 'added') return `+ ${c.path}: ${show(c.to)}`;
+  if (c.kind === 'removed') return `- ${c.path}: ${show(c.from)}`;
+  return `~ ${c.path}: ${show(c.from)} -> ${show(c.to)}`;
+}
+
+/** The diff as a reviewer reads it (terminal, chat message, page): one line per leaf, changed leaves first. */
+export function formatDiff(diff: readonly FieldChange[]): string {
+  if (diff.length === 0) return 'no change';
+  return leafChanges(diff).map(formatChange).join('\n');
+}

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EnvironmentName } from '../catalog/types';
+import type { PlanChanges } from '../deploy/changes';
 import type { FieldChange } from '../deploy/diff';
 import { canonicalJson } from '../canonical-json';
 import { C2CError } from '../errors';
@@ -33,6 +34,8 @@ export interface PlanContent {
   readonly commitTime?: string;
   /** The commit's author (e-mail): four-eyes keeps them from approving their own change. */
   readonly commitAuthor?: string;
+  /** The whole change: the commits between what production ran at plan time and `commit`, covered by the plan id. */
+  readonly changes?: PlanChanges;
   /** The rendered Marathon JSON that `apply --plan` submits, byte for byte. */
   readonly app: MarathonAppDefinition;
   /** The live app's `version` the diff was computed against; null when the app does not exist yet. */
@@ -60,6 +63,7 @@ const CONTENT_KEYS: readonly (keyof PlanContent)[] = [
   'commit',
   'commitTime',
   'commitAuthor',
+  'changes',
   'app',
   'liveVersion',
   'diff',
@@ -179,6 +183,13 @@ function planShapeErrors(p: Record<string, unknown>): string[] {
   ['imageDigest', 'commit', 'commitTime', 'commitAuthor', 'signature'].forEach((k) => str(k, true));
   if (p.liveVersion !== null && typeof p.liveVersion !== 'string') errors.push("'liveVersion' must be a string or null");
   if (!Array.isArray(p.diff)) errors.push("'diff' must be an array");
+  const changes = p.changes as Record<string, unknown> | undefined;
+  if (
+    changes !== undefined &&
+    (!changes || !Array.isArray(changes.commits) || typeof changes.total !== 'number' || changes.to !== p.commit)
+  ) {
+    errors.push("'changes' must list the commits up to the plan's commit");
+  }
   const app = p.app as Record<string, unknown> | null;
   if (!app || typeof app !== 'object' || Array.isArray(app) || typeof app.id !== 'string')
     errors.push("'app' must be a Marathon app with an id");
@@ -189,15 +200,5 @@ function planShapeErrors(p: Record<string, unknown>): string[] {
   return errors;
 }
 
-/** The diff as a reviewer reads it: one line per field, from -> to. */
-export function formatDiff(diff: readonly FieldChange[]): string {
-  if (diff.length === 0) return 'no change';
-  const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
-  return diff
-    .map((c) => {
-      if (c.kind === 'added') return `+ ${c.path}: ${show(c.to)}`;
-      if (c.kind === 'removed') return `- ${c.path}: ${show(c.from)}`;
-      return `~ ${c.path}: ${show(c.from)} -> ${show(c.to)}`;
-    })
-    .join('\n');
-}
+/** The diff as a reviewer reads it: lib/deploy/diff.ts (one line per leaf, changed leaves first). */
+export { formatDiff } from '../deploy/diff';

@@ -2,10 +2,12 @@ import { ServiceDefinition } from '../catalog/types';
 import { planStatement } from './gate';
 import { PlanContent, PlanFile, sealPlan } from './plan-file';
 import { AllowedSigners, NAMESPACES, principalOfKey, signMessage, verifySignature } from '../signing';
+import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
 import { pinnedImage } from '../image-reference';
 import { renderForDeploy } from '../deploy/apply-service';
+import { commitsBetween } from '../deploy/changes';
 import { diffApp } from '../deploy/diff';
 import { DeployContext } from '../deploy/types';
 
@@ -18,6 +20,11 @@ export interface PlanRequest extends Pick<
   'environment' | 'image' | 'artifact' | 'imageDigest' | 'commit' | 'commitTime' | 'commitAuthor'
 > {
   readonly service: ServiceDefinition;
+  /**
+   * A git checkout of the service's repository (the build's workspace, or a clone): the plan then records the commits
+   * between what production runs (its `c2c.commit` label) and `commit`. Needs `commit`.
+   */
+  readonly repository?: string;
   /** Sign the plan with this key; its principal in `signers` becomes the plan's author. */
   readonly signing?: { readonly keyPath: string; readonly signers: AllowedSigners };
   /** @default new Date() */
@@ -40,6 +47,8 @@ export async function planService(ctx: DeployContext, req: PlanRequest): Promise
     actor: author,
   });
   const live = await ctx.client.getApp(appId);
+  const changes =
+    req.repository && req.commit ? await commitsBetween(req.repository, live?.labels[STAMP_LABELS.commit] ?? null, req.commit) : undefined;
   const sealed = sealPlan({
     format: 'c2c.plan/v1',
     service: req.service.name,
@@ -49,6 +58,7 @@ export async function planService(ctx: DeployContext, req: PlanRequest): Promise
     ...(req.commit ? { commit: req.commit } : {}),
     ...(req.commitTime ? { commitTime: req.commitTime } : {}),
     ...(req.commitAuthor ? { commitAuthor: req.commitAuthor } : {}),
+    ...(changes ? { changes } : {}),
     app,
     liveVersion: live?.version ?? null,
     diff: diffApp(app, live?.raw ?? null),

@@ -19,6 +19,8 @@ export interface PlanNotice {
    * waiting notice showed it.
    */
   readonly diff?: string;
+  /** The whole change: the plan's commits since what production runs (`formatChanges`), flagged when too many. */
+  readonly changes?: string;
   /** Where to approve: the build's page (Approve button) or the command to run. */
   readonly link: string;
   /** The service's reviewers (as named in the service file), mentioned so they hear of it. */
@@ -33,6 +35,11 @@ export interface PlanNotice {
 export const ONE_SCREEN_LINES = 20;
 
 const SECRETISH = /(pass(word)?|secret|token|credential|api[_-]?key|private[_-]?key)/i;
+
+/** Whether a field's path looks like it holds a secret (`env.DB_PASSWORD`): its value is shown as `(hidden)`. */
+export function isSecretPath(path: string): boolean {
+  return SECRETISH.test(path);
+}
 
 /**
  * The diff as a chat message shows it: at most {@link ONE_SCREEN_LINES} lines, each at most 200 characters, and the
@@ -69,6 +76,7 @@ export function noticeText(n: PlanNotice): string {
     `plan ${n.planId ? n.planId.slice(0, 12) : '(id unknown)'}${n.author ? ` by ${n.author}` : ''}${n.commit ? ` (commit ${n.commit.slice(0, 12)})` : ''}`,
     ...(asks && n.reviewers && n.reviewers.length > 0 ? [`reviewers: ${n.reviewers.join(', ')}`] : []),
     ...((asks || n.kind === 'approved') && n.diff !== undefined ? ['```', oneScreenDiff(n.diff), '```'] : []),
+    ...(asks && n.changes !== undefined ? [oneScreenDiff(n.changes, ONE_SCREEN_LINES / 2)] : []),
     `${asks ? 'approve or reject' : 'details'}: ${n.link}`,
   ].join('\n');
 }

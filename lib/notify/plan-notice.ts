@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_COMMITS, formatChanges } from '../deploy/changes';
 import { PlanFile, formatDiff } from '../gate/plan-file';
 import { approvalLink, postNotice, PlanNotice } from './message';
 
@@ -8,6 +9,8 @@ export interface PlanNotifyContext {
   readonly plan: PlanFile;
   readonly planPath: string;
   readonly reviewers?: readonly string[];
+  /** More commits than this in the plan is flagged (`C2C_MAX_PLAN_COMMITS`). @default 5 */
+  readonly maxCommits?: number;
   /** Project and region of the build (`C2C_BUILD_PROJECT`, `C2C_BUILD_LOCATION`), for the link. */
   readonly project?: string;
   readonly location?: string;
@@ -25,6 +28,7 @@ export function waitingNotice(c: Omit<PlanNotifyContext, 'webhook' | 'report'>):
     author: c.plan.commitAuthor ?? c.plan.createdBy,
     ...(c.plan.commit ? { commit: c.plan.commit } : {}),
     diff: formatDiff(c.plan.diff),
+    changes: formatChanges(c.plan.changes, c.maxCommits ?? DEFAULT_MAX_COMMITS).join('\n'),
     link: approvalLink({ project: c.project, location: c.location, service: c.plan.service, planPath: c.planPath }),
     ...(c.reviewers ? { reviewers: c.reviewers } : {}),
   };

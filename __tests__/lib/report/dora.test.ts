@@ -75,7 +75,60 @@ describe('DORA report on a recorded audit log', () => {
       changeFailureRate: null,
       timeToRestoreMs: null,
       failures: 0,
+      weeklyDeploys: [0, 0],
     });
+    expect(empty.weeks.map((w) => w.deploys)).toEqual([0, 0]);
+    expect(empty.leadTimeDistribution.every((b) => b.count === 0)).toBe(true);
+  });
+});
+
+describe('trends: the same samples cut by week', () => {
+  const report = doraReport(log, { since, now });
+
+  it('cuts the window in weeks from its start, the last one shorter', () => {
+    expect(report.weeks.map((w) => [w.start, w.end])).toEqual([
+      ['2026-11-01T00:00:00.000Z', '2026-11-08T00:00:00.000Z'],
+      ['2026-11-08T00:00:00.000Z', '2026-11-11T00:00:00.000Z'],
+    ]);
+  });
+
+  it('every deploy, failure and restore counts in the week it ended; the weeks add up to the window', () => {
+    // All 7 deploys ended 2026-11-02..07 (week 1); nothing in week 2.
+    expect(report.weeks.map((w) => w.deploys)).toEqual([7, 0]);
+    expect(report.weeks.map((w) => w.failures)).toEqual([3, 0]);
+    expect(report.weeks[0].changeFailureRate).toBeCloseTo(3 / 7);
+    expect(report.weeks[1].changeFailureRate).toBeNull();
+    expect(report.weeks[0].timeToRestoreMs).toBe(report.fleet.timeToRestoreMs);
+    expect(report.weeks[0].leadTimeMs).toBe(report.fleet.leadTimeMs);
+    const byService = report.services.map((s) => s.weeklyDeploys);
+    expect(byService).toEqual([
+      [4, 0],
+      [3, 0],
+    ]);
+    expect(report.fleet.weeklyDeploys).toEqual([7, 0]);
+  });
+
+  it('a deploy on the last day of a week and one on the first of the next fall in two weeks', () => {
+    const r = doraReport(
+      [
+        ev('apply.succeeded', 'shop', '2026-11-07T23:59:59.000Z', { commitTime: '2026-11-07T23:00:00.000Z' }),
+        ev('apply.succeeded', 'shop', '2026-11-08T00:00:00.000Z', { commitTime: '2026-11-06T00:00:00.000Z' }),
+      ],
+      { since, now },
+    );
+    expect(r.weeks.map((w) => w.deploys)).toEqual([1, 1]);
+    expect(r.weeks.map((w) => w.leadTimeMs)).toEqual([59 * 60_000 + 59_000, 2 * 86400_000]);
+  });
+
+  it('counts lead times per range: 30m, 1h, 1h, 2h, 3h', () => {
+    expect(report.leadTimeDistribution.map((b) => [b.label, b.count])).toEqual([
+      ['< 1h', 1],
+      ['1h to 4h', 4],
+      ['4h to 1d', 0],
+      ['1d to 3d', 0],
+      ['3d to 1w', 0],
+      ['> 1w', 0],
+    ]);
   });
 });
 

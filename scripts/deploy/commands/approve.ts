@@ -1,10 +1,12 @@
 import { Command } from 'commander';
+import { formatChanges } from '../../../lib/deploy/changes';
 import { approvePlan } from '../../../lib/gate/gate';
 import { isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply-plan';
 import { formatDiff } from '../../../lib/gate/plan-file';
 import { marathonAppId } from '../../../lib/marathon/render';
 import { CliContext } from '../context';
 import { marathonOptions, withExitHelp } from '../options';
+import { maxPlanCommits } from './changes-option';
 import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
 
 /**
@@ -44,6 +46,7 @@ export function register(program: Command, ctx: CliContext): void {
               image: derived.image,
               digest: derived.digest,
               diff: derived.diff,
+              changes: plan.changes ?? null,
             });
             return;
           }
@@ -56,6 +59,11 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out(
             formatDiff(derived.diff)
               .split('\n')
+              .map((l) => `  ${l}`)
+              .join('\n'),
+          );
+          ctx.out(
+            formatChanges(plan.changes, maxPlanCommits(ctx))
               .map((l) => `  ${l}`)
               .join('\n'),
           );

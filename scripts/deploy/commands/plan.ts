@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
+import { formatChanges } from '../../../lib/deploy/changes';
+import { C2CError } from '../../../lib/errors';
 import { planService } from '../../../lib/gate/plan-service';
 import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
 import { notifyPlanWaiting } from '../../../lib/notify';
@@ -16,6 +18,7 @@ import {
   withExitHelp,
 } from '../options';
 import { checkFileTarget } from '../file-target';
+import { maxPlanCommits } from './changes-option';
 import { allowedSigners, keyOption, signingKey } from './signing-options';
 
 /**
@@ -34,6 +37,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--commit <sha>', 'the commit the image was built from (stamped as c2c.commit)')
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
     .option('--commit-author <email>', "the commit's author: four-eyes keeps them from approving it")
+    .option(
+      '--repo <dir>',
+      "a git checkout of the service's repository: the plan records the commits since what production runs (needs --commit)",
+    )
     .option(
       '--registry <url>',
       "Docker registry API base URL to resolve the image's digest (default: C2C_REGISTRY_URL; none: keep the tag)",
@@ -54,6 +61,7 @@ interface PlanOptions {
   readonly commit?: string;
   readonly commitTime?: string;
   readonly commitAuthor?: string;
+  readonly repo?: string;
   readonly key?: string;
   readonly json?: boolean;
   readonly notify?: boolean;
@@ -70,6 +78,12 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
   if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
   if (opts.registry !== undefined) parseHttpUrl(opts.registry, '--registry');
   if (opts.out !== undefined) checkFileTarget(opts.out, '--out');
+  if (opts.repo !== undefined && opts.commit === undefined) {
+    throw new C2CError('USAGE', '--repo lists the commits up to --commit, and no --commit was given', {
+      hint: 'pass --commit SHA (the commit the image was built from)',
+    });
+  }
+  const maxCommits = maxPlanCommits(ctx);
   const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
   const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
   let imageDigest: string | undefined;
@@ -95,6 +109,7 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
       commit: opts.commit,
       commitTime: opts.commitTime,
       ...(opts.commitAuthor ? { commitAuthor: opts.commitAuthor } : {}),
+      ...(opts.repo ? { repository: opts.repo } : {}),
       ...(keyPath ? { signing: { keyPath, signers: await allowedSigners(ctx) } } : {}),
     },
   );
@@ -107,6 +122,7 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
       `plan ${plan.id.slice(0, 12)} for ${service.name} in ${environment} (live version ${plan.liveVersion ?? 'none: first deploy'})${plan.signature ? `, signed by ${plan.createdBy}` : ''}:`,
     );
     ctx.out(formatDiff(plan.diff));
+    if (plan.changes) ctx.out(formatChanges(plan.changes, maxCommits).join('\n'));
   }
   ctx.err(`plan written to ${path} (id ${plan.id})`);
   if (opts.notify) {
@@ -115,6 +131,7 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
       plan,
       planPath: path,
       reviewers: service.approvers,
+      maxCommits,
       project: ctx.env.C2C_BUILD_PROJECT,
       location: ctx.env.C2C_BUILD_LOCATION,
       report: (line) => ctx.err(line),
