@@ -54,6 +54,12 @@ export default tseslint.config(
     },
   },
   {
+    // tsc checks unused locals, imports and parameters of TypeScript (noUnusedLocals, noUnusedParameters in
+    // tsconfig.json) in npm test; the same check here took a third of the lint time.
+    files: ['**/*.ts'],
+    rules: { '@typescript-eslint/no-unused-vars': 'off' },
+  },
+  {
     files: ['lib/**/*.ts'],
     rules: {
       'no-restricted-properties': ['error', ...noSideChannels],

@@ -48,16 +48,22 @@ describe('locks (§9: 409 while another deployment holds the app)', () => {
     await applyService(deployContext(lm.url), { service, environment: 'staging', image: 'reg:5000/web-lock:1' });
     const holder = await hungDeployment('web-lock', 'reg:5000/web-lock:other');
     const events: string[] = [];
-    const pending = applyService(deployContext(lm.url, { onProgress: (e) => events.push(e.kind) }), {
+    let released: Promise<Response> | undefined;
+    // The holder ends once the apply has met the lock (its 409) and says it waits: then the apply must go on by itself.
+    const onProgress = (e: { kind: string; deploymentIds?: readonly string[] }) => {
+      events.push(e.kind);
+      if (e.kind === 'waiting-for-lock' && released === undefined) {
+        expect(e.deploymentIds).toEqual([holder]);
+        released = fetch(`${lm.url}/v2/deployments/${holder}?force=true`, { method: 'DELETE' });
+      }
+    };
+    const result = await applyService(deployContext(lm.url, { onProgress }), {
       service,
       environment: 'staging',
       image: 'reg:5000/web-lock:2',
     });
-    setTimeout(() => {
-      void fetch(`${lm.url}/v2/deployments/${holder}?force=true`, { method: 'DELETE' });
-    }, 700);
-    const result = await pending;
-    expect(events).toContain('waiting-for-lock');
+    expect((await released)?.status).toBe(202);
+    expect(events.indexOf('waiting-for-lock')).toBeLessThan(events.indexOf('submitted'));
     expect(result.outcome).toBe('deployed');
     expect(imageOf(await rawApp(lm.url, '/staging/web-lock'))).toBe('reg:5000/web-lock:2');
   });

@@ -168,8 +168,18 @@ describe('reminderDue', () => {
       const due = runs(15, late).filter((t) => reminderDue(created, t, 30, 15).due);
       // 12:07 + 30 min = 12:37: the 12:45 run is the first; one per run from then on.
       expect(due[0].toISOString()).toBe(new Date(Date.parse('2026-03-02T12:45:00Z') + late * 1000).toISOString());
-      expect(new Set(due.map((t) => Math.floor(t.getTime() / 900_000))).size).toBe(due.length);
+      // Every run of the day from 12:45 on: 96 runs, of which 12:00, 12:15 and 12:30 come before the first threshold.
+      expect(due).toHaveLength(93);
     }
+  });
+
+  it('two runs in one slot both remind (a run by hand, or a delayed one): due belongs to the slot, not to the run', () => {
+    // The 13:00 run is delayed into the 13:15 slot (13:16), where the 13:15 run also starts (13:15:30).
+    const starts = ['12:45:00', '13:16:00', '13:15:30', '13:30:00'].map((t) => new Date(`2026-03-02T${t}Z`));
+    expect(starts.map((t) => reminderDue(created, t, 30, 15).due)).toEqual([true, true, true, true]);
+    // A second run 5 minutes into every slot of the day: each of the 93 due slots reminds twice, the 3 before none.
+    const twice = [...runs(15, 0), ...runs(15, 300)].filter((t) => reminderDue(created, t, 30, 15).due);
+    expect(twice).toHaveLength(2 * 93);
   });
 
   it('counts whole minutes waited; a build created after the run is not due', () => {
