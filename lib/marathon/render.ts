@@ -91,8 +91,7 @@ export function renderMarathonApp(def: ServiceDefinition, env: EnvironmentName, 
   if (pkg.kind === 'artifact' && artifact) {
     return {
       id: marathonAppId(def.name, env),
-      ...(pkg.cmd !== undefined ? { cmd: pkg.cmd } : {}),
-      ...(pkg.args !== undefined ? { args: [...pkg.args] } : {}),
+      cmd: verifiedCommand(pkg, artifact),
       ...common,
       fetch: [renderFetch(pkg, artifact)],
       networks: [{ mode: 'host' }],
@@ -162,15 +161,45 @@ function artifactRef(def: ServiceDefinition, options: RenderOptions): ArtifactRe
   return options.artifact;
 }
 
+/**
+ * The fetch of an artifact. Never extracted by the fetcher: Marathon's `fetch` has no checksum, and a tarball the
+ * fetcher extracts (from its cache) never reaches the sandbox as a file, so nothing could check it. The task's command
+ * checks the file and then extracts it ({@link verifiedCommand}).
+ */
 function renderFetch(pkg: ArtifactPackage, ref: ArtifactRef): MarathonFetch {
   const d = SERVICE_DEFAULTS.artifactFetch;
   return {
     uri: ref.uri,
-    extract: pkg.extract ?? d.extract,
+    extract: false,
     executable: pkg.executable ?? d.executable,
     cache: pkg.cache ?? d.cache,
     ...(pkg.destPath !== undefined ? { destPath: pkg.destPath } : {}),
   };
+}
+
+/** A word for `sh`, single-quoted. */
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The artifact's command, run by the task's shell in the sandbox: first `sha256sum -c` of the fetched file against
+ * the SHA-256 the plan pinned (different bytes at the same URI stop the task with exit 1 and a line on stderr, before
+ * anything of the artifact runs), then the extraction the fetcher would have done (`extract`, default true), then the
+ * package's `cmd` (or its `args`, each quoted, with `exec`). Needs `sha256sum` and `tar` on the agents (coreutils, tar).
+ */
+function verifiedCommand(pkg: ArtifactPackage, ref: ArtifactRef): string {
+  const d = SERVICE_DEFAULTS.artifactFetch;
+  const file = pkg.destPath ?? decodeURIComponent(new URL(ref.uri).pathname.split('/').pop() ?? '');
+  const extract = (pkg.extract ?? d.extract) && !(pkg.executable ?? d.executable);
+  const start = pkg.args !== undefined ? `exec ${pkg.args.map(shellWord).join(' ')}` : pkg.cmd;
+  return [
+    `echo ${shellWord(`${ref.sha256}  ${file}`)} | sha256sum -c --status - || { echo ${shellWord(
+      `c2c: ${file} does not have the SHA-256 the plan pinned (${ref.sha256}); not starting`,
+    )} >&2; exit 1; }`,
+    ...(extract ? [`tar -xf ${shellWord(file)}`] : []),
+    start,
+  ].join(' && ');
 }
 
 function renderHealthCheck(hc: ServiceHealthCheck = {}): MarathonHealthCheck {

@@ -132,10 +132,13 @@ describe('an artifact deploy on the local Marathon', () => {
     const ctx = deployContext(lm.url, { timeoutMs: 20_000 });
 
     const { plan } = await planService(ctx, { service: def, environment: 'staging', image: artifact.uri, artifact, commit: COMMIT });
-    expect(plan.app.fetch).toEqual([{ uri: artifact.uri, extract: true, executable: false, cache: true }]);
+    // The fetcher leaves the tarball as a file; the command checks its SHA-256, extracts it, then starts the service.
+    expect(plan.app.fetch).toEqual([{ uri: artifact.uri, extract: false, executable: false, cache: true }]);
     expect(plan.app.labels[LABEL_ARTIFACT_SHA256]).toBe(artifact.sha256);
     expect(plan.app.container).toBeUndefined();
-    expect(plan.app.cmd).toBe('node server.js');
+    expect(plan.app.cmd).toBe(
+      `echo '${artifact.sha256}  app.tar.gz' | sha256sum -c --status - || { echo 'c2c: app.tar.gz does not have the SHA-256 the plan pinned (${artifact.sha256}); not starting' >&2; exit 1; } && tar -xf 'app.tar.gz' && node server.js`,
+    );
 
     const result = await applyService(ctx, { service: def, environment: 'staging', image: artifact.uri, artifact, commit: COMMIT });
     expect(result).toMatchObject({ outcome: 'deployed', image: artifact.uri, tasks: { healthy: 1, running: 1, wanted: 1 } });

@@ -1,4 +1,8 @@
 // renderMarathonApp: one assertion per field and per default.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HealthCheck, ServiceDefinition, SERVICE_DEFAULTS } from '../../../lib/catalog/types';
 import { marathonAppId, renderMarathonApp } from '../../../lib/marathon/render';
 
@@ -213,14 +217,22 @@ describe('renderMarathonApp: an artifact (no Docker)', () => {
   const service: ServiceDefinition = { ...minimal, package: { kind: 'artifact', cmd: 'node server.js' }, build: 'make' };
   const artifact = { uri: 'https://storage.googleapis.com/b/artifacts/lamp/abc/0123/lamp.tar.gz', sha256: 'ab'.repeat(32) };
   const a = renderMarathonApp(service, 'staging', { artifact, labels: { 'c2c.commit': 'abc' } });
-  it('cmd is the package command', () => expect(a.cmd).toBe('node server.js'));
-  it('args instead of cmd when given', () => {
-    const r = renderMarathonApp({ ...minimal, package: { kind: 'artifact', args: ['./lamp', '--serve'] } }, 'staging', { artifact });
-    expect(r.args).toEqual(['./lamp', '--serve']);
-    expect('cmd' in r).toBe(false);
+  const check = `echo '${'ab'.repeat(32)}  lamp.tar.gz' | sha256sum -c --status - || { echo 'c2c: lamp.tar.gz does not have the SHA-256 the plan pinned (${'ab'.repeat(32)}); not starting' >&2; exit 1; }`;
+  it('cmd checks the fetched file against the pinned SHA-256, extracts it, then runs the package command', () =>
+    expect(a.cmd).toBe(`${check} && tar -xf 'lamp.tar.gz' && node server.js`));
+  it('args become the command after the check, each word quoted, with exec', () => {
+    const r = renderMarathonApp({ ...minimal, package: { kind: 'artifact', args: ['./lamp', "--name=it's"] } }, 'staging', { artifact });
+    expect(r.cmd).toBe(`${check} && tar -xf 'lamp.tar.gz' && exec './lamp' '--name=it'\\''s'`);
+    expect('args' in r).toBe(false);
   });
-  it('fetch is the artifact URI with the default options (extract, not executable, cached)', () =>
-    expect(a.fetch).toEqual([{ uri: artifact.uri, extract: true, executable: false, cache: true }]));
+  it('an executable is checked at its destPath and not extracted', () =>
+    expect(
+      renderMarathonApp({ ...minimal, package: { kind: 'artifact', cmd: './lamp', executable: true, destPath: 'lamp' } }, 'staging', {
+        artifact,
+      }).cmd,
+    ).toBe(check.replace(/lamp\.tar\.gz/g, 'lamp') + ' && ./lamp'));
+  it('fetch is the artifact URI, left as a file for the check (not extracted by the fetcher), not executable, cached', () =>
+    expect(a.fetch).toEqual([{ uri: artifact.uri, extract: false, executable: false, cache: true }]));
   it('fetch options pass through', () =>
     expect(
       renderMarathonApp(
@@ -229,6 +241,19 @@ describe('renderMarathonApp: an artifact (no Docker)', () => {
         { artifact },
       ).fetch,
     ).toEqual([{ uri: artifact.uri, extract: false, executable: true, cache: false, destPath: 'lamp' }]));
+  it('the check stops a task whose file has other bytes, before anything of it runs (sh, sha256sum, tar as on an agent)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'c2c-artifact-check-'));
+    try {
+      writeFileSync(join(dir, 'lamp.tar.gz'), 'other bytes');
+      const run = spawnSync('sh', ['-c', a.cmd!], { cwd: dir, encoding: 'utf8' });
+      expect([run.status, run.stderr.trim()]).toEqual([
+        1,
+        `c2c: lamp.tar.gz does not have the SHA-256 the plan pinned (${'ab'.repeat(32)}); not starting`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('no container', () => expect('container' in a).toBe(false));
   it('host networking', () => expect(a.networks).toEqual([{ mode: 'host' }]));
   it('ports default to one http port definition (Marathon assigns $PORT_HTTP)', () =>

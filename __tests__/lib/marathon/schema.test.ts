@@ -94,9 +94,10 @@ it("fetch entries use only the RAML Artifact type's properties, with its default
   const fetch = renderMarathonApp(fixtures[0], 'staging', refFor(fixtures[0])).fetch ?? [];
   expect(fetch).toHaveLength(1);
   for (const key of Object.keys(fetch[0])) expect(properties).toContain(key);
-  // Marathon's defaults, except `cache`: an artifact URI is immutable, so caching it is always right.
+  // Marathon's default `executable`; `extract` is false (the task's command checks the file's SHA-256, then extracts
+  // it); `cache` is always right for an artifact URI, which is immutable.
   expect({ extract: fetch[0].extract, executable: fetch[0].executable }).toEqual({
-    extract: defaults.extract,
+    extract: false,
     executable: defaults.executable,
   });
   expect([defaults.cache, fetch[0].cache]).toEqual([false, true]);
