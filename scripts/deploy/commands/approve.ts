@@ -44,6 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
               service: plan.service,
               environment: plan.environment,
               image: derived.image,
+              runs: derived.runs,
               digest: derived.digest,
               diff: derived.diff,
               changes: plan.changes ?? null,
@@ -54,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
             `approved plan ${plan.id.slice(0, 12)} (${plan.service} in ${plan.environment}) as ${approval.approver}, valid until ${approval.expiresAt}`,
           );
           ctx.out(
-            `  runs ${derived.image ?? '(no image)'}${derived.digest ? '' : ' (not pinned to a digest)'}; against live version ${derived.liveVersion ?? 'none'}:`,
+            `  runs ${derived.runs}${derived.digest || derived.image === null ? '' : ' (not pinned to a digest)'}; against live version ${derived.liveVersion ?? 'none'}:`,
           );
           ctx.out(
             formatDiff(derived.diff)

@@ -1,7 +1,8 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { AuditEvent, filterEvents } from '../../../lib/audit/log';
-import { verifyAuditLog } from '../../../lib/gate/verify-log';
+import { breakGlassMismatch, parseBreakGlass, verifyAuditLog } from '../../../lib/gate/verify-log';
+import { safeField } from '../../../lib/terminal-safe';
 import { parseSince } from '../../../lib/report/dora';
 import { CliContext, EXIT } from '../context';
 import { parseEnvironment, withExitHelp } from '../options';
@@ -38,7 +39,7 @@ async function run(ctx: CliContext, opts: HistoryOptions): Promise<number> {
       if (!opts.json) ctx.out(`${audit.location}: ${result.records} records, hash chain intact, ${result.signatures} signatures verified`);
       return EXIT.ok;
     }
-    if (!opts.json) for (const p of result.problems) ctx.out(`line ${p.line}: ${p.message}`);
+    if (!opts.json) for (const p of result.problems) ctx.out(`line ${p.line}: ${safeField(p.message)}`);
     ctx.err(`deploy: audit log ${audit.location} is damaged from line ${result.problems[0].line}: ${result.problems[0].message}`);
     ctx.err("hint: the log is append-only; compare with the team's copy (GCS keeps every record write-once) and find who wrote that line");
     return EXIT.failed;
@@ -58,10 +59,19 @@ async function run(ctx: CliContext, opts: HistoryOptions): Promise<number> {
     return EXIT.ok;
   }
   const glass = events.filter((e) => e.breakGlass && e.type === 'rollback.started');
-  for (const e of glass)
-    ctx.out(`!! BREAK-GLASS ${e.time}: ${e.actor} rolled back ${e.service} in ${e.environment} to ${e.appVersion}: ${e.reason}`);
+  for (const e of glass) {
+    // What was signed, not what the record's fields say (they may have been rewritten; --verify names such a line).
+    const signed = parseBreakGlass(e.signedStatement);
+    const mismatch = breakGlassMismatch(e);
+    ctx.out(
+      `!! BREAK-GLASS ${safeField(e.time)}: ${safeField(e.actor)} rolled back ${safeField(e.service)} in ${safeField(e.environment)} to ${safeField(e.appVersion ?? '?')}: ` +
+        (signed ? `signed reason: ${safeField(signed.reason)}` : 'no signed statement') +
+        (mismatch ? ` (the record does not match what was signed: ${safeField(mismatch)})` : ''),
+    );
+  }
   const t = new Table({ head: ['time', 'service', 'env', 'event', 'actor', 'details'], style: { head: [], border: [] } });
-  for (const e of events) t.push([e.time.replace('T', ' ').slice(0, 19), e.service, e.environment, e.type, e.actor, details(e)]);
+  for (const e of events)
+    t.push([e.time.replace('T', ' ').slice(0, 19), e.service, e.environment, e.type, e.actor, details(e)].map((c) => safeField(String(c))));
   ctx.out(t.toString());
   return EXIT.ok;
 }
