@@ -302,14 +302,14 @@ describe('hole 3: approvals come from signatures, not from lines in a file', () 
     await expectRefused(() => apply(file), 3, /is not signed$/);
   });
 
-  it('an audit log of your own (C2C_AUDIT_LOG) holds no approval', async () => {
+  it('an audit log of your own (C2C_AUDIT_LOG) is refused: it does not hold the record the live version was applied under', async () => {
     const file = await plan('web', 'v6');
     await approve(file);
     const mine = join(dir, 'mine.jsonl');
     const before = proxy.seen.length;
     const r = await deploy(['apply', '--plan', file], { env: { C2C_AUDIT_LOG: mine } });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^deploy: plan [0-9a-f]{12} for web in production has no approval$/m);
+    expect(r.stderr).toMatch(/^deploy: the audit log \S+mine\.jsonl is empty or missing, but \/production\/web version \S+ was applied under audit record [0-9a-f]{12}$/m);
     expect(changing(before)).toEqual([]);
     expect(readFileSync(mine, 'utf8')).toContain('"gate.refused"');
   });
@@ -459,7 +459,7 @@ describe('hole 4 and 5: rollback goes only to known-good versions, and a damaged
     ).toMatchObject({ actor: BEN, breakGlass: true, appVersion: failed });
     const history = await deploy(['history', '--service', 'web']);
     expect(history.stdout).toMatch(
-      new RegExp(`^!! BREAK-GLASS \\S+: ${BEN} rolled back web in production to ${failed.replace(/\./g, '\\.')}: BREAK-GLASS: drill$`, 'm'),
+      new RegExp(`^!! BREAK-GLASS \\S+: ${BEN} rolled back web in production to ${failed.replace(/\./g, '\\.')}: signed reason: drill$`, 'm'),
     );
     const report = await deploy(['report']);
     expect(report.stdout).toMatch(/^!! 1 BREAK-GLASS rollback\(s\) in production in this window:$/m);
@@ -471,9 +471,16 @@ describe('the audit log is tamper-evident', () => {
     const lines = readFileSync(auditPath(), 'utf8').split('\n');
     const clean = join(dir, 'clean.jsonl');
     writeFileSync(clean, lines.slice(0, 3).join('\n') + '\n');
-    const ok = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: clean } });
+    // Without the production Marathon only the chain and the signatures are checked: a truncated log looks whole.
+    const ok = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: clean, MARATHON_URL: '' } });
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/: 3 records, hash chain intact, \d+ signatures verified$/m);
+    expect(ok.stdout).toMatch(/: 3 records, hash chain intact, \d+ signatures verified, .*not checked against production Marathon \(no URL\)$/m);
+    // With it, the versions applied through the gate name records the truncated log does not hold.
+    const cut = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: clean } });
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toMatch(
+      /^deploy: audit log .*clean.jsonl is damaged from line 4: from line 4 on, the log does not hold the record [0-9a-f]{12} that \/production\/web version \S+ was applied under: /m,
+    );
     const edited = join(dir, 'edited.jsonl');
     writeFileSync(edited, [lines[0], lines[1].replace('"service":"web"', '"service":"api"'), lines[2]].join('\n') + '\n');
     const bad = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: edited } });

@@ -437,7 +437,7 @@ async function checkRecordedApproval(
  * more is decided or written on it.
  */
 async function checkLogHoldsLive(audit: AuditLog, live: MarathonAppInfo | null): Promise<void> {
-  const head = live?.labels[STAMP_LABELS.auditHead];
+  const head = live?.labels?.[STAMP_LABELS.auditHead];
   if (head === undefined || live === null) return;
   const read = await audit.read();
   if (read.hashes.includes(head)) return;

@@ -57,7 +57,7 @@ describe('the local audit log', () => {
     expect((await log.read()).problems).toEqual([]);
     writeFileSync(path, `${[lines[0], lines[1].replace('"b"', '"B"'), lines[2]].join('\n')}\n`);
     expect((await log.read()).problems).toEqual([
-      { line: 3, message: expect.stringMatching(/^hash chain broken: prev [0-9a-f]{12} is not the hash of line 2 /) },
+      { line: 3, chain: true, message: expect.stringMatching(/^hash chain broken: prev [0-9a-f]{12} is not the hash of line 2 /) },
     ]);
     writeFileSync(path, `${[lines[0], lines[2]].join('\n')}\n`);
     expect((await log.read()).problems.map((p) => p.line)).toEqual([2]);

@@ -64,7 +64,7 @@ async function approvedPlan(tag: string): Promise<PlanFile> {
 }
 
 describe('applyPlan: the one way into production', () => {
-  it('submits exactly the approved app plus the plan-id and approved-by labels', async () => {
+  it('submits exactly the approved app plus the plan-id, approved-by and audit-head labels', async () => {
     const plan = await approvedPlan('1');
     const before = proxy.seen.length;
     const result = await applyPlan(ctx(), { plan, service, signers });
@@ -72,7 +72,7 @@ describe('applyPlan: the one way into production', () => {
     const put = proxy.seen.findIndex((x, i) => i >= before && x.startsWith('PUT '));
     expect(JSON.parse(proxy.bodies.get(put) ?? '')).toEqual({
       ...plan.app,
-      labels: { ...plan.app.labels, 'c2c.plan-id': plan.id, 'c2c.approved-by': BEN },
+      labels: { ...plan.app.labels, 'c2c.plan-id': plan.id, 'c2c.approved-by': BEN, 'c2c.audit-head': expect.stringMatching(/^[0-9a-f]{64}$/) },
     });
     expect(result.image).toBe('reg:5000/gated:1');
   }, 30_000);

@@ -7,7 +7,7 @@ import { marathonAppId } from '../../../lib/marathon/render';
 import { CliContext } from '../context';
 import { marathonOptions, withExitHelp } from '../options';
 import { maxPlanCommits } from './changes-option';
-import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
+import { allowedSigners, keyOption, signAuditRecords, signingKey, whoTried } from './signing-options';
 
 /**
  * `deploy approve FILE`: shows what the plan changes, computed now from its app and the live app, and records a
@@ -21,6 +21,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the approval as JSON')
     .action(
       ctx.action(async (file: string, opts: { comment?: string; json?: boolean; key?: string; timeout: number; marathon?: string }) => {
+        await signAuditRecords(ctx, opts.key);
         const audit = ctx.audit();
         const keyPath = await signingKey(ctx, opts.key);
         const plan = await readPlanForGate(audit, file, await whoTried(ctx, keyPath));

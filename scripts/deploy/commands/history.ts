@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { AuditEvent, filterEvents } from '../../../lib/audit/log';
-import { breakGlassMismatch, parseBreakGlass, verifyAuditLog } from '../../../lib/gate/verify-log';
+import { breakGlassMismatch, parseBreakGlass, readAnchors, verifyAuditLog } from '../../../lib/gate/verify-log';
 import { safeField } from '../../../lib/terminal-safe';
 import { parseSince } from '../../../lib/report/dora';
 import { CliContext, EXIT } from '../context';
@@ -14,6 +14,7 @@ interface HistoryOptions {
   since?: string;
   json?: boolean;
   verify?: boolean;
+  marathon?: string;
 }
 
 /** `deploy history`: the audit log, newest last; `--verify` checks its hash chain and every signature. */
@@ -23,7 +24,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--service <name>', 'only this service')
     .option('--env <env>', 'only this environment')
     .option('--since <when>', "only events since then: '30d', '12h', '2w' or a date")
-    .option('--verify', 'check the hash chain and every signature; name the first bad line (exit 1 when any)')
+    .option(
+      '--verify',
+      "check the hash chain, every signature and the production Marathon's anchors; name the first bad line (exit 1 when any)",
+    )
+    .option(
+      '--marathon <url>',
+      'the production Marathon whose app versions anchor the log (default: MARATHON_URL_PRODUCTION, MARATHON_URL)',
+    )
     .option('--json', 'print the events as JSON (one array)')
     .action(ctx.action((opts: HistoryOptions) => run(ctx, opts)));
 }
@@ -33,10 +41,23 @@ async function run(ctx: CliContext, opts: HistoryOptions): Promise<number> {
   const audit = ctx.audit();
   const read = await audit.read();
   if (opts.verify) {
-    const result = await verifyAuditLog(read, await allowedSignersIfAny(ctx));
-    if (opts.json) ctx.json({ ok: result.problems.length === 0, location: audit.location, ...result });
+    // The anchors: production app versions carry the log's head when they were applied; Marathon keeps every version.
+    const anchored = ctx.hasMarathon('production', opts.marathon);
+    const anchors = anchored
+      ? await readAnchors(ctx.client({ environment: 'production', marathon: opts.marathon, timeoutSeconds: 60 }))
+      : [];
+    const result = await verifyAuditLog(read, await allowedSignersIfAny(ctx), anchors);
+    if (opts.json) ctx.json({ ok: result.problems.length === 0, location: audit.location, anchored, ...result });
     if (result.problems.length === 0) {
-      if (!opts.json) ctx.out(`${audit.location}: ${result.records} records, hash chain intact, ${result.signatures} signatures verified`);
+      if (!opts.json) {
+        ctx.out(
+          `${audit.location}: ${result.records} records, hash chain intact, ${result.signatures} signatures verified` +
+            (result.unsigned > 0 ? `, ${result.unsigned} records unsigned (their writer cannot be verified)` : '') +
+            (anchored
+              ? `, ${result.anchors} anchors in production Marathon found in the log`
+              : ', not checked against production Marathon (no URL)'),
+        );
+      }
       return EXIT.ok;
     }
     if (!opts.json) for (const p of result.problems) ctx.out(`line ${p.line}: ${safeField(p.message)}`);

@@ -5,7 +5,7 @@ import { isRefusal, recordRefusal } from '../../../lib/gate/apply-plan';
 import { NAMESPACES, signMessage } from '../../../lib/signing';
 import { CliContext, EXIT } from '../context';
 import { parseEnvironment, requireOption, waitOptions, withExitHelp } from '../options';
-import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
+import { allowedSigners, keyOption, signAuditRecords, signingKey, whoTried } from './signing-options';
 
 interface RollbackOptions {
   service?: string;
@@ -58,6 +58,7 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
     throw new C2CError('USAGE', '--break-glass is for production; a staging rollback needs none', { hint: 'leave out --break-glass' });
   }
   const deploy = ctx.deployContext(opts, environment);
+  await signAuditRecords(ctx, opts.key);
   const audit = ctx.audit();
   const { events, problems } = await audit.read();
   // A damaged log never blocks a rollback: bad lines are named and skipped.
