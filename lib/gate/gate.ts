@@ -257,9 +257,10 @@ function checkFourEyes(
 }
 
 /**
- * The approver must be one of the service's `approvers`: `user:EMAIL` by its principal, `group:G` only by a key listed
- * with the principal `group:G` in the allowed-signers file, `domain:D` by a principal at D. For a Cloud Build approval
- * the account is Google's; a `group:` there is enforced by Cloud Build's IAM (the approver role on the trigger).
+ * The approver must be one of the service's `approvers`: `user:EMAIL` by its principal, `group:G` only by a member the
+ * allowed-signers file lists with the principal `group:G`, `domain:D` by a principal at D. For a Cloud Build approval
+ * the principal is the Google account Cloud Build names, and its groups are those the allowed-signers file lists on
+ * that account's lines: IAM's approver role (project-wide) alone never makes a click count for a service.
  */
 function checkApprover(
   service: ServiceDefinition,
@@ -271,7 +272,7 @@ function checkApprover(
     const [kind, ...rest] = member.split(':');
     const value = norm(rest.join(':'));
     if (kind === 'user') return value === p;
-    if (kind === 'group') return source === 'cloudbuild' || (approver.groups ?? []).some((g) => norm(g) === `${GROUP_PREFIX}${value}`);
+    if (kind === 'group') return (approver.groups ?? []).some((g) => norm(g) === `${GROUP_PREFIX}${value}`);
     if (kind === 'domain') return p.endsWith(`@${value}`);
     return false;
   });
@@ -280,11 +281,18 @@ function checkApprover(
     refuse(
       'GATE_NOT_APPROVER',
       `${approver.principal} is not an approver of ${service.name} (approvers: ${service.approvers.join(', ')})`,
-      groups.length > 0 && source === 'cli'
-        ? `a group approves through its members' keys: list '${approver.principal},${groups[0]}' on the key's line in the allowed-signers file`
+      groups.length > 0
+        ? source === 'cli'
+          ? `a group approves through its members' keys: list '${approver.principal},${groups[0]}' on the key's line in the allowed-signers file`
+          : `in Cloud Build a group approves through its members listed for it in the allowed-signers file: '${approver.principal},${groups[0]}' on the member's key line`
         : `ask one of them to approve, or add the reviewer to 'approvers' in services/${service.name}.ts`,
     );
   }
+}
+
+/** The `group:` principals the allowed-signers file lists on the lines of `principal` (none without the file). */
+function groupsOf(signers: AllowedSigners | undefined, principal: string): string[] {
+  return (signers?.signers ?? []).filter((s) => norm(s.principal) === norm(principal)).flatMap((s) => s.groups);
 }
 
 /** Everything the gate needs besides the plan. */
@@ -538,9 +546,17 @@ async function cloudBuildApproval(input: GateInput, source: Extract<ApprovalSour
   if (Number.isNaN(time) || time > now.getTime() + MAX_FUTURE_SKEW_MS) {
     refuse('GATE_APPROVAL_FUTURE', `build ${source.build.buildId} reports an approval time ${result.approvalTime} in the future`);
   }
-  const approver = { principal: result.approverAccount };
-  // A signed plan's author is verified; an unsigned one (made by the staging build) has the commit author only.
+  const approver = { principal: result.approverAccount, groups: groupsOf(input.signers, result.approverAccount) };
+  // A signed plan's author is verified; an unsigned one (made by the push build) names the commit's author only when
+  // the build verified the commit's signature against the allowed signers (its plan step passes --commit-author then).
   const author = plan.signature && input.signers ? await verifyPlanAuthor(plan, input.signers) : null;
+  if (fourEyesOn(service) && author === null && plan.commitAuthor === undefined) {
+    refuse(
+      'GATE_AUTHOR_UNVERIFIED',
+      `plan ${short(plan.id)} has no verified author (it is unsigned and names no verified commit author), so nobody can be shown not to be its author (four-eyes rule for ${service.name})`,
+      "sign the commits (the push build verifies the signature against security/allowed_signers and records the signer), or plan locally with a listed key ('deploy plan --key …') and approve with 'deploy approve'",
+    );
+  }
   checkFourEyes(service, plan, approver, author);
   checkApprover(service, approver, 'cloudbuild');
   const expires = time + ttlMs(service);
