@@ -431,11 +431,11 @@ describe('hole 4 and 5: rollback goes only to known-good versions, and a damaged
     );
   });
 
-  it('with an empty log a plain rollback finds no known-good version (it never picks the failed one)', async () => {
+  it('with an empty log a plain rollback is refused: the live version names a record the log does not hold', async () => {
     await expectRefused(
       () => deploy(['rollback', '--service', 'web', '--env', 'production'], { env: { C2C_AUDIT_LOG: join(dir, 'empty.jsonl') } }),
-      2,
-      /has no earlier known-good version/,
+      3,
+      /^deploy: the audit log does not hold the authorization [0-9a-f]{12} that \/production\/web version \S+ was applied under: /,
       false,
     );
   });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { BreakGlass, breakGlassStatement, gatedRollback } from '../../../lib/gate/rollback-rules';
+import { authorizationsOf, BreakGlass, breakGlassStatement, gatedRollback } from '../../../lib/gate/rollback-rules';
 import { C2CError } from '../../../lib/errors';
 import { isRefusal, recordRefusal } from '../../../lib/gate/apply-plan';
 import { NAMESPACES, signMessage } from '../../../lib/signing';
@@ -60,7 +60,8 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
   const deploy = ctx.deployContext(opts, environment);
   await signAuditRecords(ctx, opts.key);
   const audit = ctx.audit();
-  const { events, problems } = await audit.read();
+  const read = await audit.read();
+  const { events, problems } = read;
   // A damaged log never blocks a rollback: bad lines are named and skipped.
   for (const p of problems.slice(0, 3)) ctx.err(`note: audit log line ${p.line}: ${p.message}`);
   if (problems.length > 3) ctx.err(`note: ${problems.length - 3} more audit log problems ('deploy history --verify' lists them)`);
@@ -93,6 +94,7 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
         service,
         environment,
         history,
+        authorizations: authorizationsOf(read),
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(breakGlass ? { breakGlass } : {}),
