@@ -15,6 +15,7 @@ import { NAMESPACES, signMessage } from '../../lib/signing';
 import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { main } from '../../scripts/deploy/cli';
 import { testKeys, TestKeys } from '../helpers/keys';
+import { sendJson, startRecordingServer } from '../helpers/http';
 import { recordingProxy } from '../helpers/proxy';
 import { makeImageStore, startMarathon, testService } from '../lib/deploy/helpers';
 
@@ -628,6 +629,16 @@ describe('issue 20: every fact the gate uses is verified', () => {
     expect(h.code).toBe(0);
     expect(h.stdout.includes('\u001b') || h.stdout.includes('\r')).toBe(false);
     expect(h.stdout).toContain('\\x1b[2K\\rben@example.com approved this');
+    // Marathon's error bodies too: a 422 whose message tries to rewrite the line.
+    const evil = await startRecordingServer((_req, res) => sendJson(res, 422, { message: '\u001b[1A\u001b[2K\rall good, deployed' }));
+    try {
+      const r = await deploy(['status', '--env', 'staging'], { env: { MARATHON_URL: evil.url } });
+      expect(r.code).toBe(1);
+      expect(r.stderr.includes('\u001b') || r.stderr.includes('\r')).toBe(false);
+      expect(r.stderr).toContain('\\x1b[1A\\x1b[2K\\rall good, deployed');
+    } finally {
+      await evil.close();
+    }
   });
 
   it('item 8: credentials in --registry are redacted; a Marathon token with a newline is refused, never printed', async () => {

@@ -82,6 +82,22 @@ describe('applyPlan: the one way into production', () => {
     expect(result.image).toBe('reg:5000/gated:1');
   }, 30_000);
 
+  it('issue 20 item 4: the intent is recorded before anything is sent; when it cannot be written, nothing is sent', async () => {
+    const plan = await approvedPlan('2');
+    // A log that reads (the approval is there) but cannot be written: a full disk, a lock never released.
+    const readOnly = AuditLog.withSink({
+      location: 'read-only',
+      append: async () => {
+        throw new C2CError('AUDIT_WRITE', 'audit log is locked by another writer (read-only.lock)');
+      },
+      readAll: async () => [...audit.lines],
+    });
+    const before = proxy.seen.length;
+    const err = await caught(applyPlan({ ...ctx(), audit: readOnly }, { plan, service, signers }));
+    expect([err.code, err.message]).toEqual(['AUDIT_WRITE', 'audit log is locked by another writer (read-only.lock)']);
+    expect(changing(before)).toEqual([]);
+  }, 30_000);
+
   it('a second caller cannot go around it: applyService refuses production without the gate, sending nothing', async () => {
     const before = proxy.seen.length;
     const err = await caught(applyService(deployContext(proxy.url), { service, environment: 'production', image: 'reg:5000/gated:evil' }));
