@@ -14,6 +14,8 @@ export const NAMESPACES = {
   plan: 'c2c-plan@commit-to-cloud',
   approval: 'c2c-approval@commit-to-cloud',
   breakGlass: 'c2c-break-glass@commit-to-cloud',
+  /** A record of the audit log, signed by whoever wrote it. */
+  audit: 'c2c-audit@commit-to-cloud',
 } as const;
 export type SignatureNamespace = (typeof NAMESPACES)[keyof typeof NAMESPACES];
 

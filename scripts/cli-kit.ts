@@ -3,6 +3,7 @@
 // lib/errors.ts, and shell quoting for commands a message suggests.
 import { Command, CommanderError } from 'commander';
 import { C2CError, exitCodeOf } from '../lib/errors';
+import { terminalSafe } from '../lib/terminal-safe';
 
 /** Where a CLI writes (process streams, or a test's). */
 export interface CliWriters {
@@ -35,13 +36,14 @@ export function exitCodeFor(error: unknown): number {
 export function reportCliError(name: string, io: Pick<CliWriters, 'err'>, error: unknown): number {
   const code = exitCodeFor(error);
   if (error instanceof CommanderError) return code;
+  // Messages carry outside input (Marathon's bodies, file names, log fields): printed through the one sanitizer.
   if (error instanceof C2CError) {
-    io.err(`${name}: ${error.message}`);
-    if (error.hint) io.err(`hint: ${error.hint}`);
+    io.err(terminalSafe(`${name}: ${error.message}`));
+    if (error.hint) io.err(terminalSafe(`hint: ${error.hint}`));
   } else {
     const e = error as Error;
-    io.err(`${name}: unexpected error: ${e?.message ?? String(error)}`);
-    if (e?.stack) io.err(e.stack);
+    io.err(terminalSafe(`${name}: unexpected error: ${e?.message ?? String(error)}`));
+    if (e?.stack) io.err(terminalSafe(e.stack));
   }
   return code;
 }

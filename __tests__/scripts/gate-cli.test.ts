@@ -2,17 +2,20 @@
 // CLI): the exit code, the one-line message, and that no request that changes Marathon reached it (a recording proxy
 // sits between the CLI and the local Marathon). Keys are made here with ssh-keygen; services are fixtures.
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { lineHash } from '../../lib/audit/log';
 import { Catalog } from '../../lib/catalog';
+import { diffApp } from '../../lib/deploy/diff';
 import { approvalStatement, planStatement } from '../../lib/gate/gate';
 import { PlanFile, sealPlan } from '../../lib/gate/plan-file';
 import { NAMESPACES, signMessage } from '../../lib/signing';
 import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { main } from '../../scripts/deploy/cli';
 import { testKeys, TestKeys } from '../helpers/keys';
+import { sendJson, startRecordingServer } from '../helpers/http';
 import { recordingProxy } from '../helpers/proxy';
 import { makeImageStore, startMarathon, testService } from '../lib/deploy/helpers';
 
@@ -302,14 +305,16 @@ describe('hole 3: approvals come from signatures, not from lines in a file', () 
     await expectRefused(() => apply(file), 3, /is not signed$/);
   });
 
-  it('an audit log of your own (C2C_AUDIT_LOG) holds no approval', async () => {
+  it('an audit log of your own (C2C_AUDIT_LOG) is refused: it does not hold the record the live version was applied under', async () => {
     const file = await plan('web', 'v6');
     await approve(file);
     const mine = join(dir, 'mine.jsonl');
     const before = proxy.seen.length;
     const r = await deploy(['apply', '--plan', file], { env: { C2C_AUDIT_LOG: mine } });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^deploy: plan [0-9a-f]{12} for web in production has no approval$/m);
+    expect(r.stderr).toMatch(
+      /^deploy: the audit log \S+mine\.jsonl is empty or missing, but \/production\/web version \S+ was applied under audit record [0-9a-f]{12}$/m,
+    );
     expect(changing(before)).toEqual([]);
     expect(readFileSync(mine, 'utf8')).toContain('"gate.refused"');
   });
@@ -427,11 +432,11 @@ describe('hole 4 and 5: rollback goes only to known-good versions, and a damaged
     );
   });
 
-  it('with an empty log a plain rollback finds no known-good version (it never picks the failed one)', async () => {
+  it('with an empty log a plain rollback is refused: the live version names a record the log does not hold', async () => {
     await expectRefused(
       () => deploy(['rollback', '--service', 'web', '--env', 'production'], { env: { C2C_AUDIT_LOG: join(dir, 'empty.jsonl') } }),
-      2,
-      /has no earlier known-good version/,
+      3,
+      /^deploy: the audit log does not hold the authorization [0-9a-f]{12} that \/production\/web version \S+ was applied under: /,
       false,
     );
   });
@@ -459,7 +464,10 @@ describe('hole 4 and 5: rollback goes only to known-good versions, and a damaged
     ).toMatchObject({ actor: BEN, breakGlass: true, appVersion: failed });
     const history = await deploy(['history', '--service', 'web']);
     expect(history.stdout).toMatch(
-      new RegExp(`^!! BREAK-GLASS \\S+: ${BEN} rolled back web in production to ${failed.replace(/\./g, '\\.')}: BREAK-GLASS: drill$`, 'm'),
+      new RegExp(
+        `^!! BREAK-GLASS \\S+: ${BEN} rolled back web in production to ${failed.replace(/\./g, '\\.')}: signed reason: drill$`,
+        'm',
+      ),
     );
     const report = await deploy(['report']);
     expect(report.stdout).toMatch(/^!! 1 BREAK-GLASS rollback\(s\) in production in this window:$/m);
@@ -471,9 +479,18 @@ describe('the audit log is tamper-evident', () => {
     const lines = readFileSync(auditPath(), 'utf8').split('\n');
     const clean = join(dir, 'clean.jsonl');
     writeFileSync(clean, lines.slice(0, 3).join('\n') + '\n');
-    const ok = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: clean } });
+    // Without the production Marathon only the chain and the signatures are checked: a truncated log looks whole.
+    const ok = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: clean, MARATHON_URL: '' } });
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/: 3 records, hash chain intact, \d+ signatures verified$/m);
+    expect(ok.stdout).toMatch(
+      /: 3 records, hash chain intact, \d+ signatures verified, .*not checked against production Marathon \(no URL\)$/m,
+    );
+    // With it, the versions applied through the gate name records the truncated log does not hold.
+    const cut = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: clean } });
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toMatch(
+      /^deploy: audit log .*clean.jsonl is damaged from line 4: from line 4 on, the log does not hold the record [0-9a-f]{12} that \/production\/web version \S+ was applied under: /m,
+    );
     const edited = join(dir, 'edited.jsonl');
     writeFileSync(edited, [lines[0], lines[1].replace('"service":"web"', '"service":"api"'), lines[2]].join('\n') + '\n');
     const bad = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: edited } });
@@ -482,6 +499,186 @@ describe('the audit log is tamper-evident', () => {
     const whole = await deploy(['history', '--verify']);
     expect(whole.code).toBe(1);
     expect(whole.stdout).toMatch(/^line \d+: the approval.* is not signed|^line \d+: approval.recorded by ben@example.com is not signed$/m);
+  });
+});
+
+describe('issue 20: every fact the gate uses is verified', () => {
+  const lines = (path: string) =>
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+  /** The log with line `i` (0-based) replaced by `edit(record)` and every later `prev` recomputed: a chain anyone can redo. */
+  const rechain = (all: string[]): string[] => {
+    const out: string[] = [];
+    for (const l of all) {
+      const r = JSON.parse(l) as Record<string, unknown>;
+      out.push(JSON.stringify({ ...r, prev: out.length === 0 ? '0'.repeat(64) : lineHash(out[out.length - 1]) }));
+    }
+    return out;
+  };
+
+  it('item 1: keys named after Object.prototype members in app are refused; the diff sees own keys only', async () => {
+    const file = await plan('api', 'p1');
+    await reseal(file, (p) => ({ ...p, app: { ...p.app, env: { ...(p.app.env ?? {}), constructor: 'evil' } } }));
+    await expectRefused(
+      () => deploy(['approve', file], { as: BEN }),
+      3,
+      /^deploy: plan [0-9a-f]{12} says one thing and runs another: its app has a key named after an Object.prototype member \(app\.env\.constructor\), which no diff shows$/,
+    );
+    const proto = await plan('api', 'p2');
+    await reseal(proto, (p) => ({ ...p, app: JSON.parse(JSON.stringify(p.app).replace(/^\{/, '{"__proto__":{"cmd":"x"},')) }));
+    await expectRefused(() => apply(proto), 3, /an Object.prototype member \(app\.__proto__\)/);
+    // The diff itself: an own key of that name is a change, on either side.
+    const base = readPlan(proto).app;
+    expect(diffApp({ ...base, labels: { ...base.labels, toString: 'x' } }, { ...base } as Record<string, unknown>)).toEqual([
+      { path: 'labels.toString', kind: 'added', to: 'x' },
+    ]);
+    expect(diffApp(base, { ...base, env: { ...base.env, valueOf: 'x' } } as Record<string, unknown>)).toEqual([
+      { path: 'env.valueOf', kind: 'removed', from: 'x' },
+    ]);
+  });
+
+  it('item 3: a signed record rewritten with the chain recomputed, a deleted record, an edited last line: --verify names the line', async () => {
+    const own = join(dir, 'own.jsonl');
+    const env = { C2C_AUDIT_LOG: own };
+    const file = join(dir, 'own-plan.json');
+    expect(
+      (await deploy(['plan', '--service', 'api', '--env', 'production', '--image', IMAGE('api', 'o1'), '--out', file], { as: ANA, env }))
+        .code,
+    ).toBe(0);
+    expect((await deploy(['approve', file], { as: BEN, env })).code).toBe(0);
+    expect((await deploy(['approve', file], { as: ANA, env })).code).toBe(3); // a refusal, signed by its writer
+    const log = lines(own);
+    expect(log.map((l) => JSON.parse(l).writer)).toEqual([ANA, BEN, ANA]);
+    const verify = async (text: string[]) => {
+      writeFileSync(own, `${text.join('\n')}\n`);
+      // This log holds none of production's anchors: only its chain and signatures are checked here.
+      return deploy(['history', '--verify'], { env: { ...env, MARATHON_URL: '' } });
+    };
+    const intact = await verify(log);
+    expect(intact.code === 0 ? intact.stdout : intact.stderr).toMatch(/: 3 records, hash chain intact, 5 signatures verified, /);
+    // The refusal deleted, nothing else touched: the approval's link still holds, so the cut is after line 2.
+    // The approval's actor rewritten and the chain recomputed: its writer's signature no longer verifies.
+    const forged = rechain([log[0], log[1].replace(`"actor":"${BEN}"`, `"actor":"${MALLORY}"`), log[2]]);
+    const r1 = await verify(forged);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(
+      /^deploy: audit log .*own\.jsonl is damaged from line 2: approval\.recorded written by ben@example\.com: .*this record was changed/m,
+    );
+    // The approval deleted and the chain recomputed: the refusal after it no longer verifies (its prev was signed).
+    const r2 = await verify(rechain([log[0], log[2]]));
+    expect(r2.stderr).toMatch(/is damaged from line 2: gate\.refused written by ana@example\.com: .*this record was changed/m);
+    // The last line edited (a refusal made to look like something else): its own signature fails.
+    const r3 = await verify([log[0], log[1], log[2].replace('"gate.refused"', '"apply.noop"')]);
+    expect(r3.stderr).toMatch(/is damaged from line 3: apply\.noop written by ana@example\.com: /m);
+    // An unsigned record inserted in the middle, back-dated, chain recomputed: the signed record after it fails.
+    const insert = JSON.stringify({ ...JSON.parse(log[1]), writer: undefined, writerSignature: undefined, type: 'gate.refused' });
+    const r4 = await verify(rechain([log[0], insert, log[1], log[2]]));
+    expect(r4.stderr).toMatch(/is damaged from line 3: /m);
+    // The whole log deleted where production holds versions applied through the gate: an error, never "0 records".
+    rmSync(own);
+    const gone = await deploy(['history', '--verify'], { env });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(
+      /^deploy: audit log .*own\.jsonl is damaged from line 1: the audit log is empty or missing, but \/production\/web version /m,
+    );
+  }, 30_000);
+
+  it('item 4: a lock file dated in the future is stale; the intent is recorded before the change, and the new version carries its hash', async () => {
+    const file = await plan('api', 'l1');
+    await approve(file);
+    const lock = `${auditPath()}.lock`;
+    writeFileSync(lock, '');
+    const future = new Date(Date.now() + 3600_000);
+    utimesSync(lock, future, future);
+    const before = proxy.seen.length;
+    const r = await apply(file);
+    expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
+    const log = lines(auditPath());
+    const authorized = log.findIndex((l) => l.includes('"apply.authorized"') && l.includes(readPlan(file).id));
+    const started = log.findIndex((l) => l.includes('"apply.started"') && l.includes(readPlan(file).id));
+    expect(authorized).toBeGreaterThan(-1);
+    expect(started).toBeGreaterThan(authorized);
+    const put = proxy.seen.findIndex((x, i) => i >= before && x.startsWith('PUT '));
+    expect(JSON.parse(proxy.bodies.get(put) ?? '{}').labels['c2c.audit-head']).toBe(lineHash(log[authorized]));
+  }, 30_000);
+
+  it('item 6: a break-glass record whose reason was rewritten: --verify names it, history prints the signed reason', async () => {
+    const copy = join(dir, 'glass.jsonl');
+    writeFileSync(
+      copy,
+      readFileSync(auditPath(), 'utf8').replace('"reason":"BREAK-GLASS: drill"', '"reason":"BREAK-GLASS: approved by the CEO"'),
+    );
+    const r = await deploy(['history', '--verify'], { env: { C2C_AUDIT_LOG: copy } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^line \d+: break-glass rollback\.started by ben@example\.com: its reason is not the signed one \("drill"\)$/m,
+    );
+    const shown = await deploy(['history', '--service', 'web'], { env: { C2C_AUDIT_LOG: copy } });
+    expect(shown.stdout).toMatch(
+      /^!! BREAK-GLASS .*: signed reason: drill \(the record does not match what was signed: its reason is not the signed one/m,
+    );
+    expect(shown.stdout).not.toContain('CEO');
+  });
+
+  it('item 7: control characters from the log (an actor with ESC and CR) are printed escaped', async () => {
+    const file = await plan('api', 'e1');
+    const actor = '\u001b[2K\rben@example.com approved this';
+    await expectRefused(() => deploy(['apply', '--plan', file], { env: { DEPLOY_ACTOR: actor } }), 3, /has no approval|is for plan/);
+    const h = await deploy(['history', '--service', 'api']);
+    expect(h.code).toBe(0);
+    expect(h.stdout.includes('\u001b') || h.stdout.includes('\r')).toBe(false);
+    expect(h.stdout).toContain('\\x1b[2K\\rben@example.com approved this');
+    // Marathon's error bodies too: a 422 whose message tries to rewrite the line.
+    const evil = await startRecordingServer((_req, res) => sendJson(res, 422, { message: '\u001b[1A\u001b[2K\rall good, deployed' }));
+    try {
+      const r = await deploy(['status', '--env', 'staging'], { env: { MARATHON_URL: evil.url } });
+      expect(r.code).toBe(1);
+      expect(r.stderr.includes('\u001b') || r.stderr.includes('\r')).toBe(false);
+      expect(r.stderr).toContain('\\x1b[1A\\x1b[2K\\rall good, deployed');
+    } finally {
+      await evil.close();
+    }
+  });
+
+  it('item 8: credentials in --registry are redacted; a Marathon token with a newline is refused, never printed', async () => {
+    const out = join(dir, 'reg-plan.json');
+    const r = await deploy(
+      [
+        'plan',
+        '--service',
+        'api',
+        '--env',
+        'staging',
+        '--image',
+        IMAGE('api', 'r1'),
+        '--registry',
+        'http://robot:s3cret-pw@127.0.0.1:9/',
+        '--out',
+        out,
+      ],
+      { as: ANA },
+    );
+    expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
+    expect(r.stderr).toMatch(/^note: the registry at http:\/\/\*\*\*@127\.0\.0\.1:9\/ did not answer/m);
+    expect(r.stdout + r.stderr).not.toContain('s3cret');
+    const before = proxy.seen.length;
+    const t = await deploy(['status', '--env', 'production'], { env: { MARATHON_TOKEN: 'tok-secret\nX-Evil: 1' } });
+    expect(t.code).toBe(2);
+    expect(t.stderr.split('\n')[0]).toBe(
+      'deploy: MARATHON_TOKEN holds a character that is not printable ASCII (a newline or control character?)',
+    );
+    expect(t.stdout + t.stderr).not.toContain('tok-secret');
+    expect(proxy.seen.length).toBe(before);
+  });
+
+  it('item 11: C2C_ALLOWED_SIGNERS is refused for a Cloud Build production apply', async () => {
+    const file = await plan('api', 's1');
+    await expectRefused(
+      () => deploy(['apply', '--plan', file, '--approval', 'cloudbuild']),
+      3,
+      /^deploy: C2C_ALLOWED_SIGNERS is set: a production build verifies signatures only against the repository's security\/allowed_signers$/,
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { C2CError } from '../errors';
 import { GoogleAuth, googleFetch } from '../google/http';
-import { AuditSink, GENESIS } from './types';
+import { AuditProblem, AuditSink, GENESIS } from './types';
 
 /** Cloud Storage's JSON API. */
 export const GCS_BASE_URL = 'https://storage.googleapis.com';
@@ -38,19 +38,20 @@ export function gcsSink(location: string, options: { auth: GoogleAuth; baseUrl?:
       );
     }
   };
-  const listNames = async (): Promise<string[]> => {
-    const names: string[] = [];
+  const listObjects = async (): Promise<{ name: string; generation: string }[]> => {
+    const items: { name: string; generation: string }[] = [];
     let pageToken: string | undefined;
     do {
       const q = new URLSearchParams({ prefix, ...(pageToken ? { pageToken } : {}) });
       const res = await call(`${base}/storage/v1/b/${encodeURIComponent(bucket)}/o?${q}`, `list gs://${bucket}/${prefix}`);
-      const page = (await res.json()) as { items?: { name: string }[]; nextPageToken?: string };
-      names.push(...(page.items ?? []).map((i) => i.name));
+      const page = (await res.json()) as { items?: { name: string; generation?: string }[]; nextPageToken?: string };
+      items.push(...(page.items ?? []).map((i) => ({ name: i.name, generation: String(i.generation ?? '') })));
       pageToken = page.nextPageToken;
     } while (pageToken);
     // Record objects are named by their sequence number, so name order is chain order.
-    return names.filter((n) => RECORD.test(n.slice(prefix.length))).sort();
+    return items.filter((i) => RECORD.test(i.name.slice(prefix.length))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   };
+  const listNames = async (): Promise<string[]> => (await listObjects()).map((i) => i.name);
   const read = async (name: string): Promise<string> => {
     const res = await call(
       `${base}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}?alt=media`,
@@ -70,13 +71,42 @@ export function gcsSink(location: string, options: { auth: GoogleAuth; baseUrl?:
         const prevHash = last ? sha256(await read(last)) : GENESIS;
         const name = `${prefix}${String(seq).padStart(12, '0')}.json`;
         const url = `${base}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=media&ifGenerationMatch=0&name=${encodeURIComponent(name)}`;
-        const res = await call(url, `write ${name} to gs://${bucket}`, { method: 'POST', body: line(prevHash), accept: [412] });
+        const res = await call(url, `write ${name} to gs://${bucket}`, { method: 'POST', body: await line(prevHash), accept: [412] });
         if (res.status !== 412) return;
         await res.body?.cancel();
       }
       throw new C2CError('AUDIT_WRITE', `could not append to gs://${bucket}/${prefix}: other writers kept taking the next record`, {
         hint: 'try again',
       });
+    },
+    /**
+     * Record N is object N, created once (ifGenerationMatch=0) and kept by the retention policy: a missing number is
+     * a deleted record, and a generation (GCS's creation stamp, increasing) not above its predecessor's is an object
+     * created later in an earlier place (a back-dated insert).
+     */
+    async integrity() {
+      const problems: AuditProblem[] = [];
+      const items = await listObjects();
+      let previous = 0n;
+      items.forEach((item, i) => {
+        const seq = Number(item.name.slice(prefix.length, prefix.length + 12));
+        if (seq !== i + 1 && problems.length === 0) {
+          problems.push({
+            line: i + 1,
+            message: `record ${i + 1} is missing from gs://${bucket}/${prefix} (the next object is number ${seq}): it was deleted`,
+          });
+        }
+        // GCS always sends a generation; a store that sends none is not checked for order.
+        const generation = /^\d+$/.test(item.generation) ? BigInt(item.generation) : 0n;
+        if (i > 0 && generation > 0n && previous > 0n && generation <= previous) {
+          problems.push({
+            line: i,
+            message: `object ${items[i - 1].name} was created after the record that follows it (generation ${previous} > ${item.generation}): inserted later`,
+          });
+        }
+        previous = generation;
+      });
+      return problems;
     },
     async readAll() {
       const lines: string[] = [];

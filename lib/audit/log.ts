@@ -4,10 +4,10 @@ import { dirname, resolve } from 'node:path';
 import { C2CError } from '../errors';
 import { googleAuthFromEnv } from '../google/http';
 import { gcsSink } from './gcs';
-import { AuditEvent, AuditFilter, AuditProblem, AuditSink, GENESIS, NewAuditEvent } from './types';
+import { AuditEvent, AuditFilter, AuditProblem, AuditSink, AuditWriter, auditRecordStatement, GENESIS, NewAuditEvent } from './types';
 
-export type { AuditEvent, AuditEventType, AuditFilter, AuditProblem, AuditSink, NewAuditEvent } from './types';
-export { GENESIS } from './types';
+export type { AuditEvent, AuditEventType, AuditFilter, AuditProblem, AuditSink, AuditWriter, NewAuditEvent } from './types';
+export { auditRecordStatement, GENESIS } from './types';
 
 /** The default local log, relative to the working directory. */
 export const DEFAULT_AUDIT_LOG = '.c2c/audit.jsonl';
@@ -22,6 +22,8 @@ export interface AuditRead {
   readonly events: AuditEvent[];
   /** Line number (1-based) of each event in `events`. */
   readonly lines: number[];
+  /** SHA-256 of every stored line (index = line number - 1): what anchors outside the log name. */
+  readonly hashes: string[];
   readonly problems: AuditProblem[];
 }
 
@@ -34,11 +36,10 @@ export function parseAuditLines(rawLines: readonly string[]): AuditRead {
   const events: AuditEvent[] = [];
   const lines: number[] = [];
   const problems: AuditProblem[] = [];
-  let prevHash = GENESIS;
+  const hashes = rawLines.map(lineHash);
   rawLines.forEach((raw, i) => {
     const line = i + 1;
-    const expected = prevHash;
-    prevHash = lineHash(raw);
+    const expected = i === 0 ? GENESIS : hashes[i - 1];
     let data: unknown;
     try {
       data = JSON.parse(raw);
@@ -54,6 +55,7 @@ export function parseAuditLines(rawLines: readonly string[]): AuditRead {
     if (e.prev !== expected) {
       problems.push({
         line,
+        chain: true,
         message:
           e.prev === undefined
             ? 'has no hash-chain link (prev): written by hand or by an old version'
@@ -63,7 +65,7 @@ export function parseAuditLines(rawLines: readonly string[]): AuditRead {
     events.push(data as AuditEvent);
     lines.push(line);
   });
-  return { events, lines, problems };
+  return { events, lines, hashes, problems };
 }
 
 /**
@@ -74,7 +76,19 @@ export function parseAuditLines(rawLines: readonly string[]): AuditRead {
  * whose retention policy keeps them (declared by the platform constructs).
  */
 export class AuditLog {
+  private writer?: AuditWriter;
+
   private constructor(private readonly sink: AuditSink) {}
+
+  /** From now on every record is signed by `writer` (the CLI sets it when the user has a listed key). */
+  signWith(writer: AuditWriter): void {
+    this.writer = writer;
+  }
+
+  /** The principal records are signed by, if any. */
+  get signedBy(): string | undefined {
+    return this.writer?.principal;
+  }
 
   /** `env` is the environment the CLI read once (libraries never read `process.env`). */
   static open(location?: string, env: Readonly<Record<string, string | undefined>> = {}): AuditLog {
@@ -98,7 +112,7 @@ export class AuditLog {
     const log = new AuditLog({
       location: 'memory',
       append: async (line) => {
-        lines.push(line(lines.length ? lineHash(lines[lines.length - 1]) : GENESIS));
+        lines.push(await line(lines.length ? lineHash(lines[lines.length - 1]) : GENESIS));
       },
       readAll: async () => [...lines],
     });
@@ -110,17 +124,39 @@ export class AuditLog {
   }
 
   async record(event: NewAuditEvent): Promise<AuditEvent> {
-    let full: AuditEvent | undefined;
-    await this.sink.append((prev) => {
-      full = { id: randomUUID(), ...event, time: event.time ?? new Date().toISOString(), prev };
-      return JSON.stringify(full);
-    });
-    return full as AuditEvent;
+    return (await this.append(event)).event;
   }
 
-  /** Every line, parsed, with the problems found (malformed lines, chain breaks). */
+  /**
+   * Writes a record and returns it with the SHA-256 of its stored line (the head of the log once written): what the
+   * gate anchors outside the log. With a writer, the record is signed over everything in it, `prev` included.
+   */
+  async append(event: NewAuditEvent): Promise<{ event: AuditEvent; hash: string }> {
+    let full: AuditEvent | undefined;
+    let text = '';
+    const writer = this.writer;
+    await this.sink.append(async (prev) => {
+      const unsigned: AuditEvent = {
+        id: randomUUID(),
+        ...event,
+        time: event.time ?? new Date().toISOString(),
+        prev,
+        ...(writer ? { writer: writer.principal, writerKey: writer.fingerprint } : {}),
+      };
+      full = writer
+        ? { ...unsigned, writerSignature: await writer.sign(auditRecordStatement(unsigned as unknown as Record<string, unknown>)) }
+        : unsigned;
+      text = JSON.stringify(full);
+      return text;
+    });
+    return { event: full as AuditEvent, hash: lineHash(text) };
+  }
+
+  /** Every line, parsed, with the problems found (malformed lines, chain breaks, gaps the store can see). */
   async read(): Promise<AuditRead> {
-    return parseAuditLines(await this.sink.readAll());
+    const read = parseAuditLines(await this.sink.readAll());
+    const more = this.sink.integrity ? await this.sink.integrity() : [];
+    return more.length === 0 ? read : { ...read, problems: [...read.problems, ...more].sort((a, b) => a.line - b.line) };
   }
 
   /** Records in time order, filtered; malformed lines are skipped (see `read()` for what was skipped). */
@@ -156,12 +192,12 @@ function fileSink(path: string): AuditSink {
     }
     return text.split('\n').filter((l) => l.trim() !== '');
   };
-  const append = async (line: (prevHash: string) => string): Promise<void> => {
+  const append = async (line: (prevHash: string) => string | Promise<string>): Promise<void> => {
     await mkdir(dirname(path), { recursive: true });
     const unlock = await lockFile(`${path}.lock`);
     try {
       const { last, endsWithNewline } = await lastLine(path);
-      const text = line(last === undefined ? GENESIS : lineHash(last));
+      const text = await line(last === undefined ? GENESIS : lineHash(last));
       const fh = await open(path, 'a');
       try {
         // A torn last line (a crash mid-write) stays a line of its own.
@@ -215,8 +251,13 @@ async function lastLine(path: string): Promise<{ last?: string; endsWithNewline:
 }
 
 const STALE_LOCK_MS = 30_000;
+/** A lock dated further ahead than this is from a wrong clock or a forger: stale. */
+const FUTURE_LOCK_MS = 2_000;
 
-/** An exclusive lock file (O_EXCL); a lock older than 30 s is a crashed writer's and is taken over. */
+/**
+ * An exclusive lock file (O_EXCL); a lock older than 30 s is a crashed writer's and is taken over, and so is a lock
+ * dated in the future (it would otherwise never grow old).
+ */
 async function lockFile(lock: string): Promise<() => Promise<void>> {
   const deadline = Date.now() + 60_000;
   for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
@@ -231,7 +272,7 @@ async function lockFile(lock: string): Promise<() => Promise<void>> {
       (s) => Date.now() - s.mtimeMs,
       () => 0,
     );
-    if (age > STALE_LOCK_MS) await unlink(lock).catch(() => undefined);
+    if (age > STALE_LOCK_MS || age < -FUTURE_LOCK_MS) await unlink(lock).catch(() => undefined);
     if (Date.now() > deadline) {
       throw new C2CError('AUDIT_WRITE', `audit log is locked by another writer (${lock})`, {
         hint: 'another deploy is writing; if none is running, remove the lock file',

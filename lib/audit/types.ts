@@ -5,6 +5,11 @@ export type AuditEventType =
   | 'plan.created'
   | 'approval.recorded'
   | 'gate.refused'
+  /**
+   * The gate authorized a plan and the change is sent next: written BEFORE anything is sent (nothing is sent when it
+   * cannot be written); its line's hash is the `c2c.audit-head` label of the version it produces.
+   */
+  | 'apply.authorized'
   | 'apply.started'
   | 'apply.succeeded'
   | 'apply.failed'
@@ -63,9 +68,34 @@ export interface AuditEvent {
   readonly signerKey?: string;
   /** Hash chain: SHA-256 (hex) of the previous record's line exactly as stored; 64 zeros for the first. */
   readonly prev?: string;
+  /** Who wrote this record: the allowed-signers principal of the key that signed it (`writerSignature`). */
+  readonly writer?: string;
+  /** SHA-256 fingerprint of the writer's key. */
+  readonly writerKey?: string;
+  /**
+   * The writer's SSH signature (namespace `c2c-audit@commit-to-cloud`) over the record without this field
+   * (`auditRecordStatement`), `prev` included: a signed record cannot be rewritten, nor the records before it.
+   */
+  readonly writerSignature?: string;
 }
 
-export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time' | 'prev'> & { readonly time?: string };
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time' | 'prev' | 'writer' | 'writerKey' | 'writerSignature'> & {
+  readonly time?: string;
+};
+
+/** Signs records as they are written: a key listed in the allowed signers, made by the layer that holds keys. */
+export interface AuditWriter {
+  readonly principal: string;
+  readonly fingerprint: string;
+  /** The armored SSH signature of `message` in the audit namespace. */
+  sign(message: string): Promise<string>;
+}
+
+/** What a writer signs for a record: everything in it but the signature, as stored. */
+export function auditRecordStatement(record: Readonly<Record<string, unknown>>): string {
+  const rest = Object.fromEntries(Object.entries(record).filter(([k]) => k !== 'writerSignature'));
+  return `c2c.audit/v1\n${JSON.stringify(rest)}\n`;
+}
 
 export interface AuditFilter {
   readonly service?: string;
@@ -81,7 +111,12 @@ export interface AuditFilter {
 export interface AuditSink {
   readonly location: string;
   /** Stores the line `line(prevHash)` after the last one; `prevHash` is the SHA-256 of the last stored line. */
-  append(line: (prevHash: string) => string): Promise<void>;
+  append(line: (prevHash: string) => string | Promise<string>): Promise<void>;
+  /**
+   * Problems only the store can see (GCS: a record number missing from the sequence, a generation older than the
+   * record before it). @default - none
+   */
+  integrity?(): Promise<AuditProblem[]>;
   /** Every stored line, oldest first, exactly as stored. */
   readAll(): Promise<string[]>;
 }
@@ -94,4 +129,6 @@ export interface AuditProblem {
   /** 1-based line number (record number in GCS). */
   readonly line: number;
   readonly message: string;
+  /** A broken hash-chain link at `line` (its `prev` is not the hash of the line before). */
+  readonly chain?: boolean;
 }

@@ -107,7 +107,7 @@ function isObject(v: Json): v is Record<string, Json> {
  */
 export function normalizeLive(live: Readonly<Record<string, Json>>, desired: MarathonAppDefinition): Record<string, Json> {
   const clean = stripNulls(live) as Record<string, Json>;
-  const out: Record<string, Json> = {};
+  const out = Object.create(null) as Record<string, Json>;
   for (const [k, v] of Object.entries(clean)) if (!READ_ONLY.has(k)) out[k] = v;
   return project(out, desired as unknown as Record<string, Json>, '') as Record<string, Json>;
 }
@@ -118,10 +118,11 @@ function project(live: Json, desired: Json, path: string): Json {
   }
   if (!isObject(live)) return live;
   const want = isObject(desired) ? desired : undefined;
-  const out: Record<string, Json> = {};
+  // No prototype: a live key named `__proto__` or `constructor` is a key like any other.
+  const out = Object.create(null) as Record<string, Json>;
   for (const [k, v] of Object.entries(live)) {
     const p = path === '' ? k : `${path}.${k}`;
-    if (want && k in want) {
+    if (want && Object.hasOwn(want, k)) {
       // Host networking (artifacts) names the service port `port` in portDefinitions; 0 likewise means "assigned".
       if ((p === 'container.portMappings.*.servicePort' || p === 'portDefinitions.*.port') && want[k] === 0) {
         out[k] = 0;
@@ -134,7 +135,7 @@ function project(live: Json, desired: Json, path: string): Json {
       out[k] = v;
       continue;
     }
-    const rule = DEFAULTS[p];
+    const rule = Object.hasOwn(DEFAULTS, p) ? DEFAULTS[p] : undefined;
     if (rule && rule(v)) continue;
     out[k] = v;
   }
@@ -146,6 +147,18 @@ export function withoutStamps<T extends { labels?: Readonly<Record<string, strin
   if (!app.labels) return app;
   const labels = Object.fromEntries(Object.entries(app.labels).filter(([k]) => !STAMP_LABEL_KEYS.includes(k)));
   return { ...app, labels };
+}
+
+/**
+ * A deep copy whose objects have no prototype, so that the diff sees own keys only: `env.constructor` or
+ * `labels.toString` set on one side is a change, never hidden by `Object.prototype`'s member of that name.
+ */
+function ownOnly(value: Json): Json {
+  if (Array.isArray(value)) return value.map(ownOnly);
+  if (!isObject(value)) return value;
+  const out = Object.create(null) as Record<string, Json>;
+  for (const k of Object.keys(value)) Object.defineProperty(out, k, { value: ownOnly(value[k]), enumerable: true, writable: true });
+  return out;
 }
 
 function formatPath(path: readonly (string | number)[]): string {
@@ -170,7 +183,7 @@ export function diffApp(desired: MarathonAppDefinition, live: Readonly<Record<st
     return Object.entries(wantBody).map(([k, v]) => ({ path: k, kind: 'added' as const, to: v }));
   }
   const have = withoutStamps(normalizeLive(live, desired) as { labels?: Record<string, string> }) as Record<string, Json>;
-  return diff(have, JSON.parse(JSON.stringify(wantBody)) as Record<string, Json>).map((d) => {
+  return diff(ownOnly(have) as Record<string, Json>, ownOnly(JSON.parse(JSON.stringify(wantBody))) as Record<string, Json>).map((d) => {
     const path = formatPath(d.path);
     if (d.type === 'CREATE') return { path, kind: 'added' as const, to: d.value };
     if (d.type === 'REMOVE') return { path, kind: 'removed' as const, from: d.oldValue };

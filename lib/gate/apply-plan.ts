@@ -5,7 +5,7 @@ import { DeployContext } from '../deploy/types';
 import { C2CError } from '../errors';
 import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
-import { ApprovalSource, authorizeProduction, checkPlanConsistency, checkPlanService } from './gate';
+import { ApprovalSource, authorizeProduction, checkPlanConsistency, checkPlanService, packageOfPlan } from './gate';
 import { sealHook } from '../deploy/guard';
 import { PlanFile, readPlanFile, TamperedPlan } from './plan-file';
 import { AllowedSigners } from '../signing';
@@ -72,7 +72,7 @@ export async function readPlanForGate(audit: AuditLog, file: string, actor: stri
 export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog }, req: ApplyPlanRequest): Promise<ApplyResult> {
   const { plan, service } = req;
   const environment = plan.environment;
-  const image = plan.app.container?.docker.image ?? plan.image;
+  const image = packageOfPlan(plan);
   try {
     checkPlanService(plan, service);
     checkPlanConsistency(plan);
@@ -94,8 +94,22 @@ export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog 
         ...(req.signers ? { signers: req.signers } : {}),
         ...(req.now ? { now: req.now } : {}),
       });
+      // The intent is recorded before anything is sent: when it cannot be written, nothing goes to Marathon. Its
+      // line's hash goes onto the new version, where Marathon keeps it: an anchor of the log outside the log.
+      const { hash } = await ctx.audit.append({
+        type: 'apply.authorized',
+        service: plan.service,
+        environment,
+        actor: ctx.actor,
+        planId: plan.id,
+        image,
+        approver: approval.approver,
+        approvalSource: approval.source,
+        previousVersion: live?.version ?? undefined,
+        ...(plan.commit ? { commit: plan.commit } : {}),
+      });
       return {
-        labels: { [STAMP_LABELS.planId]: plan.id, [STAMP_LABELS.approvedBy]: approval.approver },
+        labels: { [STAMP_LABELS.planId]: plan.id, [STAMP_LABELS.approvedBy]: approval.approver, [STAMP_LABELS.auditHead]: hash },
         approver: approval.approver,
         approvalSource: approval.source,
       };

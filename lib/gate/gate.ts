@@ -3,7 +3,7 @@ import { ServiceDefinition, SERVICE_DEFAULTS } from '../catalog/types';
 import { diffApp, FieldChange } from '../deploy/diff';
 import { C2CError, ErrorCode } from '../errors';
 import { GoogleAuth } from '../google/http';
-import { LABEL_ENV, LABEL_SERVICE, STAMP_LABELS } from '../marathon/app';
+import { artifactOfApp, LABEL_ENV, LABEL_SERVICE, STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
 import { marathonAppId } from '../marathon/render';
 import { parseImageReference, pinnedImage } from '../image-reference';
@@ -38,6 +38,8 @@ export interface DerivedPlan {
   /** The image that will run (`container.docker.image` of `app`). */
   readonly image: string | null;
   readonly digest: string | null;
+  /** What runs, as a reviewer reads it: the image, or the artifact's fetch URI and its SHA-256 label. */
+  readonly runs: string;
   /** `app` against the live app, as it is now. */
   readonly diff: readonly FieldChange[];
   readonly liveVersion: string | null;
@@ -97,6 +99,8 @@ export function checkPlanConsistency(plan: PlanFile): { image: string | null; di
       `plan ${short(plan.id)} says one thing and runs another: ${what}`,
       'plan again; never edit a plan file by hand',
     );
+  const hidden = prototypeKeyIn(plan.app, 'app');
+  if (hidden) inconsistent(`its app has a key named after an Object.prototype member (${hidden}), which no diff shows`);
   const appId = marathonAppId(plan.service, plan.environment);
   if (plan.app.id !== appId) inconsistent(`its app is ${plan.app.id}, but the plan is for ${appId}`);
   const labels = plan.app.labels ?? {};
@@ -104,7 +108,7 @@ export function checkPlanConsistency(plan: PlanFile): { image: string | null; di
     inconsistent(`label ${LABEL_SERVICE} is ${JSON.stringify(labels[LABEL_SERVICE])}, not ${plan.service}`);
   if (labels[LABEL_ENV] !== plan.environment)
     inconsistent(`label ${LABEL_ENV} is ${JSON.stringify(labels[LABEL_ENV])}, not ${plan.environment}`);
-  for (const gateLabel of [STAMP_LABELS.planId, STAMP_LABELS.approvedBy]) {
+  for (const gateLabel of [STAMP_LABELS.planId, STAMP_LABELS.approvedBy, STAMP_LABELS.auditHead]) {
     if (gateLabel in labels) inconsistent(`its app sets ${gateLabel}, which only the gate sets`);
   }
   const image = plan.app.container?.docker.image ?? null;
@@ -118,12 +122,62 @@ export function checkPlanConsistency(plan: PlanFile): { image: string | null; di
       inconsistent(`label ${STAMP_LABELS.image} says ${labels[STAMP_LABELS.image]}, but its app runs ${image}`);
     }
   }
+  if (image === null) checkArtifactConsistency(plan, inconsistent);
   if ((labels[STAMP_LABELS.commit] ?? undefined) !== plan.commit) {
     inconsistent(
       `label ${STAMP_LABELS.commit} is ${JSON.stringify(labels[STAMP_LABELS.commit] ?? null)}, its commit field ${JSON.stringify(plan.commit ?? null)}`,
     );
   }
   return { image, digest };
+}
+
+/**
+ * An app without a container runs what its fetcher fetches: exactly one fetch entry, whose URI and checksum label are
+ * the plan's `image`, `artifact` and `c2c.image` (what output and the audit log show), or the plan is inconsistent.
+ */
+function checkArtifactConsistency(plan: PlanFile, inconsistent: (what: string) => never): void {
+  const fetches = Array.isArray(plan.app.fetch) ? plan.app.fetch.length : 0;
+  const runs = artifactOfApp(plan.app);
+  if (runs === null) {
+    if (plan.artifact) inconsistent(`its artifact field says ${plan.artifact.uri}, but its app fetches nothing`);
+    return;
+  }
+  if (fetches !== 1) inconsistent(`its app fetches ${fetches} URIs; an artifact app fetches exactly its artifact`);
+  const imageLabel = plan.app.labels?.[STAMP_LABELS.image];
+  if (plan.image !== runs.uri) inconsistent(`its image field says ${plan.image}, but its app fetches ${runs.uri}`);
+  if (plan.artifact?.uri !== runs.uri || plan.artifact.sha256 !== runs.sha256) {
+    inconsistent(
+      `its artifact field says ${plan.artifact?.uri ?? '(none)'} (sha256 ${plan.artifact?.sha256 ?? 'none'}), but its app fetches ${runs.uri} (sha256 ${runs.sha256 ?? 'none'})`,
+    );
+  }
+  if (imageLabel !== undefined && imageLabel !== runs.uri)
+    inconsistent(`label ${STAMP_LABELS.image} says ${imageLabel}, but its app fetches ${runs.uri}`);
+}
+
+/** What runs, read from the app itself: its image, else the URI of the artifact it fetches, else the plan's field. */
+export function packageOfPlan(plan: PlanFile): string {
+  return plan.app.container?.docker.image ?? artifactOfApp(plan.app)?.uri ?? plan.image;
+}
+
+/** Names that every JavaScript object answers to (`constructor`, `toString`, `__proto__`, …). */
+const PROTOTYPE_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** The path of the first own key in `value` (at any depth) named after an `Object.prototype` member, if any. */
+export function prototypeKeyIn(value: unknown, path: string): string | undefined {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = prototypeKeyIn(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const key of Object.keys(value)) {
+    if (PROTOTYPE_KEYS.has(key)) return `${path}.${key}`;
+    const found = prototypeKeyIn((value as Record<string, unknown>)[key], `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -150,7 +204,9 @@ export function derivePlan(plan: PlanFile, live: MarathonAppInfo | null): Derive
       'plan again; never edit a plan file by hand',
     );
   }
-  return { image, digest, diff, liveVersion };
+  const artifact = image === null ? artifactOfApp(plan.app) : null;
+  const runs = image ?? (artifact ? `${artifact.uri} (sha256 ${artifact.sha256 ?? 'none'})` : '(nothing: no image, no fetch)');
+  return { image, digest, runs, diff, liveVersion };
 }
 
 function ttlMs(service: ServiceDefinition): number {
@@ -201,9 +257,10 @@ function checkFourEyes(
 }
 
 /**
- * The approver must be one of the service's `approvers`: `user:EMAIL` by its principal, `group:G` only by a key listed
- * with the principal `group:G` in the allowed-signers file, `domain:D` by a principal at D. For a Cloud Build approval
- * the account is Google's; a `group:` there is enforced by Cloud Build's IAM (the approver role on the trigger).
+ * The approver must be one of the service's `approvers`: `user:EMAIL` by its principal, `group:G` only by a member the
+ * allowed-signers file lists with the principal `group:G`, `domain:D` by a principal at D. For a Cloud Build approval
+ * the principal is the Google account Cloud Build names, and its groups are those the allowed-signers file lists on
+ * that account's lines: IAM's approver role (project-wide) alone never makes a click count for a service.
  */
 function checkApprover(
   service: ServiceDefinition,
@@ -215,7 +272,7 @@ function checkApprover(
     const [kind, ...rest] = member.split(':');
     const value = norm(rest.join(':'));
     if (kind === 'user') return value === p;
-    if (kind === 'group') return source === 'cloudbuild' || (approver.groups ?? []).some((g) => norm(g) === `${GROUP_PREFIX}${value}`);
+    if (kind === 'group') return (approver.groups ?? []).some((g) => norm(g) === `${GROUP_PREFIX}${value}`);
     if (kind === 'domain') return p.endsWith(`@${value}`);
     return false;
   });
@@ -224,11 +281,18 @@ function checkApprover(
     refuse(
       'GATE_NOT_APPROVER',
       `${approver.principal} is not an approver of ${service.name} (approvers: ${service.approvers.join(', ')})`,
-      groups.length > 0 && source === 'cli'
-        ? `a group approves through its members' keys: list '${approver.principal},${groups[0]}' on the key's line in the allowed-signers file`
+      groups.length > 0
+        ? source === 'cli'
+          ? `a group approves through its members' keys: list '${approver.principal},${groups[0]}' on the key's line in the allowed-signers file`
+          : `in Cloud Build a group approves through its members listed for it in the allowed-signers file: '${approver.principal},${groups[0]}' on the member's key line`
         : `ask one of them to approve, or add the reviewer to 'approvers' in services/${service.name}.ts`,
     );
   }
+}
+
+/** The `group:` principals the allowed-signers file lists on the lines of `principal` (none without the file). */
+function groupsOf(signers: AllowedSigners | undefined, principal: string): string[] {
+  return (signers?.signers ?? []).filter((s) => norm(s.principal) === norm(principal)).flatMap((s) => s.groups);
 }
 
 /** Everything the gate needs besides the plan. */
@@ -375,6 +439,25 @@ async function checkRecordedApproval(
   };
 }
 
+/**
+ * The live version carries the hash of the audit record it was applied under (`c2c.audit-head`): the log must still
+ * hold it. A log that was truncated, deleted or replaced since is refused (GATE_AUDIT_LOG_DAMAGED) before anything
+ * more is decided or written on it.
+ */
+async function checkLogHoldsLive(audit: AuditLog, live: MarathonAppInfo | null): Promise<void> {
+  const head = live?.labels?.[STAMP_LABELS.auditHead];
+  if (head === undefined || live === null) return;
+  const read = await audit.read();
+  if (read.hashes.includes(head)) return;
+  refuse(
+    'GATE_AUDIT_LOG_DAMAGED',
+    read.hashes.length === 0
+      ? `the audit log ${audit.location} is empty or missing, but ${live.id} version ${live.version} was applied under audit record ${head.slice(0, 12)}`
+      : `the audit log ${audit.location} does not hold audit record ${head.slice(0, 12)}, under which ${live.id} version ${live.version} was applied: it was truncated, rewritten or replaced`,
+    "restore the log (GCS keeps every record; locally, from a backup), then run 'deploy history --verify'",
+  );
+}
+
 /** Where the approval of a production apply comes from. */
 export type ApprovalSource =
   | { readonly kind: 'local' }
@@ -402,6 +485,7 @@ export async function authorizeProduction(
   if (plan.environment !== 'production')
     refuse('GATE_WRONG_ENVIRONMENT', `plan ${short(plan.id)} is for ${plan.environment}, not production`);
   const derived = derivePlan(plan, input.live);
+  await checkLogHoldsLive(input.audit, input.live);
   if (input.source.kind === 'cloudbuild') return { approval: await cloudBuildApproval(input, input.source, now), derived };
 
   if (!input.signers) refuse('GATE_NO_ALLOWED_SIGNERS', 'local approvals need the allowed-signers file, and none was given');
@@ -462,9 +546,17 @@ async function cloudBuildApproval(input: GateInput, source: Extract<ApprovalSour
   if (Number.isNaN(time) || time > now.getTime() + MAX_FUTURE_SKEW_MS) {
     refuse('GATE_APPROVAL_FUTURE', `build ${source.build.buildId} reports an approval time ${result.approvalTime} in the future`);
   }
-  const approver = { principal: result.approverAccount };
-  // A signed plan's author is verified; an unsigned one (made by the staging build) has the commit author only.
+  const approver = { principal: result.approverAccount, groups: groupsOf(input.signers, result.approverAccount) };
+  // A signed plan's author is verified; an unsigned one (made by the push build) names the commit's author only when
+  // the build verified the commit's signature against the allowed signers (its plan step passes --commit-author then).
   const author = plan.signature && input.signers ? await verifyPlanAuthor(plan, input.signers) : null;
+  if (fourEyesOn(service) && author === null && plan.commitAuthor === undefined) {
+    refuse(
+      'GATE_AUTHOR_UNVERIFIED',
+      `plan ${short(plan.id)} has no verified author (it is unsigned and names no verified commit author), so nobody can be shown not to be its author (four-eyes rule for ${service.name})`,
+      "sign the commits (the push build verifies the signature against security/allowed_signers and records the signer), or plan locally with a listed key ('deploy plan --key …') and approve with 'deploy approve'",
+    );
+  }
   checkFourEyes(service, plan, approver, author);
   checkApprover(service, approver, 'cloudbuild');
   const expires = time + ttlMs(service);
@@ -493,7 +585,7 @@ async function cloudBuildApproval(input: GateInput, source: Extract<ApprovalSour
     approver: approval.approver,
     approvalSource: 'cloudbuild',
     planId: plan.id,
-    ...(plan.app.container ? { image: plan.app.container.docker.image } : {}),
+    image: packageOfPlan(plan),
     time: new Date(time).toISOString(),
     reason: `Cloud Build build ${source.build.buildId}`,
     expiresAt: approval.expiresAt,

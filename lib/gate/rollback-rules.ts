@@ -5,6 +5,7 @@ import { rollbackService, RollbackResult, TargetRule } from '../deploy/rollback'
 import { DeployContext } from '../deploy/types';
 import { C2CError, ErrorCode } from '../errors';
 import { STAMP_LABELS } from '../marathon/app';
+import { marathonAppId } from '../marathon/render';
 import { AllowedSigners, NAMESPACES, statement, verifySignature } from '../signing';
 
 /** A rollback as the CLI asks for it: the audit history and, for production outside the rules, a signed break-glass. */
@@ -18,6 +19,11 @@ export interface GatedRollbackRequest {
    * healthy, which came from an approved plan, which failed. In production only such versions are targets.
    */
   readonly history?: readonly AuditEvent[];
+  /**
+   * The gate's authorizations in the audit log, by the hash of their line (`authorizationsOf`): in production a target
+   * counts as coming from an approved plan only when its `c2c.audit-head` label names one of them for its plan.
+   */
+  readonly authorizations?: ReadonlyMap<string, string>;
   /** More versions known to have run healthy (staging; preferred when picking "the previous"). */
   readonly knownGoodVersions?: readonly string[];
   /** More versions known to have failed: never picked as "the previous". */
@@ -68,8 +74,6 @@ export interface VersionHistory {
   /** version -> plan id (empty string when no plan is recorded). */
   readonly good: ReadonlyMap<string, string>;
   readonly bad: ReadonlySet<string>;
-  /** Plan ids with an approval record. */
-  readonly approvedPlans: ReadonlySet<string>;
 }
 
 /**
@@ -79,15 +83,45 @@ export interface VersionHistory {
 export function versionHistory(events: readonly AuditEvent[]): VersionHistory {
   const good = new Map<string, string>();
   const bad = new Set<string>();
-  const approvedPlans = new Set<string>();
   for (const e of events) {
-    if (e.type === 'approval.recorded' && e.planId) approvedPlans.add(e.planId);
     if (!e.appVersion) continue;
     if (e.type === 'apply.succeeded' || (e.type === 'rollback.succeeded' && !e.breakGlass)) good.set(e.appVersion, e.planId ?? '');
     if (e.type === 'apply.rolled-back' || e.type === 'apply.failed' || e.type === 'rollback.failed') bad.add(e.appVersion);
   }
   for (const v of bad) good.delete(v);
-  return { good, bad, approvedPlans };
+  return { good, bad };
+}
+
+/**
+ * The gate's `apply.authorized` records by the SHA-256 of their line (hash -> plan id). A line's hash cannot be forged:
+ * a version whose `c2c.audit-head` names one was sent by the gate after it verified that plan's approval.
+ */
+export function authorizationsOf(read: {
+  readonly events: readonly AuditEvent[];
+  readonly lines: readonly number[];
+  readonly hashes: readonly string[];
+}): Map<string, string> {
+  const out = new Map<string, string>();
+  read.events.forEach((e, i) => {
+    if (e.type === 'apply.authorized' && e.planId) out.set(read.hashes[read.lines[i] - 1], e.planId);
+  });
+  return out;
+}
+
+/**
+ * A production rollback decides on the audit log, so the log must still hold the authorization the live version was
+ * applied under: a record rewritten with the chain recomputed changes every later line's hash, and the live version's
+ * `c2c.audit-head` then names none (refused: GATE_AUDIT_LOG_DAMAGED; break-glass still works).
+ */
+async function checkLogHoldsLiveVersion(ctx: DeployContext, req: GatedRollbackRequest): Promise<void> {
+  const live = await ctx.client.getApp(marathonAppId(req.service.name, req.environment));
+  const head = live?.labels[STAMP_LABELS.auditHead];
+  if (!live || !head || req.authorizations?.has(head)) return;
+  refuse(
+    'GATE_AUDIT_LOG_DAMAGED',
+    `the audit log does not hold the authorization ${head.slice(0, 12)} that ${live.id} version ${live.version} was applied under: it was truncated, rewritten or replaced, so no version in it counts as known good`,
+    "restore the log and run 'deploy history --verify'; if production must move now, use --break-glass --reason TEXT",
+  );
 }
 
 /** A production rollback refused by the rules (exit 3, recorded as `gate.refused` by the caller). */
@@ -112,8 +146,11 @@ export async function gatedRollback(ctx: DeployContext, req: GatedRollbackReques
   if (production && req.force && !signer) {
     refuse('GATE_FORCE_NEEDS_BREAK_GLASS', '--force cancels a production deployment: that is break-glass only', breakGlassHint);
   }
+  if (production && !signer) await checkLogHoldsLiveVersion(ctx, req);
   const history = versionHistory(req.history ?? []);
-  const rule = production ? knownGoodRule(req.environment, history, { breakGlassHint, signer, breakGlass: req.breakGlass }) : undefined;
+  const rule = production
+    ? knownGoodRule(req.environment, history, req.authorizations ?? new Map(), { breakGlassHint, signer, breakGlass: req.breakGlass })
+    : undefined;
   return rollbackService(ctx, {
     service: req.service,
     environment: req.environment,
@@ -129,6 +166,7 @@ export async function gatedRollback(ctx: DeployContext, req: GatedRollbackReques
 function knownGoodRule(
   environment: EnvironmentName,
   history: VersionHistory,
+  authorizations: ReadonlyMap<string, string>,
   input: { breakGlassHint: string; signer?: { principal: string; fingerprint: string; statement: string }; breakGlass?: BreakGlass },
 ): TargetRule {
   const { signer, breakGlass } = input;
@@ -137,9 +175,14 @@ function knownGoodRule(
       if (history.bad.has(version)) return `version ${version} failed in ${environment}`;
       if (!history.good.has(version))
         return `version ${version} was never seen healthy in ${environment} (no successful apply or rollback of it in the audit log)`;
-      const planId = ((definition.labels ?? {}) as Record<string, string>)[STAMP_LABELS.planId];
-      if (!planId || !history.approvedPlans.has(planId)) {
-        return `version ${version} did not come from an approved plan (${planId ? `plan ${planId.slice(0, 12)} has no approval record` : `no ${STAMP_LABELS.planId} label`})`;
+      const labels = (definition.labels ?? {}) as Record<string, string>;
+      const planId = labels[STAMP_LABELS.planId];
+      if (!planId) return `version ${version} did not come from an approved plan (no ${STAMP_LABELS.planId} label)`;
+      // Not an approval line anyone could append: the authorization the gate wrote before it sent this version, named
+      // by the hash Marathon keeps on the version itself.
+      const head = labels[STAMP_LABELS.auditHead];
+      if (!head || authorizations.get(head) !== planId) {
+        return `version ${version} did not come from an approved plan (${head ? `its ${STAMP_LABELS.auditHead} names no authorization of plan ${planId.slice(0, 12)} in the audit log` : `no ${STAMP_LABELS.auditHead} label: not applied through the gate`})`;
       }
       return undefined;
     },

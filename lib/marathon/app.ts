@@ -78,6 +78,8 @@ export const STAMP_LABELS = {
   deployedBy: 'c2c.deployed-by',
   planId: 'c2c.plan-id',
   approvedBy: 'c2c.approved-by',
+  /** SHA-256 of the audit record that authorized this version (the log's head then): an anchor outside the log. */
+  auditHead: 'c2c.audit-head',
 } as const;
 export const STAMP_LABEL_KEYS: readonly string[] = Object.values(STAMP_LABELS);
 

@@ -20,9 +20,13 @@ export interface MarathonAuth {
 /** Reads `MARATHON_TOKEN` (`Authorization: token=...`, DC/OS) or else `MARATHON_CREDENTIALS` (`user:password`, Basic). */
 export function authFromEnv(env: NodeJS.ProcessEnv): MarathonAuth {
   const token = env.MARATHON_TOKEN?.trim();
-  if (token) return { header: `token=${token}`, source: 'MARATHON_TOKEN' };
+  if (token) {
+    checkHeaderValue(token, 'MARATHON_TOKEN');
+    return { header: `token=${token}`, source: 'MARATHON_TOKEN' };
+  }
   const credentials = env.MARATHON_CREDENTIALS;
   if (credentials) {
+    checkHeaderValue(credentials, 'MARATHON_CREDENTIALS');
     if (!credentials.includes(':')) {
       throw new C2CError('USAGE', "MARATHON_CREDENTIALS must be 'user:password'", {
         hint: 'set it as user:password (the value is never printed), or unset it',
@@ -32,6 +36,21 @@ export function authFromEnv(env: NodeJS.ProcessEnv): MarathonAuth {
   }
   return { source: 'none' };
 }
+
+/**
+ * Refuses a credential that is not printable ASCII (a newline, ESC, a non-ASCII character): it could split the header
+ * or reach a terminal through an error. The message names the variable, never the value.
+ */
+function checkHeaderValue(value: string, source: CredentialSource): void {
+  if (!/^[\x20-\x7e]*$/.test(value)) {
+    throw new C2CError('USAGE', `${source} holds a character that is not printable ASCII (a newline or control character?)`, {
+      hint: `set ${source} again from the secret's exact value (the value is never printed)`,
+    });
+  }
+}
+
+/** Largest answer read from Marathon (bytes); a bigger one is refused before it fills memory. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 export interface MarathonClientOptions {
   /** Base URL, may carry a path prefix (`https://master/service/marathon`). User info in it is used as Basic auth. */
@@ -65,6 +84,8 @@ export interface MarathonClientOptions {
    * the request timeout and `deadline`), so the caller knows whether it arrived. @default - none
    */
   readonly signal?: AbortSignal;
+  /** Largest answer read, in bytes: a longer body fails the request (MARATHON_BAD_RESPONSE). @default 32 MiB */
+  readonly maxResponseBytes?: number;
 }
 
 export interface RetryInfo {
@@ -194,6 +215,7 @@ export class MarathonClient {
   /** See MarathonClientOptions.signal. */
   readonly signal?: AbortSignal;
   private readonly changeGraceMs: number;
+  private readonly maxResponseBytes: number;
   private inFlight = 0;
   private busySince = 0;
   private busy = 0;
@@ -237,6 +259,7 @@ export class MarathonClient {
     this.deadline = options.deadline;
     this.changeGraceMs = options.changeGraceMs ?? 0;
     this.signal = options.signal;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** The app, or null when Marathon says it does not exist (404). */
@@ -244,7 +267,11 @@ export class MarathonClient {
     const res = await this.request({ method: 'GET', path: `/v2/apps${appPath(id)}`, idempotent: true, ok: [404] });
     if (res.status === 404) return null;
     const where = `GET /v2/apps${appPath(id)}`;
-    return parseAppInfo(field(res.body, 'app', 'object', where), where);
+    const app = parseAppInfo(field(res.body, 'app', 'object', where), where);
+    // An answer about another app (a proxy, a path rewrite) must never be taken for the live state of this one.
+    if (normalizeAppId(app.id) !== normalizeAppId(id))
+      throw unexpected(where, `the answer is about app ${JSON.stringify(app.id)}, not ${normalizeAppId(id)}`);
+    return app;
   }
 
   /**
@@ -464,8 +491,19 @@ export class MarathonClient {
     this.requestCount += 1;
     try {
       const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
-      const res = await fetch(url, { ...init, signal: interrupt ? AbortSignal.any([timeout, interrupt]) : timeout });
-      return { res, text: await res.text() };
+      // Never follow a redirect: a 3xx could send the credentials and the app to another origin.
+      const res = await fetch(url, { ...init, redirect: 'manual', signal: interrupt ? AbortSignal.any([timeout, interrupt]) : timeout });
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new C2CError(
+          'MARATHON_BAD_RESPONSE',
+          `Marathon at ${this.baseUrl} answered ${init.method} with a redirect (${res.status}); redirects are never followed`,
+          {
+            hint: 'give the URL Marathon answers at directly (--marathon, MARATHON_URL), including https:// and any path prefix',
+          },
+        );
+      }
+      return { res, text: await readCapped(res, this.maxResponseBytes, `${init.method} ${new URL(url).pathname}`) };
     } finally {
       this.inFlight -= 1;
       if (this.inFlight === 0) this.busy += Date.now() - this.busySince;
@@ -557,6 +595,39 @@ export function redactUrl(raw: string): string {
   return splitUserInfo(raw).rest;
 }
 
+/** Reads a body up to `max` bytes; a longer one (by Content-Length or as it streams) is cut and refused. */
+async function readCapped(res: globalThis.Response, max: number, where: string): Promise<string> {
+  const tooBig = () =>
+    new C2CError('MARATHON_BAD_RESPONSE', `Marathon's answer to ${where} is over ${max} bytes; it was not read`, {
+      hint: 'is the URL really Marathon? If it is, ask for less (an app id rather than all apps)',
+    });
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooBig();
+  }
+  if (!res.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooBig();
+    }
+    chunks.push(Buffer.from(value));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `staging/web/` and `/staging/web` are the same app id. */
+function normalizeAppId(id: string): string {
+  return `/${id.replace(/^\/+|\/+$/g, '')}`;
+}
+
 /** `/staging/web` -> `/staging/web`; `staging/web` -> `/staging/web`. Slashes are not encoded (§5). */
 function appPath(id: string): string {
   const clean = id.startsWith('/') ? id : `/${id}`;
@@ -619,7 +690,10 @@ export function stripNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripNulls);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = stripNulls(v);
+    // defineProperty, not `out[k] =`: a key `__proto__` stays a key and never becomes the prototype.
+    for (const [k, v] of Object.entries(value))
+      if (v !== null && v !== undefined)
+        Object.defineProperty(out, k, { value: stripNulls(v), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return value;

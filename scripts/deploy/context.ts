@@ -6,6 +6,7 @@ import { C2CError } from '../../lib/errors';
 import { CLOUDBUILD_BASE_URL } from '../../lib/gate/cloudbuild';
 import { currentActor } from '../../lib/gate/identity';
 import { authFromEnv, MarathonClient } from '../../lib/marathon/client';
+import { redactSecrets, terminalSafe } from '../../lib/terminal-safe';
 import { loadCatalog } from '../../services';
 import { reportCliError, shellQuote } from '../cli-kit';
 import { checkFileTarget } from './file-target';
@@ -89,9 +90,11 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
   const ctx: CliContext = {
     env: io.env,
     cloudBuildBaseUrl: io.cloudBuildBaseUrl ?? CLOUDBUILD_BASE_URL,
-    out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    json: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-    err: (text) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    // Every line goes through the one sanitizer: outside input (log lines, Marathon's bodies, URLs) never reaches the
+    // terminal raw, and credentials are redacted.
+    out: (text) => io.stdout.write(terminalSafe(text.endsWith('\n') ? text : `${text}\n`)),
+    json: (value) => io.stdout.write(`${redactSecrets(JSON.stringify(value, null, 2))}\n`),
+    err: (text) => io.stderr.write(terminalSafe(text.endsWith('\n') ? text : `${text}\n`)),
     catalog: () => (catalog ??= io.catalog ?? loadCatalog()),
     actor: () => (actor ??= currentActor(io.env)),
     audit: () => {

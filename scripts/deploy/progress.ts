@@ -1,4 +1,5 @@
 import { ProgressEvent } from '../../lib/deploy/types';
+import { safeField, terminalSafe } from '../../lib/terminal-safe';
 
 /** Reports progress: a zx spinner on a terminal, plain lines on stderr otherwise (or when CI is set). */
 export interface Progress {
@@ -49,7 +50,9 @@ export function createProgress(o: {
     }
   };
   // On a terminal, clear the spinner's line before printing so lines do not mix with it.
-  const line = (s: string) => o.err(o.interactive ? `\r\x1b[K${s}` : s);
+  // Lines carry outside input (app ids, Marathon's messages): the escape that clears the spinner is ours, the rest is
+  // printed through the one sanitizer.
+  const line = (s: string) => (o.interactive ? o.write(`\r\x1b[K${terminalSafe(s)}\n`) : o.err(s));
   const clock = () => {
     const total = o.timeoutMs();
     return `${Math.round((Date.now() - o.startedAt) / 1000)} s${total > 0 ? ` of ${Math.round(total / 1000)} s` : ''}`;
@@ -66,7 +69,7 @@ export function createProgress(o: {
       const timer = o.interactive
         ? setInterval(() => {
             frame = (frame + 1) % frames.length;
-            o.write(`\r\x1b[K${frames[frame]} ${title}${summary ? `: ${summary}` : ''}, ${clock()}`);
+            o.write(`\r\x1b[K${frames[frame]} ${safeField(`${title}${summary ? `: ${summary}` : ''}`)}, ${clock()}`);
           }, 100)
         : setInterval(() => o.err(`still waiting: ${summary || title}, ${clock()}`), o.everyMs);
       timer.unref();

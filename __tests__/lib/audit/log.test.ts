@@ -57,7 +57,7 @@ describe('the local audit log', () => {
     expect((await log.read()).problems).toEqual([]);
     writeFileSync(path, `${[lines[0], lines[1].replace('"b"', '"B"'), lines[2]].join('\n')}\n`);
     expect((await log.read()).problems).toEqual([
-      { line: 3, message: expect.stringMatching(/^hash chain broken: prev [0-9a-f]{12} is not the hash of line 2 /) },
+      { line: 3, chain: true, message: expect.stringMatching(/^hash chain broken: prev [0-9a-f]{12} is not the hash of line 2 /) },
     ]);
     writeFileSync(path, `${[lines[0], lines[2]].join('\n')}\n`);
     expect((await log.read()).problems.map((p) => p.line)).toEqual([2]);
@@ -69,20 +69,26 @@ describe('the local audit log', () => {
 });
 
 describe('the GCS audit log (JSON API on a loopback server)', () => {
-  it('writes one object per event without overwriting, and reads them back', async () => {
+  /** Cloud Storage's JSON API as far as the log uses it: create-once uploads, listing with generations, media reads. */
+  async function fakeGcs() {
     const objects = new Map<string, string>();
+    const generations = new Map<string, number>();
+    let clock = 1_700_000_000_000_000;
     const srv = await startRecordingServer((req, res) => {
       const url = new URL(req.url, 'http://x');
       if (req.method === 'POST' && url.pathname === '/upload/storage/v1/b/audit-bkt/o') {
         const name = url.searchParams.get('name') ?? '';
         if (objects.has(name)) return sendJson(res, 412, { error: { code: 412 } });
         objects.set(name, req.body);
-        return sendJson(res, 200, { name, bucket: 'audit-bkt' });
+        generations.set(name, (clock += 1000));
+        return sendJson(res, 200, { name, bucket: 'audit-bkt', generation: String(generations.get(name)) });
       }
       if (req.method === 'GET' && url.pathname === '/storage/v1/b/audit-bkt/o') {
         return sendJson(res, 200, {
           kind: 'storage#objects',
-          items: [...objects.keys()].filter((n) => n.startsWith(url.searchParams.get('prefix') ?? '')).map((name) => ({ name })),
+          items: [...objects.keys()]
+            .filter((n) => n.startsWith(url.searchParams.get('prefix') ?? ''))
+            .map((name) => ({ name, generation: String(generations.get(name)) })),
         });
       }
       const m = /^\/storage\/v1\/b\/audit-bkt\/o\/(.+)$/.exec(url.pathname);
@@ -92,6 +98,11 @@ describe('the GCS audit log (JSON API on a loopback server)', () => {
       }
       return sendJson(res, 404, {});
     });
+    return { srv, objects, generations, tick: () => (clock += 1000) };
+  }
+
+  it('writes one object per event without overwriting, and reads them back', async () => {
+    const { srv, objects } = await fakeGcs();
     try {
       const env = { C2C_GCS_BASE_URL: srv.url, GOOGLE_OAUTH_ACCESS_TOKEN: 't0k' };
       const log = AuditLog.open('gs://audit-bkt/events', env);
@@ -108,6 +119,32 @@ describe('the GCS audit log (JSON API on a loopback server)', () => {
       expect([...objects.keys()]).toEqual(['events/000000000001.json', 'events/000000000002.json']);
       expect(e2.prev).toBe(lineHash(objects.get('events/000000000001.json') ?? ''));
       expect((await log.read()).problems).toEqual([]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a deleted record and a back-dated insert show in the numbers and generations (a bucket without its retention lock)', async () => {
+    const { srv, objects, generations, tick } = await fakeGcs();
+    try {
+      const log = AuditLog.open('gs://audit-bkt/events', { C2C_GCS_BASE_URL: srv.url, GOOGLE_OAUTH_ACCESS_TOKEN: 't' });
+      for (const service of ['a', 'b', 'c']) await log.record({ type: 'apply.noop', service, environment: 'staging', actor: 'x' });
+      const second = objects.get('events/000000000002.json') ?? '';
+      objects.delete('events/000000000002.json');
+      const gap = (await log.read()).problems;
+      expect(gap).toHaveLength(2);
+      expect(gap).toEqual(
+        expect.arrayContaining([
+          { line: 2, message: 'record 2 is missing from gs://audit-bkt/events/ (the next object is number 3): it was deleted' },
+          expect.objectContaining({ line: 2, chain: true }),
+        ]),
+      );
+      // Put back with the same bytes (the chain holds again), but created now: its generation gives it away.
+      objects.set('events/000000000002.json', second);
+      generations.set('events/000000000002.json', tick());
+      expect((await log.read()).problems).toEqual([
+        { line: 2, message: expect.stringMatching(/^object events\/000000000002\.json was created after the record that follows it /) },
+      ]);
     } finally {
       await srv.close();
     }

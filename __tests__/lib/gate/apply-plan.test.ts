@@ -7,7 +7,7 @@ import { AuditLog } from '../../../lib/audit/log';
 import { applyService } from '../../../lib/deploy/apply-service';
 import { planService } from '../../../lib/gate/plan-service';
 import { rollbackService } from '../../../lib/deploy/rollback';
-import { breakGlassStatement, gatedRollback } from '../../../lib/gate/rollback-rules';
+import { authorizationsOf, breakGlassStatement, gatedRollback } from '../../../lib/gate/rollback-rules';
 import { DeployContext } from '../../../lib/deploy/types';
 import { applyPlan } from '../../../lib/gate/apply-plan';
 import { approvePlan } from '../../../lib/gate/gate';
@@ -64,7 +64,7 @@ async function approvedPlan(tag: string): Promise<PlanFile> {
 }
 
 describe('applyPlan: the one way into production', () => {
-  it('submits exactly the approved app plus the plan-id and approved-by labels', async () => {
+  it('submits exactly the approved app plus the plan-id, approved-by and audit-head labels', async () => {
     const plan = await approvedPlan('1');
     const before = proxy.seen.length;
     const result = await applyPlan(ctx(), { plan, service, signers });
@@ -72,9 +72,30 @@ describe('applyPlan: the one way into production', () => {
     const put = proxy.seen.findIndex((x, i) => i >= before && x.startsWith('PUT '));
     expect(JSON.parse(proxy.bodies.get(put) ?? '')).toEqual({
       ...plan.app,
-      labels: { ...plan.app.labels, 'c2c.plan-id': plan.id, 'c2c.approved-by': BEN },
+      labels: {
+        ...plan.app.labels,
+        'c2c.plan-id': plan.id,
+        'c2c.approved-by': BEN,
+        'c2c.audit-head': expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
     });
     expect(result.image).toBe('reg:5000/gated:1');
+  }, 30_000);
+
+  it('issue 20 item 4: the intent is recorded before anything is sent; when it cannot be written, nothing is sent', async () => {
+    const plan = await approvedPlan('2');
+    // A log that reads (the approval is there) but cannot be written: a full disk, a lock never released.
+    const readOnly = AuditLog.withSink({
+      location: 'read-only',
+      append: async () => {
+        throw new C2CError('AUDIT_WRITE', 'audit log is locked by another writer (read-only.lock)');
+      },
+      readAll: async () => [...audit.lines],
+    });
+    const before = proxy.seen.length;
+    const err = await caught(applyPlan({ ...ctx(), audit: readOnly }, { plan, service, signers }));
+    expect([err.code, err.message]).toEqual(['AUDIT_WRITE', 'audit log is locked by another writer (read-only.lock)']);
+    expect(changing(before)).toEqual([]);
   }, 30_000);
 
   it('a second caller cannot go around it: applyService refuses production without the gate, sending nothing', async () => {
@@ -142,23 +163,80 @@ describe('production rollback: only to known-good versions', () => {
 
   it('never restores a version that failed, nor one never seen healthy, nor with an empty log; nothing is sent', async () => {
     const before = proxy.seen.length;
-    const toFailed = await caught(gatedRollback(ctx(), { service, environment: 'production', to: failed, history: await history() }));
+    const authorizations = authorizationsOf(await audit.read());
+    const toFailed = await caught(
+      gatedRollback(ctx(), { service, environment: 'production', to: failed, history: await history(), authorizations }),
+    );
     expect(toFailed.code).toBe('GATE_ROLLBACK_NOT_KNOWN_GOOD');
     expect(toFailed.message).toBe(`refusing to restore /production/gated to ${failed}: version ${failed} failed in production`);
     expect(toFailed.hint).toContain('--break-glass --reason TEXT');
+    // An empty log where the live version names its authorization: damaged, not "nothing known".
     const empty = await caught(gatedRollback(ctx(), { service, environment: 'production', history: [] }));
-    expect(empty.code).toBe('ROLLBACK_NO_TARGET');
-    expect(empty.message).toBe(
+    expect(empty.code).toBe('GATE_AUDIT_LOG_DAMAGED');
+    // A log that holds the live version's authorization but no earlier healthy version: nothing to go back to.
+    const none = await caught(
+      gatedRollback(ctx(), {
+        service,
+        environment: 'production',
+        history: (await history()).filter((e) => e.type !== 'apply.succeeded'),
+        authorizations,
+      }),
+    );
+    expect(none.message).toBe(
       '/production/gated has no earlier known-good version (healthy here, from an approved plan, never failed) to roll back to',
     );
-    const forced = await caught(gatedRollback(ctx(), { service, environment: 'production', force: true, history: await history() }));
+    const forced = await caught(
+      gatedRollback(ctx(), { service, environment: 'production', force: true, history: await history(), authorizations }),
+    );
     expect(forced.code).toBe('GATE_FORCE_NEEDS_BREAK_GLASS');
     expect(changing(before)).toEqual([]);
     expect(current).not.toBe(good);
   });
 
   it('a plain rollback goes to the last known-good version, skipping the failed one, without an approval', async () => {
-    const result = await gatedRollback(ctx(), { service, environment: 'production', history: await history() });
+    // Item 5: a forged log (an unsigned approval marked as from Cloud Build and a success for the failed version) makes
+    // nothing known good: no authorization in it is named by a version's c2c.audit-head, nor by the live one's.
+    const forged = AuditLog.inMemory();
+    const planOfFailed = ((await rawApp(lm.url, '/production/gated')) as { labels: Record<string, string> }).labels['c2c.plan-id'];
+    await forged.record({
+      type: 'approval.recorded',
+      service: 'gated',
+      environment: 'production',
+      actor: BEN,
+      approvalSource: 'cloudbuild',
+      planId: planOfFailed,
+    });
+    await forged.record({
+      type: 'apply.succeeded',
+      service: 'gated',
+      environment: 'production',
+      actor: BEN,
+      appVersion: failed,
+      planId: planOfFailed,
+    });
+    const before = proxy.seen.length;
+    const fake = await caught(
+      gatedRollback(ctx(), {
+        service,
+        environment: 'production',
+        to: failed,
+        history: (await forged.read()).events,
+        authorizations: authorizationsOf(await forged.read()),
+      }),
+    );
+    expect([fake.code, fake.message]).toEqual([
+      'GATE_AUDIT_LOG_DAMAGED',
+      expect.stringMatching(
+        /^the audit log does not hold the authorization [0-9a-f]{12} that \/production\/gated version \S+ was applied under: /,
+      ),
+    ]);
+    expect(changing(before)).toEqual([]);
+    const result = await gatedRollback(ctx(), {
+      service,
+      environment: 'production',
+      history: await history(),
+      authorizations: authorizationsOf(await audit.read()),
+    });
     expect(result).toMatchObject({ restored: good, image: 'reg:5000/gated:3' });
     expect((await rawApp(lm.url, '/production/gated'))?.labels).toMatchObject({ 'c2c.image': 'reg:5000/gated:3' });
     expect((await history()).filter((e) => e.type === 'rollback.succeeded').pop()).toMatchObject({ emergency: true });

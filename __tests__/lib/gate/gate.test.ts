@@ -363,7 +363,7 @@ describe('the production gate (Cloud Build approval)', () => {
   });
 
   it('reads the approver, time and comment of its own build and keeps them in the audit log', async () => {
-    const p = await plan(ANA, {}, false);
+    const p = await plan(ANA, { commitAuthor: ANA }, false);
     const srv = await startRecordingServer((_req, res) => sendJson(res, 200, build(p)));
     try {
       const { approval } = await authorize(p, { source: cloudbuild(srv.url) });
@@ -389,18 +389,18 @@ describe('the production gate (Cloud Build approval)', () => {
 
   it('refuses a pending or rejected build, one approved for another plan, and the commit author approving', async () => {
     const cases: [Record<string, unknown>, string, Partial<PlanFile>][] = [
-      [{ approval: { state: 'PENDING' } }, 'GATE_NO_APPROVAL', {}],
+      [{ approval: { state: 'PENDING' } }, 'GATE_NO_APPROVAL', { commitAuthor: ANA }],
       [
         { approval: { state: 'REJECTED', result: { approverAccount: BEN, approvalTime: '2026-11-27T11:50:00Z', decision: 'REJECTED' } } },
         'GATE_NO_APPROVAL',
-        {},
+        { commitAuthor: ANA },
       ],
-      [{ substitutions: { _PLAN_ID: 'f'.repeat(64) } }, 'GATE_APPROVAL_MISMATCH', {}],
+      [{ substitutions: { _PLAN_ID: 'f'.repeat(64) } }, 'GATE_APPROVAL_MISMATCH', { commitAuthor: ANA }],
       [{}, 'GATE_SELF_APPROVAL', { commitAuthor: BEN }],
       [
         { approval: { state: 'APPROVED', result: { approverAccount: BEN, approvalTime: '2099-01-01T00:00:00Z', decision: 'APPROVED' } } },
         'GATE_APPROVAL_FUTURE',
-        {},
+        { commitAuthor: ANA },
       ],
     ];
     for (const [overrides, code, planFields] of cases) {
@@ -412,6 +412,49 @@ describe('the production gate (Cloud Build approval)', () => {
         await srv.close();
       }
     }
+  });
+});
+
+describe('issue 20: the Cloud Build path decides on verified identities only', () => {
+  const cloudbuild = (url: string): ApprovalSource => ({
+    kind: 'cloudbuild',
+    build: { project: 'acme', buildId: 'b-9', location: 'global' },
+    auth: { accessToken: 'tok' },
+    baseUrl: url,
+  });
+  const approvedBy = (p: PlanFile, account: string) => ({
+    id: 'b-9',
+    status: 'WORKING',
+    substitutions: { _PLAN_ID: p.id },
+    approval: { state: 'APPROVED', result: { approverAccount: account, approvalTime: '2026-11-27T11:50:00Z', decision: 'APPROVED' } },
+  });
+  async function decide(p: PlanFile, account: string, svc = service): Promise<string> {
+    const srv = await startRecordingServer((_req, res) => sendJson(res, 200, approvedBy(p, account)));
+    try {
+      return await authorize(p, { source: cloudbuild(srv.url), service: svc }).then(
+        ({ approval }) => `approved by ${approval.approver}`,
+        (e: { code: string; message: string }) => `${e.code}: ${e.message}`,
+      );
+    } finally {
+      await srv.close();
+    }
+  }
+
+  it('item 9: an unsigned plan with no verified commit author cannot be approved by anyone (four-eyes)', async () => {
+    const p = await plan('unknown-author', {}, false);
+    expect(await decide(p, BEN)).toMatch(/^GATE_AUTHOR_UNVERIFIED: plan [0-9a-f]{12} has no verified author \(it is unsigned/);
+    expect(await audit.list({ types: ['approval.recorded'] })).toEqual([]);
+    // With four-eyes off, there is nobody to keep out.
+    expect(await decide(p, BEN, { ...service, fourEyes: false })).toBe(`approved by ${BEN}`);
+  });
+
+  it('item 10: a group approves in Cloud Build only through members the allowed-signers file lists for it', async () => {
+    const led: ServiceDefinition = { ...service, approvers: ['group:leads@example.com'] };
+    const p = await plan(ANA, { commitAuthor: ANA }, false);
+    expect(await decide(p, CAT, led)).toBe(`approved by ${CAT}`);
+    // Mallory holds the approver role in IAM (Cloud Build let her click), but she is not listed in the group.
+    expect(await decide(p, MALLORY, led)).toMatch(/^GATE_NOT_APPROVER: mallory@example.com is not an approver of web /);
+    expect(await decide(p, 'stranger@example.com', led)).toMatch(/^GATE_NOT_APPROVER: /);
   });
 });
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactUri, ServiceDefinition } from '../../../lib/catalog';
 import { C2CError } from '../../../lib/errors';
+import { checkPlanConsistency, packageOfPlan } from '../../../lib/gate/gate';
 import { PlanContent, PlanFile, readPlanFile, sealPlan, writePlanFile } from '../../../lib/gate/plan-file';
 import { renderMarathonApp } from '../../../lib/marathon/render';
 
@@ -72,3 +73,31 @@ it("another checksum in the plan's artifact is a tampered plan", async () =>
       (p as { artifact: { sha256: string } }).artifact.sha256 = 'cd'.repeat(32);
     }),
   ).toBe('PLAN_TAMPERED'));
+
+describe('issue 20 item 2: what is shown and recorded for an artifact plan is what app fetches', () => {
+  const consistency = (edit: (p: PlanContent & { app: { fetch: { uri: string }[] } }) => void): string => {
+    const plan = JSON.parse(JSON.stringify({ ...content, commit: undefined }));
+    edit(plan);
+    try {
+      checkPlanConsistency(sealPlan(plan));
+      return packageOfPlan(sealPlan(plan));
+    } catch (e) {
+      return `${(e as C2CError).code}: ${(e as C2CError).message}`;
+    }
+  };
+  const evil = uri.replace('abc1234', 'evil000');
+
+  it('an honest plan runs, shows and records its fetch URI', () => expect(consistency(() => undefined)).toBe(uri));
+  it('image, artifact and c2c.image say good while app.fetch fetches another: refused even with the id recomputed', () =>
+    expect(consistency((p) => (p.app.fetch[0].uri = evil))).toBe(
+      `GATE_PLAN_INCONSISTENT: plan ${sealPlan({ ...content, commit: undefined, app: { ...content.app, fetch: [{ ...content.app.fetch![0], uri: evil }] } }).id.slice(0, 12)} says one thing and runs another: its image field says ${uri}, but its app fetches ${evil}`,
+    ));
+  it('a second fetch entry is refused', () =>
+    expect(consistency((p) => p.app.fetch.push({ uri: evil }))).toMatch(
+      /its app fetches 2 URIs; an artifact app fetches exactly its artifact$/,
+    ));
+  it('a checksum in artifact that is not the label is refused', () =>
+    expect(consistency((p) => ((p as { artifact: { sha256: string } }).artifact.sha256 = 'cd'.repeat(32)))).toMatch(
+      /its artifact field says .* \(sha256 cdcd.*\), but its app fetches .* \(sha256 abab/,
+    ));
+});

@@ -111,8 +111,12 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
     appsResource(routeContext),
   ];
 
-  /** Marathon's API: injected faults first, then auth, then the resource that owns the path. */
+  /**
+   * Marathon's API: auth first (an unauthenticated client learns nothing, not even that faults are set), then injected
+   * faults, then the resource that owns the path.
+   */
   const api = async (r: RouteRequest): Promise<Reply | undefined> => {
+    if (!authorized(ctx, r.req, r.res, r.url.pathname)) return undefined;
     const delay = m.faults.take('delay');
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay.ms));
     if (m.faults.take('reset')) {
@@ -122,7 +126,6 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
     const status = m.faults.take('status');
     if (status)
       return { status: status.status as number, body: { message: `Injected fault: HTTP ${status.status} (see /__local/faults)` } };
-    if (!authorized(ctx, r.req, r.res, r.url.pathname)) return undefined;
     if (r.path.startsWith('/v2/') && r.path !== '/v2/events' && !acceptsJson(r.req.headers.accept, r.path === '/v2/tasks')) {
       return { status: 406, body: { message: 'Not Acceptable' } };
     }

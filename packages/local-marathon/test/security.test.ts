@@ -101,6 +101,17 @@ describe('/__local needs the same auth as the API', () => {
   });
 });
 
+describe('injected faults are served only after auth', () => {
+  test('an unauthenticated request gets 401, and does not use up the fault', async () => {
+    const s = await start({ credentials: 'ops:secret' });
+    const auth = { Authorization: `Basic ${Buffer.from('ops:secret').toString('base64')}` };
+    expect((await s.req('POST', '/__local/faults', { kind: 'status', status: 503 }, auth)).status).toBe(201);
+    expect((await s.req('GET', '/v2/apps')).status).toBe(401);
+    expect((await s.req('GET', '/v2/apps', undefined, auth)).status).toBe(503);
+    expect((await s.req('GET', '/v2/apps', undefined, auth)).status).toBe(200);
+  });
+});
+
 describe('bodies over the limit (10 MiB) get 413 with a Marathon error body, not a reset', () => {
   test('declared by Content-Length', async () => {
     const s = await start();

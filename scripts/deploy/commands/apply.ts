@@ -21,7 +21,7 @@ import {
   waitOptions,
   withExitHelp,
 } from '../options';
-import { allowedSigners, allowedSignersIfAny } from './signing-options';
+import { allowedSigners, allowedSignersIfAny, signAuditRecords } from './signing-options';
 
 interface ApplyOptions {
   service?: string;
@@ -129,6 +129,7 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
       hint: 'apply --plan FILE',
     });
   }
+  await signAuditRecords(ctx, undefined);
   const plan = await readPlanForGate(ctx.audit(), file, ctx.actor());
   const service = ctx.catalog().get(plan.service);
   if (opts.env !== undefined && parseEnvironment(opts.env) !== plan.environment) {
@@ -148,6 +149,14 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
           'GATE_CLOUDBUILD_OVERRIDE',
           'C2C_CLOUDBUILD_BASE_URL is set: a Cloud Build approval is read only from cloudbuild.googleapis.com',
           { hint: 'unset C2C_CLOUDBUILD_BASE_URL' },
+        );
+      }
+      // The repository's allowed signers decide who wrote a plan: a file named by the environment never does here.
+      if (ctx.env.C2C_ALLOWED_SIGNERS) {
+        throw new C2CError(
+          'GATE_SIGNERS_OVERRIDE',
+          "C2C_ALLOWED_SIGNERS is set: a production build verifies signatures only against the repository's security/allowed_signers",
+          { hint: 'unset C2C_ALLOWED_SIGNERS in the production trigger; add keys to security/allowed_signers through a reviewed change' },
         );
       }
       source = { kind: 'cloudbuild', build: cloudBuildContext(ctx.env), auth: googleAuthFromEnv(ctx.env) };

@@ -7,7 +7,7 @@ import { marathonAppId } from '../../../lib/marathon/render';
 import { CliContext } from '../context';
 import { marathonOptions, withExitHelp } from '../options';
 import { maxPlanCommits } from './changes-option';
-import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
+import { allowedSigners, keyOption, signAuditRecords, signingKey, whoTried } from './signing-options';
 
 /**
  * `deploy approve FILE`: shows what the plan changes, computed now from its app and the live app, and records a
@@ -21,6 +21,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the approval as JSON')
     .action(
       ctx.action(async (file: string, opts: { comment?: string; json?: boolean; key?: string; timeout: number; marathon?: string }) => {
+        await signAuditRecords(ctx, opts.key);
         const audit = ctx.audit();
         const keyPath = await signingKey(ctx, opts.key);
         const plan = await readPlanForGate(audit, file, await whoTried(ctx, keyPath));
@@ -44,6 +45,7 @@ export function register(program: Command, ctx: CliContext): void {
               service: plan.service,
               environment: plan.environment,
               image: derived.image,
+              runs: derived.runs,
               digest: derived.digest,
               diff: derived.diff,
               changes: plan.changes ?? null,
@@ -54,7 +56,7 @@ export function register(program: Command, ctx: CliContext): void {
             `approved plan ${plan.id.slice(0, 12)} (${plan.service} in ${plan.environment}) as ${approval.approver}, valid until ${approval.expiresAt}`,
           );
           ctx.out(
-            `  runs ${derived.image ?? '(no image)'}${derived.digest ? '' : ' (not pinned to a digest)'}; against live version ${derived.liveVersion ?? 'none'}:`,
+            `  runs ${derived.runs}${derived.digest || derived.image === null ? '' : ' (not pinned to a digest)'}; against live version ${derived.liveVersion ?? 'none'}:`,
           );
           ctx.out(
             formatDiff(derived.diff)

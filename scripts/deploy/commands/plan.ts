@@ -19,7 +19,7 @@ import {
 } from '../options';
 import { checkFileTarget } from '../file-target';
 import { maxPlanCommits } from './changes-option';
-import { allowedSigners, keyOption, signingKey } from './signing-options';
+import { allowedSigners, keyOption, signAuditRecords, signingKey } from './signing-options';
 
 /**
  * `deploy plan`: diff against what runs, write a sealed plan file, print the diff. Reads Marathon only. A production
@@ -93,6 +93,7 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
     else imageDigest = resolved.digest;
   }
   const keyPath = environment === 'production' ? await signingKey(ctx, opts.key) : undefined;
+  await signAuditRecords(ctx, opts.key);
   if (environment === 'production' && !keyPath) {
     ctx.err(
       "note: no signing key (--key, DEPLOY_SIGNING_KEY or git's user.signingkey): the plan is unsigned and only a Cloud Build approval can approve it",

@@ -1,11 +1,11 @@
 import { Command } from 'commander';
-import { BreakGlass, breakGlassStatement, gatedRollback } from '../../../lib/gate/rollback-rules';
+import { authorizationsOf, BreakGlass, breakGlassStatement, gatedRollback } from '../../../lib/gate/rollback-rules';
 import { C2CError } from '../../../lib/errors';
 import { isRefusal, recordRefusal } from '../../../lib/gate/apply-plan';
 import { NAMESPACES, signMessage } from '../../../lib/signing';
 import { CliContext, EXIT } from '../context';
 import { parseEnvironment, requireOption, waitOptions, withExitHelp } from '../options';
-import { allowedSigners, keyOption, signingKey, whoTried } from './signing-options';
+import { allowedSigners, keyOption, signAuditRecords, signingKey, whoTried } from './signing-options';
 
 interface RollbackOptions {
   service?: string;
@@ -58,8 +58,10 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
     throw new C2CError('USAGE', '--break-glass is for production; a staging rollback needs none', { hint: 'leave out --break-glass' });
   }
   const deploy = ctx.deployContext(opts, environment);
+  await signAuditRecords(ctx, opts.key);
   const audit = ctx.audit();
-  const { events, problems } = await audit.read();
+  const read = await audit.read();
+  const { events, problems } = read;
   // A damaged log never blocks a rollback: bad lines are named and skipped.
   for (const p of problems.slice(0, 3)) ctx.err(`note: audit log line ${p.line}: ${p.message}`);
   if (problems.length > 3) ctx.err(`note: ${problems.length - 3} more audit log problems ('deploy history --verify' lists them)`);
@@ -92,6 +94,7 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
         service,
         environment,
         history,
+        authorizations: authorizationsOf(read),
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(breakGlass ? { breakGlass } : {}),

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { allowedSignersPath } from '../../../lib/gate/allowed-signers-path';
-import { AllowedSigners, findSigningKey, loadAllowedSigners, principalOfKey } from '../../../lib/signing';
+import { AllowedSigners, findSigningKey, loadAllowedSigners, NAMESPACES, principalOfKey, signMessage } from '../../../lib/signing';
 import { CliContext } from '../context';
 
 /** `--key PATH` on a command that signs. */
@@ -37,4 +37,22 @@ export async function whoTried(ctx: CliContext, keyPath: string | undefined): Pr
     }
   }
   return `${ctx.actor()} (unverified)`;
+}
+
+/**
+ * Makes every audit record this command writes signed by its writer, when the user has a signing key (`--key`,
+ * `DEPLOY_SIGNING_KEY`, git's `user.signingkey`) listed in the allowed signers; otherwise records stay unsigned (and
+ * `history --verify` counts them as such).
+ */
+export async function signAuditRecords(ctx: CliContext, flag: string | undefined): Promise<void> {
+  const keyPath = await signingKey(ctx, flag);
+  const signers = keyPath ? await allowedSignersIfAny(ctx) : undefined;
+  if (!keyPath || !signers) return;
+  let me;
+  try {
+    me = await principalOfKey(signers, keyPath);
+  } catch {
+    return; // Not a listed key: the gate says so where it matters; the records stay unsigned.
+  }
+  ctx.audit().signWith({ principal: me.principal, fingerprint: me.fingerprint, sign: (m) => signMessage(keyPath, NAMESPACES.audit, m) });
 }

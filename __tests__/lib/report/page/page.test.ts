@@ -64,7 +64,11 @@ const input = (over: Partial<PageInput> = {}): PageInput => ({
   generatedAt: now,
   fleet: { unavailable: 'no Marathon URL is set' },
   pending: [],
-  audit: { location: '/tmp/audit.jsonl', events: log, verification: { records: log.length, signatures: 0, problems: [] } },
+  audit: {
+    location: '/tmp/audit.jsonl',
+    events: log,
+    verification: { records: log.length, signatures: 0, unsigned: 0, anchors: 0, problems: [] },
+  },
   maxCommits: 5,
   ...over,
 });
@@ -104,7 +108,10 @@ describe('the page', () => {
     expect(html).toContain('deploy history --verify holds');
     const bad = await renderPage(
       input({
-        audit: { ...input().audit, verification: { records: 3, signatures: 1, problems: [{ line: 2, message: 'hash chain broken' }] } },
+        audit: {
+          ...input().audit,
+          verification: { records: 3, signatures: 1, unsigned: 0, anchors: 0, problems: [{ line: 2, message: 'hash chain broken' }] },
+        },
       }),
     );
     expect(bad).not.toContain('holds');
