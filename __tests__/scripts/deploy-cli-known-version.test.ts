@@ -12,7 +12,12 @@ import { sink } from '../helpers/sink';
 
 // `never` kills an unhealthy task: the new version's tasks run and stay unhealthy until the deadline.
 const patient = { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.2, timeoutSeconds: 0.15, maxConsecutiveFailures: 0 };
-const catalog = new Catalog([testService('slowpoke', { healthCheck: patient }), testService('queued'), testService('blind')]);
+const catalog = new Catalog([
+  testService('slowpoke', { healthCheck: patient }),
+  testService('queued'),
+  testService('blind'),
+  testService('fresh'),
+]);
 
 let lm: LocalMarathon;
 let store: ReturnType<typeof makeImageStore>;
@@ -42,7 +47,7 @@ const apply = (name: string, image: string, timeout: number) =>
   cli(['apply', '--service', name, '--env', 'staging', '--image', `reg:5000/${name}:${image}`, '--timeout', String(timeout)]);
 
 beforeAll(async () => {
-  store = makeImageStore(['slowpoke', 'queued', 'blind']);
+  store = makeImageStore(['slowpoke', 'queued', 'blind', 'fresh']);
   lm = await startMarathon(store.dir);
   proxy = await recordingProxy(lm.url, { refuse: (m, u, seen) => refuse(m, u, seen) });
   work = mkdtempSync(join(tmpdir(), 'c2c-known-'));
@@ -70,14 +75,30 @@ it('a version that never gets healthy is rolled back within the same --timeout, 
 });
 
 it('a launch queue that a proxy blocks (403) does not end the deploy: failing tasks are still rolled back', async () => {
+  const from = proxy.seen.length;
   refuse = (method, url) => (method === 'GET' && url.startsWith('/v2/queue') ? 403 : undefined);
-  const r = await apply('queued', 'broken', 60);
+  // A first deploy: no task runs, so after each failure the wait asks the launch queue why.
+  const r = await cli([
+    'apply',
+    '--service',
+    'fresh',
+    '--env',
+    'staging',
+    '--image',
+    'reg:5000/fresh:broken',
+    '--timeout',
+    '60',
+    '--max-task-failures',
+    '5',
+  ]);
   expect([r.code, r.first]).toEqual([
     1,
-    expect.stringMatching(/^deploy: deploy of reg:5000\/queued:broken to \/staging\/queued failed, rolled back to \S+ .*: task failed: Process exited with status 125/),
+    expect.stringMatching(
+      /^deploy: deploy of reg:5000\/fresh:broken to \/staging\/fresh failed, removed the new app \/staging\/fresh: task failed: /,
+    ),
   ]);
-  expect(r.stderr).toContain('/staging/queued: GET /v2/queue failed (403 Forbidden from Marathon');
-  expect(await state('queued')).toEqual({ image: 'reg:5000/queued:1', deployments: 0 });
+  expect(proxy.seen.slice(from).some((s) => s.startsWith('GET /v2/queue'))).toBe(true);
+  expect(await rawApp(lm.url, '/staging/fresh')).toBeNull();
 });
 
 it('a deployment list that a proxy blocks: the wait goes on from the app, and the deploy succeeds', async () => {

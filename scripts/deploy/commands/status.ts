@@ -49,7 +49,7 @@ function table(rows: readonly ServiceStatus[], now = Date.now()): string {
     t.push([
       r.service,
       r.environment,
-      r.deployment ? `deploying ${r.deployment.currentStep}/${r.deployment.totalSteps}` : r.state,
+      r.deployment ? `deploying ${r.deployment.id.slice(0, 8)} step ${r.deployment.currentStep}/${r.deployment.totalSteps}` : r.state,
       r.image !== null
         ? r.image.slice(r.image.lastIndexOf('/', r.image.search(/[:@][^/]*$/)) + 1).replace(/(@sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…')
         : r.artifact
