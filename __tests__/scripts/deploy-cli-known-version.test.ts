@@ -120,5 +120,5 @@ it('when the app cannot be read after the change was sent: exit 1, "state unknow
       /^deploy: state unknown: version \S+ may be live on \/staging\/blind; reading Marathon failed after the change was sent/,
     ),
   ]);
-  expect(r.stderr).toContain("hint: 'deploy status --service blind --env staging' shows what runs");
+  expect(r.stderr).toContain("'deploy status --service blind --env staging' shows what runs");
 });
