@@ -95,6 +95,7 @@ function statuses(): ServiceStatus[] {
       version: '2026-12-01T10:00:00.000Z',
       commit: 'a3f2c19e5b7d9f1a2b3c4d5e6f708192a3b4c5d6',
       deployedBy: 'cloudbuild@acme.example',
+      approvedBy: null,
       healthy: 2,
       running: 2,
       wanted: 2,

@@ -22,6 +22,8 @@ export interface ScaffoldOptions {
    * @default 'image'
    */
   readonly kind?: 'image' | 'artifact';
+  /** Who may approve its production deploys: IAM members (`user:ana@example.com`, `group:…`), at least one. */
+  readonly approvers: readonly string[];
 }
 
 /** What was written. */
@@ -36,6 +38,8 @@ export interface ScaffoldResult {
   readonly indexUpdated: boolean;
   /** The line added to the list (none when it was there). */
   readonly added: readonly string[];
+  /** The approvers written into the file. */
+  readonly approvers: readonly string[];
 }
 
 /** The identifier a service file is imported as: `bulb-api` -> `bulbApi`. */
@@ -44,8 +48,16 @@ export function importName(name: string): string {
   return /^[0-9]/.test(camel) ? `service${camel}` : camel;
 }
 
+/** The approvers of the examples and tests (a real service names its own: `new-service --approvers`). */
+export const EXAMPLE_APPROVERS: readonly string[] = ['user:ana@example.com'];
+
 /** The definition a new service starts from: what {@link serviceFileContent} writes, as data. */
-export function starterDefinition(name: string, repo: string, kind: 'image' | 'artifact' = 'image'): ServiceDefinition {
+export function starterDefinition(
+  name: string,
+  repo: string,
+  kind: 'image' | 'artifact' = 'image',
+  approvers: readonly string[] = EXAMPLE_APPROVERS,
+): ServiceDefinition {
   return {
     name,
     repo,
@@ -56,12 +68,17 @@ export function starterDefinition(name: string, repo: string, kind: 'image' | 'a
     healthCheck: { path: '/health' },
     env: {},
     smokeTest: './e2e.sh',
-    approvers: [`group:${name}-reviewers@example.com`],
+    approvers,
   };
 }
 
 /** The ~15-line service file a new service starts from. */
-export function serviceFileContent(name: string, repo: string, kind: 'image' | 'artifact' = 'image'): string {
+export function serviceFileContent(
+  name: string,
+  repo: string,
+  kind: 'image' | 'artifact' = 'image',
+  approvers: readonly string[] = EXAMPLE_APPROVERS,
+): string {
   const what =
     kind === 'artifact'
       ? `// An artifact, no Docker: 'make' builds and tests it and leaves dist/app.tar.gz; Marathon's fetcher unpacks it in
@@ -81,7 +98,7 @@ ${pkg}  cpus: 0.25,
   healthCheck: { path: '/health' },
   env: {},
   smokeTest: './e2e.sh',
-  approvers: ['group:${name}-reviewers@example.com'],
+  approvers: [${approvers.map((a) => `'${a.replace(/[\\']/g, '\\$&')}'`).join(', ')}],
 });
 `;
 }
@@ -99,7 +116,7 @@ export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
   const kind = options.kind ?? 'image';
   // The catalog's own validator, with the platform's owner, on the definition about to be written: exactly what
   // synth checks, so a service that new-service writes is one that synthesizes.
-  const problems = validateService(starterDefinition(name, repo, kind), { githubOwner: options.githubOwner });
+  const problems = validateService(starterDefinition(name, repo, kind, options.approvers), { githubOwner: options.githubOwner });
   if (problems.length > 0) throw new ValidationError(problems);
 
   const file = join('services', `${name}.ts`);
@@ -118,8 +135,8 @@ export function scaffoldService(options: ScaffoldOptions): ScaffoldResult {
   const line = `export { default as ${importName(name)} } from './${name}';`;
   const source = readFileSync(indexPath, 'utf8');
   const alreadyListed = source.split('\n').includes(line);
-  const content = serviceFileContent(name, repo, kind);
+  const content = serviceFileContent(name, repo, kind, options.approvers);
   writeFileSync(filePath, content);
   if (!alreadyListed) writeFileSync(indexPath, `${source}${source.endsWith('\n') || source === '' ? '' : '\n'}${line}\n`);
-  return { file, content, index, indexUpdated: !alreadyListed, added: alreadyListed ? [] : [line] };
+  return { file, content, index, indexUpdated: !alreadyListed, added: alreadyListed ? [] : [line], approvers: options.approvers };
 }

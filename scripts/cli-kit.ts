@@ -1,6 +1,7 @@
 // What every CLI of this repository shares: commander set up to return instead of exiting, one way to print an
 // error (`name: message`, `hint: ...`, the stack only for unexpected errors), exit codes from the one table in
 // lib/errors.ts, and shell quoting for commands a message suggests.
+import { isAbsolute, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { C2CError, exitCodeOf } from '../lib/errors';
 import { terminalSafe } from '../lib/terminal-safe';
@@ -76,4 +77,24 @@ export function interruptOnSignals(
       proc.removeListener('SIGTERM', handler);
     },
   };
+}
+
+/**
+ * A path the user typed, resolved against the directory they typed it in: `npm run` starts scripts in the package
+ * root and passes the caller's directory as INIT_CWD, so `--key ../x` from a sub-directory means what it says.
+ * Unchanged when the command runs where it was typed (no npm, or npm from the root).
+ */
+export function callerPath(env: Readonly<Record<string, string | undefined>>, path: string): string {
+  const from = env.INIT_CWD;
+  if (isAbsolute(path) || !from || resolve(from) === process.cwd()) return path;
+  return resolve(from, path);
+}
+
+/**
+ * Commands quoted in a message (`'deploy status …'`) written the way the user can paste them: under npm
+ * (`npm_lifecycle_event` is the script's name) `deploy` is not on PATH, so they read `'npm run deploy -- status …'`.
+ */
+export function pasteable(env: Readonly<Record<string, string | undefined>>, text: string): string {
+  if (env.npm_lifecycle_event !== 'deploy') return text;
+  return text.replace(/(['`])deploy (?=[a-z-]+)/g, '$1npm run deploy -- ');
 }

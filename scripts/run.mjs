@@ -10,6 +10,10 @@ if (!entry) {
   process.stderr.write('usage: node scripts/run.mjs <scripts/NAME|bench/NAME|main> [args...]\n');
   process.exit(2);
 }
+// Paths the user types are theirs (scripts/cli-kit.ts callerPath resolves them against INIT_CWD, which npm sets to
+// where `npm run` was typed); defaults such as .c2c/ are the checkout's, wherever the command was started from.
+process.env.INIT_CWD ||= process.cwd();
+process.chdir(root);
 if (isStale()) await buildAll({ quiet: true });
 process.argv = [process.argv[0], join(root, 'dist', `${entry}.js`), ...rest];
 createRequire(import.meta.url)(join(root, 'dist', `${entry}.js`));

@@ -290,3 +290,43 @@ describe('health check kinds', () => {
       "Microservice(shop): 'healthCheck.portIndex' (3) must address one of the service's 1 port(s) (0..0); add the port or change the index",
     ));
 });
+
+describe('types, checked at run time (lib/catalog/types-check.ts): a value the compiler did not see', () => {
+  it('a number written as a string', () =>
+    expect(m({ mem: '256' })).toBe(`Microservice(shop): 'mem' ("256") must be a number, not a string; write mem: 256 (no quotes)`));
+  it('a per-environment count written as a string', () =>
+    expect(m({ instances: { staging: 1, production: '2' } })).toBe(
+      `Microservice(shop): 'instances.production' ("2") must be a number, not a string; write production: 2 (no quotes)`,
+    ));
+  it('a boolean written as a string', () =>
+    expect(m({ fourEyes: 'false' })).toBe(
+      `Microservice(shop): 'fourEyes' ("false") must be a boolean, not a string; write fourEyes: false (no quotes)`,
+    ));
+  it('a health check timing written as a string', () =>
+    expect(m({ healthCheck: { path: '/health', intervalSeconds: '5' } })).toBe(
+      `Microservice(shop): 'healthCheck.intervalSeconds' ("5") must be a number, not a string; write intervalSeconds: 5 (no quotes)`,
+    ));
+  it('a list where an object belongs', () =>
+    expect(m({ env: ['A=1'] })).toBe(
+      `Microservice(shop): 'env' (["A=1"]) must be an object of names to strings, e.g. { LOG_LEVEL: 'info' }`,
+    ));
+  it('an upstream image with an upper-case repository', () =>
+    expect(
+      m({ package: { kind: 'upstream-image', image: `registry.internal:5000/Payments@sha256:${'a'.repeat(64)}` }, build: 'none' }),
+    ).toBe(
+      `Microservice(shop): 'package.image' ("registry.internal:5000/Payments@sha256:${'a'.repeat(64)}") has an upper-case repository 'Payments'; repository names are lower-case: use 'registry.internal:5000/payments@sha256:${'a'.repeat(64)}'`,
+    ));
+});
+
+describe('a tolerant catalog (the deploy CLI): one broken service file does not stop the others', () => {
+  const broken = { ...ok, name: 'ledger', repo: 'acme-lighting/ledger', mem: '256' } as unknown as ServiceDefinition;
+  const catalog = Catalog.tolerant([ok, broken]);
+  it('keeps the good services and sets the broken one aside with its violations', () =>
+    expect([catalog.names(), catalog.broken.map((b) => [b.name, b.error.message])]).toEqual([
+      ['shop'],
+      [['ledger', `Microservice(ledger): 'mem' ("256") must be a number, not a string; write mem: 256 (no quotes)`]],
+    ]));
+  it('a command about the broken service gets its violations', () =>
+    expect(() => catalog.get('ledger')).toThrow(`Microservice(ledger): 'mem' ("256") must be a number`));
+  it('the strict catalog (synth) still refuses the whole set', () => expect(() => new Catalog([ok, broken])).toThrow(ValidationError));
+});

@@ -3,10 +3,15 @@ import { AddressInfo, Socket } from 'node:net';
 
 /**
  * A pass-through HTTP proxy on 127.0.0.1 in front of a real server (Marathon) that records `METHOD path?query` of
- * every request, so tests can assert on exactly what a client sent (e.g. that a refused apply changed nothing).
+ * every request, so tests can assert on exactly what a client sent (e.g. that a refused apply changed nothing); `refuse`
+ * makes it fail chosen requests the way a proxy in front of Marathon may (a 403 for a path it blocks).
  */
 export async function recordingProxy(
   target: string,
+  options: {
+    /** Answer a request with this status (and a Marathon-like message) instead of passing it on, when it returns one. */
+    refuse?: (method: string, url: string, seen: readonly string[]) => number | undefined;
+  } = {},
 ): Promise<{ url: string; seen: string[]; bodies: Map<number, string>; close(): Promise<void> }> {
   const seen: string[] = [];
   /** The body of each request that had one, by its index in `seen`. */
@@ -15,6 +20,13 @@ export async function recordingProxy(
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const index = seen.push(`${req.method} ${req.url}`) - 1;
+    const refused = options.refuse?.(req.method ?? '', req.url ?? '', seen);
+    if (refused !== undefined) {
+      req.resume();
+      res.writeHead(refused, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: `refused by the test proxy (${refused})` }));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

@@ -112,7 +112,7 @@ describe('deploy CLI signals', () => {
     const status = start(['status', '--env', 'staging', '--service', SERVICE], lm.url);
     expect(await status.exited).toBe(0);
     expect(status.stdout()).toContain(`${deploymentId.slice(0, 8)} step`);
-    expect(status.stdout()).toContain(`by ${ACTOR}`);
+    expect(status.stdout()).toContain(` ${ACTOR} `);
     await fetch(`${lm.url}/v2/deployments/${deploymentId}?force=true`, { method: 'DELETE' });
   });
 

@@ -290,7 +290,15 @@ describe('deploy CLI', () => {
     const rows = JSON.parse(r.stdout) as { service: string; state: string }[];
     expect(rows.map((x) => x.service)).toEqual(catalog.names());
     expect(rows.find((x) => x.service === 'alpha')?.state).toBe('healthy');
-    expect((await cli(['status', '--env', 'staging'])).stdout).toContain('reg:5000/alpha:1');
+    const text = (await cli(['status', '--env', 'staging'])).stdout.split('\n');
+    expect(text.find((l) => l.includes(' alpha '))).toMatch(
+      / alpha +│ staging │ healthy │ alpha:1 │ abc1234 │ dev@acme-lighting\.example │ \d+[smhd] +│ 1 healthy of 1 │ none /,
+    );
+    const production = (await cli(['status', '--env', 'production'])).stdout.split('\n');
+    expect(production.find((l) => l.includes(' beta '))).toMatch(
+      / beta +│ production │ missing +│ - +│ - +│ - +│ - +│ - +│ not deployed │/,
+    );
+    expect(Math.max(...text.map((l) => l.length))).toBeLessThanOrEqual(110);
   });
 
   it('--timeout 2 on a deployment that never finishes ends the command: exit 1, rolled back (or its rollback started)', async () => {

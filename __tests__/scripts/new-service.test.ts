@@ -38,13 +38,20 @@ beforeEach(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(...args: string[]) {
+/** The CLI as a user with git's user.email set to ana@example.com (or none: `email: null`). */
+function runAs(email: string | null, ...args: string[]) {
+  const git =
+    email === null
+      ? { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' }
+      : { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.email', GIT_CONFIG_VALUE_0: email };
   const r = spawnSync(process.execPath, [cli, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NODE_PATH: join(repo, 'node_modules'), C2C_GITHUB_OWNER: 'acme-lighting' },
+    cwd: dir,
+    env: { ...process.env, NODE_PATH: join(repo, 'node_modules'), C2C_GITHUB_OWNER: 'acme-lighting', ...git },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+const run = (...args: string[]) => runAs('ana@example.com', ...args);
 const index = () => readFileSync(join(root, 'services', 'service-list.ts'), 'utf8');
 
 /** The definition a written service file exports (compiled and loaded, as synth would). */
@@ -68,7 +75,9 @@ it('writes services/NAME.ts and adds one line to services/service-list.ts', () =
     code: 0,
     stderr: '',
     stdout:
-      "wrote services/lamp-sync.ts\nadded lamp-sync to services/service-list.ts\nnext: edit services/lamp-sync.ts, then 'npm test' and 'npm run synth'\n",
+      'wrote services/lamp-sync.ts\n' +
+      'approvers: user:ana@example.com (you, from git config user.email; others with --approvers; change them in services/lamp-sync.ts)\n' +
+      "added lamp-sync to services/service-list.ts\nnext: edit services/lamp-sync.ts, then 'npm test' and 'npm run synth'\n",
   });
   const file = readFileSync(join(root, 'services', 'lamp-sync.ts'), 'utf8');
   expect(file).toContain("name: 'lamp-sync',");
@@ -148,6 +157,34 @@ describe('rejects what synth would reject (the catalog validator, with the platf
         "Microservice(tasks) in production: 'id' (\"/production/tasks\") must not end with the reserved word 'tasks'; rename the app",
       ].join('\n'),
     ));
+});
+
+it('--approvers writes the reviewers given, and says so', () => {
+  const r = run('lamp-sync', '--approvers', 'group:lighting@example.com, user:ben@example.com', '--dir', root);
+  expect([r.code, r.stdout.split('\n')[1]]).toEqual([
+    0,
+    'approvers: group:lighting@example.com, user:ben@example.com (from --approvers; change them in services/lamp-sync.ts)',
+  ]);
+  expect(load('lamp-sync').approvers).toEqual(['group:lighting@example.com', 'user:ben@example.com']);
+});
+
+it('without --approvers and without a git user.email nothing is written (exit 2, the flag to give)', () => {
+  const before = index();
+  const r = runAs(null, 'lamp-sync', '--dir', root);
+  expect([r.code, r.stdout, r.stderr.split('\n')[0]]).toEqual([
+    2,
+    '',
+    'new-service: no approvers: --approvers is not given and git config user.email is not set',
+  ]);
+  expect([existsSync(join(root, 'services', 'lamp-sync.ts')), index()]).toEqual([false, before]);
+});
+
+it('an approver that is not an IAM member is refused with the field, value and fix (exit 2)', () => {
+  const r = run('lamp-sync', '--approvers', 'ana@example.com', '--dir', root);
+  expect([r.code, r.stderr.split('\n')[0]]).toEqual([
+    2,
+    `new-service: Microservice(lamp-sync): 'approvers[0]' ("ana@example.com") must be an IAM member: 'user:…', 'group:…', 'serviceAccount:…' or 'domain:…'`,
+  ]);
 });
 
 it('the file it writes is the starter definition, and passes the same validation as synth', () => {

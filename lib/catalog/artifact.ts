@@ -10,8 +10,6 @@ export interface ArtifactRef {
 
 /** 64 lower-case hex digits. */
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
-/** `name@sha256:<64 hex>`: an image pinned by digest. */
-export const PINNED_IMAGE = /^[^@\s]+@sha256:[0-9a-f]{64}$/;
 
 /** Where the build leaves an artifact service's tarball, relative to its repository root. */
 export function artifactFile(def: ServiceDefinition): string {

@@ -1,20 +1,48 @@
 import { C2CError, ValidationError } from '../errors';
 import { ServiceDefinition } from './types';
-import { validateCatalog, ValidateOptions } from './validate';
+import { duplicateNameViolation, validateCatalog, validateService, ValidateOptions } from './validate';
 
 export * from './types';
 export * from './artifact';
 export type { ValidateOptions } from './validate';
 
+/** A service whose file breaks a rule: kept out of a tolerant catalog, with what is wrong. */
+export interface BrokenService {
+  readonly name: string;
+  readonly error: ValidationError;
+}
+
 /** The validated set of services: the one catalog that main.ts, the deploy script and the demo all read. */
 export class Catalog {
   readonly services: readonly ServiceDefinition[];
+  /** Services left out because their file breaks a rule (only in a {@link Catalog.tolerant} catalog). */
+  readonly broken: readonly BrokenService[] = [];
 
   /** @throws ValidationError listing every violation of every service. */
-  constructor(defs: readonly ServiceDefinition[], options: ValidateOptions = {}) {
-    const violations = validateCatalog(defs, options);
-    if (violations.length > 0) throw new ValidationError(violations);
+  constructor(defs: readonly ServiceDefinition[], options: ValidateOptions = {}, broken: readonly BrokenService[] | null = null) {
+    if (broken === null) {
+      const violations = validateCatalog(defs, options);
+      if (violations.length > 0) throw new ValidationError(violations);
+    } else this.broken = broken;
     this.services = [...defs].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * The services that meet every rule, the others set aside in `broken`: one broken service file does not stop the
+   * commands about the other services (synth, which builds all of them, uses the strict constructor).
+   */
+  static tolerant(defs: readonly ServiceDefinition[], options: ValidateOptions = {}): Catalog {
+    const good: ServiceDefinition[] = [];
+    const broken: BrokenService[] = [];
+    const seen = new Map<string, number>();
+    defs.forEach((def, i) => {
+      const first = seen.get(def.name);
+      const violations = [...(first === undefined ? [] : [duplicateNameViolation(def.name, first, i)]), ...validateService(def, options)];
+      if (first === undefined) seen.set(def.name, i);
+      if (violations.length === 0) good.push(def);
+      else broken.push({ name: String(def.name), error: new ValidationError(violations) });
+    });
+    return new Catalog(good, options, broken);
   }
 
   names(): string[] {
@@ -24,6 +52,8 @@ export class Catalog {
   /** @throws C2CError UNKNOWN_SERVICE, naming the services that exist. */
   get(name: string): ServiceDefinition {
     const found = this.services.find((s) => s.name === name);
+    const broken = this.broken.find((b) => b.name === name);
+    if (!found && broken) throw broken.error;
     if (!found) {
       throw new C2CError('UNKNOWN_SERVICE', `unknown service '${name}'`, {
         hint: `known services: ${this.names().join(', ')} (see 'deploy list'); add one with 'npm run new-service -- ${name}'`,

@@ -1,7 +1,9 @@
 import { Violation } from '../errors';
 import { validateMarathonApp } from '../marathon/validate';
 import { renderMarathonApp } from '../marathon/render';
-import { artifactFile, baseName, PINNED_IMAGE } from './artifact';
+import { imageReferenceProblem } from '../docker/reference';
+import { artifactFile, baseName } from './artifact';
+import { checkServiceTypes } from './types-check';
 import { ENVIRONMENTS, HttpHealthCheck, instancesFor, packageOf, portsOf, ServiceDefinition, ServiceHealthCheck } from './types';
 
 type Add = (field: string, value: unknown, message: string) => void;
@@ -37,6 +39,9 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
   const subject = `Microservice(${def.name})`;
   const out: Violation[] = [];
   const add = (field: string, value: unknown, message: string) => out.push({ subject, field, value, message });
+  // Types first: the value rules below read numbers as numbers.
+  checkServiceTypes(def as unknown as Record<string, unknown>, add);
+  if (out.length > 0) return out;
   validateIdentity(def, options, add);
   validateResources(def, add);
   const ports = validatePorts(def, add);
@@ -171,17 +176,21 @@ export function validateCatalog(defs: readonly ServiceDefinition[], options: Val
   const seen = new Map<string, number>();
   defs.forEach((def, i) => {
     const first = seen.get(def.name);
-    if (first !== undefined) {
-      out.push({
-        subject: `Microservice(${def.name})`,
-        field: 'name',
-        value: def.name,
-        message: `is used by services #${first + 1} and #${i + 1} in services/service-list.ts; service names must be unique, rename one`,
-      });
-    } else seen.set(def.name, i);
+    if (first !== undefined) out.push(duplicateNameViolation(def.name, first, i));
+    else seen.set(def.name, i);
     out.push(...validateService(def, options));
   });
   return out;
+}
+
+/** The service at `index` has the name of the one at `first` (0-based positions in services/service-list.ts). */
+export function duplicateNameViolation(name: string, first: number, index: number): Violation {
+  return {
+    subject: `Microservice(${name})`,
+    field: 'name',
+    value: name,
+    message: `is used by services #${first + 1} and #${index + 1} in services/service-list.ts; service names must be unique, rename one`,
+  };
 }
 
 /** The health check: its kind's own fields only, and a port to check for HTTP and TCP. */
@@ -256,11 +265,14 @@ function validatePackage(def: ServiceDefinition, add: Add): void {
     return;
   }
   if (pkg.kind === 'upstream-image') {
-    if (typeof pkg.image !== 'string' || !PINNED_IMAGE.test(pkg.image)) {
+    const problem = imageReferenceProblem(pkg.image, 'digest');
+    if (problem !== null) {
       add(
         'package.image',
         pkg.image,
-        "must be pinned by digest, 'name@sha256:<64 hex>', so that what is reviewed is what runs; find the digest with 'docker buildx imagetools inspect IMAGE'",
+        problem.startsWith('must be pinned')
+          ? `${problem}, so that what is reviewed is what runs; find the digest with 'docker buildx imagetools inspect IMAGE'`
+          : problem,
       );
     }
     return;

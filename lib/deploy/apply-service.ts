@@ -9,7 +9,7 @@ import { DeploymentRef, MarathonAppInfo } from '../marathon/client';
 import { marathonAppId, renderMarathonApp } from '../marathon/render';
 import { diffApp, FieldChange } from './diff';
 import { DEFAULT_MAX_TASK_FAILURES, DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from './types';
-import { isSettled, sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
+import { deployWaitDeadline, isSettled, sleep, waitForDeployment, waitForDeploymentsGone, waitedMs, WaitOutcome } from './wait';
 
 /** One service to put on Marathon. */
 export interface ApplyRequest {
@@ -336,12 +336,15 @@ async function awaitOutcome(run: ApplyRun, attempt: Attempt, ref: DeploymentRef)
     outcome = await waitForDeployment(ctx, {
       appId,
       deploymentId: ref.deploymentId,
-      deadline: run.deadline,
+      deadline: deployWaitDeadline(ctx, run.started, run.deadline),
       expect: (app) => holds(attempt.desired, app),
       failFast: { version: ref.version, maxFailures: ctx.maxTaskFailures ?? DEFAULT_MAX_TASK_FAILURES },
     });
   } catch (err) {
-    if (!(err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED'))) throw err;
+    if (!(err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED'))) {
+      // Marathon took the change, then a read failed: what runs is not known, and is recorded and said as such.
+      return handleFailure(run, attempt, ref, lostTrack(err));
+    }
     await attempt.record('apply.interrupted', { ...sent, reason: err.code === 'TERMINATED' ? 'SIGTERM' : 'SIGINT' });
     throw interruption(
       ctx.signal,
@@ -361,6 +364,12 @@ async function awaitOutcome(run: ApplyRun, attempt: Attempt, ref: DeploymentRef)
     });
   }
   return handleFailure(run, attempt, ref, outcome as Extract<WaitOutcome, { ok: false }>);
+}
+
+/** A wait on a sent change that ended with an error (neither an interrupt nor an outage): the state is unknown. */
+function lostTrack(err: unknown): Extract<WaitOutcome, { ok: false }> {
+  const message = `reading Marathon failed after the change was sent: ${err instanceof Error ? err.message : String(err)}`;
+  return { ok: false, reason: 'unknown', stillRunning: true, app: null, message };
 }
 
 /** What an interrupted or unknown apply leaves running. */

@@ -20,6 +20,8 @@ export interface ServiceStatus {
   readonly version: string | null;
   readonly commit: string | null;
   readonly deployedBy: string | null;
+  /** Who approved the production plan that runs (`c2c.approved-by`); null for staging and unapproved changes. */
+  readonly approvedBy: string | null;
   readonly healthy: number;
   readonly running: number;
   readonly wanted: number;
@@ -30,7 +32,10 @@ export interface ServiceStatus {
     readonly totalSteps: number;
     readonly actions: readonly string[];
   } | null;
-  /** Difference between the definition rendered for the image that runs now and what runs (empty = no drift). */
+  /**
+   * Difference between the definition rendered for the image that runs now and what runs (empty = no drift). A missing
+   * app is one change: the whole app (`id`) is to be added.
+   */
   readonly drift: readonly FieldChange[];
 }
 
@@ -70,12 +75,13 @@ function statusOf(
       version: null,
       commit: null,
       deployedBy: null,
+      approvedBy: null,
       healthy: 0,
       running: 0,
       wanted: 0,
       healthChecks: false,
       deployment: null,
-      drift: [],
+      drift: [{ path: 'id', kind: 'added', to: appId }],
     };
   }
   const d = deployments.find((x) => app.deployments.includes(x.id) || x.affectedApps.includes(appId)) ?? null;
@@ -93,6 +99,7 @@ function statusOf(
     version: app.version,
     commit: app.labels[STAMP_LABELS.commit] ?? null,
     deployedBy: app.labels[STAMP_LABELS.deployedBy] ?? null,
+    approvedBy: app.labels[STAMP_LABELS.approvedBy] ?? null,
     healthy: app.tasksHealthy,
     running: app.tasksRunning,
     wanted: app.instances,

@@ -24,6 +24,23 @@ export function isSettled(app: MarathonAppInfo): boolean {
   return !app.hasHealthChecks || app.tasksHealthy === app.instances;
 }
 
+/**
+ * The share of the command's one deadline (`DeployContext.deadline`, the CLI's --timeout) kept for an automatic
+ * rollback: the new version gets the first two thirds, so that a failed deploy still has a third of the time to
+ * restore the previous version and confirm it healthy, and ends on a known version.
+ */
+export const ROLLBACK_SHARE = 1 / 3;
+
+/**
+ * When to stop waiting for a new version that started at `started`: `deadline` less the rollback's share when the
+ * rollback must fit in the same deadline (`ctx.deadline` set); `deadline` itself otherwise (the rollback then has its
+ * own budget, `rollbackTimeoutMs`).
+ */
+export function deployWaitDeadline(ctx: DeployContext, started: number, deadline: number): number {
+  if (ctx.deadline === undefined || !Number.isFinite(deadline)) return deadline;
+  return started + Math.floor((deadline - started) * (1 - ROLLBACK_SHARE));
+}
+
 /** Waits `ms`; rejects with INTERRUPTED/TERMINATED as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return abortableSleep(ms, signal);
@@ -94,6 +111,8 @@ interface WatchState {
   outage?: string;
   /** The last answer: whether our deployment was listed, and the app. */
   last: { mine: boolean; app: MarathonAppInfo | null };
+  /** Auxiliary reads that failed (reported once each). */
+  readonly auxiliaryFailed: Set<string>;
 }
 
 /** One poll's answer: our deployment (if still listed) and the app. */
@@ -104,7 +123,7 @@ interface Seen {
 
 async function watch(ctx: DeployContext, input: WatchInput): Promise<WaitOutcome> {
   const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
-  const state: WatchState = { failed: new Map(), lastStep: '', lastTasks: '', last: { mine: true, app: null } };
+  const state: WatchState = { failed: new Map(), lastStep: '', lastTasks: '', last: { mine: true, app: null }, auxiliaryFailed: new Set() };
   for (;;) {
     const seen = await look(ctx, input, state);
     if (seen === 'no answer') {
@@ -127,10 +146,13 @@ async function watch(ctx: DeployContext, input: WatchInput): Promise<WaitOutcome
  * outcome (`deadline` when it answered until the command's time ran out, else `unknown`).
  */
 async function look(ctx: DeployContext, input: WatchInput, state: WatchState): Promise<Seen | WaitOutcome | 'no answer'> {
-  let deployments: MarathonDeployment[];
+  let deployments: MarathonDeployment[] | null;
   let app: MarathonAppInfo | null;
   try {
-    [deployments, app] = await Promise.all([ctx.client.listDeployments(), ctx.client.getApp(input.appId)]);
+    [deployments, app] = await Promise.all([
+      auxiliaryRead(ctx, input, state, '/v2/deployments', ctx.client.listDeployments()),
+      ctx.client.getApp(input.appId),
+    ]);
   } catch (err) {
     if (!isOutage(err)) throw err;
     if ((err as C2CError).code === 'DEADLINE' && state.outage === undefined) {
@@ -160,14 +182,20 @@ async function look(ctx: DeployContext, input: WatchInput, state: WatchState): P
     state.outage = undefined;
     ctx.onProgress?.({ kind: 'phase', appId: input.appId, message: 'Marathon answers again' });
   }
-  const mine = deployments.find((d) => d.id === input.deploymentId);
+  // Without the deployment list, the app's own `deployments` field says whether ours still runs (no step detail).
+  const mine =
+    deployments === null
+      ? app?.deployments.includes(input.deploymentId)
+        ? { id: input.deploymentId, version: '', affectedApps: [input.appId], currentStep: 0, totalSteps: 0, currentActions: [] }
+        : undefined
+      : deployments.find((d) => d.id === input.deploymentId);
   state.last = { mine: mine !== undefined, app };
   return { mine, app };
 }
 
 /** Reports a new deployment step and new task counts (each once). */
 function reportProgress(ctx: DeployContext, input: WatchInput, state: WatchState, { mine, app }: Seen): void {
-  if (mine) {
+  if (mine && mine.totalSteps > 0) {
     const step = `${mine.currentStep}/${mine.totalSteps}`;
     if (step !== state.lastStep) {
       state.lastStep = step;
@@ -243,7 +271,7 @@ async function failing(
     };
   }
   if (failed.size > 0 && app.tasksRunning < app.instances) {
-    const queued = (await ctx.client.getQueue()).find((q) => q.appId === input.appId);
+    const queued = (await auxiliaryRead(ctx, input, state, '/v2/queue', ctx.client.getQueue()))?.find((q) => q.appId === input.appId);
     if (queued && !queued.overdue && Date.now() + queued.delaySeconds * 1000 >= input.deadline) {
       return {
         ok: false,
@@ -265,7 +293,7 @@ async function pastDeadline(ctx: DeployContext, input: WatchInput, state: WatchS
   let why = state.failed.size > 0 ? `; last task failure: ${[...state.failed.values()].pop()}` : '';
   if (app && app.tasksRunning < app.instances) {
     // Tasks that never launched: the launch queue says why Marathon declined the offers it had.
-    const queued = (await ctx.client.getQueue().catch(() => [])).find((q) => q.appId === input.appId);
+    const queued = (await auxiliaryRead(ctx, input, state, '/v2/queue', ctx.client.getQueue()))?.find((q) => q.appId === input.appId);
     const declined = queued?.declinedBecause.slice(0, 3).map((d) => `${d.reason} (${d.declined})`);
     if (declined && declined.length > 0) why += `; Marathon declined offers: ${declined.join(', ')}`;
   }
@@ -276,9 +304,34 @@ async function pastDeadline(ctx: DeployContext, input: WatchInput, state: WatchS
     app,
     message:
       (mine
-        ? `deployment ${input.deploymentId} did not finish in time (step ${mine.currentStep} of ${mine.totalSteps}, ${counts})`
+        ? `deployment ${input.deploymentId} did not finish in time (${mine.totalSteps > 0 ? `step ${mine.currentStep} of ${mine.totalSteps}, ` : ''}${counts})`
         : `${input.appId} did not become healthy in time (${counts})`) + why,
   };
+}
+
+/**
+ * A read that only adds detail (the deployment list's steps, the launch queue's reasons): when it fails (an error
+ * status, a proxy that blocks the path, an outage of that endpoint), the wait goes on from the app's own fields
+ * (`deployments`, counts, `lastTaskFailure`) and the failure is reported once per path. An interrupt still ends it.
+ */
+async function auxiliaryRead<T>(
+  ctx: DeployContext,
+  input: WatchInput,
+  state: WatchState,
+  path: string,
+  request: Promise<T>,
+): Promise<T | null> {
+  try {
+    return await request;
+  } catch (err) {
+    if (err instanceof C2CError && (err.code === 'INTERRUPTED' || err.code === 'TERMINATED')) throw err;
+    if (!state.auxiliaryFailed.has(path)) {
+      state.auxiliaryFailed.add(path);
+      const message = `GET ${path} failed (${(err as Error).message}); going on from the app's own fields`;
+      ctx.onProgress?.({ kind: 'phase', appId: input.appId, message });
+    }
+    return null;
+  }
 }
 
 /** Sleeps the next poll delay (never past the deadline), counting it as time spent waiting on Marathon. */

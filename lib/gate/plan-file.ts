@@ -3,6 +3,7 @@ import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EnvironmentName } from '../catalog/types';
 import type { PlanChanges } from '../deploy/changes';
+import { imageReferenceProblem } from '../docker/reference';
 import type { FieldChange } from '../deploy/diff';
 import { canonicalJson } from '../canonical-json';
 import { C2CError } from '../errors';
@@ -194,6 +195,9 @@ function planShapeErrors(p: Record<string, unknown>): string[] {
   if (!app || typeof app !== 'object' || Array.isArray(app) || typeof app.id !== 'string')
     errors.push("'app' must be a Marathon app with an id");
   else if (!app.labels || typeof app.labels !== 'object') errors.push("'app.labels' must be an object");
+  const image = (app?.container as { docker?: { image?: unknown } } | undefined)?.docker?.image;
+  const imageProblem = image === undefined ? null : imageReferenceProblem(image);
+  if (imageProblem !== null) errors.push(`'app.container.docker.image' (${JSON.stringify(image)}) ${imageProblem}`);
   if (p.environment !== undefined && p.environment !== 'staging' && p.environment !== 'production') {
     errors.push(`'environment' must be staging or production`);
   }

@@ -5,12 +5,13 @@ import { DEFAULT_MAX_TASK_FAILURES, DeployContext } from '../../lib/deploy/types
 import { C2CError } from '../../lib/errors';
 import { CLOUDBUILD_BASE_URL } from '../../lib/gate/cloudbuild';
 import { currentActor } from '../../lib/gate/identity';
-import { authFromEnv, MarathonClient } from '../../lib/marathon/client';
+import { authFromEnv, MarathonClient, RetryInfo } from '../../lib/marathon/client';
 import { redactSecrets, terminalSafe } from '../../lib/terminal-safe';
-import { loadCatalog } from '../../services';
-import { reportCliError, shellQuote } from '../cli-kit';
+import { loadTolerantCatalog } from '../../services';
+import { pasteable, reportCliError, shellQuote } from '../cli-kit';
 import { checkFileTarget } from './file-target';
 import { createProgress, Progress } from './progress';
+import { retryLine } from './retry-line';
 
 /** Exit codes: part of the interface (documented in --help and docs/deploy.md; per error code in lib/errors.ts). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3, interrupted: 130, terminated: 143 } as const;
@@ -87,6 +88,7 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
   const interactive = Boolean(io.stderr.isTTY) && !io.env.CI;
   let progress: Progress | undefined;
   let timeoutMs = 0;
+  let retries: ((r: RetryInfo) => void) | undefined;
   const ctx: CliContext = {
     env: io.env,
     cloudBuildBaseUrl: io.cloudBuildBaseUrl ?? CLOUDBUILD_BASE_URL,
@@ -94,8 +96,10 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
     // terminal raw, and credentials are redacted.
     out: (text) => io.stdout.write(terminalSafe(text.endsWith('\n') ? text : `${text}\n`)),
     json: (value) => io.stdout.write(`${redactSecrets(JSON.stringify(value, null, 2))}\n`),
-    err: (text) => io.stderr.write(terminalSafe(text.endsWith('\n') ? text : `${text}\n`)),
-    catalog: () => (catalog ??= io.catalog ?? loadCatalog()),
+    // On a terminal, first clear a line left open by the spinner or the retry line.
+    err: (text) =>
+      io.stderr.write(`${interactive ? '\r\x1b[K' : ''}${terminalSafe(pasteable(io.env, text.endsWith('\n') ? text : `${text}\n`))}`),
+    catalog: () => (catalog ??= io.catalog ?? loadTolerantCatalog()),
     actor: () => (actor ??= currentActor(io.env)),
     audit: () => {
       if (audit === undefined) {
@@ -122,7 +126,7 @@ export function createContext(io: CliIo & { setExitCode(code: number): void }, a
         deadline: startedAt + timeoutSeconds * 1000,
         changeGraceMs,
         signal: io.signal,
-        onRetry: (r) => ctx.err(`  retrying ${r.method} ${r.path} (${r.reason}), attempt ${r.attempt + 1} in ${r.delayMs} ms`),
+        onRetry: (retries ??= retryLine({ verbose: argv.includes('--verbose'), interactive, write: (raw) => io.stderr.write(raw) })),
       });
     },
     deployContext: (options, environment) => {

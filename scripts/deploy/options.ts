@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition } from '../../lib/catalog';
 import { ArtifactRef, artifactRefProblem } from '../../lib/catalog/artifact';
 import { DEFAULT_MAX_TASK_FAILURES } from '../../lib/deploy/types';
+import { imageReferenceProblem } from '../../lib/docker/reference';
 import { C2CError } from '../../lib/errors';
 
 /** The exit-code and environment help every command shows (exit codes per error code: lib/errors.ts). */
@@ -17,6 +18,7 @@ Environment:
   MARATHON_URL, MARATHON_URL_STAGING, MARATHON_URL_PRODUCTION   Marathon base URL (may carry a path prefix)
   MARATHON_CREDENTIALS (user:password, basic auth) or MARATHON_TOKEN (DC/OS token)   never printed
   DEPLOY_ACTOR   who acts (else the git user's email, else the OS user); C2C_AUDIT_LOG   audit log location
+  DEPLOY_SIGNING_KEY   SSH key that signs plans and approvals (else --key, else git's user.signingkey)
   CI             plain progress lines instead of a spinner`;
 
 /** `--max-task-failures N` (default 3) on a command that waits for a deployment, plus `marathonOptions`. */
@@ -45,7 +47,8 @@ export function marathonOptions(cmd: Command): Command {
         .default(300)
         .argParser(parseSeconds),
     )
-    .option('--marathon <url>', 'Marathon base URL (default: MARATHON_URL_<ENV>, else MARATHON_URL)');
+    .option('--marathon <url>', 'Marathon base URL (default: MARATHON_URL_<ENV>, else MARATHON_URL)')
+    .option('--verbose', 'print each retry of a request Marathon did not answer (default: one line that says it retries)');
 }
 
 export function parseSeconds(value: string): number {
@@ -73,14 +76,11 @@ export function requireOption(value: string | undefined, flag: string, example: 
   return value;
 }
 
-/** An image reference: no spaces, a repository and a tag or digest. */
+/** An image reference by the Docker grammar (lower-case repository, a tag or digest): lib/docker/reference. */
 export function parseImage(value: string | undefined): string {
   const image = requireOption(value, '--image', 'registry.internal:5000/bulb-api:3f2a9c1');
-  if (/\s/.test(image) || !/^[a-z0-9][^\s]*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/.test(image)) {
-    throw new C2CError('USAGE', `--image '${image}' is not an image reference with a tag or digest`, {
-      hint: 'give registry/repository:tag, e.g. registry.internal:5000/bulb-api:3f2a9c1',
-    });
-  }
+  const problem = imageReferenceProblem(image);
+  if (problem !== null) throw new C2CError('USAGE', `--image '${image}' ${problem}`);
   return image;
 }
 

@@ -24,7 +24,9 @@ export function createProgress(o: {
   write: (raw: string) => void;
 }): Progress {
   let summary = '';
+  let outage: string | undefined;
   const text = (e: ProgressEvent): string | undefined => {
+    if (e.kind !== 'outage') outage = undefined;
     switch (e.kind) {
       case 'phase':
         return `${e.appId}: ${e.message}`;
@@ -42,6 +44,9 @@ export function createProgress(o: {
       case 'rollback':
         return `${e.appId}: rolling back: ${e.message}`;
       case 'outage':
+        // Once per outage: the wait polls again and again, the line would repeat.
+        if (outage === e.message) return undefined;
+        outage = e.message;
         return `${e.appId}: Marathon does not answer (${e.message}); still polling until the deadline`;
       case 'done':
         return `${e.appId}: ${e.message}`;

@@ -11,6 +11,7 @@ import { AllowedSigners } from '../../../lib/signing';
 import { googleAuthFromEnv } from '../../../lib/google/http';
 import { platformFromEnv } from '../../../lib/platform';
 import { CliContext, EXIT } from '../context';
+import { callerPath } from '../../cli-kit';
 import {
   parseCommit,
   parseCommitTime,
@@ -98,7 +99,7 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
   }
   if (opts.commit !== undefined) parseCommit(opts.commit);
   if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
-  if (opts.plan !== undefined) return applyPlanFile(ctx, opts, opts.plan);
+  if (opts.plan !== undefined) return applyPlanFile(ctx, opts, callerPath(ctx.env, opts.plan));
   const environment = parseEnvironment(opts.env);
   if (opts.all) {
     if (environment === 'production') throw productionNeedsPlan('apply --all');

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { formatChanges } from '../../../lib/deploy/changes';
+import { callerPath } from '../../cli-kit';
 import { approvePlan } from '../../../lib/gate/gate';
 import { isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply-plan';
 import { formatDiff } from '../../../lib/gate/plan-file';
@@ -24,7 +25,7 @@ export function register(program: Command, ctx: CliContext): void {
         await signAuditRecords(ctx, opts.key);
         const audit = ctx.audit();
         const keyPath = await signingKey(ctx, opts.key);
-        const plan = await readPlanForGate(audit, file, await whoTried(ctx, keyPath));
+        const plan = await readPlanForGate(audit, callerPath(ctx.env, file), await whoTried(ctx, keyPath));
         const service = ctx.catalog().get(plan.service);
         try {
           const signers = await allowedSigners(ctx);

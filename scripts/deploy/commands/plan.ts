@@ -7,6 +7,7 @@ import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
 import { notifyPlanWaiting } from '../../../lib/notify';
 import { resolveImageDigest } from '../../../lib/image-reference';
 import { CliContext } from '../context';
+import { callerPath, shellQuote } from '../../cli-kit';
 import {
   marathonOptions,
   parseCommit,
@@ -77,7 +78,8 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
   if (opts.commit !== undefined) parseCommit(opts.commit);
   if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
   if (opts.registry !== undefined) parseHttpUrl(opts.registry, '--registry');
-  if (opts.out !== undefined) checkFileTarget(opts.out, '--out');
+  const out = opts.out === undefined ? undefined : callerPath(ctx.env, opts.out);
+  if (out !== undefined) checkFileTarget(out, '--out');
   if (opts.repo !== undefined && opts.commit === undefined) {
     throw new C2CError('USAGE', '--repo lists the commits up to --commit, and no --commit was given', {
       hint: 'pass --commit SHA (the commit the image was built from)',
@@ -114,7 +116,7 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
       ...(keyPath ? { signing: { keyPath, signers: await allowedSigners(ctx) } } : {}),
     },
   );
-  const path = opts.out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
+  const path = out ?? join('.c2c', 'plans', `${service.name}-${environment}-${plan.id.slice(0, 12)}.json`);
   await writePlanFile(path, plan);
   if (opts.json) {
     ctx.json({ path, ...plan });
@@ -138,9 +140,21 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
       report: (line) => ctx.err(line),
     });
   }
-  ctx.err(
-    environment === 'production'
-      ? `next: an approver runs 'deploy approve ${path}', then 'deploy apply --plan ${path}'`
-      : `next: 'deploy apply --plan ${path}'`,
+  const planWithKey = ['deploy', 'plan', '--service', service.name, '--env', environment];
+  planWithKey.push(...(artifact ? ['--artifact', artifact.uri, '--sha256', artifact.sha256] : ['--image', image]), '--key', 'PATH');
+  ctx.err(nextStep(environment, path, plan.signature !== undefined, planWithKey));
+}
+
+/**
+ * What to do with the plan just written, naming only commands that work for it: an unsigned production plan cannot be
+ * approved with `deploy approve` (the approval checks the author's signature), only in Cloud Build, or planned again
+ * with a key.
+ */
+function nextStep(environment: string, path: string, signed: boolean, planWithKey: readonly string[]): string {
+  if (environment !== 'production') return `next: 'deploy apply --plan ${path}'`;
+  if (signed) return `next: an approver runs 'deploy approve ${path}', then 'deploy apply --plan ${path}'`;
+  return (
+    `next: a reviewer approves the waiting production build in Cloud Build, which applies this plan; to approve it with ` +
+    `'deploy approve' instead, plan again with your key: '${shellQuote(planWithKey)}'`
   );
 }

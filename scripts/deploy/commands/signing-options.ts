@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { allowedSignersPath } from '../../../lib/gate/allowed-signers-path';
 import { AllowedSigners, findSigningKey, loadAllowedSigners, NAMESPACES, principalOfKey, signMessage } from '../../../lib/signing';
+import { callerPath } from '../../cli-kit';
 import { CliContext } from '../context';
 
 /** `--key PATH` on a command that signs. */
@@ -13,7 +14,7 @@ export function keyOption(cmd: Command): Command {
 
 /** The signing key from `--key`, `DEPLOY_SIGNING_KEY` or git's `user.signingkey`; undefined when none is set. */
 export function signingKey(ctx: CliContext, flag: string | undefined): Promise<string | undefined> {
-  return findSigningKey({ flag, env: ctx.env });
+  return findSigningKey({ flag: flag === undefined ? undefined : callerPath(ctx.env, flag), env: ctx.env });
 }
 
 /** The allowed signers (`C2C_ALLOWED_SIGNERS`, else the repository's `security/allowed_signers`). */
