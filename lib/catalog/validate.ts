@@ -2,6 +2,7 @@ import { Violation } from '../errors';
 import { validateMarathonApp } from '../marathon/validate';
 import { renderMarathonApp } from '../marathon/render';
 import { artifactFile, baseName, PINNED_IMAGE } from './artifact';
+import { validateStrategy } from './validate-strategy';
 import { ENVIRONMENTS, HttpHealthCheck, instancesFor, packageOf, portsOf, ServiceDefinition, ServiceHealthCheck } from './types';
 
 type Add = (field: string, value: unknown, message: string) => void;
@@ -42,6 +43,7 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
   const ports = validatePorts(def, add);
   if (def.healthCheck) validateHealthCheck(def.healthCheck, ports.length, add);
   validatePackage(def, add);
+  validateStrategy(def, add);
   validateEnvironment(def, add);
   validateReview(def, add);
   // The Marathon rules, on what will really be sent (both environments; the package reference does not affect validity).
