@@ -1,4 +1,4 @@
-import { C2CError } from '../../errors';
+import { C2CError, interruption } from '../../errors';
 import { parseHaproxyStats, StatsRow } from './haproxy-stats';
 
 /** The marathon-lb instances that serve the service (their stats pages, as `zdd.py --marathon-lb`). */
@@ -26,6 +26,7 @@ async function fetchOne(base: string, timeoutMs: number, signal?: AbortSignal): 
   try {
     res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
   } catch (err) {
+    if (signal?.aborted) throw interruption(signal, "interrupted while reading marathon-lb's stats");
     throw new C2CError('HAPROXY_UNREACHABLE', `marathon-lb's stats at ${base} did not answer`, {
       hint: 'is marathon-lb running and its stats port (9090) reachable from here?',
       cause: err,

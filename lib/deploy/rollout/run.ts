@@ -4,6 +4,7 @@ import { abortableSleep, C2CError } from '../../errors';
 import { MarathonAppDefinition } from '../../marathon/app';
 import { marathonAppId } from '../../marathon/render';
 import { DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from '../types';
+import { isOutage } from '../wait';
 import { backendServers, countsSince, groupBackend, isDrained, isServing, responseCounts, ResponseCounts, StatsRow } from './haproxy-stats';
 import { Colour, colourApp, otherColour } from './labels';
 import { fetchStats, LoadBalancers } from './lb';
@@ -103,11 +104,6 @@ export async function advanceRollout(rc: RolloutContext, t: RolloutTarget, optio
   const complete = reached !== null && (state.older?.app.instances ?? 0) <= state.target - reached.newInstances;
   const skipPause = (options.promote ?? false) && complete ? reached?.index : undefined;
   if (options.promote) await audit(rc, t, 'rollout.promoted', { rolloutStep: reached?.index, trafficPercent: reached?.percent });
-  if (options.promote && reached && reached.index === steps.length && state.older) {
-    // Promoting a finished release ends the switch-back window: the kept colour goes now.
-    await rc.client.deleteApp(state.older.app.id);
-    return { state: 'released', colour: state.newer.colour, keptOld: null, durationMs: Date.now() - began };
-  }
   try {
     for (const step of steps) {
       if (reached && step.index < reached.index) continue;
@@ -144,12 +140,19 @@ export async function abortRollout(rc: RolloutContext, t: RolloutTarget, reason:
   const { newer, older } = state;
   const target = state.target;
   const scaleTo = older.app.instances >= target ? older.app.instances + 1 : target;
+  progress(rc, t, `switching back: ${older.app.id} to ${scaleTo}`);
   await rc.client.scaleApp(older.app.id, scaleTo, { force: true });
   await waitFor(rc, t, `${older.app.id} to serve ${scaleTo} task(s) through marathon-lb`, async () => {
     const s = await snapshot(rc, t);
     return s.older !== null && serving(s, s.older) >= scaleTo;
   });
-  await drainAndKill(rc, t, (s) => s.newer, 0);
+  // Once HAProxy shows every task of the new colour drained, the app goes in one DELETE: killing its tasks with
+  // `scale` would make it the colour scaled last, and marathon-lb would drain the old colour again until they are gone.
+  await waitFor(rc, t, `${newer.app.id} to be drained`, async () => {
+    const s = await snapshot(rc, t);
+    return s.newer === null || drainedTaskIds(s, s.newer).length === s.newer.app.tasks.length;
+  });
+  progress(rc, t, `removing ${newer.app.id}`);
   await rc.client.deleteApp(newer.app.id);
   if (scaleTo > target) await rc.client.scaleApp(older.app.id, target);
   await audit(rc, t, 'rollout.aborted', { reason, trafficPercent: 0, durationMs: Date.now() - began });
@@ -214,7 +217,10 @@ async function drainAndKill(rc: RolloutContext, t: RolloutTarget, pick: (s: Snap
     if (!c || c.app.instances <= keep) return true;
     if (c.app.deployments.length > 0) return false;
     const ids = drainedTaskIds(s, c).slice(0, c.app.instances - keep);
-    if (ids.length > 0) await rc.client.killTasks(ids, { scale: true });
+    if (ids.length > 0) {
+      progress(rc, t, `killing ${ids.length} drained task(s) of ${c.app.id}`);
+      await rc.client.killTasks(ids, { scale: true });
+    }
     return false;
   });
 }
@@ -260,14 +266,27 @@ async function finishRelease(rc: RolloutContext, t: RolloutTarget, strategy: Two
   return null;
 }
 
-/** Polls `check` until it holds, or fails with ROLLOUT_STALLED at the deadline. */
+/**
+ * Polls `check` until it holds, or fails with ROLLOUT_STALLED at the deadline. A stats page that does not answer (as
+ * during an HAProxy reload) or a Marathon outage is polled again, as zdd.py restarts its loop on such errors.
+ */
 async function waitFor(rc: RolloutContext, t: RolloutTarget, what: string, check: () => Promise<boolean>): Promise<void> {
   const deadline = Math.min(rc.deadline ?? Infinity, Date.now() + (rc.timeoutMs ?? DEFAULT_TIMEOUT_MS));
   const pause = Math.min(rc.pollIntervalMs ?? DEFAULT_POLL_MS, 250);
+  let last: C2CError | null = null;
   for (;;) {
-    if (await check()) return;
+    try {
+      if (await check()) return;
+      last = null;
+    } catch (err) {
+      if (!(err instanceof C2CError && (err.code === 'HAPROXY_UNREACHABLE' || isOutage(err)))) throw err;
+      last = err;
+    }
     if (Date.now() + pause > deadline) {
-      throw new C2CError('ROLLOUT_STALLED', `${t.def.name} in ${t.env}: timed out waiting for ${what}`);
+      throw new C2CError(
+        last?.code ?? 'ROLLOUT_STALLED',
+        `${t.def.name} in ${t.env}: timed out waiting for ${what}${last ? ` (${last.message})` : ''}`,
+      );
     }
     await abortableSleep(pause, rc.signal);
   }
