@@ -127,9 +127,8 @@ export async function advanceRollout(rc: RolloutContext, t: RolloutTarget, optio
 }
 
 /**
- * Moves all traffic back to the old colour: scales it to the target (one more when it already has it, so Marathon
- * records a scale and marathon-lb, which drains the colour scaled less recently, drains the new one), waits until
- * HAProxy serves it, kills the new colour's tasks once drained, deletes the new colour.
+ * Moves all traffic back to the old colour (`swapBack` while it still serves, `stepBack` when it is kept drained),
+ * then deletes the new colour.
  * @throws C2CError ROLLOUT_NONE when there is no old colour to go back to.
  */
 export async function abortRollout(rc: RolloutContext, t: RolloutTarget, reason: string): Promise<RolloutOutcome> {
@@ -139,24 +138,68 @@ export async function abortRollout(rc: RolloutContext, t: RolloutTarget, reason:
   if (!state.newer || !state.older) throw none(t);
   const { newer, older } = state;
   const target = state.target;
-  const scaleTo = older.app.instances >= target ? older.app.instances + 1 : target;
-  progress(rc, t, `switching back: ${older.app.id} to ${scaleTo}`);
-  await rc.client.scaleApp(older.app.id, scaleTo, { force: true });
-  await waitFor(rc, t, `${older.app.id} to serve ${scaleTo} task(s) through marathon-lb`, async () => {
+  const before = await snapshot(rc, t);
+  if (before.older && serving(before, before.older) === 0 && before.older.app.instances >= target) {
+    await stepBack(rc, t, target);
+  } else {
+    await swapBack(rc, t, older, newer, target);
+  }
+  await audit(rc, t, 'rollout.aborted', { reason, trafficPercent: 0, durationMs: Date.now() - began });
+  return { state: 'aborted', colour: older.colour, durationMs: Date.now() - began };
+}
+
+/**
+ * Going back while the old colour still serves (a canary mid-way): scale it to the target. It is then the colour
+ * scaled last, which marathon-lb treats as the newer one, so it drains the new colour as the old one's tasks get
+ * healthy; the drained new colour is then deleted in one go.
+ */
+async function swapBack(rc: RolloutContext, t: RolloutTarget, older: ColourState, newer: ColourState, target: number): Promise<void> {
+  progress(rc, t, `switching back: ${older.app.id} to ${target}`);
+  if (older.app.instances < target) await rc.client.scaleApp(older.app.id, target, { force: true });
+  await waitFor(rc, t, `${older.app.id} to serve ${target} task(s) through marathon-lb`, async () => {
     const s = await snapshot(rc, t);
-    return s.older !== null && serving(s, s.older) >= scaleTo;
+    return s.older !== null && serving(s, s.older) >= target;
   });
-  // Once HAProxy shows every task of the new colour drained, the app goes in one DELETE: killing its tasks with
-  // `scale` would make it the colour scaled last, and marathon-lb would drain the old colour again until they are gone.
+  // Killing the new colour's tasks with `scale` would make it the colour scaled last again, and marathon-lb would
+  // drain the old colour until they are gone: once HAProxy shows them all drained, the app goes in one DELETE.
   await waitFor(rc, t, `${newer.app.id} to be drained`, async () => {
     const s = await snapshot(rc, t);
     return s.newer === null || drainedTaskIds(s, s.newer).length === s.newer.app.tasks.length;
   });
   progress(rc, t, `removing ${newer.app.id}`);
   await rc.client.deleteApp(newer.app.id);
-  if (scaleTo > target) await rc.client.scaleApp(older.app.id, target);
-  await audit(rc, t, 'rollout.aborted', { reason, trafficPercent: 0, durationMs: Date.now() - began });
-  return { state: 'aborted', colour: older.colour, durationMs: Date.now() - began };
+}
+
+/**
+ * Going back to a kept colour that marathon-lb holds fully drained (after 100 %): one task of the new colour at a
+ * time is stopped (with `scale`, so it stays the newer colour), and marathon-lb puts one old task back in service for
+ * each; the next goes once HAProxy serves it. Switching all at once would leave HAProxy without a server while the
+ * old tasks' checks rise again. Each stopped task gets SIGTERM and finishes its requests; HAProxy redispatches.
+ */
+async function stepBack(rc: RolloutContext, t: RolloutTarget, target: number): Promise<void> {
+  for (;;) {
+    const s = await snapshot(rc, t);
+    if (!s.newer || !s.older) return;
+    if (s.newer.app.instances === 0) break;
+    const want = Math.min(target, target - s.newer.app.instances);
+    await waitFor(rc, t, `${s.older.app.id} to serve ${want} task(s)`, async () => {
+      const now = await snapshot(rc, t);
+      return now.older !== null && serving(now, now.older) >= want && now.newer?.app.deployments.length === 0;
+    });
+    const task = s.newer.app.tasks[0];
+    progress(rc, t, `switching back: stopping ${task.id} of ${s.newer.app.id}`);
+    await rc.client.killTasks([task.id], { scale: true });
+    await waitFor(rc, t, `${s.newer.app.id} to stop ${task.id}`, async () => {
+      const app = await rc.client.getApp(s.newer!.app.id);
+      return app === null || (app.deployments.length === 0 && !app.tasks.some((x) => x.id === task.id));
+    });
+  }
+  await waitFor(rc, t, `${marathonAppId(t.def.name, t.env)} to serve ${target} task(s) of the old colour`, async () => {
+    const now = await snapshot(rc, t);
+    return now.older !== null && serving(now, now.older) >= Math.min(target, now.older.app.instances);
+  });
+  const s = await readRollout(rc.client, marathonAppId(t.def.name, t.env));
+  if (s.newer && s.older) await rc.client.deleteApp(s.newer.app.id);
 }
 
 /** A reading of Marathon and every marathon-lb at one moment. */
