@@ -1,8 +1,6 @@
 // Blue/green and canary releases against the local Marathon and a real HAProxy configured as marathon-lb configures
 // it (the harness in __tests__/helpers/marathon-lb), with a request loop counting failed requests all along.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { ServiceDefinition } from '../../../lib/catalog';
 import {
   abortRollout,
@@ -20,27 +18,8 @@ import { LocalMarathon, startLocalMarathon } from '../../../packages/local-marat
 import { caught } from '../../helpers/errors';
 import { freePort, HAPROXY, MarathonLbHarness, startMarathonLb } from '../../helpers/marathon-lb';
 import { requestLoop } from '../../helpers/marathon-lb/traffic';
+import { rolloutImageStore } from '../../helpers/marathon-lb/images';
 import { memoryAudit } from './helpers';
-
-/** Images of the store: `v1`, `v2` answer their name; `bad` is healthy but answers 500 to everything else. */
-function imageStore(): { dir: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'c2c-rollout-images-'));
-  const server = (answer: string) =>
-    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} -e ${JSON.stringify(
-      `const s = require('http').createServer((q, r) => { if (q.url === '/health') return r.end('ok'); ${answer} });` +
-        `s.listen(Number(process.env.PORT0), '127.0.0.1'); process.on('SIGTERM', () => s.close(() => process.exit(0)));`,
-    )}\n`;
-  for (const [name, tag, answer] of [
-    ['shop', 'v1', "r.end('v1');"],
-    ['shop', 'v2', "r.end('v2');"],
-    ['shop', 'bad', "r.statusCode = 500; r.end('bad');"],
-  ]) {
-    mkdirSync(join(dir, name, tag), { recursive: true });
-    writeFileSync(join(dir, name, tag, 'run'), server(answer));
-    chmodSync(join(dir, name, tag, 'run'), 0o755);
-  }
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 let store: { dir: string; remove(): void };
 let marathon: LocalMarathon;
@@ -49,7 +28,7 @@ let client: MarathonClient;
 
 beforeAll(async () => {
   expect(existsSync(HAPROXY)).toBe(true);
-  store = imageStore();
+  store = rolloutImageStore('shop');
   marathon = await startLocalMarathon({ docker: 'never', imageStore: store.dir });
   lb = await startMarathonLb(marathon.url);
   client = new MarathonClient({
