@@ -8,6 +8,7 @@ import { main as dockerBench } from './docker';
 import { main as localMarathonBench } from '@commit-to-cloud/local-marathon/bench';
 import { main as pipelineBench } from './pipeline';
 import { main as reportBench } from './report';
+import { main as rolloutBench } from './rollout';
 import { main as synthBench } from './synth';
 
 const suites: [string, () => Promise<void>][] = [
@@ -17,6 +18,7 @@ const suites: [string, () => Promise<void>][] = [
   ['pipeline', pipelineBench],
   ['report', reportBench],
   ['docker', dockerBench],
+  ['rollout', rolloutBench],
 ];
 
 async function run(): Promise<void> {

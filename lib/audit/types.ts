@@ -23,7 +23,20 @@ export type AuditEventType =
   | 'rollback.succeeded'
   | 'rollback.failed'
   /** The rollback was interrupted while its deployment ran: the deployment keeps running, owned by `actor`. */
-  | 'rollback.interrupted';
+  | 'rollback.interrupted'
+  /** A blue/green or canary release created its new colour (`comment` names the strategy and its steps). */
+  | 'rollout.started'
+  /** The new colour reached a step (`rolloutStep`, `trafficPercent`). */
+  | 'rollout.step'
+  /** The rollout waits for `deploy promote` after a step. */
+  | 'rollout.paused'
+  | 'rollout.promoted'
+  /** Traffic went back to the old colour (by `deploy abort`, or by itself when the analysis failed: `reason`). */
+  | 'rollout.aborted'
+  /** 100 % on the new colour. */
+  | 'rollout.succeeded'
+  /** Interrupted, out of time or Marathon gone mid-rollout: both colours keep serving. */
+  | 'rollout.interrupted';
 
 /** One audit record, as written (one JSON object per line locally, one object per event in GCS). */
 export interface AuditEvent {
@@ -56,6 +69,9 @@ export interface AuditEvent {
   readonly breakGlass?: boolean;
   readonly reason?: string;
   readonly durationMs?: number;
+  /** Rollouts: the step reached (1-based) and the share of instances on the new colour. */
+  readonly rolloutStep?: number;
+  readonly trafficPercent?: number;
   /** For approvals: when the approval stops being valid. */
   readonly expiresAt?: string;
   /** The refusal's error code (`gate.refused`). */

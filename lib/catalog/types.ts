@@ -166,6 +166,54 @@ export type ServiceConstraint =
   | readonly [string, 'CLUSTER' | 'GROUP_BY' | 'LIKE' | 'UNLIKE' | 'MAX_PER' | 'IS', string]
   | readonly [string, 'GROUP_BY'];
 
+/** Today's release: Marathon's rolling restart of the one app `/<env>/<name>` (its `upgradeStrategy`). */
+export interface RollingStrategy {
+  readonly kind: 'rolling';
+}
+
+/**
+ * The fields blue/green and canary share: both run two apps, `/<env>/<name>-blue` and `/<env>/<name>-green`, behind
+ * one marathon-lb virtual host, with marathon-lb's `HAPROXY_DEPLOYMENT_*` labels (as its `zdd.py` does).
+ * @see reference/marathon-api/SEMANTICS.md §15
+ */
+interface TwoColourStrategy {
+  /**
+   * marathon-lb's `HAPROXY_DEPLOYMENT_ALT_PORT`: the service port the colours alternate with the service's first
+   * `servicePort`, so the two apps never hold the same service port. Must differ from every port of the service.
+   */
+  readonly altPort: number;
+  /**
+   * How long the old colour keeps running (scaled, drained, not serving) after a release reaches 100 %, so that going
+   * back is a switch (`deploy abort`), not a deploy. 0 removes it at once. @default 30
+   */
+  readonly keepOldMinutes?: number;
+}
+
+/** The new colour beside the old at full size; traffic moves once it is healthy and its smoke test passes. */
+export interface BlueGreenStrategy extends TwoColourStrategy {
+  readonly kind: 'blueGreen';
+}
+
+/** One canary step: the share of instances on the new colour, then what lets the release go on. */
+export interface CanaryStep {
+  /** Percent of the instances (and so of the requests) on the new colour, 1-100; the last step is 100. */
+  readonly percent: number;
+  /**
+   * After the step's analysis passes: wait this many minutes (the analysis runs again at the end), or wait for
+   * `deploy promote`. The last step has none. @default 'promote'
+   */
+  readonly pause?: { readonly minutes: number } | 'promote';
+}
+
+/** Instances moved to the new colour in steps (e.g. 10 %, 50 %, 100 %), with a pause or a promote between steps. */
+export interface CanaryStrategy extends TwoColourStrategy {
+  readonly kind: 'canary';
+  readonly steps: readonly CanaryStep[];
+}
+
+/** How a release reaches traffic. Staging releases the same way as production. @default { kind: 'rolling' } */
+export type ReleaseStrategy = RollingStrategy | BlueGreenStrategy | CanaryStrategy;
+
 /** What a service owner writes in `services/<name>.ts`. Everything else has a default. */
 export interface ServiceDefinition {
   /** Service name: lower-case letters, digits and `-` (it becomes the Marathon id `/<env>/<name>`). */
@@ -234,6 +282,11 @@ export interface ServiceDefinition {
    * @see reference/marathon-api/SEMANTICS.md §9
    */
   readonly upgradeStrategy?: { readonly minimumHealthCapacity: number; readonly maximumOverCapacity: number };
+  /**
+   * How a release reaches traffic: `rolling` (Marathon's rolling restart), `blueGreen` or `canary` (two colours
+   * behind marathon-lb; need `virtualHost` and a fixed `servicePort` on the first port). @default { kind: 'rolling' }
+   */
+  readonly strategy?: ReleaseStrategy;
   /** Command override for an image (`cmd`); an artifact names its command in `package`. @default - the image's entrypoint */
   readonly cmd?: string;
   /**
@@ -270,6 +323,8 @@ export const SERVICE_DEFAULTS = {
   upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
   fourEyes: true,
   approvalTtlHours: 24,
+  strategy: { kind: 'rolling' } as ReleaseStrategy,
+  keepOldMinutes: 30,
 } as const;
 
 /** Identity function that gives a service file its type checking and editor hints. */
@@ -309,4 +364,9 @@ export function buildCommand(build: ServiceBuild): string | undefined {
 /** The ports of a service, defaulted by the kind of package. */
 export function portsOf(def: ServiceDefinition): readonly ServicePort[] {
   return def.ports ?? (packageOf(def).kind === 'artifact' ? SERVICE_DEFAULTS.artifactPorts : SERVICE_DEFAULTS.ports);
+}
+
+/** How a service is released: its `strategy`, or a rolling restart. */
+export function strategyOf(def: ServiceDefinition): ReleaseStrategy {
+  return def.strategy ?? SERVICE_DEFAULTS.strategy;
 }

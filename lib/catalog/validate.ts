@@ -4,6 +4,7 @@ import { renderMarathonApp } from '../marathon/render';
 import { imageReferenceProblem } from '../docker/reference';
 import { artifactFile, baseName } from './artifact';
 import { checkServiceTypes } from './types-check';
+import { validateStrategy } from './validate-strategy';
 import { ENVIRONMENTS, HttpHealthCheck, instancesFor, packageOf, portsOf, ServiceDefinition, ServiceHealthCheck } from './types';
 
 type Add = (field: string, value: unknown, message: string) => void;
@@ -47,6 +48,7 @@ export function validateService(def: ServiceDefinition, options: ValidateOptions
   const ports = validatePorts(def, add);
   if (def.healthCheck) validateHealthCheck(def.healthCheck, ports.length, add);
   validatePackage(def, add);
+  validateStrategy(def, add);
   validateEnvironment(def, add);
   validateReview(def, add);
   // The Marathon rules, on what will really be sent (both environments; the package reference does not affect validity).

@@ -301,6 +301,65 @@ export class MarathonClient {
     return parseDeploymentRef(res, 'PUT app version');
   }
 
+  /**
+   * Creates an app (`POST /v2/apps`); Marathon answers 409 when the id exists, so two callers cannot both create it.
+   * Never retried once it may have arrived.
+   */
+  async createApp(app: MarathonAppDefinition): Promise<DeploymentRef> {
+    const res = await this.request({ method: 'POST', path: '/v2/apps', body: app, idempotent: false });
+    const b = record(res.body ?? {});
+    const deploymentId =
+      (Array.isArray(b.deployments) ? str(record(b.deployments[0] ?? {}).id) : undefined) ?? res.headers.get('marathon-deployment-id');
+    if (!deploymentId) {
+      throw new C2CError('MARATHON_BAD_RESPONSE', "Marathon's answer to POST /v2/apps has no deployment id", {
+        hint: 'is the URL really Marathon (and its path prefix right)?',
+      });
+    }
+    return { deploymentId, version: str(b.version) ?? '' };
+  }
+
+  /**
+   * Scales an app (`PUT /v2/apps/{id}` with only `instances`, a partial update: Marathon keeps the definition and makes a
+   * scale deployment, §7). Idempotent.
+   */
+  async scaleApp(id: string, instances: number, options: { force?: boolean } = {}): Promise<DeploymentRef> {
+    const res = await this.request({
+      method: 'PUT',
+      path: `/v2/apps${appPath(id)}`,
+      query: { force: options.force ? 'true' : undefined },
+      body: { instances },
+      idempotent: true,
+    });
+    return parseDeploymentRef(res, 'PUT app instances');
+  }
+
+  /**
+   * Kills the given tasks and, with `scale`, lowers their apps' instance counts by as many (`POST /v2/tasks/delete`,
+   * as marathon-lb's `zdd.py` kills drained tasks). Never retried once it may have arrived.
+   */
+  async killTasks(ids: readonly string[], options: { scale?: boolean } = {}): Promise<void> {
+    await this.request({
+      method: 'POST',
+      path: '/v2/tasks/delete',
+      query: { scale: options.scale ? 'true' : undefined },
+      body: { ids },
+      idempotent: false,
+    });
+  }
+
+  /** Deletes an app and its tasks (`DELETE /v2/apps/{id}`); an app that does not exist is not an error (null). */
+  async deleteApp(id: string, options: { force?: boolean } = {}): Promise<DeploymentRef | null> {
+    const res = await this.request({
+      method: 'DELETE',
+      path: `/v2/apps${appPath(id)}`,
+      query: { force: options.force ? 'true' : undefined },
+      idempotent: false,
+      ok: [404],
+    });
+    if (res.status === 404) return null;
+    return parseDeploymentRef(res, 'DELETE app');
+  }
+
   /** Stored versions, newest first (Marathon does not guarantee any order, §8). Not a deployment history. */
   async listVersions(id: string): Promise<string[]> {
     const res = await this.request({ method: 'GET', path: `/v2/apps${appPath(id)}/versions`, idempotent: true });
