@@ -59,9 +59,9 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
       image: 'node:20',
       real: 'Debian 12 (buildpack-deps) with Node.js 20: git, curl, wget, make, gcc, python3, ...',
       standIn: `${STAND_IN_PREFIX}node:${nodeVersion}`,
-      contains: `${DEBIAN_BASE}; node ${nodeVersion}, npm, npx; git, curl, make`,
+      contains: `${DEBIAN_BASE}; node ${nodeVersion}, npm, npx; git (without its remote helpers: no clone or fetch over HTTPS), curl, make`,
       lacks: 'gcc, g++, python3, wget, ssh and the other buildpack-deps packages: a build.sh that needs them fails here only',
-      recipe: { bins: [...SHELL_TOOLS, '/usr/bin/git', '/usr/bin/curl', '/usr/bin/make'], dirs: ['/usr/lib/git-core', '/etc/ssl/certs'], node: true },
+      recipe: { bins: [...SHELL_TOOLS, '/usr/bin/git', '/usr/bin/curl', '/usr/bin/make'], dirs: ['/etc/ssl/certs'], node: true },
     },
     {
       image: 'gcr.io/cloud-builders/docker',
