@@ -4,7 +4,7 @@
 // stand-in (lib/cloudbuild). Thin CLI: parse, one call, print.
 import { Command } from 'commander';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findRepoRoot } from '../constructs/settings';
 import { C2CError } from '../lib/errors';
@@ -98,6 +98,7 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
       substitutions,
       secrets,
       standInEnv: { C2C_METADATA_URL: google.url, C2C_STORAGE_URL: google.url },
+      mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
       signal,
       onEvent: (e) => (e.type === 'finished' && !opts.json ? io.out(stepLine(e.result)) : undefined),
     });

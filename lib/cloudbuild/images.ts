@@ -14,7 +14,10 @@ export interface StandInRecipe {
   readonly dirs?: readonly string[];
   /** Links to make: `[link, target]`. */
   readonly links?: readonly (readonly [string, string])[];
-  /** Ship this machine's Node runtime (at `/usr/local/bin/node`, as the Node images have it) and npm. */
+  /**
+   * Ship this machine's Node runtime (at `/usr/local/bin/node`, as the Node images have it) and npm, with npm's global
+   * config set to `offline` against the cache the runner mounts at `/root/.npm` (the registry cannot be reached here).
+   */
   readonly node?: boolean;
 }
 
@@ -51,7 +54,7 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
       image: 'node:20-slim',
       real: 'Debian 12 slim with Node.js 20 and npm (no git, no curl, no wget, no compiler)',
       standIn: `${STAND_IN_PREFIX}node-slim:${nodeVersion}`,
-      contains: `${DEBIAN_BASE}; node ${nodeVersion} (this machine's), npm, npx`,
+      contains: `${DEBIAN_BASE}; node ${nodeVersion} (this machine's), npm, npx (offline, against this machine's npm cache)`,
       lacks: 'perl-base and the Debian package tools (apt, dpkg); no step uses them',
       recipe: { bins: SHELL_TOOLS, node: true },
     },
@@ -59,7 +62,7 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
       image: 'node:20',
       real: 'Debian 12 (buildpack-deps) with Node.js 20: git, curl, wget, make, gcc, python3, ...',
       standIn: `${STAND_IN_PREFIX}node:${nodeVersion}`,
-      contains: `${DEBIAN_BASE}; node ${nodeVersion}, npm, npx; git (without its remote helpers: no clone or fetch over HTTPS), curl, make`,
+      contains: `${DEBIAN_BASE}; node ${nodeVersion}, npm, npx (offline, this machine's npm cache); git (without its remote helpers: no clone or fetch over HTTPS), curl, make`,
       lacks: 'gcc, g++, python3, wget, ssh and the other buildpack-deps packages: a build.sh that needs them fails here only',
       recipe: { bins: [...SHELL_TOOLS, '/usr/bin/git', '/usr/bin/curl', '/usr/bin/make'], dirs: ['/etc/ssl/certs'], node: true },
     },

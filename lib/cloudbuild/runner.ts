@@ -51,6 +51,8 @@ export interface RunOptions {
    * Google (`C2C_METADATA_URL`, `C2C_STORAGE_URL`); Cloud Build sets none of them.
    */
   readonly standInEnv?: Readonly<Record<string, string>>;
+  /** More bind mounts (`host:container[:ro]`) for every step: the CLI mounts this machine's npm cache at /root/.npm. */
+  readonly mounts?: readonly string[];
   /** The image table. @default imageTable() */
   readonly images?: readonly ImageRow[];
   readonly signal?: AbortSignal;
@@ -223,6 +225,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
   const args = [
     'run', '--rm', '--name', name, '--label', `${STEP_LABEL}=${options.context.buildId}`,
     '--network', 'host', '-v', `${options.workspace}:/workspace`, '-v', '/var/run/docker.sock:/var/run/docker.sock',
+    ...(options.mounts ?? []).flatMap((m) => ['-v', m]),
     '-w', step.dir, ...envArgs, ...(step.entrypoint ? ['--entrypoint', step.entrypoint] : []), image, ...step.args,
   ]; // prettier-ignore
   const timeoutMs = step.timeoutMs;

@@ -53,6 +53,8 @@ export async function writeStandInRootfs(root: string, recipe: StandInRecipe): P
     cpSync(npmDir(), join(root, 'usr/local/lib/node_modules/npm'), { recursive: true });
     symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(root, 'usr/local/bin/npm'));
     symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(root, 'usr/local/bin/npx'));
+    mkdirSync(join(root, 'usr/local/etc'), { recursive: true });
+    writeFileSync(join(root, 'usr/local/etc/npmrc'), 'offline=true\ncache=/root/.npm\n');
   }
   for (const [link, target] of recipe.links ?? []) symlinkSync(target, join(root, link));
   mkdirSync(join(root, 'etc'), { recursive: true });
