@@ -30,7 +30,8 @@ async function outdir(root: string): Promise<string> {
   if (synthIsStale(root, dir)) {
     io.err('pipeline: cdktf.out is older than the sources; synthesizing ...');
     const r = await execCommand('npm', ['run', '--silent', 'synth'], { cwd: root, timeoutMs: 300_000 });
-    if (r.code !== 0) throw new C2CError('BUILD_FAILED', `npm run synth failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    if (r.code !== 0)
+      throw new C2CError('BUILD_FAILED', `npm run synth failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
   }
   return dir;
 }
@@ -55,7 +56,8 @@ function parseSubstitutions(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs) {
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/s.exec(p);
-    if (!m) throw new C2CError('USAGE', `--substitution '${p}' is not KEY=VALUE`, { hint: 'e.g. --substitution _PLAN_OBJECT=plans/x.json' });
+    if (!m)
+      throw new C2CError('USAGE', `--substitution '${p}' is not KEY=VALUE`, { hint: 'e.g. --substitution _PLAN_OBJECT=plans/x.json' });
     out[m[1]] = m[2];
   }
   return out;
@@ -71,7 +73,14 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
   const trigger = findTrigger(await outdir(root), name);
   const source = resolve(opts.source);
   const commit = opts.commit ?? (await execCommand('git', ['rev-parse', 'HEAD'], { cwd: source })).stdout.trim() ?? '';
-  const context = { projectId: trigger.project, location: trigger.location, buildId: `local-${Date.now().toString(36)}`, triggerName: trigger.name, commitSha: commit || '0'.repeat(40), branchName: 'main' };
+  const context = {
+    projectId: trigger.project,
+    location: trigger.location,
+    buildId: `local-${Date.now().toString(36)}`,
+    triggerName: trigger.name,
+    commitSha: commit || '0'.repeat(40),
+    branchName: 'main',
+  };
   const substitutions = parseSubstitutions(opts.substitution);
   for (const [key, value] of Object.entries(trigger.build.substitutions ?? {})) {
     if (key in substitutions || !/^\$\(body\.|<unresolved /.test(value)) continue;
@@ -81,13 +90,19 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
   const prepared = prepareBuild(trigger.build, { context, substitutions });
   if (opts.dryRun) {
     if (opts.json) io.out(JSON.stringify({ trigger: trigger.name, steps: prepared }, null, 1));
-    else for (const s of prepared) io.out(`${s.key.padEnd(26)} after [${s.after.join(', ')}]  ${'image' in s.standIn ? s.standIn.image : `not runnable here: ${s.standIn.notRunnable}`}`);
+    else
+      for (const s of prepared)
+        io.out(
+          `${s.key.padEnd(26)} after [${s.after.join(', ')}]  ${'image' in s.standIn ? s.standIn.image : `not runnable here: ${s.standIn.notRunnable}`}`,
+        );
     return 0;
   }
   const engine = await probeDockerEngine();
-  if (!engine.available) throw new C2CError('DOCKER_NOT_FOUND', `cannot run ${name}: ${engine.reason}`, { hint: 'start the engine, or use --dry-run' });
+  if (!engine.available)
+    throw new C2CError('DOCKER_NOT_FOUND', `cannot run ${name}: ${engine.reason}`, { hint: 'start the engine, or use --dry-run' });
   const secrets = await readSecrets(resolve(opts.secrets), trigger.build.availableSecrets?.secretManager ?? []);
-  for (const image of new Set(prepared.flatMap((s) => ('image' in s.standIn ? [s.image] : [])))) await ensureStandInImage(imageRowFor(image, imageTable())!);
+  for (const image of new Set(prepared.flatMap((s) => ('image' in s.standIn ? [s.image] : []))))
+    await ensureStandInImage(imageRowFor(image, imageTable())!);
   const work = mkdtempSync(join(tmpdir(), 'c2c-pipeline-'));
   const google = await startGoogleStandIn(join(work, 'google'));
   try {
@@ -127,7 +142,9 @@ function report(name: string, result: BuildResult): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const program = new Command('pipeline').description("Run the synthesized Cloud Build triggers' builds on this machine").addHelpText('after', EXIT_CODES);
+  const program = new Command('pipeline')
+    .description("Run the synthesized Cloud Build triggers' builds on this machine")
+    .addHelpText('after', EXIT_CODES);
   let action: () => Promise<number> = async () => 0;
   program
     .command('list')

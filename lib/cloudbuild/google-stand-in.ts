@@ -49,7 +49,8 @@ export async function startGoogleStandIn(dir: string): Promise<GoogleStandIn> {
   const builds = new Map<string, { project: string; location: string; record: CloudBuildBuild }>();
   const latest = new Map<string, number>();
   let generation = 1_700_000_000_000_000;
-  const objectFile = (bucket: string, name: string, gen: number) => join(dir, encodeURIComponent(bucket), `${encodeURIComponent(name)}#${gen}`);
+  const objectFile = (bucket: string, name: string, gen: number) =>
+    join(dir, encodeURIComponent(bucket), `${encodeURIComponent(name)}#${gen}`);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -91,20 +92,30 @@ export async function startGoogleStandIn(dir: string): Promise<GoogleStandIn> {
   const approve = async (req: IncomingMessage, res: ServerResponse, b: { record: CloudBuildBuild }, caller: string) => {
     if (caller === 'build') return send(res, 403, { error: { code: 403, message: 'the build cannot approve itself' } });
     if (b.record.approval?.state !== 'PENDING') return send(res, 400, { error: { code: 400, message: 'build is not pending approval' } });
-    const req_ = JSON.parse((await body(req)).toString() || '{}') as { approvalResult?: { decision?: 'APPROVED' | 'REJECTED'; comment?: string } };
+    const req_ = JSON.parse((await body(req)).toString() || '{}') as {
+      approvalResult?: { decision?: 'APPROVED' | 'REJECTED'; comment?: string };
+    };
     const decision = req_.approvalResult?.decision;
-    if (decision !== 'APPROVED' && decision !== 'REJECTED') return send(res, 400, { error: { code: 400, message: 'approvalResult.decision must be APPROVED or REJECTED' } });
+    if (decision !== 'APPROVED' && decision !== 'REJECTED')
+      return send(res, 400, { error: { code: 400, message: 'approvalResult.decision must be APPROVED or REJECTED' } });
     b.record = {
       ...b.record,
       approval: {
         state: decision,
-        result: { approverAccount: caller, approvalTime: new Date().toISOString(), decision, ...(req_.approvalResult?.comment ? { comment: req_.approvalResult.comment } : {}) },
+        result: {
+          approverAccount: caller,
+          approvalTime: new Date().toISOString(),
+          decision,
+          ...(req_.approvalResult?.comment ? { comment: req_.approvalResult.comment } : {}),
+        },
       },
     };
     send(res, 200, { done: true, response: b.record });
   };
 
-  const server = createServer((req, res) => void handle(req, res).catch((e: Error) => send(res, 500, { error: { code: 500, message: e.message } })));
+  const server = createServer(
+    (req, res) => void handle(req, res).catch((e: Error) => send(res, 500, { error: { code: 500, message: e.message } })),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   server.unref();
   return {

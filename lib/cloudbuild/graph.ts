@@ -33,7 +33,8 @@ export function stepGraph(steps: readonly GraphStep[]): GraphNode[] {
   const seen = new Map<string, number>();
   return steps.map((step, index) => {
     const key = stepKey(step, index);
-    if (step.id === '-') throw invalidStep(index, key, `the ID cannot be "-", which is reserved as a dependency for build steps that should run first`);
+    if (step.id === '-')
+      throw invalidStep(index, key, `the ID cannot be "-", which is reserved as a dependency for build steps that should run first`);
     let after: number[];
     if (step.waitFor === undefined || step.waitFor.length === 0) {
       after = Array.from({ length: index }, (_, i) => i);
@@ -42,7 +43,8 @@ export function stepGraph(steps: readonly GraphStep[]): GraphNode[] {
       for (const dep of step.waitFor) {
         if (dep === '-') continue;
         const at = seen.get(dep);
-        if (at === undefined) throw invalidStep(index, key, `waitFor "${dep}" names no earlier step; a step can only wait for steps defined before it`);
+        if (at === undefined)
+          throw invalidStep(index, key, `waitFor "${dep}" names no earlier step; a step can only wait for steps defined before it`);
         after.push(at);
       }
     }

@@ -68,7 +68,7 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
     },
     {
       image: 'gcr.io/cloud-builders/docker',
-      real: 'Ubuntu with the docker CLI (talks to the build host\'s engine through /var/run/docker.sock)',
+      real: "Ubuntu with the docker CLI (talks to the build host's engine through /var/run/docker.sock)",
       standIn: `${STAND_IN_PREFIX}docker-builder:1`,
       contains: `${DEBIAN_BASE}; the docker CLI (this machine's, static)`,
       lacks: 'the Ubuntu package set beyond the shell tools; no node, no git',

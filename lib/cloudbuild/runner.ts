@@ -104,7 +104,10 @@ function prepareStep(
   const secretEnv = [...(build.options?.secretEnv ?? []), ...(step.secretEnv ?? [])];
   for (const name of secretEnv) {
     if (!available.has(name))
-      throw new C2CError('BUILD_INVALID', `invalid build: step "${node.key}" has secretEnv "${name}", which availableSecrets does not define`);
+      throw new C2CError(
+        'BUILD_INVALID',
+        `invalid build: step "${node.key}" has secretEnv "${name}", which availableSecrets does not define`,
+      );
   }
   const image = sub(step.name);
   const args = (step.args ?? []).map(sub);
@@ -168,11 +171,17 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
         if (results.has(step.key) || running.has(step.key)) continue;
         const deps = step.after.map((k) => results.get(k));
         if (deps.some((d) => d === undefined)) {
-          if (deps.some((d) => d && d.status !== 'ok')) finish({ key: step.key, image: step.image, status: 'not run', reason: notRunReason(step, results) });
+          if (deps.some((d) => d && d.status !== 'ok'))
+            finish({ key: step.key, image: step.image, status: 'not run', reason: notRunReason(step, results) });
           continue;
         }
         if (deps.some((d) => d!.status !== 'ok') || stop.signal.aborted) {
-          finish({ key: step.key, image: step.image, status: 'not run', reason: notRunReason(step, results) ?? String(stop.signal.reason) });
+          finish({
+            key: step.key,
+            image: step.image,
+            status: 'not run',
+            reason: notRunReason(step, results) ?? String(stop.signal.reason),
+          });
           continue;
         }
         if ('notRunnable' in step.standIn) {
@@ -249,7 +258,8 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
   const seconds = (Date.now() - started) / 1000;
   if (code === 0) return { key: step.key, image: step.image, status: 'ok', seconds };
   const logTail = tail(redact(log, secrets), options.logLines ?? 20);
-  if (timedOut) return { key: step.key, image: step.image, status: 'timeout', seconds, logTail, reason: `timed out after ${timeoutMs! / 1000}s` };
+  if (timedOut)
+    return { key: step.key, image: step.image, status: 'timeout', seconds, logTail, reason: `timed out after ${timeoutMs! / 1000}s` };
   if (stop.aborted) return { key: step.key, image: step.image, status: 'cancelled', seconds, logTail, reason: String(stop.reason) };
   return { key: step.key, image: step.image, status: 'failed', seconds, logTail, reason: `exited ${code}` };
 }

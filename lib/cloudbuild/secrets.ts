@@ -17,9 +17,13 @@ export interface SecretManagerSecret {
 export function secretName(versionName: string): string {
   const m = /^projects\/[^/]+\/secrets\/([A-Za-z0-9_-]+)\/versions\/[^/]+$/.exec(versionName);
   if (!m) {
-    throw new C2CError('BUILD_INVALID', `invalid build: availableSecrets version name '${versionName}' is not projects/PROJECT/secrets/NAME/versions/VERSION`, {
-      hint: 'fix the version name in the trigger (synthesize again after the platform is applied)',
-    });
+    throw new C2CError(
+      'BUILD_INVALID',
+      `invalid build: availableSecrets version name '${versionName}' is not projects/PROJECT/secrets/NAME/versions/VERSION`,
+      {
+        hint: 'fix the version name in the trigger (synthesize again after the platform is applied)',
+      },
+    );
   }
   return m[1];
 }
@@ -36,9 +40,13 @@ export async function readSecrets(dir: string, secrets: readonly SecretManagerSe
     try {
       value = await readFile(file, 'utf8');
     } catch {
-      throw new C2CError('SECRET_NOT_FOUND', `secret ${s.versionName} (for ${s.env}) is not in the local secret store: ${file} does not exist`, {
-        hint: `write its value to ${file} (one file per secret), or pass another store with --secrets DIR`,
-      });
+      throw new C2CError(
+        'SECRET_NOT_FOUND',
+        `secret ${s.versionName} (for ${s.env}) is not in the local secret store: ${file} does not exist`,
+        {
+          hint: `write its value to ${file} (one file per secret), or pass another store with --secrets DIR`,
+        },
+      );
     }
     out.set(s.env, value.replace(/\r?\n$/, ''));
   }

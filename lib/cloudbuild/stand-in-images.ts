@@ -83,7 +83,9 @@ export async function ensureStandInImage(row: ImageRow, options: { force?: boole
   const tarFile = `${root}.tar`;
   try {
     await writeStandInRootfs(root, row.recipe);
-    const tar = await execCommand('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', tarFile, '.'], { timeoutMs: 300_000 });
+    const tar = await execCommand('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', tarFile, '.'], {
+      timeoutMs: 300_000,
+    });
     if (tar.code !== 0) throw new C2CError('DOCKER_BUILD_FAILED', `could not pack the stand-in of ${row.image}: ${tar.stderr.trim()}`);
     const changes = [
       'ENV PATH=/usr/local/bin:/usr/bin:/bin',

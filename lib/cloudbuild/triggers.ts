@@ -24,7 +24,8 @@ export interface ReadTrigger extends SynthesizedTrigger {
 
 function readStacks(outdir: string): Stacks {
   const dir = join(outdir, 'stacks');
-  if (!existsSync(dir)) throw new C2CError('TRIGGER_NOT_FOUND', `${dir} does not exist: nothing is synthesized`, { hint: 'run npm run synth' });
+  if (!existsSync(dir))
+    throw new C2CError('TRIGGER_NOT_FOUND', `${dir} does not exist: nothing is synthesized`, { hint: 'run npm run synth' });
   const stacks = new Map<string, Json>();
   for (const name of readdirSync(dir).sort()) {
     const file = join(dir, name, 'cdk.tf.json');
@@ -71,10 +72,12 @@ function resolveExpression(expr: string, stack: string, stacks: Stacks, depth = 
   if (!m) return undefined;
   const res = ((doc.resource as Json | undefined)?.[m[1]] as Json | undefined)?.[m[2]] as Json | undefined;
   if (!res) return undefined;
-  const attr = (name: string) => (typeof res[name] === 'string' ? resolveString(res[name] as string, stack, stacks, depth + 1).text : undefined);
+  const attr = (name: string) =>
+    typeof res[name] === 'string' ? resolveString(res[name] as string, stack, stacks, depth + 1).text : undefined;
   if (m[3] !== 'id' && typeof res[m[3]] === 'string') return attr(m[3]);
   if (m[1] === 'google_secret_manager_secret' && m[3] === 'id') return `projects/${attr('project')}/secrets/${attr('secret_id')}`;
-  if (m[1] === 'google_cloudbuild_worker_pool' && m[3] === 'id') return `projects/${attr('project')}/locations/${attr('location')}/workerPools/${attr('name')}`;
+  if (m[1] === 'google_cloudbuild_worker_pool' && m[3] === 'id')
+    return `projects/${attr('project')}/locations/${attr('location')}/workerPools/${attr('name')}`;
   if (m[1] === 'google_pubsub_topic' && m[3] === 'id') return `projects/${attr('project')}/topics/${attr('name')}`;
   return undefined;
 }
@@ -119,7 +122,11 @@ function readBuild(raw: Json, resolve: (s: string) => string): Build {
       ...(opt.secret_env ? { secretEnv: list<string>(opt.secret_env) } : {}),
     },
     ...(secrets.length > 0
-      ? { availableSecrets: { secretManager: secrets.map((s) => ({ env: s.env as string, versionName: resolve(s.version_name as string) })) } }
+      ? {
+          availableSecrets: {
+            secretManager: secrets.map((s) => ({ env: s.env as string, versionName: resolve(s.version_name as string) })),
+          },
+        }
       : {}),
   };
 }
@@ -141,7 +148,8 @@ export function readTriggers(outdir: string): ReadTrigger[] {
       if (!raw) continue;
       const subs = Object.fromEntries(Object.entries((t.substitutions ?? {}) as Record<string, string>).map(([k, v]) => [k, resolve(v)]));
       const repo = block(t.repository_event_config);
-      const branch = (block(repo?.push)?.branch ?? block(repo?.pull_request)?.branch ?? block(t.source_to_build)?.ref) as string | undefined;
+      const branch = (block(repo?.push)?.branch ?? block(repo?.pull_request)?.branch ?? block(t.source_to_build)?.ref) as
+        string | undefined;
       const build = readBuild(raw, resolve);
       out.push({
         name: t.name as string,
@@ -168,7 +176,10 @@ export function findTrigger(outdir: string, name: string): ReadTrigger {
   const t = all.find((x) => x.name === name);
   if (!t) {
     throw new C2CError('TRIGGER_NOT_FOUND', `no synthesized trigger is named '${name}'`, {
-      hint: `run 'npm run pipeline -- list'; there are ${all.length} (${all.slice(0, 4).map((x) => x.name).join(', ')}, ...)`,
+      hint: `run 'npm run pipeline -- list'; there are ${all.length} (${all
+        .slice(0, 4)
+        .map((x) => x.name)
+        .join(', ')}, ...)`,
     });
   }
   return t;

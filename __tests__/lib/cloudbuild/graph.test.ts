@@ -18,17 +18,34 @@ describe('stepGraph', () => {
     ]);
   });
   it('waits only for the named steps', () => {
-    expect(after([{ id: 'a', waitFor: ['-'] }, { id: 'b', waitFor: ['-'] }, { id: 'c', waitFor: ['b'] }])[2]).toEqual(['c', [1]]);
+    expect(
+      after([
+        { id: 'a', waitFor: ['-'] },
+        { id: 'b', waitFor: ['-'] },
+        { id: 'c', waitFor: ['b'] },
+      ])[2],
+    ).toEqual(['c', [1]]);
   });
   it('groups steps that start together into waves', () => {
-    const g = stepGraph([{ id: 'build', waitFor: ['-'] }, { id: 'fetch', waitFor: ['-'] }, { id: 'deploy', waitFor: ['build', 'fetch'] }, { id: 'smoke', waitFor: ['deploy'] }]);
+    const g = stepGraph([
+      { id: 'build', waitFor: ['-'] },
+      { id: 'fetch', waitFor: ['-'] },
+      { id: 'deploy', waitFor: ['build', 'fetch'] },
+      { id: 'smoke', waitFor: ['deploy'] },
+    ]);
     expect(waves(g)).toEqual([[0, 1], [2], [3]]);
     expect(dependantsOf(g, 1)).toEqual([2, 3]);
   });
   it.each([
-    [[{ id: 'a', waitFor: ['b'] }, { id: 'b' }], 'invalid build: build step #0 - "a": waitFor "b" names no earlier step; a step can only wait for steps defined before it'],
+    [
+      [{ id: 'a', waitFor: ['b'] }, { id: 'b' }],
+      'invalid build: build step #0 - "a": waitFor "b" names no earlier step; a step can only wait for steps defined before it',
+    ],
     [[{ id: 'a' }, { id: 'a' }], 'invalid build: build step #1 - "a": the ID "a" is used by an earlier step; step IDs must be unique'],
-    [[{ id: '-' }], 'invalid build: build step #0 - "-": the ID cannot be "-", which is reserved as a dependency for build steps that should run first'],
+    [
+      [{ id: '-' }],
+      'invalid build: build step #0 - "-": the ID cannot be "-", which is reserved as a dependency for build steps that should run first',
+    ],
   ])('refuses an invalid graph (%#)', (steps, message) => {
     expect(() => stepGraph(steps)).toThrow(new C2CError('BUILD_INVALID', message));
   });

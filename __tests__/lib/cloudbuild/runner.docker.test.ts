@@ -22,12 +22,21 @@ let n = 0;
 function options(extra: Partial<RunOptions> = {}): RunOptions {
   const workspace = join(dir, `ws-${++n}`);
   mkdirSync(workspace, { recursive: true });
-  return { workspace, context: { projectId: 'p', buildId: `test-${process.pid}-${n}`, location: 'europe-west1', commitSha: 'abcdef0123456789' }, ...extra };
+  return {
+    workspace,
+    context: { projectId: 'p', buildId: `test-${process.pid}-${n}`, location: 'europe-west1', commitSha: 'abcdef0123456789' },
+    ...extra,
+  };
 }
 
 beforeAll(async () => {
   writeFileSync(join(dir, 'bundle.cjs'), "console.log('deploy');\n");
-  Object.assign(process.env, { CDKTF_OUTDIR: outdir, C2C_DEPLOY_BUNDLE: join(dir, 'bundle.cjs'), C2C_STATE_BUCKET: 't', C2C_CLOUDBUILD_CONNECTION: 'gh' });
+  Object.assign(process.env, {
+    CDKTF_OUTDIR: outdir,
+    C2C_DEPLOY_BUNDLE: join(dir, 'bundle.cjs'),
+    C2C_STATE_BUCKET: 't',
+    C2C_CLOUDBUILD_CONNECTION: 'gh',
+  });
   jest.isolateModules(() => require('../../../main'));
   process.env = saved;
   triggers = readTriggers(outdir);
@@ -62,7 +71,13 @@ it('stops the dependants of a failing step and the steps after it, and shows its
   const build: Build = {
     steps: [
       { id: 'write', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'echo shared > /workspace/f'], waitFor: ['-'] },
-      { id: 'fail', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'cat /workspace/f; echo "it broke here"; exit 3'], waitFor: ['write'] },
+      {
+        id: 'fail',
+        name: STEP_IMAGES.deploy,
+        entrypoint: 'bash',
+        args: ['-c', 'cat /workspace/f; echo "it broke here"; exit 3'],
+        waitFor: ['write'],
+      },
       { id: 'after-fail', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'touch /workspace/ran'], waitFor: ['fail'] },
       { id: 'last', name: STEP_IMAGES.deploy, entrypoint: 'true' },
     ],
@@ -80,7 +95,9 @@ it('stops the dependants of a failing step and the steps after it, and shows its
 });
 
 it('fails a step whose image lacks the tool it calls (git in the slim Node image), as in Cloud Build', async () => {
-  const build: Build = { steps: [{ id: 'author', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'set -e; git log -1 --format=%ae'] }] };
+  const build: Build = {
+    steps: [{ id: 'author', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'set -e; git log -1 --format=%ae'] }],
+  };
   const r = await runBuild(build, options());
   expect(r.steps[0].status).toBe('failed');
   expect(r.steps[0].logTail).toMatch(/git: command not found/);
@@ -90,7 +107,9 @@ it("never shows a secret's value: passed through the environment, redacted from 
   const value = `s3cr3t-${process.pid}-value`;
   const build: Build = {
     availableSecrets: { secretManager: [{ env: 'TOKEN', versionName: 'projects/p/secrets/tok/versions/latest' }] },
-    steps: [{ id: 'leak', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'echo "token is $$TOKEN"; exit 1'], secretEnv: ['TOKEN'] }],
+    steps: [
+      { id: 'leak', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'echo "token is $$TOKEN"; exit 1'], secretEnv: ['TOKEN'] },
+    ],
   };
   const r = await runBuild(build, options({ secrets: new Map([['TOKEN', value]]) }));
   expect(r.steps[0].logTail).toBe('token is [secret TOKEN]');
@@ -107,7 +126,11 @@ it('the CLI names the failing step, shows its last log lines and exits 1', () =>
   const src = join(dir, 'failing-src');
   mkdirSync(src, { recursive: true });
   writeFileSync(join(src, 'Makefile'), 'all:\n\t@echo "unit test broke"; exit 1\n');
-  const r = spawnSync('node', ['scripts/run.mjs', 'scripts/pipeline', 'run', 'light-schedules-pr', '--source', src], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('node', ['scripts/run.mjs', 'scripts/pipeline', 'run', 'light-schedules-pr', '--source', src], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   expect(r.status).toBe(1);
   expect(r.stdout).toMatch(/^build +failed \d+\.\ds {2}\(exited 2\)$/m);
   expect(r.stderr).toContain('pipeline: light-schedules-pr: step build failed (exited 2); its last log lines:');
@@ -115,7 +138,8 @@ it('the CLI names the failing step, shows its last log lines and exits 1', () =>
 });
 
 it('the CLI refuses bad substitutions in Cloud Build words, and lists Terraform steps as not runnable', () => {
-  const cli = (...args: string[]) => spawnSync('node', ['scripts/run.mjs', 'scripts/pipeline', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const cli = (...args: string[]) =>
+    spawnSync('node', ['scripts/run.mjs', 'scripts/pipeline', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   const bad = cli('run', 'bulb-api-pr', '--substitution', '_NOT_USED=x', '--source', 'templates/service-repo');
   expect(bad.status).toBe(2);
   expect(bad.stderr).toContain('invalid build: key "_NOT_USED" in the substitution data is not matched in the template');

@@ -1,7 +1,14 @@
 import { C2CError } from '../../../lib/errors';
 import { builtInValues, checkSubstitutions, substitute } from '../../../lib/cloudbuild/substitute';
 
-const ctx = { projectId: 'acme', buildId: 'b-1', location: 'europe-west1', commitSha: '0123456789abcdef', branchName: 'main', repoFullName: 'acme/bulb' };
+const ctx = {
+  projectId: 'acme',
+  buildId: 'b-1',
+  location: 'europe-west1',
+  commitSha: '0123456789abcdef',
+  branchName: 'main',
+  repoFullName: 'acme/bulb',
+};
 
 function invalidMessage(fn: () => unknown): string {
   try {
