@@ -113,6 +113,7 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
       substitutions,
       secrets,
       standInEnv: { C2C_METADATA_URL: google.url, C2C_STORAGE_URL: google.url },
+      dockerEnv: { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST },
       mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
       signal,
       onEvent: (e) => (e.type === 'finished' && !opts.json ? io.out(stepLine(e.result)) : undefined),

@@ -53,6 +53,8 @@ export interface RunOptions {
   readonly standInEnv?: Readonly<Record<string, string>>;
   /** More bind mounts (`host:container[:ro]`) for every step: the CLI mounts this machine's npm cache at /root/.npm. */
   readonly mounts?: readonly string[];
+  /** Environment of the docker CLI itself (PATH, DOCKER_HOST); never passed to steps. @default - PATH=/usr/local/bin:/usr/bin:/bin */
+  readonly dockerEnv?: Readonly<Record<string, string | undefined>>;
   /** The image table. @default imageTable() */
   readonly images?: readonly ImageRow[];
   readonly signal?: AbortSignal;
@@ -224,7 +226,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
   const name = `c2c-step-${options.context.buildId}-${step.key.replace(/[^a-zA-Z0-9_.-]/g, '_')}`.slice(0, 120);
   const secrets = options.secrets ?? new Map<string, string>();
   // Secret values reach the container through the docker CLI's environment (`-e NAME`), never through argv.
-  const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST };
+  const childEnv: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.dockerEnv };
   const envArgs: string[] = [];
   for (const e of [...Object.entries(options.standInEnv ?? {}).map(([k, v]) => `${k}=${v}`), ...step.env]) envArgs.push('-e', e);
   for (const s of step.secretEnv) {
