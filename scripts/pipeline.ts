@@ -25,7 +25,10 @@ const EXIT_CODES =
   '\nExit codes: 0 every step ok; 1 a step failed (named), or no Docker engine; 2 bad usage, an unknown trigger or an invalid build' +
   ' (substitutions, waitFor); 4 every step that can run here passed and some cannot run here (listed); 130/143 interrupted.';
 
-async function outdir(root: string): Promise<string> {
+const OUTDIR_HELP = 'read the triggers from this synthesized app (default: ./cdktf.out, synthesized again when stale)';
+
+async function outdir(root: string, given?: string): Promise<string> {
+  if (given !== undefined) return resolve(given);
   const dir = join(root, 'cdktf.out');
   if (synthIsStale(root, dir)) {
     io.err('pipeline: cdktf.out is older than the sources; synthesizing ...');
@@ -36,14 +39,15 @@ async function outdir(root: string): Promise<string> {
   return dir;
 }
 
-async function list(json: boolean): Promise<number> {
-  const triggers = readTriggers(await outdir(findRepoRoot(__dirname)));
+async function list(json: boolean, given?: string): Promise<number> {
+  const triggers = readTriggers(await outdir(findRepoRoot(__dirname), given));
   if (json) io.out(JSON.stringify(triggers.map((t) => ({ name: t.name, stack: t.stack, event: t.event, steps: t.build.steps.length }))));
   else for (const t of triggers) io.out(`${t.name.padEnd(28)} ${t.stack.padEnd(26)} ${t.event}`);
   return 0;
 }
 
 interface RunOpts {
+  outdir?: string;
   substitution: string[];
   source: string;
   secrets: string;
@@ -70,7 +74,7 @@ function stepLine(r: StepResult): string {
 
 async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<number> {
   const root = findRepoRoot(__dirname);
-  const trigger = findTrigger(await outdir(root), name);
+  const trigger = findTrigger(await outdir(root, opts.outdir), name);
   const source = resolve(opts.source);
   const commit = opts.commit ?? (await execCommand('git', ['rev-parse', 'HEAD'], { cwd: source })).stdout.trim() ?? '';
   const context = {
@@ -151,7 +155,8 @@ async function main(argv: string[]): Promise<number> {
     .command('list')
     .description('one line per synthesized trigger: name, stack, event (pull request, push, manual approval, scheduled)')
     .option('--json', 'print JSON', false)
-    .action((o: { json: boolean }) => void (action = () => list(o.json)));
+    .option('--outdir <dir>', OUTDIR_HELP)
+    .action((o: { json: boolean; outdir?: string }) => void (action = () => list(o.json, o.outdir)));
   program
     .command('run <name>')
     .description("run a trigger's build: each step a container of its image's stand-in, /workspace shared")
@@ -159,6 +164,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--source <dir>', 'the checkout copied to /workspace (without node_modules, .git, cdktf.out, dist)', '.')
     .option('--secrets <dir>', 'the local secret store: one file per Secret Manager secret, named by its id', '.c2c-secrets')
     .option('--commit <sha>', '$COMMIT_SHA (default: git rev-parse HEAD of --source)')
+    .option('--outdir <dir>', OUTDIR_HELP)
     .option('--dry-run', 'check and show the steps, their order and images; run nothing', false)
     .option('--json', 'print the result as JSON', false)
     .addHelpText('after', EXIT_CODES)
