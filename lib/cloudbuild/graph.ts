@@ -61,24 +61,3 @@ function invalidStep(index: number, key: string, why: string): C2CError {
     hint: 'fix the step in the construct that writes it, then synthesize again',
   });
 }
-
-/** Every step that (directly or not) waits for step `index`. */
-export function dependantsOf(graph: readonly GraphNode[], index: number): number[] {
-  const out = new Set<number>();
-  for (const node of graph) {
-    if (node.after.some((a) => a === index || out.has(a))) out.add(node.index);
-  }
-  return [...out];
-}
-
-/**
- * The waves in which the steps can start when each takes the same time: steps in one wave run in parallel. For
- * `--dry-run` and the docs; the runner itself starts each step as soon as what it waits for is done.
- */
-export function waves(graph: readonly GraphNode[]): number[][] {
-  const level = new Map<number, number>();
-  for (const node of graph) level.set(node.index, node.after.length === 0 ? 0 : Math.max(...node.after.map((a) => level.get(a)! + 1)));
-  const out: number[][] = [];
-  for (const [index, l] of level) (out[l] ??= []).push(index);
-  return out;
-}

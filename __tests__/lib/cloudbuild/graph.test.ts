@@ -1,5 +1,5 @@
 import { C2CError } from '../../../lib/errors';
-import { dependantsOf, stepGraph, waves } from '../../../lib/cloudbuild/graph';
+import { stepGraph } from '../../../lib/cloudbuild/graph';
 
 const after = (steps: Parameters<typeof stepGraph>[0]) => stepGraph(steps).map((n) => [n.key, n.after]);
 
@@ -25,16 +25,6 @@ describe('stepGraph', () => {
         { id: 'c', waitFor: ['b'] },
       ])[2],
     ).toEqual(['c', [1]]);
-  });
-  it('groups steps that start together into waves', () => {
-    const g = stepGraph([
-      { id: 'build', waitFor: ['-'] },
-      { id: 'fetch', waitFor: ['-'] },
-      { id: 'deploy', waitFor: ['build', 'fetch'] },
-      { id: 'smoke', waitFor: ['deploy'] },
-    ]);
-    expect(waves(g)).toEqual([[0, 1], [2], [3]]);
-    expect(dependantsOf(g, 1)).toEqual([2, 3]);
   });
   it.each([
     [
