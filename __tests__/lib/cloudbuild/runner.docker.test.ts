@@ -126,7 +126,7 @@ it('the CLI names the failing step, shows its last log lines and exits 1', () =>
   const src = join(dir, 'failing-src');
   mkdirSync(src, { recursive: true });
   writeFileSync(join(src, 'Makefile'), 'all:\n\t@echo "unit test broke"; exit 1\n');
-  const r = spawnSync('node', ['scripts/run.mjs', 'scripts/pipeline', 'run', 'light-schedules-pr', '--source', src], {
+  const r = spawnSync('node', ['scripts/run.mjs', 'scripts/pipeline', 'run', 'light-schedules-pr', '--outdir', outdir, '--source', src], {
     cwd: root,
     encoding: 'utf8',
     timeout: 120_000,
@@ -140,10 +140,10 @@ it('the CLI names the failing step, shows its last log lines and exits 1', () =>
 it('the CLI refuses bad substitutions in Cloud Build words, and lists Terraform steps as not runnable', () => {
   const cli = (...args: string[]) =>
     spawnSync('node', ['scripts/run.mjs', 'scripts/pipeline', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  const bad = cli('run', 'bulb-api-pr', '--substitution', '_NOT_USED=x', '--source', 'templates/service-repo');
+  const bad = cli('run', 'bulb-api-pr', '--outdir', outdir, '--substitution', '_NOT_USED=x', '--source', 'templates/service-repo');
   expect(bad.status).toBe(2);
   expect(bad.stderr).toContain('invalid build: key "_NOT_USED" in the substitution data is not matched in the template');
-  const dry = cli('run', 'platform-push', '--dry-run');
+  const dry = cli('run', 'platform-push', '--outdir', outdir, '--dry-run');
   expect(dry.status).toBe(0);
   expect(dry.stdout).toMatch(/apply-staging-side .*not runnable here: terraform init needs the provider registry/);
 });
