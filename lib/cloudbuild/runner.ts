@@ -202,6 +202,7 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
       await Promise.race(running.values());
     }
   } finally {
+    await execCommand('docker', ['volume', 'rm', '-f', homeVolume(options.context.buildId)], { timeoutMs: 30_000 });
     clearTimeout(buildDeadline);
     options.signal?.removeEventListener('abort', onAbort);
   }
@@ -213,6 +214,11 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
     seconds: (Date.now() - started) / 1000,
     ...(failed ? { failed: failed.key } : {}),
   };
+}
+
+/** The build's `/builder/home` volume. */
+function homeVolume(buildId: string): string {
+  return `c2c-builder-home-${buildId.replace(/[^a-zA-Z0-9_.-]/g, '_')}`;
 }
 
 function notRunReason(step: PreparedStep, results: ReadonlyMap<string, StepResult>): string | undefined {
@@ -227,7 +233,8 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
   const secrets = options.secrets ?? new Map<string, string>();
   // Secret values reach the container through the docker CLI's environment (`-e NAME`), never through argv.
   const childEnv: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.dockerEnv };
-  const envArgs: string[] = [];
+  // As in Cloud Build: HOME is /builder/home, one volume kept across the build's steps (docker and git config).
+  const envArgs: string[] = ['-e', 'HOME=/builder/home'];
   for (const e of [...Object.entries(options.standInEnv ?? {}).map(([k, v]) => `${k}=${v}`), ...step.env]) envArgs.push('-e', e);
   for (const s of step.secretEnv) {
     childEnv[s] = secrets.get(s) ?? '';
@@ -236,7 +243,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
   const args = [
     'run', '--rm', '--name', name, '--label', `${STEP_LABEL}=${options.context.buildId}`,
     '--network', 'host', '-v', `${options.workspace}:/workspace`, '-v', '/var/run/docker.sock:/var/run/docker.sock',
-    ...(options.mounts ?? []).flatMap((m) => ['-v', m]),
+    '-v', `${homeVolume(options.context.buildId)}:/builder/home`, ...(options.mounts ?? []).flatMap((m) => ['-v', m]),
     '-w', step.dir, ...envArgs, ...(step.entrypoint ? ['--entrypoint', step.entrypoint] : []), image, ...step.args,
   ]; // prettier-ignore
   const timeoutMs = step.timeoutMs;

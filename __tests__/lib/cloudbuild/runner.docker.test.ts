@@ -67,15 +67,21 @@ it("runs the artifact service's pull-request trigger (make), and fails it when t
   expect(bad.steps[0].logTail).toContain('unit test broke: expected 3, got 4');
 });
 
-it('stops the dependants of a failing step and the steps after it, and shows its log', async () => {
+it('shares /workspace and /builder/home (HOME) between steps, stops the dependants of a failing step and the steps after it, and shows its log', async () => {
   const build: Build = {
     steps: [
-      { id: 'write', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'echo shared > /workspace/f'], waitFor: ['-'] },
+      {
+        id: 'write',
+        name: STEP_IMAGES.deploy,
+        entrypoint: 'bash',
+        args: ['-c', 'echo shared > /workspace/f; echo home > $$HOME/h'],
+        waitFor: ['-'],
+      },
       {
         id: 'fail',
         name: STEP_IMAGES.deploy,
         entrypoint: 'bash',
-        args: ['-c', 'cat /workspace/f; echo "it broke here"; exit 3'],
+        args: ['-c', 'cat /workspace/f $$HOME/h; echo "it broke here"; exit 3'],
         waitFor: ['write'],
       },
       { id: 'after-fail', name: STEP_IMAGES.deploy, entrypoint: 'bash', args: ['-c', 'touch /workspace/ran'], waitFor: ['fail'] },
@@ -90,7 +96,7 @@ it('stops the dependants of a failing step and the steps after it, and shows its
     ['last', 'not run'],
   ]);
   expect(r.failed).toBe('fail');
-  expect(r.steps[1].logTail).toBe('shared\nit broke here');
+  expect(r.steps[1].logTail).toBe('shared\nhome\nit broke here');
   expect(r.steps[1].reason).toBe('exited 3');
 });
 
