@@ -5,6 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { runCleanups } from './cleanup';
 import { main as deployBench } from './deploy';
 import { main as dockerBench } from './docker';
+import { main as executorBench } from './executor';
 import { main as localMarathonBench } from '@commit-to-cloud/local-marathon/bench';
 import { main as pipelineBench } from './pipeline';
 import { main as reportBench } from './report';
@@ -19,6 +20,7 @@ const suites: [string, () => Promise<void>][] = [
   ['report', reportBench],
   ['docker', dockerBench],
   ['rollout', rolloutBench],
+  ['executor', executorBench],
 ];
 
 async function run(): Promise<void> {

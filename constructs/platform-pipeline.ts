@@ -126,7 +126,15 @@ export class PlatformPipeline extends Construct {
       'CI=true',
       'TF_IN_AUTOMATION=1',
     ];
-    this.synth = bashStep('synth', STEP_IMAGES.node, 'set -euo pipefail\nnpm ci --no-audit --no-fund\nnpm run synth', ['-'], this.env);
+    // --ignore-scripts: no dependency's install script runs while GITHUB_TOKEN is in the step's environment (synth
+    // needs none: esbuild and swc load their platform packages without them; `npm run pipeline` found node-pty's).
+    this.synth = bashStep(
+      'synth',
+      STEP_IMAGES.node,
+      'set -euo pipefail\nnpm ci --no-audit --no-fund --ignore-scripts\nnpm run synth',
+      ['-'],
+      this.env,
+    );
     this.pullRequest = this.pullRequestTrigger();
     this.push = this.pushTrigger();
     this.apply = this.applyTrigger();
