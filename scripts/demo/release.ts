@@ -126,7 +126,7 @@ export async function promote(job: MainJob, b: Build, showDiff: boolean, tryAsAu
   if (tryAsAuthor && chat.messages.length > 0) {
     job.say(`    the reviewers' chat got (deploy plan --notify):`);
     for (const line of chat.messages[chat.messages.length - 1].split('\n')) job.say(`      | ${line}`);
-  } else job.say(`      (${lines.length - 1} fields; the whole diff is in ${job.rel(planFile)})`);
+  } else job.say(`      (${lines.length - 1} lines; the whole diff is in ${job.rel(planFile)})`);
   if (tryAsAuthor) {
     const self = await deploy(AUTHOR, ['approve', planFile]);
     job.say(`    ${AUTHOR} (the author) tries to approve it: exit ${self.exitCode}, ${firstLine(self.stderr).replace(/^deploy: /, '')}`);

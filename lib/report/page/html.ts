@@ -332,11 +332,11 @@ export async function renderPage(input: PageInput): Promise<string> {
 <body><header><h1>commit-to-cloud: the team's page</h1>
 <p class="muted">Written ${esc(input.generatedAt.toISOString())} by <code>deploy report --html</code>.</p>
 <p class="verify ${state.ok ? 'ok' : 'fail'}" id="verification">${esc(state.text)}</p>
-<nav><a href="#dora">DORA</a><a href="#fleet">Fleet</a><a href="#approvals">Waiting for approval</a><a href="#audit">Audit trail</a></nav></header>
+<nav><a href="#approvals">Waiting for approval</a><a href="#fleet">Fleet</a><a href="#dora">DORA</a><a href="#audit">Audit trail</a></nav></header>
 <main>
-${dora}
-${fleetSection(input.fleet, input.generatedAt.getTime())}
 ${pendingSection(input)}
+${fleetSection(input.fleet, input.generatedAt.getTime())}
+${dora}
 ${auditSection(input.audit)}
 </main></body></html>
 `;
