@@ -16,7 +16,8 @@ const stack = new PlatformStack(ws.app(), 'platform', {
   connection: 'github',
   platformRepo: 'acme-lighting/commit-to-cloud',
   stacks: [{ name: 'platform', side: 'production' }],
-  poolNetwork: 'projects/acme-net/global/networks/marathon',
+  poolNetwork: 'projects/acme-lighting-platform/global/networks/marathon',
+  githubPlan: 'team',
   auditReaders: ['group:sre@acme-lighting.example'],
   approverPrincipals: { 'user:ana@acme-lighting.example': ['user:ana@acme.com'], 'user:ben@acme-lighting.example': ['user:ben@acme.com'] },
 });
