@@ -9,6 +9,7 @@ import { ValidationError, Violation } from '../lib/errors';
 import { ProjectApis } from './project-apis';
 import { GithubPlan } from './settings';
 import { C2CStack, googleProvider } from './c2c-stack';
+import { TeamPage } from './team-page';
 import { DeployBucket, DeployBundle } from './deploy-bucket';
 import { BuildNotifier, NotifierKind } from './build-notifier';
 import { MarathonCredentials } from './marathon-credentials';
@@ -167,6 +168,8 @@ export class PlatformStack extends C2CStack {
   readonly notifier?: BuildNotifier;
   /** The scheduled reminder of production builds waiting for approval; with the notifier only. */
   readonly reminder?: ApprovalReminder;
+  /** The scheduled job that writes the team's page into the audit bucket. */
+  readonly page: TeamPage;
   /** What service stacks refer to: every field a Terraform reference into this stack. */
   readonly refs: PlatformRefs;
 
@@ -232,6 +235,7 @@ export class PlatformStack extends C2CStack {
     this.refs = this.serviceRefs(platform.project);
     this.pipeline = this.pipelineOf(props);
     this.reminder = this.reminderOf(props);
+    this.page = this.pageOf(props);
     new TerraformOutput(this, BUNDLE_OUTPUTS.object, { value: this.deployBucket.bundleObject.name });
     new TerraformOutput(this, BUNDLE_OUTPUTS.generation, { value: this.deployBucket.bundleGeneration });
   }
@@ -288,6 +292,24 @@ export class PlatformStack extends C2CStack {
       connection: props.connection,
       stacks: props.stacks,
       synthEnv: props.synthEnv,
+    });
+  }
+
+  /** The scheduled job that writes the team's page into the audit bucket. */
+  private pageOf(props: PlatformStackProps): TeamPage {
+    const { platform } = props;
+    return new TeamPage(this, 'page', {
+      project: platform.project,
+      region: platform.region,
+      repository: this.pipeline.repositoryId,
+      branch: this.pipeline.branch,
+      auditBucket: this.auditBucket.bucket.name,
+      deployBucket: this.deployBucket.bucket.name,
+      bundleObject: this.deployBucket.bundleObject.name,
+      bundleGeneration: this.deployBucket.bundleGeneration,
+      schedulerEmail: this.serviceAccounts.emails.scheduler,
+      schedulerMember: this.serviceAccounts.members.scheduler.member,
+      dependsOn: [this.pipeline.repository],
     });
   }
 

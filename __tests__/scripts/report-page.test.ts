@@ -103,7 +103,7 @@ describe("the team's page", () => {
   }, 30_000);
 
   it('lists the waiting plan: author, its commits (escaped), the flag, the leaf diff against production now, the approve command', () => {
-    const card = html.slice(html.indexOf('<section id="approvals">'), html.indexOf('<section id="audit">'));
+    const card = html.slice(html.indexOf('<section id="approvals">'), html.indexOf('<section id="fleet">'));
     expect(card).toContain('<h2>Waiting for approval (1)</h2>');
     expect(card).toContain(`by ${ANA} (signed)`);
     expect(card).toContain('6 commits in one release, more than 5');
@@ -114,7 +114,7 @@ describe("the team's page", () => {
   });
 
   it('shows the fleet with the approver of the last production deploy, and the log verified', () => {
-    const fleet = html.slice(html.indexOf('<section id="fleet">'), html.indexOf('<section id="approvals">'));
+    const fleet = html.slice(html.indexOf('<section id="fleet">'), html.indexOf('<section id="dora">'));
     expect(fleet).toContain('<td>web</td>');
     expect(fleet).toContain('<code>web:v1</code>');
     expect(fleet).toContain(`<td>${BEN}</td>`);

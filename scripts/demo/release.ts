@@ -97,29 +97,24 @@ export async function release(
 }
 
 /** Production: plan (by the change's author), review, approval by a second person, apply of exactly that plan. */
-export async function promote(job: MainJob, b: Build, showDiff: boolean, tryAsAuthor: boolean): Promise<void> {
-  const { deploy, deployLive, chat } = job.clusters;
-  const svc = job.catalog.get(b.name);
+/**
+ * The production plan of a build, by the change's author: with --repo the plan records the commits since what
+ * production runs; --notify tells the reviewers. Returns the plan file and what `deploy plan` printed.
+ */
+export async function planProduction(job: MainJob, b: Build): Promise<{ planFile: string; lines: string[] }> {
   const planFile = join(job.work, 'plans', `${b.name}-${b.sha.slice(0, 7)}.json`);
   // With Docker the plan names the pushed tag and asks the registry for its digest, which the plan then pins.
   const imageArgs = b.pushed && job.registry ? ['--image', b.pushed.tag, '--registry', job.registry.url] : packageArgs(b);
-  const plan = await deploy(AUTHOR, [
-    'plan',
-    '--service',
-    b.name,
-    '--env',
-    'production',
-    ...imageArgs,
-    '--commit',
-    b.sha,
-    '--commit-time',
-    b.commitTime,
-    '--out',
-    planFile,
-    '--notify',
-  ]);
+  const args = ['plan', '--service', b.name, '--env', 'production', ...imageArgs, '--commit', b.sha, '--commit-time', b.commitTime];
+  const plan = await job.clusters.deploy(AUTHOR, [...args, '--repo', b.repo, '--out', planFile, '--notify']);
   if (plan.exitCode !== 0) throw new Error(`plan of ${b.name} failed: ${plan.stderr}`);
-  const lines = plan.stdout.trimEnd().split('\n');
+  return { planFile, lines: plan.stdout.trimEnd().split('\n') };
+}
+
+export async function promote(job: MainJob, b: Build, showDiff: boolean, tryAsAuthor: boolean): Promise<void> {
+  const { deploy, deployLive, chat } = job.clusters;
+  const svc = job.catalog.get(b.name);
+  const { planFile, lines } = await planProduction(job, b);
   job.say(`  ${lines[0]}`);
   if (b.pushed) {
     const pinned = (JSON.parse(await readFile(planFile, 'utf8')) as { imageDigest?: string }).imageDigest;
@@ -131,7 +126,7 @@ export async function promote(job: MainJob, b: Build, showDiff: boolean, tryAsAu
   if (tryAsAuthor && chat.messages.length > 0) {
     job.say(`    the reviewers' chat got (deploy plan --notify):`);
     for (const line of chat.messages[chat.messages.length - 1].split('\n')) job.say(`      | ${line}`);
-  } else job.say(`      (${lines.length - 1} fields; the whole diff is in ${job.rel(planFile)})`);
+  } else job.say(`      (${lines.length - 1} lines; the whole diff is in ${job.rel(planFile)})`);
   if (tryAsAuthor) {
     const self = await deploy(AUTHOR, ['approve', planFile]);
     job.say(`    ${AUTHOR} (the author) tries to approve it: exit ${self.exitCode}, ${firstLine(self.stderr).replace(/^deploy: /, '')}`);

@@ -16,7 +16,18 @@ import { startChatStandIn } from '../../lib/notify';
 import { platformFromEnv } from '../../lib/platform';
 import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
 import { Build, Clusters, MainJob, Step } from './job';
-import { AUTHOR, buildAndPackage, commit, DEFAULT_APPROVER, promote, release, runningImage, smoke, toStaging } from './release';
+import {
+  AUTHOR,
+  buildAndPackage,
+  commit,
+  DEFAULT_APPROVER,
+  planProduction,
+  promote,
+  release,
+  runningImage,
+  smoke,
+  toStaging,
+} from './release';
 
 /** Docker or the stand-in: decided once, said first. With Docker, the base image and a loopback registry. */
 async function chooseDocker(job: MainJob): Promise<void> {
@@ -241,6 +252,27 @@ async function statusAndReport(job: MainJob): Promise<void> {
   job.written.push({ what: 'audit log (every plan, approval, apply and rollback)', path: audit });
 }
 
+/**
+ * The team's page: two more commits of the everyday service reach staging and wait for approval as one production
+ * plan; `deploy report --html` then writes the page (DORA trends, the fleet, that plan with its commits and diff, the
+ * audit trail and whether it verifies).
+ */
+async function teamPage(job: MainJob): Promise<void> {
+  const { deploy } = job.clusters;
+  let next = changed(job);
+  for (const [i, message] of ['Log each request with its latency', 'Answer /health with the version'].entries()) {
+    next = await release(job, next, { message, file: 'README.md', append: `\nChange ${i + 1} waiting for a reviewer.\n` });
+  }
+  const { planFile } = await planProduction(job, next);
+  job.say(`  ${next.name}: 2 commits planned for production, waiting for approval (${job.rel(planFile)})`);
+  const page = join(job.work, 'page.html');
+  const r = await deploy(AUTHOR, ['report', '--html', page, '--plans', join(job.work, 'plans'), '--since', '90d']);
+  if (r.exitCode !== 0) throw new Error(`deploy report --html failed: ${r.stderr}`);
+  job.say(`  the team's page: ${job.rel(page)} (one self-contained HTML file; open it in a browser)`);
+  job.written.push({ what: "the team's page (deploy report --html)", path: page });
+  job.summary.page = page;
+}
+
 /** What was written where, and what to do next. */
 async function finish(job: MainJob): Promise<void> {
   job.say(`\nDone in ${job.elapsed()}. Files written:`);
@@ -293,5 +325,6 @@ export const MAIN_JOB_STEPS: readonly Step[] = [
     run: brokenRelease,
   },
   { name: 'status-report', heading: () => 'Fleet status, and the DORA report from the audit log', run: statusAndReport },
+  { name: 'page', heading: () => "The team's page: a plan waiting for approval, the fleet, DORA trends, the audit trail", run: teamPage },
   { name: 'finish', run: finish },
 ];

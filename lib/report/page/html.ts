@@ -308,7 +308,7 @@ h1{font-size:1.5rem}h2{border-bottom:2px solid ${COLORS.border};padding-bottom:.
 .scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}caption{text-align:left;color:${COLORS.muted};font-size:.8rem}
 th,td{border:1px solid ${COLORS.border};padding:.2rem .45rem;text-align:left;vertical-align:top}th{background:${COLORS.panel}}
 figure{margin:1.5rem 0}.pair{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}.chart svg{max-width:100%;height:auto}
-pre.diff{background:${COLORS.panel};padding:.6rem;overflow-x:auto;font-size:.85rem}
+pre.diff{background:${COLORS.panel};padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85rem}
 .added{color:${COLORS.added}}.removed{color:${COLORS.removed}}.changed{color:${COLORS.changed}}
 article.plan{border:1px solid ${COLORS.border};padding:.2rem 1rem;margin:1rem 0}code.cmd{background:${COLORS.panel};padding:.1rem .3rem}
 a{color:${COLORS.link}}.verify{padding:.5rem .8rem;font-weight:600}.verify.ok{background:${COLORS.goodBackground};color:${COLORS.good}}
@@ -332,11 +332,11 @@ export async function renderPage(input: PageInput): Promise<string> {
 <body><header><h1>commit-to-cloud: the team's page</h1>
 <p class="muted">Written ${esc(input.generatedAt.toISOString())} by <code>deploy report --html</code>.</p>
 <p class="verify ${state.ok ? 'ok' : 'fail'}" id="verification">${esc(state.text)}</p>
-<nav><a href="#dora">DORA</a><a href="#fleet">Fleet</a><a href="#approvals">Waiting for approval</a><a href="#audit">Audit trail</a></nav></header>
+<nav><a href="#approvals">Waiting for approval</a><a href="#fleet">Fleet</a><a href="#dora">DORA</a><a href="#audit">Audit trail</a></nav></header>
 <main>
-${dora}
-${fleetSection(input.fleet, input.generatedAt.getTime())}
 ${pendingSection(input)}
+${fleetSection(input.fleet, input.generatedAt.getTime())}
+${dora}
 ${auditSection(input.audit)}
 </main></body></html>
 `;

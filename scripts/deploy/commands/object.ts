@@ -47,7 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
         const ref = parseObjectUrl(name);
         const created = await createObject(ref, bytes, {
           ...options(),
-          contentType: file.endsWith('.json') ? 'application/json' : undefined,
+          contentType: file.endsWith('.json') ? 'application/json' : file.endsWith('.html') ? 'text/html; charset=utf-8' : undefined,
         });
         ctx.out(formatObjectUrl(created));
       }),

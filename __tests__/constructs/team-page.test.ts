@@ -1,0 +1,91 @@
+// The team's page in the cloud: a scheduled manual trigger whose account reads the audit log, writes pages under
+// reports/ of the audit bucket only, reads the deploy bundle only, and holds no Marathon credentials.
+import { Testing } from 'cdktf';
+import { parse, platform, resources, resourceWhere, stepsOf, tempWorkspace } from './helpers';
+import { PlatformStack } from '../../constructs/platform-stack';
+import { DEPLOY_CLI, STEP_IMAGES } from '../../constructs/build-steps';
+import { serviceAccountEmail } from '../../constructs/naming';
+import { lampApi } from '../fixtures/services';
+
+const ws = tempWorkspace();
+afterAll(() => ws.cleanup());
+const stack = new PlatformStack(ws.app(), 'platform', {
+  platform,
+  bundle: ws.bundle,
+  services: [lampApi],
+  connection: 'github',
+  platformRepo: 'acme-lighting/commit-to-cloud',
+  stacks: [{ name: 'platform', side: 'production' }],
+  poolNetwork: 'projects/acme-lighting-platform/global/networks/marathon',
+  githubPlan: 'team',
+  auditReaders: ['group:sre@acme-lighting.example'],
+  approverPrincipals: { 'user:ana@acme-lighting.example': ['user:ana@acme.com'], 'user:ben@acme-lighting.example': ['user:ben@acme.com'] },
+});
+const json = parse(Testing.synth(stack));
+const pageSa = `\${google_service_account.page_runner_`;
+const isPage = (member: unknown) => typeof member === 'string' && member.startsWith(pageSa);
+
+describe("the team's page", () => {
+  it('runs report --html over the audit log, then writes the page under reports/ of the audit bucket, once per build', () => {
+    const steps = stepsOf(json, 'c2c-page');
+    expect(steps.map((s) => [s.id, s.name, s.wait_for])).toEqual([
+      ['fetch-deploy', STEP_IMAGES.deploy, ['-']],
+      ['report', STEP_IMAGES.deploy, ['fetch-deploy']],
+      ['publish', STEP_IMAGES.deploy, ['report']],
+    ]);
+    expect(steps[1].args).toEqual([DEPLOY_CLI, 'report', '--html', '/workspace/page.html']);
+    expect(steps[2].args).toEqual([
+      DEPLOY_CLI,
+      'object',
+      'put',
+      '/workspace/page.html',
+      expect.stringMatching(/^gs:\/\/\$\{google_storage_bucket\.audit_bucket_[0-9A-F]+\.name\}\/reports\/page-\$BUILD_ID\.html$/),
+    ]);
+    expect(steps[1].env).toEqual([
+      expect.stringMatching(/^C2C_AUDIT_BUCKET=\$\{google_storage_bucket\.audit_bucket_[0-9A-F]+\.name\}$/),
+      'CI=true',
+    ]);
+    expect(steps.some((s) => (s.secret_env ?? []).length > 0)).toBe(false);
+  });
+
+  it('its account reads the log, creates objects under reports/ only, reads the bundle only; nothing else', () => {
+    const grants = resources(json, 'google_storage_bucket_iam_member').filter((r) => isPage(r.member));
+    expect(grants.map((g) => [g.role, (g.condition as { expression?: string } | undefined)?.expression ?? null]).sort()).toEqual(
+      [
+        [
+          'roles/storage.objectCreator',
+          expect.stringMatching(
+            /^resource\.name\.startsWith\("projects\/_\/buckets\/\$\{google_storage_bucket\.audit_bucket_[0-9A-F]+\.name\}\/objects\/reports\/"\)$/,
+          ),
+        ],
+        ['roles/storage.objectViewer', expect.stringMatching(/objects\/deploy\/"\)$/)],
+        ['roles/storage.objectViewer', null],
+      ].sort(),
+    );
+    expect(
+      resources(json, 'google_project_iam_member')
+        .filter((r) => isPage(r.member))
+        .map((r) => r.role),
+    ).toEqual(['roles/logging.logWriter']);
+    expect(resources(json, 'google_secret_manager_secret_iam_member').filter((r) => isPage(r.member))).toEqual([]);
+    expect(serviceAccountEmail(platform.project, 'c2c-page')).toMatch(/^c2c-page@/);
+  });
+
+  it('the audit bucket stays private: readable by its readers, no public access', () => {
+    const bucket = resources(json, 'google_storage_bucket').find((b) => (b.labels as Record<string, string>)?.purpose === 'audit-log') as {
+      public_access_prevention: string;
+      uniform_bucket_level_access: boolean;
+    };
+    expect(bucket.public_access_prevention).toBe('enforced');
+    expect(bucket.uniform_bucket_level_access).toBe(true);
+    const viewers = resources(json, 'google_storage_bucket_iam_member').filter(
+      (r) => r.role === 'roles/storage.objectViewer' && String(r.bucket).includes('audit_bucket'),
+    );
+    expect(viewers.map((v) => (isPage(v.member) ? 'page' : v.member)).sort()).toEqual(['group:sre@acme-lighting.example', 'page']);
+  });
+
+  it('Cloud Scheduler runs it every day at 06:00 UTC', () => {
+    const job = resourceWhere(json, 'google_cloud_scheduler_job', 'name', 'c2c-page') as { schedule: string; time_zone: string };
+    expect(job).toMatchObject({ schedule: '0 6 * * *', time_zone: 'Etc/UTC' });
+  });
+});
