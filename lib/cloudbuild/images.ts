@@ -23,8 +23,10 @@ export interface StandInRecipe {
 
 /** One row of the table. */
 export interface ImageRow {
-  /** The real image, as steps name it (a prefix match: `hashicorp/terraform:` covers every tag). */
+  /** The real image, for the table. */
   readonly image: string;
+  /** Which step images it covers: tested against the name without its digest (`node:20.18.0`). */
+  readonly match: RegExp;
   /** What the real image is. */
   readonly real: string;
   /** The local tag of the stand-in; absent when the image cannot run here. */
@@ -52,6 +54,7 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
   return [
     {
       image: 'node:20-slim',
+      match: /^node:20(\.\d+)*-slim$/,
       real: 'Debian 12 slim with Node.js 20 and npm (no git, no curl, no wget, no compiler)',
       standIn: `${STAND_IN_PREFIX}node-slim:${nodeVersion}`,
       contains: `${DEBIAN_BASE}; node ${nodeVersion} (this machine's), npm, npx (offline, against this machine's npm cache)`,
@@ -60,6 +63,7 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
     },
     {
       image: 'node:20',
+      match: /^node:20(\.\d+)*$/,
       real: 'Debian 12 (buildpack-deps) with Node.js 20: git, curl, wget, make, gcc, python3, ...',
       standIn: `${STAND_IN_PREFIX}node:${nodeVersion}`,
       contains: `${DEBIAN_BASE}; node ${nodeVersion}, npm, npx (offline, this machine's npm cache); git (without its remote helpers: no clone or fetch over HTTPS), curl, make`,
@@ -68,6 +72,7 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
     },
     {
       image: 'gcr.io/cloud-builders/docker',
+      match: /^gcr\.io\/cloud-builders\/docker(:[\w.-]+)?$/,
       real: "Ubuntu with the docker CLI (talks to the build host's engine through /var/run/docker.sock)",
       standIn: `${STAND_IN_PREFIX}docker-builder:1`,
       contains: `${DEBIAN_BASE}; the docker CLI (this machine's, static)`,
@@ -76,28 +81,30 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
     },
     {
       image: 'gcr.io/google.com/cloudsdktool/cloud-sdk',
+      match: /^gcr\.io\/google\.com\/cloudsdktool\/cloud-sdk(:[\w.-]+)?$/,
       real: 'Debian with the Google Cloud SDK (gcloud, gsutil, bq) and python3',
       notRunnable:
         'the Google Cloud SDK (1.9 GB, python) cannot be made into an image here and talks only to Google; the platform pipeline steps that use it (upload-production-plans, fetch-plan, record-approval) are not run',
     },
     {
       image: 'hashicorp/terraform',
+      match: /^hashicorp\/terraform(:[\w.-]+)?$/,
       real: 'Alpine with terraform',
       notRunnable: 'terraform init needs the provider registry, which this machine cannot reach; Terraform steps are never faked',
     },
     {
       image: 'registry',
+      match: /^(mirror\.gcr\.io\/library\/)?registry(:[\w.-]+)?$/,
       real: 'the Docker registry (distribution), here with its GCS storage driver',
       notRunnable: 'its storage is the registry bucket in Google Cloud Storage, which this machine cannot reach',
     },
   ];
 }
 
-/** The row for an image a step names (its name without a digest or tag decides), or undefined when none fits. */
+/** The row for an image a step names (its name without a digest decides), or undefined when none fits. */
 export function imageRowFor(image: string, table: readonly ImageRow[] = imageTable()): ImageRow | undefined {
   const bare = image.replace(/@sha256:[0-9a-f]{64}$/, '');
-  const repo = bare.replace(/:[\w][\w.-]*$/, '');
-  return table.find((row) => (row.image.includes(':') ? bare === row.image : repo === row.image));
+  return table.find((row) => row.match.test(bare));
 }
 
 /**

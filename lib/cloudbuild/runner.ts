@@ -134,7 +134,7 @@ function standInOf(image: string, args: readonly string[], images: readonly Imag
   if (!row) return { notRunnable: `no local stand-in for ${image} (nothing can be pulled here)` };
   if (!row.standIn) return { notRunnable: row.notRunnable ?? 'no stand-in' };
   for (const arg of args) {
-    const used = /^[a-z0-9./-]+:[\w.-]+$/.test(arg) ? imageRowFor(arg, images) : undefined;
+    const used = /^[a-z0-9./-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(arg) && /[:@]/.test(arg) ? imageRowFor(arg, images) : undefined;
     if (used?.notRunnable) return { notRunnable: `it runs ${arg}, which cannot run here: ${used.notRunnable}` };
   }
   return { image: row.standIn };

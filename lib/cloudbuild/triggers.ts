@@ -63,10 +63,13 @@ function eventOf(t: Json): TriggerEvent {
 function resolveExpression(expr: string, stack: string, stacks: Stacks, depth = 0): string | undefined {
   if (depth > 8) return undefined;
   const doc = stacks.get(stack)!;
-  let m = /^data\.terraform_remote_state\.cross-stack-reference-input-([\w-]+)\.outputs\.([\w-]+)$/.exec(expr);
+  let m = /^data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr);
   if (m) {
-    const out = (stacks.get(m[1])?.output as Json | undefined)?.[m[2]] as Json | undefined;
-    return typeof out?.value === 'string' ? resolveString(out.value, m[1], stacks, depth + 1).text : undefined;
+    // cdktf's own cross-stack references name the stack; a remote state declared by hand is found by its output.
+    const named = /^cross-stack-reference-input-([\w-]+)$/.exec(m[1])?.[1];
+    const from = named ?? [...stacks.keys()].find((k) => k !== stack && (stacks.get(k)!.output as Json | undefined)?.[m![2]] !== undefined);
+    const out = from === undefined ? undefined : ((stacks.get(from)?.output as Json | undefined)?.[m[2]] as Json | undefined);
+    return typeof out?.value === 'string' ? resolveString(out.value, from!, stacks, depth + 1).text : undefined;
   }
   m = /^([a-z0-9_]+)\.([\w-]+)\.([a-z_]+)$/.exec(expr);
   if (!m) return undefined;
