@@ -21,6 +21,7 @@ beforeAll(() => {
     },
     output: {
       'cross-stack-output-bucket': { value: '${google_storage_bucket.deploy_A1.name}' },
+      'bundle-object': { value: '${google_storage_bucket_object.bundle_C3.name}' },
       'cross-stack-output-secret': { value: '${google_secret_manager_secret.tok_B2.id}' },
       'cross-stack-output-generation': { value: '${google_storage_bucket_object.bundle_C3.generation}' },
     },
@@ -33,7 +34,10 @@ beforeAll(() => {
           project: 'acme',
           location: 'europe-west1',
           repository_event_config: { repository: 'r', push: { branch: '^main$' } },
-          substitutions: { _GEN: remote('cross-stack-output-generation') },
+          substitutions: {
+            _GEN: remote('cross-stack-output-generation'),
+            _OBJ: '${data.terraform_remote_state.platform-state.outputs.bundle-object}',
+          },
           build: {
             step: [
               {
@@ -76,6 +80,10 @@ it('resolves references across stacks, builds documented ids, and undoes Terrafo
   expect(t.build.availableSecrets!.secretManager![0].versionName).toBe('projects/acme/secrets/c2c-token/versions/latest');
   expect(t.build.options!.substitutionOption).toBe('ALLOW_LOOSE');
   expect([t.project, t.location, t.branch]).toEqual(['acme', 'europe-west1', '^main$']);
+});
+
+it('resolves a remote state declared by hand through the output it names', () => {
+  expect(findTrigger(dir, 'a-push').build.substitutions!._OBJ).toBe('deploy/b.cjs');
 });
 
 it('marks what only an apply knows as unresolved', () => {
