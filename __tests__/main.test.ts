@@ -96,6 +96,7 @@ it('a real project (C2C_GCP_PROJECT) without approver principals is one message 
       CDKTF_OUTDIR: out2,
       C2C_GCP_PROJECT: 'acme-prod',
       C2C_POOL_NETWORK: 'projects/acme-prod/global/networks/m',
+      C2C_GITHUB_PLAN: 'team',
     });
     jest.isolateModules(() => {
       require('../main');
