@@ -451,7 +451,7 @@ describe('hole 4 and 5: rollback goes only to known-good versions, and a damaged
 
   it('break-glass is signed, recorded loudly and shown by history and report', async () => {
     const r = await deploy(
-      ['rollback', '--service', 'web', '--env', 'production', '--to', failed, '--break-glass', '--reason', 'drill', '--timeout', '1'],
+      ['rollback', '--service', 'web', '--env', 'production', '--to', failed, '--break-glass', '--reason', 'drill', '--timeout', '5'],
       {
         as: BEN,
       },
@@ -499,7 +499,7 @@ describe('the audit log is tamper-evident', () => {
     const whole = await deploy(['history', '--verify']);
     expect(whole.code).toBe(1);
     expect(whole.stdout).toMatch(/^line \d+: the approval.* is not signed|^line \d+: approval.recorded by ben@example.com is not signed$/m);
-  });
+  }, 60_000);
 });
 
 describe('issue 20: every fact the gate uses is verified', () => {
@@ -582,7 +582,7 @@ describe('issue 20: every fact the gate uses is verified', () => {
     expect(gone.stderr).toMatch(
       /^deploy: audit log .*own\.jsonl is damaged from line 1: the audit log is empty or missing, but \/production\/web version /m,
     );
-  }, 30_000);
+  }, 60_000);
 
   it('item 4: a lock file dated in the future is stale; the intent is recorded before the change, and the new version carries its hash', async () => {
     const file = await plan('api', 'l1');

@@ -42,35 +42,55 @@ export async function verifyAuditLog(
   anchors: readonly AuditAnchor[] = [],
 ): Promise<LogVerification> {
   const problems: AuditProblem[] = read.problems.filter((p) => !p.chain);
-  let signatures = 0;
-  let unsigned = 0;
+  // ssh-keygen is a process per signature: records are checked a few at a time, their results kept in line order.
+  const results = await mapLimit(read.events, 8, (e, i) => checkRecord(e, read.lines[i], signers));
+  const signatures = results.reduce((n, r) => n + r.signatures, 0);
+  const unsigned = results.filter((r) => r.unsigned).length;
   /** Lines whose writer signature verified. */
-  const written = new Set<number>();
-  for (const [i, e] of read.events.entries()) {
-    const line = read.lines[i];
-    if (e.writerSignature === undefined) unsigned++;
-    else {
-      const problem = await checkWriter(e, signers);
-      if (problem) problems.push({ line, message: problem });
-      else {
-        written.add(line);
-        signatures++;
-      }
-    }
-    const check = statementOf(e);
-    if (check === undefined) continue;
-    if ('problem' in check) {
-      problems.push({ line, message: check.problem });
-      continue;
-    }
-    const problem = await checkStatement(e, check, signers);
-    if (problem) problems.push({ line, message: problem });
-    else signatures++;
-  }
+  const written = new Set(results.flatMap((r, i) => (r.written ? [read.lines[i]] : [])));
+  problems.push(...results.flatMap((r) => r.problems));
   for (const p of read.problems.filter((x) => x.chain)) problems.push(attributeChainBreak(p, written.has(p.line), read));
   problems.push(...checkAnchors(read, anchors));
   problems.sort((a, b) => a.line - b.line);
   return { records: read.events.length, signatures, unsigned, anchors: anchors.length, problems };
+}
+
+/** One record's checks: its writer signature and the statement it carries. */
+async function checkRecord(
+  e: AuditEvent,
+  line: number,
+  signers: AllowedSigners | undefined,
+): Promise<{ problems: AuditProblem[]; signatures: number; unsigned: boolean; written: boolean }> {
+  const problems: AuditProblem[] = [];
+  let signatures = 0;
+  let written = false;
+  if (e.writerSignature !== undefined) {
+    const problem = await checkWriter(e, signers);
+    if (problem) problems.push({ line, message: problem });
+    else {
+      written = true;
+      signatures++;
+    }
+  }
+  const check = statementOf(e);
+  if (check !== undefined && 'problem' in check) problems.push({ line, message: check.problem });
+  else if (check !== undefined) {
+    const problem = await checkStatement(e, check, signers);
+    if (problem) problems.push({ line, message: problem });
+    else signatures++;
+  }
+  return { problems, signatures, unsigned: e.writerSignature === undefined, written };
+}
+
+/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i], i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 type StatementCheck = { namespace: SignatureNamespace; message: string; claimed: string };
@@ -147,9 +167,11 @@ async function checkWriter(e: AuditEvent, signers: AllowedSigners | undefined): 
  * unsigned, either line may be the changed one, and the earlier is named.
  */
 function attributeChainBreak(p: AuditProblem, signedAfter: boolean, read: AuditRead): AuditProblem {
+  const i = read.lines.indexOf(p.line);
+  // A record with no link at all was written by hand (or by an old version): it is the bad line itself.
+  if (i >= 0 && read.events[i].prev === undefined) return { line: p.line, message: p.message };
   if (p.line === 1) return { line: 1, message: `${p.message} (records before line 1 were removed)` };
   const before = p.line - 1;
-  const i = read.lines.indexOf(p.line);
   const writer = i >= 0 ? read.events[i].writer : undefined;
   return signedAfter
     ? {
