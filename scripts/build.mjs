@@ -7,27 +7,13 @@
 // was synthesized with; its bytes do not depend on where the checkout or node_modules are (normalizeBundle).
 // Type-checking is `tsc --noEmit` (npm test), not this step.
 import { build } from 'esbuild';
+import { dist, isStale, root, stampFile } from './stale.mjs';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist');
-const stampFile = join(dist, '.stamp');
-const sourceDirs = ['constructs', 'services', 'scripts', 'lib', 'bench', 'packages'];
-
-function walk(dir, out = []) {
-  if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    if (st.isDirectory()) {
-      if (name !== 'dist' && name !== 'node_modules') walk(p, out);
-    } else if (/\.(ts|mjs|json|sh|tmpl)$/.test(name)) out.push(p);
-  }
-  return out;
-}
+export { isStale, root, sources } from './stale.mjs';
 
 /** The workspace packages that have a command-line entry (packages/<name>/src/cli.ts). */
 export function packageClis() {
@@ -36,11 +22,6 @@ export function packageClis() {
   return readdirSync(dir)
     .map((name) => join(dir, name))
     .filter((p) => existsSync(join(p, 'src', 'cli.ts')));
-}
-
-/** Every file whose change should trigger a rebuild. */
-export function sources() {
-  return [join(root, 'main.ts'), join(root, 'package.json'), ...sourceDirs.flatMap((d) => walk(join(root, d)))];
 }
 
 /** The entry points: main.ts, every top-level .ts file in scripts/ and bench/, and each package's src/cli.ts. */
@@ -52,13 +33,6 @@ export function entries() {
     for (const name of readdirSync(dir)) if (name.endsWith('.ts') && !name.endsWith('.d.ts')) list.push(join(dir, name));
   }
   return list;
-}
-
-/** True when dist/ is older than any source file (or missing). */
-export function isStale() {
-  if (!existsSync(stampFile)) return true;
-  const built = statSync(stampFile).mtimeMs;
-  return sources().some((f) => existsSync(f) && statSync(f).mtimeMs > built);
 }
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };

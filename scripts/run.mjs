@@ -3,7 +3,7 @@
 // Usage: node scripts/run.mjs <scripts/name | bench/name | main> [args...]
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { buildAll, isStale, root } from './build.mjs';
+import { isStale, root } from './stale.mjs';
 
 const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {
@@ -14,6 +14,7 @@ if (!entry) {
 // where `npm run` was typed); defaults such as .c2c/ are the checkout's, wherever the command was started from.
 process.env.INIT_CWD ||= process.cwd();
 process.chdir(root);
-if (isStale()) await buildAll({ quiet: true });
+// esbuild is loaded only when there is something to build.
+if (isStale()) await (await import('./build.mjs')).buildAll({ quiet: true });
 process.argv = [process.argv[0], join(root, 'dist', `${entry}.js`), ...rest];
 createRequire(import.meta.url)(join(root, 'dist', `${entry}.js`));
