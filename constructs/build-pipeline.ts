@@ -277,16 +277,20 @@ function pushStepsOf(c: PipelineContext): PipelineStep[] {
       ['apply', '--service', s, '--env', 'staging', ...pkg.deployArgs],
       [...pkg.ready, 'fetch-deploy'],
       c.deployEnv,
-      c.refs.marathonSecrets && 'staging',
+      c.refs.marathonSecrets ? 'staging' : undefined,
+      'time',
     ),
     smokeStep(c, 'staging', ['deploy-staging']),
-    // The plan's author is the commit's author, so the four-eyes rule keeps them from approving their own change.
+    // The plan's commit author is the person whose listed key signed the commit (verified by the deploy CLI against
+    // the checkout's security/allowed_signers), so the four-eyes rule keeps them from approving their own change; an
+    // unverified commit leaves the plan without an author, and the gate refuses its approval under four-eyes.
     deployStep(
       'plan-production',
       ['plan', '--service', s, '--env', 'production', ...pkg.deployArgs, '--out', PLAN_FILE],
       ['smoke-staging'],
       c.deployEnv,
-      c.refs.marathonSecrets && 'productionRead',
+      c.refs.marathonSecrets ? 'productionRead' : undefined,
+      'verify',
     ),
     // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
     // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
@@ -526,28 +530,37 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * A step that runs the deploy CLI as the commit's author, with the commit and its time (for the DORA lead time) read
- * from the checkout. Written without braces so neither Terraform nor Cloud Build substitutes anything: `$$` reaches
- * bash as `$`.
+ * A step that runs the deploy CLI for the built commit, in the full Node image (it has git): the actor is the build
+ * itself (`cloudbuild:BUILD_ID`), never an e-mail the commit declares. `commit: 'time'` passes the commit's time (for
+ * the DORA lead time); `commit: 'verify'` has the CLI verify the commit's SSH signature against the checkout's
+ * `security/allowed_signers` and record the verified signer as the commit's author (`deploy plan --verify-commit`).
+ * Written without braces so neither Terraform nor Cloud Build substitutes anything: `$$` reaches bash as `$`.
  */
 function deployStep(
   id: string,
   args: readonly string[],
   waitFor: readonly string[],
   env: readonly string[],
-  secret?: keyof MarathonSecretRefs,
+  secret: keyof MarathonSecretRefs | undefined,
+  commit: 'time' | 'verify',
 ): PipelineStep {
   const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) && !a.includes('$$') ? a : `"${a}"`)).join(' ');
+  const commitArgs =
+    commit === 'verify'
+      ? ['set -- --commit "$COMMIT_SHA" --verify-commit /workspace']
+      : [
+          'set -- --commit "$COMMIT_SHA"',
+          'commit_time="$$(git -c safe.directory=/workspace log -1 --format=%cI "$COMMIT_SHA" 2>/dev/null || true)"',
+          'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
+        ];
   const step = bashStep(
     id,
-    STEP_IMAGES.deploy,
+    STEP_IMAGES.node,
     [
       'set -euo pipefail',
       ...(secret ? [marathonAuth(secret)] : []),
-      'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
-      'set -- --commit "$COMMIT_SHA"',
-      'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
-      'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
+      'export DEPLOY_ACTOR="cloudbuild:$BUILD_ID"',
+      ...commitArgs,
       `exec node ${DEPLOY_CLI} ${quoted} "$$@"`,
     ].join('\n'),
     waitFor,

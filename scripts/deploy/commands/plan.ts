@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import { formatChanges } from '../../../lib/deploy/changes';
 import { C2CError } from '../../../lib/errors';
+import { CommitAuthorship, verifyCommitAuthor } from '../../../lib/gate/commit-author';
 import { planService } from '../../../lib/gate/plan-service';
 import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
 import { notifyPlanWaiting } from '../../../lib/notify';
@@ -39,6 +40,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--commit-time <iso>', 'when that commit was made (for lead time in the report)')
     .option('--commit-author <email>', "the commit's author: four-eyes keeps them from approving it")
     .option(
+      '--verify-commit <dir>',
+      "take --commit's author and time from the git checkout DIR: its SSH signature verified against DIR's security/allowed_signers (what the push build does)",
+    )
+    .option(
       '--repo <dir>',
       "a git checkout of the service's repository: the plan records the commits since what production runs (needs --commit)",
     )
@@ -62,6 +67,7 @@ interface PlanOptions {
   readonly commit?: string;
   readonly commitTime?: string;
   readonly commitAuthor?: string;
+  readonly verifyCommit?: string;
   readonly repo?: string;
   readonly key?: string;
   readonly json?: boolean;
@@ -85,6 +91,7 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
       hint: 'pass --commit SHA (the commit the image was built from)',
     });
   }
+  const verified = await verifiedCommit(ctx, opts);
   const maxCommits = maxPlanCommits(ctx);
   const client = ctx.client({ environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
   const registry = opts.registry ?? ctx.env.C2C_REGISTRY_URL;
@@ -109,9 +116,10 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
       image,
       artifact,
       imageDigest,
-      commit: opts.commit,
-      commitTime: opts.commitTime,
-      ...(opts.commitAuthor ? { commitAuthor: opts.commitAuthor } : {}),
+      commit: verified?.commit ?? opts.commit,
+      commitTime: verified?.commitTime ?? opts.commitTime,
+      ...(verified?.author ? { commitAuthor: verified.author } : {}),
+      ...(!verified && opts.commitAuthor ? { commitAuthor: opts.commitAuthor } : {}),
       ...(opts.repo ? { repository: opts.repo } : {}),
       ...(keyPath ? { signing: { keyPath, signers: await allowedSigners(ctx) } } : {}),
     },
@@ -143,6 +151,43 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
   const planWithKey = ['deploy', 'plan', '--service', service.name, '--env', environment];
   planWithKey.push(...(artifact ? ['--artifact', artifact.uri, '--sha256', artifact.sha256] : ['--image', image]), '--key', 'PATH');
   ctx.err(nextStep(environment, path, plan.signature !== undefined, planWithKey));
+}
+
+/**
+ * `--verify-commit DIR`: the commit's author (only when its signature verifies against DIR's allowed signers) and time,
+ * from git. Refuses a hand-given author or time beside it, and an allowed-signers override: the build's record rests on
+ * the repository's own list, as the production gate's does. Says on stderr who was verified, or why nobody was.
+ */
+async function verifiedCommit(ctx: CliContext, opts: PlanOptions): Promise<CommitAuthorship | undefined> {
+  if (opts.verifyCommit === undefined) return undefined;
+  if (opts.commit === undefined) {
+    throw new C2CError('USAGE', '--verify-commit verifies --commit, and no --commit was given', {
+      hint: 'pass --commit SHA (the commit the image was built from)',
+    });
+  }
+  if (opts.commitAuthor !== undefined || opts.commitTime !== undefined) {
+    throw new C2CError(
+      'USAGE',
+      '--verify-commit reads the author and time from the commit; --commit-author/--commit-time cannot be given with it',
+      {
+        hint: 'drop --commit-author and --commit-time',
+      },
+    );
+  }
+  if (ctx.env.C2C_ALLOWED_SIGNERS) {
+    throw new C2CError(
+      'GATE_SIGNERS_OVERRIDE',
+      "C2C_ALLOWED_SIGNERS is set: --verify-commit verifies the commit only against the repository's security/allowed_signers",
+      { hint: 'unset C2C_ALLOWED_SIGNERS in the build; add keys to security/allowed_signers through a reviewed change' },
+    );
+  }
+  const result = await verifyCommitAuthor(callerPath(ctx.env, opts.verifyCommit), opts.commit);
+  ctx.err(
+    result.author
+      ? `commit ${result.commit.slice(0, 12)} is signed by ${result.author} (verified): recorded as its author`
+      : `note: commit ${result.commit.slice(0, 12)} has no verified author (${result.unverified}); under four-eyes nobody can approve this plan in Cloud Build`,
+  );
+  return result;
 }
 
 /**
