@@ -2,7 +2,7 @@
 // CLI): the exit code, the one-line message, and that no request that changes Marathon reached it (a recording proxy
 // sits between the CLI and the local Marathon). Keys are made here with ssh-keygen; services are fixtures.
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -670,6 +670,82 @@ describe('issue 20: every fact the gate uses is verified', () => {
     );
     expect(t.stdout + t.stderr).not.toContain('tok-secret');
     expect(proxy.seen.length).toBe(before);
+  });
+
+  it('item 9: the push build records as commit author only the listed signer of the commit, verified by git', async () => {
+    const repo = join(dir, 'service-repo');
+    const git = (args: string[]) =>
+      execFileSync('git', args, {
+        cwd: repo,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          HOME: dir,
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_AUTHOR_NAME: 'x',
+          GIT_AUTHOR_EMAIL: BEN,
+          GIT_COMMITTER_NAME: 'x',
+          GIT_COMMITTER_EMAIL: BEN,
+        },
+      }).trim();
+    mkdirSync(join(repo, 'security'), { recursive: true });
+    git(['init', '-q']);
+    copyFileSync(keys.allowedSigners, join(repo, 'security', 'allowed_signers'));
+    git(['add', '-A']);
+    // Declares ben as its author, signed by ana: ana is the author the gate will keep from approving it.
+    git(['-c', 'gpg.format=ssh', '-c', `user.signingkey=${keys.key(ANA)}`, 'commit', '-qS', '-m', 'signed']);
+    const signed = git(['rev-parse', 'HEAD']);
+    git(['commit', '-q', '--allow-empty', '-m', 'unsigned']);
+    const unsigned = git(['rev-parse', 'HEAD']);
+    const cloudPlan = (commit: string, out: string, extra: string[] = [], env: Record<string, string> = { C2C_ALLOWED_SIGNERS: '' }) =>
+      deploy(
+        [
+          'plan',
+          '--service',
+          'api',
+          '--env',
+          'production',
+          '--image',
+          IMAGE('api', 'c1'),
+          '--out',
+          out,
+          '--commit',
+          commit,
+          '--verify-commit',
+          repo,
+          ...extra,
+        ],
+        { env: { ...env, DEPLOY_ACTOR: 'cloudbuild:b-1' } },
+      );
+
+    const a = await cloudPlan(signed, join(dir, 'verified.json'));
+    expect(a.code === 0 ? 'ok' : a.stderr).toBe('ok');
+    expect(a.stderr).toContain(`commit ${signed.slice(0, 12)} is signed by ${ANA} (verified): recorded as its author`);
+    const p = readPlan(join(dir, 'verified.json'));
+    expect(p).toMatchObject({
+      commit: signed,
+      commitAuthor: ANA,
+      commitTime: git(['log', '-1', '--format=%cI', signed]),
+      createdBy: 'cloudbuild:b-1',
+    });
+    expect(p.signature).toBeUndefined();
+
+    const u = await cloudPlan(unsigned, join(dir, 'unverified.json'));
+    expect(u.code === 0 ? 'ok' : u.stderr).toBe('ok');
+    expect(u.stderr).toContain(`note: commit ${unsigned.slice(0, 12)} has no verified author (the commit is not signed)`);
+    expect(readPlan(join(dir, 'unverified.json')).commitAuthor).toBeUndefined();
+
+    // The author and time come from the commit only; the list is the repository's, never one named by the environment.
+    const both = await cloudPlan(signed, join(dir, 'x.json'), ['--commit-author', BEN]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(
+      /^deploy: --verify-commit reads the author and time from the commit; --commit-author\/--commit-time cannot be given with it$/m,
+    );
+    const override = await cloudPlan(signed, join(dir, 'y.json'), [], { C2C_ALLOWED_SIGNERS: keys.allowedSigners });
+    expect(override.code).toBe(3);
+    expect(override.stderr).toMatch(
+      /^deploy: C2C_ALLOWED_SIGNERS is set: --verify-commit verifies the commit only against the repository's security\/allowed_signers$/m,
+    );
   });
 
   it('item 11: C2C_ALLOWED_SIGNERS is refused for a Cloud Build production apply', async () => {
