@@ -57,7 +57,7 @@ export interface GithubRepositoryProps {
 
 /**
  * A service's GitHub repository (created, or an existing one adopted), branch protection on the default branch that
- * requires the build's status check and a review, a `production` environment limited to protected branches, and the
+ * requires the build's status check, a review and signed commits, a `production` environment limited to protected branches, and the
  * seed files (build.sh, Dockerfile, a tiny service) for a new repository.
  */
 export class GithubRepository extends Construct {
@@ -120,6 +120,9 @@ export class GithubRepository extends Construct {
       allowsDeletions: false,
       allowsForcePushes: false,
       requiredLinearHistory: true,
+      // Every commit on the branch carries a signature: the push build verifies it against security/allowed_signers
+      // and records the signer as the commit's author, whom the production gate's four-eyes rule then excludes.
+      requireSignedCommits: true,
       requiredStatusChecks: [{ strict: true, contexts: [...(props.requiredChecks ?? [])] }],
       requiredPullRequestReviews: [{ requiredApprovingReviewCount: props.requiredReviews ?? 1, dismissStaleReviews: true }],
       dependsOn: [...dependsOn, ...files],

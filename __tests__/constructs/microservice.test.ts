@@ -48,6 +48,8 @@ describe('Microservice(lamp-api)', () => {
       pattern: 'main',
       enforce_admins: true,
       allows_force_pushes: false,
+      // The push build records the verified signer of the commit as its author (four-eyes in the production gate).
+      require_signed_commits: true,
       required_status_checks: [{ strict: true, contexts: ['lamp-api-pr (acme-lighting-platform)'] }],
       required_pull_request_reviews: [expect.objectContaining({ required_approving_review_count: 1 })],
     });
@@ -132,24 +134,38 @@ describe('Microservice(lamp-api)', () => {
       _C2C_BUNDLE: ws.bundle.objectName,
       _C2C_BUNDLE_GENERATION: '1',
     });
-    // The deploy CLI runs as the commit's author, with the commit and its time (Cloud Build turns $$ into $ for bash).
-    expect(byId['deploy-staging']).toMatchObject({ name: STEP_IMAGES.deploy, entrypoint: 'bash' });
+    // The deploy CLI runs as the build (never as an e-mail the commit declares), with the commit and its time, in
+    // the full Node image, which has git (Cloud Build turns $$ into $ for bash).
+    expect(byId['deploy-staging']).toMatchObject({ name: STEP_IMAGES.node, entrypoint: 'bash' });
     expect(byId['deploy-staging'].args[1]).toBe(
       [
         'set -euo pipefail',
-        'export DEPLOY_ACTOR="$$(git log -1 --format=%ae 2>/dev/null || echo unknown-author)"',
+        'export DEPLOY_ACTOR="cloudbuild:$BUILD_ID"',
         'set -- --commit "$COMMIT_SHA"',
-        'commit_time="$$(git log -1 --format=%cI 2>/dev/null || true)"',
+        'commit_time="$$(git -c safe.directory=/workspace log -1 --format=%cI "$COMMIT_SHA" 2>/dev/null || true)"',
         'if [ -n "$$commit_time" ]; then set -- "$$@" --commit-time "$$commit_time"; fi',
         'exec node /workspace/.c2c/deploy.cjs apply --service lamp-api --env staging --image "registry.marathon.internal:5000/lamp-api:$SHORT_SHA" "$$@"',
       ].join('\n'),
     );
     expect(byId['deploy-staging'].env).toContain('MARATHON_URL_STAGING=http://marathon.staging.internal:8080');
     expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://lamp-api.staging.marathon.internal');
-    expect(byId['plan-production'].args[1]).toContain(
-      'exec node /workspace/.c2c/deploy.cjs plan --service lamp-api --env production --image "registry.marathon.internal:5000/lamp-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"',
+    // The production plan's commit author is the verified signer of the commit: the deploy CLI verifies the commit's
+    // SSH signature against the checkout's security/allowed_signers (git and ssh-keygen are in the full Node image).
+    expect(byId['plan-production']).toMatchObject({ name: STEP_IMAGES.node, entrypoint: 'bash' });
+    expect(byId['plan-production'].args[1]).toBe(
+      [
+        'set -euo pipefail',
+        'export DEPLOY_ACTOR="cloudbuild:$BUILD_ID"',
+        'set -- --commit "$COMMIT_SHA" --verify-commit /workspace',
+        'exec node /workspace/.c2c/deploy.cjs plan --service lamp-api --env production --image "registry.marathon.internal:5000/lamp-api:$SHORT_SHA" --out /workspace/production.plan.json "$$@"',
+      ].join('\n'),
     );
-    expect(byId['plan-production'].args[1]).toContain('export DEPLOY_ACTOR="$$(git log -1 --format=%ae');
+    expect(byId['plan-production'].env ?? []).not.toContainEqual(expect.stringMatching(/^C2C_ALLOWED_SIGNERS=/));
+    // No step anywhere takes an identity from what a commit declares about itself.
+    const triggers = ['lamp-api-pr', 'lamp-api-push', 'lamp-api-production', 'lamp-api-e2e'];
+    const allSteps = triggers.flatMap((t) => stepsOf(json, t));
+    expect(allSteps.length).toBeGreaterThan(10);
+    for (const step of allSteps) expect((step.args ?? []).join('\n')).not.toMatch(/%a[enNElL]|%G[SK]|--commit-author|unknown-author/);
     expect(byId['plan-production'].env).toContain('C2C_REGISTRY_URL=http://c2c-registry:5000');
     // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT.
     expect(byId['upload-plan']).toMatchObject({
@@ -206,8 +222,11 @@ describe('Microservice(lamp-api)', () => {
     expect(images('lamp-api-production')).toEqual([STEP_IMAGES.deploy]);
     expect(images('lamp-api-e2e')).toEqual([STEP_IMAGES.deploy]);
     expect(images('lamp-api-push').sort()).toEqual([STEP_IMAGES.docker, STEP_IMAGES.node, STEP_IMAGES.deploy].sort());
+    // The deploy CLI steps that need the checkout's git (the commit's time, its verified signer) run in the full
+    // Node image, which build.sh has already pulled; the rest in the slim one.
+    const gitSteps = ['deploy-staging', 'plan-production'];
     for (const step of stepsOf(json, 'lamp-api-push').filter((s) => !['build', 'registry-sidecar', 'docker-build', 'push'].includes(s.id)))
-      expect([step.id, step.name]).toEqual([step.id, STEP_IMAGES.deploy]);
+      expect([step.id, step.name]).toEqual([step.id, gitSteps.includes(step.id) ? STEP_IMAGES.node : STEP_IMAGES.deploy]);
     expect(JSON.stringify(json)).not.toContain('cloud-sdk');
   });
 

@@ -548,7 +548,7 @@ async function cloudBuildApproval(input: GateInput, source: Extract<ApprovalSour
   }
   const approver = { principal: result.approverAccount, groups: groupsOf(input.signers, result.approverAccount) };
   // A signed plan's author is verified; an unsigned one (made by the push build) names the commit's author only when
-  // the build verified the commit's signature against the allowed signers (its plan step passes --commit-author then).
+  // the build verified the commit's signature against the allowed signers (its plan step runs 'deploy plan --verify-commit').
   const author = plan.signature && input.signers ? await verifyPlanAuthor(plan, input.signers) : null;
   if (fourEyesOn(service) && author === null && plan.commitAuthor === undefined) {
     refuse(
