@@ -6,9 +6,11 @@ import { escapeTerraform } from './terraform-escape';
  * platform apply's), so a moved tag must never change what runs. docs/pipeline.md ("Step images") has the table, where
  * each digest comes from and how to check or refresh one (`docker buildx imagetools inspect IMAGE:TAG`); a test
  * refuses a step image without a digest.
- * - `deploy`: every step that fetches the deploy CLI, runs it, uploads or fetches a plan, or runs a smoke test: one
+ * - `deploy`: every other step that fetches the deploy CLI, runs it, uploads or fetches a plan, or runs a smoke test: one
  *   slim Node image (about 75 MB compressed against 1.1 GB for `node:20` and 1.1-1.4 GB for the Cloud SDK).
- * - `node`: `build.sh` and the platform pipeline's synth, unless the service names its own builder image.
+ * - `node`: `build.sh` and the platform pipeline's synth, unless the service names its own builder image; and the push
+ *   build's staging deploy and production plan, which read the checkout with git (the plan verifies the commit's SSH
+ *   signature: git and ssh-keygen are in this image, not in the slim one).
  * - `docker`: the image build and push; `cloudSdk`: only the platform pipeline's own steps (gsutil, gcloud).
  * - `terraform`: the platform pipeline's plan and apply steps.
  */
