@@ -66,9 +66,13 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
       match: /^node:20(\.\d+)*$/,
       real: 'Debian 12 (buildpack-deps) with Node.js 20: git, curl, wget, make, gcc, python3, ...',
       standIn: `${STAND_IN_PREFIX}node:${nodeVersion}`,
-      contains: `${DEBIAN_BASE}; node ${nodeVersion}, npm, npx (offline, this machine's npm cache); git (without its remote helpers: no clone or fetch over HTTPS), curl, make`,
-      lacks: 'gcc, g++, python3, wget, ssh and the other buildpack-deps packages: a build.sh that needs them fails here only',
-      recipe: { bins: [...SHELL_TOOLS, '/usr/bin/git', '/usr/bin/curl', '/usr/bin/make'], dirs: ['/etc/ssl/certs'], node: true },
+      contains: `${DEBIAN_BASE}; node ${nodeVersion}, npm, npx (offline, this machine's npm cache); git (without its remote helpers: no clone or fetch over HTTPS), ssh-keygen (git verifies SSH-signed commits with it), curl, make`,
+      lacks: 'gcc, g++, python3, wget, the ssh client and the other buildpack-deps packages: a build.sh that needs them fails here only',
+      recipe: {
+        bins: [...SHELL_TOOLS, '/usr/bin/git', '/usr/bin/ssh-keygen', '/usr/bin/curl', '/usr/bin/make'],
+        dirs: ['/etc/ssl/certs'],
+        node: true,
+      },
     },
     {
       image: 'gcr.io/cloud-builders/docker',
