@@ -55,6 +55,8 @@ export async function planService(ctx: DeployContext, req: PlanRequest): Promise
     environment: req.environment,
     image: req.image,
     ...(req.imageDigest ? { imageDigest: req.imageDigest } : {}),
+    // An artifact service's URI and checksum, as its app fetches them: the gate checks the two agree.
+    ...(req.artifact ? { artifact: req.artifact } : {}),
     ...(req.commit ? { commit: req.commit } : {}),
     ...(req.commitTime ? { commitTime: req.commitTime } : {}),
     ...(req.commitAuthor ? { commitAuthor: req.commitAuthor } : {}),

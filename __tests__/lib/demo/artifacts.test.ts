@@ -10,6 +10,7 @@ import { artifactObjectName } from '../../../lib/catalog/artifact';
 import { ServiceDefinition } from '../../../lib/catalog/types';
 import { ArtifactBucket, buildArtifact, packageArgs, startArtifactBucket } from '../../../lib/demo/artifacts';
 import { applyService } from '../../../lib/deploy/apply-service';
+import { checkPlanConsistency } from '../../../lib/gate/gate';
 import { planService } from '../../../lib/gate/plan-service';
 import { fleetStatus } from '../../../lib/deploy/status';
 import { LABEL_ARTIFACT_SHA256 } from '../../../lib/marathon/app';
@@ -136,6 +137,9 @@ describe('an artifact deploy on the local Marathon', () => {
     expect(plan.app.fetch).toEqual([{ uri: artifact.uri, extract: false, executable: false, cache: true }]);
     expect(plan.app.labels[LABEL_ARTIFACT_SHA256]).toBe(artifact.sha256);
     expect(plan.app.container).toBeUndefined();
+    // The plan records the artifact its app fetches, so the gate's consistency check holds for it.
+    expect(plan.artifact).toEqual(artifact);
+    expect(() => checkPlanConsistency(plan)).not.toThrow();
     expect(plan.app.cmd).toBe(
       `echo '${artifact.sha256}  app.tar.gz' | sha256sum -c --status - || { echo 'c2c: app.tar.gz does not have the SHA-256 the plan pinned (${artifact.sha256}); not starting' >&2; exit 1; } && tar -xf 'app.tar.gz' && node server.js`,
     );
