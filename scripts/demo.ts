@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     )
     .addHelpText(
       'after',
-      '\nExit codes:\n  0  every step did what it should (including the deliberate rollback)\n  1  a step failed, or --docker always and no engine answers (the message says which)\n  2  bad usage\n',
+      '\nExit codes:\n  0    every step did what it should (including the deliberate rollback)\n  1    a step failed, --docker always and no engine answers, or another run holds the work directory (<workdir>.lock; the message says which)\n  2    bad usage\n  130  interrupted by Ctrl-C (SIGTERM: 143); the last line says what was stopped\n',
     );
   configureCommander(program, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(`${s}\n`) });
   try {

@@ -84,4 +84,6 @@ it('runs the main job with Docker: images pushed and pinned by digest, run as co
   // The registry process is gone, and its tags were removed.
   expect(() => process.kill(registryPid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
   expect(docker(['images', '-q', `${registry}/*`])).toBe('');
+  // The images later builds superseded are gone: no untagged image of the main job's is left (the cache tags stay).
+  expect(docker(['images', '-q', '--filter', 'dangling=true', '--filter', 'label=c2c.main-job.run'])).toBe('');
 }, 600_000);

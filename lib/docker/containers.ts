@@ -18,3 +18,13 @@ export async function removeContainersWithLabel(label: string): Promise<number> 
 export async function removeImageTags(tags: readonly string[]): Promise<void> {
   if (tags.length > 0) await execCommand('docker', ['rmi', ...tags], { timeoutMs: 60_000 });
 }
+
+/**
+ * Removes the images carrying `label` (`key` or `key=value`) that no tag names any more (`docker image prune`
+ * with `dangling=true`): what later builds superseded. Images a container still uses stay.
+ */
+export async function removeDanglingImages(label: string): Promise<void> {
+  await execCommand('docker', ['image', 'prune', '--force', '--filter', 'dangling=true', '--filter', `label=${label}`], {
+    timeoutMs: 60_000,
+  });
+}

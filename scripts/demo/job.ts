@@ -8,10 +8,11 @@ import { ArtifactRef } from '../../lib/catalog/artifact';
 import { Catalog } from '../../lib/catalog';
 import { ArtifactBucket } from '../../lib/demo/artifacts';
 import { RUN_LABEL } from '../../lib/demo/docker-images';
-import { removeContainersWithLabel, removeImageTags } from '../../lib/docker/containers';
+import { removeContainersWithLabel, removeDanglingImages, removeImageTags } from '../../lib/docker/containers';
 import { DockerMode } from '../../lib/docker/engine';
 import { LocalRegistry } from '../../lib/docker/local-registry';
-import { C2CError } from '../../lib/errors';
+import { acquireWorkLock, WorkLock } from '../../lib/demo/work-lock';
+import { C2CError, ERROR_EXIT_CODES } from '../../lib/errors';
 import { startChatStandIn } from '../../lib/notify';
 import { PlatformConfig } from '../../lib/platform';
 import { loadCatalog } from '../../services';
@@ -64,6 +65,13 @@ export interface Step {
   run(job: MainJob): Promise<void>;
 }
 
+/** A server the job started and stops: what it is (for the Ctrl-C line) and, for a Marathon, where to count its tasks. */
+export interface Running {
+  readonly what: string;
+  readonly marathonUrl?: string;
+  close(): Promise<void>;
+}
+
 /** What the steps share: options, where things go, what was written, the summary, and what earlier steps set up. */
 export class MainJob {
   readonly root = findRepoRoot(__dirname);
@@ -74,7 +82,9 @@ export class MainJob {
   readonly runId = randomUUID();
   readonly pushedTags: string[] = [];
   /** Servers closed when the job stops (the local Marathons first). */
-  readonly servers: { close(): Promise<void> }[] = [];
+  readonly servers: Running[] = [];
+  /** Set by Ctrl-C (SIGINT) or SIGTERM: from then on the narrative is silent and only the stop is reported. */
+  interrupted?: NodeJS.Signals;
   dockerUsed = false;
   registry?: LocalRegistry;
   baseImage = '';
@@ -85,7 +95,7 @@ export class MainJob {
   /** The first release of every service (the `build` step). */
   builds: Build[] = [];
   private readonly started = Date.now();
-  private stopping?: Promise<void>;
+  private stopping?: Promise<number>;
 
   constructor(readonly opts: Options) {}
 
@@ -119,7 +129,7 @@ export class MainJob {
 
   /** A line of the narrative (stdout; nothing with --json). */
   say(line = ''): void {
-    if (!this.opts.json) process.stdout.write(`${line}\n`);
+    if (!this.opts.json && !this.interrupted) process.stdout.write(`${line}\n`);
   }
 
   /** A path relative to the working directory when it is below it. */
@@ -128,17 +138,34 @@ export class MainJob {
     return r.startsWith('..') ? p : r;
   }
 
-  /** One stop, however many ask for it (Ctrl-C and the failure it causes both do): each waits until all is done. */
-  stop(): Promise<void> {
+  /**
+   * One stop, however many ask for it (Ctrl-C and the failure it causes both do): each waits until all is done.
+   * Resolves to the number of containers that were left running (and are removed now).
+   */
+  stop(): Promise<number> {
     return (this.stopping ??= (async () => {
       await Promise.all(this.servers.splice(0).map((m) => m.close()));
-      if (!this.dockerUsed) return;
+      if (!this.dockerUsed) return 0;
       // The local Marathon removes its containers when it closes; anything left (it was killed) goes here.
       const left = await removeContainersWithLabel(`${RUN_LABEL}=${this.runId}`);
-      if (left > 0) process.stderr.write(`demo: removed ${left} container(s) left running\n`);
-      // The registry's tags point at a registry that is gone now; the cache tags stay for the next run's builds.
+      if (left > 0 && !this.interrupted) process.stderr.write(`demo: removed ${left} container(s) left running\n`);
+      // The registry's tags point at a registry that is gone now; the cache tags stay for the next run's builds,
+      // and the images this run (or an earlier one) superseded, now without a tag, go.
       await removeImageTags(this.pushedTags.splice(0));
+      await removeDanglingImages(RUN_LABEL);
+      return left;
     })());
+  }
+
+  /** What runs now, for the Ctrl-C line: each server, a Marathon with the number of its tasks. */
+  async running(): Promise<string[]> {
+    return Promise.all(
+      this.servers.map(async (s) => {
+        if (s.marathonUrl === undefined) return s.what;
+        const n = await countTasks(s.marathonUrl);
+        return `${s.what} (${n === undefined ? 'its tasks' : `${n} task${n === 1 ? '' : 's'}`})`;
+      }),
+    );
   }
 
   private need<T>(value: T | undefined, what: string): T {
@@ -147,35 +174,91 @@ export class MainJob {
   }
 }
 
+/** The number of tasks a Marathon reports (GET /v2/tasks), undefined when it does not answer in time. */
+async function countTasks(marathonUrl: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${marathonUrl}/v2/tasks`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { tasks?: unknown };
+    return res.ok && Array.isArray(body.tasks) ? body.tasks.length : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Runs the steps in order over a fresh work directory; Ctrl-C or SIGTERM stops what runs (servers, containers) and
- * exits 130. Returns the exit code: 0 when every step did what it should, 1 when one failed (its message on stderr).
+ * Runs the steps in order over a fresh work directory, which it locks first (`<workdir>.lock`): a second run on the
+ * same directory exits 1 naming the run that holds it. Ctrl-C or SIGTERM stops what runs (servers, containers), says
+ * what it stopped in one line and exits 130 (SIGTERM: 143). Returns the exit code: 0 when every step did what it
+ * should, 1 when one failed (its message on stderr).
  */
 export async function runMainJob(opts: Options, steps: readonly Step[]): Promise<number> {
-  await rm(opts.workdir, { recursive: true, force: true });
-  await mkdir(opts.workdir, { recursive: true });
-  const job = new MainJob(opts);
-  const onSignal = () => {
-    void job.stop().then(() => process.exit(130));
+  let lock: WorkLock;
+  try {
+    lock = acquireWorkLock(opts.workdir);
+  } catch (err) {
+    if (!(err instanceof C2CError) || err.code !== 'WORKDIR_LOCKED') throw err;
+    process.stderr.write(`demo: ${err.message}\n`);
+    return 1;
+  }
+  if (lock.tookOver) {
+    const t = lock.tookOver;
+    process.stderr.write(`demo: note: took over ${lock.path}, left by pid ${t.pid} (since ${t.since}), which no longer runs\n`);
+  }
+  const release = () => lock.release();
+  process.once('exit', release);
+  try {
+    await rm(opts.workdir, { recursive: true, force: true });
+    await mkdir(opts.workdir, { recursive: true });
+    return await runSteps(new MainJob(opts), steps, lock);
+  } finally {
+    lock.release();
+    process.removeListener('exit', release);
+  }
+}
+
+/** The steps in order, each with its header and its own duration; signals stop the job (see runMainJob). */
+async function runSteps(job: MainJob, steps: readonly Step[], lock: WorkLock): Promise<number> {
+  let interruption: Promise<never> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (job.interrupted) return;
+    job.interrupted = signal;
+    interruption = interrupt(job, lock);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const numbered = steps.filter((s) => s.heading !== undefined).length;
   let n = 0;
   try {
     for (const step of steps) {
-      if (step.heading) job.say(`\n[${++n}/${numbered}] ${step.heading(job)}  (${job.elapsed()})`);
+      const started = Date.now();
+      if (step.heading) job.say(`\n[${++n}/${numbered}] ${step.heading(job)}`);
       await step.run(job);
+      if (step.heading) job.say(`  (step ${n}/${numbered} took ${((Date.now() - started) / 1000).toFixed(1)}s)`);
     }
-    if (opts.json) process.stdout.write(`${JSON.stringify(job.summary)}\n`);
+    if (job.opts.json && !job.interrupted) process.stdout.write(`${JSON.stringify(job.summary)}\n`);
     return 0;
   } catch (err) {
+    // A step that fails because of the interruption (its Marathon is gone, its deploy was stopped) is not news.
+    if (job.interrupted) return ERROR_EXIT_CODES.INTERRUPTED;
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     if (err instanceof C2CError && err.hint) process.stderr.write(`hint: ${err.hint}\n`);
     return 1;
   } finally {
+    // The interruption ends the process itself, once it has stopped everything and said so.
+    if (interruption) await interruption;
     await job.stop();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+}
+
+/** Stops everything, says in one line what was stopped, releases the lock and exits 130 (SIGTERM: 143). */
+async function interrupt(job: MainJob, lock: WorkLock): Promise<never> {
+  const running = await job.running();
+  const left = await job.stop();
+  if (left > 0) running.push(`${left} container${left === 1 ? '' : 's'} left running`);
+  const what = running.length > 0 ? running.join(', ') : 'nothing (no server was running yet)';
+  process.stderr.write(`interrupted: stopped ${what}; ${job.rel(job.work)} is kept, and \`npm start\` starts over\n`);
+  lock.release();
+  process.exit(job.interrupted === 'SIGTERM' ? ERROR_EXIT_CODES.TERMINATED : ERROR_EXIT_CODES.INTERRUPTED);
 }

@@ -168,9 +168,19 @@ export async function commit(repo: string, message: string, file?: string, appen
   return { sha, commitTime: new Date(commitTime).toISOString() };
 }
 
-/** The image an app's definition names now. */
-export async function runningImage(marathonUrl: string, appId: string): Promise<string> {
-  return (await new MarathonClient({ baseUrl: marathonUrl }).getApp(appId))?.image ?? '(none)';
+/**
+ * The image an app runs once Marathon has no deployment for it (asked every 250 ms, for at most `timeoutSeconds`).
+ * @throws Error when a deployment still runs at the deadline
+ */
+export async function settledImage(marathonUrl: string, appId: string, timeoutSeconds: number): Promise<string> {
+  const client = new MarathonClient({ baseUrl: marathonUrl });
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    const app = await client.getApp(appId);
+    if (!app || app.deployments.length === 0) return app?.image ?? '(none)';
+    if (Date.now() > deadline) throw new Error(`${appId} is still being deployed after ${timeoutSeconds}s (deployment ${app.deployments[0]})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** `http://host:port` of a running task of an app (port index 0): what a smoke test gets as SERVICE_URL. */

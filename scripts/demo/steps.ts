@@ -24,7 +24,7 @@ import {
   planProduction,
   promote,
   release,
-  runningImage,
+  settledImage,
   smoke,
   toStaging,
 } from './release';
@@ -49,7 +49,7 @@ async function chooseDocker(job: MainJob): Promise<void> {
     job.baseImage = (await ensureBaseImage()).image;
     const registry = await startRegistry({ dir: join(job.work, 'registry'), path: process.env.PATH ?? '' });
     job.registry = registry;
-    job.servers.push(registry);
+    job.servers.push({ what: `the registry on ${registry.host}`, close: () => registry.close() });
     job.say(`Docker engine ${probe.version} answers (--docker ${opts.docker}): each image service's Dockerfile is built`);
     job.say(`  (docker build, classic builder, FROM ${job.baseImage}, the previous image as cache), pushed to a registry this job`);
     job.say(`  runs on ${registry.host} (storage in ${job.rel(registry.storage)}), pinned by digest, and run as containers.`);
@@ -106,9 +106,9 @@ async function startClusters(job: MainJob): Promise<void> {
     stateDir: undefined,
   };
   const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging') });
-  job.servers.push(staging);
+  job.servers.push({ what: `the staging Marathon`, marathonUrl: staging.url, close: () => staging.close() });
   const production = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-production') });
-  job.servers.push(production);
+  job.servers.push({ what: `the production Marathon`, marathonUrl: production.url, close: () => production.close() });
   job.written.push({ what: 'local Marathon state (staging, production)', path: join(work, 'marathon-*') });
   const audit = join(work, 'audit.jsonl');
   // The reviewers' chat: a loopback stand-in for a Slack webhook; `deploy plan --notify` posts the waiting plan there.
@@ -135,7 +135,7 @@ async function startClusters(job: MainJob): Promise<void> {
   job.say(`  local Marathon: staging ${staging.url}, production ${production.url}`);
   // Artifact services: their tarballs go to a loopback stand-in for the artifact bucket, which the fetcher reads.
   const bucket = await startArtifactBucket(join(work, 'bucket'));
-  job.servers.push(bucket);
+  job.servers.push({ what: 'the artifact bucket', close: () => bucket.close() });
   job.written.push({ what: 'artifact bucket (stand-in for the GCS bucket)', path: bucket.dir });
   const deployLive: Clusters['deployLive'] = async (label, actor, args) => {
     const p = deploy(actor, args);
@@ -228,7 +228,8 @@ async function brokenRelease(job: MainJob): Promise<void> {
     append: 'This release is broken on purpose by the demo: server.js answers 500 on /health while this file exists.\n',
   };
   const bad = await release(job, v, change, 12, 1);
-  const running = await runningImage(job.clusters.staging.url, marathonAppId(v.name, 'staging'));
+  // The deploy CLI exits once the rollback is confirmed or its deadline passes; say what runs once Marathon has finished.
+  const running = await settledImage(job.clusters.staging.url, marathonAppId(v.name, 'staging'), 60);
   job.say(
     `  as intended: the deploy failed (exit 1) and was rolled back; staging ${v.name} runs ${running} again, and the failed version stays in Marathon's history`,
   );
