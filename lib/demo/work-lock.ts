@@ -3,8 +3,9 @@
  * and start time of the run that holds it, so a second run cannot wipe the directory under the first. A lock whose
  * pid no longer runs on this host is stale and is taken over.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { C2CError } from '../errors';
 
 /** What a lock file holds. */
@@ -37,6 +38,7 @@ export function acquireWorkLock(workdir: string, now: Date = new Date()): WorkLo
   const path = lockPathOf(workdir);
   const holder: LockHolder = { pid: process.pid, host: hostname(), since: now.toISOString() };
   let tookOver: LockHolder | undefined;
+  mkdirSync(dirname(path), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     if (createExclusive(path, `${JSON.stringify(holder)}\n`)) return held(path, holder, tookOver);
     const current = readHolder(path);

@@ -220,7 +220,8 @@ export async function runMainJob(opts: Options, steps: readonly Step[]): Promise
 async function runSteps(job: MainJob, steps: readonly Step[], lock: WorkLock): Promise<number> {
   let interruption: Promise<never> | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (job.interrupted) return;
+    // A second Ctrl-C while stopping ends the process at once (the lock goes with it, on exit).
+    if (job.interrupted) process.exit(ERROR_EXIT_CODES.INTERRUPTED);
     job.interrupted = signal;
     interruption = interrupt(job, lock);
   };
@@ -230,6 +231,7 @@ async function runSteps(job: MainJob, steps: readonly Step[], lock: WorkLock): P
   let n = 0;
   try {
     for (const step of steps) {
+      if (job.interrupted) break;
       const started = Date.now();
       if (step.heading) job.say(`\n[${++n}/${numbered}] ${step.heading(job)}`);
       await step.run(job);
