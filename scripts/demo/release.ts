@@ -178,7 +178,8 @@ export async function settledImage(marathonUrl: string, appId: string, timeoutSe
   for (;;) {
     const app = await client.getApp(appId);
     if (!app || app.deployments.length === 0) return app?.image ?? '(none)';
-    if (Date.now() > deadline) throw new Error(`${appId} is still being deployed after ${timeoutSeconds}s (deployment ${app.deployments[0]})`);
+    if (Date.now() > deadline)
+      throw new Error(`${appId} is still being deployed after ${timeoutSeconds}s (deployment ${app.deployments[0]})`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

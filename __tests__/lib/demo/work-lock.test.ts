@@ -22,7 +22,11 @@ it('writes pid, host and start time next to the directory (creating its parent),
   const dir = join(base, 'a', 'demo');
   const lock = acquireWorkLock(dir, new Date('2026-12-07T18:00:00Z'));
   expect(lock.path).toBe(`${dir}.lock`);
-  expect(JSON.parse(readFileSync(lockPathOf(dir), 'utf8'))).toEqual({ pid: process.pid, host: hostname(), since: '2026-12-07T18:00:00.000Z' });
+  expect(JSON.parse(readFileSync(lockPathOf(dir), 'utf8'))).toEqual({
+    pid: process.pid,
+    host: hostname(),
+    since: '2026-12-07T18:00:00.000Z',
+  });
   expect(lock.tookOver).toBeUndefined();
   lock.release();
   expect(existsSync(lock.path)).toBe(false);
