@@ -257,7 +257,8 @@ async function runSteps(job: MainJob, steps: readonly Step[], lock: WorkLock): P
 /** Stops everything, says in one line what was stopped, releases the lock and exits 130 (SIGTERM: 143). */
 async function interrupt(job: MainJob, lock: WorkLock): Promise<never> {
   const running = await job.running();
-  const left = await job.stop();
+  // Whatever the stop meets, the process still says what it stopped and exits with the signal's code.
+  const left = await job.stop().catch(() => 0);
   if (left > 0) running.push(`${left} container${left === 1 ? '' : 's'} left running`);
   const what = running.length > 0 ? running.join(', ') : 'nothing (no server was running yet)';
   process.stderr.write(`interrupted: stopped ${what}; ${job.rel(job.work)} is kept, and \`npm start\` starts over\n`);
