@@ -1,7 +1,7 @@
 import { NewAuditEvent } from '../../audit/log';
 import { EnvironmentName, ReleaseStrategy, SERVICE_DEFAULTS, ServiceDefinition, strategyOf } from '../../catalog/types';
 import { abortableSleep, C2CError } from '../../errors';
-import { MarathonAppDefinition } from '../../marathon/app';
+import { MarathonAppDefinition, READ_ONLY_FIELDS } from '../../marathon/app';
 import { marathonAppId } from '../../marathon/render';
 import { DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from '../types';
 import { isOutage } from '../wait';
@@ -52,7 +52,8 @@ export async function startRollout(rc: RolloutContext, t: RolloutTarget, base: M
   let state = await readRollout(rc.client, baseId);
   if (inFlight(state)) throw inProgress(t, state);
   if (state.older) {
-    // The colour kept for a switch back is the one this release replaces: remove it first.
+    // The colour kept for a switch back is the one this release replaces: remove it first, once HAProxy shows it drained.
+    await waitAllDrained(rc, t, state.older.app.id);
     await rc.client.deleteApp(state.older.app.id);
     await waitFor(
       rc,
@@ -127,7 +128,7 @@ export async function advanceRollout(rc: RolloutContext, t: RolloutTarget, optio
 }
 
 /**
- * Moves all traffic back to the old colour (`swapBack` while it still serves, `stepBack` when it is kept drained),
+ * Moves all traffic back to the old colour (`swapBack`; a kept, drained colour is first started again, `restartKept`),
  * then deletes the new colour.
  * @throws C2CError ROLLOUT_NONE when there is no old colour to go back to.
  */
@@ -139,11 +140,8 @@ export async function abortRollout(rc: RolloutContext, t: RolloutTarget, reason:
   const { newer, older } = state;
   const target = state.target;
   const before = await snapshot(rc, t);
-  if (before.older && serving(before, before.older) === 0 && before.older.app.instances >= target) {
-    await stepBack(rc, t, target);
-  } else {
-    await swapBack(rc, t, older, newer, target);
-  }
+  const kept = before.older && serving(before, before.older) === 0 && before.older.app.instances >= target;
+  await swapBack(rc, t, kept ? await restartKept(rc, t, older, target) : older, newer, target);
   await audit(rc, t, 'rollout.aborted', { reason, trafficPercent: 0, durationMs: Date.now() - began });
   return { state: 'aborted', colour: older.colour, durationMs: Date.now() - began };
 }
@@ -171,35 +169,46 @@ async function swapBack(rc: RolloutContext, t: RolloutTarget, older: ColourState
 }
 
 /**
- * Going back to a kept colour that marathon-lb holds fully drained (after 100 %): one task of the new colour at a
- * time is stopped (with `scale`, so it stays the newer colour), and marathon-lb puts one old task back in service for
- * each; the next goes once HAProxy serves it. Switching all at once would leave HAProxy without a server while the
- * old tasks' checks rise again. Each stopped task gets SIGTERM and finishes its requests; HAProxy redispatches.
+ * Going back to a kept colour that marathon-lb holds fully drained (after 100 %). Its servers sit in HAProxy as
+ * `disabled` (MAINT); putting them back in rotation brings them back DOWN until their checks pass (HAProxy restores
+ * the saved server state on reload), while the same reload drains the new colour: no server for a moment. Scaling the
+ * kept colour in place does the same, and its stopping tasks still count as healthy for marathon-lb's drain formula.
+ * So, zero-failure by construction: once HAProxy shows every kept task drained (no traffic at all), the kept app is
+ * deleted and created again from the same definition and labels (same code, its original
+ * `HAPROXY_DEPLOYMENT_STARTED_AT`, so it stays the older colour); being the colour scaled last, marathon-lb drains one
+ * task of the new colour per kept task its health checks pass, each a new server HAProxy puts straight in rotation.
+ * `swapBack` then waits until HAProxy serves all of them and removes the new colour once drained.
  */
-async function stepBack(rc: RolloutContext, t: RolloutTarget, target: number): Promise<void> {
-  for (;;) {
-    const s = await snapshot(rc, t);
-    if (!s.newer || !s.older) return;
-    if (s.newer.app.instances === 0) break;
-    const want = Math.min(target, target - s.newer.app.instances);
-    await waitFor(rc, t, `${s.older.app.id} to serve ${want} task(s)`, async () => {
-      const now = await snapshot(rc, t);
-      return now.older !== null && serving(now, now.older) >= want && now.newer?.app.deployments.length === 0;
-    });
-    const task = s.newer.app.tasks[0];
-    progress(rc, t, `switching back: stopping ${task.id} of ${s.newer.app.id}`);
-    await rc.client.killTasks([task.id], { scale: true });
-    await waitFor(rc, t, `${s.newer.app.id} to stop ${task.id}`, async () => {
-      const app = await rc.client.getApp(s.newer!.app.id);
-      return app === null || (app.deployments.length === 0 && !app.tasks.some((x) => x.id === task.id));
-    });
-  }
-  await waitFor(rc, t, `${marathonAppId(t.def.name, t.env)} to serve ${target} task(s) of the old colour`, async () => {
-    const now = await snapshot(rc, t);
-    return now.older !== null && serving(now, now.older) >= Math.min(target, now.older.app.instances);
+async function restartKept(rc: RolloutContext, t: RolloutTarget, older: ColourState, target: number): Promise<ColourState> {
+  await waitAllDrained(rc, t, older.app.id);
+  progress(rc, t, `switching back: starting ${older.app.id} again (${target} task(s)) from its kept definition`);
+  const definition = keptDefinition(older.app.raw, target);
+  await rc.client.deleteApp(older.app.id);
+  // Gone from /v2/apps at once, the app stays locked until Marathon's deployment that stops its tasks ends.
+  await waitFor(rc, t, `${older.app.id} to be removed`, async () => {
+    if ((await rc.client.getApp(older.app.id)) !== null) return false;
+    return !(await rc.client.listDeployments()).some((d) => d.affectedApps.includes(older.app.id));
   });
-  const s = await readRollout(rc.client, marathonAppId(t.def.name, t.env));
-  if (s.newer && s.older) await rc.client.deleteApp(s.newer.app.id);
+  await rc.client.createApp(definition);
+  const again = await readRollout(rc.client, marathonAppId(t.def.name, t.env));
+  if (!again.older || again.older.app.id !== older.app.id) throw none(t);
+  return again.older;
+}
+
+/** Waits until HAProxy sends none of the app's tasks traffic (each drained, or in no backend), zdd.py's check before a kill. */
+async function waitAllDrained(rc: RolloutContext, t: RolloutTarget, appId: string): Promise<void> {
+  await waitFor(rc, t, `${appId} to be drained`, async () => {
+    const s = await snapshot(rc, t);
+    const c = [s.older, s.newer].find((x) => x?.app.id === appId);
+    return !c || (c.app.deployments.length === 0 && drainedTaskIds(s, c).length === c.app.tasks.length);
+  });
+}
+
+/** A colour app's definition as Marathon holds it (read-only fields left out), at `instances`. */
+function keptDefinition(raw: Readonly<Record<string, unknown>>, instances: number): MarathonAppDefinition {
+  const def: Record<string, unknown> = { ...raw, instances };
+  for (const k of READ_ONLY_FIELDS) delete def[k];
+  return def as unknown as MarathonAppDefinition;
 }
 
 /** A reading of Marathon and every marathon-lb at one moment. */
