@@ -192,8 +192,8 @@ describe('canary through marathon-lb', () => {
     const seen = await watcher.stop();
     const total = await traffic.stop();
     expect(total.failures).toEqual([]);
-    // Drain before kill: every server of either colour that left the backend was MAINT (draining) before it went. (The
-    // one blue task more that the switch back starts, and stops again, never had another colour beside it.)
+    // Drain before kill: every server of either colour that left the backend was MAINT (draining) before it went: the kept
+    // blue tasks the switch back deletes and starts again, and the green tasks it deletes once blue serves.
     const live = new Set((await client.getApp('/staging/canary-shop-blue'))!.tasks.map((x) => `127_0_0_1_${x.ports[0]}`));
     for (const [name, statuses] of seen)
       if (!live.has(name) && beforeSwitch.has(name)) expect([name, statuses[statuses.length - 1]]).toEqual([name, 'MAINT']);

@@ -114,7 +114,7 @@ export async function advanceRollout(rc: RolloutContext, t: RolloutTarget, optio
         await audit(rc, t, 'rollout.paused', { rolloutStep: step.index, trafficPercent: step.percent });
         return { state: 'paused', step, colour: state.newer.colour };
       }
-      const before = await snapshot(rc, t);
+      const before = await steadySnapshot(rc, t);
       await abortableSleep(step.pause.minutes * 60_000, rc.signal);
       await analyse(rc, t, step, before);
     }
@@ -139,7 +139,7 @@ export async function abortRollout(rc: RolloutContext, t: RolloutTarget, reason:
   if (!state.newer || !state.older) throw none(t);
   const { newer, older } = state;
   const target = state.target;
-  const before = await snapshot(rc, t);
+  const before = await steadySnapshot(rc, t);
   const kept = before.older && serving(before, before.older) === 0 && before.older.app.instances >= target;
   await swapBack(rc, t, kept ? await restartKept(rc, t, older, target) : older, newer, target);
   await audit(rc, t, 'rollout.aborted', { reason, trafficPercent: 0, durationMs: Date.now() - began });
@@ -217,6 +217,16 @@ interface Snapshot extends RolloutState {
   readonly backend: string;
 }
 
+/** A snapshot taken through `waitFor`: a stats page that does not answer (an HAProxy reload) is read again. */
+async function steadySnapshot(rc: RolloutContext, t: RolloutTarget): Promise<Snapshot> {
+  let out: Snapshot | null = null;
+  await waitFor(rc, t, "marathon-lb's stats", async () => {
+    out = await snapshot(rc, t);
+    return true;
+  });
+  return out!;
+}
+
 async function snapshot(rc: RolloutContext, t: RolloutTarget): Promise<Snapshot> {
   const state = await readRollout(rc.client, marathonAppId(t.def.name, t.env));
   const stats = await fetchStats(rc.lb, rc.signal);
@@ -253,7 +263,7 @@ async function runStep(rc: RolloutContext, t: RolloutTarget, step: RolloutStep, 
     const s = await snapshot(rc, t);
     return s.newer !== null && serving(s, s.newer) >= step.newInstances;
   });
-  const baseline = await snapshot(rc, t);
+  const baseline = await steadySnapshot(rc, t);
   const last = step.newInstances >= first.target;
   const keep = last && (strategy.keepOldMinutes ?? SERVICE_DEFAULTS.keepOldMinutes) > 0;
   if (!keep) await drainAndKill(rc, t, (s) => s.older, first.target - step.newInstances);
@@ -279,7 +289,7 @@ async function drainAndKill(rc: RolloutContext, t: RolloutTarget, pick: (s: Snap
 
 /** The analysis: the smoke test against the new colour, and the error rate HAProxy counted for it since `baseline`. */
 async function analyse(rc: RolloutContext, t: RolloutTarget, step: RolloutStep, baseline: Snapshot): Promise<void> {
-  const now = await snapshot(rc, t);
+  const now = await steadySnapshot(rc, t);
   const newer = now.newer!;
   const names = new Set(newer.app.tasks.map(taskServer).filter((n): n is string => n !== null));
   const sum = (rows: StatsRow[][]): ResponseCounts =>
