@@ -39,6 +39,16 @@ beforeAll(async () => {
     requestTimeoutMs: 3000,
   });
 });
+/** Request loops started by a test; stopped after it whatever its outcome, so a failed test never keeps jest alive. */
+const loops: ReturnType<typeof requestLoop>[] = [];
+function loop(url: string, host: string): ReturnType<typeof requestLoop> {
+  const started = requestLoop(url, host);
+  loops.push(started);
+  return started;
+}
+afterEach(async () => {
+  await Promise.all(loops.splice(0).map((l) => l.stop()));
+});
 afterAll(async () => {
   await lb?.close();
   await marathon?.close();
@@ -126,7 +136,7 @@ describe('canary through marathon-lb', () => {
     const rc = context();
     const first = await startRollout(rc, t(), renderMarathonApp(def, 'staging', image('v1')));
     expect(first).toMatchObject({ state: 'released', colour: 'blue', keptOld: null });
-    const traffic = requestLoop(lb.httpUrl, 'canary-shop.example.com');
+    const traffic = loop(lb.httpUrl, 'canary-shop.example.com');
     const watcher = watchServers(`staging-canary-shop_${def.ports![0].servicePort}`);
 
     // Step 1: one of four on green, paused for a promote.
@@ -211,7 +221,7 @@ describe('canary through marathon-lb', () => {
 
   it('aborts by itself when HAProxy counts errors of the new colour, at the first step', async () => {
     const rc = context();
-    const traffic = requestLoop(lb.httpUrl, 'canary-shop.example.com');
+    const traffic = loop(lb.httpUrl, 'canary-shop.example.com');
     const err = await caught(startRollout(rc, t(), renderMarathonApp(def, 'staging', image('bad'))));
     expect(err).toBeInstanceOf(C2CError);
     expect(err.code).toBe('ROLLOUT_ABORTED');
@@ -231,7 +241,7 @@ describe('blue/green through marathon-lb', () => {
     const t = { def, env: 'staging' as const };
     const rc = context();
     await startRollout(rc, t, renderMarathonApp(def, 'staging', image('v1')));
-    const traffic = requestLoop(lb.httpUrl, 'bg-shop.example.com');
+    const traffic = loop(lb.httpUrl, 'bg-shop.example.com');
     expect(await startRollout(rc, t, renderMarathonApp(def, 'staging', image('v2')))).toMatchObject({
       state: 'released',
       colour: 'green',
