@@ -10,7 +10,7 @@ import { findRepoRoot } from '../constructs/settings';
 import { probeDockerEngine } from '../lib/docker/engine';
 import { removeContainersWithLabel } from '../lib/docker/containers';
 import { imageRowFor, imageTable } from '../lib/cloudbuild/images';
-import { runBuild, STEP_LABEL } from '../lib/cloudbuild/runner';
+import { runBuild, STEP_LABEL } from '../lib/cloudbuild/step-runner';
 import { ensureStandInImage } from '../lib/cloudbuild/stand-in-images';
 import { Build } from '../lib/cloudbuild/types';
 import { onInterrupt } from './cleanup';

@@ -12,7 +12,7 @@ import { execCommand } from '../lib/docker/exec';
 import { probeDockerEngine } from '../lib/docker/engine';
 import { startGoogleStandIn } from '../lib/cloudbuild/google-stand-in';
 import { imageRowFor, imageTable } from '../lib/cloudbuild/images';
-import { BuildResult, prepareBuild, runBuild, StepResult } from '../lib/cloudbuild/runner';
+import { BuildResult, prepareBuild, runBuild, StepResult } from '../lib/cloudbuild/step-runner';
 import { readSecrets } from '../lib/cloudbuild/secrets';
 import { ensureStandInImage } from '../lib/cloudbuild/stand-in-images';
 import { findTrigger, readTriggers, synthIsStale } from '../lib/cloudbuild/triggers';

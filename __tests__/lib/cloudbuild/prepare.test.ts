@@ -1,6 +1,6 @@
 // What the runner checks and computes before any container starts (no Docker needed).
 import { C2CError } from '../../../lib/errors';
-import { prepareBuild } from '../../../lib/cloudbuild/runner';
+import { prepareBuild } from '../../../lib/cloudbuild/step-runner';
 import { redact, readSecrets } from '../../../lib/cloudbuild/secrets';
 
 const context = { projectId: 'acme', buildId: 'b1', location: 'europe-west1', commitSha: '0123456789' };

@@ -1,6 +1,6 @@
 /** Blue/green and canary releases through marathon-lb: its label contract, its stats, and the steps that use them. */
 export * from './labels';
-export * from './steps';
+export * from './schedule';
 export * from './haproxy-stats';
 export * from './lb';
 export * from './state';

@@ -8,7 +8,7 @@ import { isOutage } from '../wait';
 import { backendServers, countsSince, groupBackend, isDrained, isServing, responseCounts, ResponseCounts, StatsRow } from './haproxy-stats';
 import { Colour, colourApp, otherColour } from './labels';
 import { fetchStats, LoadBalancers } from './lb';
-import { currentStep, RolloutStep, rolloutSteps } from './steps';
+import { currentStep, RolloutStep, rolloutSteps } from './schedule';
 import { ColourState, inFlight, liveTasks, readRollout, RolloutState, taskServer } from './state';
 
 /** The result of a smoke test run against the new colour. */

@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { JsonObject, isObject } from './json';
-import { killGroup } from './runner';
+import { killGroup } from './task-runner';
 
 /** The outcome of one check. */
 export interface CheckOutcome {

@@ -17,7 +17,7 @@ import { createHandler } from './http';
 import { JsonObject } from './json';
 import { Marathon } from './marathon';
 import { ProcessRecord, reapStaleWorkDirs } from './orphans';
-import { Runner } from './runner';
+import { Runner } from './task-runner';
 import { Scheduler } from './scheduler';
 import { Store } from './store';
 

@@ -8,7 +8,7 @@ import { runHealthCheck } from './health';
 import { EventBus } from './events';
 import { Faults } from './faults';
 import { Json, JsonObject, formatTimestamp, isObject } from './json';
-import { RunnerKind, Runner, TaskProcess, freePort } from './runner';
+import { RunnerKind, Runner, TaskProcess, freePort } from './task-runner';
 import { AppRecord, DeploymentAction, DeploymentRecord, Store, servicePorts } from './store';
 import { portCount, portNames } from './app-definition';
 

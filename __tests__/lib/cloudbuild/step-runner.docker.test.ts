@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STEP_IMAGES } from '../../../constructs/build-steps';
 import { imageTable } from '../../../lib/cloudbuild/images';
-import { runBuild, RunOptions, STEP_LABEL } from '../../../lib/cloudbuild/runner';
+import { runBuild, RunOptions, STEP_LABEL } from '../../../lib/cloudbuild/step-runner';
 import { ensureStandInImage } from '../../../lib/cloudbuild/stand-in-images';
 import { readTriggers, ReadTrigger } from '../../../lib/cloudbuild/triggers';
 import { Build } from '../../../lib/cloudbuild/types';
