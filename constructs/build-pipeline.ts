@@ -8,7 +8,7 @@ import {
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { artifactFile, artifactObjectName } from '../lib/catalog/artifact';
 import { buildCommand, buildOf, EnvironmentName, packageOf, ServiceDefinition } from '../lib/catalog/types';
-import { PlatformConfig, imageFor, platformEnv } from '../lib/platform';
+import { PlatformConfig, artifactBaseUrl, imageFor, platformEnv } from '../lib/platform';
 import {
   bashStep,
   DEPLOY_CLI,
@@ -157,7 +157,8 @@ function artifactSteps(c: PipelineContext): PackageSteps {
       `sha="$$(sha256sum '${file}' | cut -d' ' -f1)"`,
       `node ${DEPLOY_CLI} object put '${file}' "gs://${c.refs.registryBucket}/${name}"`,
       'echo "$$sha" > /workspace/artifact.sha256',
-      `echo "https://storage.googleapis.com/${c.refs.registryBucket}/${name.replace('{sha256}', () => '$$sha')}" > /workspace/artifact.uri`,
+      // What the cluster fetches: the artifact server, which reads this object for the agents (lib/platform.ts).
+      `echo "${artifactBaseUrl(c.props.platform)}/${name.replace('{sha256}', () => '$$sha')}" > /workspace/artifact.uri`,
     ].join('\n'),
     [...(c.buildSh ? ['build'] : []), 'fetch-deploy'],
   );

@@ -6,6 +6,7 @@ import { MarathonAppDefinition } from '../lib/marathon/app';
 import { ArtifactRef, renderMarathonApp } from '../lib/marathon/render';
 import { validateMarathonApp } from '../lib/marathon/validate';
 import { templateObject } from './naming';
+import { escapeTerraform } from './terraform-escape';
 
 /** Props of {@link MarathonApp}. */
 export interface MarathonAppProps {
@@ -69,7 +70,8 @@ export class MarathonApp extends Construct {
       this.templateObject = new StorageBucketObject(this, 'template', {
         bucket: props.templateBucket,
         name: templateObject(props.service.name, props.environment),
-        content: this.json,
+        // A command or an env value may hold `${` or `%{`, which Terraform would read as a template.
+        content: escapeTerraform(this.json),
         contentType: 'application/json',
       });
     }

@@ -3,12 +3,12 @@ import { templateArtifact } from '../lib/catalog/artifact';
 import { ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition, virtualHostFor } from '../lib/catalog/types';
 import { validateService } from '../lib/catalog/validate';
 import { ValidationError, Violation } from '../lib/errors';
-import { PlatformConfig, imageFor } from '../lib/platform';
+import { PlatformConfig, artifactBaseUrl, imageFor } from '../lib/platform';
 import { BuildPipeline, cloudBuildCheckName, triggerNames } from './build-pipeline';
 import { E2eSchedule } from './e2e-schedule';
 import { GithubRepository } from './github-repository';
 import { MarathonApp } from './marathon-app';
-import { platformNames, PlatformRefs } from './naming';
+import { PlatformRefs } from './naming';
 
 /** Props of {@link Microservice}. */
 export interface MicroserviceProps {
@@ -163,8 +163,8 @@ export class Microservice extends Construct {
           service: def,
           environment: env,
           image: imageFor(props.platform, def.name, 'latest'),
-          // The template shows where artifacts live (the registry bucket, by name: a template is text, not a reference).
-          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, platformNames(props.platform).registryBucket) } : {}),
+          // The template shows where the cluster fetches artifacts: the artifact server (a template is text, not a reference).
+          ...(packageOf(def).kind === 'artifact' ? { artifact: templateArtifact(def, artifactBaseUrl(props.platform)) } : {}),
           templateBucket: props.refs.deployBucket,
         }),
     );

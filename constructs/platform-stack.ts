@@ -16,6 +16,7 @@ import { MarathonCredentials } from './marathon-credentials';
 import { platformNames, PlatformNames, PlatformRefs } from './naming';
 import { PipelineStack, PlatformPipeline } from './platform-pipeline';
 import { Registry, RegistryBackend } from './registry';
+import { ArtifactServer } from './artifact-server';
 import { PlatformServiceAccounts } from './service-accounts';
 import { PrivateWorkerPool } from './worker-pool';
 
@@ -152,6 +153,8 @@ export class PlatformStack extends C2CStack {
   readonly names: PlatformNames;
   /** The registry. */
   readonly registry: Registry;
+  /** The artifact server the cluster's fetcher downloads artifacts from (GCS backend: artifacts live in its bucket). */
+  readonly artifactServer?: ArtifactServer;
   /** The deploy bucket. */
   readonly deployBucket: DeployBucket;
   /** The audit bucket. */
@@ -205,6 +208,14 @@ export class PlatformStack extends C2CStack {
       writers: [m.build],
       templateBucket: this.deployBucket.bucket.name,
     });
+    // Runs with the cluster machines' account, as the registry app: its only grant is the registry's objectViewer.
+    if (this.registry.bucket) {
+      this.artifactServer = new ArtifactServer(this, 'artifact-server', {
+        bucket: this.names.registryBucket,
+        host: platform.artifactHost,
+        templateBucket: this.deployBucket.bucket.name,
+      });
+    }
     this.auditBucket = new AuditBucket(this, 'audit', {
       name: this.names.auditBucket,
       location: platform.region,

@@ -11,6 +11,11 @@ export interface PlatformConfig {
   readonly githubOwner: string;
   /** Host (and port) of the internal Docker registry that the cluster pulls from. */
   readonly registryHost: string;
+  /**
+   * Host and port of the artifact server (a Marathon app of the platform, reached through marathon-lb) that the
+   * cluster's Mesos fetcher downloads artifact services' tarballs from; its port is the app's service port.
+   */
+  readonly artifactHost: string;
   /** Prefix for bucket names (bucket names are global). */
   readonly bucketPrefix: string;
   /** Bucket holding Terraform state (the GCS backend); created once by hand, see README. */
@@ -34,6 +39,7 @@ export const PLATFORM_SETTINGS = {
   region: { env: 'C2C_GCP_REGION', get: (p) => p.region },
   githubOwner: { env: 'C2C_GITHUB_OWNER', get: (p) => p.githubOwner },
   registryHost: { env: 'C2C_REGISTRY_HOST', get: (p) => p.registryHost },
+  artifactHost: { env: 'C2C_ARTIFACT_HOST', get: (p) => p.artifactHost },
   bucketPrefix: { env: 'C2C_BUCKET_PREFIX', get: (p) => p.bucketPrefix },
   stateBucket: { env: 'C2C_STATE_BUCKET', get: (p) => p.stateBucket },
   marathonStaging: { env: 'MARATHON_URL_STAGING', get: (p) => p.marathonUrls.staging },
@@ -53,6 +59,7 @@ export function platformFromEnv(env: NodeJS.ProcessEnv): PlatformConfig {
     region: read('region') ?? 'europe-west1',
     githubOwner: read('githubOwner') ?? 'acme-lighting',
     registryHost: read('registryHost') ?? 'registry.marathon.internal:5000',
+    artifactHost: read('artifactHost') ?? 'artifacts.marathon.internal:5001',
     bucketPrefix,
     stateBucket: read('stateBucket') ?? `${bucketPrefix}-tfstate`,
     marathonUrls: {
@@ -77,4 +84,13 @@ function allPlatformKeys(): PlatformSettingKey[] {
 /** The image reference a build pushes for a service at a commit: `<registry>/<service>:<commit>`. */
 export function imageFor(platform: Pick<PlatformConfig, 'registryHost'>, service: string, tag: string): string {
   return `${platform.registryHost}/${service}:${tag}`;
+}
+
+/**
+ * Where the cluster fetches artifacts from: the artifact server, `http://<artifactHost>`, whose paths are the artifact
+ * bucket's object names (`/artifacts/<service>/<commit>/<sha256>/<file>`). Plain HTTP inside the cluster: every
+ * artifact app checks the SHA-256 its plan pinned before its command starts.
+ */
+export function artifactBaseUrl(platform: Pick<PlatformConfig, 'artifactHost'>): string {
+  return `http://${platform.artifactHost}`;
 }

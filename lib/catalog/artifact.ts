@@ -32,7 +32,7 @@ export function artifactObjectName(def: ServiceDefinition, commit: string, sha25
   return `artifacts/${def.name}/${commit}/${sha256}/${baseName(artifactFile(def))}`;
 }
 
-/** The URI of a stored artifact: `<base>/<artifactObjectName>`, e.g. base `https://storage.googleapis.com/<bucket>`. */
+/** The URI of a stored artifact: `<base>/<artifactObjectName>`, e.g. base `http://artifacts.marathon.internal:5001` (the artifact server). */
 export function artifactUri(base: string, def: ServiceDefinition, commit: string, sha256: string): string {
   return `${base.replace(/\/+$/, '')}/${artifactObjectName(def, commit, sha256)}`;
 }
@@ -52,10 +52,11 @@ export function artifactRefProblem(ref: ArtifactRef): { field: 'uri' | 'sha256';
 }
 
 /**
- * The artifact a Marathon template shows (as an image template shows `:latest`): the `latest` path in the bucket and
- * an all-zero checksum. A deploy always renders the commit's real URI and SHA-256.
+ * The artifact a Marathon template shows (as an image template shows `:latest`): the `latest` path under `base` (the
+ * artifact server's URL, `artifactBaseUrl` in lib/platform.ts) and an all-zero checksum. A deploy always renders the
+ * commit's real URI and SHA-256.
  */
-export function templateArtifact(def: ServiceDefinition, bucket: string): ArtifactRef {
+export function templateArtifact(def: ServiceDefinition, base: string): ArtifactRef {
   const sha256 = '0'.repeat(64);
-  return { uri: artifactUri(`https://storage.googleapis.com/${bucket}`, def, 'latest', sha256), sha256 };
+  return { uri: artifactUri(base, def, 'latest', sha256), sha256 };
 }
