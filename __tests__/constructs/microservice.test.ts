@@ -356,7 +356,8 @@ describe('Microservice options', () => {
       `sha="$$(sha256sum 'dist/app.tar.gz' | cut -d' ' -f1)"`,
       `node /workspace/.c2c/deploy.cjs object put 'dist/app.tar.gz' "gs://${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/{sha256}/app.tar.gz"`,
       'echo "$$sha" > /workspace/artifact.sha256',
-      `echo "https://storage.googleapis.com/${names.registryBucket}/artifacts/ledger/$COMMIT_SHA/$$sha/app.tar.gz" > /workspace/artifact.uri`,
+      // The cluster's fetcher reads it through the artifact server (the bucket is private; the fetcher has no credentials).
+      `echo "http://${platform.artifactHost}/artifacts/ledger/$COMMIT_SHA/$$sha/app.tar.gz" > /workspace/artifact.uri`,
     ]);
     expect(steps[3].args[1]).toContain(
       'apply --service ledger --env staging --artifact "$$(cat /workspace/artifact.uri)" --sha256 "$$(cat /workspace/artifact.sha256)"',

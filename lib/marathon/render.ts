@@ -186,7 +186,8 @@ function shellWord(text: string): string {
  * The artifact's command, run by the task's shell in the sandbox: first `sha256sum -c` of the fetched file against
  * the SHA-256 the plan pinned (different bytes at the same URI stop the task with exit 1 and a line on stderr, before
  * anything of the artifact runs), then the extraction the fetcher would have done (`extract`, default true), then the
- * package's `cmd` (or its `args`, each quoted, with `exec`). Needs `sha256sum` and `tar` on the agents (coreutils, tar).
+ * package's `cmd` (or its `args`, each quoted, with `exec`). Needs `sha256sum` and `tar` on the agents (coreutils, tar;
+ * `unzip` and `gunzip` for those kinds of archive).
  */
 function verifiedCommand(pkg: ArtifactPackage, ref: ArtifactRef): string {
   const d = SERVICE_DEFAULTS.artifactFetch;
@@ -197,9 +198,21 @@ function verifiedCommand(pkg: ArtifactPackage, ref: ArtifactRef): string {
     `echo ${shellWord(`${ref.sha256}  ${file}`)} | sha256sum -c --status - || { echo ${shellWord(
       `c2c: ${file} does not have the SHA-256 the plan pinned (${ref.sha256}); not starting`,
     )} >&2; exit 1; }`,
-    ...(extract ? [`tar -xf ${shellWord(file)}`] : []),
+    ...(extract ? extraction(file) : []),
     start,
   ].join(' && ');
+}
+
+/**
+ * What Mesos' fetcher would have done with `extract`, by the file's name: tarballs with `tar`, `.zip` with `unzip`, a
+ * single `.gz` file gunzipped into the sandbox root; any other file is left as it is (the fetcher copies what is not an archive).
+ */
+function extraction(file: string): string[] {
+  const q = shellWord(file);
+  if (/\.(tar|tgz|tar\.gz|tbz2|tar\.bz2|txz|tar\.xz)$/.test(file)) return [`tar -xf ${q}`];
+  if (file.endsWith('.zip')) return [`unzip -o -q ${q}`];
+  if (file.endsWith('.gz')) return [`gunzip -c ${q} > ${shellWord(file.slice(0, -3).split('/').pop() ?? '')}`];
+  return [];
 }
 
 function renderHealthCheck(hc: ServiceHealthCheck = {}): MarathonHealthCheck {
