@@ -22,6 +22,7 @@ import {
 import { MarathonSecretRefs, PlatformRefs, planPrefix, serviceAccountResource } from './naming';
 import { repositoryLink, repositoryLinkId } from './repository-link';
 import { MIRRORED_REGISTRY_IMAGE } from './registry';
+import { behindPoolCheck, poolCheckStep } from './worker-pool';
 import { escapeCloudBuild } from './terraform-escape';
 
 /** Props of {@link BuildPipeline}. */
@@ -402,7 +403,7 @@ export class BuildPipeline extends Construct {
     const { props, refs } = this.context;
     const available = availableSecretsOf(refs, opts);
     return {
-      step: steps.map(toTriggerStep),
+      step: this.inPool(steps, opts).map(toTriggerStep),
       timeout: props.timeout ?? '1800s',
       options: {
         logging: 'CLOUD_LOGGING_ONLY',
@@ -414,6 +415,14 @@ export class BuildPipeline extends Construct {
       },
       ...(available.length > 0 ? { availableSecrets: { secretManager: available } } : {}),
     };
+  }
+
+  /** A private build's steps behind the check that it runs in the pool (constructs/worker-pool.ts). */
+  private inPool(steps: readonly PipelineStep[], opts: BuildOptions): readonly PipelineStep[] {
+    const { props, refs } = this.context;
+    if (!opts.private || refs.workerPool === undefined) return steps;
+    const { staging, production } = props.platform.marathonUrls;
+    return behindPoolCheck(steps, poolCheckStep(refs.workerPool, [staging, production]));
   }
 
   private pushTrigger(): CloudbuildTrigger {
@@ -428,7 +437,9 @@ export class BuildPipeline extends Construct {
       buildAttribute: {
         ...this.build([], { private: true, secrets: ['staging', 'productionRead'], notify: true }),
         // Lazy, so that steps added after construction (addPushStep) are synthesized and validated.
-        step: Lazy.anyValue({ produce: () => this.pushSteps.map((x) => cloudbuildTriggerBuildStepToTerraform(toTriggerStep(x))) }),
+        step: Lazy.anyValue({
+          produce: () => this.inPool(this.pushSteps, { private: true }).map((x) => cloudbuildTriggerBuildStepToTerraform(toTriggerStep(x))),
+        }),
       },
     });
   }

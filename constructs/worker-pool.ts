@@ -4,6 +4,7 @@ import { ComputeGlobalAddress } from '@cdktf/provider-google/lib/compute-global-
 import { ServiceNetworkingConnection } from '@cdktf/provider-google/lib/service-networking-connection';
 import { ServiceNetworkingPeeredDnsDomain } from '@cdktf/provider-google/lib/service-networking-peered-dns-domain';
 import { ValidationError, Violation } from '../lib/errors';
+import { PipelineStep, STEP_IMAGES } from './build-steps';
 
 /** Props of {@link PrivateWorkerPool}. */
 export interface PrivateWorkerPoolProps {
@@ -155,4 +156,52 @@ export class PrivateWorkerPool extends Construct {
     this.id = this.pool.id;
     this.poolId = `projects/${props.project}/locations/${props.region}/workerPools/${props.name ?? 'c2c-private'}`;
   }
+}
+
+/** The id of the step that proves a build runs in the private pool ({@link poolCheckStep}). */
+export const POOL_CHECK_STEP = 'in-private-pool';
+
+/**
+ * The first step of every build that must run in the private pool: it opens a TCP connection to each of `targets`
+ * (the Marathon URLs: private addresses, reachable only from the pool's peered network) and fails the build, before
+ * any other step starts, when one cannot be reached.
+ *
+ * Why a step: the Google provider's only pool field on a trigger is `build.options.worker_pool`, experimental and sent
+ * as the Cloud Build API's deprecated `workerPool` (the API's field is `options.pool.name`, which the provider does not
+ * offer); hashicorp/terraform-provider-google#18731 reports triggers created with it whose builds do not run in the
+ * pool. A build config file with `options.pool.name` would move every trigger's steps into each service's repository
+ * (which its owner edits); this step keeps them in the trigger and makes a lost pool stop the build at once, with
+ * the reason, instead of letting its steps run in the default pool.
+ */
+export function poolCheckStep(pool: string, targets: readonly string[]): PipelineStep {
+  const script = [
+    "const net=require('net'),e=process.env;",
+    "const reach=(t)=>new Promise((ok,no)=>{const u=new URL(t),port=Number(u.port||(u.protocol==='https:'?443:80));",
+    'const s=net.connect({host:u.hostname,port,timeout:10000});',
+    "s.on('connect',()=>{s.destroy();ok(u.host)});",
+    "s.on('timeout',()=>{s.destroy();no(new Error(u.host+' did not answer within 10 s'))});",
+    "s.on('error',(x)=>no(new Error(u.host+': '+x.message)))});",
+    "Promise.all(e.C2C_POOL_CHECK_TARGETS.split(' ').map(reach)).then(",
+    "(h)=>console.log('in-private-pool: reached '+h.join(', ')+' from '+e.C2C_POOL),",
+    "(x)=>{console.error('in-private-pool: cannot reach '+x.message+'. Either this build does not run in the private pool '+e.C2C_POOL+",
+    "' (the trigger lost build.options.worker_pool, or Cloud Build ignored it: hashicorp/terraform-provider-google#18731;'+",
+    "' see docs/first-deploy.md step 11), or Marathon is down or the firewall rule'+",
+    "' of docs/first-deploy.md step 9 is missing. No other step ran.');process.exit(1)});",
+  ].join('');
+  return {
+    id: POOL_CHECK_STEP,
+    image: STEP_IMAGES.deploy,
+    entrypoint: 'node',
+    args: ['-e', script],
+    env: [`C2C_POOL=${pool}`, `C2C_POOL_CHECK_TARGETS=${targets.join(' ')}`],
+    waitFor: ['-'],
+  };
+}
+
+/**
+ * `steps` behind `check`: the check first, and every step that would start at once (`waitFor: ['-']`, the default)
+ * waits for it instead, so no step of the build starts before the check has passed.
+ */
+export function behindPoolCheck(steps: readonly PipelineStep[], check: PipelineStep): PipelineStep[] {
+  return [check, ...steps.map((s) => ({ ...s, waitFor: (s.waitFor ?? ['-']).map((w) => (w === '-' ? check.id : w)) }))];
 }

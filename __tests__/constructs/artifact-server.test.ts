@@ -72,7 +72,7 @@ it("the machines' account, which the server runs with, holds one grant in the wh
   const grants = Object.values(synthesized.stacks).flatMap((stack) =>
     Object.entries(stack.resource)
       .filter(([type]) => /_iam_(member|binding)$/.test(type))
-      .flatMap(([type, all]) => Object.values(all).map((r) => ({ type, ...r })))
+      .flatMap(([type, all]) => Object.values(all).map((r): Record<string, unknown> => ({ type, ...r })))
       .filter((r) => r.member === AGENTS || (Array.isArray(r.members) && r.members.includes(AGENTS))),
   );
   expect(grants.map((g) => [g.type, g.role, g.bucket])).toEqual([

@@ -106,7 +106,7 @@ describe('the artifact server', () => {
         '/registry/docker/registry/v2/secret',
         '/artifacts/',
         '/',
-      ].map((p) => rawGet(url, p).then((r) => [p, r.status, r.body.toString().includes('not an artifact')])),
+      ].map((p) => rawGet(url, p).then((r) => [p, r.status, r.body.toString().includes('not an artifact')] as const)),
     );
     for (const [p, status, leaked] of refused) {
       expect([p, status >= 400 && status < 500, leaked]).toEqual([p, true, false]);
@@ -225,6 +225,7 @@ describe('the local Mesos fetcher through the artifact server', () => {
     package: { kind: 'artifact', cmd: `cat app/hello.txt > "$OUT"; sleep 30`, cache: false },
     build: 'make',
     env: {},
+    smokeTest: 'true',
     approvers: [],
   };
 

@@ -45,6 +45,7 @@ const service = (pkg: ArtifactPackage): ServiceDefinition => ({
   instances: 1,
   build: 'make',
   package: pkg,
+  smokeTest: 'true',
   approvers: [],
 });
 
