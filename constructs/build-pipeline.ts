@@ -7,7 +7,7 @@ import {
 } from '@cdktf/provider-google/lib/cloudbuild-trigger';
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { artifactFile, artifactObjectName } from '../lib/catalog/artifact';
-import { buildCommand, buildOf, EnvironmentName, packageOf, ServiceDefinition } from '../lib/catalog/types';
+import { buildCommand, buildOf, ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig, artifactBaseUrl, imageFor, platformEnv } from '../lib/platform';
 import {
   bashStep,
@@ -421,8 +421,8 @@ export class BuildPipeline extends Construct {
   private inPool(steps: readonly PipelineStep[], opts: BuildOptions): readonly PipelineStep[] {
     const { props, refs } = this.context;
     if (!opts.private || refs.workerPool === undefined) return steps;
-    const { staging, production } = props.platform.marathonUrls;
-    return behindPoolCheck(steps, poolCheckStep(refs.workerPool, [staging, production]));
+    const reach = opts.reach ?? ENVIRONMENTS;
+    return behindPoolCheck(steps, poolCheckStep(refs.workerPool, reach.map((env) => props.platform.marathonUrls[env])));
   }
 
   private pushTrigger(): CloudbuildTrigger {
@@ -497,7 +497,7 @@ export class BuildPipeline extends Construct {
           refs.marathonSecrets ? { ...apply, secretEnv: [SECRET_ENV.production] } : apply,
           smokeStep(this.context, 'production', ['apply-production']),
         ],
-        { private: true, secrets: ['production'] },
+        { private: true, secrets: ['production'], reach: ['production'] },
       ),
     });
   }
@@ -524,6 +524,8 @@ export class BuildPipeline extends Construct {
 /** Options of one build. */
 interface BuildOptions {
   readonly private?: boolean;
+  /** The Marathons a private build must reach (its pool check); @default both */
+  readonly reach?: readonly EnvironmentName[];
   readonly secrets?: readonly (keyof MarathonSecretRefs)[];
   readonly notify?: boolean;
 }
