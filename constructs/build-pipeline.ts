@@ -422,7 +422,13 @@ export class BuildPipeline extends Construct {
     const { props, refs } = this.context;
     if (!opts.private || refs.workerPool === undefined) return steps;
     const reach = opts.reach ?? ENVIRONMENTS;
-    return behindPoolCheck(steps, poolCheckStep(refs.workerPool, reach.map((env) => props.platform.marathonUrls[env])));
+    return behindPoolCheck(
+      steps,
+      poolCheckStep(
+        refs.workerPool,
+        reach.map((env) => props.platform.marathonUrls[env]),
+      ),
+    );
   }
 
   private pushTrigger(): CloudbuildTrigger {

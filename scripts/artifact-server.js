@@ -37,7 +37,7 @@ function objectNameOf(rawUrl, prefix) {
       return { status: 400, message: 'bad percent-encoding' };
     }
     // An empty, `.` or `..` segment, an encoded `/`, a backslash or a control character: refused, never normalised.
-    if (d === '' || d === '.' || d === '..' || /[/\\\u0000-\u001f\u007f]/.test(d)) {
+    if (d === '' || d === '.' || d === '..' || /[/\\]/.test(d) || [...d].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
       return { status: 400, message: 'refused: path segments must be plain names (no empty, ., .., encoded / or \\)' };
     }
     names.push(d);
@@ -120,7 +120,8 @@ function createHandler(options) {
     if (status !== 200) {
       upstream.resume();
       if (status === 404) return answer(req, res, 404, 'no such object');
-      const why = status === 401 || status === 403 ? `; this machine's account needs roles/storage.objectViewer on gs://${options.bucket}` : '';
+      const why =
+        status === 401 || status === 403 ? `; this machine's account needs roles/storage.objectViewer on gs://${options.bucket}` : '';
       return answer(req, res, 502, `Cloud Storage answered ${status}${why}`);
     }
     const headers = { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' };
@@ -145,12 +146,15 @@ function createArtifactServer(options) {
 /** The settings from the environment; throws an Error naming the variable when one is wrong. */
 function settingsFromEnv(env) {
   const bucket = env.C2C_ARTIFACT_BUCKET;
-  if (!bucket || !/^[a-z0-9][a-z0-9._-]{1,221}$/.test(bucket)) throw new Error(`C2C_ARTIFACT_BUCKET (${JSON.stringify(bucket)}) must be a bucket name`);
+  if (!bucket || !/^[a-z0-9][a-z0-9._-]{1,221}$/.test(bucket))
+    throw new Error(`C2C_ARTIFACT_BUCKET (${JSON.stringify(bucket)}) must be a bucket name`);
   const prefix = env.C2C_ARTIFACT_PREFIX || 'artifacts/';
-  if (!/^[a-z0-9][a-z0-9._-]*\/$/.test(prefix)) throw new Error(`C2C_ARTIFACT_PREFIX (${JSON.stringify(prefix)}) must be a folder name ending in /`);
+  if (!/^[a-z0-9][a-z0-9._-]*\/$/.test(prefix))
+    throw new Error(`C2C_ARTIFACT_PREFIX (${JSON.stringify(prefix)}) must be a folder name ending in /`);
   const rawPort = env.C2C_ARTIFACT_PORT || env.PORT0 || env.PORT || '8080';
   const port = Number(rawPort);
-  if (!(/^\d+$/.test(rawPort) && port <= 65535)) throw new Error(`C2C_ARTIFACT_PORT (${JSON.stringify(rawPort)}) must be a port from 0 to 65535`);
+  if (!(/^\d+$/.test(rawPort) && port <= 65535))
+    throw new Error(`C2C_ARTIFACT_PORT (${JSON.stringify(rawPort)}) must be a port from 0 to 65535`);
   return {
     bucket,
     prefix,

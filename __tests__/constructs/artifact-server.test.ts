@@ -31,7 +31,11 @@ const json = synthesized.stacks.platform;
 function template(stack: SynthJson, name: string, env: string): MarathonAppDefinition {
   const object = resourceWhere(stack, 'google_storage_bucket_object', 'name', `templates/${name}/${env}.json`);
   // Terraform reads `$${` as a literal `${` (and `%%{` as `%{`): what the object holds once applied.
-  return JSON.parse(String(object.content).replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')) as MarathonAppDefinition;
+  return JSON.parse(
+    String(object.content)
+      .replace(/\$\$\{/g, '${')
+      .replace(/%%\{/g, '%{'),
+  ) as MarathonAppDefinition;
 }
 
 /** `sh -c` word splitting of `exec node -e '<program>'`: the program's text. */
@@ -52,7 +56,11 @@ describe.each(['staging', 'production'])('the artifact server app (%s)', (env) =
   });
 
   it('reads the registry bucket under artifacts/, on the service port of C2C_ARTIFACT_HOST, through the internal marathon-lb', () => {
-    expect(app().env).toMatchObject({ C2C_ARTIFACT_BUCKET: names.registryBucket, C2C_ARTIFACT_PREFIX: 'artifacts/', C2C_ARTIFACT_PORT: '8080' });
+    expect(app().env).toMatchObject({
+      C2C_ARTIFACT_BUCKET: names.registryBucket,
+      C2C_ARTIFACT_PREFIX: 'artifacts/',
+      C2C_ARTIFACT_PORT: '8080',
+    });
     expect(app().container?.portMappings).toEqual([
       { containerPort: 8080, hostPort: 0, servicePort: Number(platform.artifactHost.split(':')[1]), protocol: 'tcp', name: 'http' },
     ]);

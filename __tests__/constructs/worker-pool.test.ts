@@ -11,7 +11,13 @@ import { platform, synthFleet, SynthJson, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
 afterAll(() => ws.cleanup());
-const timer: ServiceDefinition = { ...ledger, name: 'timer', repo: 'acme-lighting/timer', build: 'make', package: { kind: 'artifact', cmd: 'node x.js' } };
+const timer: ServiceDefinition = {
+  ...ledger,
+  name: 'timer',
+  repo: 'acme-lighting/timer',
+  build: 'make',
+  package: { kind: 'artifact', cmd: 'node x.js' },
+};
 const fleet = synthFleet(ws.app(), ws.bundle, [lampApi, ledger, shopfront, timer]);
 const POOL = `projects/${platform.project}/locations/${platform.region}/workerPools/c2c-private`;
 
@@ -27,7 +33,9 @@ interface Trigger {
   build?: { step: TriggerStep[]; options?: { worker_pool?: string } };
 }
 
-const triggers = Object.values(fleet.stacks).flatMap((s: SynthJson) => Object.values(s.resource.google_cloudbuild_trigger ?? {}) as unknown as Trigger[]);
+const triggers = Object.values(fleet.stacks).flatMap(
+  (s: SynthJson) => Object.values(s.resource.google_cloudbuild_trigger ?? {}) as unknown as Trigger[],
+);
 
 /**
  * A build talks to Marathon or to a service when a step gets a service URL or a Marathon credential, or runs the deploy
@@ -72,7 +80,10 @@ describe.each(triggers.filter(talksToTheCluster).map((t) => [t.name, t] as const
   });
 
   it('checks Marathons the build itself names', () => {
-    const targets = steps[0].env!.find((e) => e.startsWith('C2C_POOL_CHECK_TARGETS='))!.split('=')[1].split(' ');
+    const targets = steps[0]
+      .env!.find((e) => e.startsWith('C2C_POOL_CHECK_TARGETS='))!
+      .split('=')[1]
+      .split(' ');
     const named = new Set(steps.flatMap((s) => (s.env ?? []).filter((e) => e.startsWith('MARATHON_URL_')).map((e) => e.split('=')[1])));
     expect(targets.length).toBeGreaterThan(0);
     for (const t of targets) expect([...named, ...Object.values(platform.marathonUrls)]).toContain(t);

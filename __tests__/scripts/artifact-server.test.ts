@@ -121,7 +121,11 @@ describe('the artifact server', () => {
   });
 
   it('reads its settings from the environment and names a wrong one', () => {
-    expect(settingsFromEnv({ C2C_ARTIFACT_BUCKET: BUCKET, PORT0: '31000' })).toMatchObject({ bucket: BUCKET, port: 31000, prefix: 'artifacts/' });
+    expect(settingsFromEnv({ C2C_ARTIFACT_BUCKET: BUCKET, PORT0: '31000' })).toMatchObject({
+      bucket: BUCKET,
+      port: 31000,
+      prefix: 'artifacts/',
+    });
     expect(() => settingsFromEnv({})).toThrow(/C2C_ARTIFACT_BUCKET/);
     expect(() => settingsFromEnv({ C2C_ARTIFACT_BUCKET: BUCKET, C2C_ARTIFACT_PORT: 'x' })).toThrow(/C2C_ARTIFACT_PORT/);
   });
@@ -192,7 +196,14 @@ describe('the program as the app runs it', () => {
     const app = renderMarathonApp(def, 'staging', { image: 'node:20-slim' });
     const env = Object.fromEntries(Object.entries(app.env ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const child = spawn('sh', ['-c', app.cmd!], {
-      env: { PATH: process.env.PATH, ...env, C2C_ARTIFACT_PORT: '0', C2C_ARTIFACT_LISTEN: '127.0.0.1', C2C_STORAGE_URL: google.url, C2C_METADATA_URL: google.url },
+      env: {
+        PATH: process.env.PATH,
+        ...env,
+        C2C_ARTIFACT_PORT: '0',
+        C2C_ARTIFACT_LISTEN: '127.0.0.1',
+        C2C_STORAGE_URL: google.url,
+        C2C_METADATA_URL: google.url,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {

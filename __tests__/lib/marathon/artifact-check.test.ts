@@ -66,7 +66,9 @@ describe.each(variants)('%s', (_what, name, pkg) => {
 
   it('the fetcher is told not to extract, and the command starts with the check', () => {
     const sha256 = createHash('sha256').update(bytes()).digest('hex');
-    const app = renderMarathonApp(service(pkg), 'staging', { artifact: { uri: `http://artifacts.test:5001/artifacts/lamp/c/${sha256}/${name}`, sha256 } });
+    const app = renderMarathonApp(service(pkg), 'staging', {
+      artifact: { uri: `http://artifacts.test:5001/artifacts/lamp/c/${sha256}/${name}`, sha256 },
+    });
     expect(app.fetch).toHaveLength(1);
     expect(app.fetch![0].extract).toBe(false);
     expect(app.cmd).toMatch(new RegExp(`^echo '${sha256}  [^']+' \\| sha256sum -c --status - \\|\\| \\{`));
@@ -74,7 +76,9 @@ describe.each(variants)('%s', (_what, name, pkg) => {
 
   it('its own bytes start; other bytes at the same URI stop it with exit 1 before anything of it runs', () => {
     const sha256 = createHash('sha256').update(bytes()).digest('hex');
-    const app = renderMarathonApp(service(pkg), 'staging', { artifact: { uri: `http://artifacts.test:5001/artifacts/lamp/c/${sha256}/${name}`, sha256 } });
+    const app = renderMarathonApp(service(pkg), 'staging', {
+      artifact: { uri: `http://artifacts.test:5001/artifacts/lamp/c/${sha256}/${name}`, sha256 },
+    });
     expect(runTask(app, bytes())).toEqual({ status: 0, stderr: '', started: true });
     const other = runTask(app, Buffer.concat([bytes(), Buffer.from('x')]));
     expect([other.status, other.started]).toEqual([1, false]);
