@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { DataTerraformRemoteStateGcs, TerraformOutput } from 'cdktf';
-import { ServiceDefinition } from '../lib/catalog/types';
+import { packageOf, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
 import { Approvers, ApproverPrincipals } from './approvers';
 import { ApprovalReminder } from './approval-reminder';
@@ -375,6 +375,15 @@ function checkPlatformProps(props: PlatformStackProps): void {
       value: 'free',
       message:
         'cannot protect branches or add environments to private repositories (GitHub answers 403 for every service stack); upgrade the organisation to Team or Enterprise, then set C2C_GITHUB_PLAN',
+    });
+  }
+  const artifacts = props.services.filter((d) => packageOf(d).kind === 'artifact').map((d) => d.name);
+  if (props.registryBackend === 'artifact-registry' && artifacts.length > 0) {
+    problems.push({
+      subject: 'PlatformStack',
+      field: 'registryBackend',
+      value: 'artifact-registry',
+      message: `has no bucket for artifacts and no artifact server for the cluster's fetcher, which ${artifacts.join(', ')} need; use the 'gcs' backend`,
     });
   }
   if (problems.length > 0) throw new ValidationError(problems);

@@ -10,6 +10,7 @@ import { MarathonAppDefinition } from '../../lib/marathon/app';
 import { artifactBaseUrl } from '../../lib/platform';
 import { ServiceDefinition } from '../../lib/catalog/types';
 import { ledger } from '../fixtures/services';
+import { PlatformStack } from '../../constructs/platform-stack';
 import { platform, resources, resourceWhere, synthFleet, SynthJson, tempWorkspace } from './helpers';
 
 const ws = tempWorkspace();
@@ -92,4 +93,22 @@ it('the marathon/ folder of the platform stack holds the apps as published', () 
   const file = join(synthesized.outdir, 'stacks', 'platform', 'marathon', 'artifacts.production.json');
   expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(template(json, 'artifacts', 'production'));
   expect(resources(json, 'google_storage_bucket_object').filter((o) => String(o.name).startsWith('templates/artifacts/'))).toHaveLength(2);
+});
+
+it('an Artifact Registry backend (no bucket, no artifact server) is refused at synth while an artifact service exists', () => {
+  const stack = (services: ServiceDefinition[]) =>
+    new PlatformStack(ws.app(), 'platform', {
+      platform,
+      bundle: ws.bundle,
+      services,
+      connection: 'github',
+      platformRepo: 'acme-lighting/commit-to-cloud',
+      stacks: [{ name: 'platform', side: 'production' }],
+      exampleFleet: true,
+      registryBackend: 'artifact-registry',
+    });
+  expect(() => stack([ledger, timer])).toThrow(
+    `PlatformStack: 'registryBackend' ("artifact-registry") has no bucket for artifacts and no artifact server for the cluster's fetcher, which timer need; use the 'gcs' backend`,
+  );
+  expect(stack([ledger]).artifactServer).toBeUndefined();
 });
