@@ -52,10 +52,17 @@ function clientFor(url) {
   return url.startsWith('https:') ? https : http;
 }
 
-/** GET `url`; resolves with the response (not consumed). */
+/**
+ * GET `url`; resolves with the response (not consumed). `timeoutMs` bounds the wait for the response's headers only:
+ * the body then goes at the client's pace (back-pressure pauses the read), and a client that stalls is dropped by its
+ * own timeout (the Mesos fetcher's stall timeout), which ends the read.
+ */
 function get(url, headers, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const req = clientFor(url).get(url, { headers }, resolve);
+    const req = clientFor(url).get(url, { headers }, (res) => {
+      req.setTimeout(0);
+      resolve(res);
+    });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
   });
