@@ -1,16 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { ENVIRONMENTS, EnvironmentName, ServiceDefinition } from '../lib/catalog/types';
 import { ValidationError } from '../lib/errors';
 import { STEP_IMAGES } from './build-steps';
 import { MarathonApp } from './marathon-app';
 
+/** The artifact server program (Node built-ins only, one file), relative to the checkout's root. */
+const PROGRAM = join('scripts', 'artifact-server.js');
+
 /**
- * The artifact server program (Node built-ins only, one file). Found from this file in the sources (`constructs/`)
- * and from the built app (`dist/main.js`) alike: both are one level below the checkout's root.
+ * Where the program is: one level above this file in the sources (`constructs/`) and in the built app
+ * (`dist/main.js`) alike; else under the working directory (an app bundled elsewhere, run from the checkout).
  */
-export const ARTIFACT_SERVER_PROGRAM = join(__dirname, '..', 'scripts', 'artifact-server.js');
+export const ARTIFACT_SERVER_PROGRAM =
+  [join(__dirname, '..', PROGRAM), resolve(PROGRAM)].find((p) => existsSync(p)) ?? join(__dirname, '..', PROGRAM);
 
 /** The image the artifact server runs in: the slim Node image the deploy steps use, pinned by digest. */
 export const ARTIFACT_SERVER_IMAGE = STEP_IMAGES.deploy;
