@@ -1,11 +1,11 @@
 import { AuditLog } from '../audit/log';
 import { ServiceDefinition } from '../catalog/types';
-import { applyService, ApplyResult, GateResult } from '../deploy/apply-service';
-import { DeployContext } from '../deploy/types';
+import { GateResult } from '../deploy/apply-service';
+import { ReleaseContext, ReleaseResult, releaseService } from '../deploy/release';
 import { C2CError } from '../errors';
 import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
-import { ApprovalSource, authorizeProduction, checkPlanConsistency, checkPlanService, packageOfPlan } from './gate';
+import { ApprovalSource, authorizeProduction, checkPlanConsistency, checkPlanRelease, checkPlanService, packageOfPlan } from './gate';
 import { sealHook } from '../deploy/guard';
 import { PlanFile, readPlanFile, TamperedPlan } from './plan-file';
 import { AllowedSigners } from '../signing';
@@ -67,14 +67,17 @@ export async function readPlanForGate(audit: AuditLog, file: string, actor: stri
  * consistency, stamped with their plan id). Production plans are applied only through `authorizeProduction`, run on
  * the live app read just before the submit; what is submitted is exactly the plan's `app` plus the stamp labels
  * `c2c.plan-id` and `c2c.approved-by`. `--force` is refused for production. Every refusal is recorded in the audit
- * log (`gate.refused`: who, when, code, reason) and thrown; nothing that changes Marathon is sent.
+ * log (`gate.refused`: who, when, code, reason) and thrown; nothing that changes Marathon is sent. The plan is released
+ * with its service's strategy (`releaseService`: a rolling restart, or a blue/green or canary rollout whose new colour
+ * carries the stamps), the same way in staging and production; the approval covers the whole rollout.
  */
-export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog }, req: ApplyPlanRequest): Promise<ApplyResult> {
+export async function applyPlan(ctx: ReleaseContext & { readonly audit: AuditLog }, req: ApplyPlanRequest): Promise<ReleaseResult> {
   const { plan, service } = req;
   const environment = plan.environment;
   const image = packageOfPlan(plan);
   try {
     checkPlanService(plan, service);
+    checkPlanRelease(plan, service);
     checkPlanConsistency(plan);
     if (environment === 'production' && req.force) {
       throw new C2CError(
@@ -114,7 +117,7 @@ export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog 
         approvalSource: approval.source,
       };
     });
-    return await applyService(ctx, {
+    return await releaseService(ctx, {
       service,
       environment,
       image,
