@@ -120,7 +120,15 @@ function samePlan(req: ApplyRequest, newer: ColourState | null): ColourState | n
 }
 
 /** Labels a colour app carries that the rendered app does not: marathon-lb's deployment labels. */
-const COLOUR_LABELS: readonly string[] = [MLB.group, MLB.altPort, MLB.colour, MLB.startedAt, MLB.targetInstances, MLB.newInstances, MLB.appId];
+const COLOUR_LABELS: readonly string[] = [
+  MLB.group,
+  MLB.altPort,
+  MLB.colour,
+  MLB.startedAt,
+  MLB.targetInstances,
+  MLB.newInstances,
+  MLB.appId,
+];
 
 /**
  * A colour app seen as the one app `/<env>/<name>` it stands for: its id, the rendered app's first service port and

@@ -5,7 +5,17 @@ import { ReleaseContext, ReleaseResult, releaseService } from '../deploy/release
 import { C2CError } from '../errors';
 import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
-import { ApprovalSource, authorizeProduction, checkPlanConsistency, checkPlanRelease, checkPlanService, packageOfPlan } from './gate';
+import { advanceRollout, readRollout, RolloutContext, RolloutOutcome } from '../deploy/rollout';
+import { marathonAppId } from '../marathon/render';
+import {
+  ApprovalSource,
+  authorizePromote,
+  authorizeProduction,
+  checkPlanConsistency,
+  checkPlanRelease,
+  checkPlanService,
+  packageOfPlan,
+} from './gate';
 import { sealHook } from '../deploy/guard';
 import { PlanFile, readPlanFile, TamperedPlan } from './plan-file';
 import { AllowedSigners } from '../signing';
@@ -134,4 +144,39 @@ export async function applyPlan(ctx: ReleaseContext & { readonly audit: AuditLog
     }
     throw error;
   }
+}
+
+/**
+ * `deploy promote` in production: the promoter must be an approver of the service proving their key, and the newer
+ * colour the rollout an approved plan started (`authorizePromote`); then the rollout goes on (`advanceRollout`),
+ * recorded under the verified principal. A refusal is recorded (`gate.refused`) and thrown; nothing is sent.
+ */
+export async function promoteInProduction(
+  rc: RolloutContext & { readonly audit: AuditLog },
+  req: {
+    readonly service: ServiceDefinition;
+    readonly signers: AllowedSigners;
+    readonly keyPath: string | undefined;
+    readonly triedBy: string;
+  },
+): Promise<RolloutOutcome> {
+  const target = { def: req.service, env: 'production' as const };
+  const state = await readRollout(rc.client, marathonAppId(req.service.name, 'production'));
+  if (!state.newer) return advanceRollout(rc, target, { promote: true }); // ROLLOUT_NONE, with its hint.
+  let principal: string;
+  try {
+    ({ principal } = await authorizePromote({
+      service: req.service,
+      newer: state.newer.app,
+      audit: rc.audit,
+      signers: req.signers,
+      keyPath: req.keyPath,
+    }));
+  } catch (error) {
+    if (isRefusal(error)) {
+      await recordRefusal(rc.audit, { service: req.service.name, environment: 'production', actor: req.triedBy, error });
+    }
+    throw error;
+  }
+  return advanceRollout({ ...rc, actor: principal }, target, { promote: true });
 }

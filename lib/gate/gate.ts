@@ -665,7 +665,11 @@ async function checkApprovedRollout(audit: AuditLog, service: ServiceDefinition,
   if (index < 0) return notApproved(`the audit log holds no record ${head.slice(0, 12)} (its ${STAMP_LABELS.auditHead})`);
   const broken = read.problems.find((p) => p.chain && p.line <= index + 1);
   if (broken) {
-    refuse('GATE_AUDIT_LOG_DAMAGED', `the audit log ${audit.location} is damaged at line ${broken.line}: ${broken.message}`, "run 'deploy history --verify'");
+    refuse(
+      'GATE_AUDIT_LOG_DAMAGED',
+      `the audit log ${audit.location} is damaged at line ${broken.line}: ${broken.message}`,
+      "run 'deploy history --verify'",
+    );
   }
   const authorized = read.events[read.lines.indexOf(index + 1)];
   if (
@@ -674,14 +678,26 @@ async function checkApprovedRollout(audit: AuditLog, service: ServiceDefinition,
     authorized.environment !== 'production' ||
     authorized.planId !== planId
   ) {
-    return notApproved(`audit record ${head.slice(0, 12)} is not the authorization of plan ${short(planId)} for ${service.name} in production`);
+    return notApproved(
+      `audit record ${head.slice(0, 12)} is not the authorization of plan ${short(planId)} for ${service.name} in production`,
+    );
   }
   const image = newer.image ?? artifactOfApp(newer.raw as never)?.uri ?? null;
-  if (authorized.image !== undefined && image !== null && authorized.image !== image && authorized.image !== newer.labels[STAMP_LABELS.image]) {
+  if (
+    authorized.image !== undefined &&
+    image !== null &&
+    authorized.image !== image &&
+    authorized.image !== newer.labels[STAMP_LABELS.image]
+  ) {
     return notApproved(`it runs ${image}, and plan ${short(planId)} was approved for ${authorized.image}`);
   }
   const started = read.events.find(
-    (e, i) => i > read.lines.indexOf(index + 1) && e.type === 'rollout.started' && e.service === service.name && e.environment === 'production' && e.planId === planId,
+    (e, i) =>
+      i > read.lines.indexOf(index + 1) &&
+      e.type === 'rollout.started' &&
+      e.service === service.name &&
+      e.environment === 'production' &&
+      e.planId === planId,
   );
   if (!started?.appVersion || started.appVersion !== newer.lastConfigChangeAt) {
     return notApproved(

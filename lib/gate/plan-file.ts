@@ -209,7 +209,10 @@ function planShapeErrors(p: Record<string, unknown>): string[] {
   const release = p.release as Record<string, unknown> | undefined;
   if (
     release !== undefined &&
-    (!release || typeof release !== 'object' || typeof (release.strategy as { kind?: unknown } | null)?.kind !== 'string' || !Array.isArray(release.steps))
+    (!release ||
+      typeof release !== 'object' ||
+      typeof (release.strategy as { kind?: unknown } | null)?.kind !== 'string' ||
+      !Array.isArray(release.steps))
   ) {
     errors.push("'release' must name a strategy and its steps");
   }
@@ -217,6 +220,11 @@ function planShapeErrors(p: Record<string, unknown>): string[] {
     errors.push(`'environment' must be staging or production`);
   }
   return errors;
+}
+
+/** The release as a reviewer reads it: `canary: 10 % then promote, 50 % then 5 min, 100 %; old colour kept 15 min`. */
+export function releaseSummary(plan: Pick<PlanContent, 'release'>): string {
+  return plan.release?.summary ?? "rolling: Marathon's rolling restart of one app";
 }
 
 /** The diff as a reviewer reads it: lib/deploy/diff.ts (one line per leaf, changed leaves first). */
