@@ -16,6 +16,7 @@ import { freePort, HAPROXY, MarathonLbHarness, startMarathonLb } from '../helper
 import { rolloutImageStore } from '../helpers/marathon-lb/images';
 import { requestLoop } from '../helpers/marathon-lb/traffic';
 import { sink } from '../helpers/sink';
+import { testKeys, TestKeys } from '../helpers/keys';
 
 let store: { dir: string; remove(): void };
 let marathon: LocalMarathon;
@@ -24,6 +25,8 @@ let client: MarathonClient;
 let work: string;
 let def: ServiceDefinition;
 let traffic: ReturnType<typeof requestLoop> | undefined;
+let keys: TestKeys;
+const APPROVER = 'ana@example.com';
 
 beforeAll(async () => {
   expect(existsSync(HAPROXY)).toBe(true);
@@ -32,6 +35,7 @@ beforeAll(async () => {
   lb = await startMarathonLb(marathon.url);
   client = new MarathonClient({ baseUrl: marathon.url, auth: { source: 'none' }, requestTimeoutMs: 3000 });
   work = mkdtempSync(join(tmpdir(), 'c2c-rollout-cli-docker-'));
+  keys = testKeys(work, ['dev@example.com', APPROVER]);
   def = {
     name: 'shop',
     repo: 'acme/shop',
@@ -72,7 +76,14 @@ async function cli(args: string[], actor = 'dev@example.com', io: Partial<CliIo>
   const code = await main(args, {
     stdout: out.stream,
     stderr: err.stream,
-    env: { CI: 'true', MARATHON_URL: marathon.url, MARATHON_LB_URL: lb.statsUrl, DEPLOY_ACTOR: actor, C2C_AUDIT_LOG: auditFile() },
+    env: {
+      CI: 'true',
+      MARATHON_URL: marathon.url,
+      MARATHON_LB_URL: lb.statsUrl,
+      DEPLOY_ACTOR: actor,
+      C2C_AUDIT_LOG: auditFile(),
+      C2C_ALLOWED_SIGNERS: keys.allowedSigners,
+    },
     catalog: new Catalog([def]),
     ...io,
   });
@@ -182,5 +193,50 @@ describe('deploy apply / promote / abort / status of a canary through marathon-l
     expect(by('rollout.interrupted')).toHaveLength(1);
     expect(by('rollout.succeeded').map((e) => e.actor)).toEqual(['dev@example.com', 'lead@example.com']);
     expect(by('rollout.aborted')).toEqual([expect.objectContaining({ actor: 'oncall@example.com', reason: 'conversion dropped' })]);
+  });
+});
+
+describe('a canary in production', () => {
+  it('runs the approved plan: apply --plan pauses, promote needs an approver and the approved rollout, and finishes it', async () => {
+    const plan = join(work, 'prod.json');
+    const planned = await cli([
+      ...['plan', '--service', 'shop', '--env', 'production', '--image', 'reg:5000/shop:v1', '--out', plan],
+      ...['--key', keys.key('dev@example.com')],
+    ]);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain('release: canary: 25 % then promote, 50 % then promote, 100 %; old colour kept 15 min');
+    const approved = await cli(['approve', plan, '--key', keys.key(APPROVER)], APPROVER);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(
+      'release: canary: 25 % then promote, 50 % then promote, 100 %; old colour kept 15 min (the approval covers every step)',
+    );
+    const first = await cli(['apply', '--plan', plan]);
+    expect(first.stderr).not.toContain('deploy:');
+    expect(first.stdout).toMatch(/^released reg:5000\/shop:v1 on blue \(\/production\/shop-blue/);
+
+    const plan2 = join(work, 'prod2.json');
+    await cli([
+      ...['plan', '--service', 'shop', '--env', 'production', '--image', 'reg:5000/shop:v2', '--out', plan2],
+      ...['--key', keys.key('dev@example.com')],
+    ]);
+    expect((await cli(['approve', plan2, '--key', keys.key(APPROVER)], APPROVER)).code).toBe(0);
+    const paused = await cli(['apply', '--plan', plan2]);
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toContain('at step 1: 25 % of the instances; paused');
+    const green = (await client.getApp('/production/shop-green'))!;
+    expect(green.labels['c2c.approved-by']).toBe(APPROVER);
+
+    const notApprover = await cli(['promote', 'shop', '--env', 'production', '--key', keys.key('dev@example.com')]);
+    expect(notApprover.code).toBe(3);
+    expect(notApprover.stderr).toContain('dev@example.com is not an approver of shop');
+    expect((await client.getApp('/production/shop-green'))!.instances).toBe(1);
+
+    const step2 = await cli(['promote', 'shop', '--env', 'production', '--key', keys.key(APPROVER)]);
+    expect(step2.stderr).not.toContain('deploy:');
+    expect(step2.stdout).toContain('shop in production: step 2, 50 % on green; paused');
+    const done = await cli(['promote', 'shop', '--env', 'production', '--key', keys.key(APPROVER), '--json']);
+    expect(JSON.parse(done.stdout)).toMatchObject({ ok: true, state: 'released', colour: 'green', keptOld: '/production/shop-blue' });
+    const promoted = audit().filter((e) => e.type === 'rollout.promoted' && JSON.stringify(e).includes('"production"'));
+    expect(promoted.map((e) => e.actor)).toEqual([APPROVER, APPROVER]);
   });
 });
