@@ -112,6 +112,11 @@ describe('deploy apply / promote / abort / status of a canary through marathon-l
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^released reg:5000\/shop:v1 on blue \(\/staging\/shop-blue, version /);
     traffic = requestLoop(lb.httpUrl, 'shop.example.com');
+    // The same release again: the newer colour runs it already, nothing is sent.
+    const again = await cli(apply('v1'));
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^no change: \/staging\/shop-blue already runs reg:5000\/shop:v1 .*nothing sent/);
+    expect(await colours()).toEqual({ blue: 4, green: null });
 
     // Step 1: one of four on green, paused for a promote; the progress lines name the step.
     const paused = await cli(apply('v2'));

@@ -109,9 +109,13 @@ export async function releaseService(ctx: ReleaseContext, req: ApplyRequest): Pr
   const live = state.newer ? baseView(state.newer.app, baseId, base) : await ctx.client.getApp(baseId);
   const gate = (await req.beforeSubmit?.(live)) ?? undefined;
   const app: MarathonAppDefinition = gate?.labels ? { ...base, labels: { ...base.labels, ...gate.labels } } : base;
+  const diff = diffApp(app, live?.raw ?? null);
+  // The newer colour already runs this definition (stamps aside): nothing to release, as a rolling apply's no-op.
+  if (state.newer && diff.length === 0)
+    return result({ state: 'released', colour: state.newer.colour, keptOld: null, durationMs: 0 }, state.newer.app, [], true);
   const outcome = await startRollout({ ...ctx, lb }, target, app);
   const after = await readRollout(ctx.client, baseId);
-  return result(outcome, after.newer?.app ?? null, diffApp(app, live?.raw ?? null));
+  return result(outcome, after.newer?.app ?? null, diff);
 }
 
 /** The newer colour when it already carries this plan (an apply run again): nothing more to start. */
