@@ -275,3 +275,21 @@ describe('deploy promote in production', () => {
     expect(JSON.parse(refusals[2]).actor).toBe(APPROVER);
   });
 });
+
+describe('a deadline mid-rollout', () => {
+  it('leaves both colours serving and names the commands that resume or go back (exit 1)', async () => {
+    // Promote moves the staging canary to step 2 (green scaled to 2); the stats page never shows the second green task
+    // serving, so the wait runs into --timeout.
+    const r = await cli(['promote', 'shop', '--env', 'staging', '--lb', stats.url, '--timeout', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/deploy: .*timed out waiting for \/staging\/shop-green to serve 2 task\(s\) through marathon-lb/);
+    expect(r.stderr).toContain('the rollout stopped mid-way and both colours keep serving');
+    expect(r.stderr).toContain(
+      "hint: 'deploy promote shop --env staging' resumes it, 'deploy abort shop --env staging' moves all traffic back",
+    );
+    const s = await readRollout(client(), '/staging/shop');
+    expect([s.newer?.app.id, s.older?.app.id]).toEqual(['/staging/shop-green', '/staging/shop-blue']);
+    expect(s.older!.app.instances).toBe(1);
+    expect(auditText()).toMatch(/"type":"rollout.interrupted"[^\n]*"service":"shop"|"service":"shop"[^\n]*"type":"rollout.interrupted"/);
+  });
+});
