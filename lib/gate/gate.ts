@@ -682,14 +682,12 @@ async function checkApprovedRollout(audit: AuditLog, service: ServiceDefinition,
       `audit record ${head.slice(0, 12)} is not the authorization of plan ${short(planId)} for ${service.name} in production`,
     );
   }
-  const image = newer.image ?? artifactOfApp(newer.raw as never)?.uri ?? null;
-  if (
-    authorized.image !== undefined &&
-    image !== null &&
-    authorized.image !== image &&
-    authorized.image !== newer.labels[STAMP_LABELS.image]
-  ) {
-    return notApproved(`it runs ${image}, and plan ${short(planId)} was approved for ${authorized.image}`);
+  // What the colour runs, from Marathon (its container image, or an artifact's fetch URI), never from a stamp label.
+  const runs = newer.image ?? artifactOfApp(newer.raw as never)?.uri ?? null;
+  if (runs === null || authorized.image !== runs) {
+    return notApproved(
+      `it runs ${runs ?? 'nothing known'}, and plan ${short(planId)} was approved for ${authorized.image ?? '(no image)'}`,
+    );
   }
   const started = read.events.find(
     (e, i) =>
