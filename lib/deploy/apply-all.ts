@@ -3,10 +3,10 @@ import { EnvironmentName, packageOf, ServiceDefinition } from '../catalog/types'
 import { C2CError } from '../errors';
 import { imageFor } from '../platform';
 import { marathonAppId } from '../marathon/render';
-import { applyService, ApplyResult } from './apply-service';
+import { ApplyResult } from './apply-service';
+import { liveOfRelease, ReleaseContext, releaseService } from './release';
 import { mapPool } from './pool';
 import { artifactOf } from './status';
-import { DeployContext } from './types';
 
 /** The outcome of one service in `applyAll`. */
 export type FleetApplyEntry =
@@ -30,7 +30,7 @@ export interface FleetApplyRequest {
  * Applies every service with at most `concurrency` deploys at a time. A failure of one service does not stop the
  * others; each entry says what happened. Without `tag`, a service that is not deployed yet is skipped.
  */
-export async function applyAll(ctx: DeployContext, req: FleetApplyRequest): Promise<FleetApplyEntry[]> {
+export async function applyAll(ctx: ReleaseContext, req: FleetApplyRequest): Promise<FleetApplyEntry[]> {
   const results = await mapPool(req.services, req.concurrency ?? 4, async (service): Promise<FleetApplyEntry> => {
     // After an interrupt, services not started yet are left alone.
     if (ctx.signal?.aborted) return { service: service.name, status: 'skipped', reason: 'interrupted before it started' };
@@ -50,12 +50,13 @@ export async function applyAll(ctx: DeployContext, req: FleetApplyRequest): Prom
     } else if (req.tag !== undefined) {
       image = imageFor({ registryHost: req.registryHost }, service.name, req.tag);
     } else {
-      const live = await ctx.client.getApp(marathonAppId(service.name, req.environment));
+      const live = await liveOfRelease(ctx.client, service, req.environment);
       if (!live?.image)
         return { service: service.name, status: 'skipped', reason: `not deployed in ${req.environment} yet; give --tag to deploy it` };
       image = live.image;
     }
-    const result = await applyService(ctx, {
+    // Each with its strategy: a blue/green or canary service is a rollout (it may end paused for a promote).
+    const result = await releaseService(ctx, {
       service,
       environment: req.environment,
       image,

@@ -1,11 +1,21 @@
 import { AuditLog } from '../audit/log';
 import { ServiceDefinition } from '../catalog/types';
-import { applyService, ApplyResult, GateResult } from '../deploy/apply-service';
-import { DeployContext } from '../deploy/types';
+import { GateResult } from '../deploy/apply-service';
+import { ReleaseContext, ReleaseResult, releaseService } from '../deploy/release';
 import { C2CError } from '../errors';
 import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
-import { ApprovalSource, authorizeProduction, checkPlanConsistency, checkPlanService, packageOfPlan } from './gate';
+import { advanceRollout, readRollout, RolloutContext, RolloutOutcome } from '../deploy/rollout';
+import { marathonAppId } from '../marathon/render';
+import {
+  ApprovalSource,
+  authorizePromote,
+  authorizeProduction,
+  checkPlanConsistency,
+  checkPlanRelease,
+  checkPlanService,
+  packageOfPlan,
+} from './gate';
 import { sealHook } from '../deploy/guard';
 import { PlanFile, readPlanFile, TamperedPlan } from './plan-file';
 import { AllowedSigners } from '../signing';
@@ -67,14 +77,17 @@ export async function readPlanForGate(audit: AuditLog, file: string, actor: stri
  * consistency, stamped with their plan id). Production plans are applied only through `authorizeProduction`, run on
  * the live app read just before the submit; what is submitted is exactly the plan's `app` plus the stamp labels
  * `c2c.plan-id` and `c2c.approved-by`. `--force` is refused for production. Every refusal is recorded in the audit
- * log (`gate.refused`: who, when, code, reason) and thrown; nothing that changes Marathon is sent.
+ * log (`gate.refused`: who, when, code, reason) and thrown; nothing that changes Marathon is sent. The plan is released
+ * with its service's strategy (`releaseService`: a rolling restart, or a blue/green or canary rollout whose new colour
+ * carries the stamps), the same way in staging and production; the approval covers the whole rollout.
  */
-export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog }, req: ApplyPlanRequest): Promise<ApplyResult> {
+export async function applyPlan(ctx: ReleaseContext & { readonly audit: AuditLog }, req: ApplyPlanRequest): Promise<ReleaseResult> {
   const { plan, service } = req;
   const environment = plan.environment;
   const image = packageOfPlan(plan);
   try {
     checkPlanService(plan, service);
+    checkPlanRelease(plan, service);
     checkPlanConsistency(plan);
     if (environment === 'production' && req.force) {
       throw new C2CError(
@@ -114,7 +127,7 @@ export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog 
         approvalSource: approval.source,
       };
     });
-    return await applyService(ctx, {
+    return await releaseService(ctx, {
       service,
       environment,
       image,
@@ -131,4 +144,39 @@ export async function applyPlan(ctx: DeployContext & { readonly audit: AuditLog 
     }
     throw error;
   }
+}
+
+/**
+ * `deploy promote` in production: the promoter must be an approver of the service proving their key, and the newer
+ * colour the rollout an approved plan started (`authorizePromote`); then the rollout goes on (`advanceRollout`),
+ * recorded under the verified principal. A refusal is recorded (`gate.refused`) and thrown; nothing is sent.
+ */
+export async function promoteInProduction(
+  rc: RolloutContext & { readonly audit: AuditLog },
+  req: {
+    readonly service: ServiceDefinition;
+    readonly signers: AllowedSigners;
+    readonly keyPath: string | undefined;
+    readonly triedBy: string;
+  },
+): Promise<RolloutOutcome> {
+  const target = { def: req.service, env: 'production' as const };
+  const state = await readRollout(rc.client, marathonAppId(req.service.name, 'production'));
+  if (!state.newer) return advanceRollout(rc, target, { promote: true }); // ROLLOUT_NONE, with its hint.
+  let principal: string;
+  try {
+    ({ principal } = await authorizePromote({
+      service: req.service,
+      newer: state.newer.app,
+      audit: rc.audit,
+      signers: req.signers,
+      keyPath: req.keyPath,
+    }));
+  } catch (error) {
+    if (isRefusal(error)) {
+      await recordRefusal(rc.audit, { service: req.service.name, environment: 'production', actor: req.triedBy, error });
+    }
+    throw error;
+  }
+  return advanceRollout({ ...rc, actor: principal }, target, { promote: true });
 }

@@ -1,6 +1,7 @@
 import { AuditEvent, AuditLog } from '../audit/log';
 import { ServiceDefinition, SERVICE_DEFAULTS } from '../catalog/types';
 import { diffApp, FieldChange } from '../deploy/diff';
+import { isTwoColour, releaseOf } from '../deploy/release';
 import { C2CError, ErrorCode } from '../errors';
 import { GoogleAuth } from '../google/http';
 import { artifactOfApp, LABEL_ENV, LABEL_SERVICE, STAMP_LABELS } from '../marathon/app';
@@ -58,6 +59,25 @@ const short = (id: string) => id.slice(0, 12);
 /** Refuses a plan made for another service than the one it is applied to or approved for (GATE_WRONG_SERVICE). */
 export function checkPlanService(plan: Pick<PlanFile, 'id' | 'service'>, service: Pick<ServiceDefinition, 'name'>): void {
   if (plan.service !== service.name) refuse('GATE_WRONG_SERVICE', `plan ${short(plan.id)} is for ${plan.service}, not ${service.name}`);
+}
+
+/**
+ * Refuses a plan whose release (strategy and steps, sealed by its id) is not what the service file says today
+ * (GATE_RELEASE_MISMATCH): the approval covers the whole rollout, so the rollout run is the one reviewed. A plan
+ * without `release` is a rolling restart.
+ */
+export function checkPlanRelease(
+  plan: Pick<PlanFile, 'id' | 'service' | 'environment' | 'app' | 'release'>,
+  service: ServiceDefinition,
+): void {
+  const expected = isTwoColour(service) ? releaseOf(service, plan.app.instances) : undefined;
+  const actual = plan.release?.strategy.kind === 'rolling' ? undefined : plan.release;
+  if (canonicalJson(expected ?? null) === canonicalJson(actual ?? null)) return;
+  refuse(
+    'GATE_RELEASE_MISMATCH',
+    `plan ${short(plan.id)} releases ${plan.service} by '${actual?.summary ?? 'rolling'}', but its service file now says '${expected?.summary ?? 'rolling'}'`,
+    `plan again ('deploy plan --service ${plan.service} --env ${plan.environment} ...') so the plan shows the release that will run${plan.environment === 'production' ? ', and have it approved' : ''}`,
+  );
 }
 
 /** The statement an approver signs: one plan id, for one service and environment, at one time, until one time. */
@@ -325,6 +345,7 @@ export async function approvePlan(
     });
   }
   checkPlanService(plan, service);
+  checkPlanRelease(plan, service);
   if (!input.keyPath) {
     refuse(
       'GATE_NO_SIGNING_KEY',
@@ -482,6 +503,7 @@ export async function authorizeProduction(
   const { plan, service } = input;
   const now = input.now ?? new Date();
   checkPlanService(plan, service);
+  checkPlanRelease(plan, service);
   if (plan.environment !== 'production')
     refuse('GATE_WRONG_ENVIRONMENT', `plan ${short(plan.id)} is for ${plan.environment}, not production`);
   const derived = derivePlan(plan, input.live);
@@ -592,4 +614,93 @@ async function cloudBuildApproval(input: GateInput, source: Extract<ApprovalSour
     ...(approval.comment ? { comment: approval.comment } : {}),
   });
   return approval;
+}
+
+/**
+ * Who may move a production rollout on (`deploy promote`), and on what: the promoter proves their key (a signature
+ * over the promote, verified against the allowed signers) and must be an approver of the service (`checkApprover`,
+ * the rule an approval meets); the newer colour must be the rollout the gate authorized: its `c2c.audit-head` names an
+ * `apply.authorized` record of the log (hash-chained up to it) for the plan its `c2c.plan-id` names and the image it
+ * runs, and its definition is still the one the rollout created (`lastConfigChangeAt` is the version recorded in
+ * `rollout.started` for that plan). Nothing here trusts a file a user edits.
+ * @throws C2CError GATE_NO_SIGNING_KEY, GATE_BAD_SIGNATURE, GATE_NOT_APPROVER, GATE_ROLLOUT_NOT_APPROVED, GATE_AUDIT_LOG_DAMAGED
+ */
+export async function authorizePromote(input: {
+  readonly service: ServiceDefinition;
+  /** The newer colour app as Marathon holds it. */
+  readonly newer: MarathonAppInfo;
+  readonly audit: AuditLog;
+  readonly signers: AllowedSigners;
+  readonly keyPath: string | undefined;
+  readonly now?: Date;
+}): Promise<{ readonly principal: string; readonly planId: string }> {
+  const { service, newer } = input;
+  if (!input.keyPath) {
+    refuse(
+      'GATE_NO_SIGNING_KEY',
+      `a production promote of ${service.name} is signed by one of its approvers, and no signing key was given`,
+      "pass --key PATH (or set DEPLOY_SIGNING_KEY, or git's user.signingkey) to your key listed in security/allowed_signers",
+    );
+  }
+  const statement = `c2c promote ${service.name} production ${newer.id} ${(input.now ?? new Date()).toISOString()}`;
+  const signature = await signMessage(input.keyPath, NAMESPACES.audit, statement);
+  const who = await verifySignature(input.signers, NAMESPACES.audit, statement, signature, `the promote of ${service.name}`);
+  checkApprover(service, who, 'cli');
+  const planId = await checkApprovedRollout(input.audit, service, newer);
+  return { principal: who.principal, planId };
+}
+
+async function checkApprovedRollout(audit: AuditLog, service: ServiceDefinition, newer: MarathonAppInfo): Promise<string> {
+  const notApproved = (why: string): never =>
+    refuse(
+      'GATE_ROLLOUT_NOT_APPROVED',
+      `${newer.id} is not the rollout an approved plan started: ${why}`,
+      `'deploy abort ${service.name} --env production' moves traffic back; release through an approved plan ('deploy apply --plan FILE')`,
+    );
+  const planId = newer.labels[STAMP_LABELS.planId];
+  const head = newer.labels[STAMP_LABELS.auditHead];
+  if (!planId || !head) return notApproved(`it carries no ${!planId ? STAMP_LABELS.planId : STAMP_LABELS.auditHead} label`);
+  const read = await audit.read();
+  const index = read.hashes.indexOf(head);
+  if (index < 0) return notApproved(`the audit log holds no record ${head.slice(0, 12)} (its ${STAMP_LABELS.auditHead})`);
+  const broken = read.problems.find((p) => p.chain && p.line <= index + 1);
+  if (broken) {
+    refuse(
+      'GATE_AUDIT_LOG_DAMAGED',
+      `the audit log ${audit.location} is damaged at line ${broken.line}: ${broken.message}`,
+      "run 'deploy history --verify'",
+    );
+  }
+  const authorized = read.events[read.lines.indexOf(index + 1)];
+  if (
+    authorized?.type !== 'apply.authorized' ||
+    authorized.service !== service.name ||
+    authorized.environment !== 'production' ||
+    authorized.planId !== planId
+  ) {
+    return notApproved(
+      `audit record ${head.slice(0, 12)} is not the authorization of plan ${short(planId)} for ${service.name} in production`,
+    );
+  }
+  // What the colour runs, from Marathon (its container image, or an artifact's fetch URI), never from a stamp label.
+  const runs = newer.image ?? artifactOfApp(newer.raw as never)?.uri ?? null;
+  if (runs === null || authorized.image !== runs) {
+    return notApproved(
+      `it runs ${runs ?? 'nothing known'}, and plan ${short(planId)} was approved for ${authorized.image ?? '(no image)'}`,
+    );
+  }
+  const started = read.events.find(
+    (e, i) =>
+      i > read.lines.indexOf(index + 1) &&
+      e.type === 'rollout.started' &&
+      e.service === service.name &&
+      e.environment === 'production' &&
+      e.planId === planId,
+  );
+  if (!started?.appVersion || started.appVersion !== newer.lastConfigChangeAt) {
+    return notApproved(
+      `its definition was changed (version ${newer.lastConfigChangeAt ?? 'unknown'}) since the rollout of plan ${short(planId)} created it (${started?.appVersion ?? 'no rollout.started record'})`,
+    );
+  }
+  return planId;
 }

@@ -5,6 +5,7 @@ import { EnvironmentName } from '../catalog/types';
 import type { PlanChanges } from '../deploy/changes';
 import { imageReferenceProblem } from '../docker/reference';
 import type { FieldChange } from '../deploy/diff';
+import type { PlanRelease } from '../deploy/release';
 import { canonicalJson } from '../canonical-json';
 import { C2CError } from '../errors';
 import { MarathonAppDefinition } from '../marathon/app';
@@ -39,6 +40,12 @@ export interface PlanContent {
   readonly changes?: PlanChanges;
   /** The rendered Marathon JSON that `apply --plan` submits, byte for byte. */
   readonly app: MarathonAppDefinition;
+  /**
+   * How it is released: the service's strategy and its steps for `app.instances` (blue/green, canary), covered by the
+   * plan id; the gate refuses a plan whose release is not what the catalog says. Absent in plans made before
+   * strategies: read as a rolling restart.
+   */
+  readonly release?: PlanRelease;
   /** The live app's `version` the diff was computed against; null when the app does not exist yet. */
   readonly liveVersion: string | null;
   readonly diff: readonly FieldChange[];
@@ -66,6 +73,7 @@ const CONTENT_KEYS: readonly (keyof PlanContent)[] = [
   'commitAuthor',
   'changes',
   'app',
+  'release',
   'liveVersion',
   'diff',
   'createdBy',
@@ -198,10 +206,25 @@ function planShapeErrors(p: Record<string, unknown>): string[] {
   const image = (app?.container as { docker?: { image?: unknown } } | undefined)?.docker?.image;
   const imageProblem = image === undefined ? null : imageReferenceProblem(image);
   if (imageProblem !== null) errors.push(`'app.container.docker.image' (${JSON.stringify(image)}) ${imageProblem}`);
+  const release = p.release as Record<string, unknown> | undefined;
+  if (
+    release !== undefined &&
+    (!release ||
+      typeof release !== 'object' ||
+      typeof (release.strategy as { kind?: unknown } | null)?.kind !== 'string' ||
+      !Array.isArray(release.steps))
+  ) {
+    errors.push("'release' must name a strategy and its steps");
+  }
   if (p.environment !== undefined && p.environment !== 'staging' && p.environment !== 'production') {
     errors.push(`'environment' must be staging or production`);
   }
   return errors;
+}
+
+/** The release as a reviewer reads it: `canary: 10 % then promote, 50 % then 5 min, 100 %; old colour kept 15 min`. */
+export function releaseSummary(plan: Pick<PlanContent, 'release'>): string {
+  return plan.release?.summary ?? "rolling: Marathon's rolling restart of one app";
 }
 
 /** The diff as a reviewer reads it: lib/deploy/diff.ts (one line per leaf, changed leaves first). */

@@ -4,12 +4,12 @@ import { PlanContent, PlanFile, sealPlan } from './plan-file';
 import { AllowedSigners, NAMESPACES, principalOfKey, signMessage, verifySignature } from '../signing';
 import { STAMP_LABELS } from '../marathon/app';
 import { MarathonAppInfo } from '../marathon/client';
-import { marathonAppId } from '../marathon/render';
 import { pinnedImage } from '../image-reference';
 import { renderForDeploy } from '../deploy/apply-service';
 import { commitsBetween } from '../deploy/changes';
 import { diffApp } from '../deploy/diff';
 import { DeployContext } from '../deploy/types';
+import { isTwoColour, liveOfRelease, releaseOf } from '../deploy/release';
 
 /**
  * What a plan is made of: the service, and the plan's own fields as {@link PlanContent} declares them (what runs, the
@@ -37,7 +37,6 @@ export interface PlanRequest extends Pick<
  * Reads Marathon only; records `plan.created` in the audit log.
  */
 export async function planService(ctx: DeployContext, req: PlanRequest): Promise<{ plan: PlanFile; live: MarathonAppInfo | null }> {
-  const appId = marathonAppId(req.service.name, req.environment);
   const author = req.signing ? (await principalOfKey(req.signing.signers, req.signing.keyPath)).principal : ctx.actor;
   const runImage = req.imageDigest ? pinnedImage(req.image, req.imageDigest) : req.image;
   const app = renderForDeploy(req.service, req.environment, {
@@ -46,7 +45,8 @@ export async function planService(ctx: DeployContext, req: PlanRequest): Promise
     commit: req.commit,
     actor: author,
   });
-  const live = await ctx.client.getApp(appId);
+  // A blue/green or canary service runs as two colour apps: the newer one, seen as the app it stands for, is what runs.
+  const live = await liveOfRelease(ctx.client, req.service, req.environment, app);
   const changes =
     req.repository && req.commit ? await commitsBetween(req.repository, live?.labels[STAMP_LABELS.commit] ?? null, req.commit) : undefined;
   const sealed = sealPlan({
@@ -62,6 +62,7 @@ export async function planService(ctx: DeployContext, req: PlanRequest): Promise
     ...(req.commitAuthor ? { commitAuthor: req.commitAuthor } : {}),
     ...(changes ? { changes } : {}),
     app,
+    ...(isTwoColour(req.service) ? { release: releaseOf(req.service, app.instances) } : {}),
     liveVersion: live?.version ?? null,
     diff: diffApp(app, live?.raw ?? null),
     createdBy: author,

@@ -1,5 +1,6 @@
 // The deploy CLI as an importable module: the program and main(argv, io). scripts/deploy.ts runs it.
 import { Command } from 'commander';
+import { register as abort } from './commands/abort';
 import { register as apply } from './commands/apply';
 import { register as approve } from './commands/approve';
 import { register as history } from './commands/history';
@@ -7,6 +8,7 @@ import { register as list } from './commands/list';
 import { register as notify } from './commands/notify';
 import { register as object } from './commands/object';
 import { register as plan } from './commands/plan';
+import { register as promote } from './commands/promote';
 import { register as remind } from './commands/remind';
 import { register as render } from './commands/render';
 import { register as report } from './commands/report';
@@ -25,6 +27,8 @@ export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   notify,
   remind,
   apply,
+  promote,
+  abort,
   rollback,
   status,
   history,

@@ -19,6 +19,7 @@ Environment:
   MARATHON_CREDENTIALS (user:password, basic auth) or MARATHON_TOKEN (DC/OS token)   never printed
   DEPLOY_ACTOR   who acts (else the git user's email, else the OS user); C2C_AUDIT_LOG   audit log location
   DEPLOY_SIGNING_KEY   SSH key that signs plans and approvals (else --key, else git's user.signingkey)
+  MARATHON_LB_URL   marathon-lb's stats pages, comma-separated (else --lb): blue/green and canary releases
   CI             plain progress lines instead of a spinner`;
 
 /** `--max-task-failures N` (default 3) on a command that waits for a deployment, plus `marathonOptions`. */

@@ -1,7 +1,7 @@
 import { NewAuditEvent } from '../../audit/log';
 import { EnvironmentName, ReleaseStrategy, SERVICE_DEFAULTS, ServiceDefinition, strategyOf } from '../../catalog/types';
 import { abortableSleep, C2CError } from '../../errors';
-import { MarathonAppDefinition, READ_ONLY_FIELDS } from '../../marathon/app';
+import { MarathonAppDefinition, READ_ONLY_FIELDS, STAMP_LABELS } from '../../marathon/app';
 import { marathonAppId } from '../../marathon/render';
 import { DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DeployContext } from '../types';
 import { isOutage } from '../wait';
@@ -78,13 +78,22 @@ export async function startRollout(rc: RolloutContext, t: RolloutTarget, base: M
     targetInstances: target,
     instances: state.newer ? steps[0].newInstances : target,
   });
+  let created;
   try {
-    await rc.client.createApp(app);
+    created = await rc.client.createApp(app);
   } catch (err) {
     if (err instanceof C2CError && err.code === 'MARATHON_LOCKED') throw inProgress(t, state);
     throw err;
   }
-  await audit(rc, t, 'rollout.started', { comment: describeStrategy(strategy, steps), image: base.container?.docker.image });
+  // The new colour's first version (its `lastConfigChangeAt` while nobody changes its definition) and the plan it
+  // carries: what `deploy promote` checks the running colour against in production.
+  const planId = base.labels?.[STAMP_LABELS.planId];
+  await audit(rc, t, 'rollout.started', {
+    comment: describeStrategy(strategy, steps),
+    image: base.container?.docker.image,
+    appVersion: created.version,
+    ...(planId ? { planId } : {}),
+  });
   return advanceRollout(rc, t);
 }
 
@@ -396,14 +405,16 @@ function colourServicePort(raw: Readonly<Record<string, unknown>>): number {
   return Number(c?.portMappings?.[0]?.servicePort ?? pd?.[0]?.port ?? 0);
 }
 
-function describeStrategy(s: TwoColour, steps: readonly RolloutStep[]): string {
+/** One line for a reviewer: `canary: 10 % then promote, 50 % then 5 min, 100 %; old colour kept 15 min`. */
+export function describeStrategy(s: TwoColour, steps: readonly RolloutStep[]): string {
   const list = steps.map(
     (st) => `${st.percent} %${st.pause === 'none' ? '' : st.pause === 'promote' ? ' then promote' : ` then ${st.pause.minutes} min`}`,
   );
   return `${s.kind}: ${list.join(', ')}; old colour kept ${s.keepOldMinutes ?? SERVICE_DEFAULTS.keepOldMinutes} min`;
 }
 
-function inProgress(t: RolloutTarget, s: RolloutState): C2CError {
+/** ROLLOUT_IN_PROGRESS for `t`, naming the commands that finish or undo the rollout in flight. */
+export function inProgress(t: RolloutTarget, s: RolloutState): C2CError {
   return new C2CError(
     'ROLLOUT_IN_PROGRESS',
     `a rollout of ${t.def.name} in ${t.env} is in flight (${s.newer?.app.id} at ${s.newer?.app.instances} of ${s.target})`,

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { applyAll } from '../../../lib/deploy/apply-all';
-import { applyService, ApplyResult } from '../../../lib/deploy/apply-service';
-import { DeployContext } from '../../../lib/deploy/types';
+import { ReleaseContext, ReleaseResult, releaseService } from '../../../lib/deploy/release';
 import { C2CError } from '../../../lib/errors';
 import { applyPlan, isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply-plan';
 import { cloudBuildContext } from '../../../lib/gate/cloudbuild';
@@ -23,6 +22,7 @@ import {
   withExitHelp,
 } from '../options';
 import { allowedSigners, allowedSignersIfAny, signAuditRecords } from './signing-options';
+import { lbOption, loadBalancers } from './lb-option';
 
 interface ApplyOptions {
   service?: string;
@@ -42,12 +42,15 @@ interface ApplyOptions {
   timeout: number;
   marathon?: string;
   maxTaskFailures: number;
+  lb?: string[];
 }
 
 /** `deploy apply`: one service, a plan file, or the whole fleet; waits until healthy and rolls back on failure. */
 export function register(program: Command, ctx: CliContext): void {
-  waitOptions(withExitHelp(program.command('apply')))
-    .description('submit the rendered definition, wait until healthy, roll back on failure')
+  lbOption(waitOptions(withExitHelp(program.command('apply'))))
+    .description(
+      "release with the service's strategy: a rolling restart (submit, wait until healthy, roll back on failure), or a blue/green or canary rollout through marathon-lb",
+    )
     .option('--service <name>', 'service from the catalog (with --env and --image; staging only)')
     .option('--env <env>', 'staging or production')
     .option('--image <image>', 'image reference, e.g. registry.internal:5000/bulb-api:3f2a9c1')
@@ -110,14 +113,14 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
   const { image, artifact } = parsePackage(service, opts);
   const deploy = deployContext(ctx, opts, environment);
   const result = await progressRun(ctx, `deploying ${service.name} to ${environment}`, () =>
-    applyService(deploy, { service, environment, image, artifact, commit: opts.commit, commitTime: opts.commitTime, force: opts.force }),
+    releaseService(deploy, { service, environment, image, artifact, commit: opts.commit, commitTime: opts.commitTime, force: opts.force }),
   );
   printResult(ctx, opts, result);
   return EXIT.ok;
 }
 
-function deployContext(ctx: CliContext, opts: ApplyOptions, environment: 'staging' | 'production'): DeployContext {
-  return ctx.deployContext(opts, environment);
+function deployContext(ctx: CliContext, opts: ApplyOptions, environment: 'staging' | 'production'): ReleaseContext {
+  return { ...ctx.deployContext(opts, environment), lb: loadBalancers(ctx, opts.lb) };
 }
 
 function progressRun<T>(ctx: CliContext, title: string, work: () => Promise<T>): Promise<T> {
@@ -216,14 +219,26 @@ async function applyFleet(ctx: CliContext, opts: ApplyOptions, environment: 'sta
   return EXIT.ok;
 }
 
-function printResult(ctx: CliContext, opts: ApplyOptions, result: ApplyResult): void {
+function printResult(ctx: CliContext, opts: ApplyOptions, result: ReleaseResult): void {
   if (opts.json) {
     ctx.json({ ok: true, ...result });
     return;
   }
   const tasks = `${result.tasks.healthy}/${result.tasks.running}/${result.tasks.wanted} healthy/running/wanted`;
+  const r = result.rollout;
+  const next = `deploy promote ${result.service} --env ${result.environment}`;
+  const back = `deploy abort ${result.service} --env ${result.environment}`;
   if (result.outcome === 'noop')
     ctx.out(`no change: ${result.appId} already runs ${result.image} (version ${result.version}, ${tasks}); nothing sent`);
+  else if (r?.state === 'paused')
+    ctx.out(
+      `${result.image} on ${r.colour} (${result.appId}) at step ${r.step.index}: ${r.step.percent} % of the instances; paused: '${next}' goes on, '${back}' moves all traffic back`,
+    );
+  else if (r?.state === 'released')
+    ctx.out(
+      `released ${result.image} on ${r.colour} (${result.appId}, version ${result.version}, ${tasks}, ${(result.durationMs / 1000).toFixed(1)} s)` +
+        (r.keptOld ? `; ${r.keptOld} kept for a switch back ('${back}')` : ''),
+    );
   else
     ctx.out(
       `deployed ${result.image} to ${result.appId}: version ${result.version} (${tasks}, ${(result.durationMs / 1000).toFixed(1)} s)`,

@@ -3,8 +3,8 @@ import { formatChanges } from '../../../lib/deploy/changes';
 import { callerPath } from '../../cli-kit';
 import { approvePlan } from '../../../lib/gate/gate';
 import { isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply-plan';
-import { formatDiff } from '../../../lib/gate/plan-file';
-import { marathonAppId } from '../../../lib/marathon/render';
+import { formatDiff, releaseSummary } from '../../../lib/gate/plan-file';
+import { liveOfRelease } from '../../../lib/deploy/release';
 import { CliContext } from '../context';
 import { marathonOptions, withExitHelp } from '../options';
 import { maxPlanCommits } from './changes-option';
@@ -30,7 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
         try {
           const signers = await allowedSigners(ctx);
           const client = ctx.client({ environment: plan.environment, marathon: opts.marathon, timeoutSeconds: opts.timeout });
-          const live = await client.getApp(marathonAppId(plan.service, plan.environment));
+          const live = await liveOfRelease(client, service, plan.environment, plan.app);
           const { approval, derived } = await approvePlan({
             plan,
             service,
@@ -49,6 +49,7 @@ export function register(program: Command, ctx: CliContext): void {
               runs: derived.runs,
               digest: derived.digest,
               diff: derived.diff,
+              release: plan.release ?? { strategy: { kind: 'rolling' }, steps: [], summary: releaseSummary(plan) },
               changes: plan.changes ?? null,
             });
             return;
@@ -59,6 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out(
             `  runs ${derived.runs}${derived.digest || derived.image === null ? '' : ' (not pinned to a digest)'}; against live version ${derived.liveVersion ?? 'none'}:`,
           );
+          ctx.out(`  release: ${releaseSummary(plan)} (the approval covers every step)`);
           ctx.out(
             formatDiff(derived.diff)
               .split('\n')

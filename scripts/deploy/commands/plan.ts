@@ -4,7 +4,7 @@ import { formatChanges } from '../../../lib/deploy/changes';
 import { C2CError } from '../../../lib/errors';
 import { CommitAuthorship, verifyCommitAuthor } from '../../../lib/gate/commit-author';
 import { planService } from '../../../lib/gate/plan-service';
-import { formatDiff, writePlanFile } from '../../../lib/gate/plan-file';
+import { formatDiff, releaseSummary, writePlanFile } from '../../../lib/gate/plan-file';
 import { notifyPlanWaiting } from '../../../lib/notify';
 import { resolveImageDigest } from '../../../lib/image-reference';
 import { CliContext } from '../context';
@@ -132,6 +132,7 @@ async function run(ctx: CliContext, opts: PlanOptions): Promise<void> {
     ctx.out(
       `plan ${plan.id.slice(0, 12)} for ${service.name} in ${environment} (live version ${plan.liveVersion ?? 'none: first deploy'})${plan.signature ? `, signed by ${plan.createdBy}` : ''}:`,
     );
+    ctx.out(`release: ${releaseSummary(plan)}`);
     ctx.out(formatDiff(plan.diff));
     if (plan.changes) ctx.out(formatChanges(plan.changes, maxCommits).join('\n'));
   }
