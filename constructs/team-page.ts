@@ -1,12 +1,11 @@
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { CloudbuildTrigger } from '@cdktf/provider-google/lib/cloudbuild-trigger';
-import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
-import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
-import { deployCliStep, fetchDeployStep, toTriggerStep } from './build-steps';
+import { deployCliStep } from './build-steps';
 import { E2eSchedule } from './e2e-schedule';
+import { scheduledJob, ScheduledJobSource } from './scheduled-job';
 
 /** Name of the page's trigger, scheduler job and service account. */
 export const PAGE_NAME = 'c2c-page';
@@ -14,21 +13,9 @@ export const PAGE_NAME = 'c2c-page';
 export const PAGE_PREFIX = 'reports/';
 
 /** Props of {@link TeamPage}. Every name of another resource is a Terraform reference. */
-export interface TeamPageProps {
-  readonly project: string;
-  readonly region: string;
-  /** The repository link (2nd gen) a manual trigger builds from: the platform's own; the build reads nothing from it. */
-  readonly repository: string;
-  readonly branch: string;
+export interface TeamPageProps extends ScheduledJobSource {
   /** The audit bucket: the log is read from `events/`, the page written under {@link PAGE_PREFIX}. */
   readonly auditBucket: string;
-  /** Deploy bucket name and the published deploy bundle (object name, generation). */
-  readonly deployBucket: string;
-  readonly bundleObject: string;
-  readonly bundleGeneration: string;
-  /** The Cloud Scheduler account (runs triggers): its e-mail and member. */
-  readonly schedulerEmail: string;
-  readonly schedulerMember: string;
   /**
    * Cron schedule of the page (five fields).
    * @default '0 6 * * *' (every day at 06:00 UTC)
@@ -53,14 +40,33 @@ export class TeamPage extends Construct {
 
   constructor(scope: Construct, id: string, props: TeamPageProps) {
     super(scope, id);
-    this.serviceAccount = new ServiceAccount(this, 'runner', {
-      project: props.project,
-      accountId: PAGE_NAME,
-      displayName: "commit-to-cloud team's page",
-      description: "Writes the team's page (deploy report --html) from the audit log into the audit bucket",
+    const env = [`C2C_AUDIT_BUCKET=${props.auditBucket}`, 'CI=true'];
+    const job = scheduledJob(this, {
+      ...props,
+      name: PAGE_NAME,
+      account: {
+        displayName: "commit-to-cloud team's page",
+        description: "Writes the team's page (deploy report --html) from the audit log into the audit bucket",
+      },
+      projectRoles: [{ id: 'log-writer', role: 'roles/logging.logWriter' }],
+      steps: [
+        deployCliStep('report', ['report', '--html', '/workspace/page.html'], ['fetch-deploy'], env),
+        deployCliStep(
+          'publish',
+          ['object', 'put', '/workspace/page.html', `gs://${props.auditBucket}/${PAGE_PREFIX}page-$BUILD_ID.html`],
+          ['report'],
+          env,
+        ),
+      ],
+      description: "Write the team's page (DORA trends, plans waiting, the audit trail) into the audit bucket",
+      tags: ['c2c', 'page'],
+      schedule: props.schedule ?? '0 6 * * *',
+      scheduleDescription: "commit-to-cloud: write the team's page into the audit bucket",
     });
-    const member = this.serviceAccount.member;
-    new ProjectIamMember(this, 'log-writer', { project: props.project, role: 'roles/logging.logWriter', member });
+    this.serviceAccount = job.serviceAccount;
+    this.trigger = job.trigger;
+    this.schedule = job.schedule;
+    const member = job.serviceAccount.member;
     new StorageBucketIamMember(this, 'audit-reader', { bucket: props.auditBucket, role: 'roles/storage.objectViewer', member });
     new StorageBucketIamMember(this, 'page-creator', {
       bucket: props.auditBucket,
@@ -71,53 +77,6 @@ export class TeamPage extends Construct {
         description: `objects under ${PAGE_PREFIX} (the team's pages)`,
         expression: `resource.name.startsWith("projects/_/buckets/${props.auditBucket}/objects/${PAGE_PREFIX}")`,
       },
-    });
-    new StorageBucketIamMember(this, 'bundle-reader', {
-      bucket: props.deployBucket,
-      role: 'roles/storage.objectViewer',
-      member,
-      condition: {
-        title: 'deploy-bundle-only',
-        description: 'objects under deploy/ (the deploy CLI bundle)',
-        expression: `resource.name.startsWith("projects/_/buckets/${props.deployBucket}/objects/deploy/")`,
-      },
-    });
-    new ServiceAccountIamMember(this, 'scheduler-acts-as', {
-      serviceAccountId: this.serviceAccount.name,
-      role: 'roles/iam.serviceAccountUser',
-      member: props.schedulerMember,
-    });
-    const env = [`C2C_AUDIT_BUCKET=${props.auditBucket}`, 'CI=true'];
-    const steps = [
-      fetchDeployStep(props.deployBucket),
-      deployCliStep('report', ['report', '--html', '/workspace/page.html'], ['fetch-deploy'], env),
-      deployCliStep(
-        'publish',
-        ['object', 'put', '/workspace/page.html', `gs://${props.auditBucket}/${PAGE_PREFIX}page-$BUILD_ID.html`],
-        ['report'],
-        env,
-      ),
-    ];
-    this.trigger = new CloudbuildTrigger(this, 'trigger', {
-      project: props.project,
-      location: props.region,
-      name: PAGE_NAME,
-      description: "Write the team's page (DORA trends, plans waiting, the audit trail) into the audit bucket",
-      serviceAccount: `projects/${props.project}/serviceAccounts/${this.serviceAccount.email}`,
-      tags: ['c2c', 'page'],
-      sourceToBuild: { repository: props.repository, ref: `refs/heads/${props.branch}`, repoType: 'GITHUB' },
-      substitutions: { _C2C_BUNDLE: props.bundleObject, _C2C_BUNDLE_GENERATION: props.bundleGeneration },
-      buildAttribute: { step: steps.map(toTriggerStep), timeout: '300s', options: { logging: 'CLOUD_LOGGING_ONLY' } },
-      dependsOn: [...(props.dependsOn ?? [])],
-    });
-    this.schedule = new E2eSchedule(this, 'schedule', {
-      name: PAGE_NAME,
-      project: props.project,
-      region: props.region,
-      trigger: this.trigger,
-      serviceAccountEmail: props.schedulerEmail,
-      schedule: props.schedule ?? '0 6 * * *',
-      description: "commit-to-cloud: write the team's page into the audit bucket",
     });
   }
 }
