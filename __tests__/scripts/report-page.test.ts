@@ -105,7 +105,7 @@ describe("the team's page", () => {
   it('lists the waiting plan: author, its commits (escaped), the flag, the leaf diff against production now, the approve command', () => {
     const card = html.slice(html.indexOf('<section id="approvals">'), html.indexOf('<section id="fleet">'));
     expect(card).toContain('<h2>Waiting for approval (1)</h2>');
-    expect(card).toContain(`by ${ANA} (signed)`);
+    expect(card).toContain(`by ${ANA} (signed by ${ANA}, verified)`);
     expect(card).toContain('6 commits in one release, more than 5');
     expect(card).toContain(`<code>${commits[6].slice(0, 7)}</code> web: change 7 &lt;b&gt;bold&lt;/b&gt;`);
     expect(card).toContain(`https://github.com/acme/web/compare/${commits[0]}...${commits[6]}`);
