@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PlanFile } from '../../lib/gate/plan-file';
+import { MAX_PLAN_BYTES, PlanFile } from '../../lib/gate/plan-file';
 import { DoraReport } from '../../lib/report/dora';
 import { chartData } from '../../lib/report/page/charts';
 import { ANA, BEN, pageFixture, PageFixture } from '../helpers/page-fixture';
@@ -200,6 +200,12 @@ describe('waiting plans from the deploy bucket', () => {
     const { approvals } = await page(undefined, 'forged.html');
     expect(approvals).not.toContain('<article class="plan"');
     expect(approvals).toContain('its signature does not verify');
+  }, 30_000);
+
+  it('reads no more of an object than a plan can be', async () => {
+    objects.set(objectName(waitingPlan.id), ' '.repeat(MAX_PLAN_BYTES + 1));
+    const { approvals } = await page(undefined, 'huge.html');
+    expect(approvals).toContain(`gs://deploy-b/${objectName(waitingPlan.id)} is larger than ${MAX_PLAN_BYTES} bytes; it was not read`);
   }, 30_000);
 
   it('says which object is missing', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AuditEvent } from '../../audit/log';
 import { ServiceStatus } from '../../deploy/status';
 import { C2CError } from '../../errors';
-import { parsePlanFile, PlanFile, readPlanFile } from '../../gate/plan-file';
+import { MAX_PLAN_BYTES, parsePlanFile, PlanFile, readPlanFile } from '../../gate/plan-file';
 import { formatObjectUrl, getObject, StorageOptions } from '../../google/storage';
 import { FleetRow } from './html';
 
@@ -121,7 +121,7 @@ export function planLookupFromBucket(url: string, storage: StorageOptions): Plan
     if (!PLAN_ID.test(id) || !SERVICE_NAME.test(e.service)) return { missing: 'its audit record names no valid plan id or service' };
     const ref = { bucket, name: template.replaceAll('{service}', e.service).replaceAll('{id}', id) };
     try {
-      const bytes = await getObject(ref, storage);
+      const bytes = await getObject(ref, { ...storage, maxBytes: MAX_PLAN_BYTES });
       return { plan: parsePlanFile(bytes.toString('utf8'), formatObjectUrl(ref)), path: formatObjectUrl(ref) };
     } catch (err) {
       if (!(err instanceof C2CError)) throw err;
