@@ -310,7 +310,7 @@ export class PlatformStack extends C2CStack {
       schedulerEmail: this.serviceAccounts.emails.scheduler,
       schedulerMember: this.serviceAccounts.members.scheduler.member,
       dependsOn: [this.pipeline.repository],
-      fleet: { marathonEnv: platformEnv(platform, ['marathonStaging', 'marathonProduction']), workerPool: this.workerPool.poolId },
+      fleet: { marathonEnv: platformEnv(platform, ['marathonStaging', 'marathonProduction']), workerPool: this.workerPool.id },
     });
   }
 

@@ -73,7 +73,7 @@ describe("the team's page", () => {
     };
     expect(trigger.build.available_secrets).toBeUndefined();
     // Marathon is reachable from the private pool only, like every build that reads it.
-    expect(trigger.build.options.worker_pool).toBe(stack.workerPool.poolId);
+    expect(trigger.build.options.worker_pool).toMatch(/^\$\{google_cloudbuild_worker_pool\.worker-pool_[0-9A-F]+\.id\}$/);
   });
 
   it('its account reads the log, creates objects under reports/ only, reads the bundle and the plans only; nothing else', () => {
