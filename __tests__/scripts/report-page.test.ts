@@ -13,6 +13,7 @@ import { DoraReport } from '../../lib/report/dora';
 import { chartData } from '../../lib/report/page/charts';
 import { ANA, BEN, pageFixture, PageFixture } from '../helpers/page-fixture';
 import { Received, sendJson, startRecordingServer } from '../helpers/http';
+import { startGoogleStandIn } from '../../lib/cloudbuild/google-stand-in';
 
 let f: PageFixture;
 let dir: string;
@@ -169,10 +170,22 @@ describe('waiting plans from the deploy bucket', () => {
     expect(approvals).toContain(`deploy approve gs://deploy-b/${objectName(waitingPlan.id)}`);
   }, 30_000);
 
-  it("takes the builds' object name as a template too ('{service}', '{id}')", async () => {
-    objects.set(`other/web-${waitingPlan.id}.json`, waitingBytes);
-    const { approvals } = await page('gs://deploy-b/other/{service}-{id}.json', 'template.html');
-    expect(approvals).toContain(`<article class="plan" id="plan-${waitingPlan.id.slice(0, 12)}">`);
+  it("with the project's Google stand-in: the plan uploaded as the push build's upload-plan step does, read with the metadata server's token", async () => {
+    const standIn = await startGoogleStandIn(join(f.dir, 'gcs'));
+    try {
+      const env = { C2C_METADATA_URL: standIn.url, C2C_STORAGE_URL: standIn.url };
+      const put = await f.deploy(['object', 'put', f.waitingPlan, 'gs://deploy-b/plans/web/production/{id}.json'], undefined, env);
+      expect(put.code === 0 ? 'ok' : put.stderr).toBe('ok');
+      const file = join(f.dir, 'cloud', 'stand-in.html');
+      // The --plans the page job passes (constructs/team-page.ts), with the bucket's name.
+      const r = await f.deploy(['report', '--html', file, '--plans', 'gs://deploy-b/plans/{service}/production/{id}.json'], undefined, env);
+      expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
+      const html = readFileSync(file, 'utf8');
+      expect(html).toContain(`<article class="plan" id="plan-${waitingPlan.id.slice(0, 12)}">`);
+      expect(html).toContain(`by ${ANA} (signed by ${ANA}, verified)`);
+    } finally {
+      await standIn.close();
+    }
   }, 30_000);
 
   it('never shows an edited plan: its content no longer hashes to its id', async () => {
