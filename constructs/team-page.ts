@@ -125,11 +125,11 @@ export class TeamPage extends Construct {
         expression: `resource.name.startsWith("projects/_/buckets/${props.deployBucket}/objects/${PLANS_ROOT}")`,
       },
     });
-    for (const e of ENVIRONMENTS) {
-      if (!secrets) break;
+    // Its own read credentials, and no other secret.
+    for (const e of secrets ? ENVIRONMENTS : []) {
       new SecretManagerSecretIamMember(this, `read-credential-${e}-accessor`, {
         project: props.project,
-        secretId: secrets[e].secretId,
+        secretId: secrets![e].secretId,
         role: 'roles/secretmanager.secretAccessor',
         member,
       });
