@@ -143,7 +143,7 @@ function pending(now: number): PendingPlan[] {
         to: 'registry.acme.example/x:b7e001f',
       },
     ];
-    return { plan, diff, stale: false, approveWith: `deploy approve .c2c/plans/${name(i)}.json` };
+    return { plan, diff, stale: false, signature: 'unsigned' as const, approveWith: `deploy approve .c2c/plans/${name(i)}.json` };
   });
 }
 

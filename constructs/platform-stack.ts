@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { DataTerraformRemoteStateGcs, TerraformOutput } from 'cdktf';
 import { packageOf, ServiceDefinition } from '../lib/catalog/types';
-import { PlatformConfig } from '../lib/platform';
+import { PlatformConfig, platformEnv } from '../lib/platform';
 import { Approvers, ApproverPrincipals } from './approvers';
 import { ApprovalReminder } from './approval-reminder';
 import { AuditBucket } from './audit-bucket';
@@ -321,6 +321,7 @@ export class PlatformStack extends C2CStack {
       schedulerEmail: this.serviceAccounts.emails.scheduler,
       schedulerMember: this.serviceAccounts.members.scheduler.member,
       dependsOn: [this.pipeline.repository],
+      fleet: { marathonEnv: platformEnv(platform, ['marathonStaging', 'marathonProduction']), workerPool: this.workerPool.id },
     });
   }
 

@@ -377,6 +377,8 @@ describe('Marathon credentials', () => {
       'c2c-marathon-production-read',
       'c2c-marathon-staging',
       'c2c-notify-webhook',
+      'c2c-page-marathon-production',
+      'c2c-page-marathon-staging',
     ]);
     const readers = resources(json, 'google_secret_manager_secret_iam_member')
       .filter((r) => String(r.secret_id).includes('google_secret_manager_secret.marathon'))

@@ -32,7 +32,8 @@ export interface PageFixture {
   readonly waitingPlan: string;
   readonly plansDir: string;
   readonly auditLog: string;
-  deploy(args: string[], as?: string): Promise<Run>;
+  /** Runs the deploy CLI (as a person with a signing key when `as` is given), with `env` added to the fixture's. */
+  deploy(args: string[], as?: string, env?: Readonly<Record<string, string>>): Promise<Run>;
   close(): Promise<void>;
 }
 
@@ -50,7 +51,7 @@ export async function pageFixture(): Promise<PageFixture> {
   const catalog = new Catalog([testService('web', { approvers: [`user:${ANA}`, `user:${BEN}`] })]);
   const commits: string[] = [];
   const planOutput: string[] = [];
-  const deploy = async (args: string[], as?: string): Promise<Run> => {
+  const deploy = async (args: string[], as?: string, extra: Readonly<Record<string, string>> = {}): Promise<Run> => {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     let out = '';
@@ -64,7 +65,12 @@ export async function pageFixture(): Promise<PageFixture> {
       C2C_ALLOWED_SIGNERS: keys.allowedSigners,
       DEPLOY_ACTOR: 'ci@example.com',
     };
-    const code = await main(args, { stdout, stderr, catalog, env: { ...env, ...(as ? { DEPLOY_SIGNING_KEY: keys.key(as) } : {}) } });
+    const code = await main(args, {
+      stdout,
+      stderr,
+      catalog,
+      env: { ...env, ...extra, ...(as ? { DEPLOY_SIGNING_KEY: keys.key(as) } : {}) },
+    });
     return { code, stdout: out, stderr: err };
   };
   const commit = (subject: string) => {

@@ -138,6 +138,15 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
       hint: "create one with 'deploy plan --service S --env production --image IMAGE --out FILE'",
     });
   }
+  return parsePlanFile(text, path);
+}
+
+/**
+ * Checks a plan read from elsewhere (a bucket object) exactly as {@link readPlanFile} checks a file: size, shape, and
+ * that its content hashes to its id. `path` names it in messages.
+ * @throws C2CError PLAN_INVALID or PLAN_TAMPERED
+ */
+export function parsePlanFile(text: string, path: string): PlanFile {
   if (Buffer.byteLength(text) > MAX_PLAN_BYTES) {
     throw new C2CError('PLAN_INVALID', `plan file '${path}' is larger than ${MAX_PLAN_BYTES} bytes (1 MiB)`, { hint: 'plan again' });
   }

@@ -39,10 +39,10 @@ export interface StorageOptions {
 
 /**
  * Downloads an object (one generation when given, which a versioned bucket keeps after the object is replaced) and,
- * when `sha256` is given, refuses bytes that do not hash to it.
- * @throws C2CError GOOGLE_NOT_FOUND, GOOGLE_DENIED, ..., or OBJECT_CHECKSUM
+ * when `sha256` is given, refuses bytes that do not hash to it; with `maxBytes`, stops reading past that size.
+ * @throws C2CError GOOGLE_NOT_FOUND, GOOGLE_DENIED, ..., OBJECT_CHECKSUM or OBJECT_TOO_LARGE
  */
-export async function getObject(ref: ObjectRef, options: StorageOptions & { sha256?: string }): Promise<Buffer> {
+export async function getObject(ref: ObjectRef, options: StorageOptions & { sha256?: string; maxBytes?: number }): Promise<Buffer> {
   const q = new URLSearchParams({ alt: 'media', ...(ref.generation ? { generation: ref.generation } : {}) });
   const res = await googleFetch(
     `${options.baseUrl ?? STORAGE_BASE_URL}/storage/v1/b/${encodeURIComponent(ref.bucket)}/o/${encodeURIComponent(ref.name)}?${q}`,
@@ -53,7 +53,7 @@ export async function getObject(ref: ObjectRef, options: StorageOptions & { sha2
       deniedHint: `the build's service account needs roles/storage.objectViewer on gs://${ref.bucket}`,
     },
   );
-  const bytes = Buffer.from(await res.arrayBuffer());
+  const bytes = options.maxBytes === undefined ? Buffer.from(await res.arrayBuffer()) : await readAtMost(res, options.maxBytes, ref);
   if (options.sha256 !== undefined) {
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== options.sha256.toLowerCase()) {
@@ -63,6 +63,24 @@ export async function getObject(ref: ObjectRef, options: StorageOptions & { sha2
     }
   }
   return bytes;
+}
+
+/** The body, read only up to `max` bytes (an object that is input is never read whole into memory past that). */
+async function readAtMost(res: Response, max: number, ref: ObjectRef): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  for (let r = await reader?.read(); reader && r && !r.done; r = await reader.read()) {
+    size += r.value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new C2CError('OBJECT_TOO_LARGE', `${formatObjectUrl(ref)} is larger than ${max} bytes; it was not read`, {
+        hint: 'this is not an object of the kind expected here',
+      });
+    }
+    chunks.push(r.value);
+  }
+  return Buffer.concat(chunks);
 }
 
 /**

@@ -25,8 +25,16 @@ export interface PendingPlan {
   readonly diff: readonly FieldChange[];
   /** The live app is no longer the version the plan was made against: it must be planned again. */
   readonly stale: boolean;
+  /** Production could not be read: `diff` is the plan's own, against production as it was when planned. */
+  readonly diffAtPlanTime?: boolean;
   /** The command (or the build's page) that approves it. */
   readonly approveWith: string;
+  /**
+   * The plan's author signature: verified against the allowed signers (the principal whose key signed it), absent,
+   * or present but not checked because no allowed-signers file was at hand. A signature that fails is never shown
+   * here: such a plan is listed as not shown, with why.
+   */
+  readonly signature: { readonly verifiedSigner: string } | 'unsigned' | 'unchecked';
 }
 
 /** Everything the page shows; the CLI gathers it, the page only renders. */
@@ -36,7 +44,7 @@ export interface PageInput {
   /** The fleet, or why it could not be read (no Marathon URL, Marathon down). */
   readonly fleet: { readonly rows: readonly FleetRow[] } | { readonly unavailable: string };
   readonly pending: readonly PendingPlan[];
-  /** Plans the audit log says wait, whose file could not be read (`service`, `planId`, why). */
+  /** Plans the audit log says wait that are not shown: no file, or one that fails its checks (`service`, `planId`, why). */
   readonly missingPlans?: readonly { readonly service: string; readonly planId: string; readonly reason: string }[];
   readonly audit: {
     readonly location: string;
@@ -247,14 +255,22 @@ function changesBlock(changes: PlanChanges | undefined, max: number): string {
 
 function pendingSection(input: PageInput): string {
   const now = input.generatedAt.getTime();
-  const cards = input.pending.map(({ plan, diff, stale, approveWith }) => {
+  const cards = input.pending.map(({ plan, diff, stale, diffAtPlanTime, approveWith, signature }) => {
     const author = plan.commitAuthor ?? plan.createdBy;
+    const signed =
+      signature === 'unsigned'
+        ? ' (unsigned)'
+        : signature === 'unchecked'
+          ? ' (signed; <span class="bad">signature not checked: no allowed signers here</span>)'
+          : ` (signed by ${esc(signature.verifiedSigner)}, verified)`;
     return [
       `<article class="plan" id="plan-${esc(plan.id.slice(0, 12))}"><h3>${esc(plan.service)} <span class="muted">plan ${esc(plan.id.slice(0, 12))}</span></h3>`,
-      `<p>by ${esc(author)}${plan.signature ? ' (signed)' : ' (unsigned)'}, waiting ${ageText(now - Date.parse(plan.createdAt))}, runs <code>${esc(plan.image)}</code>${plan.commit ? ` at commit <code>${esc(plan.commit.slice(0, 7))}</code>` : ''}</p>`,
+      `<p>by ${esc(author)}${signed}, waiting ${ageText(now - Date.parse(plan.createdAt))}, runs <code>${esc(plan.image)}</code>${plan.commit ? ` at commit <code>${esc(plan.commit.slice(0, 7))}</code>` : ''}</p>`,
       stale ? '<p class="bad">Stale: production changed since this plan was made; it must be planned again.</p>' : '',
       changesBlock(plan.changes, input.maxCommits),
-      `<p>What it changes against production now:</p>${diffBlock(diff)}`,
+      diffAtPlanTime
+        ? `<p>What it changed against production when planned (production cannot be read here, so not checked against what runs now):</p>${diffBlock(diff)}`
+        : `<p>What it changes against production now:</p>${diffBlock(diff)}`,
       `<p>Approve: <code class="cmd">${esc(approveWith)}</code></p></article>`,
     ].join('\n');
   });
@@ -262,7 +278,7 @@ function pendingSection(input: PageInput): string {
     (m) => `<li>${esc(m.service)}: plan ${esc(m.planId.slice(0, 12))}: <span class="bad">${esc(m.reason)}</span></li>`,
   );
   const none = cards.length === 0 && missing.length === 0 ? '<p>No production plan waits for approval.</p>' : '';
-  return `<section id="approvals"><h2>Waiting for approval (${cards.length + missing.length})</h2>${none}${cards.join('\n')}${missing.length > 0 ? `<ul>${missing.join('')}</ul>` : ''}</section>`;
+  return `<section id="approvals"><h2>Waiting for approval (${cards.length + missing.length})</h2>${none}${cards.join('\n')}${missing.length > 0 ? `<p>Not shown: plans the log says wait whose file is missing or fails its checks (a plan is shown only when it is whole, is the one the log names and any signature verifies):</p><ul>${missing.join('')}</ul>` : ''}</section>`;
 }
 
 function trailDetails(e: AuditEvent): string {

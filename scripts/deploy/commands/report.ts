@@ -18,7 +18,11 @@ export function register(program: Command, ctx: CliContext): void {
       '--html <file>',
       "write the team's page: DORA trends, the fleet, plans waiting for approval, the audit trail and whether it verifies (one self-contained HTML file)",
     )
-    .option('--plans <dir>', 'where the plan files of waiting plans are (with --html)', '.c2c/plans')
+    .option(
+      '--plans <dir|gs://bucket/prefix>',
+      "where the plan files of waiting plans are (with --html): a directory, or the deploy bucket's plans (gs://BUCKET/plans, as the push builds upload them)",
+      '.c2c/plans',
+    )
     .action(
       ctx.action(
         async (opts: { since?: string; env: string; json?: boolean; html?: string; plans: string; timeout: number; marathon?: string }) => {
