@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { DataTerraformRemoteStateGcs, TerraformOutput } from 'cdktf';
-import { packageOf, ServiceDefinition } from '../lib/catalog/types';
+import { ENVIRONMENTS, packageOf, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig, platformEnv } from '../lib/platform';
 import { Approvers, ApproverPrincipals } from './approvers';
 import { ApprovalReminder } from './approval-reminder';
@@ -320,8 +320,12 @@ export class PlatformStack extends C2CStack {
       bundleGeneration: this.deployBucket.bundleGeneration,
       schedulerEmail: this.serviceAccounts.emails.scheduler,
       schedulerMember: this.serviceAccounts.members.scheduler.member,
-      dependsOn: [this.pipeline.repository],
-      fleet: { marathonEnv: platformEnv(platform, ['marathonStaging', 'marathonProduction']), workerPool: this.workerPool.id },
+      // The pool by its literal id (as every private build names it), so the trigger waits for the pool explicitly.
+      dependsOn: [this.pipeline.repository, this.workerPool.pool],
+      fleet: {
+        marathonEnv: platformEnv(platform, ['marathonStaging', 'marathonProduction']),
+        pool: { id: this.workerPool.poolId, reach: ENVIRONMENTS.map((e) => platform.marathonUrls[e]) },
+      },
     });
   }
 

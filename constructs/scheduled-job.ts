@@ -7,6 +7,7 @@ import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-acco
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { fetchDeployStep, PipelineStep, toTriggerStep } from './build-steps';
 import { E2eSchedule } from './e2e-schedule';
+import { behindPoolCheck, poolCheckStep } from './worker-pool';
 
 /** Where a scheduled job runs from: the platform's own repository and the published deploy bundle. */
 export interface ScheduledJobSource {
@@ -42,8 +43,12 @@ export interface ScheduledJobProps extends ScheduledJobSource {
   readonly tags: readonly string[];
   /** Secrets the build resolves when it starts (each step names the ones it reads in `secretEnv`). */
   readonly availableSecrets?: CloudbuildTriggerBuildAvailableSecrets;
-  /** The private worker pool the build runs in (to reach Marathon). @default - Cloud Build's default pool */
-  readonly workerPool?: string;
+  /**
+   * The private worker pool the build runs in (to reach Marathon), by its id, and the Marathon URLs the build reads:
+   * the build then starts with the check that it runs in the pool (constructs/worker-pool.ts).
+   * @default - Cloud Build's default pool
+   */
+  readonly pool?: { readonly id: string; readonly reach: readonly string[] };
   /** Cron schedule (five fields) and the scheduler job's description. */
   readonly schedule: string;
   readonly scheduleDescription: string;
@@ -90,7 +95,8 @@ export function scheduledJob(scope: Construct, props: ScheduledJobProps): Schedu
     role: 'roles/iam.serviceAccountUser',
     member: props.schedulerMember,
   });
-  const steps = [fetchDeployStep(props.deployBucket), ...props.steps];
+  const own = [fetchDeployStep(props.deployBucket), ...props.steps];
+  const steps = props.pool ? behindPoolCheck(own, poolCheckStep(props.pool.id, props.pool.reach)) : own;
   const trigger = new CloudbuildTrigger(scope, 'trigger', {
     project: props.project,
     location: props.region,
@@ -104,7 +110,7 @@ export function scheduledJob(scope: Construct, props: ScheduledJobProps): Schedu
     buildAttribute: {
       step: steps.map(toTriggerStep),
       timeout: '300s',
-      options: { logging: 'CLOUD_LOGGING_ONLY', ...(props.workerPool !== undefined ? { workerPool: props.workerPool } : {}) },
+      options: { logging: 'CLOUD_LOGGING_ONLY', ...(props.pool ? { workerPool: props.pool.id } : {}) },
       ...(props.availableSecrets ? { availableSecrets: props.availableSecrets } : {}),
     },
   });

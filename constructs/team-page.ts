@@ -32,10 +32,13 @@ export interface TeamPageProps extends ScheduledJobSource {
   readonly dependsOn?: readonly ITerraformDependable[];
   /**
    * The fleet: the Marathon URL settings (`MARATHON_URL_STAGING=…`, `MARATHON_URL_PRODUCTION=…`) and the private
-   * worker pool that reaches them. The page then reads each Marathon with its own read credential (see
-   * {@link pageReadSecretIds}). @default - no fleet on the page
+   * worker pool that reaches them (its id, and the URLs the build's pool check reaches first). The page then reads
+   * each Marathon with its own read credential (see {@link pageReadSecretIds}). @default - no fleet on the page
    */
-  readonly fleet?: { readonly marathonEnv: readonly string[]; readonly workerPool: string };
+  readonly fleet?: {
+    readonly marathonEnv: readonly string[];
+    readonly pool: { readonly id: string; readonly reach: readonly string[] };
+  };
 }
 
 /**
@@ -95,7 +98,7 @@ export class TeamPage extends Construct {
       ],
       description: "Write the team's page (DORA trends, plans waiting, the audit trail) into the audit bucket",
       tags: ['c2c', 'page'],
-      ...(props.fleet ? { workerPool: props.fleet.workerPool } : {}),
+      ...(props.fleet ? { pool: props.fleet.pool } : {}),
       schedule: props.schedule ?? '0 6 * * *',
       scheduleDescription: "commit-to-cloud: write the team's page into the audit bucket",
     });

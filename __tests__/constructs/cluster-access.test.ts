@@ -162,9 +162,10 @@ function upstream(steps: TriggerStep[], id: string, seen = new Set<string>()): S
   return seen;
 }
 
-it('the builds that talk to the cluster are every service’s push, production and e2e builds', () => {
+it('the builds that talk to the cluster are every service’s push, production and e2e builds, and the team’s page', () => {
   const names = triggers.filter(talksToTheCluster).map((t) => t.name);
   const expected = ['lamp-api', 'ledger', 'shopfront', 'timer'].flatMap((s) => [`${s}-push`, `${s}-production`, `${s}-e2e`]);
+  expected.push('c2c-page');
   expect(names.sort()).toEqual(expected.sort());
 });
 

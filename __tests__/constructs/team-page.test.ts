@@ -28,9 +28,10 @@ const isPage = (member: unknown) => typeof member === 'string' && member.startsW
 
 describe("the team's page", () => {
   it('runs report --html over the audit log, then writes the page under reports/ of the audit bucket, once per build', () => {
-    const steps = stepsOf(json, 'c2c-page');
+    // The pool check first (the job reads Marathon, so it runs in the private pool): cluster-access.test.ts covers it.
+    const [check, ...steps] = stepsOf(json, 'c2c-page');
     expect(steps.map((s) => [s.id, s.name, s.wait_for])).toEqual([
-      ['fetch-deploy', STEP_IMAGES.deploy, ['-']],
+      ['fetch-deploy', STEP_IMAGES.deploy, [check.id]],
       ['report', STEP_IMAGES.deploy, ['fetch-deploy']],
       ['publish', STEP_IMAGES.deploy, ['report']],
     ]);
@@ -70,10 +71,13 @@ describe("the team's page", () => {
     expect(steps.some((s) => (s.secret_env ?? []).length > 0)).toBe(false);
     const trigger = resourceWhere(json, 'google_cloudbuild_trigger', 'name', 'c2c-page') as {
       build: { options: { worker_pool?: string }; available_secrets?: unknown };
+      depends_on?: string[];
     };
     expect(trigger.build.available_secrets).toBeUndefined();
     // Marathon is reachable from the private pool only, like every build that reads it.
-    expect(trigger.build.options.worker_pool).toMatch(/^\$\{google_cloudbuild_worker_pool\.worker-pool_[0-9A-F]+\.id\}$/);
+    // Named by its literal id, as every private build names it, with the trigger waiting for the pool explicitly.
+    expect(trigger.build.options.worker_pool).toMatch(/^projects\/[^/]+\/locations\/[^/]+\/workerPools\/[^/]+$/);
+    expect(trigger.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^google_cloudbuild_worker_pool\./)]));
   });
 
   it('its account reads the log, creates objects under reports/ only, reads the bundle and the plans only; nothing else', () => {
