@@ -15,6 +15,8 @@ import { imageRowFor, imageTable } from '../lib/cloudbuild/images';
 import { BuildResult, prepareBuild, runBuild, StepResult } from '../lib/cloudbuild/step-runner';
 import { readSecrets } from '../lib/cloudbuild/secrets';
 import { ensureStandInImage } from '../lib/cloudbuild/stand-in-images';
+import { googleRouting } from '../lib/cloudbuild/stand-in-routes';
+import { HostRoute, targetOf } from '../lib/cloudbuild/network';
 import { findTrigger, readTriggers, synthIsStale } from '../lib/cloudbuild/triggers';
 import { configureCommander, exitCodeFor, interruptOnSignals, reportCliError } from './cli-kit';
 
@@ -49,6 +51,7 @@ async function list(json: boolean, given?: string): Promise<number> {
 interface RunOpts {
   outdir?: string;
   substitution: string[];
+  host: string[];
   source: string;
   secrets: string;
   commit?: string;
@@ -65,6 +68,18 @@ function parseSubstitutions(pairs: readonly string[]): Record<string, string> {
     out[m[1]] = m[2];
   }
   return out;
+}
+
+/** `--host NAME:PORT=http://127.0.0.1:PORT`: a name on the cloudbuild network answered by a server here. */
+function parseHosts(pairs: readonly string[]): HostRoute[] {
+  return pairs.map((p) => {
+    const m = /^([a-z0-9.-]+):(\d+)=(http:\/\/(127\.0\.0\.1|localhost):\d+)\/?$/i.exec(p);
+    if (!m)
+      throw new C2CError('USAGE', `--host '${p}' is not NAME:PORT=http://127.0.0.1:PORT`, {
+        hint: 'e.g. --host marathon.staging.internal:8080=http://127.0.0.1:41234 (a local Marathon)',
+      });
+    return { names: [m[1]], port: Number(m[2]), target: targetOf(m[3]) };
+  });
 }
 
 function stepLine(r: StepResult): string {
@@ -111,14 +126,16 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
   const google = await startGoogleStandIn(join(work, 'google'));
   try {
     cpSync(source, join(work, 'workspace'), { recursive: true, filter: (p) => !/\/(node_modules|\.git|cdktf\.out|dist)$/.test(p) });
+    const routing = await googleRouting(google, work);
     const result: BuildResult = await runBuild(trigger.build, {
       workspace: join(work, 'workspace'),
       context,
       substitutions,
       secrets,
-      standInEnv: { C2C_METADATA_URL: google.url, C2C_STORAGE_URL: google.url },
+      standInEnv: routing.env,
+      routes: [...routing.routes, ...parseHosts(opts.host)],
       dockerEnv: { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST },
-      mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+      mounts: [`${join(homedir(), '.npm')}:/root/.npm`, ...routing.mounts],
       signal,
       onEvent: (e) => (e.type === 'finished' && !opts.json ? io.out(stepLine(e.result)) : undefined),
     });
@@ -161,6 +178,12 @@ async function main(argv: string[]): Promise<number> {
     .command('run <name>')
     .description("run a trigger's build: each step a container of its image's stand-in, /workspace shared")
     .option('--substitution <KEY=VALUE>', 'a substitution (repeat); user ones start with _', (v, acc: string[]) => [...acc, v], [])
+    .option(
+      '--host <NAME:PORT=URL>',
+      'answer NAME:PORT on the cloudbuild network with a server on this machine (repeat), e.g. a Marathon URL the synth wrote',
+      (v, acc: string[]) => [...acc, v],
+      [],
+    )
     .option('--source <dir>', 'the checkout copied to /workspace (without node_modules, .git, cdktf.out, dist)', '.')
     .option('--secrets <dir>', 'the local secret store: one file per Secret Manager secret, named by its id', '.c2c-secrets')
     .option('--commit <sha>', '$COMMIT_SHA (default: git rev-parse HEAD of --source)')

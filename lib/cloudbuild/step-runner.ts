@@ -12,6 +12,8 @@ import { C2CError } from '../errors';
 import { execCommand, tail } from '../docker/exec';
 import { GraphNode, stepGraph } from './graph';
 import { imageRowFor, ImageRow, imageTable } from './images';
+import { BUILD_NETWORK, ensureBuildNetwork, HostRoute, Relays, startRelays } from './network';
+import { ensureStandInImage } from './stand-in-images';
 import { redact } from './secrets';
 import { BuildContext, builtInValues, checkSubstitutions, substitute } from './substitute';
 import { Build, BuildStep, durationMs } from './types';
@@ -47,10 +49,17 @@ export interface RunOptions {
   /** Values of `availableSecrets`, by env name (see secrets.ts). */
   readonly secrets?: ReadonlyMap<string, string>;
   /**
-   * Variables the executor adds to every step so that it reaches the loopback stand-ins of Google's APIs instead of
-   * Google (`C2C_METADATA_URL`, `C2C_STORAGE_URL`); Cloud Build sets none of them.
+   * Variables the executor adds to every step (before the build's own `env`, which wins): `NODE_EXTRA_CA_CERTS` for
+   * the stand-in certificate of the TLS routes. Cloud Build sets none of them.
    */
   readonly standInEnv?: Readonly<Record<string, string>>;
+  /** The Docker network steps run on, created when missing (network.ts). @default 'cloudbuild' */
+  readonly network?: string;
+  /**
+   * Names on the network answered by servers on this machine (the Google stand-in as `metadata.google.internal`,
+   * `storage.googleapis.com`; the local Marathons under the names the synth wrote), through relays (network.ts).
+   */
+  readonly routes?: readonly HostRoute[];
   /** More bind mounts (`host:container[:ro]`) for every step: the CLI mounts this machine's npm cache at /root/.npm. */
   readonly mounts?: readonly string[];
   /** Environment of the docker CLI itself (PATH, DOCKER_HOST); never passed to steps. @default - PATH=/usr/local/bin:/usr/bin:/bin */
@@ -157,6 +166,9 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
   const started = Date.now();
   const steps = prepareBuild(build, options);
   await mkdir(options.workspace, { recursive: true });
+  const network = options.network ?? BUILD_NETWORK;
+  await ensureBuildNetwork(network);
+  const relays = await relaysFor(options, network);
   const results = new Map<string, StepResult>();
   const running = new Map<string, Promise<void>>();
   const stop = new AbortController();
@@ -202,6 +214,7 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
       await Promise.race(running.values());
     }
   } finally {
+    await relays?.close();
     await execCommand('docker', ['volume', 'rm', '-f', homeVolume(options.context.buildId)], { timeoutMs: 30_000 });
     clearTimeout(buildDeadline);
     options.signal?.removeEventListener('abort', onAbort);
@@ -214,6 +227,14 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
     seconds: (Date.now() - started) / 1000,
     ...(failed ? { failed: failed.key } : {}),
   };
+}
+
+/** The relays of the build's routes, in the slim Node stand-in (made when missing). */
+async function relaysFor(options: RunOptions, network: string): Promise<Relays | undefined> {
+  if (!options.routes || options.routes.length === 0) return undefined;
+  const row = (options.images ?? imageTable()).find((r) => r.image === 'node:20-slim')!;
+  const { image } = await ensureStandInImage(row);
+  return startRelays({ network, buildId: options.context.buildId, routes: options.routes, image });
 }
 
 /** The build's `/builder/home` volume. */
@@ -242,7 +263,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
   }
   const args = [
     'run', '--rm', '--name', name, '--label', `${STEP_LABEL}=${options.context.buildId}`,
-    '--network', 'host', '-v', `${options.workspace}:/workspace`, '-v', '/var/run/docker.sock:/var/run/docker.sock',
+    '--network', options.network ?? BUILD_NETWORK, '-v', `${options.workspace}:/workspace`, '-v', '/var/run/docker.sock:/var/run/docker.sock',
     '-v', `${homeVolume(options.context.buildId)}:/builder/home`, ...(options.mounts ?? []).flatMap((m) => ['-v', m]),
     '-w', step.dir, ...envArgs, ...(step.entrypoint ? ['--entrypoint', step.entrypoint] : []), image, ...step.args,
   ]; // prettier-ignore
