@@ -84,7 +84,7 @@ function parseHosts(pairs: readonly string[]): HostRoute[] {
 
 function stepLine(r: StepResult): string {
   const secs = r.seconds === undefined ? '' : ` ${r.seconds.toFixed(1)}s`;
-  return `${r.key.padEnd(26)} ${r.status}${secs}${r.reason && r.status !== 'ok' ? `  (${r.reason})` : ''}`;
+  return `${r.key.padEnd(26)} ${r.status}${secs}${r.reason && r.status !== 'ok' ? `  (${r.reason})` : ''}${r.note ? `  (${r.note})` : ''}`;
 }
 
 async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<number> {
@@ -112,7 +112,7 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
     else
       for (const s of prepared)
         io.out(
-          `${s.key.padEnd(26)} after [${s.after.join(', ')}]  ${'image' in s.standIn ? s.standIn.image : `not runnable here: ${s.standIn.notRunnable}`}`,
+          `${s.key.padEnd(26)} after [${s.after.join(', ')}]  ${'image' in s.standIn ? s.standIn.image : `not runnable here: ${s.standIn.notRunnable}`}${s.note ? `  (${s.note})` : ''}`,
         );
     return 0;
   }

@@ -57,6 +57,10 @@ export async function writeStandInRootfs(root: string, recipe: StandInRecipe): P
     writeFileSync(join(root, 'usr/local/etc/npmrc'), 'offline=true\ncache=/root/.npm\n');
   }
   for (const [link, target] of recipe.links ?? []) symlinkSync(target, join(root, link));
+  for (const [path, content] of recipe.files ?? []) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
   mkdirSync(join(root, 'etc'), { recursive: true });
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nnode:x:1000:1000::/home/node:/bin/bash\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnode:x:1000:\n');
@@ -91,7 +95,8 @@ export async function ensureStandInImage(row: ImageRow, options: { force?: boole
       'ENV PATH=/usr/local/bin:/usr/bin:/bin',
       `LABEL ${STAND_IN_LABEL}=${JSON.stringify(row.image)}`,
       'WORKDIR /workspace',
-      row.recipe.node ? 'CMD ["node"]' : 'CMD ["bash"]',
+      ...(row.recipe.entrypoint ? [`ENTRYPOINT ${JSON.stringify(row.recipe.entrypoint)}`] : []),
+      ...(row.recipe.entrypoint ? [] : [row.recipe.node ? 'CMD ["node"]' : 'CMD ["bash"]']),
     ];
     const r = await execCommand('docker', ['import', ...changes.flatMap((c) => ['--change', c]), tarFile, image], { timeoutMs: 300_000 });
     if (r.code !== 0) throw new C2CError('DOCKER_BUILD_FAILED', `docker import of ${image} failed: ${r.stderr.trim()}`);

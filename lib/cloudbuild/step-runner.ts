@@ -10,11 +10,13 @@ import { mkdir } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
 import { C2CError } from '../errors';
 import { execCommand, tail } from '../docker/exec';
+import { removeContainersWithLabel } from '../docker/containers';
 import { GraphNode, stepGraph } from './graph';
 import { imageRowFor, ImageRow, imageTable } from './images';
 import { BUILD_NETWORK, ensureBuildNetwork, HostRoute, Relays, startRelays } from './network';
 import { ensureStandInImage } from './stand-in-images';
 import { redact } from './secrets';
+import { rewriteSidecar } from './sidecar';
 import { BuildContext, builtInValues, checkSubstitutions, substitute } from './substitute';
 import { Build, BuildStep, durationMs } from './types';
 
@@ -34,6 +36,8 @@ export interface StepResult {
   readonly logTail?: string;
   /** Why it did not run, or what failed. */
   readonly reason?: string;
+  /** What the executor changed to run it here (PreparedStep.note). */
+  readonly note?: string;
 }
 
 /** What a run reports as it goes. */
@@ -78,6 +82,10 @@ export interface PreparedStep {
   readonly image: string;
   /** The stand-in's tag, or why the step cannot run here. */
   readonly standIn: { readonly image: string } | { readonly notRunnable: string };
+  /** What the executor changed to run the step here (the registry side-car, sidecar.ts). */
+  readonly note?: string;
+  /** More stand-in images the step starts (the side-car's). */
+  readonly uses?: readonly string[];
   readonly entrypoint?: string;
   readonly args: readonly string[];
   readonly dir: string;
@@ -99,7 +107,8 @@ export function prepareBuild(build: Build, options: Pick<RunOptions, 'context' |
   checkSubstitutions(templates, user, build.options?.substitutionOption === 'ALLOW_LOOSE');
   const values = { ...builtInValues(options.context), ...user };
   const available = new Set((build.availableSecrets?.secretManager ?? []).map((s) => s.env));
-  return build.steps.map((step, i) => prepareStep(step, graph[i], graph, build, values, available, options.images ?? imageTable()));
+  const label = `${STEP_LABEL}=${options.context.buildId}`;
+  return build.steps.map((step, i) => prepareStep(step, graph[i], graph, build, values, available, options.images ?? imageTable(), label));
 }
 
 function prepareStep(
@@ -110,6 +119,7 @@ function prepareStep(
   values: Record<string, string>,
   available: ReadonlySet<string>,
   images: readonly ImageRow[],
+  label: string,
 ): PreparedStep {
   const sub = (t: string) => substitute(t, values);
   const secretEnv = [...(build.options?.secretEnv ?? []), ...(step.secretEnv ?? [])];
@@ -121,12 +131,13 @@ function prepareStep(
       );
   }
   const image = sub(step.name);
-  const args = (step.args ?? []).map(sub);
   const dir = sub(step.dir ?? '');
+  const { standIn, args, note, uses } = standInOf(image, (step.args ?? []).map(sub), images, label);
   return {
     key: node.key,
     image,
-    standIn: standInOf(image, args, images),
+    standIn,
+    ...(note ? { note, uses } : {}),
     ...(step.entrypoint ? { entrypoint: sub(step.entrypoint) } : {}),
     args,
     dir: isAbsolute(dir) ? dir : posix.join('/workspace', dir),
@@ -137,16 +148,27 @@ function prepareStep(
   };
 }
 
-/** The stand-in a step runs in; a step of the docker builder that runs an image which cannot run here cannot either. */
-function standInOf(image: string, args: readonly string[], images: readonly ImageRow[]): PreparedStep['standIn'] {
+/**
+ * The stand-in a step runs in; a step of the docker builder that runs an image which cannot run here cannot either,
+ * and one that starts the registry side-car runs with the side-car's rewrite (sidecar.ts).
+ */
+function standInOf(
+  image: string,
+  args: string[],
+  images: readonly ImageRow[],
+  label: string,
+): { standIn: PreparedStep['standIn']; args: string[]; note?: string; uses?: string[] } {
   const row = imageRowFor(image, images);
-  if (!row) return { notRunnable: `no local stand-in for ${image} (nothing can be pulled here)` };
-  if (!row.standIn) return { notRunnable: row.notRunnable ?? 'no stand-in' };
-  for (const arg of args) {
+  if (!row) return { standIn: { notRunnable: `no local stand-in for ${image} (nothing can be pulled here)` }, args };
+  if (!row.standIn) return { standIn: { notRunnable: row.notRunnable ?? 'no stand-in' }, args };
+  for (const [i, arg] of args.entries()) {
     const used = /^[a-z0-9./-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(arg) && /[:@]/.test(arg) ? imageRowFor(arg, images) : undefined;
-    if (used?.notRunnable) return { notRunnable: `it runs ${arg}, which cannot run here: ${used.notRunnable}` };
+    const rewrite = used?.sidecar ? rewriteSidecar(args, used, i, label) : undefined;
+    if (rewrite) return { standIn: { image: row.standIn }, args: rewrite.args, note: rewrite.note, uses: [rewrite.standIn] };
+    if (used?.notRunnable || used?.sidecar)
+      return { standIn: { notRunnable: `it runs ${arg}, which cannot run here: ${used.notRunnable ?? used.sidecar}` }, args };
   }
-  return { image: row.standIn };
+  return { standIn: { image: row.standIn }, args };
 }
 
 /** What {@link runBuild} returns. */
@@ -168,6 +190,10 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
   await mkdir(options.workspace, { recursive: true });
   const network = options.network ?? BUILD_NETWORK;
   await ensureBuildNetwork(network);
+  const table = options.images ?? imageTable();
+  // Every stand-in a step runs or starts, made when missing (an image that exists is only inspected).
+  const needed = new Set(steps.flatMap((s) => ('image' in s.standIn ? [s.standIn.image, ...(s.uses ?? [])] : [])));
+  for (const image of needed) await ensureStandInImage(table.find((r) => r.standIn === image)!);
   const relays = await relaysFor(options, network);
   const results = new Map<string, StepResult>();
   const running = new Map<string, Promise<void>>();
@@ -215,6 +241,7 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
     }
   } finally {
     await relays?.close();
+    await removeContainersWithLabel(`${STEP_LABEL}=${options.context.buildId}`);
     await execCommand('docker', ['volume', 'rm', '-f', homeVolume(options.context.buildId)], { timeoutMs: 30_000 });
     clearTimeout(buildDeadline);
     options.signal?.removeEventListener('abort', onAbort);
@@ -286,7 +313,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
     });
   });
   const seconds = (Date.now() - started) / 1000;
-  if (code === 0) return { key: step.key, image: step.image, status: 'ok', seconds };
+  if (code === 0) return { key: step.key, image: step.image, status: 'ok', seconds, ...(step.note ? { note: step.note } : {}) };
   const logTail = tail(redact(log, secrets), options.logLines ?? 20);
   if (timedOut)
     return { key: step.key, image: step.image, status: 'timeout', seconds, logTail, reason: `timed out after ${timeoutMs! / 1000}s` };
