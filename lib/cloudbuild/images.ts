@@ -112,12 +112,12 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
       image: 'gcr.io/cloud-builders/docker',
       match: /^gcr\.io\/cloud-builders\/docker(:[\w.-]+)?$/,
       real: "Ubuntu with the docker CLI (talks to the build host's engine through /var/run/docker.sock)",
-      standIn: `${STAND_IN_PREFIX}docker-builder:3`,
-      contains: `${DEBIAN_BASE}, awk (mawk, as Ubuntu's); the docker CLI (this machine's, static)`,
+      standIn: `${STAND_IN_PREFIX}docker-builder:4`,
+      contains: `${DEBIAN_BASE}, awk (mawk, as Ubuntu's); the docker CLI (Debian's 20.10, this engine's version: BuildKit built in, no buildx plugin needed)`,
       lacks: 'the Ubuntu package set beyond the shell tools and awk; no node, no git',
       // The real image's entrypoint is the docker CLI: a step with `args` only (the registry side-car) runs `docker ARGS`.
       recipe: {
-        bins: [...SHELL_TOOLS, '/usr/local/bin/docker', '/usr/bin/mawk'],
+        bins: [...SHELL_TOOLS, '/usr/bin/docker', '/usr/bin/mawk'],
         links: [['/usr/bin/awk', 'mawk']],
         entrypoint: ['docker'],
       },

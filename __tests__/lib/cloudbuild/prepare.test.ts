@@ -40,7 +40,7 @@ it('substitutes, resolves the graph, and picks the stand-in or says why a step c
   expect(steps[1].after).toEqual(['build']);
   expect(steps[1].standIn).toEqual({ notRunnable: expect.stringMatching(/provider registry/) });
   // The registry side-car runs here as the stand-in, storage on its disk, its port on 127.0.0.1, labelled for cleanup.
-  expect(steps[2].standIn).toEqual({ image: 'c2c-standin/docker-builder:3' });
+  expect(steps[2].standIn).toEqual({ image: 'c2c-standin/docker-builder:4' });
   expect(steps[2].args).toEqual([
     'run',
     '--label',
