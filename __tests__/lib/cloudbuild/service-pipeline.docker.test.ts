@@ -171,6 +171,6 @@ it("runs bulb-api's push trigger (image, staging, smoke, plan, upload, notice) a
   const app = (await (await fetch(`${marathons.production.url}/v2/apps/production/bulb-api`)).json()) as {
     app: { tasksRunning: number; container: { docker: { image: string } } };
   };
-  expect(app.app.container.docker.image).toMatch(/^localhost:5000\/bulb-api@sha256:[0-9a-f]{64}$/);
+  expect(app.app.container.docker.image).toMatch(/^localhost:5000\/bulb-api:[0-9a-f]{7}@sha256:[0-9a-f]{64}$/);
   expect(app.app.tasksRunning).toBe(3);
 }, 900_000);
