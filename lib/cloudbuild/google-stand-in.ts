@@ -28,6 +28,8 @@ export interface GoogleStandIn {
   tokenFor(email: string): string;
   /** Names of the objects in a bucket (latest generations), in name order. */
   objects(bucket: string): string[];
+  /** The latest generation of an object. */
+  generation(bucket: string, name: string): string | undefined;
   /** The current record of a build. */
   build(id: string): CloudBuildBuild | undefined;
   close(): Promise<void>;
@@ -143,6 +145,7 @@ export async function startGoogleStandIn(dir: string): Promise<GoogleStandIn> {
       return people.get(email)!;
     },
     build: (id) => builds.get(id)?.record,
+    generation: (bucket, name) => (latest.has(`${bucket}/${name}`) ? String(latest.get(`${bucket}/${name}`)) : undefined),
     objects: (bucket) =>
       [...latest.keys()]
         .filter((k) => k.startsWith(`${bucket}/`))

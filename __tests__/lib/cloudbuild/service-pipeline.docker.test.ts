@@ -2,7 +2,7 @@
 // build, image (registry side-car stand-in), staging deploy, smoke test, production plan (signed commit), upload,
 // notice; then the approval by a second listed identity through the Cloud Build stand-in, and the production apply.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -11,11 +11,18 @@ import { LocalMarathon, startLocalMarathon } from '@commit-to-cloud/local-marath
 import { GoogleStandIn, startGoogleStandIn } from '../../../lib/cloudbuild/google-stand-in';
 import { RELAY_LABEL, removeBuildNetwork } from '../../../lib/cloudbuild/network';
 import { googleRouting } from '../../../lib/cloudbuild/stand-in-routes';
-import { BuildResult, runBuild, RunOptions, STEP_LABEL } from '../../../lib/cloudbuild/step-runner';
+import { BuildResult, STEP_LABEL } from '../../../lib/cloudbuild/step-runner';
+import {
+  approveAs,
+  publishBundle,
+  runProduction,
+  runPush,
+  ServiceRunSetup,
+  synthesizedMarathonHosts,
+} from '../../../lib/cloudbuild/service-run';
 import { readTriggers, ReadTrigger } from '../../../lib/cloudbuild/triggers';
 import { ensureBaseImage } from '../../../lib/docker/base-image';
 import { removeContainersWithLabel } from '../../../lib/docker/containers';
-import { marathonAppId } from '../../../lib/marathon/render';
 import { testKeys } from '../../helpers/keys';
 
 const root = join(__dirname, '../../..');
@@ -32,12 +39,6 @@ const chat = createServer((req, res) => {
   req.on('data', (d: Buffer) => (body += d.toString()));
   req.on('end', () => (posted.push(body), res.end('ok')));
 });
-
-/** The host port of the first task of an app (its first port), as marathon-lb would route to it. */
-async function taskPort(m: LocalMarathon, appId: string): Promise<{ host: string; port: number }> {
-  const r = (await (await fetch(`${m.url}/v2/apps${appId}/tasks`)).json()) as { tasks: { ports: number[] }[] };
-  return { host: '127.0.0.1', port: r.tasks[0].ports[0] };
-}
 
 beforeAll(async () => {
   const bundle = join(dir, 'deploy-bundle.cjs');
@@ -57,9 +58,11 @@ beforeAll(async () => {
   triggers = readTriggers(join(dir, 'cdktf.out'));
   google = await startGoogleStandIn(join(dir, 'google'));
   await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
+  // The local Marathons accept the names the synth wrote (marathon.staging.internal, ...), as the relays send them.
+  const hosts = synthesizedMarathonHosts(triggers);
   marathons = {
-    staging: await startLocalMarathon({ allowedHosts: ['marathon.staging.internal'] }),
-    production: await startLocalMarathon({ allowedHosts: ['marathon.production.internal'] }),
+    staging: await startLocalMarathon({ allowedHosts: hosts.staging }),
+    production: await startLocalMarathon({ allowedHosts: hosts.production }),
   };
 }, 300_000);
 
@@ -69,7 +72,10 @@ afterAll(async () => {
   await removeContainersWithLabel(STEP_LABEL);
   await removeContainersWithLabel(RELAY_LABEL);
   await removeBuildNetwork();
-  spawnSync('docker', ['rmi', 'localhost:5000/bulb-api:latest']);
+  // The image the synthesized docker-build step made (its tags carry no label of ours: the step is run as synthesized).
+  const tags = spawnSync('docker', ['images', 'localhost:5000/bulb-api', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' });
+  const made = tags.stdout.split('\n').filter((t) => t !== '');
+  if (made.length > 0) spawnSync('docker', ['rmi', '-f', ...made]);
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
@@ -103,70 +109,41 @@ function summary(r: BuildResult): string {
 it("runs bulb-api's push trigger (image, staging, smoke, plan, upload, notice) and, approved by a second listed identity, its production trigger", async () => {
   const source = await checkout();
   const push = triggers.find((t) => t.name === 'bulb-api-push')!;
-  const bundleName = push.build.substitutions!._C2C_BUNDLE;
-  const up = await fetch(
-    `${google.url}/upload/storage/v1/b/acme-lighting-platform-c2c-deploy/o?uploadType=media&name=${encodeURIComponent(bundleName)}&ifGenerationMatch=0`,
-    { method: 'POST', headers: { authorization: `Bearer ${google.buildToken}` }, body: readFileSync(join(dir, 'deploy-bundle.cjs')) },
+  const setup: ServiceRunSetup = {
+    triggers,
+    google,
+    routing: await googleRouting(google, dir),
+    marathons: { staging: marathons.staging.url, production: marathons.production.url },
+    work: dir,
+    secrets: secretsOf(push, 'http://chat.example.internal/hook'),
+    routes: [{ names: ['chat.example.internal'], port: 80, target: { host: '127.0.0.1', port: (chat.address() as AddressInfo).port } }],
+    mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+  };
+  const generation = await publishBundle(setup, 'bulb-api', readFileSync(join(dir, 'deploy-bundle.cjs')));
+  const pushed = await runPush(setup, 'bulb-api', source, generation, `push-${process.pid}`);
+  expect(summary(pushed.result)).toBe(push.build.steps.map((s) => `${s.id}: ok`).join('\n'));
+  expect(pushed.result.steps.find((s) => s.key === 'registry-sidecar')!.note).toMatch(
+    /^stood in: mirror.gcr.io\/library\/registry:2.8.3 ran as/,
   );
-  const generation = ((await up.json()) as { generation: string }).generation;
-  const routing = await googleRouting(google, dir);
-  const chatPort = (chat.address() as AddressInfo).port;
-  const common = (trigger: ReadTrigger, buildId: string): RunOptions => ({
-    workspace: join(dir, buildId),
-    context: { projectId: trigger.project, location: trigger.location, buildId, commitSha: source.sha, triggerName: trigger.name, branchName: 'main' },
-    secrets: secretsOf(trigger, 'http://chat.example.internal/hook'),
-    standInEnv: routing.env,
-    mounts: [...routing.mounts, `${join(homedir(), '.npm')}:/root/.npm`],
-    routes: [
-      ...routing.routes,
-      { names: ['marathon.staging.internal'], port: 8080, target: { host: '127.0.0.1', port: Number(new URL(marathons.staging.url).port) } },
-      { names: ['marathon.production.internal'], port: 8080, target: { host: '127.0.0.1', port: Number(new URL(marathons.production.url).port) } },
-      { names: ['bulb-api.staging.marathon.internal'], port: 80, target: () => taskPort(marathons.staging, marathonAppId('bulb-api', 'staging')) },
-      { names: ['bulb-api.production.marathon.internal'], port: 80, target: () => taskPort(marathons.production, marathonAppId('bulb-api', 'production')) },
-      { names: ['chat.example.internal'], port: 80, target: { host: '127.0.0.1', port: chatPort } },
-    ],
-  }); // prettier-ignore
-
-  const pushOpts = common(push, `push-${process.pid}`);
-  cpSync(source.path, pushOpts.workspace, { recursive: true });
-  const started = Date.now();
-  let staged = 0;
-  const pushed = await runBuild(push.build, {
-    ...pushOpts,
-    substitutions: { _C2C_BUNDLE_GENERATION: generation },
-    onEvent: (e) => (e.type === 'finished' && e.result.key === 'smoke-staging' ? (staged = Date.now()) : undefined),
-  });
-  expect(summary(pushed)).toBe(push.build.steps.map((s) => `${s.id}: ok`).join('\n'));
-  expect(pushed.steps.find((s) => s.key === 'registry-sidecar')!.note).toMatch(/^stood in: mirror.gcr.io\/library\/registry:2.8.3 ran as/);
-  const plans = readdirSync(join(dir, 'google', 'acme-lighting-platform-c2c-deploy')).map(decodeURIComponent);
-  const planObject = plans.find((p) => p.startsWith('plans/bulb-api/'))!.replace(/#\d+$/, '');
-  const plan = JSON.parse(readFileSync(join(pushOpts.workspace, 'production.plan.json'), 'utf8')) as { commit?: { author?: string } };
-  expect(JSON.stringify(plan)).toContain(ANA);
+  expect(pushed.planObject).toMatch(/^plans\/bulb-api\/production\/[0-9a-f]{64}\.json$/);
+  // The plan's author is the verified signer of the commit (git and ssh-keygen in the node:20 stand-in).
+  expect(readFileSync(join(pushed.workspace, 'production.plan.json'), 'utf8')).toContain(ANA);
   expect(posted.join('\n')).toContain('bulb-api');
 
+  // The author cannot approve; a rejection never runs the build.
   const production = triggers.find((t) => t.name === 'bulb-api-production')!;
-  const buildId = `production-${process.pid}`;
-  // As Cloud Build records it: the build's substitutions carry the plan object the Pub/Sub message named.
-  google.addBuild({ project: production.project, location: production.location, id: buildId, substitutions: { _PLAN_OBJECT: planObject } });
-  const approve = await fetch(
-    `${google.url}/v1/projects/${production.project}/locations/${production.location}/builds/${buildId}:approve`,
-    {
-      method: 'POST',
-      headers: { authorization: `Bearer ${google.tokenFor(BEN)}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ approvalResult: { decision: 'APPROVED' } }),
-    },
+  await expect(
+    runProduction(setup, 'bulb-api', source, generation, pushed.planObject!, `rejected-${process.pid}`, (url) =>
+      approveAs(url, google.tokenFor(BEN), 'REJECTED'),
+    ),
+  ).rejects.toThrow(/is REJECTED, not APPROVED: it does not run/);
+  const applied = await runProduction(setup, 'bulb-api', source, generation, pushed.planObject!, `production-${process.pid}`, (url) =>
+    approveAs(url, google.tokenFor(BEN)),
   );
-  expect(approve.status).toBe(200);
-  const prodOpts = common(production, buildId);
-  cpSync(source.path, prodOpts.workspace, { recursive: true });
-  const applied = await runBuild(production.build, {
-    ...prodOpts,
-    substitutions: { _C2C_BUNDLE_GENERATION: generation, _PLAN_OBJECT: planObject },
-  });
   expect(summary(applied)).toBe(production.build.steps.map((s) => `${s.id}: ok`).join('\n'));
   // The figures docs/pipeline.md quotes (push to a smoke-tested staging; approval to a smoke-tested production).
   process.stderr.write(
-    `figures: push-to-staging ${((staged - started) / 1000).toFixed(1)} s (push build ${pushed.seconds.toFixed(1)} s); click-to-production ${applied.seconds.toFixed(1)} s\n`,
+    `figures: push-to-staging ${pushed.stagingSeconds?.toFixed(1)} s (push build ${pushed.result.seconds.toFixed(1)} s); click-to-production ${applied.seconds.toFixed(1)} s\n`,
   );
   const app = (await (await fetch(`${marathons.production.url}/v2/apps/production/bulb-api`)).json()) as {
     app: { tasksRunning: number; container: { docker: { image: string } } };
