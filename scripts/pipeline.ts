@@ -17,7 +17,8 @@ import { readSecrets } from '../lib/cloudbuild/secrets';
 import { ensureStandInImage } from '../lib/cloudbuild/stand-in-images';
 import { googleRouting } from '../lib/cloudbuild/stand-in-routes';
 import { HostRoute, targetOf } from '../lib/cloudbuild/network';
-import { findTrigger, readTriggers, synthIsStale } from '../lib/cloudbuild/triggers';
+import { synthesizedRoutes } from '../lib/cloudbuild/service-run';
+import { findTrigger, ReadTrigger, readTriggers, synthIsStale } from '../lib/cloudbuild/triggers';
 import { configureCommander, exitCodeFor, interruptOnSignals, reportCliError } from './cli-kit';
 
 const io = { out: (s: string) => process.stdout.write(`${s}\n`), err: (s: string) => process.stderr.write(`${s}\n`) };
@@ -52,6 +53,8 @@ interface RunOpts {
   outdir?: string;
   substitution: string[];
   host: string[];
+  marathonStaging?: string;
+  marathonProduction?: string;
   source: string;
   secrets: string;
   commit?: string;
@@ -68,6 +71,20 @@ function parseSubstitutions(pairs: readonly string[]): Record<string, string> {
     out[m[1]] = m[2];
   }
   return out;
+}
+
+/** `--marathon-staging/-production URL`: the Marathon and service URLs the synth wrote, answered by local Marathons. */
+function marathonRoutes(trigger: ReadTrigger, opts: RunOpts): HostRoute[] {
+  if (!opts.marathonStaging && !opts.marathonProduction) return [];
+  if (!opts.marathonStaging || !opts.marathonProduction)
+    throw new C2CError('USAGE', '--marathon-staging and --marathon-production go together', {
+      hint: 'give both local Marathons (http://127.0.0.1:PORT each)',
+    });
+  for (const url of [opts.marathonStaging, opts.marathonProduction])
+    if (!/^http:\/\/(127\.0\.0\.1|localhost):\d+\/?$/.test(url))
+      throw new C2CError('USAGE', `'${url}' is not a local Marathon URL`, { hint: 'http://127.0.0.1:PORT' });
+  const service = trigger.name.replace(/-(push|production|e2e|pr)$/, '');
+  return synthesizedRoutes(trigger.build, service, { staging: opts.marathonStaging, production: opts.marathonProduction });
 }
 
 /** `--host NAME:PORT=http://127.0.0.1:PORT`: a name on the cloudbuild network answered by a server here. */
@@ -133,7 +150,7 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
       substitutions,
       secrets,
       standInEnv: routing.env,
-      routes: [...routing.routes, ...parseHosts(opts.host)],
+      routes: [...routing.routes, ...marathonRoutes(trigger, opts), ...parseHosts(opts.host)],
       dockerEnv: { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST },
       mounts: [`${join(homedir(), '.npm')}:/root/.npm`, ...routing.mounts],
       signal,
@@ -184,6 +201,8 @@ async function main(argv: string[]): Promise<number> {
       (v, acc: string[]) => [...acc, v],
       [],
     )
+    .option('--marathon-staging <url>', 'the local staging Marathon that answers the Marathon and service URLs the synth wrote')
+    .option('--marathon-production <url>', 'the local production Marathon (same)')
     .option('--source <dir>', 'the checkout copied to /workspace (without node_modules, .git, cdktf.out, dist)', '.')
     .option('--secrets <dir>', 'the local secret store: one file per Secret Manager secret, named by its id', '.c2c-secrets')
     .option('--commit <sha>', '$COMMIT_SHA (default: git rev-parse HEAD of --source)')
