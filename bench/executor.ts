@@ -25,7 +25,7 @@ import { AddressInfo } from 'node:net';
 import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
 import { ensureBaseImage } from '../lib/docker/base-image';
 import { startGoogleStandIn } from '../lib/cloudbuild/google-stand-in';
-import { RELAY_LABEL } from '../lib/cloudbuild/network';
+import { RELAY_LABEL, removeBuildNetwork } from '../lib/cloudbuild/network';
 import { googleRouting } from '../lib/cloudbuild/stand-in-routes';
 import { approveAs, publishBundle, runProduction, runPush, synthesizedMarathonHosts } from '../lib/cloudbuild/service-run';
 import { readTriggers } from '../lib/cloudbuild/triggers';
@@ -42,6 +42,7 @@ export async function main(): Promise<void> {
   const cleanup = async () => {
     await removeContainersWithLabel(STEP_LABEL);
     await removeContainersWithLabel(RELAY_LABEL);
+    await removeBuildNetwork();
     rmSync(work, { recursive: true, force: true });
   };
   const unregister = onInterrupt(cleanup);
