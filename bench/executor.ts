@@ -1,19 +1,34 @@
 // The local Cloud Build executor (lib/cloudbuild): its overhead per step (docker run of the stand-in to the container's
 // exit, for a step that does nothing), a sequential build of no-op steps against a parallel one, and a real
-// synthesized pull-request trigger (`bash build.sh` of the starter service in the node:20 stand-in).
-// Run: npm run bench -- executor.
+// synthesized pull-request trigger (`bash build.sh` of the starter service in the node:20 stand-in); then push-to-staging
+// and click-to-production: bulb-api's synthesized push trigger (from its start to the end of smoke-staging) and, once
+// approved by a second listed identity through the Cloud Build stand-in, its production trigger, against two local
+// Marathons (lib/cloudbuild/service-run.ts). Run: npm run bench -- executor.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STEP_IMAGES } from '../constructs/build-steps';
 import { findRepoRoot } from '../constructs/settings';
 import { probeDockerEngine } from '../lib/docker/engine';
+import { execCommand } from '../lib/docker/exec';
 import { removeContainersWithLabel } from '../lib/docker/containers';
 import { imageRowFor, imageTable } from '../lib/cloudbuild/images';
 import { runBuild, STEP_LABEL } from '../lib/cloudbuild/step-runner';
 import { ensureStandInImage } from '../lib/cloudbuild/stand-in-images';
 import { Build } from '../lib/cloudbuild/types';
 import { onInterrupt } from './cleanup';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
+import { ensureBaseImage } from '../lib/docker/base-image';
+import { startGoogleStandIn } from '../lib/cloudbuild/google-stand-in';
+import { RELAY_LABEL, removeBuildNetwork } from '../lib/cloudbuild/network';
+import { googleRouting } from '../lib/cloudbuild/stand-in-routes';
+import { approveAs, publishBundle, runProduction, runPush, synthesizedMarathonHosts } from '../lib/cloudbuild/service-run';
+import { readTriggers } from '../lib/cloudbuild/triggers';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -26,6 +41,8 @@ export async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'c2c-bench-executor-'));
   const cleanup = async () => {
     await removeContainersWithLabel(STEP_LABEL);
+    await removeContainersWithLabel(RELAY_LABEL);
+    await removeBuildNetwork();
     rmSync(work, { recursive: true, force: true });
   };
   const unregister = onInterrupt(cleanup);
@@ -58,6 +75,7 @@ export async function main(): Promise<void> {
     console.log(
       `pull-request build of the starter service (bash build.sh in node:20): ${pr.ok ? 'ok' : 'FAILED'} in ${pr.seconds.toFixed(1)} s`,
     );
+    await servicePipeline(work);
   } finally {
     unregister();
     await cleanup();
@@ -65,3 +83,75 @@ export async function main(): Promise<void> {
 }
 
 if (require.main === module) void main();
+
+/** A checkout of the starter service, FROM the local base image, one commit signed by a listed signer. */
+async function signedCheckout(work: string, author: string): Promise<{ path: string; sha: string }> {
+  const path = join(work, 'bulb-api');
+  cpSync(join(findRepoRoot(__dirname), 'templates/service-repo'), path, { recursive: true });
+  const base = (await ensureBaseImage()).image;
+  const file = join(path, 'Dockerfile');
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^ARG BASE_IMAGE=.*$/m, `ARG BASE_IMAGE=${base}`));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', author, '-f', join(work, 'key')]);
+  mkdirSync(join(path, 'security'), { recursive: true });
+  appendFileSync(join(path, 'security/allowed_signers'), `${author} ${readFileSync(join(work, 'key.pub'), 'utf8').trim()}\n`);
+  const git = (args: string[]) => execFileSync('git', ['-C', path, ...args], { encoding: 'utf8' }).trim();
+  git(['init', '-q', '-b', 'main']);
+  git(['add', '-A']);
+  git(['-c', `user.email=${author}`, '-c', 'user.name=bench', '-c', 'gpg.format=ssh', '-c', `user.signingkey=${join(work, 'key')}`, 'commit', '-qS', '-m', 'bench']); // prettier-ignore
+  return { path, sha: git(['rev-parse', 'HEAD']) };
+}
+
+/** Push-to-staging and click-to-production of bulb-api through the executor. */
+async function servicePipeline(work: string): Promise<void> {
+  const root = findRepoRoot(__dirname);
+  const outdir = join(work, 'cdktf.out');
+  const bundle = join(root, 'dist', 'deploy-bundle.cjs');
+  const env = { ...process.env, CDKTF_OUTDIR: outdir, C2C_DEPLOY_BUNDLE: bundle, C2C_STATE_BUCKET: 'bench', C2C_CLOUDBUILD_CONNECTION: 'gh', C2C_REGISTRY_HOST: 'localhost:5000' }; // prettier-ignore
+  execFileSync(process.execPath, ['scripts/run.mjs', 'main'], { cwd: root, env, stdio: 'ignore' });
+  const triggers = readTriggers(outdir);
+  const hosts = synthesizedMarathonHosts(triggers);
+  const staging = await startLocalMarathon({ allowedHosts: hosts.staging });
+  const production = await startLocalMarathon({ allowedHosts: hosts.production });
+  const google = await startGoogleStandIn(join(work, 'google'));
+  const chat = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
+  try {
+    const source = await signedCheckout(work, 'ana@acme-lighting.example');
+    const secrets = new Map<string, string>();
+    for (const t of triggers.filter((x) => x.name.startsWith('bulb-api-')))
+      for (const s of t.build.availableSecrets?.secretManager ?? [])
+        secrets.set(s.env, s.env === 'C2C_NOTIFY_WEBHOOK' ? 'http://chat.bench.internal/hook' : 'none');
+    const setup = {
+      triggers,
+      google,
+      routing: await googleRouting(google, work),
+      marathons: { staging: staging.url, production: production.url },
+      work,
+      secrets,
+      mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+      routes: [{ names: ['chat.bench.internal'], port: 80, target: { host: '127.0.0.1', port: (chat.address() as AddressInfo).port } }],
+    };
+    const generation = await publishBundle(setup, 'bulb-api', readFileSync(bundle));
+    const pushed = await runPush(setup, 'bulb-api', source, generation, `bench-push-${process.pid}`);
+    const failed = pushed.result.steps.find((s) => s.status !== 'ok');
+    if (failed || !pushed.planObject) {
+      console.log(`push build of bulb-api FAILED at ${failed?.key}: ${failed?.reason}\n${failed?.logTail ?? ''}`);
+      return;
+    }
+    console.log(
+      `push-to-staging (bulb-api's push build to the end of smoke-staging): ${pushed.stagingSeconds!.toFixed(1)} s; whole push build ${pushed.result.seconds.toFixed(1)} s`,
+    );
+    const applied = await runProduction(setup, 'bulb-api', source, generation, pushed.planObject, `bench-prod-${process.pid}`, (url) =>
+      approveAs(url, google.tokenFor('ben@acme-lighting.example')),
+    );
+    console.log(
+      `click-to-production (approved production build, 3 instances): ${applied.ok ? 'ok' : 'FAILED'} in ${applied.seconds.toFixed(1)} s`,
+    );
+  } finally {
+    chat.close();
+    await Promise.allSettled([staging.close(), production.close(), google.close()]);
+    const tags = await execCommand('docker', ['images', 'localhost:5000/bulb-api', '--format', '{{.Repository}}:{{.Tag}}']);
+    const made = tags.stdout.split('\n').filter((t) => t !== '');
+    if (made.length > 0) await execCommand('docker', ['rmi', '-f', ...made]);
+  }
+}

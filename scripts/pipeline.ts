@@ -15,7 +15,10 @@ import { imageRowFor, imageTable } from '../lib/cloudbuild/images';
 import { BuildResult, prepareBuild, runBuild, StepResult } from '../lib/cloudbuild/step-runner';
 import { readSecrets } from '../lib/cloudbuild/secrets';
 import { ensureStandInImage } from '../lib/cloudbuild/stand-in-images';
-import { findTrigger, readTriggers, synthIsStale } from '../lib/cloudbuild/triggers';
+import { googleRouting } from '../lib/cloudbuild/stand-in-routes';
+import { HostRoute, targetOf } from '../lib/cloudbuild/network';
+import { synthesizedRoutes } from '../lib/cloudbuild/service-run';
+import { findTrigger, ReadTrigger, readTriggers, synthIsStale } from '../lib/cloudbuild/triggers';
 import { configureCommander, exitCodeFor, interruptOnSignals, reportCliError } from './cli-kit';
 
 const io = { out: (s: string) => process.stdout.write(`${s}\n`), err: (s: string) => process.stderr.write(`${s}\n`) };
@@ -49,6 +52,9 @@ async function list(json: boolean, given?: string): Promise<number> {
 interface RunOpts {
   outdir?: string;
   substitution: string[];
+  host: string[];
+  marathonStaging?: string;
+  marathonProduction?: string;
   source: string;
   secrets: string;
   commit?: string;
@@ -67,9 +73,35 @@ function parseSubstitutions(pairs: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** `--marathon-staging/-production URL`: the Marathon and service URLs the synth wrote, answered by local Marathons. */
+function marathonRoutes(trigger: ReadTrigger, opts: RunOpts): HostRoute[] {
+  if (!opts.marathonStaging && !opts.marathonProduction) return [];
+  if (!opts.marathonStaging || !opts.marathonProduction)
+    throw new C2CError('USAGE', '--marathon-staging and --marathon-production go together', {
+      hint: 'give both local Marathons (http://127.0.0.1:PORT each)',
+    });
+  for (const url of [opts.marathonStaging, opts.marathonProduction])
+    if (!/^http:\/\/(127\.0\.0\.1|localhost):\d+\/?$/.test(url))
+      throw new C2CError('USAGE', `'${url}' is not a local Marathon URL`, { hint: 'http://127.0.0.1:PORT' });
+  const service = trigger.name.replace(/-(push|production|e2e|pr)$/, '');
+  return synthesizedRoutes(trigger.build, service, { staging: opts.marathonStaging, production: opts.marathonProduction });
+}
+
+/** `--host NAME:PORT=http://127.0.0.1:PORT`: a name on the cloudbuild network answered by a server here. */
+function parseHosts(pairs: readonly string[]): HostRoute[] {
+  return pairs.map((p) => {
+    const m = /^([a-z0-9.-]+):(\d+)=(http:\/\/(127\.0\.0\.1|localhost):\d+)\/?$/i.exec(p);
+    if (!m)
+      throw new C2CError('USAGE', `--host '${p}' is not NAME:PORT=http://127.0.0.1:PORT`, {
+        hint: 'e.g. --host marathon.staging.internal:8080=http://127.0.0.1:41234 (a local Marathon)',
+      });
+    return { names: [m[1]], port: Number(m[2]), target: targetOf(m[3]) };
+  });
+}
+
 function stepLine(r: StepResult): string {
   const secs = r.seconds === undefined ? '' : ` ${r.seconds.toFixed(1)}s`;
-  return `${r.key.padEnd(26)} ${r.status}${secs}${r.reason && r.status !== 'ok' ? `  (${r.reason})` : ''}`;
+  return `${r.key.padEnd(26)} ${r.status}${secs}${r.reason && r.status !== 'ok' ? `  (${r.reason})` : ''}${r.note ? `  (${r.note})` : ''}`;
 }
 
 async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<number> {
@@ -97,7 +129,7 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
     else
       for (const s of prepared)
         io.out(
-          `${s.key.padEnd(26)} after [${s.after.join(', ')}]  ${'image' in s.standIn ? s.standIn.image : `not runnable here: ${s.standIn.notRunnable}`}`,
+          `${s.key.padEnd(26)} after [${s.after.join(', ')}]  ${'image' in s.standIn ? s.standIn.image : `not runnable here: ${s.standIn.notRunnable}`}${s.note ? `  (${s.note})` : ''}`,
         );
     return 0;
   }
@@ -111,14 +143,16 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
   const google = await startGoogleStandIn(join(work, 'google'));
   try {
     cpSync(source, join(work, 'workspace'), { recursive: true, filter: (p) => !/\/(node_modules|\.git|cdktf\.out|dist)$/.test(p) });
+    const routing = await googleRouting(google, work);
     const result: BuildResult = await runBuild(trigger.build, {
       workspace: join(work, 'workspace'),
       context,
       substitutions,
       secrets,
-      standInEnv: { C2C_METADATA_URL: google.url, C2C_STORAGE_URL: google.url },
+      standInEnv: routing.env,
+      routes: [...routing.routes, ...marathonRoutes(trigger, opts), ...parseHosts(opts.host)],
       dockerEnv: { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST },
-      mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+      mounts: [`${join(homedir(), '.npm')}:/root/.npm`, ...routing.mounts],
       signal,
       onEvent: (e) => (e.type === 'finished' && !opts.json ? io.out(stepLine(e.result)) : undefined),
     });
@@ -161,6 +195,14 @@ async function main(argv: string[]): Promise<number> {
     .command('run <name>')
     .description("run a trigger's build: each step a container of its image's stand-in, /workspace shared")
     .option('--substitution <KEY=VALUE>', 'a substitution (repeat); user ones start with _', (v, acc: string[]) => [...acc, v], [])
+    .option(
+      '--host <NAME:PORT=URL>',
+      'answer NAME:PORT on the cloudbuild network with a server on this machine (repeat), e.g. a Marathon URL the synth wrote',
+      (v, acc: string[]) => [...acc, v],
+      [],
+    )
+    .option('--marathon-staging <url>', 'the local staging Marathon that answers the Marathon and service URLs the synth wrote')
+    .option('--marathon-production <url>', 'the local production Marathon (same)')
     .option('--source <dir>', 'the checkout copied to /workspace (without node_modules, .git, cdktf.out, dist)', '.')
     .option('--secrets <dir>', 'the local secret store: one file per Secret Manager secret, named by its id', '.c2c-secrets')
     .option('--commit <sha>', '$COMMIT_SHA (default: git rev-parse HEAD of --source)')

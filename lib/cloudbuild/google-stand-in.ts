@@ -3,7 +3,7 @@
  * - the metadata server's token (`GET /computeMetadata/v1/instance/service-accounts/default/token`, only with
  *   `Metadata-Flavor: Google`, as the real one);
  * - Cloud Storage objects (JSON API: media download by name and generation, media upload with `ifGenerationMatch=0`,
- *   412 when the object exists), kept as files under a directory;
+ *   412 when the object exists, list by prefix in one page), kept as files under a directory;
  * - Cloud Build's `builds.get` and `builds.approve` for builds registered with {@link GoogleStandIn.addBuild}: the
  *   approver is the identity the bearer token belongs to (tokens are handed out per listed identity), never a field of
  *   the request.
@@ -26,6 +26,10 @@ export interface GoogleStandIn {
   addBuild(build: { project: string; location: string; id: string; substitutions?: Record<string, string> }): CloudBuildBuild;
   /** A bearer token for a person, to approve with. */
   tokenFor(email: string): string;
+  /** Names of the objects in a bucket (latest generations), in name order. */
+  objects(bucket: string): string[];
+  /** The latest generation of an object. */
+  generation(bucket: string, name: string): string | undefined;
   /** The current record of a build. */
   build(id: string): CloudBuildBuild | undefined;
   close(): Promise<void>;
@@ -68,6 +72,16 @@ export async function startGoogleStandIn(dir: string): Promise<GoogleStandIn> {
       const bytes = await readFile(objectFile(bucket, name, gen)).catch(() => undefined);
       if (!bytes) return send(res, 404, { error: { code: 404, message: 'No such object' } });
       return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes);
+    }
+    m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+    if (m && req.method === 'GET') {
+      // objects.list: the latest generation of each object under `prefix`, in name order, in one page.
+      const [bucket, prefix] = [decodeURIComponent(m[1]), url.searchParams.get('prefix') ?? ''];
+      const items = [...latest]
+        .filter(([key]) => key.startsWith(`${bucket}/${prefix}`))
+        .map(([key, gen]) => ({ bucket, name: key.slice(bucket.length + 1), generation: String(gen) }))
+        .sort((a, b) => (a.name < b.name ? -1 : 1));
+      return send(res, 200, { kind: 'storage#objects', ...(items.length > 0 ? { items } : {}) });
     }
     m = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
     if (m && req.method === 'POST') {
@@ -131,6 +145,12 @@ export async function startGoogleStandIn(dir: string): Promise<GoogleStandIn> {
       return people.get(email)!;
     },
     build: (id) => builds.get(id)?.record,
+    generation: (bucket, name) => (latest.has(`${bucket}/${name}`) ? String(latest.get(`${bucket}/${name}`)) : undefined),
+    objects: (bucket) =>
+      [...latest.keys()]
+        .filter((k) => k.startsWith(`${bucket}/`))
+        .map((k) => k.slice(bucket.length + 1))
+        .sort(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -19,6 +19,10 @@ export interface StandInRecipe {
    * config set to `offline` against the cache the runner mounts at `/root/.npm` (the registry cannot be reached here).
    */
   readonly node?: boolean;
+  /** Files written into the image: `[path, content]`. */
+  readonly files?: readonly (readonly [string, string])[];
+  /** The image's entrypoint (exec form). */
+  readonly entrypoint?: readonly string[];
 }
 
 /** One row of the table. */
@@ -38,7 +42,37 @@ export interface ImageRow {
   readonly recipe?: StandInRecipe;
   /** Why steps in this image cannot run here. */
   readonly notRunnable?: string;
+  /**
+   * The image runs here only as the build's registry side-car, started by a docker step (`docker run -d ... IMAGE`):
+   * the executor runs that `docker run` with the stand-in in the image's place, its storage on the container's disk
+   * instead of the GCS bucket (the `REGISTRY_STORAGE*` variables dropped) and its published ports on 127.0.0.1
+   * (sidecar.ts); the step is reported as `ok (stood in: ...)`.
+   */
+  readonly sidecar?: string;
 }
+
+/** The registry:2 image's own configuration (filesystem storage under /var/lib/registry, HTTP on :5000). */
+const REGISTRY_CONFIG = [
+  'version: 0.1',
+  'log:',
+  '  fields:',
+  '    service: registry',
+  'storage:',
+  '  cache:',
+  '    blobdescriptor: inmemory',
+  '  filesystem:',
+  '    rootdirectory: /var/lib/registry',
+  'http:',
+  '  addr: :5000',
+  '  headers:',
+  '    X-Content-Type-Options: [nosniff]',
+  'health:',
+  '  storagedriver:',
+  '    enabled: true',
+  '    interval: 10s',
+  '    threshold: 3',
+  '',
+].join('\n');
 
 const SHELL_TOOLS = [
   'bash', 'dash', 'cat', 'cut', 'sha256sum', 'chmod', 'mkdir', 'rm', 'cp', 'mv', 'ls', 'echo', 'sleep', 'seq', 'head',
@@ -78,10 +112,15 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
       image: 'gcr.io/cloud-builders/docker',
       match: /^gcr\.io\/cloud-builders\/docker(:[\w.-]+)?$/,
       real: "Ubuntu with the docker CLI (talks to the build host's engine through /var/run/docker.sock)",
-      standIn: `${STAND_IN_PREFIX}docker-builder:1`,
-      contains: `${DEBIAN_BASE}; the docker CLI (this machine's, static)`,
-      lacks: 'the Ubuntu package set beyond the shell tools; no node, no git',
-      recipe: { bins: [...SHELL_TOOLS, '/usr/local/bin/docker'] },
+      standIn: `${STAND_IN_PREFIX}docker-builder:4`,
+      contains: `${DEBIAN_BASE}, awk (mawk, as Ubuntu's); the docker CLI (Debian's 20.10, this engine's version: BuildKit built in, no buildx plugin needed)`,
+      lacks: 'the Ubuntu package set beyond the shell tools and awk; no node, no git',
+      // The real image's entrypoint is the docker CLI: a step with `args` only (the registry side-car) runs `docker ARGS`.
+      recipe: {
+        bins: [...SHELL_TOOLS, '/usr/bin/docker', '/usr/bin/mawk'],
+        links: [['/usr/bin/awk', 'mawk']],
+        entrypoint: ['docker'],
+      },
     },
     {
       image: 'gcr.io/google.com/cloudsdktool/cloud-sdk',
@@ -99,8 +138,16 @@ export function imageTable(nodeVersion: string = process.versions.node): readonl
     {
       image: 'registry',
       match: /^(mirror\.gcr\.io\/library\/)?registry(:[\w.-]+)?$/,
-      real: 'the Docker registry (distribution), here with its GCS storage driver',
-      notRunnable: 'its storage is the registry bucket in Google Cloud Storage, which this machine cannot reach',
+      real: 'the Docker registry (distribution 2.8.3), here with its GCS storage driver',
+      standIn: `${STAND_IN_PREFIX}registry:2`,
+      contains: "this machine's Debian docker-registry (distribution 2.8.2), registry:2's config.yml (filesystem storage, :5000)",
+      lacks: 'the GCS storage driver against the real bucket: images pushed in a build here live in the side-car container and go with it',
+      recipe: {
+        bins: ['/usr/bin/docker-registry'],
+        files: [['/etc/docker/registry/config.yml', REGISTRY_CONFIG]],
+        entrypoint: ['/usr/bin/docker-registry', 'serve', '/etc/docker/registry/config.yml'],
+      },
+      sidecar: 'the registry bucket in Google Cloud Storage cannot be reached here: the side-car keeps its storage on its own disk',
     },
   ];
 }

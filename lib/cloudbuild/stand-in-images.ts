@@ -5,6 +5,7 @@
  */
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { C2CError } from '../errors';
 import { parseLdd } from '../docker/base-image';
@@ -13,6 +14,15 @@ import { ImageRow, StandInRecipe } from './images';
 
 /** Label on every stand-in image, for finding and removing them. */
 export const STAND_IN_LABEL = 'c2c.cloudbuild.stand-in';
+/** Label holding the SHA-256 of the recipe an image was made from: a changed recipe makes the image again. */
+export const RECIPE_LABEL = 'c2c.cloudbuild.recipe';
+
+/** The SHA-256 of a row's recipe (and the Node it ships), as written in {@link RECIPE_LABEL}. */
+export function recipeHash(row: ImageRow): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ recipe: row.recipe, node: row.recipe?.node ? process.version : undefined }))
+    .digest('hex');
+}
 
 function place(root: string, path: string, from = path): void {
   const to = join(root, path);
@@ -57,6 +67,10 @@ export async function writeStandInRootfs(root: string, recipe: StandInRecipe): P
     writeFileSync(join(root, 'usr/local/etc/npmrc'), 'offline=true\ncache=/root/.npm\n');
   }
   for (const [link, target] of recipe.links ?? []) symlinkSync(target, join(root, link));
+  for (const [path, content] of recipe.files ?? []) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
   mkdirSync(join(root, 'etc'), { recursive: true });
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nnode:x:1000:1000::/home/node:/bin/bash\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnode:x:1000:\n');
@@ -77,8 +91,12 @@ export interface StandInResult {
 export async function ensureStandInImage(row: ImageRow, options: { force?: boolean } = {}): Promise<StandInResult> {
   if (!row.standIn || !row.recipe) throw new C2CError('STEP_NOT_RUNNABLE', `${row.image} has no stand-in: ${row.notRunnable}`);
   const image = row.standIn;
-  const existing = await execCommand('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { timeoutMs: 30_000 });
-  if (existing.code === 0 && !options.force) return { image, created: false };
+  const hash = recipeHash(row);
+  const existing = await execCommand('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${RECIPE_LABEL}"}}`, image], {
+    timeoutMs: 30_000,
+  });
+  // An image made from an older recipe (a tool added since) is made again: a stale stand-in would hide what it adds.
+  if (existing.code === 0 && existing.stdout.trim() === hash && !options.force) return { image, created: false };
   const root = mkdtempSync(join(tmpdir(), 'c2c-standin-'));
   const tarFile = `${root}.tar`;
   try {
@@ -89,9 +107,10 @@ export async function ensureStandInImage(row: ImageRow, options: { force?: boole
     if (tar.code !== 0) throw new C2CError('DOCKER_BUILD_FAILED', `could not pack the stand-in of ${row.image}: ${tar.stderr.trim()}`);
     const changes = [
       'ENV PATH=/usr/local/bin:/usr/bin:/bin',
-      `LABEL ${STAND_IN_LABEL}=${JSON.stringify(row.image)}`,
+      `LABEL ${STAND_IN_LABEL}=${JSON.stringify(row.image)} ${RECIPE_LABEL}=${hash}`,
       'WORKDIR /workspace',
-      row.recipe.node ? 'CMD ["node"]' : 'CMD ["bash"]',
+      ...(row.recipe.entrypoint ? [`ENTRYPOINT ${JSON.stringify(row.recipe.entrypoint)}`] : []),
+      ...(row.recipe.entrypoint ? [] : [row.recipe.node ? 'CMD ["node"]' : 'CMD ["bash"]']),
     ];
     const r = await execCommand('docker', ['import', ...changes.flatMap((c) => ['--change', c]), tarFile, image], { timeoutMs: 300_000 });
     if (r.code !== 0) throw new C2CError('DOCKER_BUILD_FAILED', `docker import of ${image} failed: ${r.stderr.trim()}`);

@@ -10,9 +10,13 @@ import { mkdir } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
 import { C2CError } from '../errors';
 import { execCommand, tail } from '../docker/exec';
+import { removeContainersWithLabel } from '../docker/containers';
 import { GraphNode, stepGraph } from './graph';
 import { imageRowFor, ImageRow, imageTable } from './images';
+import { BUILD_NETWORK, ensureBuildNetwork, HostRoute, Relays, startRelays } from './network';
+import { ensureStandInImage } from './stand-in-images';
 import { redact } from './secrets';
+import { rewriteSidecar } from './sidecar';
 import { BuildContext, builtInValues, checkSubstitutions, substitute } from './substitute';
 import { Build, BuildStep, durationMs } from './types';
 
@@ -32,6 +36,8 @@ export interface StepResult {
   readonly logTail?: string;
   /** Why it did not run, or what failed. */
   readonly reason?: string;
+  /** What the executor changed to run it here (PreparedStep.note). */
+  readonly note?: string;
 }
 
 /** What a run reports as it goes. */
@@ -47,10 +53,17 @@ export interface RunOptions {
   /** Values of `availableSecrets`, by env name (see secrets.ts). */
   readonly secrets?: ReadonlyMap<string, string>;
   /**
-   * Variables the executor adds to every step so that it reaches the loopback stand-ins of Google's APIs instead of
-   * Google (`C2C_METADATA_URL`, `C2C_STORAGE_URL`); Cloud Build sets none of them.
+   * Variables the executor adds to every step (before the build's own `env`, which wins): `NODE_EXTRA_CA_CERTS` for
+   * the stand-in certificate of the TLS routes. Cloud Build sets none of them.
    */
   readonly standInEnv?: Readonly<Record<string, string>>;
+  /** The Docker network steps run on, created when missing (network.ts). @default 'cloudbuild' */
+  readonly network?: string;
+  /**
+   * Names on the network answered by servers on this machine (the Google stand-in as `metadata.google.internal`,
+   * `storage.googleapis.com`; the local Marathons under the names the synth wrote), through relays (network.ts).
+   */
+  readonly routes?: readonly HostRoute[];
   /** More bind mounts (`host:container[:ro]`) for every step: the CLI mounts this machine's npm cache at /root/.npm. */
   readonly mounts?: readonly string[];
   /** Environment of the docker CLI itself (PATH, DOCKER_HOST); never passed to steps. @default - PATH=/usr/local/bin:/usr/bin:/bin */
@@ -69,6 +82,10 @@ export interface PreparedStep {
   readonly image: string;
   /** The stand-in's tag, or why the step cannot run here. */
   readonly standIn: { readonly image: string } | { readonly notRunnable: string };
+  /** What the executor changed to run the step here (the registry side-car, sidecar.ts). */
+  readonly note?: string;
+  /** More stand-in images the step starts (the side-car's). */
+  readonly uses?: readonly string[];
   readonly entrypoint?: string;
   readonly args: readonly string[];
   readonly dir: string;
@@ -90,7 +107,8 @@ export function prepareBuild(build: Build, options: Pick<RunOptions, 'context' |
   checkSubstitutions(templates, user, build.options?.substitutionOption === 'ALLOW_LOOSE');
   const values = { ...builtInValues(options.context), ...user };
   const available = new Set((build.availableSecrets?.secretManager ?? []).map((s) => s.env));
-  return build.steps.map((step, i) => prepareStep(step, graph[i], graph, build, values, available, options.images ?? imageTable()));
+  const label = `${STEP_LABEL}=${options.context.buildId}`;
+  return build.steps.map((step, i) => prepareStep(step, graph[i], graph, build, values, available, options.images ?? imageTable(), label));
 }
 
 function prepareStep(
@@ -101,6 +119,7 @@ function prepareStep(
   values: Record<string, string>,
   available: ReadonlySet<string>,
   images: readonly ImageRow[],
+  label: string,
 ): PreparedStep {
   const sub = (t: string) => substitute(t, values);
   const secretEnv = [...(build.options?.secretEnv ?? []), ...(step.secretEnv ?? [])];
@@ -112,12 +131,13 @@ function prepareStep(
       );
   }
   const image = sub(step.name);
-  const args = (step.args ?? []).map(sub);
   const dir = sub(step.dir ?? '');
+  const { standIn, args, note, uses } = standInOf(image, (step.args ?? []).map(sub), images, label);
   return {
     key: node.key,
     image,
-    standIn: standInOf(image, args, images),
+    standIn,
+    ...(note ? { note, uses } : {}),
     ...(step.entrypoint ? { entrypoint: sub(step.entrypoint) } : {}),
     args,
     dir: isAbsolute(dir) ? dir : posix.join('/workspace', dir),
@@ -128,16 +148,27 @@ function prepareStep(
   };
 }
 
-/** The stand-in a step runs in; a step of the docker builder that runs an image which cannot run here cannot either. */
-function standInOf(image: string, args: readonly string[], images: readonly ImageRow[]): PreparedStep['standIn'] {
+/**
+ * The stand-in a step runs in; a step of the docker builder that runs an image which cannot run here cannot either,
+ * and one that starts the registry side-car runs with the side-car's rewrite (sidecar.ts).
+ */
+function standInOf(
+  image: string,
+  args: string[],
+  images: readonly ImageRow[],
+  label: string,
+): { standIn: PreparedStep['standIn']; args: string[]; note?: string; uses?: string[] } {
   const row = imageRowFor(image, images);
-  if (!row) return { notRunnable: `no local stand-in for ${image} (nothing can be pulled here)` };
-  if (!row.standIn) return { notRunnable: row.notRunnable ?? 'no stand-in' };
-  for (const arg of args) {
+  if (!row) return { standIn: { notRunnable: `no local stand-in for ${image} (nothing can be pulled here)` }, args };
+  if (!row.standIn) return { standIn: { notRunnable: row.notRunnable ?? 'no stand-in' }, args };
+  for (const [i, arg] of args.entries()) {
     const used = /^[a-z0-9./-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(arg) && /[:@]/.test(arg) ? imageRowFor(arg, images) : undefined;
-    if (used?.notRunnable) return { notRunnable: `it runs ${arg}, which cannot run here: ${used.notRunnable}` };
+    const rewrite = used?.sidecar ? rewriteSidecar(args, used, i, label) : undefined;
+    if (rewrite) return { standIn: { image: row.standIn }, args: rewrite.args, note: rewrite.note, uses: [rewrite.standIn] };
+    if (used?.notRunnable || used?.sidecar)
+      return { standIn: { notRunnable: `it runs ${arg}, which cannot run here: ${used.notRunnable ?? used.sidecar}` }, args };
   }
-  return { image: row.standIn };
+  return { standIn: { image: row.standIn }, args };
 }
 
 /** What {@link runBuild} returns. */
@@ -157,6 +188,13 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
   const started = Date.now();
   const steps = prepareBuild(build, options);
   await mkdir(options.workspace, { recursive: true });
+  const network = options.network ?? BUILD_NETWORK;
+  await ensureBuildNetwork(network);
+  const table = options.images ?? imageTable();
+  // Every stand-in a step runs or starts, made when missing (an image that exists is only inspected).
+  const needed = new Set(steps.flatMap((s) => ('image' in s.standIn ? [s.standIn.image, ...(s.uses ?? [])] : [])));
+  for (const image of needed) await ensureStandInImage(table.find((r) => r.standIn === image)!);
+  const relays = await relaysFor(options, network);
   const results = new Map<string, StepResult>();
   const running = new Map<string, Promise<void>>();
   const stop = new AbortController();
@@ -202,6 +240,8 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
       await Promise.race(running.values());
     }
   } finally {
+    await relays?.close();
+    await removeContainersWithLabel(`${STEP_LABEL}=${options.context.buildId}`);
     await execCommand('docker', ['volume', 'rm', '-f', homeVolume(options.context.buildId)], { timeoutMs: 30_000 });
     clearTimeout(buildDeadline);
     options.signal?.removeEventListener('abort', onAbort);
@@ -214,6 +254,14 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
     seconds: (Date.now() - started) / 1000,
     ...(failed ? { failed: failed.key } : {}),
   };
+}
+
+/** The relays of the build's routes, in the slim Node stand-in (made when missing). */
+async function relaysFor(options: RunOptions, network: string): Promise<Relays | undefined> {
+  if (!options.routes || options.routes.length === 0) return undefined;
+  const row = (options.images ?? imageTable()).find((r) => r.image === 'node:20-slim')!;
+  const { image } = await ensureStandInImage(row);
+  return startRelays({ network, buildId: options.context.buildId, routes: options.routes, image });
 }
 
 /** The build's `/builder/home` volume. */
@@ -242,7 +290,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
   }
   const args = [
     'run', '--rm', '--name', name, '--label', `${STEP_LABEL}=${options.context.buildId}`,
-    '--network', 'host', '-v', `${options.workspace}:/workspace`, '-v', '/var/run/docker.sock:/var/run/docker.sock',
+    '--network', options.network ?? BUILD_NETWORK, '-v', `${options.workspace}:/workspace`, '-v', '/var/run/docker.sock:/var/run/docker.sock',
     '-v', `${homeVolume(options.context.buildId)}:/builder/home`, ...(options.mounts ?? []).flatMap((m) => ['-v', m]),
     '-w', step.dir, ...envArgs, ...(step.entrypoint ? ['--entrypoint', step.entrypoint] : []), image, ...step.args,
   ]; // prettier-ignore
@@ -265,7 +313,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
     });
   });
   const seconds = (Date.now() - started) / 1000;
-  if (code === 0) return { key: step.key, image: step.image, status: 'ok', seconds };
+  if (code === 0) return { key: step.key, image: step.image, status: 'ok', seconds, ...(step.note ? { note: step.note } : {}) };
   const logTail = tail(redact(log, secrets), options.logLines ?? 20);
   if (timedOut)
     return { key: step.key, image: step.image, status: 'timeout', seconds, logTail, reason: `timed out after ${timeoutMs! / 1000}s` };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startGoogleStandIn, GoogleStandIn } from '../../../lib/cloudbuild/google-stand-in';
 import { createObject, getObject } from '../../../lib/google/storage';
 import { fetchBuild } from '../../../lib/gate/cloudbuild';
+import { gcsSink } from '../../../lib/audit/gcs';
 
 const dir = mkdtempSync(join(tmpdir(), 'c2c-google-'));
 let g: GoogleStandIn;
@@ -48,4 +49,14 @@ it("approves a build as the caller's identity, never the build's own, and the ga
   const build = await fetchBuild({ project: 'acme', buildId: 'b-1', location: 'europe-west1' }, { metadataUrl: g.url }, g.url);
   expect(build.approval).toMatchObject({ state: 'APPROVED', result: { approverAccount: 'ana@acme.example', decision: 'APPROVED' } });
   expect((await approve(g.tokenFor('bob@acme.example'))).status).toBe(400);
+});
+
+it("lists objects by prefix, so the deploy CLI's audit log (a chain of GCS objects) appends and reads back here", async () => {
+  const sink = gcsSink('gs://acme-audit/events/', { auth: { metadataUrl: g.url }, baseUrl: g.url });
+  await sink.append(async (prev) => `{"n":1,"prev":"${prev.slice(0, 8)}"}`);
+  await sink.append(async (prev) => `{"n":2,"prev":"${prev.slice(0, 8)}"}`);
+  const lines = await sink.readAll();
+  expect(lines.map((l) => JSON.parse(l).n)).toEqual([1, 2]);
+  expect(await sink.integrity!()).toEqual([]);
+  expect(g.objects('acme-audit')).toEqual(['events/000000000001.json', 'events/000000000002.json']);
 });

@@ -12,7 +12,25 @@ it('substitutes, resolves the graph, and picks the stand-in or says why a step c
       steps: [
         { id: 'build', name: 'node:20', entrypoint: 'bash', args: ['-c', 'echo $_SVC:$SHORT_SHA $$HOME'], dir: 'app', waitFor: ['-'] },
         { id: 'plan', name: 'hashicorp/terraform:1.9.8', args: ['plan'] },
-        { id: 'sidecar', name: 'gcr.io/cloud-builders/docker', args: ['run', '-d', 'registry:2.8.3'], waitFor: ['-'] },
+        {
+          id: 'sidecar',
+          name: 'gcr.io/cloud-builders/docker',
+          args: [
+            'run',
+            '-d',
+            '--name',
+            'r',
+            '-p',
+            '5000:5000',
+            '-e',
+            'REGISTRY_STORAGE=gcs',
+            '-e',
+            'REGISTRY_STORAGE_GCS_BUCKET=b',
+            'registry:2.8.3',
+          ],
+          waitFor: ['-'],
+        },
+        { id: 'other', name: 'gcr.io/cloud-builders/docker', args: ['pull', 'registry:2.8.3'], waitFor: ['-'] },
       ],
     },
     { context },
@@ -21,7 +39,27 @@ it('substitutes, resolves the graph, and picks the stand-in or says why a step c
   expect(steps[0].standIn).toEqual({ image: expect.stringMatching(/^c2c-standin\/node:/) });
   expect(steps[1].after).toEqual(['build']);
   expect(steps[1].standIn).toEqual({ notRunnable: expect.stringMatching(/provider registry/) });
-  expect(steps[2].standIn).toEqual({ notRunnable: expect.stringMatching(/^it runs registry:2.8.3/) });
+  // The registry side-car runs here as the stand-in, storage on its disk, its port on 127.0.0.1, labelled for cleanup.
+  expect(steps[2].standIn).toEqual({ image: 'c2c-standin/docker-builder:4' });
+  expect(steps[2].args).toEqual([
+    'run',
+    '--label',
+    'c2c.cloudbuild.build=b1',
+    '-d',
+    '--name',
+    'r',
+    '-p',
+    '127.0.0.1:5000:5000',
+    'c2c-standin/registry:2',
+  ]);
+  expect(steps[2].note).toBe(
+    'stood in: registry:2.8.3 ran as c2c-standin/registry:2, without REGISTRY_STORAGE, REGISTRY_STORAGE_GCS_BUCKET (the registry bucket in Google Cloud Storage cannot be reached here: the side-car keeps its storage on its own disk), ports on 127.0.0.1',
+  );
+  expect(steps[2].uses).toEqual(['c2c-standin/registry:2']);
+  // Any other use of the image is not run.
+  expect(steps[3].standIn).toEqual({
+    notRunnable: expect.stringMatching(/^it runs registry:2.8.3, which cannot run here: the registry bucket/),
+  });
 });
 
 it('lets a run-time substitution override the trigger', () => {

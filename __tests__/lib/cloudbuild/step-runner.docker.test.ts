@@ -11,6 +11,11 @@ import { ensureStandInImage } from '../../../lib/cloudbuild/stand-in-images';
 import { readTriggers, ReadTrigger } from '../../../lib/cloudbuild/triggers';
 import { Build } from '../../../lib/cloudbuild/types';
 import { removeContainersWithLabel } from '../../../lib/docker/containers';
+import { startGoogleStandIn } from '../../../lib/cloudbuild/google-stand-in';
+import { RELAY_LABEL, removeBuildNetwork } from '../../../lib/cloudbuild/network';
+import { googleRouting } from '../../../lib/cloudbuild/stand-in-routes';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 
 const root = join(__dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'c2c-runner-'));
@@ -44,6 +49,8 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(async () => {
   await removeContainersWithLabel(STEP_LABEL);
+  await removeContainersWithLabel(RELAY_LABEL);
+  await removeBuildNetwork();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -152,4 +159,48 @@ it('the CLI refuses bad substitutions in Cloud Build words, and lists Terraform 
   const dry = cli('run', 'platform-push', '--outdir', outdir, '--dry-run');
   expect(dry.status).toBe(0);
   expect(dry.stdout).toMatch(/apply-staging-side .*not runnable here: terraform init needs the provider registry/);
+});
+
+it("runs steps on the cloudbuild network: names the synth wrote reach servers here, Google's names reach the stand-in over TLS, this machine's loopback does not", async () => {
+  const marathon = createServer((req, res) => res.end(JSON.stringify({ name: 'local marathon', path: req.url })));
+  await new Promise<void>((r) => marathon.listen(0, '127.0.0.1', r));
+  const port = (marathon.address() as AddressInfo).port;
+  const google = await startGoogleStandIn(join(dir, 'google'));
+  try {
+    const upload = await fetch(`${google.url}/upload/storage/v1/b/bkt/o?uploadType=media&name=hello.txt&ifGenerationMatch=0`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${google.buildToken}` },
+      body: 'stored object',
+    });
+    expect(upload.status).toBe(200);
+    const routing = await googleRouting(google, dir);
+    const script = [
+      "const get=(u,h)=>fetch(u,{headers:h}).then(async(r)=>r.status+' '+(await r.text()));",
+      '(async()=>{',
+      "console.log('marathon', await get('http://marathon.staging.internal:8080/v2/info'));",
+      "const t=await fetch('http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token',{headers:{'Metadata-Flavor':'Google'}}).then((r)=>r.json());",
+      "console.log('storage', await get('https://storage.googleapis.com/storage/v1/b/bkt/o/hello.txt?alt=media',{authorization:'Bearer '+t.access_token}));",
+      "console.log('loopback', await get('http://127.0.0.1:'+process.env.PORT+'/').catch((e)=>'unreachable '+e.cause.code));",
+      'process.exit(1)})()',
+    ].join('');
+    const build: Build = {
+      steps: [{ id: 'reach', name: STEP_IMAGES.deploy, entrypoint: 'node', args: ['-e', script], env: [`PORT=${port}`] }],
+    };
+    const r = await runBuild(
+      build,
+      options({
+        routes: [...routing.routes, { names: ['marathon.staging.internal'], port: 8080, target: { host: '127.0.0.1', port } }],
+        mounts: routing.mounts,
+        standInEnv: routing.env,
+      }),
+    );
+    expect(r.steps[0].logTail).toBe(
+      'marathon 200 {"name":"local marathon","path":"/v2/info"}\nstorage 200 stored object\nloopback unreachable ECONNREFUSED',
+    );
+    const net = spawnSync('docker', ['network', 'inspect', '--format', '{{.Driver}}', 'cloudbuild'], { encoding: 'utf8' });
+    expect(net.stdout.trim()).toBe('bridge');
+  } finally {
+    marathon.close();
+    await google.close();
+  }
 });
