@@ -55,15 +55,17 @@ function npmPackages() {
   return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => !INLINED.has(name));
 }
 
-/** `require('archiver')` in inlined cdktf becomes a function that loads archiver from node_modules when first called. */
+/**
+ * `require('archiver')` in inlined cdktf becomes a function that loads cdktf's own archiver (resolved from cdktf's
+ * folder in node_modules, as cdktf would) when first called.
+ */
 const lazyArchiver = {
   name: 'lazy-archiver',
   setup(b) {
-    b.onResolve({ filter: /^archiver$/ }, (args) =>
-      args.namespace === 'lazy-archiver' ? { path: 'archiver', external: true } : { path: 'archiver', namespace: 'lazy-archiver' },
-    );
+    b.onResolve({ filter: /^archiver$/ }, () => ({ path: 'archiver', namespace: 'lazy-archiver' }));
     b.onLoad({ filter: /.*/, namespace: 'lazy-archiver' }, () => ({
-      contents: 'module.exports = (...args) => require("archiver")(...args);',
+      contents:
+        'module.exports = (...args) => require("node:module").createRequire(require.resolve("cdktf/package.json"))("archiver")(...args);',
       loader: 'js',
     }));
   },
@@ -105,7 +107,7 @@ export async function buildAll({ quiet = false } = {}) {
     entryPoints: entries(),
     outdir: dist,
     outbase: root,
-    external: npmPackages(),
+    external: [...npmPackages(), 'cdktf/package.json'],
     plugins: [lazyArchiver],
   });
   for (const pkg of packageClis()) {
