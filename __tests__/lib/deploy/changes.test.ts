@@ -1,7 +1,7 @@
 // The whole change (commits between what production runs and a plan's commit, from a real git repository made here)
 // and the diff as a reviewer reads it (one line per leaf, changed first), as the terminal and the chat show them.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitsBetween, formatChanges, githubBase, MAX_LISTED_COMMITS, PlanChanges } from '../../../lib/deploy/changes';
