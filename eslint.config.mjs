@@ -67,6 +67,12 @@ export default tseslint.config(
     },
   },
   {
+    // A long function is a phase without a name: none over 100 lines (blank lines and comments not counted) outside
+    // tests and data tables.
+    files: ['lib/**/*.ts', 'constructs/**/*.ts', 'scripts/**/*.ts', 'scripts/**/*.mjs', 'packages/*/src/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 100, skipBlankLines: true, skipComments: true }] },
+  },
+  {
     // Mechanism below policy: lib/deploy moves apps (render, diff, submit, wait, roll back); lib/gate decides who may
     // (plans, approvals, signatures, four-eyes, known-good, break-glass) and calls deploy, never the other way.
     files: ['lib/deploy/**/*.ts'],

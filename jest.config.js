@@ -8,6 +8,8 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.docker\\.test\\.ts$'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  // cdktf's archiver (zip assets, never made here) is loaded on first use, not with cdktf: see the helper.
+  moduleNameMapper: { '^archiver$': '<rootDir>/__tests__/helpers/lazy-archiver.js' },
   testTimeout: 30000,
   // Most suites wait on local servers and child processes rather than compute: one worker more than the cores
   // (jest's default is one fewer) halves the run on 2 cores. A number: jest reads a percentage over 100% as a count.

@@ -40,13 +40,13 @@ function benchService(i: number): ServiceDefinition {
   };
 }
 
-/** The deploy CLI as the benchmarks run it (`node dist/scripts/deploy.js`, what `npm run deploy` starts). */
+/** The deploy CLI as the benchmarks run it: `bin/deploy` (scripts/run.mjs without npm: staleness check, then the built CLI). */
 type RunCli = (args: string[]) => Promise<{ ms: number; stdout: string }>;
 
 /** Runs and prints the deploy benchmarks. */
 export async function main(): Promise<void> {
   const root = findRepoRoot(__dirname);
-  const cli = join(root, 'dist/scripts/deploy.js');
+  const cli = join(root, 'bin/deploy');
   const work = mkdtempSync(join(tmpdir(), 'c2c-bench-deploy-'));
   // An image that cannot start: every task exits 125 at once (what `docker run` gives for an image it cannot pull).
   mkdirSync(join(work, 'images', 'bench-fail', 'broken'), { recursive: true });
@@ -66,7 +66,7 @@ export async function main(): Promise<void> {
   };
   const run: RunCli = async (args) => {
     const started = performance.now();
-    const out = await $({ env, cwd: work, nothrow: true, quiet: true })`node ${cli} ${args}`;
+    const out = await $({ env, cwd: work, nothrow: true, quiet: true })`${cli} ${args}`;
     const ms = performance.now() - started;
     if (out.exitCode !== 0) throw new Error(`deploy ${args.join(' ')} exited ${out.exitCode}: ${out.stderr}`);
     return { ms, stdout: out.stdout };
@@ -75,6 +75,7 @@ export async function main(): Promise<void> {
     console.log(`local Marathon ${lm.url} (stand-in tasks); ${RUNS} runs per figure unless noted; medians`);
     await applyVersusCurl(run, lm.url, work);
     await noopAndStatus(run);
+    await startCost(root);
     const client = new MarathonClient({ baseUrl: lm.url, auth: { source: 'none' } });
     const ctx = { client, actor: 'bench@example.com', timeoutMs: 120_000 };
     await fleetOf30(ctx);
@@ -134,6 +135,25 @@ async function noopAndStatus(run: RunCli): Promise<void> {
   const status: number[] = [];
   for (let i = 0; i < RUNS + 2; i += 1) status.push((await run(['status', '--env', 'staging', '--json'])).ms);
   console.log(`status (CLI, the catalog's services): ${secs(median(status))} (target < 1 s)`);
+}
+
+/** What each way in costs before the CLI does anything: `--help` through npm, through bin/deploy, and the built file. */
+async function startCost(root: string): Promise<void> {
+  const time = async (command: string[]): Promise<number> => {
+    const walls: number[] = [];
+    for (let i = 0; i < RUNS + 2; i += 1) {
+      const started = performance.now();
+      await $({ cwd: root, quiet: true })`${command}`;
+      walls.push(performance.now() - started);
+    }
+    return median(walls);
+  };
+  const npm = await time(['npm', 'run', '--silent', 'deploy', '--', '--help']);
+  const bin = await time([join(root, 'bin/deploy'), '--help']);
+  const direct = await time([process.execPath, join(root, 'dist/scripts/deploy.js'), '--help']);
+  console.log(
+    `deploy --help: npm run deploy ${secs(npm)}, bin/deploy ${secs(bin)}, node dist/scripts/deploy.js ${secs(direct)} (what the figures above run: bin/deploy)`,
+  );
 }
 
 type BenchContext = { client: MarathonClient; actor: string; timeoutMs: number };

@@ -2,7 +2,7 @@
 // The first signal stops waiting, records apply.interrupted, says what keeps running and how to resume or roll back,
 // and exits 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once. Uses the first service of the fleet,
 // whatever services/ holds.
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,5 +136,20 @@ describe('deploy CLI signals', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('bin/deploy', () => {
+  it('runs the CLI without npm from any directory: render prints the app, a usage error is exit 2 with a hint', () => {
+    const run = (args: string[]) =>
+      spawnSync(join(ROOT, 'bin/deploy'), args, { cwd: work, env: { PATH: process.env.PATH, HOME: work, CI: 'true' }, encoding: 'utf8' });
+    const image = `registry.internal:5000/${SERVICE}:1a2b3c4`;
+    const ok = run(['render', '--service', SERVICE, '--env', 'staging', '--image', image]);
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    const app = JSON.parse(ok.stdout) as { id: string; container: { docker: { image: string } } };
+    expect([app.id, app.container.docker.image]).toEqual([`/staging/${SERVICE}`, image]);
+    const bad = run(['render', '--service', SERVICE, '--env', 'nowhere', '--image', image]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^deploy: .*nowhere.*\nhint: /);
   });
 });

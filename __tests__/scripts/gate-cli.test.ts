@@ -154,7 +154,7 @@ beforeAll(async () => {
   const first = await plan('web', 'v1');
   await approve(first);
   expect((await apply(first)).code).toBe(0);
-  const bad = await plan('web', 'bad');
+  const bad = await plan('web', 'broken');
   await approve(bad);
   const badRun = await apply(bad);
   expect(badRun.code).toBe(1);

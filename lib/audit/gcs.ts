@@ -85,28 +85,7 @@ export function gcsSink(location: string, options: { auth: GoogleAuth; baseUrl?:
      * created later in an earlier place (a back-dated insert).
      */
     async integrity() {
-      const problems: AuditProblem[] = [];
-      const items = await listObjects();
-      let previous = 0n;
-      items.forEach((item, i) => {
-        const seq = Number(item.name.slice(prefix.length, prefix.length + 12));
-        if (seq !== i + 1 && problems.length === 0) {
-          problems.push({
-            line: i + 1,
-            message: `record ${i + 1} is missing from gs://${bucket}/${prefix} (the next object is number ${seq}): it was deleted`,
-          });
-        }
-        // GCS always sends a generation; a store that sends none is not checked for order.
-        const generation = /^\d+$/.test(item.generation) ? BigInt(item.generation) : 0n;
-        if (i > 0 && generation > 0n && previous > 0n && generation <= previous) {
-          problems.push({
-            line: i,
-            message: `object ${items[i - 1].name} was created after the record that follows it (generation ${previous} > ${item.generation}): inserted later`,
-          });
-        }
-        previous = generation;
-      });
-      return problems;
+      return orderProblems(await listObjects(), `gs://${bucket}/${prefix}`, prefix);
     },
     async readAll() {
       const lines: string[] = [];
@@ -114,6 +93,35 @@ export function gcsSink(location: string, options: { auth: GoogleAuth; baseUrl?:
       return lines;
     },
   };
+}
+
+/**
+ * Record N is object N, created once (ifGenerationMatch=0) and kept by the retention policy: a missing number is a
+ * deleted record, and a generation (GCS's creation stamp, increasing) not above its predecessor's is an object created
+ * later in an earlier place (a back-dated insert). `items` are the record objects in name order.
+ */
+function orderProblems(items: readonly { name: string; generation: string }[], where: string, prefix: string): AuditProblem[] {
+  const problems: AuditProblem[] = [];
+  let previous = 0n;
+  items.forEach((item, i) => {
+    const seq = Number(item.name.slice(prefix.length, prefix.length + 12));
+    if (seq !== i + 1 && problems.length === 0) {
+      problems.push({
+        line: i + 1,
+        message: `record ${i + 1} is missing from ${where} (the next object is number ${seq}): it was deleted`,
+      });
+    }
+    // GCS always sends a generation; a store that sends none is not checked for order.
+    const generation = /^\d+$/.test(item.generation) ? BigInt(item.generation) : 0n;
+    if (i > 0 && generation > 0n && previous > 0n && generation <= previous) {
+      problems.push({
+        line: i,
+        message: `object ${items[i - 1].name} was created after the record that follows it (generation ${previous} > ${item.generation}): inserted later`,
+      });
+    }
+    previous = generation;
+  });
+  return problems;
 }
 
 const RECORD = /^\d{12}\.json$/;

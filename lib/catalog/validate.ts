@@ -1,7 +1,7 @@
 import { Violation } from '../errors';
 import { validateMarathonApp } from '../marathon/validate';
 import { renderMarathonApp } from '../marathon/render';
-import { imageReferenceProblem } from '../docker/reference';
+import { imageReferenceProblem } from '../image-reference';
 import { artifactFile, baseName } from './artifact';
 import { checkServiceTypes } from './types-check';
 import { validateStrategy } from './validate-strategy';

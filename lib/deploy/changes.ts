@@ -1,4 +1,3 @@
-import { $ } from 'zx';
 import { C2CError } from '../errors';
 
 /** One commit of a release, as the repository has it. */
@@ -46,6 +45,8 @@ export function githubBase(remote: string): string | undefined {
 }
 
 async function git(repo: string, args: string[]): Promise<string> {
+  // Loaded here, not at the top: only `plan` reads commits, and zx costs every deploy command ~0.3 s to load.
+  const { $ } = await import('zx');
   const r = await $({ cwd: repo, quiet: true, nothrow: true })`git ${args}`;
   if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `git ${args[0]} exited ${r.exitCode}`);
   return r.stdout;

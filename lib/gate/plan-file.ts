@@ -3,7 +3,7 @@ import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EnvironmentName } from '../catalog/types';
 import type { PlanChanges } from '../deploy/changes';
-import { imageReferenceProblem } from '../docker/reference';
+import { imageReferenceProblem } from '../image-reference';
 import type { FieldChange } from '../deploy/diff';
 import type { PlanRelease } from '../deploy/release';
 import { canonicalJson } from '../canonical-json';

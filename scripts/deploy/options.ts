@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition } from '../../lib/catalog';
 import { ArtifactRef, artifactRefProblem } from '../../lib/catalog/artifact';
 import { DEFAULT_MAX_TASK_FAILURES } from '../../lib/deploy/types';
-import { imageReferenceProblem } from '../../lib/docker/reference';
+import { imageReferenceProblem } from '../../lib/image-reference';
 import { C2CError } from '../../lib/errors';
 
 /** The exit-code and environment help every command shows (exit codes per error code: lib/errors.ts). */
@@ -77,7 +77,7 @@ export function requireOption(value: string | undefined, flag: string, example: 
   return value;
 }
 
-/** An image reference by the Docker grammar (lower-case repository, a tag or digest): lib/docker/reference. */
+/** An image reference by the Docker grammar (lower-case repository, a tag or digest): lib/image-reference. */
 export function parseImage(value: string | undefined): string {
   const image = requireOption(value, '--image', 'registry.internal:5000/bulb-api:3f2a9c1');
   const problem = imageReferenceProblem(image);

@@ -153,7 +153,7 @@ describe('production rollback: only to known-good versions', () => {
 
   beforeAll(async () => {
     good = (await applyPlan(ctx(), { plan: await approvedPlan('3'), service, signers })).version as string;
-    const bad = await caught(applyPlan(ctx(), { plan: await approvedPlan('bad'), service, signers }));
+    const bad = await caught(applyPlan(ctx(), { plan: await approvedPlan('broken'), service, signers }));
     expect(bad.code).toBe('DEPLOY_FAILED_ROLLED_BACK');
     failed = (bad.details as { failedVersion: string }).failedVersion;
     current = (await applyPlan(ctx(), { plan: await approvedPlan('4'), service, signers })).version as string;

@@ -1,5 +1,5 @@
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as Vega from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
 import { DoraReport, formatDuration } from '../dora';
 import { COLORS, SERIES } from './palette';
 
@@ -76,7 +76,7 @@ const CONFIG = {
   view: { stroke: null },
 };
 
-type Spec = vl.TopLevelSpec;
+type Spec = TopLevelSpec;
 
 /** The Vega-Lite specifications of the four charts, over {@link chartData}. */
 export function chartSpecs(data: ChartData, weeks: readonly string[]): Record<keyof ChartData, Spec> {
@@ -140,11 +140,13 @@ export function chartSpecs(data: ChartData, weeks: readonly string[]): Record<ke
 
 /** Compiles a Vega-Lite spec and renders it to SVG in this process (no browser, no network: `loader` refuses). */
 export async function renderSvg(spec: Spec): Promise<string> {
+  // Loaded here, not at the top: every deploy command would otherwise pay ~0.5 s to load Vega.
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vl.compile(spec).spec;
   // Vega would only log a failed load and draw an empty chart: a spec that names a URL is refused here.
   if ((compiled.data ?? []).some((d) => 'url' in d)) throw new Error('the page loads nothing: a chart may only draw inline values');
   const refuse = () => Promise.reject(new Error('the page loads nothing'));
-  const loader = { ...vega.loader(), load: refuse, sanitize: refuse, http: refuse, file: refuse } as unknown as vega.Loader;
+  const loader = { ...vega.loader(), load: refuse, sanitize: refuse, http: refuse, file: refuse } as unknown as Vega.Loader;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader });
   try {
     return await view.toSVG();
