@@ -45,6 +45,56 @@ async function body(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The stand-in's objects: files under `dir` (`<bucket>/<object>#<generation>`), the latest generation of each. */
+interface ObjectStore {
+  readonly dir: string;
+  readonly latest: Map<string, number>;
+  readonly next: () => number;
+}
+
+function objectFile(store: ObjectStore, bucket: string, name: string, gen: number): string {
+  return join(store.dir, encodeURIComponent(bucket), `${encodeURIComponent(name)}#${gen}`);
+}
+
+/** Cloud Storage's objects.get (media), objects.list and the media upload; false when `req` is none of them. */
+async function storage(req: IncomingMessage, res: ServerResponse, url: URL, store: ObjectStore): Promise<boolean> {
+  const { latest } = store;
+  let m = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
+  if (m && req.method === 'GET') {
+    const [bucket, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+    const gen = Number(url.searchParams.get('generation') ?? latest.get(`${bucket}/${name}`) ?? 0);
+    const bytes = await readFile(objectFile(store, bucket, name, gen)).catch(() => undefined);
+    if (!bytes) send(res, 404, { error: { code: 404, message: 'No such object' } });
+    else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes);
+    return true;
+  }
+  m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+  if (m && req.method === 'GET') {
+    // objects.list: the latest generation of each object under `prefix`, in name order, in one page.
+    const [bucket, prefix] = [decodeURIComponent(m[1]), url.searchParams.get('prefix') ?? ''];
+    const items = [...latest]
+      .filter(([key]) => key.startsWith(`${bucket}/${prefix}`))
+      .map(([key, gen]) => ({ bucket, name: key.slice(bucket.length + 1), generation: String(gen) }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    send(res, 200, { kind: 'storage#objects', ...(items.length > 0 ? { items } : {}) });
+    return true;
+  }
+  m = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+  if (!m || req.method !== 'POST') return false;
+  const [bucket, name] = [decodeURIComponent(m[1]), url.searchParams.get('name') ?? ''];
+  const data = await body(req);
+  if (url.searchParams.get('ifGenerationMatch') === '0' && latest.has(`${bucket}/${name}`)) {
+    send(res, 412, { error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.' } });
+    return true;
+  }
+  const gen = store.next();
+  await mkdir(join(store.dir, encodeURIComponent(bucket)), { recursive: true });
+  await writeFile(objectFile(store, bucket, name, gen), data);
+  latest.set(`${bucket}/${name}`, gen);
+  send(res, 200, { bucket, name, generation: String(gen), size: String(data.length) });
+  return true;
+}
+
 /** Starts the stand-in; objects are files under `dir` (`<bucket>/<object>#<generation>`). */
 export async function startGoogleStandIn(dir: string): Promise<GoogleStandIn> {
   await mkdir(dir, { recursive: true });
@@ -53,8 +103,7 @@ export async function startGoogleStandIn(dir: string): Promise<GoogleStandIn> {
   const builds = new Map<string, { project: string; location: string; record: CloudBuildBuild }>();
   const latest = new Map<string, number>();
   let generation = 1_700_000_000_000_000;
-  const objectFile = (bucket: string, name: string, gen: number) =>
-    join(dir, encodeURIComponent(bucket), `${encodeURIComponent(name)}#${gen}`);
+  const store: ObjectStore = { dir, latest, next: () => ++generation };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -65,37 +114,8 @@ export async function startGoogleStandIn(dir: string): Promise<GoogleStandIn> {
     }
     const caller = token === buildToken ? 'build' : [...people].find(([, t]) => t === token)?.[0];
     if (!caller) return send(res, 401, { error: { code: 401, message: 'Request had invalid authentication credentials.' } });
-    let m = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
-    if (m && req.method === 'GET') {
-      const [bucket, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
-      const gen = Number(url.searchParams.get('generation') ?? latest.get(`${bucket}/${name}`) ?? 0);
-      const bytes = await readFile(objectFile(bucket, name, gen)).catch(() => undefined);
-      if (!bytes) return send(res, 404, { error: { code: 404, message: 'No such object' } });
-      return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes);
-    }
-    m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
-    if (m && req.method === 'GET') {
-      // objects.list: the latest generation of each object under `prefix`, in name order, in one page.
-      const [bucket, prefix] = [decodeURIComponent(m[1]), url.searchParams.get('prefix') ?? ''];
-      const items = [...latest]
-        .filter(([key]) => key.startsWith(`${bucket}/${prefix}`))
-        .map(([key, gen]) => ({ bucket, name: key.slice(bucket.length + 1), generation: String(gen) }))
-        .sort((a, b) => (a.name < b.name ? -1 : 1));
-      return send(res, 200, { kind: 'storage#objects', ...(items.length > 0 ? { items } : {}) });
-    }
-    m = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
-    if (m && req.method === 'POST') {
-      const [bucket, name] = [decodeURIComponent(m[1]), url.searchParams.get('name') ?? ''];
-      const data = await body(req);
-      if (url.searchParams.get('ifGenerationMatch') === '0' && latest.has(`${bucket}/${name}`))
-        return send(res, 412, { error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.' } });
-      const gen = ++generation;
-      await mkdir(join(dir, encodeURIComponent(bucket)), { recursive: true });
-      await writeFile(objectFile(bucket, name, gen), data);
-      latest.set(`${bucket}/${name}`, gen);
-      return send(res, 200, { bucket, name, generation: String(gen), size: String(data.length) });
-    }
-    m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/builds\/([^/:]+)(:approve)?$/.exec(url.pathname);
+    if (await storage(req, res, url, store)) return;
+    const m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/builds\/([^/:]+)(:approve)?$/.exec(url.pathname);
     const b = m ? builds.get(m[3]) : undefined;
     if (!m || !b || b.project !== m[1] || b.location !== m[2]) return send(res, 404, { error: { code: 404, message: 'not found' } });
     if (!m[4] && req.method === 'GET') return send(res, 200, b.record);
