@@ -841,7 +841,7 @@ describe('issue 20: every fact the gate uses is verified', () => {
     const override = await cloudPlan(signed, join(dir, 'y.json'), [], { C2C_ALLOWED_SIGNERS: keys.allowedSigners });
     expect(override.code).toBe(3);
     expect(override.stderr).toMatch(
-      /^deploy: C2C_ALLOWED_SIGNERS is set: --verify-commit verifies the commit only against the repository's security\/allowed_signers$/m,
+      /^deploy: C2C_ALLOWED_SIGNERS is set: --verify-commit verifies the commit only against the platform's allowed signers \(C2C_PLATFORM_SIGNERS\), else the checkout's security\/allowed_signers$/m,
     );
   });
 
@@ -850,7 +850,7 @@ describe('issue 20: every fact the gate uses is verified', () => {
     await expectRefused(
       () => deploy(['apply', '--plan', file, '--approval', 'cloudbuild']),
       3,
-      /^deploy: C2C_ALLOWED_SIGNERS is set: a production build verifies signatures only against the repository's security\/allowed_signers$/,
+      /^deploy: C2C_ALLOWED_SIGNERS is set: a production build verifies signatures only against the platform's allowed signers$/,
     );
   });
 });
