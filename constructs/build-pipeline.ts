@@ -7,6 +7,7 @@ import {
 } from '@cdktf/provider-google/lib/cloudbuild-trigger';
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { artifactFile, artifactObjectName } from '../lib/catalog/artifact';
+import { PLATFORM_SIGNERS_ENV } from '../lib/gate/platform-signers';
 import { buildCommand, buildOf, ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig, artifactBaseUrl, imageFor, platformEnv } from '../lib/platform';
 import {
@@ -115,6 +116,9 @@ function deployEnvOf(platform: PlatformConfig, refs: PlatformRefs): string[] {
   return [
     ...platformEnv(platform, DEPLOY_SETTINGS),
     `C2C_AUDIT_BUCKET=${refs.auditBucket}`,
+    // The platform's allowed signers, pinned by hash and generation: `deploy plan --verify-commit` and
+    // `deploy apply --approval cloudbuild` verify against this list, never the checkout's security/allowed_signers.
+    `${PLATFORM_SIGNERS_ENV}=gs://${refs.deployBucket}/${refs.signersObject}#${refs.signersGeneration}`,
     'C2C_REGISTRY_URL=http://c2c-registry:5000',
     'C2C_BUILD_ID=$BUILD_ID',
     'C2C_BUILD_PROJECT=$PROJECT_ID',
@@ -284,7 +288,7 @@ function pushStepsOf(c: PipelineContext): PipelineStep[] {
     ),
     smokeStep(c, 'staging', ['deploy-staging']),
     // The plan's commit author is the person whose listed key signed the commit (verified by the deploy CLI against
-    // the checkout's security/allowed_signers), so the four-eyes rule keeps them from approving their own change; an
+    // the platform's allowed signers, C2C_PLATFORM_SIGNERS), so the four-eyes rule keeps them from approving their own change; an
     // unverified commit leaves the plan without an author, and the gate refuses its approval under four-eyes.
     deployStep(
       'plan-production',
@@ -552,8 +556,9 @@ function escapeRegExp(text: string): string {
 /**
  * A step that runs the deploy CLI for the built commit, in the full Node image (it has git): the actor is the build
  * itself (`cloudbuild:BUILD_ID`), never an e-mail the commit declares. `commit: 'time'` passes the commit's time (for
- * the DORA lead time); `commit: 'verify'` has the CLI verify the commit's SSH signature against the checkout's
- * `security/allowed_signers` and record the verified signer as the commit's author (`deploy plan --verify-commit`).
+ * the DORA lead time); `commit: 'verify'` has the CLI verify the commit's SSH signature against the platform's
+ * allowed signers (`C2C_PLATFORM_SIGNERS` in the deploy env) and record the verified signer as the commit's author
+ * (`deploy plan --verify-commit`).
  * Written without braces so neither Terraform nor Cloud Build substitutes anything: `$$` reaches bash as `$`.
  */
 function deployStep(

@@ -1,4 +1,5 @@
 import { PlatformConfig } from '../lib/platform';
+import { platformSignersObject } from '../lib/gate/platform-signers';
 
 /**
  * Every globally visible name the platform derives from {@link PlatformConfig}, in one place. Service stacks refer
@@ -62,6 +63,12 @@ export interface PlatformRefs {
   readonly bundleObject: string;
   readonly bundleGeneration: string;
   /**
+   * The platform's allowed-signers list in the deploy bucket: object name (holds its SHA-256) and generation. The plan
+   * and production steps verify commit and plan signatures against it, never against the service's checkout.
+   */
+  readonly signersObject: string;
+  readonly signersGeneration: string;
+  /**
    * The private worker pool (`projects/P/locations/R/workerPools/NAME`) for builds that talk to Marathon or a service.
    * @default - Cloud Build's default pool
    */
@@ -90,7 +97,11 @@ export interface MarathonSecretRefs {
 }
 
 /** {@link PlatformRefs} as plain names (one construct tested on its own; the app always uses references). */
-export function literalRefs(platform: Pick<PlatformConfig, 'project' | 'bucketPrefix'>, bundleSha256: string): PlatformRefs {
+export function literalRefs(
+  platform: Pick<PlatformConfig, 'project' | 'bucketPrefix'>,
+  bundleSha256: string,
+  signersSha256: string = '0'.repeat(64),
+): PlatformRefs {
   const n = platformNames(platform);
   return {
     deployBucket: n.deployBucket,
@@ -103,6 +114,8 @@ export function literalRefs(platform: Pick<PlatformConfig, 'project' | 'bucketPr
     schedulerServiceAccount: n.schedulerServiceAccount,
     bundleObject: deployBundleObject(bundleSha256),
     bundleGeneration: '1',
+    signersObject: platformSignersObject(signersSha256),
+    signersGeneration: '1',
   };
 }
 

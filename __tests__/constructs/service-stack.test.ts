@@ -102,6 +102,10 @@ it('names platform resources (accounts, topic, buckets) by what the platform sta
   expect(platformJson.output).toEqual({
     'bundle-object': { value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.name\}$/) },
     'bundle-generation': { value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.generation\}$/) },
+    'signers-object': { value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_allowed-signers_[0-9A-F]+\.name\}$/) },
+    'signers-generation': {
+      value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_allowed-signers_[0-9A-F]+\.generation\}$/),
+    },
   });
   expect(Object.keys((lamp.data as Record<string, Record<string, unknown>>).terraform_remote_state)).toEqual(['platform-state']);
 });
