@@ -90,7 +90,7 @@ export interface DeployBucketProps {
    */
   readonly creators?: readonly IamMember[];
   /**
-   * Days after which plans (`plans/`, `platform-plans/`) are deleted.
+   * Days after which plans (`plans/`, `platform-plans/`, `staged/`) and smoke requests (`smoke/`) are deleted.
    * @default 90
    */
   readonly planRetentionDays?: number;
@@ -137,7 +137,10 @@ export class DeployBucket extends Construct {
       publicAccessPrevention: 'enforced',
       versioning: { enabled: true },
       lifecycleRule: [
-        { action: { type: 'Delete' }, condition: { age: props.planRetentionDays ?? 90, matchesPrefix: ['plans/', 'platform-plans/'] } },
+        {
+          action: { type: 'Delete' },
+          condition: { age: props.planRetentionDays ?? 90, matchesPrefix: ['plans/', 'platform-plans/', 'staged/', 'smoke/'] },
+        },
         { action: { type: 'Delete' }, condition: { daysSinceNoncurrentTime: props.noncurrentRetentionDays ?? 30, withState: 'ARCHIVED' } },
       ],
       labels: { 'managed-by': 'commit-to-cloud', purpose: 'deploy' },

@@ -21,6 +21,8 @@ export interface PlatformNames {
   readonly productionServiceAccount: string;
   /** Runs untrusted or test-only builds (pull requests, scheduled end-to-end tests): may only write logs. */
   readonly testServiceAccount: string;
+  /** Runs the smoke builds (the repository's e2e.sh after a deploy): no Marathon secret; hands staged plans on. */
+  readonly smokeServiceAccount: string;
   /** Used by Cloud Scheduler to run the end-to-end triggers. */
   readonly schedulerServiceAccount: string;
   /** Runs `terraform plan` for the platform's own pipeline (read-only on the project). */
@@ -34,6 +36,7 @@ export const SERVICE_ACCOUNT_IDS = {
   build: 'c2c-build',
   production: 'c2c-deploy-production',
   test: 'c2c-test',
+  smoke: 'c2c-smoke',
   scheduler: 'c2c-scheduler',
   platformPlan: 'c2c-platform-plan',
   platformApply: 'c2c-platform-apply',
@@ -58,6 +61,8 @@ export interface PlatformRefs {
   readonly buildServiceAccount: string;
   readonly productionServiceAccount: string;
   readonly testServiceAccount: string;
+  /** Runs the smoke builds (the repository's e2e.sh after a deploy): no Marathon secret; hands staged plans on. */
+  readonly smokeServiceAccount: string;
   readonly schedulerServiceAccount: string;
   /** The published deploy bundle: object name (holds its SHA-256) and generation. */
   readonly bundleObject: string;
@@ -111,6 +116,7 @@ export function literalRefs(
     buildServiceAccount: n.buildServiceAccount,
     productionServiceAccount: n.productionServiceAccount,
     testServiceAccount: n.testServiceAccount,
+    smokeServiceAccount: n.smokeServiceAccount,
     schedulerServiceAccount: n.schedulerServiceAccount,
     bundleObject: deployBundleObject(bundleSha256),
     bundleGeneration: '1',
@@ -135,6 +141,7 @@ export function platformNames(platform: Pick<PlatformConfig, 'project' | 'bucket
     buildServiceAccount: sa(SERVICE_ACCOUNT_IDS.build),
     productionServiceAccount: sa(SERVICE_ACCOUNT_IDS.production),
     testServiceAccount: sa(SERVICE_ACCOUNT_IDS.test),
+    smokeServiceAccount: sa(SERVICE_ACCOUNT_IDS.smoke),
     schedulerServiceAccount: sa(SERVICE_ACCOUNT_IDS.scheduler),
     platformPlanServiceAccount: sa(SERVICE_ACCOUNT_IDS.platformPlan),
     platformApplyServiceAccount: sa(SERVICE_ACCOUNT_IDS.platformApply),
@@ -159,6 +166,19 @@ export function templateObject(service: string, env: string): string {
 /** Prefix under which a service's production plans are written; the production trigger listens for it. */
 export function planPrefix(service: string): string {
   return `plans/${service}/production/`;
+}
+
+/**
+ * Prefix under which the push build stages a service's production plan: the object starts the smoke-staging build,
+ * which moves the plan under {@link planPrefix} once the staging smoke test passed.
+ */
+export function stagedPrefix(service: string): string {
+  return `staged/${service}/production/`;
+}
+
+/** Prefix under which a production build that applied a plan asks for the production smoke test (one object per build). */
+export function smokePrefix(service: string): string {
+  return `smoke/${service}/production/`;
 }
 
 /** Prefix under which the platform's own production-side Terraform plans are written. */

@@ -213,8 +213,10 @@ export class PlatformStack extends C2CStack {
       allowedSigners:
         props.allowedSigners ?? platformSignersFile('# the platform stack was given no allowed-signers list: nobody is listed\n'),
       topicName: this.names.plansTopic,
-      readers: [m.build, m.production, m.platformApply],
-      creators: [m.build, m.platformApply],
+      // The smoke account reads the bundle and the staged plan and hands the plan on (plans/); the production account
+      // asks for the production smoke test (smoke/). Creators never replace an object.
+      readers: [m.build, m.production, m.platformApply, m.smoke],
+      creators: [m.build, m.platformApply, m.smoke, m.production],
     });
     this.registry = new Registry(this, 'registry', {
       name: this.names.registryBucket,
@@ -297,6 +299,7 @@ export class PlatformStack extends C2CStack {
       buildServiceAccount: n.buildServiceAccount,
       productionServiceAccount: n.productionServiceAccount,
       testServiceAccount: n.testServiceAccount,
+      smokeServiceAccount: n.smokeServiceAccount,
       schedulerServiceAccount: n.schedulerServiceAccount,
       // Both replaced by the values read from this stack's state in the stacks that use these refs (platformRefsIn).
       bundleObject: this.deployBucket.bundleObject.name,

@@ -58,7 +58,10 @@ describe("the platform's allowed signers", () => {
         .map((b) => b.role)
         .sort();
     expect(rolesOf(SERVICE_ACCOUNT_IDS.build)).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
-    expect(rolesOf(SERVICE_ACCOUNT_IDS.production)).toEqual(['roles/storage.objectViewer']);
+    // The production account creates the smoke request (smoke/), the smoke account hands staged plans on (plans/).
+    expect(rolesOf(SERVICE_ACCOUNT_IDS.production)).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
+    expect(rolesOf(SERVICE_ACCOUNT_IDS.smoke)).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
+    // The pull-request account runs anyone's code: nothing on this bucket.
     expect(rolesOf(SERVICE_ACCOUNT_IDS.test)).toEqual([]);
     // objectCreator creates, never replaces (that needs storage.objects.delete): no bucket role here can.
     expect(
@@ -93,5 +96,67 @@ describe("the platform's allowed signers", () => {
     const empty = loadPlatformSigners(ws.dir, join(ws.dir, 'none'));
     expect(empty.content).toMatch(/^# .*nobody is listed\n$/);
     expect(empty.objectName).toBe(platformSignersObject(empty.sha256));
+  });
+});
+
+// Issue 20 item 11: the repository's smoke command (e2e.sh) is the service authors' code; it never runs in a build whose
+// account can read a Marathon secret (every step of a build shares the build's account and its metadata-server token).
+describe('smoke tests run under an account that reads no Marathon secret', () => {
+  type Trigger = {
+    name: string;
+    service_account: string;
+    build: { step: { id: string; args?: string[]; secret_env?: string[] }[]; available_secrets?: unknown };
+    filter?: string;
+  };
+  const accessors = resources(stacks.platform, 'google_secret_manager_secret_iam_member').filter(
+    (b) => b.role === 'roles/secretmanager.secretAccessor' && String(b.secret_id).includes('marathon'),
+  );
+  /** The platform account a trigger runs as (`projects/P/serviceAccounts/EMAIL`), as its id. */
+  const accountOf = (t: Trigger) => String(t.service_account).split('/').pop()!.split('@')[0];
+  const memberAccount = (member: unknown) => /service-accounts_([a-z0-9-]+)_[0-9A-F]+\.member/.exec(String(member))?.[1];
+  const runsSmoke = (t: Trigger, smokeTest: string) => t.build.step.some((s) => (s.args ?? []).join('\n').includes(smokeTest));
+
+  it('the Marathon secrets are readable by the push and production accounts only', () => {
+    expect(new Set(accessors.map((b) => memberAccount(b.member)))).toEqual(
+      new Set([SERVICE_ACCOUNT_IDS.build, SERVICE_ACCOUNT_IDS.production]),
+    );
+  });
+
+  it('no trigger that runs the smoke command has an account with access to a Marathon secret, nor any secret', () => {
+    const readers = new Set(accessors.map((b) => memberAccount(b.member)));
+    for (const service of fixtureFleet) {
+      const triggers = resources(stacks[`service-${service.name}`], 'google_cloudbuild_trigger') as Trigger[];
+      const smoking = triggers.filter((t) => runsSmoke(t, service.smokeTest));
+      expect(smoking.map((t) => t.name).sort()).toEqual(
+        [`${service.name}-e2e`, `${service.name}-smoke-production`, `${service.name}-smoke-staging`].sort(),
+      );
+      for (const t of smoking) {
+        expect([t.name, readers.has(accountOf(t))]).toEqual([t.name, false]);
+        expect([t.name, t.build.available_secrets]).toEqual([t.name, undefined]);
+      }
+      // The builds that hold the secrets run no smoke command.
+      for (const name of [`${service.name}-push`, `${service.name}-production`]) {
+        const t = triggers.find((x) => x.name === name)!;
+        expect(runsSmoke(t, service.smokeTest)).toBe(false);
+      }
+    }
+  });
+
+  it('the production plan reaches the production trigger only through the smoke-staging build; an apply asks for its smoke test', () => {
+    const s = fixtureFleet[0].name;
+    const triggers = resources(stacks[`service-${s}`], 'google_cloudbuild_trigger') as Trigger[];
+    const byName = (n: string) => triggers.find((t) => t.name === n)!;
+    const staging = byName(`${s}-smoke-staging`);
+    expect(accountOf(staging)).toBe(SERVICE_ACCOUNT_IDS.smoke);
+    expect(staging.filter).toBe(`_STAGED_OBJECT.matches("^staged/${s}/production/[^/]+[.]json$")`);
+    expect(staging.build.step.map((x) => x.id)).toEqual(['smoke-staging', 'fetch-deploy', 'fetch-plan', 'upload-plan']);
+    // Everything the hand-over uses is fetched after the smoke command exited.
+    expect(staging.build.step.find((x) => x.id === 'fetch-deploy')).toMatchObject({ wait_for: ['smoke-staging'] });
+    expect(byName(`${s}-production`).filter).toBe(`_PLAN_OBJECT.matches("^plans/${s}/production/[^/]+[.]json$")`);
+    const request = byName(`${s}-production`).build.step.find((x) => x.id === 'request-smoke');
+    expect(request?.args?.[1]).toContain(`gs://${names.deployBucket}/smoke/${s}/production/$BUILD_ID.json`);
+    const production = byName(`${s}-smoke-production`);
+    expect(accountOf(production)).toBe(SERVICE_ACCOUNT_IDS.smoke);
+    expect(production.filter).toBe(`_SMOKE_OBJECT.matches("^smoke/${s}/production/[^/]+[.]json$")`);
   });
 });
