@@ -225,16 +225,17 @@ async function failed(run: RollbackRun, ref: DeploymentRef, outcome: Extract<Wai
     });
   }
   if (outcome.reason === 'unknown') throw await unknown(run, ref, outcome.message);
-  await run.record('rollback.failed', { ...sent, reason: outcome.message });
   ctx.onProgress?.({ kind: 'rollback', appId, message: `version ${target.version} did not get healthy: putting back ${live.version}` });
   const revert = await rollBack(ctx, { appId, deploymentId: ref.deploymentId, stillRunning: outcome.stillRunning, previous: live });
   if (revert.ok !== true) {
+    // Not put back: what runs is not known (nor whether the target failed or Marathon stopped answering).
     const why =
       revert.ok === 'started'
         ? `putting back ${live.version} was sent (deployment ${revert.deploymentId}) but not confirmed healthy`
         : `putting back ${live.version} failed: ${revert.message}`;
     throw await unknown(run, ref, `${outcome.message}; ${why}`);
   }
+  await run.record('rollback.failed', { ...sent, reason: outcome.message });
   await run.record('rollback.reverted', {
     ...sent,
     reason: `${target.version} did not get healthy (${outcome.message}); ${live.version} runs again`,
