@@ -465,7 +465,8 @@ async function handleFailure(
  * Outcome of an automatic rollback. `version` null means the app was removed (a first deploy was reverted); `started`:
  * sent, but not confirmed healthy before the command's deadline.
  */
-export type RollbackOutcome = { ok: true; version: string | null } | { ok: 'started'; deploymentId: string } | { ok: false; message: string };
+export type RollbackOutcome =
+  { ok: true; version: string | null } | { ok: 'started'; deploymentId: string } | { ok: false; message: string };
 
 /**
  * Reverts a failed deploy: while the deployment still runs, DELETE it so Marathon reverts exactly that plan (§11 A);
