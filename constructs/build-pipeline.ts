@@ -569,7 +569,7 @@ export class BuildPipeline extends Construct {
           deployCliStep('fetch-plan', ['object', 'get', `gs://${refs.deployBucket}/$_STAGED_OBJECT`, PLAN_FILE], ['fetch-deploy']),
           deployCliStep('upload-plan', ['object', 'put', PLAN_FILE, `gs://${refs.deployBucket}/${planPrefix(s)}{id}.json`], ['fetch-plan']),
         ],
-        { private: true },
+        { private: true, reach: ['staging'] },
       ),
     });
   }
@@ -585,7 +585,7 @@ export class BuildPipeline extends Construct {
       substitutions: { _SMOKE_OBJECT: '$(body.message.attributes.objectId)' },
       filter: `_SMOKE_OBJECT.matches("^${smokePrefix(service.name)}[^/]+[.]json$")`,
       sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
-      buildAttribute: this.build([smokeStep(this.context, 'production', ['-'])], { private: true }),
+      buildAttribute: this.build([smokeStep(this.context, 'production', ['-'])], { private: true, reach: ['production'] }),
     });
   }
 

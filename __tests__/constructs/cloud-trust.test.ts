@@ -8,6 +8,7 @@ import { loadPlatformSigners } from '../../constructs/deploy-bucket';
 import { addFleet } from '../../constructs/fleet';
 import { platformNames, SERVICE_ACCOUNT_IDS } from '../../constructs/naming';
 import { pipelineSettingsFromEnv } from '../../constructs/settings';
+import { POOL_CHECK_STEP } from '../../constructs/worker-pool';
 import { readSynthesizedApp } from '../../constructs/reference-integrity';
 import { platformSignersObject } from '../../lib/gate/platform-signers';
 import { fixtureFleet } from '../fixtures/services';
@@ -149,7 +150,7 @@ describe('smoke tests run under an account that reads no Marathon secret', () =>
     const staging = byName(`${s}-smoke-staging`);
     expect(accountOf(staging)).toBe(SERVICE_ACCOUNT_IDS.smoke);
     expect(staging.filter).toBe(`_STAGED_OBJECT.matches("^staged/${s}/production/[^/]+[.]json$")`);
-    expect(staging.build.step.map((x) => x.id)).toEqual(['smoke-staging', 'fetch-deploy', 'fetch-plan', 'upload-plan']);
+    expect(staging.build.step.map((x) => x.id)).toEqual([POOL_CHECK_STEP, 'smoke-staging', 'fetch-deploy', 'fetch-plan', 'upload-plan']);
     // Everything the hand-over uses is fetched after the smoke command exited.
     expect(staging.build.step.find((x) => x.id === 'fetch-deploy')).toMatchObject({ wait_for: ['smoke-staging'] });
     expect(byName(`${s}-production`).filter).toBe(`_PLAN_OBJECT.matches("^plans/${s}/production/[^/]+[.]json$")`);
