@@ -7,6 +7,7 @@ import {
 } from '@cdktf/provider-google/lib/cloudbuild-trigger';
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { artifactFile, artifactObjectName } from '../lib/catalog/artifact';
+import { PLATFORM_SIGNERS_ENV } from '../lib/gate/platform-signers';
 import { buildCommand, buildOf, ENVIRONMENTS, EnvironmentName, packageOf, ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig, artifactBaseUrl, imageFor, platformEnv } from '../lib/platform';
 import {
@@ -19,7 +20,7 @@ import {
   stepProblems,
   toTriggerStep,
 } from './build-steps';
-import { MarathonSecretRefs, PlatformRefs, planPrefix, serviceAccountResource } from './naming';
+import { MarathonSecretRefs, PlatformRefs, planPrefix, serviceAccountResource, smokePrefix, stagedPrefix } from './naming';
 import { repositoryLink, repositoryLinkId } from './repository-link';
 import { MIRRORED_REGISTRY_IMAGE } from './registry';
 import { behindPoolCheck, poolCheckStep } from './worker-pool';
@@ -73,8 +74,22 @@ export interface BuildPipelineProps {
 }
 
 /** Trigger names of a service; the pull-request trigger's name is part of the required GitHub status check. */
-export function triggerNames(service: string): { push: string; pullRequest: string; production: string; e2e: string } {
-  return { push: `${service}-push`, pullRequest: `${service}-pr`, production: `${service}-production`, e2e: `${service}-e2e` };
+export function triggerNames(service: string): {
+  push: string;
+  pullRequest: string;
+  production: string;
+  e2e: string;
+  smokeStaging: string;
+  smokeProduction: string;
+} {
+  return {
+    push: `${service}-push`,
+    pullRequest: `${service}-pr`,
+    production: `${service}-production`,
+    e2e: `${service}-e2e`,
+    smokeStaging: `${service}-smoke-staging`,
+    smokeProduction: `${service}-smoke-production`,
+  };
 }
 
 /** The GitHub check a Cloud Build trigger reports: `<trigger name> (<project>)`. */
@@ -115,6 +130,9 @@ function deployEnvOf(platform: PlatformConfig, refs: PlatformRefs): string[] {
   return [
     ...platformEnv(platform, DEPLOY_SETTINGS),
     `C2C_AUDIT_BUCKET=${refs.auditBucket}`,
+    // The platform's allowed signers, pinned by hash and generation: `deploy plan --verify-commit` and
+    // `deploy apply --approval cloudbuild` verify against this list, never the checkout's security/allowed_signers.
+    `${PLATFORM_SIGNERS_ENV}=gs://${refs.deployBucket}/${refs.signersObject}#${refs.signersGeneration}`,
     'C2C_REGISTRY_URL=http://c2c-registry:5000',
     'C2C_BUILD_ID=$BUILD_ID',
     'C2C_BUILD_PROJECT=$PROJECT_ID',
@@ -263,8 +281,8 @@ function smokeStep(c: PipelineContext, env: EnvironmentName, waitFor: readonly s
 }
 
 /**
- * The push build: build and package, deploy to staging, smoke test, plan production, upload the plan (which starts
- * the production trigger) and only then tell the reviewers that it waits.
+ * The push build: build and package, deploy to staging, plan production, stage the plan (which starts the
+ * smoke-staging build; the plan reaches the production trigger only when the smoke test passes) and tell the reviewers.
  */
 function pushStepsOf(c: PipelineContext): PipelineStep[] {
   const s = c.service.name;
@@ -282,28 +300,28 @@ function pushStepsOf(c: PipelineContext): PipelineStep[] {
       c.refs.marathonSecrets ? 'staging' : undefined,
       'time',
     ),
-    smokeStep(c, 'staging', ['deploy-staging']),
     // The plan's commit author is the person whose listed key signed the commit (verified by the deploy CLI against
-    // the checkout's security/allowed_signers), so the four-eyes rule keeps them from approving their own change; an
-    // unverified commit leaves the plan without an author, and the gate refuses its approval under four-eyes.
+    // the platform's allowed signers, C2C_PLATFORM_SIGNERS), so the four-eyes rule keeps them from approving their own
+    // change; an unverified commit leaves the plan without an author, and the gate refuses its approval under four-eyes.
     deployStep(
       'plan-production',
       ['plan', '--service', s, '--env', 'production', ...pkg.deployArgs, '--out', PLAN_FILE],
-      ['smoke-staging'],
+      ['deploy-staging'],
       c.deployEnv,
       c.refs.marathonSecrets ? 'productionRead' : undefined,
       'verify',
     ),
-    // The new object starts the production trigger (bucket notification -> Pub/Sub), which waits for approval. It
-    // is named by the plan id, so the approved build's _PLAN_OBJECT names exactly the plan the reviewer approves.
+    // The smoke test (the repository's e2e.sh) never runs in a build whose account reads a Marathon secret: the plan
+    // goes to staged/, which starts the smoke-staging build (the smoke account, no secrets); only when the smoke test
+    // passes does that build put the plan under plans/, which starts the production trigger.
     deployCliStep(
-      'upload-plan',
-      ['object', 'put', PLAN_FILE, `gs://${c.refs.deployBucket}/${planPrefix(s)}{id}.json`],
+      'stage-plan',
+      ['object', 'put', PLAN_FILE, `gs://${c.refs.deployBucket}/${stagedPrefix(s)}{id}.json`],
       ['plan-production'],
     ),
     // The notice goes out once the plan is uploaded, so the approval it announces can be given.
     ...(notify
-      ? [{ ...deployCliStep('notify-plan', ['notify', '--plan', PLAN_FILE], ['upload-plan'], c.deployEnv), secretEnv: [NOTIFY_ENV] }]
+      ? [{ ...deployCliStep('notify-plan', ['notify', '--plan', PLAN_FILE], ['stage-plan'], c.deployEnv), secretEnv: [NOTIFY_ENV] }]
       : []),
   ];
 }
@@ -314,9 +332,12 @@ const PLAN_FILE = '/workspace/production.plan.json';
 /**
  * A service's Cloud Build triggers:
  * - push to the default branch: `build.sh` (build + unit tests) and the image build in parallel, push `:$SHORT_SHA` and
- *   `:latest`, deploy to staging, smoke test staging, plan production, upload the plan, notify the reviewers;
+ *   `:latest`, deploy to staging, plan production, stage the plan, notify the reviewers;
+ * - smoke-staging (smoke account, no Marathon secret): started by the staged plan, smoke tests staging, then uploads the
+ *   plan under plans/;
  * - pull requests: `build.sh` only (its check is required by branch protection);
- * - production: started by the uploaded plan, waits for approval (`approval_config`), then applies exactly that plan;
+ * - production: started by the uploaded plan, waits for approval (`approval_config`), then applies exactly that plan
+ *   and asks for the production smoke test, which smoke-production (smoke account) runs;
  * - end-to-end: the smoke tests against staging and production, run by Cloud Scheduler.
  */
 export class BuildPipeline extends Construct {
@@ -328,6 +349,10 @@ export class BuildPipeline extends Construct {
   readonly production: CloudbuildTrigger;
   /** The end-to-end trigger (run by the scheduler). */
   readonly e2e: CloudbuildTrigger;
+  /** The staging smoke test between the push build and the production trigger (smoke account). */
+  readonly smokeStaging: CloudbuildTrigger;
+  /** The production smoke test after an apply (smoke account). */
+  readonly smokeProduction: CloudbuildTrigger;
   /** The connected repository's id (`projects/.../connections/.../repositories/NAME`). */
   readonly repositoryName: string;
   /** The repository link, when this pipeline declares it. */
@@ -368,6 +393,8 @@ export class BuildPipeline extends Construct {
     this.pullRequest = this.pullRequestTrigger();
     this.production = this.productionTrigger();
     this.e2e = this.e2eTrigger();
+    this.smokeStaging = this.smokeStagingTrigger();
+    this.smokeProduction = this.smokeProductionTrigger();
     this.node.addValidation({
       validate: () => stepProblems(this.pushSteps).map((p) => `BuildPipeline(${service.name}): push trigger: ${p}`),
     });
@@ -501,10 +528,64 @@ export class BuildPipeline extends Construct {
           fetchDeploy,
           deployCliStep('fetch-plan', ['object', 'get', `gs://${refs.deployBucket}/$_PLAN_OBJECT`, PLAN_FILE], ['fetch-deploy']),
           refs.marathonSecrets ? { ...apply, secretEnv: [SECRET_ENV.production] } : apply,
-          smokeStep(this.context, 'production', ['apply-production']),
+          // The smoke test runs in its own build, as the smoke account (no Marathon secret): this object starts it.
+          bashStep(
+            'request-smoke',
+            STEP_IMAGES.deploy,
+            [
+              'set -euo pipefail',
+              `printf '{"service":"%s","build":"%s","plan":"%s"}\\n' '${service.name}' "$BUILD_ID" "$_PLAN_OBJECT" > /workspace/smoke.json`,
+              `exec node ${DEPLOY_CLI} object put /workspace/smoke.json gs://${refs.deployBucket}/${smokePrefix(service.name)}$BUILD_ID.json`,
+            ].join('\n'),
+            ['apply-production'],
+          ),
         ],
         { private: true, secrets: ['production'], reach: ['production'] },
       ),
+    });
+  }
+
+  /**
+   * The staging smoke test, started by the plan the push build staged: runs the repository's smoke command as the smoke
+   * account (no Marathon secret, so e2e.sh cannot read one: all steps of a build share its account), then fetches the
+   * deploy CLI and the staged plan (after the smoke command exited, so it cannot have replaced either) and puts the
+   * plan under plans/, which starts the production trigger.
+   */
+  private smokeStagingTrigger(): CloudbuildTrigger {
+    const { service, branch, refs } = this.context;
+    const s = service.name;
+    return new CloudbuildTrigger(this, 'smoke-staging', {
+      ...this.common(refs.smokeServiceAccount, 'smoke-staging'),
+      name: this.triggerNames.smokeStaging,
+      description: `${s}: smoke test staging (smoke account, no Marathon secret), then hand the production plan to the production trigger`,
+      pubsubConfig: { topic: refs.plansTopic },
+      substitutions: { _STAGED_OBJECT: '$(body.message.attributes.objectId)', ...this.bundleSubstitutions() },
+      filter: `_STAGED_OBJECT.matches("^${stagedPrefix(s)}[^/]+[.]json$")`,
+      sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
+      buildAttribute: this.build(
+        [
+          smokeStep(this.context, 'staging', ['-']),
+          fetchDeployStep(refs.deployBucket, ['smoke-staging']),
+          deployCliStep('fetch-plan', ['object', 'get', `gs://${refs.deployBucket}/$_STAGED_OBJECT`, PLAN_FILE], ['fetch-deploy']),
+          deployCliStep('upload-plan', ['object', 'put', PLAN_FILE, `gs://${refs.deployBucket}/${planPrefix(s)}{id}.json`], ['fetch-plan']),
+        ],
+        { private: true, reach: ['staging'] },
+      ),
+    });
+  }
+
+  /** The production smoke test, started by the object an applied production build writes; as the smoke account. */
+  private smokeProductionTrigger(): CloudbuildTrigger {
+    const { service, branch, refs } = this.context;
+    return new CloudbuildTrigger(this, 'smoke-production', {
+      ...this.common(refs.smokeServiceAccount, 'smoke-production'),
+      name: this.triggerNames.smokeProduction,
+      description: `${service.name}: smoke test production after an apply (smoke account, no Marathon secret)`,
+      pubsubConfig: { topic: refs.plansTopic },
+      substitutions: { _SMOKE_OBJECT: '$(body.message.attributes.objectId)' },
+      filter: `_SMOKE_OBJECT.matches("^${smokePrefix(service.name)}[^/]+[.]json$")`,
+      sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
+      buildAttribute: this.build([smokeStep(this.context, 'production', ['-'])], { private: true, reach: ['production'] }),
     });
   }
 
@@ -552,8 +633,9 @@ function escapeRegExp(text: string): string {
 /**
  * A step that runs the deploy CLI for the built commit, in the full Node image (it has git): the actor is the build
  * itself (`cloudbuild:BUILD_ID`), never an e-mail the commit declares. `commit: 'time'` passes the commit's time (for
- * the DORA lead time); `commit: 'verify'` has the CLI verify the commit's SSH signature against the checkout's
- * `security/allowed_signers` and record the verified signer as the commit's author (`deploy plan --verify-commit`).
+ * the DORA lead time); `commit: 'verify'` has the CLI verify the commit's SSH signature against the platform's
+ * allowed signers (`C2C_PLATFORM_SIGNERS` in the deploy env) and record the verified signer as the commit's author
+ * (`deploy plan --verify-commit`).
  * Written without braces so neither Terraform nor Cloud Build substitutes anything: `$$` reaches bash as `$`.
  */
 function deployStep(

@@ -11,6 +11,7 @@ import { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic';
 import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-iam-member';
 import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account';
 import { C2CError } from '../lib/errors';
+import { platformSignersObject } from '../lib/gate/platform-signers';
 import { deployBundleObject } from './naming';
 import { IamMember, uniqueMembers } from './iam-id';
 
@@ -39,6 +40,33 @@ export function loadDeployBundle(root: string, path: string = join(root, 'dist',
   return { path, sha256, objectName: deployBundleObject(sha256) };
 }
 
+/**
+ * The platform's allowed-signers list (who may sign plans, approvals, commits), published in the deploy bucket for the
+ * cloud path: the service repositories' own `security/allowed_signers` can be edited by each service's authors.
+ */
+export interface PlatformSignersFile {
+  /** The file's text (OpenSSH allowed-signers format). */
+  readonly content: string;
+  /** Lower-case hex SHA-256 of the text. */
+  readonly sha256: string;
+  /** Object name in the deploy bucket (contains the hash). */
+  readonly objectName: string;
+}
+
+/** The platform repository's `security/allowed_signers` (or `path`); a header-only list when there is none. */
+export function loadPlatformSigners(root: string, path: string = join(root, 'security', 'allowed_signers')): PlatformSignersFile {
+  const content = existsSync(path)
+    ? readFileSync(path, 'utf8')
+    : '# no security/allowed_signers in the platform repository: nobody is listed\n';
+  return platformSignersFile(content);
+}
+
+/** The published form of an allowed-signers text. */
+export function platformSignersFile(content: string): PlatformSignersFile {
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  return { content, sha256, objectName: platformSignersObject(sha256) };
+}
+
 /** Props of {@link DeployBucket}. */
 export interface DeployBucketProps {
   /** Bucket name (global). */
@@ -47,6 +75,8 @@ export interface DeployBucketProps {
   readonly location: string;
   /** The deploy bundle to publish. */
   readonly bundle: DeployBundle;
+  /** The platform's allowed-signers list to publish (only the platform apply writes it). */
+  readonly allowedSigners: PlatformSignersFile;
   /** Pub/Sub topic name the bucket notifies on every new object (the production triggers filter on plan objects). */
   readonly topicName: string;
   /**
@@ -60,7 +90,7 @@ export interface DeployBucketProps {
    */
   readonly creators?: readonly IamMember[];
   /**
-   * Days after which plans (`plans/`, `platform-plans/`) are deleted.
+   * Days after which plans (`plans/`, `platform-plans/`, `staged/`) and smoke requests (`smoke/`) are deleted.
    * @default 90
    */
   readonly planRetentionDays?: number;
@@ -93,6 +123,10 @@ export class DeployBucket extends Construct {
   readonly topic: PubsubTopic;
   /** The bundle object's generation, as a string reference (builds fetch exactly this generation). */
   readonly bundleGeneration: string;
+  /** The platform's allowed-signers object. */
+  readonly signersObject: StorageBucketObject;
+  /** Its generation, as a string reference (the plan and production steps read exactly this generation). */
+  readonly signersGeneration: string;
 
   constructor(scope: Construct, id: string, props: DeployBucketProps) {
     super(scope, id);
@@ -103,7 +137,10 @@ export class DeployBucket extends Construct {
       publicAccessPrevention: 'enforced',
       versioning: { enabled: true },
       lifecycleRule: [
-        { action: { type: 'Delete' }, condition: { age: props.planRetentionDays ?? 90, matchesPrefix: ['plans/', 'platform-plans/'] } },
+        {
+          action: { type: 'Delete' },
+          condition: { age: props.planRetentionDays ?? 90, matchesPrefix: ['plans/', 'platform-plans/', 'staged/', 'smoke/'] },
+        },
         { action: { type: 'Delete' }, condition: { daysSinceNoncurrentTime: props.noncurrentRetentionDays ?? 30, withState: 'ARCHIVED' } },
       ],
       labels: { 'managed-by': 'commit-to-cloud', purpose: 'deploy' },
@@ -117,6 +154,16 @@ export class DeployBucket extends Construct {
       metadata: { sha256: props.bundle.sha256 },
     });
     this.bundleGeneration = Token.asString(this.bundleObject.generation);
+    // Named by its hash and read at this generation: the builds' accounts may create objects here (plans) but never
+    // overwrite one, and a generation they created would not be the one the triggers name.
+    this.signersObject = new StorageBucketObject(this, 'allowed-signers', {
+      bucket: this.bucket.name,
+      name: props.allowedSigners.objectName,
+      content: props.allowedSigners.content,
+      contentType: 'text/plain; charset=utf-8',
+      metadata: { sha256: props.allowedSigners.sha256 },
+    });
+    this.signersGeneration = Token.asString(this.signersObject.generation);
     for (const { id: mid, member: m } of uniqueMembers(props.readers)) {
       new StorageBucketIamMember(this, `reader-${mid}`, {
         bucket: this.bucket.name,

@@ -1,7 +1,7 @@
 import { App, GcsBackend } from 'cdktf';
 import { ServiceDefinition } from '../lib/catalog/types';
 import { PlatformConfig } from '../lib/platform';
-import { DeployBundle } from './deploy-bucket';
+import { DeployBundle, PlatformSignersFile } from './deploy-bucket';
 import { PlatformStack } from './platform-stack';
 import { repositoryOwnership, ServiceStack } from './service-stack';
 import { PipelineSettings, synthEnv } from './settings';
@@ -16,6 +16,11 @@ export interface FleetProps {
   readonly services: readonly ServiceDefinition[];
   /** The deploy CLI bundle. */
   readonly bundle: DeployBundle;
+  /**
+   * The platform's allowed-signers list, published for the cloud path (`loadPlatformSigners`).
+   * @default - a list that names nobody
+   */
+  readonly allowedSigners?: PlatformSignersFile;
   /**
    * Files a new service repository is seeded with.
    * @default {}
@@ -50,6 +55,7 @@ export function addFleet(app: App, props: FleetProps): Fleet {
   const platformStack = new PlatformStack(app, 'platform', {
     platform,
     bundle: props.bundle,
+    ...(props.allowedSigners ? { allowedSigners: props.allowedSigners } : {}),
     services: props.services,
     connection: settings.connection,
     platformRepo: settings.platformRepo,

@@ -120,7 +120,7 @@ export class GithubRepository extends Construct {
       allowsDeletions: false,
       allowsForcePushes: false,
       requiredLinearHistory: true,
-      // Every commit on the branch carries a signature: the push build verifies it against security/allowed_signers
+      // Every commit on the branch carries a signature: the push build verifies it against the platform's allowed signers
       // and records the signer as the commit's author, whom the production gate's four-eyes rule then excludes.
       requireSignedCommits: true,
       requiredStatusChecks: [{ strict: true, contexts: [...(props.requiredChecks ?? [])] }],

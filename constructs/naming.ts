@@ -1,4 +1,5 @@
 import { PlatformConfig } from '../lib/platform';
+import { platformSignersObject } from '../lib/gate/platform-signers';
 
 /**
  * Every globally visible name the platform derives from {@link PlatformConfig}, in one place. Service stacks refer
@@ -20,6 +21,8 @@ export interface PlatformNames {
   readonly productionServiceAccount: string;
   /** Runs untrusted or test-only builds (pull requests, scheduled end-to-end tests): may only write logs. */
   readonly testServiceAccount: string;
+  /** Runs the smoke builds (the repository's e2e.sh after a deploy): no Marathon secret; hands staged plans on. */
+  readonly smokeServiceAccount: string;
   /** Used by Cloud Scheduler to run the end-to-end triggers. */
   readonly schedulerServiceAccount: string;
   /** Runs `terraform plan` for the platform's own pipeline (read-only on the project). */
@@ -33,6 +36,7 @@ export const SERVICE_ACCOUNT_IDS = {
   build: 'c2c-build',
   production: 'c2c-deploy-production',
   test: 'c2c-test',
+  smoke: 'c2c-smoke',
   scheduler: 'c2c-scheduler',
   platformPlan: 'c2c-platform-plan',
   platformApply: 'c2c-platform-apply',
@@ -57,10 +61,18 @@ export interface PlatformRefs {
   readonly buildServiceAccount: string;
   readonly productionServiceAccount: string;
   readonly testServiceAccount: string;
+  /** Runs the smoke builds (the repository's e2e.sh after a deploy): no Marathon secret; hands staged plans on. */
+  readonly smokeServiceAccount: string;
   readonly schedulerServiceAccount: string;
   /** The published deploy bundle: object name (holds its SHA-256) and generation. */
   readonly bundleObject: string;
   readonly bundleGeneration: string;
+  /**
+   * The platform's allowed-signers list in the deploy bucket: object name (holds its SHA-256) and generation. The plan
+   * and production steps verify commit and plan signatures against it, never against the service's checkout.
+   */
+  readonly signersObject: string;
+  readonly signersGeneration: string;
   /**
    * The private worker pool (`projects/P/locations/R/workerPools/NAME`) for builds that talk to Marathon or a service.
    * @default - Cloud Build's default pool
@@ -90,7 +102,11 @@ export interface MarathonSecretRefs {
 }
 
 /** {@link PlatformRefs} as plain names (one construct tested on its own; the app always uses references). */
-export function literalRefs(platform: Pick<PlatformConfig, 'project' | 'bucketPrefix'>, bundleSha256: string): PlatformRefs {
+export function literalRefs(
+  platform: Pick<PlatformConfig, 'project' | 'bucketPrefix'>,
+  bundleSha256: string,
+  signersSha256: string = '0'.repeat(64),
+): PlatformRefs {
   const n = platformNames(platform);
   return {
     deployBucket: n.deployBucket,
@@ -100,9 +116,12 @@ export function literalRefs(platform: Pick<PlatformConfig, 'project' | 'bucketPr
     buildServiceAccount: n.buildServiceAccount,
     productionServiceAccount: n.productionServiceAccount,
     testServiceAccount: n.testServiceAccount,
+    smokeServiceAccount: n.smokeServiceAccount,
     schedulerServiceAccount: n.schedulerServiceAccount,
     bundleObject: deployBundleObject(bundleSha256),
     bundleGeneration: '1',
+    signersObject: platformSignersObject(signersSha256),
+    signersGeneration: '1',
   };
 }
 
@@ -122,6 +141,7 @@ export function platformNames(platform: Pick<PlatformConfig, 'project' | 'bucket
     buildServiceAccount: sa(SERVICE_ACCOUNT_IDS.build),
     productionServiceAccount: sa(SERVICE_ACCOUNT_IDS.production),
     testServiceAccount: sa(SERVICE_ACCOUNT_IDS.test),
+    smokeServiceAccount: sa(SERVICE_ACCOUNT_IDS.smoke),
     schedulerServiceAccount: sa(SERVICE_ACCOUNT_IDS.scheduler),
     platformPlanServiceAccount: sa(SERVICE_ACCOUNT_IDS.platformPlan),
     platformApplyServiceAccount: sa(SERVICE_ACCOUNT_IDS.platformApply),
@@ -146,6 +166,19 @@ export function templateObject(service: string, env: string): string {
 /** Prefix under which a service's production plans are written; the production trigger listens for it. */
 export function planPrefix(service: string): string {
   return `plans/${service}/production/`;
+}
+
+/**
+ * Prefix under which the push build stages a service's production plan: the object starts the smoke-staging build,
+ * which moves the plan under {@link planPrefix} once the staging smoke test passed.
+ */
+export function stagedPrefix(service: string): string {
+  return `staged/${service}/production/`;
+}
+
+/** Prefix under which a production build that applied a plan asks for the production smoke test (one object per build). */
+export function smokePrefix(service: string): string {
+  return `smoke/${service}/production/`;
 }
 
 /** Prefix under which the platform's own production-side Terraform plans are written. */

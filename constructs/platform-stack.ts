@@ -10,7 +10,7 @@ import { ProjectApis } from './project-apis';
 import { GithubPlan } from './settings';
 import { C2CStack, googleProvider } from './c2c-stack';
 import { TeamPage } from './team-page';
-import { DeployBucket, DeployBundle } from './deploy-bucket';
+import { DeployBucket, DeployBundle, PlatformSignersFile, platformSignersFile } from './deploy-bucket';
 import { BuildNotifier, NotifierKind } from './build-notifier';
 import { MarathonCredentials } from './marathon-credentials';
 import { platformNames, PlatformNames, PlatformRefs } from './naming';
@@ -26,6 +26,12 @@ export interface PlatformStackProps {
   readonly platform: PlatformConfig;
   /** The deploy CLI bundle to publish. */
   readonly bundle: DeployBundle;
+  /**
+   * The platform's allowed-signers list (`security/allowed_signers` of the platform repository, `loadPlatformSigners`),
+   * published in the deploy bucket: the cloud path's plan step and production gate read it, never a service's checkout.
+   * @default - a list that names nobody (no cloud approval can then rest on a signature)
+   */
+  readonly allowedSigners?: PlatformSignersFile;
   /** Every service of the fleet (their reviewers get the Cloud Build approver role). */
   readonly services: readonly ServiceDefinition[];
   /** Name of the Cloud Build GitHub connection (2nd gen), created once in the console. */
@@ -119,6 +125,9 @@ export interface PlatformStackProps {
 /** The platform stack's outputs naming the published deploy bundle, read by service stacks from its state. */
 export const BUNDLE_OUTPUTS = { object: 'bundle-object', generation: 'bundle-generation' } as const;
 
+/** The platform stack's outputs naming the published allowed-signers list, read by service stacks from its state. */
+export const SIGNERS_OUTPUTS = { object: 'signers-object', generation: 'signers-generation' } as const;
+
 /**
  * The platform refs for a stack applied after the platform stack: the literals as they are, and the deploy bundle
  * (object name and generation) read from the platform's state (`terraform_remote_state`): the bundle a service's
@@ -131,7 +140,13 @@ export function platformRefsIn(scope: Construct, refs: PlatformRefs, state: { bu
     prefix: state.prefix,
     workspace: '${terraform.workspace}',
   });
-  return { ...refs, bundleObject: remote.getString(BUNDLE_OUTPUTS.object), bundleGeneration: remote.getString(BUNDLE_OUTPUTS.generation) };
+  return {
+    ...refs,
+    bundleObject: remote.getString(BUNDLE_OUTPUTS.object),
+    bundleGeneration: remote.getString(BUNDLE_OUTPUTS.generation),
+    signersObject: remote.getString(SIGNERS_OUTPUTS.object),
+    signersGeneration: remote.getString(SIGNERS_OUTPUTS.generation),
+  };
 }
 
 /** Default private DNS suffixes: the last label of each Marathon URL's host (`internal.` for `marathon.staging.internal`). */
@@ -195,9 +210,13 @@ export class PlatformStack extends C2CStack {
       name: this.names.deployBucket,
       location: platform.region,
       bundle: props.bundle,
+      allowedSigners:
+        props.allowedSigners ?? platformSignersFile('# the platform stack was given no allowed-signers list: nobody is listed\n'),
       topicName: this.names.plansTopic,
-      readers: [m.build, m.production, m.platformApply],
-      creators: [m.build, m.platformApply],
+      // The smoke account reads the bundle and the staged plan and hands the plan on (plans/); the production account
+      // asks for the production smoke test (smoke/). Creators never replace an object.
+      readers: [m.build, m.production, m.platformApply, m.smoke],
+      creators: [m.build, m.platformApply, m.smoke, m.production],
     });
     this.registry = new Registry(this, 'registry', {
       name: this.names.registryBucket,
@@ -249,6 +268,8 @@ export class PlatformStack extends C2CStack {
     this.page = this.pageOf(props);
     new TerraformOutput(this, BUNDLE_OUTPUTS.object, { value: this.deployBucket.bundleObject.name });
     new TerraformOutput(this, BUNDLE_OUTPUTS.generation, { value: this.deployBucket.bundleGeneration });
+    new TerraformOutput(this, SIGNERS_OUTPUTS.object, { value: this.deployBucket.signersObject.name });
+    new TerraformOutput(this, SIGNERS_OUTPUTS.generation, { value: this.deployBucket.signersGeneration });
   }
 
   /** The notifier (unless turned off). */
@@ -278,10 +299,13 @@ export class PlatformStack extends C2CStack {
       buildServiceAccount: n.buildServiceAccount,
       productionServiceAccount: n.productionServiceAccount,
       testServiceAccount: n.testServiceAccount,
+      smokeServiceAccount: n.smokeServiceAccount,
       schedulerServiceAccount: n.schedulerServiceAccount,
       // Both replaced by the values read from this stack's state in the stacks that use these refs (platformRefsIn).
       bundleObject: this.deployBucket.bundleObject.name,
       bundleGeneration: this.deployBucket.bundleGeneration,
+      signersObject: this.deployBucket.signersObject.name,
+      signersGeneration: this.deployBucket.signersGeneration,
       workerPool: this.workerPool.poolId,
       marathonSecrets: this.marathonCredentials.versionNames,
       ...(this.notifier ? { notifyWebhook: this.notifier.webhookVersionName } : {}),

@@ -27,6 +27,7 @@ export const SERVICE_ACCOUNT_ROLES = {
   build: ['roles/logging.logWriter'],
   production: ['roles/logging.logWriter', 'roles/cloudbuild.builds.viewer'],
   test: ['roles/logging.logWriter'],
+  smoke: ['roles/logging.logWriter'],
   scheduler: ['roles/cloudbuild.builds.editor'],
   platformPlan: ['roles/logging.logWriter', 'roles/viewer', 'roles/iam.securityReviewer'],
   // `roles/editor` cannot set the IAM policy of a resource: each role after the project IAM admin may, for one kind
@@ -62,6 +63,7 @@ const DESCRIPTIONS: Record<keyof typeof SERVICE_ACCOUNT_IDS, string> = {
   build: 'Push builds: build.sh, image push, staging deploy, production plan',
   production: 'Approved production builds: applies an approved plan; cannot push images',
   test: 'Pull-request and end-to-end builds: runs untrusted code, may only write logs',
+  smoke: "Smoke builds after a deploy: runs the repository's e2e.sh; no Marathon secret; hands a staged plan on",
   scheduler: 'Cloud Scheduler: runs the end-to-end triggers',
   platformPlan: 'Platform pipeline: terraform plan of every stack (read-only)',
   platformApply: 'Platform pipeline: terraform apply (staging-side directly, production-side after approval)',

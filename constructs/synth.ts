@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { App } from 'cdktf';
 import { platformFromEnv } from '../lib/platform';
 import { loadCatalog } from '../services';
-import { loadDeployBundle } from './deploy-bucket';
+import { loadDeployBundle, loadPlatformSigners } from './deploy-bucket';
 import { addFleet, Fleet } from './fleet';
 import { loadSeedFiles, pipelineSettingsFromEnv, withLightTokenTraces } from './settings';
 
@@ -34,6 +34,7 @@ export function synthesize(env: NodeJS.ProcessEnv, options: SynthesizeOptions): 
       settings,
       services,
       bundle: loadDeployBundle(options.root, settings.deployBundle),
+      allowedSigners: loadPlatformSigners(options.root),
       seedFiles: loadSeedFiles(join(options.root, 'templates', 'service-repo')),
     });
     app.synth();

@@ -164,7 +164,13 @@ function upstream(steps: TriggerStep[], id: string, seen = new Set<string>()): S
 
 it('the builds that talk to the cluster are every service’s push, production and e2e builds, and the team’s page', () => {
   const names = triggers.filter(talksToTheCluster).map((t) => t.name);
-  const expected = ['lamp-api', 'ledger', 'shopfront', 'timer'].flatMap((s) => [`${s}-push`, `${s}-production`, `${s}-e2e`]);
+  const expected = ['lamp-api', 'ledger', 'shopfront', 'timer'].flatMap((s) => [
+    `${s}-push`,
+    `${s}-production`,
+    `${s}-e2e`,
+    `${s}-smoke-staging`,
+    `${s}-smoke-production`,
+  ]);
   expected.push('c2c-page');
   expect(names.sort()).toEqual(expected.sort());
 });

@@ -99,9 +99,8 @@ describe('Microservice(lamp-api)', () => {
       'docker-build',
       'push',
       'deploy-staging',
-      'smoke-staging',
       'plan-production',
-      'upload-plan',
+      'stage-plan',
     ]);
     const byId = Object.fromEntries(steps.map((s) => [s.id, s]));
     // Independent steps start at once; the rest say exactly what they wait for.
@@ -111,9 +110,8 @@ describe('Microservice(lamp-api)', () => {
     expect(byId['docker-build'].wait_for).toEqual(['registry-sidecar']);
     expect(byId.push.wait_for).toEqual(['build', 'docker-build']);
     expect(byId['deploy-staging'].wait_for).toEqual(['push', 'fetch-deploy']);
-    expect(byId['smoke-staging'].wait_for).toEqual(['deploy-staging']);
-    expect(byId['plan-production'].wait_for).toEqual(['smoke-staging']);
-    expect(byId['upload-plan'].wait_for).toEqual(['plan-production']);
+    expect(byId['plan-production'].wait_for).toEqual(['deploy-staging']);
+    expect(byId['stage-plan'].wait_for).toEqual(['plan-production']);
 
     expect(byId.build).toMatchObject({ name: STEP_IMAGES.node, entrypoint: 'bash', args: ['build.sh'] });
     // BuildKit reads the previous image's inline cache from the registry instead of pulling the whole image first.
@@ -148,9 +146,9 @@ describe('Microservice(lamp-api)', () => {
       ].join('\n'),
     );
     expect(byId['deploy-staging'].env).toContain('MARATHON_URL_STAGING=http://marathon.staging.internal:8080');
-    expect(byId['smoke-staging'].env).toContain('SERVICE_URL=http://lamp-api.staging.marathon.internal');
+    expect(stepsOf(json, 'lamp-api-smoke-staging')[0].env).toContain('SERVICE_URL=http://lamp-api.staging.marathon.internal');
     // The production plan's commit author is the verified signer of the commit: the deploy CLI verifies the commit's
-    // SSH signature against the checkout's security/allowed_signers (git and ssh-keygen are in the full Node image).
+    // SSH signature against the platform's allowed signers (git and ssh-keygen are in the full Node image).
     expect(byId['plan-production']).toMatchObject({ name: STEP_IMAGES.node, entrypoint: 'bash' });
     expect(byId['plan-production'].args[1]).toBe(
       [
@@ -167,8 +165,9 @@ describe('Microservice(lamp-api)', () => {
     expect(allSteps.length).toBeGreaterThan(10);
     for (const step of allSteps) expect((step.args ?? []).join('\n')).not.toMatch(/%a[enNElL]|%G[SK]|--commit-author|unknown-author/);
     expect(byId['plan-production'].env).toContain('C2C_REGISTRY_URL=http://c2c-registry:5000');
-    // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT.
-    expect(byId['upload-plan']).toMatchObject({
+    // Named by the plan id: the gate binds the Cloud Build approval to the plan through _PLAN_OBJECT. Staged first; the
+    // smoke-staging build puts it under plans/ once the smoke test passed.
+    expect(byId['stage-plan']).toMatchObject({
       name: STEP_IMAGES.deploy,
       entrypoint: 'node',
       args: [
@@ -176,8 +175,18 @@ describe('Microservice(lamp-api)', () => {
         'object',
         'put',
         '/workspace/production.plan.json',
+        `gs://${names.deployBucket}/staged/lamp-api/production/{id}.json`,
+      ],
+    });
+    expect(stepsOf(json, 'lamp-api-smoke-staging').find((x) => x.id === 'upload-plan')).toMatchObject({
+      args: [
+        '/workspace/.c2c/deploy.cjs',
+        'object',
+        'put',
+        '/workspace/production.plan.json',
         `gs://${names.deployBucket}/plans/lamp-api/production/{id}.json`,
       ],
+      wait_for: ['fetch-plan'],
     });
   });
 
@@ -213,7 +222,8 @@ describe('Microservice(lamp-api)', () => {
       args: ['/workspace/.c2c/deploy.cjs', 'object', 'get', `gs://${names.deployBucket}/$_PLAN_OBJECT`, '/workspace/production.plan.json'],
       wait_for: ['fetch-deploy'],
     });
-    expect(steps.find((s) => s.id === 'smoke-production')?.wait_for).toEqual(['apply-production']);
+    // Issue 20 item 11: the smoke test is another build's (the smoke account's); this one only asks for it.
+    expect(steps.find((s) => s.id === 'request-smoke')?.wait_for).toEqual(['apply-production']);
   });
 
   it('deploy steps run in one slim Node image pinned by digest; the production build pulls exactly one image', () => {
@@ -323,9 +333,8 @@ describe('Microservice options', () => {
     expect(steps.map((x) => [x.id, x.wait_for])).toEqual([
       ['fetch-deploy', ['-']],
       ['deploy-staging', ['fetch-deploy']],
-      ['smoke-staging', ['deploy-staging']],
-      ['plan-production', ['smoke-staging']],
-      ['upload-plan', ['plan-production']],
+      ['plan-production', ['deploy-staging']],
+      ['stage-plan', ['plan-production']],
     ]);
     expect(steps[1].args[1]).toContain(`apply --service ledger --env staging --image ${upstream} "$$@"`);
     // The required pull-request check still reports, with nothing to build.
@@ -334,7 +343,7 @@ describe('Microservice options', () => {
       'fetch-deploy',
       'fetch-plan',
       'apply-production',
-      'smoke-production',
+      'request-smoke',
     ]);
   });
 
@@ -346,9 +355,8 @@ describe('Microservice options', () => {
       ['fetch-deploy', ['-']],
       ['upload-artifact', ['build', 'fetch-deploy']],
       ['deploy-staging', ['upload-artifact', 'fetch-deploy']],
-      ['smoke-staging', ['deploy-staging']],
-      ['plan-production', ['smoke-staging']],
-      ['upload-plan', ['plan-production']],
+      ['plan-production', ['deploy-staging']],
+      ['stage-plan', ['plan-production']],
     ]);
     const upload = steps[2].args[1].split('\n');
     expect(upload).toEqual([

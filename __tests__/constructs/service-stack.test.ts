@@ -102,6 +102,10 @@ it('names platform resources (accounts, topic, buckets) by what the platform sta
   expect(platformJson.output).toEqual({
     'bundle-object': { value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.name\}$/) },
     'bundle-generation': { value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_bundle_[0-9A-F]+\.generation\}$/) },
+    'signers-object': { value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_allowed-signers_[0-9A-F]+\.name\}$/) },
+    'signers-generation': {
+      value: expect.stringMatching(/^\$\{google_storage_bucket_object\.deploy_allowed-signers_[0-9A-F]+\.generation\}$/),
+    },
   });
   expect(Object.keys((lamp.data as Record<string, Record<string, unknown>>).terraform_remote_state)).toEqual(['platform-state']);
 });
@@ -132,10 +136,10 @@ it('fetches the deploy bundle the platform published, by name and generation, an
   expect(JSON.stringify(lamp)).not.toContain(ws.bundle.sha256);
 });
 
-it('the push build tells the reviewers that its production plan waits once the plan is uploaded (webhook URL from Secret Manager)', () => {
+it('the push build tells the reviewers that its production plan waits once the plan is staged (webhook URL from Secret Manager)', () => {
   const steps = stepsOf(lamp, 'lamp-api-push');
   const notify = steps.find((s) => s.id === 'notify-plan')!;
-  expect(notify.wait_for).toEqual(['upload-plan']);
+  expect(notify.wait_for).toEqual(['stage-plan']);
   expect(notify.args.slice(1)).toEqual(['notify', '--plan', '/workspace/production.plan.json']);
   expect(notify.secret_env).toEqual(['C2C_NOTIFY_WEBHOOK']);
   expect(steps.find((s) => s.id === 'plan-production')!.args[1]).not.toContain('--notify');

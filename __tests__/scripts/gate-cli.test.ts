@@ -24,6 +24,7 @@ const ANA = 'ana@example.com'; // author
 const BEN = 'ben@example.com'; // reviewer
 const CAT = 'cat@example.com'; // member of group:leads
 const MALLORY = 'mallory@example.com'; // listed, approves nothing
+const OPS = 'ops@example.com'; // listed: runs applies, signing the records they write
 const approvers = [`user:${ANA}`, `user:${BEN}`];
 const catalog = new Catalog([
   testService('web', { approvers }),
@@ -88,8 +89,9 @@ async function approve(file: string, who = BEN): Promise<void> {
   expect(r.code === 0 ? 'ok' : r.stderr).toBe('ok');
 }
 
-async function apply(file: string): Promise<Run> {
-  return deploy(['apply', '--plan', file, '--timeout', '20']);
+/** `deploy apply --plan`, run by ops with a listed key (its records are signed), or by someone without one (`as: null`). */
+async function apply(file: string, as: string | null = OPS): Promise<Run> {
+  return deploy(['apply', '--plan', file, '--timeout', '20'], as ? { as } : {});
 }
 
 const readPlan = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as PlanFile;
@@ -144,7 +146,7 @@ const liveVersion = async () =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'c2c-gate-cli-'));
-  keys = testKeys(dir, [ANA, BEN, MALLORY]);
+  keys = testKeys(dir, [ANA, BEN, MALLORY, OPS]);
   keys.add(CAT, { groups: ['group:leads@example.com'] });
   keys.add('eve@example.com', { listed: false });
   store = makeImageStore(['web']);
@@ -449,14 +451,35 @@ describe('hole 4 and 5: rollback goes only to known-good versions, and a damaged
     expect(r.stdout).toMatch(new RegExp(`^rolled back /production/web to version ${v2.replace(/\./g, '\\.')} \\(reg:5000/web:v2\\)`));
   }, 30_000);
 
-  it('break-glass is signed, recorded loudly and shown by history and report', async () => {
+  it('break-glass is signed, recorded loudly and shown by history and report; a rollback that fails is put back', async () => {
+    const before = await liveVersion();
     const r = await deploy(
-      ['rollback', '--service', 'web', '--env', 'production', '--to', failed, '--break-glass', '--reason', 'drill', '--timeout', '5'],
+      ['rollback', '--service', 'web', '--env', 'production', '--to', failed, '--break-glass', '--reason', 'drill', '--timeout', '20'],
       {
         as: BEN,
       },
     );
     expect(r.stderr).toContain('BREAK-GLASS rollback of web in production: "drill"');
+    // Issue 20 item 5: the failed version does not get healthy, and the rollback is itself rolled back.
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('deploy: '))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^deploy: rollback of /production/web to ${failed.replace(/\./g, '\\.')} failed: .*; version ${before.replace(/\./g, '\\.')} \\(what ran before\\) runs again$`,
+        ),
+      ),
+    ]);
+    const app = ((await (await fetch(`${marathon.url}/v2/apps/production/web`)).json()) as { app: { labels: Record<string, string> } }).app;
+    expect(app.labels['c2c.image']).toBe(IMAGE('web', 'v2'));
+    expect(
+      events()
+        .filter((e) => e.type === 'rollback.failed' || e.type === 'rollback.reverted')
+        .slice(-2)
+        .map((e) => [e.type, e.appVersion, e.previousVersion]),
+    ).toEqual([
+      ['rollback.failed', failed, before],
+      ['rollback.reverted', failed, before],
+    ]);
     expect(
       events()
         .filter((e) => e.type === 'rollback.started')
@@ -603,6 +626,80 @@ describe('issue 20: every fact the gate uses is verified', () => {
     expect(JSON.parse(proxy.bodies.get(put) ?? '{}').labels['c2c.audit-head']).toBe(lineHash(log[authorized]));
   }, 30_000);
 
+  it('item 5: a success record that is unsigned or rewritten makes nothing known good; nothing reaches Marathon', async () => {
+    // api l1 (item 4) was applied by ops, signed. r1 is applied by someone without a listed key: its records are unsigned.
+    const r1 = await plan('api', 'u1');
+    await approve(r1);
+    expect((await apply(r1, null)).code).toBe(0);
+    const unsignedVersion = (await (await fetch(`${marathon.url}/v2/apps/production/api`)).json()) as { app: { version: string } };
+    const r2 = await plan('api', 'u2');
+    await approve(r2);
+    expect((await apply(r2)).code).toBe(0);
+    const rx = (v: string) => v.replace(/\./g, '\\.');
+    const u = unsignedVersion.app.version;
+    await expectRefused(
+      () => deploy(['rollback', '--service', 'api', '--env', 'production', '--to', u]),
+      3,
+      new RegExp(
+        `^deploy: refusing to restore /production/api to ${rx(u)}: version ${rx(u)} is not known good: the only record of it running healthy does not verify \\(apply\\.succeeded is unsigned \\(written without a key listed in the allowed signers\\)\\)$`,
+      ),
+    );
+    // The failed web version's record rewritten from apply.rolled-back to apply.succeeded (the chain left as it is, so
+    // the live version's authorization still holds): its writer's signature no longer verifies, so it counts for nothing.
+    const copy = join(dir, 'rewritten.jsonl');
+    writeFileSync(
+      copy,
+      lines(auditPath())
+        // (and the records of the break-glass rollback to it that failed deleted)
+        .filter((l) => !(l.includes('"rollback.') && l.includes(failed)))
+        .map((l) => (l.includes('"apply.rolled-back"') && l.includes(failed) ? l.replace('"apply.rolled-back"', '"apply.succeeded"') : l))
+        .join('\n') + '\n',
+    );
+    await expectRefused(
+      () => deploy(['rollback', '--service', 'web', '--env', 'production', '--to', failed], { env: { C2C_AUDIT_LOG: copy } }),
+      3,
+      new RegExp(
+        `^deploy: refusing to restore /production/web to ${rx(failed)}: version ${rx(failed)} is not known good: .*apply\\.succeeded written by ops@example\\.com: .*this record was changed after it was written\\)$`,
+      ),
+      false,
+    );
+  }, 60_000);
+
+  it('item 5: a rollback cut off by a Marathon outage is recorded as unknown, with the commands that resolve it', async () => {
+    // u2 (the test above, applied by ops) is known good; u3 goes live over it.
+    const u3 = await plan('api', 'u3');
+    await approve(u3);
+    expect((await apply(u3)).code).toBe(0);
+    // A proxy that passes the rollback's PUT on, then answers 503 to everything: Marathon gone mid-rollback.
+    const outage = await recordingProxy(marathon.url, {
+      refuse: (_m, _u, seen) => (seen.slice(0, -1).some((x) => x.startsWith('PUT ')) ? 503 : undefined),
+    });
+    try {
+      const live = ((await (await fetch(`${marathon.url}/v2/apps/production/api`)).json()) as { app: { version: string } }).app.version;
+      const r = await deploy(['rollback', '--service', 'api', '--env', 'production', '--timeout', '3'], {
+        env: { MARATHON_URL: outage.url },
+      });
+      expect(r.code).toBe(1);
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('deploy: '));
+      expect(lines).toEqual([
+        expect.stringMatching(/^deploy: state unknown: \/production\/api may run version \S+ \(rolling back from \S+\) or be part way; /),
+      ]);
+      expect(r.stderr).toContain(`'deploy rollback --service api --env production --to ${live}'`);
+      // Only the rollback's PUT reached Marathon; every request after it (an attempt to put api back included) got 503.
+      const changes = outage.seen.filter((x) => !x.startsWith('GET '));
+      expect(changes[0]).toMatch(/^PUT \/v2\/apps\/production\/api/);
+      expect(changes.filter((x) => x.startsWith('PUT '))).toHaveLength(1);
+      expect(
+        events()
+          .filter((e) => e.service === 'api' && String(e.type).startsWith('rollback.'))
+          .slice(-2)
+          .map((e) => e.type),
+      ).toEqual(['rollback.started', 'rollback.unknown']);
+    } finally {
+      await outage.close();
+    }
+  }, 30_000);
+
   it('item 6: a break-glass record whose reason was rewritten: --verify names it, history prints the signed reason', async () => {
     const copy = join(dir, 'glass.jsonl');
     writeFileSync(
@@ -744,7 +841,7 @@ describe('issue 20: every fact the gate uses is verified', () => {
     const override = await cloudPlan(signed, join(dir, 'y.json'), [], { C2C_ALLOWED_SIGNERS: keys.allowedSigners });
     expect(override.code).toBe(3);
     expect(override.stderr).toMatch(
-      /^deploy: C2C_ALLOWED_SIGNERS is set: --verify-commit verifies the commit only against the repository's security\/allowed_signers$/m,
+      /^deploy: C2C_ALLOWED_SIGNERS is set: --verify-commit verifies the commit only against the platform's allowed signers \(C2C_PLATFORM_SIGNERS\), else the checkout's security\/allowed_signers$/m,
     );
   });
 
@@ -753,7 +850,7 @@ describe('issue 20: every fact the gate uses is verified', () => {
     await expectRefused(
       () => deploy(['apply', '--plan', file, '--approval', 'cloudbuild']),
       3,
-      /^deploy: C2C_ALLOWED_SIGNERS is set: a production build verifies signatures only against the repository's security\/allowed_signers$/,
+      /^deploy: C2C_ALLOWED_SIGNERS is set: a production build verifies signatures only against the platform's allowed signers$/,
     );
   });
 });

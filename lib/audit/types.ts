@@ -24,6 +24,10 @@ export type AuditEventType =
   | 'rollback.failed'
   /** The rollback was interrupted while its deployment ran: the deployment keeps running, owned by `actor`. */
   | 'rollback.interrupted'
+  /** The rollback's target did not get healthy and the version that ran before (`appVersion`) runs again. */
+  | 'rollback.reverted'
+  /** Marathon stopped answering, or putting back what ran before did not finish: what runs is not known. */
+  | 'rollback.unknown'
   /** A blue/green or canary release created its new colour (`comment` names the strategy and its steps). */
   | 'rollout.started'
   /** The new colour reached a step (`rolloutStep`, `trafficPercent`). */

@@ -465,14 +465,15 @@ async function handleFailure(
  * Outcome of an automatic rollback. `version` null means the app was removed (a first deploy was reverted); `started`:
  * sent, but not confirmed healthy before the command's deadline.
  */
-type RollbackOutcome = { ok: true; version: string | null } | { ok: 'started'; deploymentId: string } | { ok: false; message: string };
+export type RollbackOutcome =
+  { ok: true; version: string | null } | { ok: 'started'; deploymentId: string } | { ok: false; message: string };
 
 /**
  * Reverts a failed deploy: while the deployment still runs, DELETE it so Marathon reverts exactly that plan (§11 A);
  * when it already finished but the tasks are unhealthy, restore the previous version (§11 C). Then wait until the old
  * definition is healthy again.
  */
-async function rollBack(
+export async function rollBack(
   ctx: DeployContext,
   input: { appId: string; deploymentId: string; stillRunning: boolean; previous: MarathonAppInfo | null },
 ): Promise<RollbackOutcome> {

@@ -18,16 +18,22 @@ export interface CommitAuthorship {
 }
 
 /**
- * The verified author of `commit` in the git checkout `repo`: git verifies the commit's SSH signature against the
- * repository's own allowed-signers file (`security/allowed_signers`, the file the production gate reads), and the
+ * The verified author of `commit` in the git checkout `repo`: git verifies the commit's SSH signature against `list`
+ * (in Cloud Build the platform's list, `lib/gate/platform-signers.ts`, the one the production gate reads there), else
+ * against the repository's own allowed-signers file (`security/allowed_signers`: a checkout at a terminal), and the
  * principal is the person that file lists for the signing key, never the commit's self-declared e-mail. A commit that
  * is unsigned, signed with another key or format, or whose signature does not verify has no author (`unverified` says
  * why): the gate then refuses its approval by anyone under four-eyes.
  * @throws C2CError REPOSITORY (not a git checkout, or no such commit), GATE_BAD_ALLOWED_SIGNERS
  */
-export async function verifyCommitAuthor(repo: string, commit: string): Promise<CommitAuthorship> {
+export async function verifyCommitAuthor(
+  repo: string,
+  commit: string,
+  list?: { readonly signers: AllowedSigners; readonly name: string },
+): Promise<CommitAuthorship> {
   const signersPath = join(repo, DEFAULT_ALLOWED_SIGNERS);
-  const signers = existsSync(signersPath) ? await loadAllowedSigners(signersPath) : undefined;
+  const signers = list ? list.signers : existsSync(signersPath) ? await loadAllowedSigners(signersPath) : undefined;
+  const name = list?.name ?? DEFAULT_ALLOWED_SIGNERS;
   const config = [
     // The build's workspace may belong to another user than the step's: this one checkout is trusted explicitly.
     '-c',
@@ -50,16 +56,16 @@ export async function verifyCommitAuthor(repo: string, commit: string): Promise<
   const [id, commitTime, status, fingerprint] = r.stdout.trim().split('\0');
   const base = { commit: id, commitTime };
   if (!signers) return { ...base, unverified: `the repository has no ${DEFAULT_ALLOWED_SIGNERS} to verify its signature against` };
-  return { ...base, ...authorOf(status, fingerprint, signers) };
+  return { ...base, ...authorOf(status, fingerprint, signers, name) };
 }
 
 /** The listed person for a good signature, else why not (git's `%G?` letters). */
-function authorOf(status: string, fingerprint: string, signers: AllowedSigners): { author: string } | { unverified: string } {
+function authorOf(status: string, fingerprint: string, signers: AllowedSigners, name: string): { author: string } | { unverified: string } {
   const listed = signers.signers.find((s) => s.fingerprint === fingerprint);
   if (status === 'G' && listed) return { author: listed.principal };
   if (status === 'N') return { unverified: 'the commit is not signed' };
   if (status === 'U' || (status === 'G' && !listed)) {
-    return { unverified: `the commit is signed with key ${fingerprint || '(unknown)'}, which is not in ${DEFAULT_ALLOWED_SIGNERS}` };
+    return { unverified: `the commit is signed with key ${fingerprint || '(unknown)'}, which is not in ${name}` };
   }
   if (status === 'B') return { unverified: 'the commit signature does not verify (bad signature)' };
   if (status === 'E') return { unverified: 'the commit signature cannot be checked (not an SSH signature, or ssh-keygen failed)' };

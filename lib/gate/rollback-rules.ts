@@ -7,6 +7,7 @@ import { C2CError, ErrorCode } from '../errors';
 import { STAMP_LABELS } from '../marathon/app';
 import { marathonAppId } from '../marathon/render';
 import { AllowedSigners, NAMESPACES, statement, verifySignature } from '../signing';
+import { checkWriter } from './verify-log';
 
 /** A rollback as the CLI asks for it: the audit history and, for production outside the rules, a signed break-glass. */
 export interface GatedRollbackRequest {
@@ -24,6 +25,11 @@ export interface GatedRollbackRequest {
    * counts as coming from an approved plan only when its `c2c.audit-head` label names one of them for its plan.
    */
   readonly authorizations?: ReadonlyMap<string, string>;
+  /**
+   * The allowed signers: in production an outcome record (`apply.succeeded`, `rollback.succeeded`) makes its version
+   * known good only when its writer's signature verifies against them. Without them nothing does.
+   */
+  readonly signers?: AllowedSigners;
   /** More versions known to have run healthy (staging; preferred when picking "the previous"). */
   readonly knownGoodVersions?: readonly string[];
   /** More versions known to have failed: never picked as "the previous". */
@@ -74,22 +80,52 @@ export interface VersionHistory {
   /** version -> plan id (empty string when no plan is recorded). */
   readonly good: ReadonlyMap<string, string>;
   readonly bad: ReadonlySet<string>;
+  /** Versions a success record names that does not count, and why (unsigned, or its signature does not verify). */
+  readonly unverified: ReadonlyMap<string, string>;
 }
+
+/** Why a record does not count as a verified outcome (undefined: it does). */
+export type OutcomeTrust = (e: AuditEvent) => string | undefined;
+
+const SUCCESS = (e: AuditEvent) => e.type === 'apply.succeeded' || (e.type === 'rollback.succeeded' && !e.breakGlass);
+const FAILURE = (e: AuditEvent) => e.type === 'apply.rolled-back' || e.type === 'apply.failed' || e.type === 'rollback.failed';
 
 /**
  * Reads the audit records: a version is good when an apply of it succeeded, or a rollback (not break-glass) to it
- * succeeded; bad when an apply of it failed or was rolled back, or a rollback to it failed.
+ * succeeded, and `trust` accepts that record (default: every record, for staging); bad when an apply of it failed or
+ * was rolled back, or a rollback to it failed, whether that record is verified or not (a failure, even unverified,
+ * only ever takes a version out).
  */
-export function versionHistory(events: readonly AuditEvent[]): VersionHistory {
+export function versionHistory(events: readonly AuditEvent[], trust: OutcomeTrust = () => undefined): VersionHistory {
   const good = new Map<string, string>();
   const bad = new Set<string>();
+  const unverified = new Map<string, string>();
   for (const e of events) {
     if (!e.appVersion) continue;
-    if (e.type === 'apply.succeeded' || (e.type === 'rollback.succeeded' && !e.breakGlass)) good.set(e.appVersion, e.planId ?? '');
-    if (e.type === 'apply.rolled-back' || e.type === 'apply.failed' || e.type === 'rollback.failed') bad.add(e.appVersion);
+    if (SUCCESS(e)) {
+      const why = trust(e);
+      if (why === undefined) good.set(e.appVersion, e.planId ?? '');
+      else unverified.set(e.appVersion, why);
+    }
+    if (FAILURE(e)) bad.add(e.appVersion);
   }
   for (const v of bad) good.delete(v);
-  return { good, bad };
+  for (const v of good.keys()) unverified.delete(v);
+  return { good, bad, unverified };
+}
+
+/**
+ * Production's trust in outcome records: a success counts only when its writer's signature verifies against the
+ * allowed signers (a record anyone can append or rewrite says nothing about what ran healthy). Checks each success
+ * record once (ssh-keygen); returns the reason for each one that does not count.
+ */
+export async function verifiedOutcomes(events: readonly AuditEvent[], signers: AllowedSigners | undefined): Promise<OutcomeTrust> {
+  const why = new Map<AuditEvent, string | undefined>();
+  for (const e of events.filter((x) => x.appVersion && SUCCESS(x))) {
+    const problem = signers ? await checkWriter(e, signers) : `${e.type} cannot be verified: no allowed-signers file`;
+    why.set(e, problem);
+  }
+  return (e) => why.get(e) ?? (why.has(e) ? undefined : `${e.type} was not checked`);
 }
 
 /**
@@ -147,7 +183,8 @@ export async function gatedRollback(ctx: DeployContext, req: GatedRollbackReques
     refuse('GATE_FORCE_NEEDS_BREAK_GLASS', '--force cancels a production deployment: that is break-glass only', breakGlassHint);
   }
   if (production && !signer) await checkLogHoldsLiveVersion(ctx, req);
-  const history = versionHistory(req.history ?? []);
+  const events = req.history ?? [];
+  const history = versionHistory(events, production ? await verifiedOutcomes(events, req.signers) : undefined);
   const rule = production
     ? knownGoodRule(req.environment, history, req.authorizations ?? new Map(), { breakGlassHint, signer, breakGlass: req.breakGlass })
     : undefined;
@@ -173,8 +210,12 @@ function knownGoodRule(
   return sealHook<TargetRule>({
     reject: (version, definition) => {
       if (history.bad.has(version)) return `version ${version} failed in ${environment}`;
-      if (!history.good.has(version))
-        return `version ${version} was never seen healthy in ${environment} (no successful apply or rollback of it in the audit log)`;
+      if (!history.good.has(version)) {
+        const unverified = history.unverified.get(version);
+        return unverified
+          ? `version ${version} is not known good: the only record of it running healthy does not verify (${unverified})`
+          : `version ${version} was never seen healthy in ${environment} (no successful apply or rollback of it in the audit log)`;
+      }
       const labels = (definition.labels ?? {}) as Record<string, string>;
       const planId = labels[STAMP_LABELS.planId];
       if (!planId) return `version ${version} did not come from an approved plan (no ${STAMP_LABELS.planId} label)`;

@@ -142,9 +142,10 @@ async function checkStatement(e: AuditEvent, check: StatementCheck, signers: All
   }
 }
 
-/** Verifies a record's writer signature over everything in it; the problem, if any. */
-async function checkWriter(e: AuditEvent, signers: AllowedSigners | undefined): Promise<string | undefined> {
+/** Verifies a record's writer signature over everything in it; the problem, if any (an unsigned record is one). */
+export async function checkWriter(e: AuditEvent, signers: AllowedSigners | undefined): Promise<string | undefined> {
   const what = `${e.type} written by ${e.writer ?? '(no writer)'}`;
+  if (e.writerSignature === undefined) return `${e.type} is unsigned (written without a key listed in the allowed signers)`;
   if (!signers) return `${what}: cannot check the writer's signature without the allowed-signers file`;
   try {
     const who = await verifySignature(
@@ -243,7 +244,8 @@ export function breakGlassMismatch(e: AuditEvent): string | undefined {
   if (signed.service !== e.service || signed.environment !== e.environment)
     return 'its signed statement names another service or environment';
   if (e.reason !== `BREAK-GLASS: ${signed.reason}`) return `its reason is not the signed one (${JSON.stringify(signed.reason)})`;
-  if (signed.to !== null && e.type.startsWith('rollback.') && e.appVersion !== signed.to) {
+  // A rollback's records name its target, but `rollback.succeeded` names the new version Marathon made of it (§11 C).
+  if (signed.to !== null && e.type.startsWith('rollback.') && e.type !== 'rollback.succeeded' && e.appVersion !== signed.to) {
     return `its target ${e.appVersion ?? '(none)'} is not the signed one (${signed.to})`;
   }
   return undefined;

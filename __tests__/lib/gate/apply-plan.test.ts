@@ -12,7 +12,7 @@ import { DeployContext } from '../../../lib/deploy/types';
 import { applyPlan } from '../../../lib/gate/apply-plan';
 import { approvePlan } from '../../../lib/gate/gate';
 import { PlanFile } from '../../../lib/gate/plan-file';
-import { AllowedSigners, loadAllowedSigners, NAMESPACES, signMessage } from '../../../lib/signing';
+import { AllowedSigners, loadAllowedSigners, NAMESPACES, principalOfKey, signMessage } from '../../../lib/signing';
 import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { C2CError } from '../../../lib/errors';
 import { caught } from '../../helpers/errors';
@@ -43,6 +43,9 @@ beforeAll(async () => {
   lm = await startMarathon(store.dir);
   proxy = await recordingProxy(lm.url);
   audit = AuditLog.inMemory();
+  // The records are signed by whoever writes them (as the CLI does with a listed key): outcomes count only then.
+  const writer = await principalOfKey(signers, keys.key(BEN));
+  audit.signWith({ ...writer, sign: (m) => signMessage(keys.key(BEN), NAMESPACES.audit, m) });
 }, 30_000);
 afterAll(async () => {
   await proxy.close();
@@ -165,17 +168,18 @@ describe('production rollback: only to known-good versions', () => {
     const before = proxy.seen.length;
     const authorizations = authorizationsOf(await audit.read());
     const toFailed = await caught(
-      gatedRollback(ctx(), { service, environment: 'production', to: failed, history: await history(), authorizations }),
+      gatedRollback(ctx(), { signers, service, environment: 'production', to: failed, history: await history(), authorizations }),
     );
     expect(toFailed.code).toBe('GATE_ROLLBACK_NOT_KNOWN_GOOD');
     expect(toFailed.message).toBe(`refusing to restore /production/gated to ${failed}: version ${failed} failed in production`);
     expect(toFailed.hint).toContain('--break-glass --reason TEXT');
     // An empty log where the live version names its authorization: damaged, not "nothing known".
-    const empty = await caught(gatedRollback(ctx(), { service, environment: 'production', history: [] }));
+    const empty = await caught(gatedRollback(ctx(), { signers, service, environment: 'production', history: [] }));
     expect(empty.code).toBe('GATE_AUDIT_LOG_DAMAGED');
     // A log that holds the live version's authorization but no earlier healthy version: nothing to go back to.
     const none = await caught(
       gatedRollback(ctx(), {
+        signers,
         service,
         environment: 'production',
         history: (await history()).filter((e) => e.type !== 'apply.succeeded'),
@@ -186,11 +190,45 @@ describe('production rollback: only to known-good versions', () => {
       '/production/gated has no earlier known-good version (healthy here, from an approved plan, never failed) to roll back to',
     );
     const forced = await caught(
-      gatedRollback(ctx(), { service, environment: 'production', force: true, history: await history(), authorizations }),
+      gatedRollback(ctx(), { signers, service, environment: 'production', force: true, history: await history(), authorizations }),
     );
     expect(forced.code).toBe('GATE_FORCE_NEEDS_BREAK_GLASS');
     expect(changing(before)).toEqual([]);
     expect(current).not.toBe(good);
+  });
+
+  it('item 5: only outcome records whose writer signature verifies make a version known good', async () => {
+    const before = proxy.seen.length;
+    const authorizations = authorizationsOf(await audit.read());
+    const events = await history();
+    const success = events.find((e) => e.type === 'apply.succeeded' && e.appVersion === good);
+    expect(success?.writer).toBe(BEN);
+    const attempt = (edit: (e: (typeof events)[number]) => (typeof events)[number], withSigners = true) =>
+      caught(
+        gatedRollback(ctx(), {
+          ...(withSigners ? { signers } : {}),
+          service,
+          environment: 'production',
+          to: good,
+          history: events.map((e) => (e === success ? edit(e) : e)),
+          authorizations,
+        }),
+      );
+    // Written without a key: unsigned.
+    const unsigned = await attempt(({ writer: _w, writerKey: _k, writerSignature: _s, ...rest }) => rest);
+    expect([unsigned.code, unsigned.message]).toEqual([
+      'GATE_ROLLBACK_NOT_KNOWN_GOOD',
+      `refusing to restore /production/gated to ${good}: version ${good} is not known good: the only record of it running healthy does not verify (apply.succeeded is unsigned (written without a key listed in the allowed signers))`,
+    ]);
+    // The failed version's rollback record rewritten as a success: its writer signature no longer verifies.
+    const edited = await attempt((e) => ({ ...e, planId: 'f'.repeat(64) }));
+    expect(edited.message).toMatch(
+      /is not known good: .*apply\.succeeded written by ben@example\.com: .*this record was changed after it was written\)$/,
+    );
+    // Without the allowed signers nothing verifies.
+    const blind = await attempt((e) => e, false);
+    expect(blind.message).toMatch(/no allowed-signers file\)$/);
+    expect(changing(before)).toEqual([]);
   });
 
   it('a plain rollback goes to the last known-good version, skipping the failed one, without an approval', async () => {
@@ -217,6 +255,7 @@ describe('production rollback: only to known-good versions', () => {
     const before = proxy.seen.length;
     const fake = await caught(
       gatedRollback(ctx(), {
+        signers,
         service,
         environment: 'production',
         to: failed,
@@ -232,6 +271,7 @@ describe('production rollback: only to known-good versions', () => {
     ]);
     expect(changing(before)).toEqual([]);
     const result = await gatedRollback(ctx(), {
+      signers,
       service,
       environment: 'production',
       history: await history(),
@@ -248,6 +288,7 @@ describe('production rollback: only to known-good versions', () => {
     const signature = await signMessage(keys.key(BEN), NAMESPACES.breakGlass, breakGlassStatement(fields));
     const stale = await caught(
       gatedRollback(ctx(), {
+        signers,
         service,
         environment: 'production',
         to: failed,
@@ -259,6 +300,7 @@ describe('production rollback: only to known-good versions', () => {
     expect(stale.code).toBe('GATE_BREAK_GLASS_EXPIRED');
     const other = await caught(
       gatedRollback(ctx(), {
+        signers,
         service,
         environment: 'production',
         to: good,
@@ -271,6 +313,7 @@ describe('production rollback: only to known-good versions', () => {
     const forceFields = { service: 'gated', environment: 'production', to: good, force: true, reason: 'stuck deployment', time };
     const forceSig = await signMessage(keys.key(BEN), NAMESPACES.breakGlass, breakGlassStatement(forceFields));
     const result = await gatedRollback(ctx(), {
+      signers,
       service,
       environment: 'production',
       to: good,

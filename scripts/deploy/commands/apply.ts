@@ -21,7 +21,7 @@ import {
   waitOptions,
   withExitHelp,
 } from '../options';
-import { allowedSigners, allowedSignersIfAny, signAuditRecords } from './signing-options';
+import { allowedSigners, platformSigners, signAuditRecords } from './signing-options';
 import { lbOption, loadBalancers } from './lb-option';
 
 interface ApplyOptions {
@@ -159,12 +159,15 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
       if (ctx.env.C2C_ALLOWED_SIGNERS) {
         throw new C2CError(
           'GATE_SIGNERS_OVERRIDE',
-          "C2C_ALLOWED_SIGNERS is set: a production build verifies signatures only against the repository's security/allowed_signers",
-          { hint: 'unset C2C_ALLOWED_SIGNERS in the production trigger; add keys to security/allowed_signers through a reviewed change' },
+          "C2C_ALLOWED_SIGNERS is set: a production build verifies signatures only against the platform's allowed signers",
+          {
+            hint: "unset C2C_ALLOWED_SIGNERS in the production trigger; add keys to the platform repository's security/allowed_signers through a reviewed change",
+          },
         );
       }
       source = { kind: 'cloudbuild', build: cloudBuildContext(ctx.env), auth: googleAuthFromEnv(ctx.env) };
-      signers = await allowedSignersIfAny(ctx);
+      // Only the platform's list (C2C_PLATFORM_SIGNERS): without it no signature counts, never the checkout's file.
+      signers = (await platformSigners(ctx))?.signers;
     } else if (environment === 'production') {
       signers = await allowedSigners(ctx);
     }

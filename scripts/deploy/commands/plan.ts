@@ -21,7 +21,7 @@ import {
 } from '../options';
 import { checkFileTarget } from '../file-target';
 import { maxPlanCommits } from './changes-option';
-import { allowedSigners, keyOption, signAuditRecords, signingKey } from './signing-options';
+import { allowedSigners, keyOption, platformSigners, signAuditRecords, signingKey } from './signing-options';
 
 /**
  * `deploy plan`: diff against what runs, write a sealed plan file, print the diff. Reads Marathon only. A production
@@ -178,11 +178,14 @@ async function verifiedCommit(ctx: CliContext, opts: PlanOptions): Promise<Commi
   if (ctx.env.C2C_ALLOWED_SIGNERS) {
     throw new C2CError(
       'GATE_SIGNERS_OVERRIDE',
-      "C2C_ALLOWED_SIGNERS is set: --verify-commit verifies the commit only against the repository's security/allowed_signers",
-      { hint: 'unset C2C_ALLOWED_SIGNERS in the build; add keys to security/allowed_signers through a reviewed change' },
+      "C2C_ALLOWED_SIGNERS is set: --verify-commit verifies the commit only against the platform's allowed signers (C2C_PLATFORM_SIGNERS), else the checkout's security/allowed_signers",
+      {
+        hint: "unset C2C_ALLOWED_SIGNERS in the build; add keys to the platform repository's security/allowed_signers through a reviewed change",
+      },
     );
   }
-  const result = await verifyCommitAuthor(callerPath(ctx.env, opts.verifyCommit), opts.commit);
+  // In Cloud Build the platform's list (C2C_PLATFORM_SIGNERS), never the checkout's; at a terminal the checkout's.
+  const result = await verifyCommitAuthor(callerPath(ctx.env, opts.verifyCommit), opts.commit, await platformSigners(ctx));
   ctx.err(
     result.author
       ? `commit ${result.commit.slice(0, 12)} is signed by ${result.author} (verified): recorded as its author`

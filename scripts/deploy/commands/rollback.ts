@@ -5,7 +5,7 @@ import { isRefusal, recordRefusal } from '../../../lib/gate/apply-plan';
 import { NAMESPACES, signMessage } from '../../../lib/signing';
 import { CliContext, EXIT } from '../context';
 import { parseEnvironment, requireOption, waitOptions, withExitHelp } from '../options';
-import { allowedSigners, keyOption, signAuditRecords, signingKey, whoTried } from './signing-options';
+import { allowedSigners, allowedSignersIfAny, keyOption, signAuditRecords, signingKey, whoTried } from './signing-options';
 
 interface RollbackOptions {
   service?: string;
@@ -89,12 +89,15 @@ async function run(ctx: CliContext, opts: RollbackOptions): Promise<number> {
     } else if (environment === 'production') {
       ctx.err('production rollback: to a known-good version, without a new approval; recorded in the audit log');
     }
+    // Production: only outcome records whose writer's signature verifies make a version known good.
+    const signers = environment === 'production' ? await allowedSignersIfAny(ctx) : undefined;
     const result = await progress.run(`rolling back ${service.name} in ${environment}`, () =>
       gatedRollback(deploy, {
         service,
         environment,
         history,
         authorizations: authorizationsOf(read),
+        ...(signers ? { signers } : {}),
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(breakGlass ? { breakGlass } : {}),

@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { allowedSignersPath } from '../../../lib/gate/allowed-signers-path';
+import { fetchPlatformSigners, parsePlatformSigners, PLATFORM_SIGNERS_ENV } from '../../../lib/gate/platform-signers';
+import { googleAuthFromEnv } from '../../../lib/google/http';
 import { AllowedSigners, findSigningKey, loadAllowedSigners, NAMESPACES, principalOfKey, signMessage } from '../../../lib/signing';
 import { callerPath } from '../../cli-kit';
 import { CliContext } from '../context';
@@ -26,6 +28,21 @@ export function allowedSigners(ctx: CliContext): Promise<AllowedSigners> {
 export async function allowedSignersIfAny(ctx: CliContext): Promise<AllowedSigners | undefined> {
   const path = allowedSignersPath(ctx.env);
   return existsSync(path) ? loadAllowedSigners(path) : undefined;
+}
+
+/**
+ * The cloud path's list: the platform's (`C2C_PLATFORM_SIGNERS`, set by the platform's triggers), fetched at its pinned
+ * generation from storage.googleapis.com and checked against the SHA-256 its name holds; undefined when the variable
+ * is not set. Never the service repository's checkout, which the service's authors can edit.
+ */
+export async function platformSigners(ctx: CliContext): Promise<{ signers: AllowedSigners; name: string } | undefined> {
+  const value = ctx.env[PLATFORM_SIGNERS_ENV];
+  if (!value) return undefined;
+  const ref = parsePlatformSigners(value);
+  return {
+    signers: await fetchPlatformSigners(ref, { auth: googleAuthFromEnv(ctx.env) }),
+    name: `the platform's allowed signers (gs://${ref.bucket}/${ref.object})`,
+  };
 }
 
 /** Who tried, for a refusal record: the key's listed principal when it has one, else the unverified local name. */
