@@ -1,24 +1,24 @@
 // Blue/green and canary through marathon-lb (the harness: real HAProxy configured from the local Marathon as
 // marathon-lb does): time from the approved start to 100 % on the new colour, from abort to 100 % on the old, and the
 // requests that failed meanwhile (a request loop on the virtual host; the goal is zero). Skipped without haproxy.
-import { existsSync } from 'node:fs';
 import { ServiceDefinition } from '../lib/catalog';
 import { abortRollout, advanceRollout, RolloutContext, RolloutTarget, startRollout } from '../lib/deploy/rollout';
 import { MarathonClient } from '../lib/marathon/client';
 import { renderMarathonApp } from '../lib/marathon/render';
 import { startLocalMarathon } from '../packages/local-marathon';
-import { freePort, HAPROXY, startMarathonLb } from '../__tests__/helpers/marathon-lb';
-import { rolloutImageStore } from '../__tests__/helpers/marathon-lb/images';
-import { requestLoop } from '../__tests__/helpers/marathon-lb/traffic';
+import { findHaproxy, freePort, HAPROXY_INSTALL, startMarathonLb } from '../lib/demo/marathon-lb';
+import { rolloutImageStore } from '../lib/demo/marathon-lb/images';
+import { requestLoop } from '../lib/demo/marathon-lb/traffic';
 
 export async function main(): Promise<void> {
-  if (!existsSync(HAPROXY)) {
-    console.log(`skipped: no ${HAPROXY} (apt-get install haproxy)`);
+  const haproxy = findHaproxy(process.env.PATH ?? '');
+  if (!haproxy) {
+    console.log(`skipped: no haproxy on PATH (${HAPROXY_INSTALL})`);
     return;
   }
   const store = rolloutImageStore('shop');
   const marathon = await startLocalMarathon({ docker: 'never', imageStore: store.dir });
-  const lb = await startMarathonLb(marathon.url);
+  const lb = await startMarathonLb(marathon.url, { haproxy });
   try {
     const client = new MarathonClient({ baseUrl: marathon.url, auth: { source: 'none' } });
     const rc: RolloutContext = { client, actor: 'bench', timeoutMs: 60_000, pollIntervalMs: 100, lb: { urls: [lb.statsUrl] } };

@@ -1,4 +1,4 @@
-// TEST HARNESS, not product: see README.md in this folder.
+// Part of the marathon-lb stand-in (not product): see README.md in this folder.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
