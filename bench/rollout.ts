@@ -1,6 +1,7 @@
 // Blue/green and canary through marathon-lb (the harness: real HAProxy configured from the local Marathon as
 // marathon-lb does): time from the approved start to 100 % on the new colour, from abort to 100 % on the old, and the
-// requests that failed meanwhile (a request loop on the virtual host; the goal is zero). Skipped without haproxy.
+// requests that failed meanwhile (a request loop on the virtual host; the goal is zero); for a canary also an abort at
+// its first step. Skipped without haproxy on PATH.
 import { ServiceDefinition } from '../lib/catalog';
 import { abortRollout, advanceRollout, RolloutContext, RolloutTarget, startRollout } from '../lib/deploy/rollout';
 import { MarathonClient } from '../lib/marathon/client';
@@ -8,7 +9,7 @@ import { renderMarathonApp } from '../lib/marathon/render';
 import { startLocalMarathon } from '../packages/local-marathon';
 import { findHaproxy, freePort, HAPROXY_INSTALL, startMarathonLb } from '../lib/demo/marathon-lb';
 import { rolloutImageStore } from '../lib/demo/marathon-lb/images';
-import { requestLoop } from '../lib/demo/marathon-lb/traffic';
+import { requestLoop, TrafficCount } from '../lib/demo/marathon-lb/traffic';
 
 export async function main(): Promise<void> {
   const haproxy = findHaproxy(process.env.PATH ?? '');
@@ -28,16 +29,29 @@ export async function main(): Promise<void> {
       const app = (tag: string) => renderMarathonApp(def, 'staging', { image: `reg:5000/shop:${tag}` });
       await startRollout(rc, t, app('v1'));
       const traffic = requestLoop(lb.httpUrl, `${def.name}.example.com`);
+      await firstAnswer(traffic);
+      // The approved release: from its start to 100 % on the new colour (a canary's pauses promoted at once).
       let began = Date.now();
       let outcome = await startRollout(rc, t, app('v2'));
       while (outcome.state === 'paused') outcome = await advanceRollout(rc, t, { promote: true });
-      const release = { ms: Date.now() - began, failed: traffic.reset().failed };
+      const release = { ms: Date.now() - began, ...counted(traffic.reset()) };
+      // Going back after 100 %: the kept old colour takes all traffic again.
       began = Date.now();
       await abortRollout(rc, t, 'bench');
-      const back = { ms: Date.now() - began, failed: (await traffic.stop()).failed };
-      console.log(
-        `${kind.padEnd(10)} 4 instances: start to 100 % new ${(release.ms / 1000).toFixed(1)} s (${release.failed} failed requests); abort to 100 % old ${(back.ms / 1000).toFixed(1)} s (${back.failed} failed requests)`,
-      );
+      const back = { ms: Date.now() - began, ...counted(traffic.reset()) };
+      const name = kind.padEnd(10);
+      console.log(`${name} 4 instances: start to 100 % new ${figure(release)}; abort after 100 % to 100 % old ${figure(back)}`);
+      if (kind === 'canary') {
+        // The usual canary abort: at its first step (25 %), back to 100 % on the old colour.
+        began = Date.now();
+        const paused = await startRollout(rc, t, app('v3'));
+        const step = { ms: Date.now() - began, ...counted(traffic.reset()) };
+        began = Date.now();
+        await abortRollout(rc, t, 'bench');
+        const mid = { ms: Date.now() - began, ...counted(await traffic.stop()) };
+        const at = paused.state === 'paused' ? `step ${paused.step.index} (${paused.step.percent} %)` : paused.state;
+        console.log(`${name} 4 instances: start to ${at} ${figure(step)}; abort at that step to 100 % old ${figure(mid)}`);
+      } else await traffic.stop();
     }
   } finally {
     await lb.close();
@@ -61,4 +75,19 @@ async function service(name: string, kind: 'blueGreen' | 'canary'): Promise<Serv
     smokeTest: './e2e.sh',
     approvers: ['user:ana@example.com'],
   };
+}
+
+const counted = (c: TrafficCount) => ({ sent: c.ok + c.failed + c.appErrors, failed: c.failed });
+
+const figure = (m: { ms: number; sent: number; failed: number }) =>
+  `${(m.ms / 1000).toFixed(1)} s (${m.sent} requests, ${m.failed} failed)`;
+
+/** Waits until HAProxy serves the first release (a 2xx through the virtual host), then starts counting afresh. */
+async function firstAnswer(traffic: ReturnType<typeof requestLoop>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (traffic.count.ok === 0) {
+    if (Date.now() > deadline) throw new Error('HAProxy did not serve the first release within 30 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  traffic.reset();
 }
