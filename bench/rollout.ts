@@ -5,11 +5,12 @@
 import { ServiceDefinition } from '../lib/catalog';
 import { abortRollout, advanceRollout, RolloutContext, RolloutTarget, startRollout } from '../lib/deploy/rollout';
 import { MarathonClient } from '../lib/marathon/client';
-import { renderMarathonApp } from '../lib/marathon/render';
+import { marathonAppId, renderMarathonApp } from '../lib/marathon/render';
 import { startLocalMarathon } from '../packages/local-marathon';
 import { findHaproxy, freePort, HAPROXY_INSTALL, startMarathonLb } from '../lib/demo/marathon-lb';
 import { rolloutImageStore } from '../lib/demo/marathon-lb/images';
 import { requestLoop, TrafficCount } from '../lib/demo/marathon-lb/traffic';
+import { firstAnswer, rolloutSettled } from '../lib/demo/marathon-lb/waits';
 
 export async function main(): Promise<void> {
   const haproxy = findHaproxy(process.env.PATH ?? '');
@@ -42,7 +43,9 @@ export async function main(): Promise<void> {
       const name = kind.padEnd(10);
       console.log(`${name} 4 instances: start to 100 % new ${figure(release)}; abort after 100 % to 100 % old ${figure(back)}`);
       if (kind === 'canary') {
-        // The usual canary abort: at its first step (25 %), back to 100 % on the old colour.
+        // The usual canary abort: at its first step (25 %), back to 100 % on the old colour. Marathon finishes the
+        // deployment of the colour started again a moment after it serves (a release is refused until then).
+        await rolloutSettled(client, marathonAppId(def.name, 'staging'));
         began = Date.now();
         const paused = await startRollout(rc, t, app('v3'));
         const step = { ms: Date.now() - began, ...counted(traffic.reset()) };
@@ -81,13 +84,3 @@ const counted = (c: TrafficCount) => ({ sent: c.ok + c.failed + c.appErrors, fai
 
 const figure = (m: { ms: number; sent: number; failed: number }) =>
   `${(m.ms / 1000).toFixed(1)} s (${m.sent} requests, ${m.failed} failed)`;
-
-/** Waits until HAProxy serves the first release (a 2xx through the virtual host), then starts counting afresh. */
-async function firstAnswer(traffic: ReturnType<typeof requestLoop>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (traffic.count.ok === 0) {
-    if (Date.now() > deadline) throw new Error('HAProxy did not serve the first release within 30 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  traffic.reset();
-}

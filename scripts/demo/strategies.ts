@@ -11,8 +11,9 @@ import { abortRollout, RolloutContext, RolloutTarget, startRollout } from '../..
 import { AuditRecorder } from '../../lib/deploy/types';
 import { findHaproxy, freePort, HAPROXY_INSTALL, startMarathonLb } from '../../lib/demo/marathon-lb';
 import { requestLoop, TrafficCount } from '../../lib/demo/marathon-lb/traffic';
+import { firstAnswer, rolloutSettled } from '../../lib/demo/marathon-lb/waits';
 import { MarathonClient } from '../../lib/marathon/client';
-import { renderMarathonApp } from '../../lib/marathon/render';
+import { marathonAppId, renderMarathonApp } from '../../lib/marathon/render';
 import { loadAllowedSigners, NAMESPACES, principalOfKey, signMessage } from '../../lib/signing';
 import { LocalMarathon, startLocalMarathon } from '@commit-to-cloud/local-marathon';
 import { Build, MainJob, Step } from './job';
@@ -197,6 +198,8 @@ export async function showReleaseStrategies(input: StrategiesInput): Promise<Str
       `  blue/green: ${def.name}-${released.colour} at 100 % in ${blueGreen.seconds} s; ${blueGreen.sent} requests, ${blueGreen.failed} failed`,
     );
     const [canary, canaryTarget] = rc({ kind: 'canary', altPort, steps: [{ percent: 50, pause: 'promote' }, { percent: 100 }] });
+    // The team's next release comes later: here, as soon as Marathon has finished the blue/green release's deployments.
+    await rolloutSettled(client, marathonAppId(def.name, 'staging'));
     began = Date.now();
     const paused = await startRollout(canary, canaryTarget, app(images[2]));
     if (paused.state !== 'paused') throw new Error(`the canary was expected to pause at its first step, it ended ${paused.state}`);
@@ -226,15 +229,4 @@ export async function showReleaseStrategies(input: StrategiesInput): Promise<Str
 
 function countOf(c: TrafficCount): { sent: number; failed: number } {
   return { sent: sent(c), failed: c.failed };
-}
-
-/** Waits until the loop has had a 2xx answer (HAProxy serves the first colour), for at most 30 s. */
-async function firstAnswer(traffic: ReturnType<typeof requestLoop>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (traffic.count.ok === 0) {
-    if (Date.now() > deadline)
-      throw new Error(`HAProxy did not serve the first colour within 30 s: ${traffic.count.failures.slice(-1)[0] ?? ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  traffic.reset();
 }
