@@ -3,6 +3,7 @@
 // stand-in in lib/demo/marathon-lb), with a request loop on the virtual host counting the requests that fail during
 // the switch and during the abort. The releases use lib/deploy/rollout directly, as `deploy apply/promote/abort` do.
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { AuditLog } from '../../lib/audit/log';
@@ -87,7 +88,10 @@ async function inputFromJob(job: MainJob, haproxy: string): Promise<StrategiesIn
     const { sha, commitTime } = await commit(from.repo, message, 'README.md', `\n${message}.\n`);
     return buildAndPackage(job, from.name, from.repo, sha, commitTime);
   };
-  const v2 = await next(first, 'Release it blue/green');
+  // The broken release of an earlier step left a BROKEN file in the service's repository (its /health answers 500
+  // while it is there): the next commit fixes that, or the new colour would never get healthy.
+  await rm(join(first.repo, 'BROKEN'), { force: true });
+  const v2 = await next(first, 'Release it blue/green (and drop the BROKEN marker)');
   const v3 = await next(v2, 'Release it as a canary');
   // The storefront's file as a team would write it for a two-colour release: a fixed public service port and an
   // alternate one (marathon-lb's HAPROXY_0_PORT and HAPROXY_DEPLOYMENT_ALT_PORT), two instances so that a canary has
@@ -190,7 +194,9 @@ export async function showReleaseStrategies(input: StrategiesInput): Promise<Str
     await startRollout(bg, bgTarget, app(images[0]));
     traffic = requestLoop(lb.httpUrl, host);
     await firstAnswer(traffic);
-    say(`  ${def.name}-blue serves ${images[0]} (${def.instances} tasks); a request loop on the virtual host runs from now on`);
+    say(
+      `  ${def.name}-blue serves ${images[0].split('@')[0]} (${def.instances} tasks); a request loop on the virtual host runs from now on`,
+    );
     let began = Date.now();
     const released = await startRollout(bg, bgTarget, app(images[1]));
     const blueGreen = { seconds: seconds(Date.now() - began), ...countOf(traffic.reset()) };
