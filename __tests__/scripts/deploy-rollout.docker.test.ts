@@ -1,9 +1,9 @@
 // The deploy CLI's rollout commands in-process (main(argv, io)) against the local Marathon and a real HAProxy
-// configured as marathon-lb configures it (the harness in __tests__/helpers/marathon-lb): a canary released with
+// configured as marathon-lb configures it (the marathon-lb stand-in in lib/demo/marathon-lb): a canary released with
 // `deploy apply` pauses, a second apply is refused, Ctrl-C mid-way leaves both colours serving and `deploy promote`
 // resumes, `deploy status` shows the split from HAProxy's stats, `deploy abort` moves all traffic back; the audit log
 // records each step, promote and abort with who did it, and the request loop counts no failed request.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,9 +12,9 @@ import { MarathonClient } from '../../lib/marathon/client';
 import { LocalMarathon, startLocalMarathon } from '../../packages/local-marathon';
 import { main } from '../../scripts/deploy/cli';
 import { CliIo } from '../../scripts/deploy/context';
-import { freePort, HAPROXY, MarathonLbHarness, startMarathonLb } from '../helpers/marathon-lb';
-import { rolloutImageStore } from '../helpers/marathon-lb/images';
-import { requestLoop } from '../helpers/marathon-lb/traffic';
+import { findHaproxy, freePort, MarathonLbHarness, startMarathonLb } from '../../lib/demo/marathon-lb';
+import { rolloutImageStore } from '../../lib/demo/marathon-lb/images';
+import { requestLoop } from '../../lib/demo/marathon-lb/traffic';
 import { sink } from '../helpers/sink';
 import { testKeys, TestKeys } from '../helpers/keys';
 
@@ -29,10 +29,11 @@ let keys: TestKeys;
 const APPROVER = 'ana@example.com';
 
 beforeAll(async () => {
-  expect(existsSync(HAPROXY)).toBe(true);
+  const haproxy = findHaproxy(process.env.PATH ?? '');
+  expect(haproxy).toBeDefined();
   store = rolloutImageStore('shop');
   marathon = await startLocalMarathon({ docker: 'never', imageStore: store.dir });
-  lb = await startMarathonLb(marathon.url);
+  lb = await startMarathonLb(marathon.url, { haproxy: haproxy! });
   client = new MarathonClient({ baseUrl: marathon.url, auth: { source: 'none' }, requestTimeoutMs: 3000 });
   work = mkdtempSync(join(tmpdir(), 'c2c-rollout-cli-docker-'));
   keys = testKeys(work, ['dev@example.com', APPROVER]);

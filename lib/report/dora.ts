@@ -8,11 +8,14 @@ import { C2CError } from '../errors';
  * - a **deploy** is an apply that changed what runs: it ended `apply.succeeded`, `apply.rolled-back`, `apply.unknown`,
  *   or `apply.failed` after its change was sent (the record has a deployment id); an `apply.interrupted` whose
  *   deployment has no later record counts once too. A no-op, or a failure before anything was sent, is not a deploy.
+ *   A blue/green or canary release is one deploy however many steps it has: it counts when it reaches 100 %
+ *   (`rollout.succeeded`), or when it is aborted before (`rollout.aborted`).
  * - a **failure** is a deploy that ended rolled back, failed or unknown, or a succeeded deploy that an emergency
- *   rollback then undid.
+ *   rollback then undid, or a two-colour release that was aborted (before or after 100 %).
  * - a **restore** is the time from a failure to the service healthy again: the automatic rollback's duration; for a
  *   failed or unknown deploy, until the next succeeded deploy or rollback; for an emergency rollback, from the bad
- *   deploy's success to the rollback.
+ *   deploy's success to the rollback; for an aborted release, from its start (`rollout.started`) to the end of the
+ *   abort (all traffic back on the old colour).
  */
 export interface DoraFigures {
   readonly service: string;
@@ -131,10 +134,13 @@ function sampleService(events: readonly AuditEvent[]): Samples {
   }
   let lastSucceeded: AuditEvent | undefined;
   let openFailure: number | undefined; // when a failure left the service broken, until something restores it
+  // The two-colour release in progress: when it started, and whether it already counted (it reached 100 %).
+  let release: { started: number | undefined; counted: boolean } | undefined;
   for (const e of events) {
     if (OUTCOMES.has(e.type) && e.deploymentId && lastOutcome.get(e.deploymentId) !== e) continue;
     switch (e.type) {
       case 'apply.succeeded':
+      case 'rollout.succeeded':
         s.deploys.push(t(e));
         if (e.commitTime) s.leadTimes.push({ at: t(e), ms: t(e) - Date.parse(e.commitTime) });
         if (openFailure !== undefined) {
@@ -142,6 +148,18 @@ function sampleService(events: readonly AuditEvent[]): Samples {
           openFailure = undefined;
         }
         lastSucceeded = e;
+        if (e.type === 'rollout.succeeded') release = { started: release?.started, counted: true };
+        break;
+      case 'rollout.started':
+        release = { started: t(e), counted: false };
+        break;
+      case 'rollout.aborted':
+        // A failed change, restored by the abort: one deploy (unless it counted at 100 %), from its start to the abort's end.
+        if (!release?.counted) s.deploys.push(t(e));
+        s.failures.push(t(e));
+        s.restores.push({ at: t(e), ms: release?.started !== undefined ? t(e) - release.started : (e.durationMs ?? 0) });
+        release = undefined;
+        lastSucceeded = undefined;
         break;
       case 'apply.rolled-back': {
         // Failed and reverted automatically: degraded from its start until the rollback was healthy.
@@ -295,11 +313,11 @@ export function formatDuration(ms: number | null): string {
  */
 export const DORA_DEFINITIONS = {
   deploy:
-    'A **deploy** is an apply that changed what runs: it ended `apply.succeeded`, `apply.rolled-back`, `apply.unknown`, or `apply.failed` after its change was sent (the record carries a deployment id). An interrupted apply counts once: by how its deployment ended if it was resumed, else as a deploy of unknown outcome (not a failure). A no-op, or a failure before anything was sent (a 422, a refusal), is not a deploy.',
+    'A **deploy** is an apply that changed what runs: it ended `apply.succeeded`, `apply.rolled-back`, `apply.unknown`, or `apply.failed` after its change was sent (the record carries a deployment id). An interrupted apply counts once: by how its deployment ended if it was resumed, else as a deploy of unknown outcome (not a failure). A no-op, or a failure before anything was sent (a 422, a refusal), is not a deploy. A blue/green or canary release is one deploy however many steps it has: it counts when it reaches 100 % (`rollout.succeeded`), or when it is aborted before that (`rollout.aborted`).',
   failure:
-    'A **failure** is a deploy that was rolled back, failed or ended unknown, or a succeeded deploy that an emergency (production) rollback then undid.',
+    'A **failure** is a deploy that was rolled back, failed or ended unknown, a succeeded deploy that an emergency (production) rollback then undid, or a blue/green or canary release that was aborted (`rollout.aborted`, by `deploy abort` or by its analysis, before or after 100 %).',
   restore:
-    "A **restore** is the time from a failure until the service is healthy on a good version again: an automatic rollback's duration; for a failed or unknown deploy, until the next succeeded deploy or rollback; for an emergency rollback, from the bad deploy's success to the rollback.",
+    "A **restore** is the time from a failure until the service is healthy on a good version again: an automatic rollback's duration; for a failed or unknown deploy, until the next succeeded deploy or rollback; for an emergency rollback, from the bad deploy's success to the rollback; for an aborted release, from its start (`rollout.started`) to the end of the abort (all traffic back on the old colour).",
   measures:
     'Deploy frequency is deploys per day; the change failure rate is failures / deploys (shown as `50% (1/2)` next to `deploys 2`); lead time is the median from commit time to a succeeded deploy; time to restore is the median restore.',
   trends:

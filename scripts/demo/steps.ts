@@ -28,6 +28,7 @@ import {
   smoke,
   toStaging,
 } from './release';
+import { releaseStrategies } from './strategies';
 
 /** Docker or the stand-in: decided once, said first. With Docker, the base image and a loopback registry. */
 async function chooseDocker(job: MainJob): Promise<void> {
@@ -325,6 +326,7 @@ export const MAIN_JOB_STEPS: readonly Step[] = [
     heading: (job) => `A broken release of ${victim(job).name} to staging, rolled back automatically`,
     run: brokenRelease,
   },
+  releaseStrategies(process.env.PATH ?? ''),
   { name: 'status-report', heading: () => 'Fleet status, and the DORA report from the audit log', run: statusAndReport },
   { name: 'page', heading: () => "The team's page: a plan waiting for approval, the fleet, DORA trends, the audit trail", run: teamPage },
   { name: 'finish', run: finish },

@@ -1,6 +1,5 @@
 // Blue/green and canary releases against the local Marathon and a real HAProxy configured as marathon-lb configures
-// it (the harness in __tests__/helpers/marathon-lb), with a request loop counting failed requests all along.
-import { existsSync } from 'node:fs';
+// it (the marathon-lb stand-in in lib/demo/marathon-lb), with a request loop counting failed requests all along.
 import { ServiceDefinition } from '../../../lib/catalog';
 import {
   abortRollout,
@@ -16,9 +15,9 @@ import { MarathonClient } from '../../../lib/marathon/client';
 import { renderMarathonApp } from '../../../lib/marathon/render';
 import { LocalMarathon, startLocalMarathon } from '../../../packages/local-marathon';
 import { caught } from '../../helpers/errors';
-import { freePort, HAPROXY, MarathonLbHarness, startMarathonLb } from '../../helpers/marathon-lb';
-import { requestLoop } from '../../helpers/marathon-lb/traffic';
-import { rolloutImageStore } from '../../helpers/marathon-lb/images';
+import { findHaproxy, freePort, MarathonLbHarness, startMarathonLb } from '../../../lib/demo/marathon-lb';
+import { requestLoop } from '../../../lib/demo/marathon-lb/traffic';
+import { rolloutImageStore } from '../../../lib/demo/marathon-lb/images';
 import { memoryAudit } from './helpers';
 
 let store: { dir: string; remove(): void };
@@ -27,10 +26,11 @@ let lb: MarathonLbHarness;
 let client: MarathonClient;
 
 beforeAll(async () => {
-  expect(existsSync(HAPROXY)).toBe(true);
+  const haproxy = findHaproxy(process.env.PATH ?? '');
+  expect(haproxy).toBeDefined();
   store = rolloutImageStore('shop');
   marathon = await startLocalMarathon({ docker: 'never', imageStore: store.dir });
-  lb = await startMarathonLb(marathon.url);
+  lb = await startMarathonLb(marathon.url, { haproxy: haproxy! });
   client = new MarathonClient({
     baseUrl: marathon.url,
     auth: { source: 'none' },

@@ -1,5 +1,6 @@
 import { AuditEvent } from '../../../lib/audit/log';
 import { doraReport, formatDuration, parseSince } from '../../../lib/report/dora';
+import { chartData } from '../../../lib/report/page/charts';
 
 // A recorded production history with known answers (times in UTC, window 2026-11-01 .. 2026-11-11 = 10 days).
 let n = 0;
@@ -183,5 +184,81 @@ describe('report helpers', () => {
     expect(formatDuration(200_000)).toBe('3m 20s');
     expect(formatDuration(3_900_000)).toBe('1h 05m');
     expect(formatDuration(3 * 86400_000)).toBe('3d 0h');
+  });
+});
+
+describe('two-colour releases (blue/green, canary): one deploy each, an abort a failure restored', () => {
+  // shop, production, window 2026-11-01 .. 2026-11-11 (two weeks: all of this in the first).
+  const rollouts: AuditEvent[] = [
+    // 1. Blue/green, released: one deploy (its step is not another), lead time 1h.
+    ev('rollout.started', 'shop', '2026-11-02T10:00:00.000Z'),
+    ev('rollout.step', 'shop', '2026-11-02T10:01:00.000Z', { rolloutStep: 1, trafficPercent: 100 }),
+    ev('rollout.succeeded', 'shop', '2026-11-02T10:02:00.000Z', { commitTime: '2026-11-02T09:02:00.000Z', trafficPercent: 100 }),
+    // 2. Canary in three steps with a pause and a promote: one deploy, lead time 2h.
+    ev('rollout.started', 'shop', '2026-11-03T10:00:00.000Z'),
+    ev('rollout.step', 'shop', '2026-11-03T10:01:00.000Z', { rolloutStep: 1, trafficPercent: 10 }),
+    ev('rollout.paused', 'shop', '2026-11-03T10:01:00.000Z', { rolloutStep: 1, trafficPercent: 10 }),
+    ev('rollout.promoted', 'shop', '2026-11-03T10:20:00.000Z', { rolloutStep: 1, trafficPercent: 10 }),
+    ev('rollout.step', 'shop', '2026-11-03T10:21:00.000Z', { rolloutStep: 2, trafficPercent: 50 }),
+    ev('rollout.step', 'shop', '2026-11-03T10:22:00.000Z', { rolloutStep: 3, trafficPercent: 100 }),
+    ev('rollout.succeeded', 'shop', '2026-11-03T10:23:00.000Z', { commitTime: '2026-11-03T08:23:00.000Z' }),
+    // 3. Canary aborted by `deploy abort` at its first step: a deploy and a failure, restored 6 min after its start
+    // (the abort itself took 30 s: the restore runs from the release's start, not the abort's).
+    ev('rollout.started', 'shop', '2026-11-04T10:00:00.000Z'),
+    ev('rollout.step', 'shop', '2026-11-04T10:01:00.000Z', { rolloutStep: 1, trafficPercent: 10 }),
+    ev('rollout.paused', 'shop', '2026-11-04T10:01:00.000Z', { rolloutStep: 1, trafficPercent: 10 }),
+    ev('rollout.aborted', 'shop', '2026-11-04T10:06:00.000Z', { reason: 'deploy abort', durationMs: 30_000 }),
+    // 4. Aborted by its analysis at the first step: a deploy and a failure, restored in 90 s.
+    ev('rollout.started', 'shop', '2026-11-05T10:00:00.000Z'),
+    ev('rollout.step', 'shop', '2026-11-05T10:00:30.000Z', { rolloutStep: 1, trafficPercent: 10 }),
+    ev('rollout.aborted', 'shop', '2026-11-05T10:01:30.000Z', { reason: 'error rate 40 %' }),
+    // 5. Blue/green released, then switched back to the kept colour: counted once (at 100 %), a failure, restored
+    // 30 min after the release started.
+    ev('rollout.started', 'shop', '2026-11-06T10:00:00.000Z'),
+    ev('rollout.step', 'shop', '2026-11-06T10:02:00.000Z', { rolloutStep: 1, trafficPercent: 100 }),
+    ev('rollout.succeeded', 'shop', '2026-11-06T10:03:00.000Z'),
+    ev('rollout.aborted', 'shop', '2026-11-06T10:30:00.000Z', { reason: 'deploy abort' }),
+    // 6. Interrupted mid-way, resumed by promote, released: one deploy, no failure.
+    ev('rollout.started', 'shop', '2026-11-07T10:00:00.000Z'),
+    ev('rollout.step', 'shop', '2026-11-07T10:01:00.000Z', { rolloutStep: 1, trafficPercent: 50 }),
+    ev('rollout.interrupted', 'shop', '2026-11-07T10:02:00.000Z'),
+    ev('rollout.promoted', 'shop', '2026-11-07T10:10:00.000Z', { rolloutStep: 1, trafficPercent: 50 }),
+    ev('rollout.step', 'shop', '2026-11-07T10:11:00.000Z', { rolloutStep: 2, trafficPercent: 100 }),
+    ev('rollout.succeeded', 'shop', '2026-11-07T10:12:00.000Z'),
+  ];
+  const report = doraReport(rollouts, { since, now });
+  const shop = report.services.find((s) => s.service === 'shop');
+
+  it('counts each release once, whatever its steps, pauses and promotes; aborted ones too', () => {
+    expect(rollouts.filter((e) => e.type === 'rollout.step')).toHaveLength(9);
+    expect(shop).toMatchObject({ deploys: 6, deploysPerDay: 0.6, failures: 3, changeFailureRate: 0.5, weeklyDeploys: [6, 0] });
+    expect(report.fleet).toMatchObject({ deploys: 6, failures: 3, changeFailureRate: 0.5 });
+  });
+
+  it('an abort is a failure restored from the release start to the abort end; lead time from the released ones', () => {
+    // 6 min, 90 s, 30 min: the median is 6 min.
+    expect(shop?.timeToRestoreMs).toBe(6 * 60_000);
+    expect(report.weeks[0]).toMatchObject({ deploys: 6, failures: 3, changeFailureRate: 0.5, timeToRestoreMs: 6 * 60_000 });
+    expect(shop?.leadTimeMs).toBe(1.5 * 3600_000);
+  });
+
+  it('the page charts the same numbers as the report (`deploy report --json`)', () => {
+    const data = chartData(report);
+    expect(data.changeFailureRate).toEqual([{ week: '2026-11-01', rate: 0.5, failures: 3, deploys: 6 }]);
+    expect(data.timeToRestore.map((r) => r.minutes)).toEqual([6]);
+    expect(data.deploysPerWeek.filter((r) => r.series === 'shop').map((r) => r.deploys)).toEqual([6, 0]);
+  });
+
+  it('mixed with rolling deploys of the same service, an abort restores only its own release', () => {
+    const mixed = doraReport(
+      [
+        ev('apply.started', 'shop', '2026-11-08T09:00:00.000Z', { deploymentId: 'd1' }),
+        ev('apply.succeeded', 'shop', '2026-11-08T09:05:00.000Z', { deploymentId: 'd1' }),
+        ev('rollout.started', 'shop', '2026-11-08T10:00:00.000Z'),
+        ev('rollout.aborted', 'shop', '2026-11-08T10:02:00.000Z'),
+      ],
+      { since, now },
+    );
+    expect(mixed.fleet).toMatchObject({ deploys: 2, failures: 1, timeToRestoreMs: 2 * 60_000 });
   });
 });

@@ -78,6 +78,11 @@ export async function startRollout(rc: RolloutContext, t: RolloutTarget, base: M
     targetInstances: target,
     instances: state.newer ? steps[0].newInstances : target,
   });
+  // A colour deleted a moment ago (the kept one above, or the new one an abort removed) is gone from GET /v2/apps at
+  // once, but Marathon keeps its id locked until the deployment stopping its tasks ends: creating it before gets 409.
+  await waitFor(rc, t, `Marathon to finish removing ${app.id}`, async () =>
+    (await rc.client.listDeployments()).every((d) => !d.affectedApps.includes(app.id)),
+  );
   let created;
   try {
     created = await rc.client.createApp(app);

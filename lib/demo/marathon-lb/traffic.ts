@@ -1,4 +1,4 @@
-// TEST HARNESS, not product: see README.md in this folder.
+// Part of the marathon-lb stand-in (not product): see README.md in this folder.
 import { request } from 'node:http';
 
 /** What a request loop saw. `failed`: no answer, or an answer from HAProxy itself (502, 503, 504). */

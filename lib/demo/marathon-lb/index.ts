@@ -1,16 +1,23 @@
-// TEST HARNESS, not product: see README.md in this folder.
+// A stand-in for marathon-lb (the main job, the docker tests and the benchmark use it; the product never imports it):
+// see README.md in this folder.
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { RawApp, renderHaproxyConfig } from './render';
 
 export { mergeDeploymentGroups, renderHaproxyConfig } from './render';
 export type { RawApp, RawTask } from './render';
 
-/** Debian's haproxy package puts it here. */
-export const HAPROXY = '/usr/sbin/haproxy';
+/** What to install when `haproxy` is missing (Debian's package, which puts the binary in /usr/sbin). */
+export const HAPROXY_INSTALL = 'sudo apt-get install haproxy';
+
+/** The `haproxy` binary on `path` (a PATH value), or undefined when no directory of it holds one. */
+export function findHaproxy(path: string): string | undefined {
+  for (const dir of path.split(delimiter)) if (dir && existsSync(join(dir, 'haproxy'))) return join(dir, 'haproxy');
+  return undefined;
+}
 
 /** A running stand-in for marathon-lb: real HAProxy, configured from the local Marathon's state. */
 export interface MarathonLbHarness {
@@ -55,7 +62,10 @@ function socketCommand(path: string, command: string): Promise<string> {
  * the stats socket and reloads HAProxy the way marathon-lb does: a new process that takes the listening sockets
  * (`-x`) and tells the old one to finish its connections (`-sf`).
  */
-export async function startMarathonLb(marathonUrl: string, options: { pollMs?: number } = {}): Promise<MarathonLbHarness> {
+export async function startMarathonLb(
+  marathonUrl: string,
+  options: { /** The binary (see findHaproxy). */ haproxy: string; pollMs?: number },
+): Promise<MarathonLbHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'c2c-mlb-'));
   const opts = { statsPort: await freePort(), httpPort: await freePort(), socket: join(dir, 'socket'), stateFile: join(dir, 'state') };
   const cfgPath = join(dir, 'haproxy.cfg');
@@ -71,7 +81,7 @@ export async function startMarathonLb(marathonUrl: string, options: { pollMs?: n
     writeFileSync(cfgPath, next);
     const args = ['-db', '-f', cfgPath];
     if (current?.pid) args.push('-x', opts.socket, '-sf', String(current.pid));
-    const p = spawn(HAPROXY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(options.haproxy, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr?.on('data', (d) => (stderr += d.toString()));
     procs.add(p);

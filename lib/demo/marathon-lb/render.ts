@@ -1,4 +1,4 @@
-// TEST HARNESS, not product: see README.md in this folder.
+// Part of the marathon-lb stand-in (not product): see README.md in this folder.
 import { createHash } from 'node:crypto';
 
 /** The parts of an app of `GET /v2/apps?embed=apps.tasks` that marathon-lb reads for the labels used here. */

@@ -1,11 +1,11 @@
-// TEST HARNESS, not product: see README.md in this folder.
+// Part of the marathon-lb stand-in (not product): see README.md in this folder.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * An image store for the local Marathon (`reg:5000/<name>:<tag>` runs `<store>/<name>/<tag>/run`): tags `v1` and `v2`
- * answer their tag, `bad` is healthy (`/health`) but answers 500 to everything else. Each stops gracefully on SIGTERM
+ * An image store for the local Marathon (`reg:5000/<name>:<tag>` runs `<store>/<name>/<tag>/run`): tags `v1`, `v2` and
+ * `v3` answer their tag, `bad` is healthy (`/health`) but answers 500 to everything else. Each stops gracefully on SIGTERM
  * (finishes its requests), as a service behind marathon-lb should.
  */
 export function rolloutImageStore(name: string): { dir: string; remove(): void } {
@@ -18,6 +18,7 @@ export function rolloutImageStore(name: string): { dir: string; remove(): void }
   for (const [tag, answer] of [
     ['v1', "r.end('v1');"],
     ['v2', "r.end('v2');"],
+    ['v3', "r.end('v3');"],
     ['bad', "r.statusCode = 500; r.end('bad');"],
   ]) {
     mkdirSync(join(dir, name, tag), { recursive: true });
