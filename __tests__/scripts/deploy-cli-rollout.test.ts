@@ -12,12 +12,11 @@ import { readPlanFile } from '../../lib/gate/plan-file';
 import { MarathonClient } from '../../lib/marathon/client';
 import { renderMarathonApp } from '../../lib/marathon/render';
 import { LocalMarathon } from '@commit-to-cloud/local-marathon';
-import { main } from '../../scripts/deploy/cli';
 import { CliIo } from '../../scripts/deploy/context';
 import { startServer } from '../lib/marathon/http-server';
 import { makeImageStore, recordingProxy, startMarathon, testService } from '../lib/deploy/helpers';
 import { testKeys, TestKeys } from '../helpers/keys';
-import { sink } from '../helpers/sink';
+import { runDeployCli } from '../helpers/deploy-cli';
 
 const APPROVER = 'ana@acme-lighting.example';
 const PORT = 10_741;
@@ -47,11 +46,7 @@ const auditText = () => (existsSync(auditFile()) ? readFileSync(auditFile(), 'ut
 const changing = (from = 0) => proxy.seen.slice(from).filter((s) => !s.startsWith('GET '));
 
 async function cli(args: string[], io: Partial<CliIo> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = sink();
-  const err = sink();
-  const code = await main(args, {
-    stdout: out.stream,
-    stderr: err.stream,
+  return runDeployCli(args, {
     env: {
       CI: 'true',
       MARATHON_URL: proxy.url,
@@ -62,7 +57,6 @@ async function cli(args: string[], io: Partial<CliIo> = {}): Promise<{ code: num
     catalog,
     ...io,
   });
-  return { code, stdout: out.text(), stderr: err.text() };
 }
 
 const client = () => new MarathonClient({ baseUrl: lm.url, auth: { source: 'none' }, requestTimeoutMs: 3000 });

@@ -14,6 +14,7 @@ import { json, startServer } from '../lib/marathon/http-server';
 import { makeImageStore, rawApp, recordingProxy, startMarathon, testService } from '../lib/deploy/helpers';
 import { testKeys, TestKeys } from '../helpers/keys';
 import { sink } from '../helpers/sink';
+import { runDeployCli } from '../helpers/deploy-cli';
 
 const APPROVER = 'ana@acme-lighting.example';
 const catalog = new Catalog([
@@ -35,11 +36,7 @@ interface Run {
 }
 
 async function cli(args: string[], env: Record<string, string> = {}, io: Partial<CliIo> = {}): Promise<Run> {
-  const out = sink();
-  const err = sink();
-  const code = await main(args, {
-    stdout: out.stream,
-    stderr: err.stream,
+  return runDeployCli(args, {
     env: {
       CI: 'true',
       MARATHON_URL: proxy.url,
@@ -51,7 +48,6 @@ async function cli(args: string[], env: Record<string, string> = {}, io: Partial
     catalog,
     ...io,
   });
-  return { code, stdout: out.text(), stderr: err.text() };
 }
 
 /** Requests that change Marathon, as the proxy saw them since `from`. */

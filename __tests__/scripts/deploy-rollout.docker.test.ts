@@ -10,12 +10,12 @@ import { Writable } from 'node:stream';
 import { Catalog, ServiceDefinition } from '../../lib/catalog';
 import { MarathonClient } from '../../lib/marathon/client';
 import { LocalMarathon, startLocalMarathon } from '../../packages/local-marathon';
-import { main } from '../../scripts/deploy/cli';
 import { CliIo } from '../../scripts/deploy/context';
 import { findHaproxy, freePort, MarathonLbHarness, startMarathonLb } from '../../lib/demo/marathon-lb';
 import { rolloutImageStore } from '../../lib/demo/marathon-lb/images';
 import { requestLoop } from '../../lib/demo/marathon-lb/traffic';
 import { sink } from '../helpers/sink';
+import { runDeployCli } from '../helpers/deploy-cli';
 import { testKeys, TestKeys } from '../helpers/keys';
 
 let store: { dir: string; remove(): void };
@@ -72,11 +72,7 @@ const audit = () =>
     .map((l) => JSON.parse(l) as { type: string; actor: string; reason?: string; rolloutStep?: number; trafficPercent?: number });
 
 async function cli(args: string[], actor = 'dev@example.com', io: Partial<CliIo> = {}) {
-  const out = sink();
-  const err = sink();
-  const code = await main(args, {
-    stdout: out.stream,
-    stderr: err.stream,
+  return runDeployCli(args, {
     env: {
       CI: 'true',
       MARATHON_URL: marathon.url,
@@ -88,7 +84,6 @@ async function cli(args: string[], actor = 'dev@example.com', io: Partial<CliIo>
     catalog: new Catalog([def]),
     ...io,
   });
-  return { code, stdout: out.text(), stderr: err.text() };
 }
 
 async function colours(): Promise<Record<string, number | null>> {
