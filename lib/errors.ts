@@ -19,6 +19,7 @@ export const ERROR_EXIT_CODES = {
   PACKAGE_REF: 2,
   REPOSITORY: 2,
   ROLLOUT_NONE: 2,
+  ROLLOUT_FROM_ROLLING: 2,
   BUILD_INVALID: 2,
   TRIGGER_NOT_FOUND: 2,
   // refused by the gate (3)

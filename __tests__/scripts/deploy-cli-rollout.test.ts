@@ -31,7 +31,14 @@ function shop(steps = [{ percent: 50 }, { percent: 100 }]): ServiceDefinition {
     strategy: { kind: 'canary', altPort: ALT, keepOldMinutes: 15, steps },
   });
 }
-const catalog = new Catalog([shop(), testService('plain', { approvers: [`user:${APPROVER}`] })]);
+/** A service whose file now says blue/green while its rolling app still runs. */
+const till = testService('till', {
+  instances: 1,
+  ports: [{ name: 'http', containerPort: 8080, servicePort: 10_751 }],
+  virtualHost: 'till.example.com',
+  strategy: { kind: 'blueGreen', altPort: 10_752 },
+});
+const catalog = new Catalog([shop(), till, testService('plain', { approvers: [`user:${APPROVER}`] })]);
 
 let lm: LocalMarathon;
 let proxy: Awaited<ReturnType<typeof recordingProxy>>;
@@ -205,6 +212,21 @@ describe('a second release while one is in flight', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("shop releases by canary, which needs marathon-lb's stats page");
     expect(proxy.seen.length).toBe(from);
+  });
+});
+
+describe('the first two-colour release of a service whose rolling app runs', () => {
+  it('is refused with ROLLOUT_FROM_ROLLING (exit 2), naming the app and the way to switch, and sends nothing', async () => {
+    await client().createApp(renderMarathonApp({ ...till, strategy: { kind: 'rolling' } }, 'staging', { image: 'reg:5000/till:1' }));
+    const from = proxy.seen.length;
+    const r = await cli(['apply', '--service', 'till', '--env', 'staging', '--image', 'reg:5000/till:2', '--lb', stats.url]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'deploy: till in staging runs as one app (/staging/till, a rolling release); its service file now says blueGreen',
+    );
+    expect(r.stderr).toContain('remove /staging/till');
+    expect(changing(from)).toEqual([]);
+    expect(await client().getApp('/staging/till-blue')).toBeNull();
   });
 });
 

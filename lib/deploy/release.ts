@@ -107,6 +107,7 @@ export async function releaseService(ctx: ReleaseContext, req: ApplyRequest): Pr
     req.app ??
     renderForDeploy(req.service, req.environment, { image: req.image, artifact: req.artifact, commit: req.commit, actor: ctx.actor });
   const live = state.newer ? baseView(state.newer.app, baseId, base) : await ctx.client.getApp(baseId);
+  if (!state.newer && live !== null) throw fromRolling(req, baseId);
   const gate = (await req.beforeSubmit?.(live)) ?? undefined;
   const app: MarathonAppDefinition = gate?.labels ? { ...base, labels: { ...base.labels, ...gate.labels } } : base;
   const diff = diffApp(app, live?.raw ?? null);
@@ -252,4 +253,19 @@ export async function rolloutStatus(
     inFlight: inFlight(state),
     traffic,
   };
+}
+
+/**
+ * The first two-colour release of a service whose rolling app still runs: the new colour would start beside it on the
+ * same virtual host and service port, and nothing would ever remove the rolling app. Refused before anything is sent.
+ */
+function fromRolling(req: ApplyRequest, baseId: string): C2CError {
+  const kind = strategyOf(req.service).kind;
+  return new C2CError(
+    'ROLLOUT_FROM_ROLLING',
+    `${req.service.name} in ${req.environment} runs as one app (${baseId}, a rolling release); its service file now says ${kind}, whose colours ${baseId}-blue and ${baseId}-green would serve beside it`,
+    {
+      hint: `keep strategy 'rolling' for this release, or switch in a quiet moment: remove ${baseId} (Marathon's DELETE /v2/apps${baseId}) and release again; docs/deploy.md, "Switching a live service to blue/green or canary"`,
+    },
+  );
 }
