@@ -1,15 +1,23 @@
 /**
- * A service's push trigger and, after an approval, its production trigger, as synthesized, through the executor
- * against two local Marathons: what the docker test, `npm run bench -- executor` and the main job share.
+ * A service's builds as Cloud Build would run them, through the executor against two local Marathons: the push trigger,
+ * then the builds the objects it writes start, until one waits for an approval (the production build), and, approved,
+ * that build and the builds its objects start. What the docker test, `npm run bench -- executor` and the main job share.
  * - The names the synth fixed are read from the build itself: each `MARATHON_URL_STAGING|PRODUCTION=URL` in a step's
  *   env is answered on the `cloudbuild` network by the local Marathon of that environment, and each smoke step's
  *   `SERVICE_URL=URL` (with its `DEPLOY_ENV`) by the first task of the service's app there (what marathon-lb routes
  *   to). The local Marathons must accept those names in `Host` ({@link synthesizedMarathonHosts}).
+ * - An object written to a bucket with a Pub/Sub notification (`google_storage_notification`, OBJECT_FINALIZE) starts
+ *   every trigger whose `pubsub_config` names that topic and whose `filter` holds, with its
+ *   `$(body.message.attributes.X)` substitutions bound from the message ({@link startsFor}): the staged plan starts the
+ *   staging smoke build, the plan it hands on under plans/ the production build, the production build's smoke/ object
+ *   the production smoke build. Nothing here names those triggers.
+ * - A build whose trigger requires approval is registered with the Cloud Build stand-in with the substitutions its
+ *   message bound, waits for the approval given by `approve` (through the stand-in's `builds.approve`, as a person), and
+ *   runs only when it is APPROVED.
  * - The deploy bundle is uploaded to the Storage stand-in under the name the trigger's `_C2C_BUNDLE` gives; its
- *   generation is the `_C2C_BUNDLE_GENERATION` of the run, as an apply of the platform would publish it.
- * - The production build is registered with the Cloud Build stand-in with the `_PLAN_OBJECT` the uploaded plan's
- *   notification would carry, waits for the approval given by `approve` (through the stand-in's `builds.approve`,
- *   as a person), and runs only when it is APPROVED.
+ *   generation is the `_C2C_BUNDLE_GENERATION` of the run. The objects the platform's configuration holds inline (its
+ *   allowed-signers list) are created as its apply would ({@link publishInlineObjects}); their generations resolve the
+ *   triggers' `C2C_PLATFORM_SIGNERS`.
  */
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';

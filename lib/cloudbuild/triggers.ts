@@ -88,8 +88,12 @@ function resolveExpression(expr: string, stack: string, stacks: Stacks, depth = 
   if (!m) return undefined;
   const res = ((doc.resource as Json | undefined)?.[m[1]] as Json | undefined)?.[m[2]] as Json | undefined;
   if (!res) return undefined;
-  const attr = (name: string) =>
-    typeof res[name] === 'string' ? resolveString(res[name] as string, stack, stacks, depth + 1).text : undefined;
+  // A resource without `project` is in its provider's (the google provider's `project`, as the provider documents).
+  const provider = block((doc.provider as Json | undefined)?.google);
+  const attr = (name: string) => {
+    const v = res[name] ?? (name === 'project' ? provider?.project : undefined);
+    return typeof v === 'string' ? resolveString(v, stack, stacks, depth + 1).text : undefined;
+  };
   if (m[3] !== 'id' && typeof res[m[3]] === 'string') return attr(m[3]);
   if (m[1] === 'google_secret_manager_secret' && m[3] === 'id') return `projects/${attr('project')}/secrets/${attr('secret_id')}`;
   if (m[1] === 'google_cloudbuild_worker_pool' && m[3] === 'id')
