@@ -84,8 +84,16 @@ async function firstTask(marathon: string, appId: string): Promise<RelayTarget> 
   return { host: '127.0.0.1', port };
 }
 
-/** Routes for the names a service's build uses: its Marathons and its service URLs. */
-export function synthesizedRoutes(build: Build, service: string, marathons: Readonly<Record<Env, string>>): HostRoute[] {
+/**
+ * Routes for the names a service's build uses: its Marathons and its service URLs, and the private pool check's targets
+ * (`C2C_POOL_CHECK_TARGETS`) that are the Marathons `known` names (a smoke build checks a Marathon it has no URL of).
+ */
+export function synthesizedRoutes(
+  build: Build,
+  service: string,
+  marathons: Readonly<Record<Env, string>>,
+  known: Readonly<Record<Env, readonly string[]>> = { staging: [], production: [] },
+): HostRoute[] {
   const routes = new Map<string, HostRoute>();
   const add = (url: string, target: HostRoute['target']) => {
     const u = new URL(url);
@@ -96,6 +104,13 @@ export function synthesizedRoutes(build: Build, service: string, marathons: Read
     for (const e of env) {
       const m = MARATHON_ENV.exec(e);
       if (m) add(m[2], targetOf(marathons[m[1].toLowerCase() as Env]));
+    }
+    for (const target of env
+      .find((e) => e.startsWith('C2C_POOL_CHECK_TARGETS='))
+      ?.split('=')[1]
+      ?.split(' ') ?? []) {
+      const which = (['staging', 'production'] as const).find((k) => URL.canParse(target) && known[k].includes(new URL(target).hostname));
+      if (which) add(target, targetOf(marathons[which]));
     }
     const url = env.find((e) => e.startsWith('SERVICE_URL='))?.slice('SERVICE_URL='.length);
     const deployEnv = env.find((e) => e.startsWith('DEPLOY_ENV='))?.slice('DEPLOY_ENV='.length) as Env | undefined;
@@ -144,13 +159,19 @@ async function run(
     workspace,
     context: { projectId: t.project, location: t.location, buildId, commitSha: source.sha, triggerName: t.name, branchName: 'main' },
     substitutions: subs,
+    triggered: true,
     secrets: setup.secrets,
     standInEnv: setup.routing.env,
     mounts: [...setup.routing.mounts, ...(setup.mounts ?? [])],
-    routes: [...setup.routing.routes, ...synthesizedRoutes(t.build, service, setup.marathons), ...(setup.routes ?? [])],
+    routes: [...setup.routing.routes, ...synthesizedRoutes(t.build, service, setup.marathons, synthesizedMarathonHosts(setup.triggers)), ...(setup.routes ?? [])],
     ...(setup.signal ? { signal: setup.signal } : {}),
     ...(setup.onEvent ? { onEvent: (e: RunEvent) => setup.onEvent!(t.name, e) } : {}),
   }); // prettier-ignore
+}
+
+/** `_C2C_BUNDLE_GENERATION` for a trigger that defines it (what the applied platform's state gives it). */
+function bundleGeneration(t: ReadTrigger, generation: string): Record<string, string> {
+  return '_C2C_BUNDLE_GENERATION' in (t.build.substitutions ?? {}) ? { _C2C_BUNDLE_GENERATION: generation } : {};
 }
 
 /** A build a Pub/Sub message of a bucket's notification starts: its trigger and the substitutions bound from the message. */
@@ -252,7 +273,10 @@ async function follow(
         continue;
       }
       const buildId = `${idPrefix}-${s.trigger.name}-${builds.length}`;
-      const result = await run(setup, service, s.trigger, buildId, source, { _C2C_BUNDLE_GENERATION: generation, ...s.substitutions });
+      const result = await run(setup, service, s.trigger, buildId, source, {
+        ...bundleGeneration(s.trigger, generation),
+        ...s.substitutions,
+      });
       builds.push({ trigger: s.trigger.name, object: s.object, buildId, result, endedAt: Date.now() });
     }
   }
@@ -283,7 +307,7 @@ export async function runPush(
   const t = trigger(setup, `${service}-push`);
   const before = snapshot(setup);
   const started = Date.now();
-  const result = await run(setup, service, t, buildId, source, { _C2C_BUNDLE_GENERATION: generation });
+  const result = await run(setup, service, t, buildId, source, bundleGeneration(t, generation));
   const chain = result.ok ? await follow(setup, service, source, generation, before, buildId) : { builds: [], pending: [] };
   const last = chain.builds[chain.builds.length - 1];
   const allOk = chain.builds.length > 0 && chain.builds.every((b) => b.result.ok);
@@ -327,7 +351,7 @@ export async function runApproved(
   if (state !== 'APPROVED') throw new C2CError('GATE_NO_APPROVAL', `${t.name} build ${buildId} is ${state}, not APPROVED: it does not run`);
   const clicked = Date.now();
   const before = snapshot(setup);
-  const result = await run(setup, service, t, buildId, source, { _C2C_BUNDLE_GENERATION: generation, ...start.substitutions });
+  const result = await run(setup, service, t, buildId, source, { ...bundleGeneration(t, generation), ...start.substitutions });
   const chain = result.ok ? await follow(setup, service, source, generation, before, buildId) : { builds: [], pending: [] };
   const ended = chain.builds.length > 0 ? chain.builds[chain.builds.length - 1].endedAt : Date.now();
   return { result, started: chain.builds, seconds: (ended - clicked) / 1000 };

@@ -22,6 +22,23 @@ it('routes each Marathon URL of a step to the local Marathon of its environment,
   ]);
 });
 
+it("routes a private pool check's target to the local Marathon whose synthesized name it is", () => {
+  const smoke: Build = {
+    steps: [
+      {
+        id: 'in-private-pool',
+        name: 'node:20',
+        env: ['C2C_POOL=p', 'C2C_POOL_CHECK_TARGETS=http://marathon.staging.internal:8080 http://x.example'],
+      },
+    ],
+  };
+  const known = { staging: ['marathon.staging.internal'], production: [] };
+  const routes = synthesizedRoutes(smoke, 'bulb-api', { staging: 'http://127.0.0.1:4001', production: 'http://127.0.0.1:4002' }, known);
+  expect(routes.map((r) => [r.names, r.port, r.target])).toEqual([
+    [['marathon.staging.internal'], 8080, { host: '127.0.0.1', port: 4001 }],
+  ]);
+});
+
 it('lists the Marathon host names of every trigger for the local Marathons to accept', () => {
   const t = { name: 'x-push', stack: 's', event: 'push', project: 'p', location: 'l', build } as ReadTrigger;
   expect(synthesizedMarathonHosts([t])).toEqual({ staging: ['marathon.staging.internal'], production: ['mp.example.internal'] });
