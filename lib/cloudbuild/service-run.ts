@@ -155,6 +155,7 @@ async function run(
 ) {
   const workspace = join(setup.work, buildId);
   cpSync(source.path, workspace, { recursive: true });
+  const names = synthesizedRoutes(t.build, service, setup.marathons, synthesizedMarathonHosts(setup.triggers));
   return runBuild(t.build, {
     workspace,
     context: { projectId: t.project, location: t.location, buildId, commitSha: source.sha, triggerName: t.name, branchName: 'main' },
@@ -163,7 +164,7 @@ async function run(
     secrets: setup.secrets,
     standInEnv: setup.routing.env,
     mounts: [...setup.routing.mounts, ...(setup.mounts ?? [])],
-    routes: [...setup.routing.routes, ...synthesizedRoutes(t.build, service, setup.marathons, synthesizedMarathonHosts(setup.triggers)), ...(setup.routes ?? [])],
+    routes: [...setup.routing.routes, ...names, ...(setup.routes ?? [])],
     ...(setup.signal ? { signal: setup.signal } : {}),
     ...(setup.onEvent ? { onEvent: (e: RunEvent) => setup.onEvent!(t.name, e) } : {}),
   }); // prettier-ignore
