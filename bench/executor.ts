@@ -1,9 +1,10 @@
 // The local Cloud Build executor (lib/cloudbuild): its overhead per step (docker run of the stand-in to the container's
 // exit, for a step that does nothing), a sequential build of no-op steps against a parallel one, and a real
 // synthesized pull-request trigger (`bash build.sh` of the starter service in the node:20 stand-in); then push-to-staging
-// and click-to-production: bulb-api's synthesized push trigger (from its start to the end of smoke-staging) and, once
-// approved by a second listed identity through the Cloud Build stand-in, its production trigger, against two local
-// Marathons (lib/cloudbuild/service-run.ts). Run: npm run bench -- executor.
+// and click-to-production of bulb-api against two local Marathons (lib/cloudbuild/service-run.ts): from the start of
+// its push build to the end of the smoke-staging build its staged plan starts, and from the approval of the production
+// build its plan under plans/ starts (by a second listed identity, through the Cloud Build stand-in) to the end of the
+// smoke-production build that build's smoke/ object starts. Run: npm run bench -- executor.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
