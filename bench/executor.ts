@@ -1,9 +1,10 @@
 // The local Cloud Build executor (lib/cloudbuild): its overhead per step (docker run of the stand-in to the container's
 // exit, for a step that does nothing), a sequential build of no-op steps against a parallel one, and a real
 // synthesized pull-request trigger (`bash build.sh` of the starter service in the node:20 stand-in); then push-to-staging
-// and click-to-production: bulb-api's synthesized push trigger (from its start to the end of smoke-staging) and, once
-// approved by a second listed identity through the Cloud Build stand-in, its production trigger, against two local
-// Marathons (lib/cloudbuild/service-run.ts). Run: npm run bench -- executor.
+// and click-to-production of bulb-api against two local Marathons (lib/cloudbuild/service-run.ts): from the start of
+// its push build to the end of the smoke-staging build its staged plan starts, and from the approval of the production
+// build its plan under plans/ starts (by a second listed identity, through the Cloud Build stand-in) to the end of the
+// smoke-production build that build's smoke/ object starts. Run: npm run bench -- executor.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { ensureStandInImage } from '../lib/cloudbuild/stand-in-images';
 import { Build } from '../lib/cloudbuild/types';
 import { onInterrupt } from './cleanup';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -27,8 +28,16 @@ import { ensureBaseImage } from '../lib/docker/base-image';
 import { startGoogleStandIn } from '../lib/cloudbuild/google-stand-in';
 import { RELAY_LABEL, removeBuildNetwork } from '../lib/cloudbuild/network';
 import { googleRouting } from '../lib/cloudbuild/stand-in-routes';
-import { approveAs, publishBundle, runProduction, runPush, synthesizedMarathonHosts } from '../lib/cloudbuild/service-run';
-import { readTriggers } from '../lib/cloudbuild/triggers';
+import {
+  approveAs,
+  publishBundle,
+  publishInlineObjects,
+  runApproved,
+  runPush,
+  synthesizedMarathonHosts,
+} from '../lib/cloudbuild/service-run';
+import { readInlineObjects, readNotifications, readTriggers } from '../lib/cloudbuild/triggers';
+import { synthesize } from '../constructs/synth';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -84,20 +93,33 @@ export async function main(): Promise<void> {
 
 if (require.main === module) void main();
 
-/** A checkout of the starter service, FROM the local base image, one commit signed by a listed signer. */
-async function signedCheckout(work: string, author: string): Promise<{ path: string; sha: string }> {
+const ANA = 'ana@acme-lighting.example';
+const BEN = 'ben@acme-lighting.example';
+
+/** Keys for Ana and Ben, and the platform repository's security/allowed_signers listing both (what the platform publishes). */
+function platformSigners(work: string): string {
+  const platformRoot = join(work, 'platform-repo');
+  mkdirSync(join(platformRoot, 'security'), { recursive: true });
+  for (const who of [ANA, BEN]) {
+    const key = join(work, `key-${who.split('@')[0]}`);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', who, '-f', key]);
+    appendFileSync(join(platformRoot, 'security/allowed_signers'), `${who} ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`);
+  }
+  symlinkSync(join(findRepoRoot(__dirname), 'templates'), join(platformRoot, 'templates'));
+  return platformRoot;
+}
+
+/** A checkout of the starter service, FROM the local base image, one commit signed by Ana (it lists no signers itself). */
+async function signedCheckout(work: string): Promise<{ path: string; sha: string }> {
   const path = join(work, 'bulb-api');
   cpSync(join(findRepoRoot(__dirname), 'templates/service-repo'), path, { recursive: true });
   const base = (await ensureBaseImage()).image;
   const file = join(path, 'Dockerfile');
   writeFileSync(file, readFileSync(file, 'utf8').replace(/^ARG BASE_IMAGE=.*$/m, `ARG BASE_IMAGE=${base}`));
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', author, '-f', join(work, 'key')]);
-  mkdirSync(join(path, 'security'), { recursive: true });
-  appendFileSync(join(path, 'security/allowed_signers'), `${author} ${readFileSync(join(work, 'key.pub'), 'utf8').trim()}\n`);
   const git = (args: string[]) => execFileSync('git', ['-C', path, ...args], { encoding: 'utf8' }).trim();
   git(['init', '-q', '-b', 'main']);
   git(['add', '-A']);
-  git(['-c', `user.email=${author}`, '-c', 'user.name=bench', '-c', 'gpg.format=ssh', '-c', `user.signingkey=${join(work, 'key')}`, 'commit', '-qS', '-m', 'bench']); // prettier-ignore
+  git(['-c', `user.email=${ANA}`, '-c', 'user.name=bench', '-c', 'gpg.format=ssh', '-c', `user.signingkey=${join(work, 'key-ana')}`, 'commit', '-qS', '-m', 'bench']); // prettier-ignore
   return { path, sha: git(['rev-parse', 'HEAD']) };
 }
 
@@ -106,23 +128,25 @@ async function servicePipeline(work: string): Promise<void> {
   const root = findRepoRoot(__dirname);
   const outdir = join(work, 'cdktf.out');
   const bundle = join(root, 'dist', 'deploy-bundle.cjs');
-  const env = { ...process.env, CDKTF_OUTDIR: outdir, C2C_DEPLOY_BUNDLE: bundle, C2C_STATE_BUCKET: 'bench', C2C_CLOUDBUILD_CONNECTION: 'gh', C2C_REGISTRY_HOST: 'localhost:5000' }; // prettier-ignore
-  execFileSync(process.execPath, ['scripts/run.mjs', 'main'], { cwd: root, env, stdio: 'ignore' });
-  const triggers = readTriggers(outdir);
+  const env = { C2C_DEPLOY_BUNDLE: bundle, C2C_STATE_BUCKET: 'bench', C2C_CLOUDBUILD_CONNECTION: 'gh', C2C_REGISTRY_HOST: 'localhost:5000' }; // prettier-ignore
+  synthesize(env, { root: platformSigners(work), outdir });
+  const google = await startGoogleStandIn(join(work, 'google'));
+  // The platform's apply: its allowed-signers object, whose generation the triggers' C2C_PLATFORM_SIGNERS then name.
+  const triggers = readTriggers(outdir, await publishInlineObjects(google, readInlineObjects(outdir)));
   const hosts = synthesizedMarathonHosts(triggers);
   const staging = await startLocalMarathon({ allowedHosts: hosts.staging });
   const production = await startLocalMarathon({ allowedHosts: hosts.production });
-  const google = await startGoogleStandIn(join(work, 'google'));
   const chat = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
   try {
-    const source = await signedCheckout(work, 'ana@acme-lighting.example');
+    const source = await signedCheckout(work);
     const secrets = new Map<string, string>();
     for (const t of triggers.filter((x) => x.name.startsWith('bulb-api-')))
       for (const s of t.build.availableSecrets?.secretManager ?? [])
         secrets.set(s.env, s.env === 'C2C_NOTIFY_WEBHOOK' ? 'http://chat.bench.internal/hook' : 'none');
     const setup = {
       triggers,
+      notifications: readNotifications(outdir),
       google,
       routing: await googleRouting(google, work),
       marathons: { staging: staging.url, production: production.url },
@@ -133,19 +157,20 @@ async function servicePipeline(work: string): Promise<void> {
     };
     const generation = await publishBundle(setup, 'bulb-api', readFileSync(bundle));
     const pushed = await runPush(setup, 'bulb-api', source, generation, `bench-push-${process.pid}`);
-    const failed = pushed.result.steps.find((s) => s.status !== 'ok');
-    if (failed || !pushed.planObject) {
-      console.log(`push build of bulb-api FAILED at ${failed?.key}: ${failed?.reason}\n${failed?.logTail ?? ''}`);
+    const failed = [pushed.result, ...pushed.started.map((b) => b.result)].flatMap((r) => r.steps).find((x) => x.status !== 'ok');
+    if (failed || pushed.pending.length === 0) {
+      console.log(`push of bulb-api FAILED at ${failed?.key ?? 'the plan hand-off'}: ${failed?.reason ?? ''}\n${failed?.logTail ?? ''}`);
       return;
     }
     console.log(
-      `push-to-staging (bulb-api's push build to the end of smoke-staging): ${pushed.stagingSeconds!.toFixed(1)} s; whole push build ${pushed.result.seconds.toFixed(1)} s`,
+      `push-to-staging (bulb-api's push build to the end of the smoke-staging build its staged plan starts): ${pushed.stagingSeconds!.toFixed(1)} s; push build ${pushed.result.seconds.toFixed(1)} s, smoke-staging ${pushed.started.map((b) => b.result.seconds.toFixed(1)).join(' + ')} s`,
     );
-    const applied = await runProduction(setup, 'bulb-api', source, generation, pushed.planObject, `bench-prod-${process.pid}`, (url) =>
-      approveAs(url, google.tokenFor('ben@acme-lighting.example')),
+    const applied = await runApproved(setup, 'bulb-api', source, generation, pushed.pending[0], `bench-prod-${process.pid}`, (url) =>
+      approveAs(url, google.tokenFor(BEN)),
     );
+    const ok = applied.result.ok && applied.started.length > 0 && applied.started.every((b) => b.result.ok);
     console.log(
-      `click-to-production (approved production build, 3 instances): ${applied.ok ? 'ok' : 'FAILED'} in ${applied.seconds.toFixed(1)} s`,
+      `click-to-production (approval to the end of smoke-production; 3 instances): ${ok ? 'ok' : 'FAILED'} in ${applied.seconds.toFixed(1)} s; production build ${applied.result.seconds.toFixed(1)} s, smoke-production ${applied.started.map((b) => b.result.seconds.toFixed(1)).join(' + ')} s`,
     );
   } finally {
     chat.close();

@@ -1,15 +1,23 @@
 /**
- * A service's push trigger and, after an approval, its production trigger, as synthesized, through the executor
- * against two local Marathons: what the docker test, `npm run bench -- executor` and the main job share.
+ * A service's builds as Cloud Build would run them, through the executor against two local Marathons: the push trigger,
+ * then the builds the objects it writes start, until one waits for an approval (the production build), and, approved,
+ * that build and the builds its objects start. What the docker test, `npm run bench -- executor` and the main job share.
  * - The names the synth fixed are read from the build itself: each `MARATHON_URL_STAGING|PRODUCTION=URL` in a step's
  *   env is answered on the `cloudbuild` network by the local Marathon of that environment, and each smoke step's
  *   `SERVICE_URL=URL` (with its `DEPLOY_ENV`) by the first task of the service's app there (what marathon-lb routes
  *   to). The local Marathons must accept those names in `Host` ({@link synthesizedMarathonHosts}).
+ * - An object written to a bucket with a Pub/Sub notification (`google_storage_notification`, OBJECT_FINALIZE) starts
+ *   every trigger whose `pubsub_config` names that topic and whose `filter` holds, with its
+ *   `$(body.message.attributes.X)` substitutions bound from the message ({@link startsFor}): the staged plan starts the
+ *   staging smoke build, the plan it hands on under plans/ the production build, the production build's smoke/ object
+ *   the production smoke build. Nothing here names those triggers.
+ * - A build whose trigger requires approval is registered with the Cloud Build stand-in with the substitutions its
+ *   message bound, waits for the approval given by `approve` (through the stand-in's `builds.approve`, as a person), and
+ *   runs only when it is APPROVED.
  * - The deploy bundle is uploaded to the Storage stand-in under the name the trigger's `_C2C_BUNDLE` gives; its
- *   generation is the `_C2C_BUNDLE_GENERATION` of the run, as an apply of the platform would publish it.
- * - The production build is registered with the Cloud Build stand-in with the `_PLAN_OBJECT` the uploaded plan's
- *   notification would carry, waits for the approval given by `approve` (through the stand-in's `builds.approve`,
- *   as a person), and runs only when it is APPROVED.
+ *   generation is the `_C2C_BUNDLE_GENERATION` of the run. The objects the platform's configuration holds inline (its
+ *   allowed-signers list) are created as its apply would ({@link publishInlineObjects}); their generations resolve the
+ *   triggers' `C2C_PLATFORM_SIGNERS`.
  */
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +27,7 @@ import { GoogleStandIn } from './google-stand-in';
 import { HostRoute, RelayTarget, targetOf } from './network';
 import { GoogleRouting } from './stand-in-routes';
 import { BuildResult, runBuild, RunEvent } from './step-runner';
-import { ReadTrigger } from './triggers';
+import { AppliedValues, InlineObject, ReadTrigger, StorageNotification } from './triggers';
 import { Build } from './types';
 
 type Env = 'staging' | 'production';
@@ -27,6 +35,8 @@ type Env = 'staging' | 'production';
 /** What every run shares. */
 export interface ServiceRunSetup {
   readonly triggers: readonly ReadTrigger[];
+  /** The buckets' Pub/Sub notifications ({@link readNotifications}): which objects start which triggers. */
+  readonly notifications: readonly StorageNotification[];
   readonly google: GoogleStandIn;
   readonly routing: GoogleRouting;
   /** Base URLs of the local Marathons (`http://127.0.0.1:PORT`). */
@@ -74,8 +84,16 @@ async function firstTask(marathon: string, appId: string): Promise<RelayTarget> 
   return { host: '127.0.0.1', port };
 }
 
-/** Routes for the names a service's build uses: its Marathons and its service URLs. */
-export function synthesizedRoutes(build: Build, service: string, marathons: Readonly<Record<Env, string>>): HostRoute[] {
+/**
+ * Routes for the names a service's build uses: its Marathons and its service URLs, and the private pool check's targets
+ * (`C2C_POOL_CHECK_TARGETS`) that are the Marathons `known` names (a smoke build checks a Marathon it has no URL of).
+ */
+export function synthesizedRoutes(
+  build: Build,
+  service: string,
+  marathons: Readonly<Record<Env, string>>,
+  known: Readonly<Record<Env, readonly string[]>> = { staging: [], production: [] },
+): HostRoute[] {
   const routes = new Map<string, HostRoute>();
   const add = (url: string, target: HostRoute['target']) => {
     const u = new URL(url);
@@ -86,6 +104,13 @@ export function synthesizedRoutes(build: Build, service: string, marathons: Read
     for (const e of env) {
       const m = MARATHON_ENV.exec(e);
       if (m) add(m[2], targetOf(marathons[m[1].toLowerCase() as Env]));
+    }
+    for (const target of env
+      .find((e) => e.startsWith('C2C_POOL_CHECK_TARGETS='))
+      ?.split('=')[1]
+      ?.split(' ') ?? []) {
+      const which = (['staging', 'production'] as const).find((k) => URL.canParse(target) && known[k].includes(new URL(target).hostname));
+      if (which) add(target, targetOf(marathons[which]));
     }
     const url = env.find((e) => e.startsWith('SERVICE_URL='))?.slice('SERVICE_URL='.length);
     const deployEnv = env.find((e) => e.startsWith('DEPLOY_ENV='))?.slice('DEPLOY_ENV='.length) as Env | undefined;
@@ -120,33 +145,159 @@ export async function publishBundle(setup: ServiceRunSetup, service: string, byt
   return ((await res.json()) as { generation: string }).generation;
 }
 
-async function run(setup: ServiceRunSetup, t: ReadTrigger, buildId: string, source: ServiceSource, subs: Record<string, string>) {
+async function run(
+  setup: ServiceRunSetup,
+  service: string,
+  t: ReadTrigger,
+  buildId: string,
+  source: ServiceSource,
+  subs: Record<string, string>,
+) {
   const workspace = join(setup.work, buildId);
   cpSync(source.path, workspace, { recursive: true });
+  const names = synthesizedRoutes(t.build, service, setup.marathons, synthesizedMarathonHosts(setup.triggers));
   return runBuild(t.build, {
     workspace,
     context: { projectId: t.project, location: t.location, buildId, commitSha: source.sha, triggerName: t.name, branchName: 'main' },
     substitutions: subs,
+    triggered: true,
     secrets: setup.secrets,
     standInEnv: setup.routing.env,
     mounts: [...setup.routing.mounts, ...(setup.mounts ?? [])],
-    routes: [...setup.routing.routes, ...synthesizedRoutes(t.build, t.name.replace(/-(push|production)$/, ''), setup.marathons), ...(setup.routes ?? [])],
+    routes: [...setup.routing.routes, ...names, ...(setup.routes ?? [])],
     ...(setup.signal ? { signal: setup.signal } : {}),
     ...(setup.onEvent ? { onEvent: (e: RunEvent) => setup.onEvent!(t.name, e) } : {}),
   }); // prettier-ignore
 }
 
-/** What a push build did. */
+/** `_C2C_BUNDLE_GENERATION` for a trigger that defines it (what the applied platform's state gives it). */
+function bundleGeneration(t: ReadTrigger, generation: string): Record<string, string> {
+  return '_C2C_BUNDLE_GENERATION' in (t.build.substitutions ?? {}) ? { _C2C_BUNDLE_GENERATION: generation } : {};
+}
+
+/** A build a Pub/Sub message of a bucket's notification starts: its trigger and the substitutions bound from the message. */
+export interface ObjectStart {
+  readonly trigger: ReadTrigger;
+  /** The object whose OBJECT_FINALIZE notification started it. */
+  readonly object: string;
+  readonly substitutions: Readonly<Record<string, string>>;
+}
+
+/** A build an object started, and when it ended. */
+export interface StartedBuild {
+  readonly trigger: string;
+  readonly object: string;
+  readonly buildId: string;
+  readonly result: BuildResult;
+  readonly endedAt: number;
+}
+
+/** The message attributes Cloud Storage's notifications carry (JSON_API_V1), as `$(body.message.attributes.X)`. */
+function attributeSubstitutions(t: ReadTrigger, bucket: string, object: string, generation: string): Record<string, string> {
+  const attributes: Record<string, string> = { bucketId: bucket, objectId: object, objectGeneration: generation, eventType: 'OBJECT_FINALIZE', payloadFormat: 'JSON_API_V1' }; // prettier-ignore
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(t.build.substitutions ?? {})) {
+    const m = /^\$\(body\.message\.attributes\.(\w+)\)$/.exec(value);
+    if (m && attributes[m[1]] !== undefined) out[key] = attributes[m[1]];
+  }
+  return out;
+}
+
+/**
+ * Whether a trigger's CEL `filter` holds for the bound substitutions. The synth writes conjunctions of
+ * `_KEY.matches("RE2")`; anything else is refused rather than guessed.
+ * @throws C2CError BUILD_INVALID for a filter of another form
+ */
+export function filterHolds(filter: string | undefined, subs: Readonly<Record<string, string>>): boolean {
+  if (filter === undefined) return true;
+  return filter.split('&&').every((part) => {
+    const m = /^\s*(_[A-Z0-9_]+)\.matches\("((?:[^"\\]|\\.)*)"\)\s*$/.exec(part);
+    if (!m)
+      throw new C2CError('BUILD_INVALID', `the executor cannot evaluate the trigger filter '${filter}'`, {
+        hint: 'it knows _KEY.matches("RE") && ...',
+      });
+    const value = subs[m[1]];
+    return value !== undefined && new RegExp(JSON.parse(`"${m[2]}"`) as string).test(value);
+  });
+}
+
+/** The builds the notification of a new object (`bucket/object#generation`) starts, as the synthesized triggers say. */
+export function startsFor(setup: ServiceRunSetup, bucket: string, object: string, generation: string): ObjectStart[] {
+  const topics = setup.notifications
+    .filter((n) => n.bucket === bucket && (n.eventTypes.length === 0 || n.eventTypes.includes('OBJECT_FINALIZE')))
+    .filter((n) => n.objectNamePrefix === undefined || object.startsWith(n.objectNamePrefix))
+    .map((n) => n.topic);
+  const out: ObjectStart[] = [];
+  for (const t of setup.triggers) {
+    if (!t.pubsub || !topics.includes(t.pubsub.topic)) continue;
+    const substitutions = attributeSubstitutions(t, bucket, object, generation);
+    if (filterHolds(t.pubsub.filter, substitutions)) out.push({ trigger: t, object, substitutions });
+  }
+  return out;
+}
+
+/** Every object (`bucket/name#generation`) of the notified buckets. */
+function snapshot(setup: ServiceRunSetup): Set<string> {
+  const out = new Set<string>();
+  for (const bucket of new Set(setup.notifications.map((n) => n.bucket)))
+    for (const name of setup.google.objects(bucket)) out.add(`${bucket}/${name}#${setup.google.generation(bucket, name)}`);
+  return out;
+}
+
+/**
+ * Runs, one after the other, the builds the objects written since `before` start (and those their objects start), for
+ * the service's triggers; a build that waits for an approval is returned as pending, not run.
+ */
+async function follow(
+  setup: ServiceRunSetup,
+  service: string,
+  source: ServiceSource,
+  generation: string,
+  before: Set<string>,
+  idPrefix: string,
+) {
+  const builds: StartedBuild[] = [];
+  const pending: ObjectStart[] = [];
+  let seen = before;
+  for (;;) {
+    const now = snapshot(setup);
+    const fresh = [...now].filter((o) => !seen.has(o));
+    seen = now;
+    const starts = fresh.flatMap((o) => {
+      const m = /^([^/]+)\/(.+)#(\d+)$/.exec(o)!;
+      return startsFor(setup, m[1], m[2], m[3]).filter((s) => s.trigger.name.startsWith(`${service}-`));
+    });
+    if (starts.length === 0) return { builds, pending };
+    for (const s of starts) {
+      if (s.trigger.approvalRequired) {
+        pending.push(s);
+        continue;
+      }
+      const buildId = `${idPrefix}-${s.trigger.name}-${builds.length}`;
+      const result = await run(setup, service, s.trigger, buildId, source, {
+        ...bundleGeneration(s.trigger, generation),
+        ...s.substitutions,
+      });
+      builds.push({ trigger: s.trigger.name, object: s.object, buildId, result, endedAt: Date.now() });
+    }
+  }
+}
+
+/** What a push build did, and the builds its objects started. */
 export interface PushRun {
   readonly result: BuildResult;
-  /** Seconds from the build's start to the end of `smoke-staging`. */
+  /** The builds the push build's objects started (the staging smoke test), in the order they ran. */
+  readonly started: readonly StartedBuild[];
+  /** Seconds from the push build's start to the end of the last build it started (a smoke-tested staging). */
   readonly stagingSeconds?: number;
-  /** The uploaded plan's object name (what starts the production trigger). */
+  /** Builds started and waiting for an approval (the production build, by the plan handed on under plans/). */
+  readonly pending: readonly ObjectStart[];
+  /** The object that started the first pending build (the plan). */
   readonly planObject?: string;
   readonly workspace: string;
 }
 
-/** Runs `<service>-push` on the checkout. */
+/** Runs `<service>-push` on the checkout, then the builds the objects it writes start, as their triggers say. */
 export async function runPush(
   setup: ServiceRunSetup,
   service: string,
@@ -155,47 +306,80 @@ export async function runPush(
   buildId: string,
 ): Promise<PushRun> {
   const t = trigger(setup, `${service}-push`);
-  const deployBucket = t.build.steps
-    .flatMap((s) => s.env ?? [])
-    .find((e) => e.startsWith('C2C_BUNDLE_BUCKET='))!
-    .split('=')[1];
-  const before = new Set(setup.google.objects(deployBucket));
+  const before = snapshot(setup);
   const started = Date.now();
-  let staged: number | undefined;
-  const watch = { ...setup, onEvent: (b: string, e: RunEvent) => {
-    if (e.type === 'finished' && e.result.key === 'smoke-staging' && e.result.status === 'ok') staged = Date.now();
-    setup.onEvent?.(b, e);
-  } }; // prettier-ignore
-  const result = await run(watch, t, buildId, source, { _C2C_BUNDLE_GENERATION: generation });
-  const planObject = setup.google.objects(deployBucket).find((o) => !before.has(o) && o.startsWith(`plans/${service}/`));
+  const result = await run(setup, service, t, buildId, source, bundleGeneration(t, generation));
+  const chain = result.ok ? await follow(setup, service, source, generation, before, buildId) : { builds: [], pending: [] };
+  const last = chain.builds[chain.builds.length - 1];
+  const allOk = chain.builds.length > 0 && chain.builds.every((b) => b.result.ok);
   return {
     result,
+    started: chain.builds,
+    pending: chain.pending,
     workspace: join(setup.work, buildId),
-    ...(staged ? { stagingSeconds: (staged - started) / 1000 } : {}),
-    ...(planObject ? { planObject } : {}),
+    ...(allOk ? { stagingSeconds: (last.endedAt - started) / 1000 } : {}),
+    ...(chain.pending.length > 0 ? { planObject: chain.pending[0].object } : {}),
   };
 }
 
+/** What an approved build did, and the builds its objects started. */
+export interface ApprovedRun {
+  readonly result: BuildResult;
+  readonly started: readonly StartedBuild[];
+  /** Seconds from the approval to the end of the last build it led to (a smoke-tested production). */
+  readonly seconds: number;
+}
+
 /**
- * Registers `<service>-production` for `planObject` with the Cloud Build stand-in, has `approve` decide it (as a
- * person, through `builds.approve`), and runs it when APPROVED.
+ * Registers the pending build (`start`, from {@link runPush}) with the Cloud Build stand-in, has `approve` decide it (as
+ * a person, through `builds.approve`), runs it when APPROVED, then the builds its objects start (the production smoke
+ * test).
  * @throws C2CError GATE_NO_APPROVAL when the build was not approved (it never runs)
  */
-export async function runProduction(
+export async function runApproved(
   setup: ServiceRunSetup,
   service: string,
   source: ServiceSource,
   generation: string,
-  planObject: string,
+  start: ObjectStart,
   buildId: string,
   approve: (url: string) => Promise<void>,
-): Promise<BuildResult> {
-  const t = trigger(setup, `${service}-production`);
-  setup.google.addBuild({ project: t.project, location: t.location, id: buildId, substitutions: { _PLAN_OBJECT: planObject } });
+): Promise<ApprovedRun> {
+  const t = start.trigger;
+  setup.google.addBuild({ project: t.project, location: t.location, id: buildId, substitutions: { ...start.substitutions } });
   await approve(`${setup.google.url}/v1/projects/${t.project}/locations/${t.location}/builds/${buildId}:approve`);
   const state = setup.google.build(buildId)?.approval?.state;
   if (state !== 'APPROVED') throw new C2CError('GATE_NO_APPROVAL', `${t.name} build ${buildId} is ${state}, not APPROVED: it does not run`);
-  return run(setup, t, buildId, source, { _C2C_BUNDLE_GENERATION: generation, _PLAN_OBJECT: planObject });
+  const clicked = Date.now();
+  const before = snapshot(setup);
+  const result = await run(setup, service, t, buildId, source, { ...bundleGeneration(t, generation), ...start.substitutions });
+  const chain = result.ok ? await follow(setup, service, source, generation, before, buildId) : { builds: [], pending: [] };
+  const ended = chain.builds.length > 0 ? chain.builds[chain.builds.length - 1].endedAt : Date.now();
+  return { result, started: chain.builds, seconds: (ended - clicked) / 1000 };
+}
+
+/**
+ * Publishes the objects the platform stack's configuration holds inline (its allowed-signers list) into the Storage
+ * stand-in as `terraform apply` would create them, and returns their generations by expression: what
+ * `readTriggers(outdir, applied)` resolves the triggers' `C2C_PLATFORM_SIGNERS` with.
+ */
+export async function publishInlineObjects(google: GoogleStandIn, objects: readonly InlineObject[]): Promise<AppliedValues> {
+  const applied = new Map<string, string>();
+  for (const o of objects) {
+    let gen = google.generation(o.bucket, o.name);
+    if (gen === undefined) {
+      const q = new URLSearchParams({ uploadType: 'media', name: o.name, ifGenerationMatch: '0' });
+      const res = await fetch(`${google.url}/upload/storage/v1/b/${o.bucket}/o?${q}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${google.buildToken}`, 'content-type': o.contentType ?? 'application/octet-stream' },
+        body: o.content,
+      });
+      if (!res.ok) throw new C2CError('BUILD_FAILED', `the Storage stand-in answered ${res.status} for ${o.address}`);
+      gen = ((await res.json()) as { generation: string }).generation;
+    }
+    applied.set(`${o.address}.generation`, gen);
+  }
+  return applied;
 }
 
 /** Approves (or rejects) a build through the stand-in's `builds.approve` as `token`'s person. */

@@ -50,6 +50,11 @@ export interface RunOptions {
   readonly context: BuildContext;
   /** User substitutions given at run time; they override the trigger's. */
   readonly substitutions?: Readonly<Record<string, string>>;
+  /**
+   * A build a trigger started: its substitution checks are always ALLOW_LOOSE, whatever the build says (the API's
+   * `BuildOptions.substitutionOption`: "always set to ALLOW_LOOSE for triggered builds"). @default false
+   */
+  readonly triggered?: boolean;
   /** Values of `availableSecrets`, by env name (see secrets.ts). */
   readonly secrets?: ReadonlyMap<string, string>;
   /**
@@ -100,11 +105,14 @@ export interface PreparedStep {
  * substitutions. Nothing runs.
  * @throws C2CError BUILD_INVALID
  */
-export function prepareBuild(build: Build, options: Pick<RunOptions, 'context' | 'substitutions' | 'images'>): PreparedStep[] {
+export function prepareBuild(
+  build: Build,
+  options: Pick<RunOptions, 'context' | 'substitutions' | 'images' | 'triggered'>,
+): PreparedStep[] {
   const graph = stepGraph(build.steps);
   const user = { ...build.substitutions, ...options.substitutions };
   const templates = build.steps.flatMap((s) => [s.name, s.entrypoint ?? '', s.dir ?? '', ...(s.args ?? []), ...(s.env ?? [])]);
-  checkSubstitutions(templates, user, build.options?.substitutionOption === 'ALLOW_LOOSE');
+  checkSubstitutions(templates, user, options.triggered === true || build.options?.substitutionOption === 'ALLOW_LOOSE');
   const values = { ...builtInValues(options.context), ...user };
   const available = new Set((build.availableSecrets?.secretManager ?? []).map((s) => s.env));
   const label = `${STEP_LABEL}=${options.context.buildId}`;

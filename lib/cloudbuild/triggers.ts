@@ -11,7 +11,13 @@ import { C2CError } from '../errors';
 import { Build, BuildStep, SynthesizedTrigger, TriggerEvent } from './types';
 
 type Json = Record<string, unknown>;
-type Stacks = ReadonlyMap<string, Json>;
+type Stacks = ReadonlyMap<string, Json> & { applied?: ReadonlyMap<string, string> };
+
+/**
+ * Values an apply gave, by Terraform expression (`google_storage_bucket_object.x.generation`): what {@link readTriggers}
+ * resolves as an applied platform would (see {@link publishInlineObjects}).
+ */
+export type AppliedValues = ReadonlyMap<string, string>;
 
 /** A trigger with the Terraform expressions it still holds. */
 export interface ReadTrigger extends SynthesizedTrigger {
@@ -20,13 +26,18 @@ export interface ReadTrigger extends SynthesizedTrigger {
   /** The trigger's project and location (`$PROJECT_ID`, `$LOCATION`). */
   readonly project: string;
   readonly location: string;
+  /** A trigger started by Pub/Sub messages (`pubsub_config`): its topic (`projects/P/topics/T`) and CEL `filter`. */
+  readonly pubsub?: { readonly topic: string; readonly filter?: string };
+  /** Whether a build it starts waits for an approval (`approval_config.approval_required`). */
+  readonly approvalRequired: boolean;
 }
 
-function readStacks(outdir: string): Stacks {
+function readStacks(outdir: string, applied?: AppliedValues): Stacks {
   const dir = join(outdir, 'stacks');
   if (!existsSync(dir))
     throw new C2CError('TRIGGER_NOT_FOUND', `${dir} does not exist: nothing is synthesized`, { hint: 'run npm run synth' });
-  const stacks = new Map<string, Json>();
+  const stacks: Map<string, Json> & { applied?: AppliedValues } = new Map<string, Json>();
+  if (applied) stacks.applied = applied;
   for (const name of readdirSync(dir).sort()) {
     const file = join(dir, name, 'cdk.tf.json');
     if (existsSync(file)) stacks.set(name, JSON.parse(readFileSync(file, 'utf8')) as Json);
@@ -71,12 +82,18 @@ function resolveExpression(expr: string, stack: string, stacks: Stacks, depth = 
     const out = from === undefined ? undefined : ((stacks.get(from)?.output as Json | undefined)?.[m[2]] as Json | undefined);
     return typeof out?.value === 'string' ? resolveString(out.value, from!, stacks, depth + 1).text : undefined;
   }
+  const applied = stacks.applied?.get(expr);
+  if (applied !== undefined) return applied;
   m = /^([a-z0-9_]+)\.([\w-]+)\.([a-z_]+)$/.exec(expr);
   if (!m) return undefined;
   const res = ((doc.resource as Json | undefined)?.[m[1]] as Json | undefined)?.[m[2]] as Json | undefined;
   if (!res) return undefined;
-  const attr = (name: string) =>
-    typeof res[name] === 'string' ? resolveString(res[name] as string, stack, stacks, depth + 1).text : undefined;
+  // A resource without `project` is in its provider's (the google provider's `project`, as the provider documents).
+  const provider = block((doc.provider as Json | undefined)?.google);
+  const attr = (name: string) => {
+    const v = res[name] ?? (name === 'project' ? provider?.project : undefined);
+    return typeof v === 'string' ? resolveString(v, stack, stacks, depth + 1).text : undefined;
+  };
   if (m[3] !== 'id' && typeof res[m[3]] === 'string') return attr(m[3]);
   if (m[1] === 'google_secret_manager_secret' && m[3] === 'id') return `projects/${attr('project')}/secrets/${attr('secret_id')}`;
   if (m[1] === 'google_cloudbuild_worker_pool' && m[3] === 'id')
@@ -134,9 +151,12 @@ function readBuild(raw: Json, resolve: (s: string) => string): Build {
   };
 }
 
-/** Every trigger of the synthesized app in `outdir`, by stack then name. */
-export function readTriggers(outdir: string): ReadTrigger[] {
-  const stacks = readStacks(outdir);
+/**
+ * Every trigger of the synthesized app in `outdir`, by stack then name; `applied` gives the values only an apply knows
+ * (an object's generation), which are otherwise left `<unresolved EXPR>`.
+ */
+export function readTriggers(outdir: string, applied?: AppliedValues): ReadTrigger[] {
+  const stacks = readStacks(outdir, applied);
   const out: ReadTrigger[] = [];
   for (const [stack, doc] of stacks) {
     const triggers = ((doc.resource as Json | undefined)?.google_cloudbuild_trigger ?? {}) as Record<string, Json>;
@@ -154,6 +174,7 @@ export function readTriggers(outdir: string): ReadTrigger[] {
       const branch = (block(repo?.push)?.branch ?? block(repo?.pull_request)?.branch ?? block(t.source_to_build)?.ref) as
         string | undefined;
       const build = readBuild(raw, resolve);
+      const pubsub = block(t.pubsub_config);
       out.push({
         name: t.name as string,
         stack,
@@ -164,6 +185,72 @@ export function readTriggers(outdir: string): ReadTrigger[] {
         unresolved: [...new Set(unresolved)],
         project: resolve(String(t.project ?? '')),
         location: resolve(String(t.location ?? 'global')),
+        ...(pubsub
+          ? { pubsub: { topic: resolve(String(pubsub.topic)), ...(t.filter ? { filter: resolve(t.filter as string) } : {}) } }
+          : {}),
+        approvalRequired: block(t.approval_config)?.approval_required === true,
+      });
+    }
+  }
+  return out;
+}
+
+/** A bucket's Pub/Sub notification (`google_storage_notification`): which object events go to which topic. */
+export interface StorageNotification {
+  readonly bucket: string;
+  /** `projects/P/topics/T`. */
+  readonly topic: string;
+  /** Empty: every event type. */
+  readonly eventTypes: readonly string[];
+  readonly objectNamePrefix?: string;
+}
+
+/** The synthesized buckets' Pub/Sub notifications. */
+export function readNotifications(outdir: string): StorageNotification[] {
+  const stacks = readStacks(outdir);
+  const out: StorageNotification[] = [];
+  for (const [stack, doc] of stacks) {
+    const all = ((doc.resource as Json | undefined)?.google_storage_notification ?? {}) as Record<string, Json>;
+    for (const n of Object.values(all)) {
+      const text = (v: unknown) => resolveString(String(v), stack, stacks).text;
+      out.push({
+        bucket: text(n.bucket),
+        topic: text(n.topic),
+        eventTypes: list<string>(n.event_types),
+        ...(n.object_name_prefix ? { objectNamePrefix: text(n.object_name_prefix) } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+/** An object whose bytes the configuration holds (`content`), as Terraform would create it. */
+export interface InlineObject {
+  /** `google_storage_bucket_object.<id>`: its `.generation` is what {@link readTriggers} takes as applied. */
+  readonly address: string;
+  readonly bucket: string;
+  readonly name: string;
+  readonly content: string;
+  readonly contentType?: string;
+}
+
+/** The objects with inline `content` whose generation a stack refers to (an output or a trigger): what a run publishes. */
+export function readInlineObjects(outdir: string): InlineObject[] {
+  const stacks = readStacks(outdir);
+  const texts = [...stacks.values()].map((d) => JSON.stringify(d));
+  const out: InlineObject[] = [];
+  for (const [stack, doc] of stacks) {
+    const all = ((doc.resource as Json | undefined)?.google_storage_bucket_object ?? {}) as Record<string, Json>;
+    for (const [id, o] of Object.entries(all)) {
+      const address = `google_storage_bucket_object.${id}`;
+      if (typeof o.content !== 'string' || !texts.some((t) => t.includes(`\${${address}.generation}`))) continue;
+      const text = (v: unknown) => resolveString(String(v), stack, stacks).text;
+      out.push({
+        address,
+        bucket: text(o.bucket),
+        name: text(o.name),
+        content: text(o.content),
+        ...(o.content_type ? { contentType: String(o.content_type) } : {}),
       });
     }
   }

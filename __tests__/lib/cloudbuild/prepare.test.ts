@@ -70,6 +70,12 @@ it('lets a run-time substitution override the trigger', () => {
   expect(s.args).toEqual(['y']);
 });
 
+it("checks a triggered build's substitutions loosely, as Cloud Build always does for triggered builds", () => {
+  const build = { substitutions: { _OBJ: 'smoke/a.json' }, steps: [{ id: 's', name: 'node:20', args: ['true'] }] };
+  expect(() => prepareBuild(build, { context })).toThrow('key "_OBJ" in the substitution data is not matched in the template');
+  expect(prepareBuild(build, { context, triggered: true }).map((s) => s.key)).toEqual(['s']);
+});
+
 it('refuses a secretEnv that availableSecrets does not define', () => {
   expect(() => prepareBuild({ steps: [{ id: 's', name: 'node:20', secretEnv: ['TOKEN'] }] }, { context })).toThrow(
     new C2CError('BUILD_INVALID', 'invalid build: step "s" has secretEnv "TOKEN", which availableSecrets does not define'),

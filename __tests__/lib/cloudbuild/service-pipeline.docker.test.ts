@@ -2,7 +2,7 @@
 // build, image (registry side-car stand-in), staging deploy, smoke test, production plan (signed commit), upload,
 // notice; then the approval by a second listed identity through the Cloud Build stand-in, and the production apply.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -15,12 +15,14 @@ import { BuildResult, STEP_LABEL } from '../../../lib/cloudbuild/step-runner';
 import {
   approveAs,
   publishBundle,
-  runProduction,
+  publishInlineObjects,
+  runApproved,
   runPush,
   ServiceRunSetup,
   synthesizedMarathonHosts,
 } from '../../../lib/cloudbuild/service-run';
-import { readTriggers, ReadTrigger } from '../../../lib/cloudbuild/triggers';
+import { readInlineObjects, readNotifications, readTriggers, ReadTrigger, StorageNotification } from '../../../lib/cloudbuild/triggers';
+import { synthesize } from '../../../constructs/synth';
 import { ensureBaseImage } from '../../../lib/docker/base-image';
 import { removeContainersWithLabel } from '../../../lib/docker/containers';
 import { testKeys } from '../../helpers/keys';
@@ -29,8 +31,9 @@ const root = join(__dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'c2c-svc-pipeline-'));
 const ANA = 'ana@acme-lighting.example';
 const BEN = 'ben@acme-lighting.example';
-const saved = { ...process.env };
 let triggers: ReadTrigger[];
+let notifications: StorageNotification[];
+let keys: ReturnType<typeof testKeys>;
 let google: GoogleStandIn;
 let marathons: Record<'staging' | 'production', LocalMarathon>;
 const posted: string[] = [];
@@ -45,18 +48,27 @@ beforeAll(async () => {
   execFileSync('node', ['-e', `import('./scripts/build.mjs').then((m) => m.buildDeployBundle({ outfile: ${JSON.stringify(bundle)} }))`], {
     cwd: root,
   });
-  Object.assign(process.env, {
-    CDKTF_OUTDIR: join(dir, 'cdktf.out'),
+  // The platform repository lists Ana and Ben (security/allowed_signers): the platform stack publishes that list.
+  keys = testKeys(join(dir, 'keys'), [ANA, BEN]);
+  const platformRoot = join(dir, 'platform-repo');
+  mkdirSync(join(platformRoot, 'security'), { recursive: true });
+  cpSync(keys.allowedSigners, join(platformRoot, 'security/allowed_signers'));
+  symlinkSync(join(root, 'templates'), join(platformRoot, 'templates'));
+  const outdir = join(dir, 'cdktf.out');
+  const env = {
     C2C_DEPLOY_BUNDLE: bundle,
     C2C_STATE_BUCKET: 't',
     C2C_CLOUDBUILD_CONNECTION: 'gh',
     // The registry the agents pull from: the side-car's published port, as the local Marathon's engine sees it.
     C2C_REGISTRY_HOST: 'localhost:5000',
-  });
-  jest.isolateModules(() => require('../../../main'));
-  process.env = saved;
-  triggers = readTriggers(join(dir, 'cdktf.out'));
+  };
+  synthesize(env, { root: platformRoot, outdir });
   google = await startGoogleStandIn(join(dir, 'google'));
+  // What the platform's apply creates from its configuration (the allowed-signers object), then the triggers as they
+  // read once it is applied (C2C_PLATFORM_SIGNERS names that object's generation).
+  const applied = await publishInlineObjects(google, readInlineObjects(outdir));
+  triggers = readTriggers(outdir, applied);
+  notifications = readNotifications(outdir);
   await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
   // The local Marathons accept the names the synth wrote (marathon.staging.internal, ...), as the relays send them.
   const hosts = synthesizedMarathonHosts(triggers);
@@ -79,16 +91,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
-/** The service's checkout: the starter files, FROM the local base image, its allowed signers, one commit signed by Ana. */
+/**
+ * The service's checkout: the starter files, FROM the local base image, one commit signed by Ana. It lists no signer
+ * of its own: the plan step can only know Ana from the platform's published list.
+ */
 async function checkout(): Promise<{ path: string; sha: string }> {
   const path = join(dir, 'bulb-api');
   cpSync(join(root, 'templates/service-repo'), path, { recursive: true });
   const base = (await ensureBaseImage()).image;
   const dockerfile = readFileSync(join(path, 'Dockerfile'), 'utf8').replace(/^ARG BASE_IMAGE=.*$/m, `ARG BASE_IMAGE=${base}`);
   writeFileSync(join(path, 'Dockerfile'), dockerfile);
-  const keys = testKeys(join(dir, 'keys'), [ANA, BEN]);
-  mkdirSync(join(path, 'security'), { recursive: true });
-  cpSync(keys.allowedSigners, join(path, 'security/allowed_signers'));
   const git = (args: string[]) => execFileSync('git', ['-C', path, ...args], { encoding: 'utf8' }).trim();
   git(['init', '-q', '-b', 'main']);
   git(['add', '-A']);
@@ -106,11 +118,19 @@ function summary(r: BuildResult): string {
   return r.steps.map((s) => `${s.key}: ${s.status}${s.status === 'ok' ? '' : `\n${s.logTail}`}`).join('\n');
 }
 
-it("runs bulb-api's push trigger (image, staging, smoke, plan, upload, notice) and, approved by a second listed identity, its production trigger", async () => {
+/** The step ids of a trigger's build, each ok. */
+const allOk = (t: ReadTrigger) => t.build.steps.map((x) => `${x.id}: ok`).join('\n');
+
+it("runs bulb-api's push trigger, the staging smoke build its staged plan starts, and, approved by a second listed identity, the production build and its smoke build", async () => {
   const source = await checkout();
-  const push = triggers.find((t) => t.name === 'bulb-api-push')!;
+  const byName = (n: string) => triggers.find((t) => t.name === n)!;
+  const push = byName('bulb-api-push');
+  const deployBucket = notifications[0].bucket;
+  // What the deploy bucket holds under plans/ when the staging smoke step ends (the plan must not be there yet).
+  let plansWhenSmoked: string[] | undefined;
   const setup: ServiceRunSetup = {
     triggers,
+    notifications,
     google,
     routing: await googleRouting(google, dir),
     marathons: { staging: marathons.staging.url, production: marathons.production.url },
@@ -118,32 +138,50 @@ it("runs bulb-api's push trigger (image, staging, smoke, plan, upload, notice) a
     secrets: secretsOf(push, 'http://chat.example.internal/hook'),
     routes: [{ names: ['chat.example.internal'], port: 80, target: { host: '127.0.0.1', port: (chat.address() as AddressInfo).port } }],
     mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+    onEvent: (build, e) => {
+      if (build === 'bulb-api-smoke-staging' && e.type === 'finished' && e.result.key === 'smoke-staging')
+        plansWhenSmoked = google.objects(deployBucket).filter((o) => o.startsWith('plans/'));
+    },
   };
   const generation = await publishBundle(setup, 'bulb-api', readFileSync(join(dir, 'deploy-bundle.cjs')));
   const pushed = await runPush(setup, 'bulb-api', source, generation, `push-${process.pid}`);
-  expect(summary(pushed.result)).toBe(push.build.steps.map((s) => `${s.id}: ok`).join('\n'));
+  expect(summary(pushed.result)).toBe(allOk(push));
   expect(pushed.result.steps.find((s) => s.key === 'registry-sidecar')!.note).toMatch(
     /^stood in: mirror.gcr.io\/library\/registry:2.8.3 ran as/,
   );
-  expect(pushed.planObject).toMatch(/^plans\/bulb-api\/production\/[0-9a-f]{64}\.json$/);
-  // The plan's author is the verified signer of the commit (git and ssh-keygen in the node:20 stand-in).
+  // The plan's author is the commit's signer, verified against the platform's list (the checkout lists nobody).
   expect(readFileSync(join(pushed.workspace, 'production.plan.json'), 'utf8')).toContain(ANA);
   expect(posted.join('\n')).toContain('bulb-api');
+  // The staged plan started the staging smoke build (and nothing else); its steps all ran ok.
+  expect(pushed.started.map((b) => [b.trigger, b.object])).toEqual([
+    ['bulb-api-smoke-staging', expect.stringMatching(/^staged\/bulb-api\/production\/[0-9a-f]{64}\.json$/)],
+  ]);
+  expect(summary(pushed.started[0].result)).toBe(allOk(byName('bulb-api-smoke-staging')));
+  // The plan reached plans/ only after the smoke test, and that object is what started the production build.
+  expect(plansWhenSmoked).toEqual([]);
+  expect(pushed.planObject).toMatch(/^plans\/bulb-api\/production\/[0-9a-f]{64}\.json$/);
+  expect(pushed.pending.map((p) => p.trigger.name)).toEqual(['bulb-api-production']);
+  expect(pushed.pending[0].substitutions._PLAN_OBJECT).toBe(pushed.planObject);
 
-  // The author cannot approve; a rejection never runs the build.
-  const production = triggers.find((t) => t.name === 'bulb-api-production')!;
+  // A rejection never runs the build: Marathon's production app does not exist afterwards.
   await expect(
-    runProduction(setup, 'bulb-api', source, generation, pushed.planObject!, `rejected-${process.pid}`, (url) =>
+    runApproved(setup, 'bulb-api', source, generation, pushed.pending[0], `rejected-${process.pid}`, (url) =>
       approveAs(url, google.tokenFor(BEN), 'REJECTED'),
     ),
   ).rejects.toThrow(/is REJECTED, not APPROVED: it does not run/);
-  const applied = await runProduction(setup, 'bulb-api', source, generation, pushed.planObject!, `production-${process.pid}`, (url) =>
+  expect((await fetch(`${marathons.production.url}/v2/apps/production/bulb-api`)).status).toBe(404);
+  expect(google.objects(deployBucket).filter((o) => o.startsWith('smoke/'))).toEqual([]);
+  const applied = await runApproved(setup, 'bulb-api', source, generation, pushed.pending[0], `production-${process.pid}`, (url) =>
     approveAs(url, google.tokenFor(BEN)),
   );
-  expect(summary(applied)).toBe(production.build.steps.map((s) => `${s.id}: ok`).join('\n'));
+  expect(summary(applied.result)).toBe(allOk(byName('bulb-api-production')));
+  expect(applied.started.map((b) => [b.trigger, b.object])).toEqual([
+    ['bulb-api-smoke-production', `smoke/bulb-api/production/production-${process.pid}.json`],
+  ]);
+  expect(summary(applied.started[0].result)).toBe(allOk(byName('bulb-api-smoke-production')));
   // The figures docs/pipeline.md quotes (push to a smoke-tested staging; approval to a smoke-tested production).
   process.stderr.write(
-    `figures: push-to-staging ${pushed.stagingSeconds?.toFixed(1)} s (push build ${pushed.result.seconds.toFixed(1)} s); click-to-production ${applied.seconds.toFixed(1)} s\n`,
+    `figures: push-to-staging ${pushed.stagingSeconds?.toFixed(1)} s (push build ${pushed.result.seconds.toFixed(1)} s, smoke-staging ${pushed.started[0].result.seconds.toFixed(1)} s); click-to-production ${applied.seconds.toFixed(1)} s (production build ${applied.result.seconds.toFixed(1)} s)\n`,
   );
   const app = (await (await fetch(`${marathons.production.url}/v2/apps/production/bulb-api`)).json()) as {
     app: { tasksRunning: number; container: { docker: { image: string } } };

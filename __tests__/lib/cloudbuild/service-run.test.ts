@@ -1,5 +1,6 @@
-// The names the synth fixed, read from a build and routed to the local Marathons (no Docker needed).
-import { synthesizedMarathonHosts, synthesizedRoutes } from '../../../lib/cloudbuild/service-run';
+// The names the synth fixed, read from a build and routed to the local Marathons; which builds an object starts (no Docker).
+import { filterHolds, ServiceRunSetup, startsFor, synthesizedMarathonHosts, synthesizedRoutes } from '../../../lib/cloudbuild/service-run';
+import { C2CError } from '../../../lib/errors';
 import { ReadTrigger } from '../../../lib/cloudbuild/triggers';
 import { Build } from '../../../lib/cloudbuild/types';
 
@@ -21,7 +22,57 @@ it('routes each Marathon URL of a step to the local Marathon of its environment,
   ]);
 });
 
+it("routes a private pool check's target to the local Marathon whose synthesized name it is", () => {
+  const smoke: Build = {
+    steps: [
+      {
+        id: 'in-private-pool',
+        name: 'node:20',
+        env: ['C2C_POOL=p', 'C2C_POOL_CHECK_TARGETS=http://marathon.staging.internal:8080 http://x.example'],
+      },
+    ],
+  };
+  const known = { staging: ['marathon.staging.internal'], production: [] };
+  const routes = synthesizedRoutes(smoke, 'bulb-api', { staging: 'http://127.0.0.1:4001', production: 'http://127.0.0.1:4002' }, known);
+  expect(routes.map((r) => [r.names, r.port, r.target])).toEqual([
+    [['marathon.staging.internal'], 8080, { host: '127.0.0.1', port: 4001 }],
+  ]);
+});
+
 it('lists the Marathon host names of every trigger for the local Marathons to accept', () => {
   const t = { name: 'x-push', stack: 's', event: 'push', project: 'p', location: 'l', build } as ReadTrigger;
   expect(synthesizedMarathonHosts([t])).toEqual({ staging: ['marathon.staging.internal'], production: ['mp.example.internal'] });
+});
+
+it("evaluates the synth's CEL filters (conjunctions of _KEY.matches) and refuses other forms", () => {
+  expect(filterHolds('_P.matches("^plans/a/[^/]+[.]json$")', { _P: 'plans/a/x.json' })).toBe(true);
+  expect(filterHolds('_P.matches("^plans/a/[^/]+[.]json$")', { _P: 'staged/a/x.json' })).toBe(false);
+  expect(filterHolds('_P.matches("^p") && _Q.matches("q$")', { _P: 'p1', Q: 'q' })).toBe(false);
+  expect(filterHolds(undefined, {})).toBe(true);
+  expect(() => filterHolds('_P == "x"', { _P: 'x' })).toThrow(C2CError);
+});
+
+it("starts the Pub/Sub triggers on the notified bucket's topic whose filter holds, with the message's attributes bound", () => {
+  const pubsub = (name: string, key: string, re: string, approvalRequired = false) =>
+    ({
+      name,
+      stack: 's',
+      event: 'scheduled',
+      project: 'p',
+      location: 'l',
+      approvalRequired,
+      unresolved: [],
+      pubsub: { topic: 'projects/p/topics/plans', filter: `${key}.matches("${re}")` },
+      build: { steps: [], substitutions: { [key]: '$(body.message.attributes.objectId)', _B: '$(body.message.attributes.bucketId)' } },
+    }) as ReadTrigger;
+  const setup = {
+    triggers: [pubsub('a-smoke', '_S', '^staged/a/'), pubsub('a-production', '_P', '^plans/a/', true)],
+    notifications: [{ bucket: 'deploy', topic: 'projects/p/topics/plans', eventTypes: ['OBJECT_FINALIZE'] }],
+  } as unknown as ServiceRunSetup;
+  expect(startsFor(setup, 'deploy', 'staged/a/1.json', '5').map((x) => [x.trigger.name, x.substitutions])).toEqual([
+    ['a-smoke', { _S: 'staged/a/1.json', _B: 'deploy' }],
+  ]);
+  expect(startsFor(setup, 'deploy', 'plans/a/1.json', '6').map((x) => x.trigger.name)).toEqual(['a-production']);
+  expect(startsFor(setup, 'other-bucket', 'plans/a/1.json', '6')).toEqual([]);
+  expect(startsFor(setup, 'deploy', 'smoke/a/1.json', '7')).toEqual([]);
 });
