@@ -187,7 +187,9 @@ async function main(argv: string[]): Promise<number> {
   let action: () => Promise<number> = async () => 0;
   program
     .command('list')
-    .description('one line per synthesized trigger: name, stack, event (pull request, push, manual approval, scheduled)')
+    .description(
+      'one line per synthesized trigger: name, stack, event (pull request, push, storage object [then approval], manual approval, scheduled)',
+    )
     .option('--json', 'print JSON', false)
     .option('--outdir <dir>', OUTDIR_HELP)
     .action((o: { json: boolean; outdir?: string }) => void (action = () => list(o.json, o.outdir)));

@@ -66,7 +66,10 @@ function eventOf(t: Json): TriggerEvent {
   const repo = block(t.repository_event_config) ?? block(t.github);
   if (repo?.pull_request) return 'pull request';
   if (repo?.push) return 'push';
-  if (block(t.approval_config)?.approval_required === true) return 'manual approval';
+  const approval = block(t.approval_config)?.approval_required === true;
+  // Started by a Pub/Sub message: here, always a Cloud Storage notification of an object the previous build wrote.
+  if (block(t.pubsub_config)) return approval ? 'storage object, then approval' : 'storage object';
+  if (approval) return 'manual approval';
   return 'scheduled';
 }
 

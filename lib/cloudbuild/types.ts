@@ -38,7 +38,7 @@ export interface Build {
 }
 
 /** How a trigger is started. */
-export type TriggerEvent = 'pull request' | 'push' | 'manual approval' | 'scheduled';
+export type TriggerEvent = 'pull request' | 'push' | 'storage object' | 'storage object, then approval' | 'manual approval' | 'scheduled';
 
 /** A synthesized trigger. */
 export interface SynthesizedTrigger {

@@ -81,6 +81,19 @@ beforeAll(() => {
           build: { step: [{ name: 'node:20' }] },
         },
         e2e_4: { name: 'a-e2e', source_to_build: { ref: 'refs/heads/main' }, build: { step: [{ name: 'node:20' }] } },
+        smoke_5: {
+          name: 'a-smoke-staging',
+          pubsub_config: { topic: 'projects/acme/topics/c2c-plans' },
+          filter: '_OBJECT.matches("^staged/a/[^/]+$")',
+          substitutions: { _OBJECT: '$(body.message.attributes.objectId)' },
+          build: { step: [{ name: 'node:20' }] },
+        },
+        approve_6: {
+          name: 'a-manual',
+          source_to_build: { ref: 'refs/heads/main' },
+          approval_config: { approval_required: true },
+          build: { step: [{ name: 'node:20' }] },
+        },
       },
     },
   });
@@ -91,8 +104,10 @@ it('reads each trigger with its stack and event', () => {
   expect(readTriggers(dir).map((t) => [t.name, t.stack, t.event])).toEqual([
     ['a-push', 'service-a', 'push'],
     ['a-pr', 'service-a', 'pull request'],
-    ['a-production', 'service-a', 'manual approval'],
+    ['a-production', 'service-a', 'storage object, then approval'],
     ['a-e2e', 'service-a', 'scheduled'],
+    ['a-smoke-staging', 'service-a', 'storage object'],
+    ['a-manual', 'service-a', 'manual approval'],
   ]);
 });
 
