@@ -114,7 +114,7 @@ describe('smokeTestOf', () => {
   it('is undefined without --smoke-test, and runs the catalog command in DIR with it', async () => {
     expect(smokeTestOf(io, canary, {})).toBeUndefined();
     const test = smokeTestOf(io, canary, { smokeTest: dir, smokeTimeout: 20 });
-    await expect(test!(server.url, { index: 1, percent: 50 })).resolves.toEqual({ ok: true });
+    await expect(test!(server.url, { index: 1, percent: 50, newInstances: 1, pause: 'promote' })).resolves.toEqual({ ok: true });
   });
 
   it('refuses a DIR that does not exist, naming the flag, the value and the fix', () => {
