@@ -174,6 +174,10 @@ describe('deploy apply / promote --smoke-test', () => {
       [['apply', '--all', '--env', 'staging', '--smoke-test', dir], /--smoke-test does not apply with --all/],
       [['apply', '--service', 'shop', ...image, '--smoke-test', dir, '--smoke-timeout', '0'], /--smoke-timeout '0' must be a whole number/],
       [['apply', '--service', 'shop', ...image, '--smoke-timeout', '30'], /--smoke-timeout only applies with --smoke-test/],
+      [
+        ['apply', '--plan', join(dir, 'plan.json'), '--approval', 'cloudbuild', '--smoke-test', dir],
+        /--smoke-test is not allowed with --approval cloudbuild/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);

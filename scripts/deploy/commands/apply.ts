@@ -148,15 +148,6 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
       hint: 'apply --plan FILE',
     });
   }
-  await signAuditRecords(ctx, undefined);
-  const plan = await readPlanForGate(ctx.audit(), file, ctx.actor());
-  const service = ctx.catalog().get(plan.service);
-  if (opts.env !== undefined && parseEnvironment(opts.env) !== plan.environment) {
-    throw new C2CError('USAGE', `--env ${opts.env} does not match the plan's environment ${plan.environment}`, {
-      hint: 'leave out --env with --plan',
-    });
-  }
-  const environment = plan.environment;
   if (opts.approval === 'cloudbuild' && opts.smokeTest !== undefined) {
     // The build step that holds Marathon's credentials never runs repository code (smoke tests run in their own builds).
     throw new C2CError(
@@ -167,6 +158,15 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
       },
     );
   }
+  await signAuditRecords(ctx, undefined);
+  const plan = await readPlanForGate(ctx.audit(), file, ctx.actor());
+  const service = ctx.catalog().get(plan.service);
+  if (opts.env !== undefined && parseEnvironment(opts.env) !== plan.environment) {
+    throw new C2CError('USAGE', `--env ${opts.env} does not match the plan's environment ${plan.environment}`, {
+      hint: 'leave out --env with --plan',
+    });
+  }
+  const environment = plan.environment;
   const deploy = { ...deployContext(ctx, opts, environment, service), audit: ctx.audit() };
   let source: ApprovalSource = { kind: 'local' };
   let signers: AllowedSigners | undefined;
