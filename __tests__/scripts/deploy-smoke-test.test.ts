@@ -80,6 +80,23 @@ describe('runSmokeTest', () => {
     expect(r.detail).not.toContain('\x1b');
   });
 
+  it("gets the CLI's environment without Marathon's credentials", async () => {
+    const env = {
+      PATH: process.env.PATH,
+      TEAM: 'lighting',
+      MARATHON_TOKEN: 'tok',
+      MARATHON_CREDENTIALS: 'u:p',
+      MARATHON_URL: 'http://u:p@marathon:8080',
+      MARATHON_URL_STAGING: 'http://marathon:8080',
+    };
+    const r = await runSmokeTest(
+      { command: 'env | grep -E "^(TEAM|MARATHON|SERVICE_URL)" | sort; exit 1', dir, env, timeoutMs: 20_000 },
+      server.url,
+    );
+    expect(r.detail).toContain(`last output: MARATHON_URL_STAGING=http://marathon:8080 | SERVICE_URL=${server.url} | TEAM=lighting`);
+    expect(r.detail).not.toMatch(/MARATHON_TOKEN|MARATHON_CREDENTIALS|u:p/);
+  });
+
   it('keeps only the last lines of a long output', async () => {
     const r = await run('for i in $(seq 1 100); do echo line$i; done; exit 3');
     expect(r.detail).toContain('exited 3');

@@ -45,7 +45,7 @@ export function runSmokeTest(run: SmokeRun, url: string): Promise<SmokeResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', run.command], {
       cwd: run.dir,
-      env: { ...run.env, SERVICE_URL: url },
+      env: { ...withoutMarathonSecrets(run.env), SERVICE_URL: url },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -96,6 +96,20 @@ export function runSmokeTest(run: SmokeRun, url: string): Promise<SmokeResult> {
       resolve({ ok: false, detail: `'${safeField(run.command)}' ${how}${tail(output)}` });
     });
   });
+}
+
+/**
+ * The CLI's environment without what authenticates to Marathon (`MARATHON_TOKEN`, `MARATHON_CREDENTIALS`, a
+ * `MARATHON_URL*` with user info): a smoke test talks to the service, never to Marathon. A mitigation, not a boundary:
+ * locally it runs as the same user.
+ */
+export function withoutMarathonSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([k, v]) =>
+        k !== 'MARATHON_TOKEN' && k !== 'MARATHON_CREDENTIALS' && !(k.startsWith('MARATHON_URL') && /:\/\/[^/?#]*@/.test(v ?? '')),
+    ),
+  );
 }
 
 /** `; last output: a | b | c` from the last lines, each escaped; empty without output. */
