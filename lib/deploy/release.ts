@@ -21,6 +21,7 @@ import {
   LoadBalancers,
   MLB,
   readRollout,
+  RolloutContext,
   RolloutOutcome,
   RolloutStep,
   rolloutSteps,
@@ -56,6 +57,8 @@ export function isTwoColour(def: ServiceDefinition): boolean {
 /** What a two-colour release needs beyond a deploy: marathon-lb's stats pages. */
 export interface ReleaseContext extends DeployContext {
   readonly lb?: LoadBalancers;
+  /** A two-colour release's smoke test at each step (`RolloutContext.smokeTest`). @default - none */
+  readonly smokeTest?: RolloutContext['smokeTest'];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { applyAll } from '../../../lib/deploy/apply-all';
 import { ReleaseContext, ReleaseResult, releaseService } from '../../../lib/deploy/release';
+import { ServiceDefinition } from '../../../lib/catalog';
 import { C2CError } from '../../../lib/errors';
 import { applyPlan, isRefusal, readPlanForGate, recordRefusal } from '../../../lib/gate/apply-plan';
 import { cloudBuildContext } from '../../../lib/gate/cloudbuild';
@@ -23,8 +24,9 @@ import {
 } from '../options';
 import { allowedSigners, platformSigners, signAuditRecords } from './signing-options';
 import { lbOption, loadBalancers } from './lb-option';
+import { SmokeOptions, smokeOptions, smokeTestOf } from '../smoke-test';
 
-interface ApplyOptions {
+interface ApplyOptions extends SmokeOptions {
   service?: string;
   env?: string;
   image?: string;
@@ -47,7 +49,7 @@ interface ApplyOptions {
 
 /** `deploy apply`: one service, a plan file, or the whole fleet; waits until healthy and rolls back on failure. */
 export function register(program: Command, ctx: CliContext): void {
-  lbOption(waitOptions(withExitHelp(program.command('apply'))))
+  smokeOptions(lbOption(waitOptions(withExitHelp(program.command('apply')))))
     .description(
       "release with the service's strategy: a rolling restart (submit, wait until healthy, roll back on failure), or a blue/green or canary rollout through marathon-lb",
     )
@@ -100,6 +102,11 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
       hint: "add --all --env staging, or leave it out; see 'deploy apply --help'",
     });
   }
+  if (opts.all && (opts.smokeTest !== undefined || opts.smokeTimeout !== undefined)) {
+    throw new C2CError('USAGE', "--smoke-test does not apply with --all: one directory is not every service's repository", {
+      hint: 'apply the service on its own: apply --service S --env staging --image IMAGE --smoke-test DIR',
+    });
+  }
   if (opts.commit !== undefined) parseCommit(opts.commit);
   if (opts.commitTime !== undefined) parseCommitTime(opts.commitTime);
   if (opts.plan !== undefined) return applyPlanFile(ctx, opts, callerPath(ctx.env, opts.plan));
@@ -111,7 +118,7 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
   if (environment === 'production') throw productionNeedsPlan('apply --image');
   const service = ctx.catalog().get(requireOption(opts.service, '--service', 'bulb-api'));
   const { image, artifact } = parsePackage(service, opts);
-  const deploy = deployContext(ctx, opts, environment);
+  const deploy = deployContext(ctx, opts, environment, service);
   const result = await progressRun(ctx, `deploying ${service.name} to ${environment}`, () =>
     releaseService(deploy, { service, environment, image, artifact, commit: opts.commit, commitTime: opts.commitTime, force: opts.force }),
   );
@@ -119,8 +126,16 @@ async function run(ctx: CliContext, opts: ApplyOptions): Promise<number> {
   return EXIT.ok;
 }
 
-function deployContext(ctx: CliContext, opts: ApplyOptions, environment: 'staging' | 'production'): ReleaseContext {
-  return { ...ctx.deployContext(opts, environment), lb: loadBalancers(ctx, opts.lb) };
+/** The release's context; with a service, its smoke test from `--smoke-test` (checked here, before anything is sent). */
+function deployContext(
+  ctx: CliContext,
+  opts: ApplyOptions,
+  environment: 'staging' | 'production',
+  service?: ServiceDefinition,
+): ReleaseContext {
+  const base = ctx.deployContext(opts, environment);
+  const smokeTest = service ? smokeTestOf({ env: ctx.env, signal: base.signal }, service, opts) : undefined;
+  return { ...base, lb: loadBalancers(ctx, opts.lb), ...(smokeTest ? { smokeTest } : {}) };
 }
 
 function progressRun<T>(ctx: CliContext, title: string, work: () => Promise<T>): Promise<T> {
@@ -133,6 +148,16 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
       hint: 'apply --plan FILE',
     });
   }
+  if (opts.approval === 'cloudbuild' && opts.smokeTest !== undefined) {
+    // The build step that holds Marathon's credentials never runs repository code (smoke tests run in their own builds).
+    throw new C2CError(
+      'USAGE',
+      "--smoke-test is not allowed with --approval cloudbuild: it would run repository code beside Marathon's credentials",
+      {
+        hint: "leave out --smoke-test: the pipeline's smoke-test builds run it without Marathon secrets",
+      },
+    );
+  }
   await signAuditRecords(ctx, undefined);
   const plan = await readPlanForGate(ctx.audit(), file, ctx.actor());
   const service = ctx.catalog().get(plan.service);
@@ -142,7 +167,7 @@ async function applyPlanFile(ctx: CliContext, opts: ApplyOptions, file: string):
     });
   }
   const environment = plan.environment;
-  const deploy = { ...deployContext(ctx, opts, environment), audit: ctx.audit() };
+  const deploy = { ...deployContext(ctx, opts, environment, service), audit: ctx.audit() };
   let source: ApprovalSource = { kind: 'local' };
   let signers: AllowedSigners | undefined;
   try {

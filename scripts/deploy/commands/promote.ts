@@ -3,6 +3,7 @@ import { advanceRollout } from '../../../lib/deploy/rollout';
 import { promoteInProduction } from '../../../lib/gate/apply-plan';
 import { CliContext } from '../context';
 import { printOutcome, rolloutCommand, RolloutOptions, rolloutTarget, withJsonError } from './rollout-common';
+import { SmokeOptions, smokeOptions, smokeTestOf } from '../smoke-test';
 import { allowedSigners, signAuditRecords, signingKey, whoTried } from './signing-options';
 
 /**
@@ -11,14 +12,17 @@ import { allowedSigners, signAuditRecords, signingKey, whoTried } from './signin
  * with their key, and only the rollout an approved plan started.
  */
 export function register(program: Command, ctx: CliContext): void {
-  rolloutCommand(program, 'promote')
+  smokeOptions(rolloutCommand(program, 'promote'))
     .description(
       'go on with a blue/green or canary rollout: past a pause for promote, or from where an interrupted one stopped (production: an approver, with --key)',
     )
     .action(
-      ctx.action((name: string, opts: RolloutOptions) =>
+      ctx.action((name: string, opts: RolloutOptions & SmokeOptions) =>
         withJsonError(ctx, opts, async () => {
-          const { service, environment, rc } = rolloutTarget(ctx, name, opts);
+          const target = rolloutTarget(ctx, name, opts);
+          const { service, environment } = target;
+          const smokeTest = smokeTestOf({ env: ctx.env, signal: target.rc.signal }, service, opts);
+          const rc = smokeTest ? { ...target.rc, smokeTest } : target.rc;
           await signAuditRecords(ctx, opts.key);
           const outcome = await ctx.progress().run(`promoting ${service.name} in ${environment}`, async () => {
             if (environment !== 'production') return advanceRollout(rc, { def: service, env: environment }, { promote: true });
