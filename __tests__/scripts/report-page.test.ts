@@ -6,7 +6,7 @@
 // signature verifies; the fleet read with the page's own read credentials from a loopback stand-in for Secret
 // Manager, and "no read credential" while a secret has no value. (One file: the fixture is its slowest part.)
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_PLAN_BYTES, PlanFile } from '../../lib/gate/plan-file';
 import { DoraReport } from '../../lib/report/dora';
@@ -234,6 +234,17 @@ describe('waiting plans from the deploy bucket', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("deploy: --plans 'gs://deploy-b/plans?x=1' is neither a directory nor gs://BUCKET/PREFIX");
+  });
+
+  it('a --plans URL of another scheme is bad usage too (exit 2), not a directory that is never found', async () => {
+    const r = await f.deploy(
+      ['report', '--html', join(f.dir, 'cloud', 'y.html'), '--plans', 'https://deploy-b/plans'],
+      undefined,
+      cloudEnv(),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("deploy: --plans 'https://deploy-b/plans' is neither a directory nor gs://BUCKET/PREFIX");
+    expect(existsSync(join(f.dir, 'cloud', 'y.html'))).toBe(false);
   });
 });
 

@@ -152,7 +152,9 @@ async function pendingOf(
   production: MarathonClient | undefined,
   signers: AllowedSigners | undefined,
 ) {
-  const lookup = opts.plans.startsWith('gs://') ? planLookupFromBucket(opts.plans, storageOf(ctx)) : await planLookupFromDir(opts.plans);
+  // Any URL is read as a bucket, so another scheme (https://, ftp://) is bad usage rather than a directory never found.
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(opts.plans);
+  const lookup = url ? planLookupFromBucket(opts.plans, storageOf(ctx)) : await planLookupFromDir(opts.plans);
   const pending: PendingPlan[] = [];
   const missingPlans: { service: string; planId: string; reason: string }[] = [];
   for (const e of waitingPlanEvents(read.events)) {
