@@ -14,6 +14,7 @@ import { PlanFile, sealPlan } from '../../lib/gate/plan-file';
 import { NAMESPACES, signMessage } from '../../lib/signing';
 import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { main } from '../../scripts/deploy/cli';
+import { signingWith, testGit } from '../helpers/git';
 import { testKeys, TestKeys } from '../helpers/keys';
 import { sendJson, startRecordingServer } from '../helpers/http';
 import { recordingProxy } from '../helpers/proxy';
@@ -771,26 +772,13 @@ describe('issue 20: every fact the gate uses is verified', () => {
 
   it('item 9: the push build records as commit author only the listed signer of the commit, verified by git', async () => {
     const repo = join(dir, 'service-repo');
-    const git = (args: string[]) =>
-      execFileSync('git', args, {
-        cwd: repo,
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH,
-          HOME: dir,
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_AUTHOR_NAME: 'x',
-          GIT_AUTHOR_EMAIL: BEN,
-          GIT_COMMITTER_NAME: 'x',
-          GIT_COMMITTER_EMAIL: BEN,
-        },
-      }).trim();
+    const git = testGit(repo, dir, BEN);
     mkdirSync(join(repo, 'security'), { recursive: true });
     git(['init', '-q']);
     copyFileSync(keys.allowedSigners, join(repo, 'security', 'allowed_signers'));
     git(['add', '-A']);
     // Declares ben as its author, signed by ana: ana is the author the gate will keep from approving it.
-    git(['-c', 'gpg.format=ssh', '-c', `user.signingkey=${keys.key(ANA)}`, 'commit', '-qS', '-m', 'signed']);
+    git([...signingWith(keys.key(ANA)), 'commit', '-qS', '-m', 'signed']);
     const signed = git(['rev-parse', 'HEAD']);
     git(['commit', '-q', '--allow-empty', '-m', 'unsigned']);
     const unsigned = git(['rev-parse', 'HEAD']);

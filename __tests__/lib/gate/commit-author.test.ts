@@ -4,35 +4,21 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyCommitAuthor } from '../../../lib/gate/commit-author';
+import { signingWith, testGit } from '../../helpers/git';
 import { testKeys, TestKeys } from '../../helpers/keys';
 
 const ANA = 'ana@example.com';
 let dir: string;
 let repo: string;
 let keys: TestKeys;
-
-/** git in the test repository, with no user or system configuration. */
-function git(args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: repo,
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH,
-      HOME: dir,
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_AUTHOR_NAME: 'Someone',
-      GIT_AUTHOR_EMAIL: 'ben@example.com',
-      GIT_COMMITTER_NAME: 'Someone',
-      GIT_COMMITTER_EMAIL: 'ben@example.com',
-    },
-  }).trim();
-}
+/** git in the test repository; its commits declare ben as their author. */
+let git: (args: string[]) => string;
 
 /** A commit (signed with `key` when given) that changes `file`; returns its id. */
 function commit(message: string, key?: string): string {
   writeFileSync(join(repo, 'file.txt'), message);
   git(['add', '-A']);
-  git(['-c', 'gpg.format=ssh', ...(key ? ['-c', `user.signingkey=${key}`, 'commit', '-S'] : ['commit']), '-q', '-m', message]);
+  git([...(key ? [...signingWith(key), 'commit', '-S'] : ['commit']), '-q', '-m', message]);
   return git(['rev-parse', 'HEAD']);
 }
 
@@ -42,6 +28,7 @@ beforeAll(() => {
   keys.add(ANA, { groups: ['group:leads@example.com'] });
   keys.add('mallory@example.com', { listed: false });
   repo = join(dir, 'repo');
+  git = testGit(repo, dir, 'ben@example.com');
   mkdirSync(join(repo, 'security'), { recursive: true });
   git(['init', '-q', '-b', 'main']);
   copyFileSync(keys.allowedSigners, join(repo, 'security', 'allowed_signers'));

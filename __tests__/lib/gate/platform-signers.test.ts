@@ -1,13 +1,13 @@
 // Issue 20 item 9: on the cloud path the allowed signers come from the platform's object in the deploy bucket, never
 // from the service's checkout. A real HTTP server on 127.0.0.1 plays Cloud Storage's JSON API; real git and ssh-keygen.
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyCommitAuthor } from '../../../lib/gate/commit-author';
 import { fetchPlatformSigners, parsePlatformSigners, platformSignersObject } from '../../../lib/gate/platform-signers';
 import { caught } from '../../helpers/errors';
+import { signingWith, testGit } from '../../helpers/git';
 import { startRecordingServer } from '../../helpers/http';
 import { testKeys, TestKeys } from '../../helpers/keys';
 
@@ -102,26 +102,13 @@ describe('the commit author against the platform list', () => {
   it("an author who lists their own key under a reviewer's name in the checkout is not that reviewer", async () => {
     const repo = join(dir, 'repo');
     mkdirSync(join(repo, 'security'), { recursive: true });
-    const git = (args: string[]) =>
-      execFileSync('git', args, {
-        cwd: repo,
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH,
-          HOME: dir,
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_AUTHOR_NAME: 'x',
-          GIT_AUTHOR_EMAIL: BEN,
-          GIT_COMMITTER_NAME: 'x',
-          GIT_COMMITTER_EMAIL: BEN,
-        },
-      }).trim();
+    const git = testGit(repo, dir, BEN);
     // Mallory's own key, listed in the checkout as ben.
     const mallory = keys.add('mallory@example.com', { listed: false });
     writeFileSync(join(repo, 'security', 'allowed_signers'), `${BEN} ${readFileSync(`${mallory}.pub`, 'utf8').trim()}\n`);
     git(['init', '-q']);
     git(['add', '-A']);
-    git(['-c', 'gpg.format=ssh', '-c', `user.signingkey=${mallory}`, 'commit', '-qS', '-m', 'me, as ben']);
+    git([...signingWith(mallory), 'commit', '-qS', '-m', 'me, as ben']);
     const id = git(['rev-parse', 'HEAD']);
     // Against the checkout's own file (a terminal), the forged line would name ben; against the platform's, nobody.
     expect((await verifyCommitAuthor(repo, id)).author).toBe(BEN);
@@ -133,7 +120,7 @@ describe('the commit author against the platform list', () => {
     expect(verified.author).toBeUndefined();
     expect(verified.unverified).toMatch(/^the commit is signed with key SHA256:\S+, which is not in the platform's allowed signers$/);
     // A commit signed by a key the platform lists names that person.
-    git(['-c', 'gpg.format=ssh', '-c', `user.signingkey=${keys.key(ANA)}`, 'commit', '-qS', '--allow-empty', '-m', 'ana']);
+    git([...signingWith(keys.key(ANA)), 'commit', '-qS', '--allow-empty', '-m', 'ana']);
     expect((await verifyCommitAuthor(repo, git(['rev-parse', 'HEAD']), { signers, name: 'x' })).author).toBe(ANA);
   });
 });
