@@ -5,21 +5,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Catalog } from '../../lib/catalog';
-import { LocalMarathon } from '../../packages/local-marathon';
-import { main } from '../../scripts/deploy/cli';
+import { LocalMarathon } from '@commit-to-cloud/local-marathon';
 import { makeImageStore, startMarathon, testService } from '../lib/deploy/helpers';
+import { CliRun, runDeployCli } from './deploy-cli';
 import { testKeys, TestKeys } from './keys';
 
 export const ANA = 'ana@example.com';
 export const BEN = 'ben@example.com';
-
-export interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 export interface PageFixture {
   readonly dir: string;
@@ -33,7 +26,7 @@ export interface PageFixture {
   readonly plansDir: string;
   readonly auditLog: string;
   /** Runs the deploy CLI (as a person with a signing key when `as` is given), with `env` added to the fixture's. */
-  deploy(args: string[], as?: string, env?: Readonly<Record<string, string>>): Promise<Run>;
+  deploy(args: string[], as?: string, env?: Readonly<Record<string, string>>): Promise<CliRun>;
   close(): Promise<void>;
 }
 
@@ -51,13 +44,7 @@ export async function pageFixture(): Promise<PageFixture> {
   const catalog = new Catalog([testService('web', { approvers: [`user:${ANA}`, `user:${BEN}`] })]);
   const commits: string[] = [];
   const planOutput: string[] = [];
-  const deploy = async (args: string[], as?: string, extra: Readonly<Record<string, string>> = {}): Promise<Run> => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (c: Buffer) => (out += c.toString()));
-    stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const deploy = async (args: string[], as?: string, extra: Readonly<Record<string, string>> = {}): Promise<CliRun> => {
     const env = {
       CI: 'true',
       MARATHON_URL: marathon.url,
@@ -65,13 +52,7 @@ export async function pageFixture(): Promise<PageFixture> {
       C2C_ALLOWED_SIGNERS: keys.allowedSigners,
       DEPLOY_ACTOR: 'ci@example.com',
     };
-    const code = await main(args, {
-      stdout,
-      stderr,
-      catalog,
-      env: { ...env, ...extra, ...(as ? { DEPLOY_SIGNING_KEY: keys.key(as) } : {}) },
-    });
-    return { code, stdout: out, stderr: err };
+    return runDeployCli(args, { catalog, env: { ...env, ...extra, ...(as ? { DEPLOY_SIGNING_KEY: keys.key(as) } : {}) } });
   };
   const commit = (subject: string) => {
     const env = { ...process.env, GIT_AUTHOR_NAME: 'Ana', GIT_AUTHOR_EMAIL: ANA, GIT_COMMITTER_NAME: 'Ana', GIT_COMMITTER_EMAIL: ANA };
@@ -99,7 +80,7 @@ export async function pageFixture(): Promise<PageFixture> {
     planOutput.push(r.stdout);
     return out;
   };
-  const must = async (what: string, run: Promise<Run>) => {
+  const must = async (what: string, run: Promise<CliRun>) => {
     const r = await run;
     if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr}`);
   };

@@ -2,11 +2,10 @@
 // a blue/green release and an aborted canary, with the figures it prints and the audit records it writes; no request
 // through HAProxy fails.
 import { AuditLog } from '../../lib/audit/log';
-import { ServiceDefinition } from '../../lib/catalog';
-import { findHaproxy, freePort } from '../../lib/demo/marathon-lb';
 import { rolloutImageStore } from '../../lib/demo/marathon-lb/images';
-import { startLocalMarathon } from '../../packages/local-marathon';
+import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
 import { showReleaseStrategies } from '../../scripts/demo/strategies';
+import { haproxyOnPath, rolloutService } from '../helpers/rollout';
 
 jest.setTimeout(180_000);
 
@@ -14,21 +13,9 @@ let store: ReturnType<typeof rolloutImageStore>;
 afterAll(() => store?.remove());
 
 it('releases blue/green, aborts a canary at its first step, prints the figures; 0 failed requests', async () => {
-  const haproxy = findHaproxy(process.env.PATH ?? '');
-  expect(haproxy).toBeDefined();
+  const haproxy = haproxyOnPath();
   store = rolloutImageStore('shop');
-  const def: ServiceDefinition = {
-    name: 'shop',
-    repo: 'acme/shop',
-    cpus: 0.1,
-    mem: 32,
-    instances: 2,
-    ports: [{ name: 'http', containerPort: 8080, servicePort: await freePort() }],
-    virtualHost: 'shop.example.com',
-    healthCheck: { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.5, timeoutSeconds: 0.45, maxConsecutiveFailures: 3 },
-    smokeTest: './e2e.sh',
-    approvers: ['user:ana@example.com'],
-  };
+  const def = await rolloutService('shop');
   const lines: string[] = [];
   const smoked: string[] = [];
   const servers: string[] = [];
@@ -36,7 +23,7 @@ it('releases blue/green, aborts a canary at its first step, prints the figures; 
   const figures = await showReleaseStrategies({
     def,
     images: ['reg:5000/shop:v1', 'reg:5000/shop:v2', 'reg:5000/shop:v3'],
-    haproxy: haproxy!,
+    haproxy,
     startMarathon: () => startLocalMarathon({ docker: 'never', imageStore: store.dir }),
     smokeTest: async (url) => {
       const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2000) });

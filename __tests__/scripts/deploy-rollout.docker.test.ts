@@ -3,25 +3,20 @@
 // `deploy apply` pauses, a second apply is refused, Ctrl-C mid-way leaves both colours serving and `deploy promote`
 // resumes, `deploy status` shows the split from HAProxy's stats, `deploy abort` moves all traffic back; the audit log
 // records each step, promote and abort with who did it, and the request loop counts no failed request.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Catalog, ServiceDefinition } from '../../lib/catalog';
-import { MarathonClient } from '../../lib/marathon/client';
-import { LocalMarathon, startLocalMarathon } from '../../packages/local-marathon';
 import { CliIo } from '../../scripts/deploy/context';
-import { findHaproxy, freePort, MarathonLbHarness, startMarathonLb } from '../../lib/demo/marathon-lb';
-import { rolloutImageStore } from '../../lib/demo/marathon-lb/images';
+import { freePort } from '../../lib/demo/marathon-lb';
 import { requestLoop } from '../../lib/demo/marathon-lb/traffic';
 import { sink } from '../helpers/sink';
 import { runDeployCli } from '../helpers/deploy-cli';
 import { testKeys, TestKeys } from '../helpers/keys';
+import { colours, fresh, readAudit, rolloutService, RolloutStand, startRolloutStand } from '../helpers/rollout';
 
-let store: { dir: string; remove(): void };
-let marathon: LocalMarathon;
-let lb: MarathonLbHarness;
-let client: MarathonClient;
+let stand: RolloutStand;
 let work: string;
 let def: ServiceDefinition;
 let traffic: ReturnType<typeof requestLoop> | undefined;
@@ -29,54 +24,34 @@ let keys: TestKeys;
 const APPROVER = 'ana@example.com';
 
 beforeAll(async () => {
-  const haproxy = findHaproxy(process.env.PATH ?? '');
-  expect(haproxy).toBeDefined();
-  store = rolloutImageStore('shop');
-  marathon = await startLocalMarathon({ docker: 'never', imageStore: store.dir });
-  lb = await startMarathonLb(marathon.url, { haproxy: haproxy! });
-  client = new MarathonClient({ baseUrl: marathon.url, auth: { source: 'none' }, requestTimeoutMs: 3000 });
+  stand = await startRolloutStand('shop');
   work = mkdtempSync(join(tmpdir(), 'c2c-rollout-cli-docker-'));
   keys = testKeys(work, ['dev@example.com', APPROVER]);
-  def = {
-    name: 'shop',
-    repo: 'acme/shop',
-    cpus: 0.1,
-    mem: 32,
+  def = await rolloutService('shop', {
     instances: 4,
-    ports: [{ name: 'http', containerPort: 8080, servicePort: await freePort() }],
-    virtualHost: 'shop.example.com',
-    healthCheck: { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.5, timeoutSeconds: 0.45, maxConsecutiveFailures: 3 },
     strategy: {
       kind: 'canary',
       altPort: await freePort(),
       keepOldMinutes: 15,
       steps: [{ percent: 25 }, { percent: 50 }, { percent: 100 }],
     },
-    smokeTest: './e2e.sh',
-    approvers: ['user:ana@example.com'],
-  };
+  });
 });
 afterAll(async () => {
   await traffic?.stop();
-  await lb?.close();
-  await marathon?.close();
-  store?.remove();
+  await stand?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
 const auditFile = () => join(work, 'audit.jsonl');
-const audit = () =>
-  readFileSync(auditFile(), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { type: string; actor: string; reason?: string; rolloutStep?: number; trafficPercent?: number });
+const audit = () => readAudit<{ type: string; actor: string; reason?: string; rolloutStep?: number; trafficPercent?: number }>(auditFile());
 
 async function cli(args: string[], actor = 'dev@example.com', io: Partial<CliIo> = {}) {
   return runDeployCli(args, {
     env: {
       CI: 'true',
-      MARATHON_URL: marathon.url,
-      MARATHON_LB_URL: lb.statsUrl,
+      MARATHON_URL: stand.marathon.url,
+      MARATHON_LB_URL: stand.lb.statsUrl,
       DEPLOY_ACTOR: actor,
       C2C_AUDIT_LOG: auditFile(),
       C2C_ALLOWED_SIGNERS: keys.allowedSigners,
@@ -84,19 +59,6 @@ async function cli(args: string[], actor = 'dev@example.com', io: Partial<CliIo>
     catalog: new Catalog([def]),
     ...io,
   });
-}
-
-async function colours(): Promise<Record<string, number | null>> {
-  const [b, g] = await Promise.all([client.getApp('/staging/shop-blue'), client.getApp('/staging/shop-green')]);
-  return { blue: b?.instances ?? null, green: g?.instances ?? null };
-}
-
-/** Counts from zero with requests sent from now on, until 20 answered. */
-async function fresh(loop: ReturnType<typeof requestLoop>): Promise<void> {
-  loop.reset();
-  while (loop.count.ok + loop.count.failed + loop.count.appErrors < 1) await new Promise((r) => setTimeout(r, 20));
-  loop.reset();
-  while (loop.count.ok < 20) await new Promise((r) => setTimeout(r, 20));
 }
 
 const apply = (tag: string) => ['apply', '--service', 'shop', '--env', 'staging', '--image', `reg:5000/shop:${tag}`];
@@ -107,12 +69,12 @@ describe('deploy apply / promote / abort / status of a canary through marathon-l
     expect(first.stderr).not.toContain('deploy:');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^released reg:5000\/shop:v1 on blue \(\/staging\/shop-blue, version /);
-    traffic = requestLoop(lb.httpUrl, 'shop.example.com');
+    traffic = requestLoop(stand.lb.httpUrl, 'shop.example.com');
     // The same release again: the newer colour runs it already, nothing is sent.
     const again = await cli(apply('v1'));
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^no change: \/staging\/shop-blue already runs reg:5000\/shop:v1 .*nothing sent/);
-    expect(await colours()).toEqual({ blue: 4, green: null });
+    expect(await colours(stand.client, '/staging/shop')).toEqual({ blue: 4, green: null });
 
     // Step 1: one of four on green, paused for a promote; the progress lines name the step.
     const paused = await cli(apply('v2'));
@@ -121,13 +83,13 @@ describe('deploy apply / promote / abort / status of a canary through marathon-l
       "reg:5000/shop:v2 on green (/staging/shop-green) at step 1: 25 % of the instances; paused: 'deploy promote shop --env staging' goes on, 'deploy abort shop --env staging' moves all traffic back",
     );
     expect(paused.stderr).toContain('/staging/shop: step 1: 25 % (1 of 4) on green');
-    expect(await colours()).toEqual({ blue: 3, green: 1 });
+    expect(await colours(stand.client, '/staging/shop')).toEqual({ blue: 3, green: 1 });
 
     // A second release while this one is in flight: refused, nothing changes.
     const second = await cli(apply('v2'), 'other@example.com');
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('deploy: a rollout of shop in staging is in flight (/staging/shop-green at 1 of 4)');
-    expect(await colours()).toEqual({ blue: 3, green: 1 });
+    expect(await colours(stand.client, '/staging/shop')).toEqual({ blue: 3, green: 1 });
 
     // Promote to step 2, then Ctrl-C as step 3 begins: both colours keep serving, the hint names promote and abort.
     const step2 = await cli(['promote', 'shop', '--env', 'staging']);
@@ -149,7 +111,7 @@ describe('deploy apply / promote / abort / status of a canary through marathon-l
     expect(stderr.text()).toContain(
       "hint: 'deploy promote shop --env staging' resumes it, 'deploy abort shop --env staging' moves all traffic back",
     );
-    const mid = await colours();
+    const mid = await colours(stand.client, '/staging/shop');
     expect(mid.blue).toBeGreaterThan(0);
     expect(mid.green).toBe(4);
 
@@ -177,7 +139,7 @@ describe('deploy apply / promote / abort / status of a canary through marathon-l
     const back = await cli(['abort', 'shop', '--env', 'staging', '--reason', 'conversion dropped'], 'oncall@example.com');
     expect(back.code).toBe(0);
     expect(back.stdout).toMatch(/^shop in staging: all traffic back on blue in [\d.]+ s; the new colour is removed/);
-    expect(await colours()).toEqual({ blue: 4, green: null });
+    expect(await colours(stand.client, '/staging/shop')).toEqual({ blue: 4, green: null });
     await fresh(traffic);
     const total = await traffic.stop();
     traffic = undefined;
@@ -224,13 +186,13 @@ describe('a canary in production', () => {
     const paused = await cli(['apply', '--plan', plan2]);
     expect(paused.code).toBe(0);
     expect(paused.stdout).toContain('at step 1: 25 % of the instances; paused');
-    const green = (await client.getApp('/production/shop-green'))!;
+    const green = (await stand.client.getApp('/production/shop-green'))!;
     expect(green.labels['c2c.approved-by']).toBe(APPROVER);
 
     const notApprover = await cli(['promote', 'shop', '--env', 'production', '--key', keys.key('dev@example.com')]);
     expect(notApprover.code).toBe(3);
     expect(notApprover.stderr).toContain('dev@example.com is not an approver of shop');
-    expect((await client.getApp('/production/shop-green'))!.instances).toBe(1);
+    expect((await stand.client.getApp('/production/shop-green'))!.instances).toBe(1);
 
     const step2 = await cli(['promote', 'shop', '--env', 'production', '--key', keys.key(APPROVER)]);
     expect(step2.stderr).not.toContain('deploy:');

@@ -6,12 +6,10 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Catalog, ServiceDefinition } from '../../lib/catalog';
-import { MarathonClient } from '../../lib/marathon/client';
-import { LocalMarathon, startLocalMarathon } from '../../packages/local-marathon';
-import { findHaproxy, freePort, MarathonLbHarness, startMarathonLb } from '../../lib/demo/marathon-lb';
-import { rolloutImageStore } from '../../lib/demo/marathon-lb/images';
+import { freePort } from '../../lib/demo/marathon-lb';
 import { requestLoop } from '../../lib/demo/marathon-lb/traffic';
 import { runDeployCli } from '../helpers/deploy-cli';
+import { colours, fresh, readAudit, rolloutService, RolloutStand, startRolloutStand } from '../helpers/rollout';
 
 /** Records `$SERVICE_URL body`, passes only when the body is a version listed in ./good-versions. */
 const SMOKE = `#!/usr/bin/env bash
@@ -21,55 +19,31 @@ echo "got $body"
 grep -qx "$body" good-versions
 `;
 
-let store: { dir: string; remove(): void };
-let marathon: LocalMarathon;
-let lb: MarathonLbHarness;
-let client: MarathonClient;
+let stand: RolloutStand;
 let work: string;
 let repo: string;
 let def: ServiceDefinition;
 let traffic: ReturnType<typeof requestLoop> | undefined;
 
 beforeAll(async () => {
-  const haproxy = findHaproxy(process.env.PATH ?? '');
-  expect(haproxy).toBeDefined();
-  store = rolloutImageStore('shop');
-  marathon = await startLocalMarathon({ docker: 'never', imageStore: store.dir });
-  lb = await startMarathonLb(marathon.url, { haproxy: haproxy! });
-  client = new MarathonClient({ baseUrl: marathon.url, auth: { source: 'none' }, requestTimeoutMs: 3000 });
+  stand = await startRolloutStand('shop');
   work = mkdtempSync(join(tmpdir(), 'c2c-smoke-docker-'));
   repo = join(work, 'shop');
   mkdirSync(repo);
   writeFileSync(join(repo, 'e2e.sh'), SMOKE, { mode: 0o755 });
   writeFileSync(join(repo, 'good-versions'), 'v1\n');
-  def = {
-    name: 'shop',
-    repo: 'acme/shop',
-    cpus: 0.1,
-    mem: 32,
-    instances: 2,
-    ports: [{ name: 'http', containerPort: 8080, servicePort: await freePort() }],
-    virtualHost: 'shop.example.com',
-    healthCheck: { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.5, timeoutSeconds: 0.45, maxConsecutiveFailures: 3 },
+  def = await rolloutService('shop', {
     strategy: { kind: 'canary', altPort: await freePort(), keepOldMinutes: 15, steps: [{ percent: 50 }, { percent: 100 }] },
-    smokeTest: './e2e.sh',
-    approvers: ['user:ana@example.com'],
-  };
+  });
 });
 afterAll(async () => {
   await traffic?.stop();
-  await lb?.close();
-  await marathon?.close();
-  store?.remove();
+  await stand?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
 const auditFile = () => join(work, 'audit.jsonl');
-const audit = () =>
-  readFileSync(auditFile(), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { type: string; reason?: string });
+const audit = () => readAudit<{ type: string; reason?: string }>(auditFile());
 const runs = () =>
   readFileSync(join(repo, 'runs.log'), 'utf8')
     .split('\n')
@@ -80,26 +54,13 @@ function cli(args: string[]) {
     env: {
       CI: 'true',
       PATH: process.env.PATH,
-      MARATHON_URL: marathon.url,
-      MARATHON_LB_URL: lb.statsUrl,
+      MARATHON_URL: stand.marathon.url,
+      MARATHON_LB_URL: stand.lb.statsUrl,
       DEPLOY_ACTOR: 'dev@example.com',
       C2C_AUDIT_LOG: auditFile(),
     },
     catalog: new Catalog([def]),
   });
-}
-
-async function colours(): Promise<Record<string, number | null>> {
-  const [b, g] = await Promise.all([client.getApp('/staging/shop-blue'), client.getApp('/staging/shop-green')]);
-  return { blue: b?.instances ?? null, green: g?.instances ?? null };
-}
-
-/** Counts from zero with requests sent from now on, until 20 answered. */
-async function fresh(loop: ReturnType<typeof requestLoop>): Promise<void> {
-  loop.reset();
-  while (loop.count.ok + loop.count.failed + loop.count.appErrors < 1) await new Promise((r) => setTimeout(r, 20));
-  loop.reset();
-  while (loop.count.ok < 20) await new Promise((r) => setTimeout(r, 20));
 }
 
 const apply = (tag: string) => ['apply', '--service', 'shop', '--env', 'staging', '--image', `reg:5000/shop:${tag}`];
@@ -110,15 +71,15 @@ describe('deploy apply / promote --smoke-test through marathon-lb', () => {
     expect(first.stderr).not.toContain('deploy:');
     expect(first.stdout).toMatch(/^released reg:5000\/shop:v1 on blue/);
     expect(runs().every((l) => l.endsWith(' v1'))).toBe(true);
-    traffic = requestLoop(lb.httpUrl, 'shop.example.com');
+    traffic = requestLoop(stand.lb.httpUrl, 'shop.example.com');
 
     // v2 is not a good version: the smoke test fails at step 1, the analysis moves all traffic back to blue.
     const failed = await cli(apply('v2'));
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain("the smoke test failed against green: './e2e.sh' exited 1; last output: got v2");
     expect(failed.stderr).toContain('all traffic is back on blue');
-    expect(await colours()).toEqual({ blue: 2, green: null });
-    const blue = (await client.getApp('/staging/shop-blue'))!;
+    expect(await colours(stand.client, '/staging/shop')).toEqual({ blue: 2, green: null });
+    const blue = (await stand.client.getApp('/staging/shop-blue'))!;
     expect(runs().at(-1)).toMatch(/^http:\/\/[\d.]+:\d+ v2$/);
     expect(runs().at(-1)).not.toContain(`:${blue.tasks[0]?.ports[0]} `);
     expect(audit().filter((e) => e.type === 'rollout.aborted')).toEqual([

@@ -5,7 +5,6 @@ import { execFile, execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { lineHash } from '../../lib/audit/log';
 import { Catalog } from '../../lib/catalog';
 import { diffApp } from '../../lib/deploy/diff';
@@ -13,7 +12,7 @@ import { approvalStatement, planStatement } from '../../lib/gate/gate';
 import { PlanFile, sealPlan } from '../../lib/gate/plan-file';
 import { NAMESPACES, signMessage } from '../../lib/signing';
 import { LocalMarathon } from '@commit-to-cloud/local-marathon';
-import { main } from '../../scripts/deploy/cli';
+import { CliRun as Run, runDeployCli } from '../helpers/deploy-cli';
 import { signingWith, testGit } from '../helpers/git';
 import { testKeys, TestKeys } from '../helpers/keys';
 import { sendJson, startRecordingServer } from '../helpers/http';
@@ -43,23 +42,9 @@ const auditPath = () => join(dir, 'audit.jsonl');
 /** Requests that change Marathon since `from`. */
 const changing = (from: number) => proxy.seen.slice(from).filter((s) => !s.startsWith('GET '));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The deploy CLI in this process, with the fixture catalog. `as` picks the signing key (DEPLOY_SIGNING_KEY). */
 async function deploy(args: string[], options: { as?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main(args, {
-    stdout,
-    stderr,
+  return runDeployCli(args, {
     catalog,
     env: {
       CI: 'true',
@@ -71,7 +56,6 @@ async function deploy(args: string[], options: { as?: string; env?: Record<strin
       ...options.env,
     },
   });
-  return { code, stdout: out, stderr: err };
 }
 
 let planCount = 0;

@@ -11,33 +11,17 @@ import {
   StatsRow,
 } from '../../../lib/deploy/rollout';
 import { C2CError } from '../../../lib/errors';
-import { MarathonClient } from '../../../lib/marathon/client';
 import { renderMarathonApp } from '../../../lib/marathon/render';
-import { LocalMarathon, startLocalMarathon } from '../../../packages/local-marathon';
 import { caught } from '../../helpers/errors';
-import { findHaproxy, freePort, MarathonLbHarness, startMarathonLb } from '../../../lib/demo/marathon-lb';
+import { freePort } from '../../../lib/demo/marathon-lb';
 import { requestLoop } from '../../../lib/demo/marathon-lb/traffic';
-import { rolloutImageStore } from '../../../lib/demo/marathon-lb/images';
+import { colours as coloursOf, fresh, rolloutService, RolloutStand, startRolloutStand } from '../../helpers/rollout';
 import { memoryAudit } from './helpers';
 
-let store: { dir: string; remove(): void };
-let marathon: LocalMarathon;
-let lb: MarathonLbHarness;
-let client: MarathonClient;
+let stand: RolloutStand;
 
 beforeAll(async () => {
-  const haproxy = findHaproxy(process.env.PATH ?? '');
-  expect(haproxy).toBeDefined();
-  store = rolloutImageStore('shop');
-  marathon = await startLocalMarathon({ docker: 'never', imageStore: store.dir });
-  lb = await startMarathonLb(marathon.url, { haproxy: haproxy! });
-  client = new MarathonClient({
-    baseUrl: marathon.url,
-    auth: { source: 'none' },
-    backoffMs: 20,
-    maxBackoffMs: 100,
-    requestTimeoutMs: 3000,
-  });
+  stand = await startRolloutStand('shop', { backoffMs: 20, maxBackoffMs: 100 });
 });
 /** Request loops started by a test; stopped after it whatever its outcome, so a failed test never keeps jest alive. */
 const loops: ReturnType<typeof requestLoop>[] = [];
@@ -50,34 +34,18 @@ afterEach(async () => {
   await Promise.all(loops.splice(0).map((l) => l.stop()));
 });
 afterAll(async () => {
-  await lb?.close();
-  await marathon?.close();
-  store?.remove();
+  await stand?.close();
 });
 
-async function service(name: string, strategy: ServiceDefinition['strategy']): Promise<ServiceDefinition> {
-  return {
-    name,
-    repo: `acme/${name}`,
-    cpus: 0.1,
-    mem: 32,
-    instances: 4,
-    ports: [{ name: 'http', containerPort: 8080, servicePort: await freePort() }],
-    virtualHost: `${name}.example.com`,
-    healthCheck: { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.5, timeoutSeconds: 0.45, maxConsecutiveFailures: 3 },
-    strategy,
-    smokeTest: './e2e.sh',
-    approvers: ['user:ana@example.com'],
-  };
-}
+const service = (name: string, strategy: ServiceDefinition['strategy']) => rolloutService(name, { instances: 4, strategy });
 
 function context(extra: Partial<RolloutContext> = {}): RolloutContext & { audit: ReturnType<typeof memoryAudit> } {
   return {
-    client,
+    client: stand.client,
     actor: 'dev@example.com',
     timeoutMs: 30_000,
     pollIntervalMs: 100,
-    lb: { urls: [lb.statsUrl] },
+    lb: { urls: [stand.lb.statsUrl] },
     smokeTest: async (url) => {
       const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2000) });
       return { ok: res.ok, detail: `GET / answered ${res.status}` };
@@ -96,7 +64,7 @@ function watchServers(backend: string): { names(): Set<string>; stop(): Promise<
   let on = true;
   const loop = (async () => {
     while (on) {
-      const rows: StatsRow[] = (await fetchStats({ urls: [lb.statsUrl] }).catch(() => [[]]))[0];
+      const rows: StatsRow[] = (await fetchStats({ urls: [stand.lb.statsUrl] }).catch(() => [[]]))[0];
       for (const r of backendServers(rows, backend)) {
         const list = seen.get(r.svname) ?? [];
         if (list[list.length - 1] !== r.status) list.push(r.status);
@@ -115,10 +83,7 @@ function watchServers(backend: string): { names(): Set<string>; stop(): Promise<
   };
 }
 
-async function colours(base: string): Promise<Record<string, number | null>> {
-  const [b, g] = await Promise.all([client.getApp(`${base}-blue`), client.getApp(`${base}-green`)]);
-  return { blue: b?.instances ?? null, green: g?.instances ?? null };
-}
+const colours = (app: string) => coloursOf(stand.client, app);
 
 describe('canary through marathon-lb', () => {
   let def: ServiceDefinition;
@@ -136,15 +101,15 @@ describe('canary through marathon-lb', () => {
     const rc = context();
     const first = await startRollout(rc, t(), renderMarathonApp(def, 'staging', image('v1')));
     expect(first).toMatchObject({ state: 'released', colour: 'blue', keptOld: null });
-    const traffic = loop(lb.httpUrl, 'canary-shop.example.com');
+    const traffic = loop(stand.lb.httpUrl, 'canary-shop.example.com');
     const watcher = watchServers(`staging-canary-shop_${def.ports![0].servicePort}`);
 
     // Step 1: one of four on green, paused for a promote.
     const paused = await startRollout(rc, t(), renderMarathonApp(def, 'staging', image('v2')));
     expect(paused).toMatchObject({ state: 'paused', colour: 'green', step: { index: 1, newInstances: 1 } });
     expect(await colours('/staging/canary-shop')).toEqual({ blue: 3, green: 1 });
-    const green = (await client.getApp('/staging/canary-shop-green'))!;
-    const blue = (await client.getApp('/staging/canary-shop-blue'))!;
+    const green = (await stand.client.getApp('/staging/canary-shop-green'))!;
+    const blue = (await stand.client.getApp('/staging/canary-shop-blue'))!;
     expect(green.labels).toMatchObject({
       HAPROXY_DEPLOYMENT_GROUP: 'staging-canary-shop',
       HAPROXY_DEPLOYMENT_COLOUR: 'green',
@@ -204,7 +169,7 @@ describe('canary through marathon-lb', () => {
     expect(total.failures).toEqual([]);
     // Drain before kill: every server of either colour that left the backend was MAINT (draining) before it went: the kept
     // blue tasks the switch back deletes and starts again, and the green tasks it deletes once blue serves.
-    const live = new Set((await client.getApp('/staging/canary-shop-blue'))!.tasks.map((x) => `127_0_0_1_${x.ports[0]}`));
+    const live = new Set((await stand.client.getApp('/staging/canary-shop-blue'))!.tasks.map((x) => `127_0_0_1_${x.ports[0]}`));
     for (const [name, statuses] of seen)
       if (!live.has(name) && beforeSwitch.has(name)) expect([name, statuses[statuses.length - 1]]).toEqual([name, 'MAINT']);
     expect(rc.audit.events.map((e) => e.type)).toEqual(
@@ -221,7 +186,7 @@ describe('canary through marathon-lb', () => {
 
   it('aborts by itself when HAProxy counts errors of the new colour, at the first step', async () => {
     const rc = context();
-    const traffic = loop(lb.httpUrl, 'canary-shop.example.com');
+    const traffic = loop(stand.lb.httpUrl, 'canary-shop.example.com');
     const err = await caught(startRollout(rc, t(), renderMarathonApp(def, 'staging', image('bad'))));
     expect(err).toBeInstanceOf(C2CError);
     expect(err.code).toBe('ROLLOUT_ABORTED');
@@ -241,7 +206,7 @@ describe('blue/green through marathon-lb', () => {
     const t = { def, env: 'staging' as const };
     const rc = context();
     await startRollout(rc, t, renderMarathonApp(def, 'staging', image('v1')));
-    const traffic = loop(lb.httpUrl, 'bg-shop.example.com');
+    const traffic = loop(stand.lb.httpUrl, 'bg-shop.example.com');
     expect(await startRollout(rc, t, renderMarathonApp(def, 'staging', image('v2')))).toMatchObject({
       state: 'released',
       colour: 'green',
@@ -258,15 +223,3 @@ describe('blue/green through marathon-lb', () => {
     expect(total.failures).toEqual([]);
   });
 });
-
-/** Counts from zero with requests sent from now on (the loop is sequential: once one more has finished, every later one started after the reset). */
-async function fresh(traffic: ReturnType<typeof requestLoop>): Promise<void> {
-  traffic.reset();
-  await waitFor(() => traffic.count.ok + traffic.count.failed + traffic.count.appErrors >= 1);
-  traffic.reset();
-  await waitFor(() => traffic.count.ok >= 20);
-}
-
-async function waitFor(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 20));
-}
