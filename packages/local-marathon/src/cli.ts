@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { KNOWN_FEATURES, LocalMarathonConfigError, PortInUseError, startLocalMarathon } from './index';
+import { KNOWN_FEATURES, LocalMarathon, LocalMarathonConfigError, PortInUseError, startLocalMarathon } from './index';
 
 const HELP = `usage: local-marathon [options]
 
@@ -165,7 +165,29 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  let server;
+  // The signal handlers come first: a SIGTERM that arrives while the server starts (a --state restart may start tasks
+  // then) or right after the URL line (a harness that stops it as soon as it is up) would otherwise kill the process
+  // with its default action and leave every task running.
+  let server: LocalMarathon | undefined;
+  let stopping = false;
+  const close = (running: LocalMarathon) =>
+    running.close().then(
+      () => {
+        process.exitCode = 0;
+      },
+      (e: unknown) => {
+        process.stderr.write(`local-marathon: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    if (!o.json) process.stderr.write(`local-marathon: ${signal}, stopping tasks\n`);
+    if (server) void close(server);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   try {
     server = await startLocalMarathon({
       port: o.port,
@@ -192,27 +214,11 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  // Stopped while it started: it stops now, and never says it is up.
+  if (stopping) return void close(server);
   process.stdout.write(
     o.json ? `${JSON.stringify({ url: server.url })}\n` : `Local Marathon listening on ${server.url} (Ctrl-C stops it and every task)\n`,
   );
-  const running = server;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    if (!o.json) process.stderr.write(`local-marathon: ${signal}, stopping tasks\n`);
-    running.close().then(
-      () => {
-        process.exitCode = 0;
-      },
-      (e: unknown) => {
-        process.stderr.write(`local-marathon: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((e: unknown) => {

@@ -195,6 +195,17 @@ export class Runner {
     const err = openSync(join(sandbox, 'stderr'), 'a');
     try {
       const child = spawn(command.file, command.argv, { cwd: command.cwd ?? sandbox, env, detached: true, stdio: ['ignore', out, err] });
+      // Recorded before anything is awaited: a server killed from now on leaves the group for the next one to reap.
+      const pid = child.pid;
+      if (pid !== undefined)
+        this.processes?.add({
+          taskId: spec.taskId,
+          appId: typeof spec.def.id === 'string' ? spec.def.id : '',
+          pgid: pid,
+          startTime: processStartTime(pid),
+          kind,
+          container: command.container,
+        });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         child.once('exit', (code, signal) => {
           // The shell may leave children behind when it dies; Mesos would kill the whole container, so do we.
@@ -215,19 +226,11 @@ export class Runner {
       });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', () => resolve());
-        child.once('error', reject);
-      });
-      const pid = child.pid as number;
-      const appId = typeof spec.def.id === 'string' ? spec.def.id : '';
-      if (child.exitCode === null && child.signalCode === null)
-        this.processes?.add({
-          taskId: spec.taskId,
-          appId,
-          pgid: pid,
-          startTime: processStartTime(pid),
-          kind,
-          container: command.container,
+        child.once('error', (e) => {
+          this.processes?.remove(spec.taskId);
+          reject(e);
         });
+      });
       return { pid: child.pid as number, kind, sandbox, exited, child, container: command.container };
     } finally {
       closeSync(out);

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { alive, bundleCli, list, num, until } from './helpers';
+import { alive, bundleCli, list, num, startTime, until } from './helpers';
 
 let dir: string;
 let cli: string;
@@ -205,14 +205,24 @@ describe('CLI mistakes are exit 2 with one line, and nothing is written', () => 
 });
 
 describe('no orphans: a server killed with kill -9 leaves tasks; the next one of the same directory kills them', () => {
-  /** Starts an app whose tasks each run a shell and a grandchild; returns every pid (leaders and grandchildren). */
-  async function orphanable(url: string, pidDir: string): Promise<number[]> {
+  /** A process the test saw, with its start time then. */
+  interface Seen {
+    pid: number;
+    started: string | undefined;
+  }
+
+  /**
+   * Starts an app whose tasks each run a shell and a grandchild; returns every process (leaders and grandchildren) with
+   * its start time, so that `alive` never takes a process that got one of their pids later for it.
+   */
+  async function orphanable(url: string, pidDir: string): Promise<Seen[]> {
     const post = await fetch(`${url}/v2/apps`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({
         id: '/orph',
-        cmd: `sleep 300 & echo $! > ${pidDir}/child-$MESOS_TASK_ID; wait`,
+        // The pid file appears whole (a rename): `echo $! > file` creates it empty first, and a read then gets no pid.
+        cmd: `sleep 300 & echo $! > ${pidDir}/.child-$MESOS_TASK_ID && mv ${pidDir}/.child-$MESOS_TASK_ID ${pidDir}/child-$MESOS_TASK_ID; wait`,
         instances: 2,
         portDefinitions: [],
       }),
@@ -224,10 +234,12 @@ describe('no orphans: a server killed with kill -9 leaves tasks; the next one of
     }, 'two running tasks');
     const children = await until(async () => {
       const files = readdirSync(pidDir).filter((f) => f.startsWith('child-'));
-      return files.length === 2 ? files.map((f) => Number(readFileSync(join(pidDir, f), 'utf8').trim())) : undefined;
+      return files.length === 2 ? files.map((f) => Number(readFileSync(join(pidDir, f), 'utf8'))) : undefined;
     }, 'the grandchildren');
-    return [...leaders, ...children];
+    return [...leaders, ...children].map((pid) => ({ pid, started: startTime(pid) }));
   }
+  const running = (ps: Seen[]) => ps.map((p) => [p.pid, alive(p.pid, p.started)]);
+  const gone = (ps: Seen[]) => ps.every((p) => !alive(p.pid, p.started));
 
   test('with --state: the restart kills them; a second server on a live state directory is refused', async () => {
     const state = join(dir, 'orphan-state');
@@ -240,11 +252,11 @@ describe('no orphans: a server killed with kill -9 leaves tasks; the next one of
 
     p1.child.kill('SIGKILL');
     await p1.exit;
-    for (const pid of pids) expect([pid, alive(pid)]).toEqual([pid, true]);
+    expect(running(pids)).toEqual(pids.map((p) => [p.pid, true]));
 
     const p2 = run(['--port', '0', '--json', '--no-docker', '--state', state]);
     await urlOf(p2);
-    await until(async () => pids.every((pid) => !alive(pid)), 'the orphans to be killed');
+    await until(async () => gone(pids), 'the orphans to be killed');
     p2.child.kill('SIGTERM');
     expect(await p2.exit).toBe(0);
     expect(readdirSync(state).sort()).toEqual(['apps.json', 'deployments.json', 'service-ports.json']);
@@ -258,11 +270,11 @@ describe('no orphans: a server killed with kill -9 leaves tasks; the next one of
     const [deadWorkDir] = readdirSync(tmp);
     p1.child.kill('SIGKILL');
     await p1.exit;
-    for (const pid of pids) expect([pid, alive(pid)]).toEqual([pid, true]);
+    expect(running(pids)).toEqual(pids.map((p) => [p.pid, true]));
 
     const p2 = run(['--port', '0', '--json', '--no-docker'], { TMPDIR: tmp });
     await urlOf(p2);
-    await until(async () => pids.every((pid) => !alive(pid)), 'the orphans to be killed');
+    await until(async () => gone(pids), 'the orphans to be killed');
     expect(readdirSync(tmp)).not.toContain(deadWorkDir);
     p2.child.kill('SIGTERM');
     expect(await p2.exit).toBe(0);

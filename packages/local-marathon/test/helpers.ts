@@ -95,22 +95,37 @@ export async function settled(s: TestServer, timeoutMs = 15000): Promise<void> {
   await until(async () => list((await s.req('GET', '/v2/deployments')).body).length === 0, 'deployments to finish', timeoutMs);
 }
 
+/** Fields 3 on of /proc/<pid>/stat (state first, start time at index 19), or undefined when the process is gone. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The start time of process `pid` (clock ticks since boot), or undefined when it is gone. */
+export function startTime(pid: number): string | undefined {
+  return procStat(pid)?.[19];
+}
+
 /**
  * Whether a process is alive: `process.kill(pid, 0)` succeeds and it is not a zombie. A killed grandchild is
- * re-parented to PID 1, which in some containers never reaps it; such a zombie no longer runs.
+ * re-parented to PID 1, which in some containers never reaps it; such a zombie no longer runs. With `started` (its
+ * start time when the test saw it), a process that got the pid later is not it: the pid was handed out again.
+ * A pid that is not a process id (0 signals the test's own group, -1 everything) is a mistake of the test: it throws.
  */
-export function alive(pid: number): boolean {
+export function alive(pid: number, started?: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`alive(${pid}): not the pid of a task`);
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return true;
-  }
+  const fields = procStat(pid);
+  if (!fields) return true;
+  return fields[0] !== 'Z' && (started === undefined || fields[19] === started);
 }
 
 /** A fast health check for test apps (0.2 s interval). */
