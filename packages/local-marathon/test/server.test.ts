@@ -189,7 +189,8 @@ test('close() stops every task process group: no pid survives', async () => {
   // The shell starts a child of its own: the kill must reach the whole group.
   await s.req('POST', '/v2/apps', {
     id: '/tree',
-    cmd: `sleep 60 & echo $! > ${dir}/child-$MESOS_TASK_ID.pid; wait`,
+    // The pid file appears whole (a rename): `echo $! > file` creates it empty first, and a read then gets no pid.
+    cmd: `sleep 60 & echo $! > ${dir}/.child-$MESOS_TASK_ID && mv ${dir}/.child-$MESOS_TASK_ID ${dir}/child-$MESOS_TASK_ID.pid; wait`,
     instances: 2,
     portDefinitions: [],
   });
