@@ -107,9 +107,10 @@ describe('runSmokeTest', () => {
 
   it('kills a run that outlasts the timeout, and what it started', async () => {
     const pidFile = join(dir, 'child.pid');
-    const r = await run(`sleep 30 & echo $! > ${pidFile}; echo started; wait`, 300);
+    // 1.5 s: long enough for a loaded machine's shell to reach `echo started`, far short of the sleep.
+    const r = await run(`sleep 30 & echo $! > ${pidFile}; echo started; wait`, 1500);
     expect(r.ok).toBe(false);
-    expect(r.detail).toContain('did not finish within 0.3 s (killed)');
+    expect(r.detail).toContain('did not finish within 1.5 s (killed)');
     expect(r.detail).toContain('started');
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(alive(pid)).toBe(false); // the background sleep is gone too
