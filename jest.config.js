@@ -10,6 +10,8 @@ module.exports = {
   transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // cdktf's archiver (zip assets, never made here) is loaded on first use, not with cdktf: see the helper.
   moduleNameMapper: { '^archiver$': '<rootDir>/__tests__/helpers/lazy-archiver.js' },
+  // cdktf's creation stacks formatted as outside jest, not through source maps: see the helper.
+  setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/plain-creation-stacks.ts'],
   testTimeout: 30000,
   // Most suites wait on local servers and child processes rather than compute: one worker more than the cores
   // (jest's default is one fewer) halves the run on 2 cores. A number: jest reads a percentage over 100% as a count.
