@@ -25,10 +25,7 @@ export function makeImageStore(badImages: readonly string[] = ['web-bad']): { di
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Health check timing fast enough for a test (validate rules: timeout < interval, all > 0). */
-export const FAST_CHECKS = { gracePeriodSeconds: 2, intervalSeconds: 0.2, timeoutSeconds: 0.15, maxConsecutiveFailures: 2 };
-
-/** A small test service with fast health checks. */
+/** A small test service with fast health checks (validate rules: timeout < interval, all > 0). */
 export function testService(name: string, extra: Partial<ServiceDefinition> = {}): ServiceDefinition {
   return {
     name,
@@ -36,7 +33,7 @@ export function testService(name: string, extra: Partial<ServiceDefinition> = {}
     cpus: 0.1,
     mem: 32,
     instances: 1,
-    healthCheck: { path: '/health', ...FAST_CHECKS },
+    healthCheck: { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.2, timeoutSeconds: 0.15, maxConsecutiveFailures: 2 },
     smokeTest: './e2e.sh',
     approvers: ['user:ana@example.com'],
     ...extra,
