@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// `npm test`: formatting (prettier), lint (eslint) and the type check (tsc) side by side, each with its cache in
-// node_modules/.cache, then every jest suite. Each check's output is printed when it ends; jest's as it runs.
-// Arguments go to jest (`npm test -- __tests__/lib/deploy`). Exit code: the first failing step's, else jest's.
+// `npm test`: every jest suite, and beside it formatting (prettier), lint (eslint) and the type check (tsc), each
+// with its cache in node_modules/.cache. The checks run at a lower CPU priority (nice 10): on 2 cores jest keeps the
+// CPU whenever it can use it, and the checks take what it leaves while suites wait on servers and child processes.
+// Each check's output is printed when it ends; jest's as it runs. Arguments go to jest (`npm test --
+// __tests__/lib/deploy`). Exit code: the first failing check's (in the order below), else jest's.
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -22,11 +25,19 @@ const CHECKS = [
   ],
 ];
 
-/** Runs `file` with node, buffering its output; resolves to its exit code and output. */
+const children = [];
+
+/** Runs `file` with node at a lower priority, buffering its output; resolves to its exit code and output. */
 function check([name, file, args]) {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    try {
+      setPriority(child.pid, 10);
+    } catch {
+      // Not allowed here: the check runs at jest's priority.
+    }
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -34,14 +45,20 @@ function check([name, file, args]) {
   });
 }
 
-const results = await Promise.all(CHECKS.map(check));
-let failed = 0;
-for (const r of results) {
-  if (r.output.trim() !== '') process.stdout.write(r.output.endsWith('\n') ? r.output : `${r.output}\n`);
-  process.stderr.write(`${r.name}: ${r.code === 0 ? 'ok' : `failed (exit ${r.code})`} in ${r.seconds.toFixed(1)} s\n`);
-  if (r.code !== 0 && failed === 0) failed = r.code;
-}
-if (failed !== 0) process.exit(failed);
 const jest = spawn(process.execPath, [bin('jest', 'bin/jest.js'), ...process.argv.slice(2)], { stdio: 'inherit' });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => jest.kill(sig));
-jest.on('close', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 143)));
+const jestDone = new Promise((resolve) => jest.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 143))));
+const checks = CHECKS.map((c) =>
+  check(c).then((r) => {
+    if (r.output.trim() !== '') process.stdout.write(r.output.endsWith('\n') ? r.output : `${r.output}\n`);
+    process.stderr.write(`${r.name}: ${r.code === 0 ? 'ok' : `failed (exit ${r.code})`} in ${r.seconds.toFixed(1)} s\n`);
+    return r;
+  }),
+);
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    interrupted = true;
+    for (const child of [jest, ...children]) child.kill(sig);
+  });
+const [jestCode, ...results] = await Promise.all([jestDone, ...checks]);
+process.exit(interrupted ? jestCode : (results.find((r) => r.code !== 0)?.code ?? jestCode));
