@@ -1,8 +1,9 @@
 // cdktf records where every token and construct was made: `Error.captureStackTrace` into a plain object, whose
 // `stack` it reads at once (cdktf/lib/tokens/private/stack-trace.js). In jest, `Error.prepareStackTrace` is
 // source-map-support's, which maps each of those frames through the source maps, parsing cdktf's inline maps first: a
-// third of a construct test's CPU. A synth outside jest formats them as V8 does; so do these. Errors (an Error or a
-// subclass, from any realm) keep source-map-support's mapped frames, so a failing test still points at its TS lines.
+// third to a half of a construct test's CPU. Here they are formatted as plain V8 frames (the synth of main.ts skips
+// them: withLightTokenTraces in constructs/settings.ts). Errors (an Error or a subclass) keep source-map-support's
+// mapped frames, so a failing test still points at its TypeScript lines.
 const mapped = Error.prepareStackTrace;
 
 if (mapped) {
