@@ -75,7 +75,7 @@ describe('the whole change', () => {
     const lines = f.planOutput[0].split('\n');
     expect(lines).toContain('+ container.docker.image: "reg:5000/web:v1"');
     expect(lines).toContain('+ healthChecks[0].path: "/health"');
-    expect(lines).toContain('+ healthChecks[0].intervalSeconds: 0.2');
+    expect(lines).toContain('+ healthChecks[0].intervalSeconds: 0.3');
     expect(lines.filter((l) => /^\+ (container|healthChecks): [[{]/.test(l))).toEqual([]);
     expect(lines).toContain(
       `1 commit(s) since what production runs (up to ${commits[0].slice(0, 7)}, first deploy): https://github.com/acme/web/commits/${commits[0]}`,

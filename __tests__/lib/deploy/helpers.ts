@@ -33,7 +33,8 @@ export function testService(name: string, extra: Partial<ServiceDefinition> = {}
     cpus: 0.1,
     mem: 32,
     instances: 1,
-    healthCheck: { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.2, timeoutSeconds: 0.15, maxConsecutiveFailures: 2 },
+    // Fast, but a healthy task on a loaded machine is not killed for two slow answers: 3 failures of 0.25 s each.
+    healthCheck: { path: '/health', gracePeriodSeconds: 2, intervalSeconds: 0.3, timeoutSeconds: 0.25, maxConsecutiveFailures: 3 },
     smokeTest: './e2e.sh',
     approvers: ['user:ana@example.com'],
     ...extra,
