@@ -18,6 +18,7 @@ import {
   PipelineStep,
   STEP_IMAGES,
   stepProblems,
+  SUBSTITUTION_OPTION,
   toTriggerStep,
 } from './build-steps';
 import { MarathonSecretRefs, PlatformRefs, planPrefix, serviceAccountResource, smokePrefix, stagedPrefix } from './naming';
@@ -434,6 +435,7 @@ export class BuildPipeline extends Construct {
       timeout: props.timeout ?? '1800s',
       options: {
         logging: 'CLOUD_LOGGING_ONLY',
+        substitutionOption: SUBSTITUTION_OPTION,
         ...(opts.private && refs.workerPool !== undefined
           ? { workerPool: refs.workerPool }
           : props.machineType !== undefined

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { C2CError } from '../errors';
+import { SubstitutionOption } from './substitute';
 import { Build, BuildStep, SynthesizedTrigger, TriggerEvent } from './types';
 
 type Json = Record<string, unknown>;
@@ -140,7 +141,7 @@ function readBuild(raw: Json, resolve: (s: string) => string): Build {
     steps,
     ...(raw.timeout ? { timeout: raw.timeout as string } : {}),
     options: {
-      ...(opt.substitution_option ? { substitutionOption: opt.substitution_option as 'MUST_MATCH' | 'ALLOW_LOOSE' } : {}),
+      ...(opt.substitution_option ? { substitutionOption: opt.substitution_option as SubstitutionOption } : {}),
       ...(opt.env ? { env: strs(opt.env) } : {}),
       ...(opt.secret_env ? { secretEnv: list<string>(opt.secret_env) } : {}),
     },
