@@ -68,7 +68,7 @@ export interface LocalMarathonOptions {
    * the fetcher's connections change: the app's `fetch[].uri`, what the API reports and the fetcher's log keep the URI
    * as submitted. @default [] (none: every URI's host is resolved as written)
    */
-  fetcherConnectTo?: FetcherConnectTo[];
+  fetcherConnectTo?: readonly FetcherConnectTo[];
   /** Receives log lines. @default - silent */
   log?: (line: string) => void;
 }
