@@ -119,7 +119,9 @@ export async function startArtifactServer(options: {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const lines = createInterface({ input: child.stdout });
   const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new C2CError('BUILD_FAILED', `the artifact server exited (${code}) before it listened: ${stderr.trim()}`)));
+    child.once('exit', (code) =>
+      reject(new C2CError('BUILD_FAILED', `the artifact server exited (${code}) before it listened: ${stderr.trim()}`)),
+    );
     lines.on('line', (line) => {
       const m = /^artifact-server: serving .* on 127\.0\.0\.1:(\d+)$/.exec(line);
       if (m) resolve(Number(m[1]));

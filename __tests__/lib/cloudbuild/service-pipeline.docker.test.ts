@@ -252,7 +252,10 @@ it("runs light-schedules' push trigger (the artifact through the synthesized art
   const sha256 = readFileSync(join(pushed.workspace, 'artifact.sha256'), 'utf8').trim();
   expect(sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(uri).toBe(`http://artifacts.marathon.internal:5001/artifacts/light-schedules/${source.sha}/${sha256}/app.tar.gz`);
-  const registry = push.build.steps.find((s) => s.id === 'upload-artifact')!.args!.join(' ').match(/gs:\/\/([^/]+)\//)![1];
+  const registry = push.build.steps
+    .find((s) => s.id === 'upload-artifact')!
+    .args!.join(' ')
+    .match(/gs:\/\/([^/]+)\//)![1];
   expect(google.objects(registry)).toContain(`artifacts/light-schedules/${source.sha}/${sha256}/app.tar.gz`);
   // Marathon holds the synthesized URI as the build gave it; its fetcher got the object through the artifact server.
   const staged = (await (await fetch(`${marathons.staging.url}/v2/apps/staging/light-schedules`)).json()) as ArtifactApp;
@@ -264,8 +267,14 @@ it("runs light-schedules' push trigger (the artifact through the synthesized art
   expect(pushed.started.map((b) => b.trigger)).toEqual(['light-schedules-smoke-staging']);
   expect(summary(pushed.started[0].result)).toBe(allOk(byName('light-schedules-smoke-staging')));
   expect(pushed.pending.map((p) => p.trigger.name)).toEqual(['light-schedules-production']);
-  const applied = await runApproved(setup, 'light-schedules', source, generation, pushed.pending[0], `art-production-${process.pid}`, (url) =>
-    approveAs(url, google.tokenFor(BEN)),
+  const applied = await runApproved(
+    setup,
+    'light-schedules',
+    source,
+    generation,
+    pushed.pending[0],
+    `art-production-${process.pid}`,
+    (url) => approveAs(url, google.tokenFor(BEN)),
   );
   expect(summary(applied.result)).toBe(allOk(byName('light-schedules-production')));
   expect(applied.started.map((b) => b.trigger)).toEqual(['light-schedules-smoke-production']);
