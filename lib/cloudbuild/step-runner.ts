@@ -237,7 +237,7 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
           continue;
         }
         options.onEvent?.({ type: 'started', key: step.key });
-        const p = runStep(step, step.standIn.image, options, stop.signal).then((r) => {
+        const p = runStep(step, step.standIn.image, options, relays?.hosts ?? [], stop.signal).then((r) => {
           running.delete(step.key);
           finish(r);
           if (r.status !== 'ok') stop.abort(`step ${step.key} ${r.status}`);
@@ -283,7 +283,13 @@ function notRunReason(step: PreparedStep, results: ReadonlyMap<string, StepResul
 }
 
 /** `docker run` of one step; its output kept (redacted) for the failure message. */
-async function runStep(step: PreparedStep, image: string, options: RunOptions, stop: AbortSignal): Promise<StepResult> {
+async function runStep(
+  step: PreparedStep,
+  image: string,
+  options: RunOptions,
+  hosts: readonly string[],
+  stop: AbortSignal,
+): Promise<StepResult> {
   const started = Date.now();
   const name = `c2c-step-${options.context.buildId}-${step.key.replace(/[^a-zA-Z0-9_.-]/g, '_')}`.slice(0, 120);
   const secrets = options.secrets ?? new Map<string, string>();
@@ -300,7 +306,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
     'run', '--rm', '--name', name, '--label', `${STEP_LABEL}=${options.context.buildId}`,
     '--network', options.network ?? BUILD_NETWORK, '-v', `${options.workspace}:/workspace`, '-v', '/var/run/docker.sock:/var/run/docker.sock',
     '-v', `${homeVolume(options.context.buildId)}:/builder/home`, ...(options.mounts ?? []).flatMap((m) => ['-v', m]),
-    '-w', step.dir, ...envArgs, ...(step.entrypoint ? ['--entrypoint', step.entrypoint] : []), image, ...step.args,
+    ...hosts.flatMap((h) => ['--add-host', h]), '-w', step.dir, ...envArgs, ...(step.entrypoint ? ['--entrypoint', step.entrypoint] : []), image, ...step.args,
   ]; // prettier-ignore
   const timeoutMs = step.timeoutMs;
   let log = '';
