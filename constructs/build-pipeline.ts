@@ -18,6 +18,7 @@ import {
   PipelineStep,
   STEP_IMAGES,
   stepProblems,
+  SUBSTITUTION_OPTION,
   toTriggerStep,
 } from './build-steps';
 import { MarathonSecretRefs, PlatformRefs, planPrefix, serviceAccountResource, smokePrefix, stagedPrefix } from './naming';
@@ -268,13 +269,18 @@ function packageStepsOf(c: PipelineContext): PackageSteps {
   return imageSteps(c);
 }
 
-/** A smoke-test step against one environment. */
-function smokeStep(c: PipelineContext, env: EnvironmentName, waitFor: readonly string[]): PipelineStep {
+/**
+ * A smoke-test step against one environment. `requestedBy` is the substitution naming the object that started the
+ * build (its log says which request it answers; the builds ask for MUST_MATCH, so a substitution the trigger defines
+ * for its filter must also be used by a step).
+ */
+function smokeStep(c: PipelineContext, env: EnvironmentName, waitFor: readonly string[], requestedBy?: string): PipelineStep {
+  const request = requestedBy === undefined ? '' : `echo "smoke test of ${env}, requested by gs://${c.refs.deployBucket}/${requestedBy}"\n`;
   return bashStep(
     `smoke-${env}`,
     STEP_IMAGES.deploy,
     // Files seeded through the GitHub API are not executable; the smoke command usually runs ./e2e.sh.
-    `chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(c.service.smokeTest)}`,
+    `${request}chmod +x ./*.sh 2>/dev/null || true\n${escapeCloudBuild(c.service.smokeTest)}`,
     waitFor,
     [`SERVICE_URL=${c.props.serviceUrls[env]}`, `DEPLOY_ENV=${env}`],
   );
@@ -434,6 +440,7 @@ export class BuildPipeline extends Construct {
       timeout: props.timeout ?? '1800s',
       options: {
         logging: 'CLOUD_LOGGING_ONLY',
+        substitutionOption: SUBSTITUTION_OPTION,
         ...(opts.private && refs.workerPool !== undefined
           ? { workerPool: refs.workerPool }
           : props.machineType !== undefined
@@ -585,7 +592,10 @@ export class BuildPipeline extends Construct {
       substitutions: { _SMOKE_OBJECT: '$(body.message.attributes.objectId)' },
       filter: `_SMOKE_OBJECT.matches("^${smokePrefix(service.name)}[^/]+[.]json$")`,
       sourceToBuild: { repository: this.repositoryName, ref: `refs/heads/${branch}`, repoType: 'GITHUB' },
-      buildAttribute: this.build([smokeStep(this.context, 'production', ['-'])], { private: true, reach: ['production'] }),
+      buildAttribute: this.build([smokeStep(this.context, 'production', ['-'], '$_SMOKE_OBJECT')], {
+        private: true,
+        reach: ['production'],
+      }),
     });
   }
 

@@ -25,6 +25,17 @@ export const STEP_IMAGES = {
 /** An image reference pinned by digest: `name[:tag]@sha256:<64 hex>`. */
 export const PINNED_IMAGE = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
 
+/**
+ * Every synthesized build's `options.substitution_option`: a build whose substitutions do not all match its steps
+ * (one used and not defined, or defined and never used) fails before any step runs. Cloud Build's triggered builds
+ * are ALLOW_LOOSE by default ("Substituting variable values",
+ * https://cloud.google.com/build/docs/configuring-builds/substitute-variable-values); the builds ask for MUST_MATCH
+ * so a renamed or dropped substitution is an error, not an empty string in a deploy command. The local executor
+ * applies the same rule (lib/cloudbuild/substitute.ts `allowsLooseSubstitutions`, which also notes the API
+ * reference's stronger wording for triggered builds).
+ */
+export const SUBSTITUTION_OPTION = 'MUST_MATCH';
+
 /** Where the fetched deploy CLI lives inside a build's workspace. */
 export const DEPLOY_CLI = '/workspace/.c2c/deploy.cjs';
 

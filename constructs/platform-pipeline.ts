@@ -3,7 +3,7 @@ import { CloudbuildTrigger, CloudbuildTriggerBuild } from '@cdktf/provider-googl
 import { Cloudbuildv2Repository } from '@cdktf/provider-google/lib/cloudbuildv2-repository';
 import { ValidationError, Violation } from '../lib/errors';
 import { PlatformConfig, platformEnv } from '../lib/platform';
-import { bashStep, PipelineStep, STEP_IMAGES, toTriggerStep } from './build-steps';
+import { bashStep, PipelineStep, STEP_IMAGES, SUBSTITUTION_OPTION, toTriggerStep } from './build-steps';
 import { PLATFORM_PLAN_PREFIX, serviceAccountResource } from './naming';
 import { repositoryLink, repositoryLinkId } from './repository-link';
 import { escapeCloudBuild } from './terraform-escape';
@@ -175,7 +175,7 @@ export class PlatformPipeline extends Construct {
     return {
       step: steps.map((s) => ({ ...toTriggerStep(s), ...(reads(s) ? { secretEnv: ['GITHUB_TOKEN'] } : {}) })),
       timeout: '3600s',
-      options: { logging: 'CLOUD_LOGGING_ONLY' },
+      options: { logging: 'CLOUD_LOGGING_ONLY', substitutionOption: SUBSTITUTION_OPTION },
       availableSecrets: {
         secretManager: [{ env: 'GITHUB_TOKEN', versionName: `projects/${platform.project}/secrets/${secret}/versions/latest` }],
       },

@@ -5,7 +5,7 @@ import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member'
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
-import { fetchDeployStep, PipelineStep, toTriggerStep } from './build-steps';
+import { fetchDeployStep, PipelineStep, SUBSTITUTION_OPTION, toTriggerStep } from './build-steps';
 import { E2eSchedule } from './e2e-schedule';
 import { behindPoolCheck, poolCheckStep } from './worker-pool';
 
@@ -110,7 +110,11 @@ export function scheduledJob(scope: Construct, props: ScheduledJobProps): Schedu
     buildAttribute: {
       step: steps.map(toTriggerStep),
       timeout: '300s',
-      options: { logging: 'CLOUD_LOGGING_ONLY', ...(props.pool ? { workerPool: props.pool.id } : {}) },
+      options: {
+        logging: 'CLOUD_LOGGING_ONLY',
+        substitutionOption: SUBSTITUTION_OPTION,
+        ...(props.pool ? { workerPool: props.pool.id } : {}),
+      },
       ...(props.availableSecrets ? { availableSecrets: props.availableSecrets } : {}),
     },
   });

@@ -123,7 +123,8 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
     const from = value.startsWith('$(') ? 'the Pub/Sub message that starts the build' : 'the state of an applied platform';
     throw new C2CError('USAGE', `${name}: substitution ${key} comes from ${from} (${value}); pass it with --substitution ${key}=VALUE`);
   }
-  const prepared = prepareBuild(trigger.build, { context, substitutions });
+  // A trigger's build, as `gcloud builds triggers run` starts it: its substitution checks follow the trigger rule.
+  const prepared = prepareBuild(trigger.build, { context, substitutions, triggered: true });
   if (opts.dryRun) {
     if (opts.json) io.out(JSON.stringify({ trigger: trigger.name, steps: prepared }, null, 1));
     else
@@ -148,6 +149,7 @@ async function run(name: string, opts: RunOpts, signal: AbortSignal): Promise<nu
       workspace: join(work, 'workspace'),
       context,
       substitutions,
+      triggered: true,
       secrets,
       standInEnv: routing.env,
       routes: [...routing.routes, ...marathonRoutes(trigger, opts), ...parseHosts(opts.host)],

@@ -7,6 +7,8 @@ import { SECRET_ENV } from '../../constructs/build-pipeline';
 import { fixtureFleet, lampApi } from '../fixtures/services';
 import { identitiesOf, TerraformJson } from '../../constructs/reference-integrity';
 import { platform, resources, stepsOf, SynthJson, synthFleet, tempWorkspace } from './helpers';
+import { readTriggers } from '../../lib/cloudbuild/triggers';
+import { prepareBuild } from '../../lib/cloudbuild/step-runner';
 
 const ws = tempWorkspace();
 afterAll(() => ws.cleanup());
@@ -211,4 +213,14 @@ describe('monorepo: services sharing a repository', () => {
     expect(mono.manifest.stacks['service-mono-b'].dependencies.sort()).toEqual(['platform', 'service-mono-a']);
     expect(mono.fleet.order).toEqual(['platform', 'service-mono-a', 'service-mono-b']);
   });
+});
+
+it("every trigger's build asks for MUST_MATCH and passes that check: each substitution it defines is used, each it uses defined", () => {
+  const triggers = readTriggers(outdir);
+  expect(triggers.length).toBeGreaterThan(5);
+  for (const t of triggers) {
+    expect([t.name, t.build.options?.substitutionOption]).toEqual([t.name, 'MUST_MATCH']);
+    const context = { projectId: t.project, location: t.location, buildId: 'b', commitSha: '0'.repeat(40), triggerName: t.name };
+    expect(() => prepareBuild(t.build, { context, triggered: true })).not.toThrow();
+  }
 });

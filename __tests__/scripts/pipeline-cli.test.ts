@@ -27,7 +27,7 @@ beforeAll(() => {
             project: 'acme',
             location: 'eu',
             repository_event_config: { pull_request: { branch: '^main$' } },
-            build: { step: [step('build', ['-'])] },
+            build: { step: [step('build', ['-'])], options: { substitution_option: 'MUST_MATCH' } },
           },
           push: {
             name: 'a-push',
@@ -80,13 +80,16 @@ it('--dry-run shows the order and images, and Terraform steps as not runnable he
   expect(lines[2]).toMatch(/^tf +after \[plan\] +not runnable here: terraform init needs the provider registry/);
 });
 
-it('exits 2 for a substitution the Pub/Sub message gives, an unused one, and an unknown trigger', () => {
+it('exits 2 for a substitution the Pub/Sub message gives, an unused one in a MUST_MATCH build, and an unknown trigger', () => {
   const missing = cli('run', 'a-push', '--outdir', dir, '--dry-run');
   expect(missing.status).toBe(2);
   expect(missing.stderr).toContain('pipeline: a-push: substitution _OBJ comes from the Pub/Sub message that starts the build');
   const unused = cli('run', 'a-pr', '--outdir', dir, '--dry-run', '--substitution', '_X=1');
   expect(unused.status).toBe(2);
   expect(unused.stderr).toContain('pipeline: invalid build: key "_X" in the substitution data is not matched in the template');
+  // A trigger's build that does not ask for MUST_MATCH is ALLOW_LOOSE, as Cloud Build runs triggered builds.
+  const loose = cli('run', 'a-push', '--outdir', dir, '--dry-run', '--substitution', '_OBJ=plans/x.json', '--substitution', '_X=1');
+  expect(loose.status).toBe(0);
   const unknown = cli('run', 'nope', '--outdir', dir);
   expect(unknown.status).toBe(2);
   expect(unknown.stderr).toMatch(/^pipeline: no synthesized trigger is named 'nope'\nhint: run 'npm run pipeline -- list'/);

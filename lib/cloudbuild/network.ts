@@ -78,6 +78,12 @@ const RELAY_SCRIPT = [
 
 /** Running relays. */
 export interface Relays {
+  /**
+   * `NAME:IP` of every route name and its relay's address on the network, for the steps' `--add-host`: a step
+   * resolves the build's names to its own relays even when another build's relays on the shared `cloudbuild` network
+   * answer the same alias (two executors on one machine; Docker's DNS would return both).
+   */
+  readonly hosts: readonly string[];
   close(): Promise<void>;
 }
 
@@ -116,7 +122,14 @@ export async function startRelays(options: {
         throw new C2CError('DOCKER_BUILD_FAILED', `relay for ${route.names.join(', ')} did not start: ${run.stderr.trim()}`);
     }
     for (const name of names) await waitForLog(name, 'relay listening');
-    return { close };
+    const hosts: string[] = [];
+    for (const [i, route] of options.routes.entries()) {
+      const ip = await execCommand('docker', ['inspect', '--format', `{{(index .NetworkSettings.Networks "${options.network}").IPAddress}}`, names[i]], { timeoutMs: 30_000 }); // prettier-ignore
+      if (ip.code !== 0 || !/^[0-9a-f.:]+$/.test(ip.stdout.trim()))
+        throw new C2CError('DOCKER_BUILD_FAILED', `relay ${names[i]} has no address on ${options.network}: ${ip.stderr.trim()}`);
+      for (const n of route.names) hosts.push(`${n}:${ip.stdout.trim()}`);
+    }
+    return { hosts, close };
   } catch (e) {
     await close();
     throw e;

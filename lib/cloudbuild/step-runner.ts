@@ -17,7 +17,7 @@ import { BUILD_NETWORK, ensureBuildNetwork, HostRoute, Relays, startRelays } fro
 import { ensureStandInImage } from './stand-in-images';
 import { redact } from './secrets';
 import { rewriteSidecar } from './sidecar';
-import { BuildContext, builtInValues, checkSubstitutions, substitute } from './substitute';
+import { allowsLooseSubstitutions, BuildContext, builtInValues, checkSubstitutions, substitute } from './substitute';
 import { Build, BuildStep, durationMs } from './types';
 
 /** Label on every step container (value: the build id), for cleanup. */
@@ -51,8 +51,8 @@ export interface RunOptions {
   /** User substitutions given at run time; they override the trigger's. */
   readonly substitutions?: Readonly<Record<string, string>>;
   /**
-   * A build a trigger started: its substitution checks are always ALLOW_LOOSE, whatever the build says (the API's
-   * `BuildOptions.substitutionOption`: "always set to ALLOW_LOOSE for triggered builds"). @default false
+   * A build a trigger started: its substitution checks are loose unless the build asks for `MUST_MATCH`; a build
+   * submitted directly is strict unless it asks for `ALLOW_LOOSE` ({@link allowsLooseSubstitutions}). @default false
    */
   readonly triggered?: boolean;
   /** Values of `availableSecrets`, by env name (see secrets.ts). */
@@ -112,7 +112,7 @@ export function prepareBuild(
   const graph = stepGraph(build.steps);
   const user = { ...build.substitutions, ...options.substitutions };
   const templates = build.steps.flatMap((s) => [s.name, s.entrypoint ?? '', s.dir ?? '', ...(s.args ?? []), ...(s.env ?? [])]);
-  checkSubstitutions(templates, user, options.triggered === true || build.options?.substitutionOption === 'ALLOW_LOOSE');
+  checkSubstitutions(templates, user, allowsLooseSubstitutions(build.options?.substitutionOption, options.triggered === true));
   const values = { ...builtInValues(options.context), ...user };
   const available = new Set((build.availableSecrets?.secretManager ?? []).map((s) => s.env));
   const label = `${STEP_LABEL}=${options.context.buildId}`;
@@ -237,7 +237,7 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
           continue;
         }
         options.onEvent?.({ type: 'started', key: step.key });
-        const p = runStep(step, step.standIn.image, options, stop.signal).then((r) => {
+        const p = runStep(step, step.standIn.image, options, relays?.hosts ?? [], stop.signal).then((r) => {
           running.delete(step.key);
           finish(r);
           if (r.status !== 'ok') stop.abort(`step ${step.key} ${r.status}`);
@@ -283,7 +283,13 @@ function notRunReason(step: PreparedStep, results: ReadonlyMap<string, StepResul
 }
 
 /** `docker run` of one step; its output kept (redacted) for the failure message. */
-async function runStep(step: PreparedStep, image: string, options: RunOptions, stop: AbortSignal): Promise<StepResult> {
+async function runStep(
+  step: PreparedStep,
+  image: string,
+  options: RunOptions,
+  hosts: readonly string[],
+  stop: AbortSignal,
+): Promise<StepResult> {
   const started = Date.now();
   const name = `c2c-step-${options.context.buildId}-${step.key.replace(/[^a-zA-Z0-9_.-]/g, '_')}`.slice(0, 120);
   const secrets = options.secrets ?? new Map<string, string>();
@@ -300,7 +306,7 @@ async function runStep(step: PreparedStep, image: string, options: RunOptions, s
     'run', '--rm', '--name', name, '--label', `${STEP_LABEL}=${options.context.buildId}`,
     '--network', options.network ?? BUILD_NETWORK, '-v', `${options.workspace}:/workspace`, '-v', '/var/run/docker.sock:/var/run/docker.sock',
     '-v', `${homeVolume(options.context.buildId)}:/builder/home`, ...(options.mounts ?? []).flatMap((m) => ['-v', m]),
-    '-w', step.dir, ...envArgs, ...(step.entrypoint ? ['--entrypoint', step.entrypoint] : []), image, ...step.args,
+    ...hosts.flatMap((h) => ['--add-host', h]), '-w', step.dir, ...envArgs, ...(step.entrypoint ? ['--entrypoint', step.entrypoint] : []), image, ...step.args,
   ]; // prettier-ignore
   const timeoutMs = step.timeoutMs;
   let log = '';

@@ -2,8 +2,8 @@
  * Cloud Build's substitutions, by its documented rules (and as the archived `cloud-build-local` applied them):
  * `$NAME` and `${NAME}` with NAME matching `[A-Z_][A-Z0-9_]*` are parameters, `$$` is a literal `$`, anything else
  * (`$foo`, `$(...)`) is left as written. A user substitution starts with `_`; the others are built-ins. Unless the
- * build sets `options.substitutionOption: ALLOW_LOOSE`, a `_KEY` used but not defined, or defined but never used,
- * fails the build before any step runs; an unknown built-in always fails.
+ * substitution checks are loose ({@link allowsLooseSubstitutions}), a `_KEY` used but not defined, or defined but
+ * never used, fails the build before any step runs; an unknown built-in always fails.
  * @see https://cloud.google.com/build/docs/configuring-builds/substitute-variable-values
  */
 import { C2CError } from '../errors';
@@ -57,6 +57,24 @@ function parameters(text: string): Parameter[] {
     }
   }
   return out;
+}
+
+/** `options.substitutionOption` of a build (Cloud Build's `BuildOptions.SubstitutionOption`). */
+export type SubstitutionOption = 'MUST_MATCH' | 'ALLOW_LOOSE';
+
+/**
+ * Whether a build's substitution checks are loose, by Cloud Build's documented rule ("Substituting variable values",
+ * https://cloud.google.com/build/docs/configuring-builds/substitute-variable-values): a build fails on a missing or
+ * unused substitution unless `options.substitutionOption` is `ALLOW_LOOSE`, and "if your build is invoked by a
+ * trigger, the ALLOW_LOOSE option is set by default". So a build a trigger starts is loose unless its build asks for
+ * `MUST_MATCH`; a build submitted directly is strict unless it asks for `ALLOW_LOOSE`.
+ * The API reference of `BuildOptions.substitutionOption` words the trigger case more strongly ("always set to
+ * ALLOW_LOOSE for triggered builds and cannot be overridden in the build configuration file",
+ * https://cloud.google.com/build/docs/api/reference/rest/v1/projects.builds#buildoptions): where the two differ,
+ * this executor is the stricter one, so a build that passes its checks here passes them in the cloud.
+ */
+export function allowsLooseSubstitutions(option: SubstitutionOption | undefined, triggered: boolean): boolean {
+  return option === 'ALLOW_LOOSE' || (triggered && option !== 'MUST_MATCH');
 }
 
 /** Whether `key` names a user substitution (`_` then capitals, digits, underscores). */

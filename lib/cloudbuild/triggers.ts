@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { C2CError } from '../errors';
+import { SubstitutionOption } from './substitute';
 import { Build, BuildStep, SynthesizedTrigger, TriggerEvent } from './types';
 
 type Json = Record<string, unknown>;
@@ -140,7 +141,7 @@ function readBuild(raw: Json, resolve: (s: string) => string): Build {
     steps,
     ...(raw.timeout ? { timeout: raw.timeout as string } : {}),
     options: {
-      ...(opt.substitution_option ? { substitutionOption: opt.substitution_option as 'MUST_MATCH' | 'ALLOW_LOOSE' } : {}),
+      ...(opt.substitution_option ? { substitutionOption: opt.substitution_option as SubstitutionOption } : {}),
       ...(opt.env ? { env: strs(opt.env) } : {}),
       ...(opt.secret_env ? { secretEnv: list<string>(opt.secret_env) } : {}),
     },
@@ -239,6 +240,18 @@ export interface InlineObject {
 
 /** The objects with inline `content` whose generation a stack refers to (an output or a trigger): what a run publishes. */
 export function readInlineObjects(outdir: string): InlineObject[] {
+  return inlineObjects(outdir, (address, texts) => texts.some((t) => t.includes(`\${${address}.generation}`)));
+}
+
+/**
+ * The objects with inline `content` whose name starts with `prefix` (`templates/`: the Marathon apps the platform
+ * publishes), as Terraform would create them.
+ */
+export function readPublishedObjects(outdir: string, prefix: string): InlineObject[] {
+  return inlineObjects(outdir, () => true).filter((o) => o.name.startsWith(prefix));
+}
+
+function inlineObjects(outdir: string, wanted: (address: string, texts: readonly string[]) => boolean): InlineObject[] {
   const stacks = readStacks(outdir);
   const texts = [...stacks.values()].map((d) => JSON.stringify(d));
   const out: InlineObject[] = [];
@@ -246,7 +259,7 @@ export function readInlineObjects(outdir: string): InlineObject[] {
     const all = ((doc.resource as Json | undefined)?.google_storage_bucket_object ?? {}) as Record<string, Json>;
     for (const [id, o] of Object.entries(all)) {
       const address = `google_storage_bucket_object.${id}`;
-      if (typeof o.content !== 'string' || !texts.some((t) => t.includes(`\${${address}.generation}`))) continue;
+      if (typeof o.content !== 'string' || !wanted(address, texts)) continue;
       const text = (v: unknown) => resolveString(String(v), stack, stacks).text;
       out.push({
         address,

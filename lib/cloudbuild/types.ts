@@ -1,6 +1,7 @@
 /** A Cloud Build build as the executor reads it (the fields of the REST `Build` resource the triggers use). */
 import { C2CError } from '../errors';
 import { SecretManagerSecret } from './secrets';
+import { SubstitutionOption } from './substitute';
 
 /** One build step. @see https://cloud.google.com/build/docs/build-config-file-schema#build_steps */
 export interface BuildStep {
@@ -29,7 +30,7 @@ export interface Build {
   /** User substitutions the trigger defines (`_KEY`), before any given at run time. */
   readonly substitutions?: Readonly<Record<string, string>>;
   readonly options?: {
-    readonly substitutionOption?: 'MUST_MATCH' | 'ALLOW_LOOSE';
+    readonly substitutionOption?: SubstitutionOption;
     /** `NAME=value` for every step. */
     readonly env?: readonly string[];
     readonly secretEnv?: readonly string[];

@@ -70,10 +70,16 @@ it('lets a run-time substitution override the trigger', () => {
   expect(s.args).toEqual(['y']);
 });
 
-it("checks a triggered build's substitutions loosely, as Cloud Build always does for triggered builds", () => {
+it("checks a triggered build's substitutions loosely unless it asks for MUST_MATCH; a submitted one strictly", () => {
   const build = { substitutions: { _OBJ: 'smoke/a.json' }, steps: [{ id: 's', name: 'node:20', args: ['true'] }] };
   expect(() => prepareBuild(build, { context })).toThrow('key "_OBJ" in the substitution data is not matched in the template');
   expect(prepareBuild(build, { context, triggered: true }).map((s) => s.key)).toEqual(['s']);
+  const strict = { ...build, options: { substitutionOption: 'MUST_MATCH' as const } };
+  expect(() => prepareBuild(strict, { context, triggered: true })).toThrow(
+    'key "_OBJ" in the substitution data is not matched in the template',
+  );
+  const loose = { ...build, options: { substitutionOption: 'ALLOW_LOOSE' as const } };
+  expect(prepareBuild(loose, { context }).map((s) => s.key)).toEqual(['s']);
 });
 
 it('refuses a secretEnv that availableSecrets does not define', () => {

@@ -1,6 +1,9 @@
 // An image service's push and production triggers, as synthesized, through the executor against two local Marathons:
 // build, image (registry side-car stand-in), staging deploy, smoke test, production plan (signed commit), upload,
 // notice; then the approval by a second listed identity through the Cloud Build stand-in, and the production apply.
+// Then the artifact service's: make, the tarball uploaded to the registry bucket, deployed by its artifact server's
+// URL, which the local Marathons' fetchers reach (the synthesized artifact server runs here, reading the Storage
+// stand-in; the fetchers' connection table stands in for the agents' DNS), checksum-verified before the task starts.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -11,7 +14,8 @@ import { LocalMarathon, startLocalMarathon } from '@commit-to-cloud/local-marath
 import { GoogleStandIn, startGoogleStandIn } from '../../../lib/cloudbuild/google-stand-in';
 import { RELAY_LABEL, removeBuildNetwork } from '../../../lib/cloudbuild/network';
 import { googleRouting } from '../../../lib/cloudbuild/stand-in-routes';
-import { BuildResult, STEP_LABEL } from '../../../lib/cloudbuild/step-runner';
+import { BuildResult, prepareBuild, STEP_LABEL } from '../../../lib/cloudbuild/step-runner';
+import { LocalArtifactServer, startArtifactServer } from '../../../lib/cloudbuild/artifact-server';
 import {
   approveAs,
   publishBundle,
@@ -36,6 +40,9 @@ let notifications: StorageNotification[];
 let keys: ReturnType<typeof testKeys>;
 let google: GoogleStandIn;
 let marathons: Record<'staging' | 'production', LocalMarathon>;
+let artifacts: LocalArtifactServer;
+/** What the artifact server logged (one line per request). */
+const served: string[] = [];
 const posted: string[] = [];
 const chat = createServer((req, res) => {
   let body = '';
@@ -72,14 +79,17 @@ beforeAll(async () => {
   await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
   // The local Marathons accept the names the synth wrote (marathon.staging.internal, ...), as the relays send them.
   const hosts = synthesizedMarathonHosts(triggers);
+  // The platform's artifact server as synthesized, reading the Storage stand-in; the fetchers reach it under the name
+  // the builds write into artifact URIs (the connection table stands in for the agents' DNS and marathon-lb).
+  artifacts = await startArtifactServer({ outdir, triggers, googleUrl: google.url, log: (l) => served.push(l) });
   marathons = {
-    staging: await startLocalMarathon({ allowedHosts: hosts.staging }),
-    production: await startLocalMarathon({ allowedHosts: hosts.production }),
+    staging: await startLocalMarathon({ allowedHosts: hosts.staging, fetcherConnectTo: [...artifacts.connectTo] }),
+    production: await startLocalMarathon({ allowedHosts: hosts.production, fetcherConnectTo: [...artifacts.connectTo] }),
   };
 }, 300_000);
 
 afterAll(async () => {
-  await Promise.allSettled([marathons?.staging.close(), marathons?.production.close(), google?.close()]);
+  await Promise.allSettled([marathons?.staging.close(), marathons?.production.close(), google?.close(), artifacts?.close()]);
   chat.close();
   await removeContainersWithLabel(STEP_LABEL);
   await removeContainersWithLabel(RELAY_LABEL);
@@ -101,6 +111,11 @@ async function checkout(): Promise<{ path: string; sha: string }> {
   const base = (await ensureBaseImage()).image;
   const dockerfile = readFileSync(join(path, 'Dockerfile'), 'utf8').replace(/^ARG BASE_IMAGE=.*$/m, `ARG BASE_IMAGE=${base}`);
   writeFileSync(join(path, 'Dockerfile'), dockerfile);
+  return signedCommit(path);
+}
+
+/** `git init` and one commit of everything in `path`, signed by Ana. */
+function signedCommit(path: string): { path: string; sha: string } {
   const git = (args: string[]) => execFileSync('git', ['-C', path, ...args], { encoding: 'utf8' }).trim();
   git(['init', '-q', '-b', 'main']);
   git(['add', '-A']);
@@ -120,6 +135,19 @@ function summary(r: BuildResult): string {
 
 /** The step ids of a trigger's build, each ok. */
 const allOk = (t: ReadTrigger) => t.build.steps.map((x) => `${x.id}: ok`).join('\n');
+
+it('every synthesized trigger asks for MUST_MATCH, and every build passes that check with the substitutions its trigger defines', () => {
+  expect(triggers.length).toBeGreaterThan(20);
+  const kinds = new Set<string>();
+  for (const t of triggers) {
+    expect([t.name, t.build.options?.substitutionOption]).toEqual([t.name, 'MUST_MATCH']);
+    const context = { projectId: t.project, location: t.location, buildId: 'check', commitSha: '0'.repeat(40), triggerName: t.name, branchName: 'main' }; // prettier-ignore
+    // A used key the trigger does not define, or one it defines and no step uses, would throw here (and in the cloud).
+    expect(() => prepareBuild(t.build, { context, triggered: true })).not.toThrow();
+    kinds.add(t.name.replace(/^(bulb-api|billing|storefront|light-schedules|c2c-platform|platform)-/, ''));
+  }
+  process.stderr.write(`substitutions checked (MUST_MATCH) for ${triggers.length} triggers: ${[...kinds].sort().join(', ')}\n`);
+});
 
 it("runs bulb-api's push trigger, the staging smoke build its staged plan starts, and, approved by a second listed identity, the production build and its smoke build", async () => {
   const source = await checkout();
@@ -188,4 +216,73 @@ it("runs bulb-api's push trigger, the staging smoke build its staged plan starts
   };
   expect(app.app.container.docker.image).toMatch(/^localhost:5000\/bulb-api:[0-9a-f]{7}@sha256:[0-9a-f]{64}$/);
   expect(app.app.tasksRunning).toBe(3);
+}, 900_000);
+
+/** The artifact service's checkout: the artifact starter files, one commit signed by Ana. */
+function artifactCheckout(): { path: string; sha: string } {
+  const path = join(dir, 'light-schedules');
+  cpSync(join(root, 'templates/artifact-repo'), path, { recursive: true });
+  return signedCommit(path);
+}
+
+interface ArtifactApp {
+  app: { fetch: { uri: string }[]; labels: Record<string, string>; tasksRunning: number; tasksHealthy: number; container?: unknown };
+}
+
+it("runs light-schedules' push trigger (the artifact through the synthesized artifact server), its smoke builds and, approved, production", async () => {
+  const source = artifactCheckout();
+  const byName = (n: string) => triggers.find((t) => t.name === n)!;
+  const push = byName('light-schedules-push');
+  const setup: ServiceRunSetup = {
+    triggers,
+    notifications,
+    google,
+    routing: await googleRouting(google, dir),
+    marathons: { staging: marathons.staging.url, production: marathons.production.url },
+    work: dir,
+    secrets: secretsOf(push, 'http://chat.example.internal/hook'),
+    routes: [{ names: ['chat.example.internal'], port: 80, target: { host: '127.0.0.1', port: (chat.address() as AddressInfo).port } }],
+    mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+  };
+  const generation = await publishBundle(setup, 'light-schedules', readFileSync(join(dir, 'deploy-bundle.cjs')));
+  const pushed = await runPush(setup, 'light-schedules', source, generation, `art-push-${process.pid}`);
+  expect(summary(pushed.result)).toBe(allOk(push));
+  // What the build deployed: the artifact server's synthesized URL for the object it uploaded, and the file's SHA-256.
+  const uri = readFileSync(join(pushed.workspace, 'artifact.uri'), 'utf8').trim();
+  const sha256 = readFileSync(join(pushed.workspace, 'artifact.sha256'), 'utf8').trim();
+  expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(uri).toBe(`http://artifacts.marathon.internal:5001/artifacts/light-schedules/${source.sha}/${sha256}/app.tar.gz`);
+  const registry = push.build.steps
+    .find((s) => s.id === 'upload-artifact')!
+    .args!.join(' ')
+    .match(/gs:\/\/([^/]+)\//)![1];
+  expect(google.objects(registry)).toContain(`artifacts/light-schedules/${source.sha}/${sha256}/app.tar.gz`);
+  // Marathon holds the synthesized URI as the build gave it; its fetcher got the object through the artifact server.
+  const staged = (await (await fetch(`${marathons.staging.url}/v2/apps/staging/light-schedules`)).json()) as ArtifactApp;
+  expect(staged.app.fetch.map((f) => f.uri)).toEqual([uri]);
+  expect(staged.app.container).toBeUndefined();
+  expect(staged.app.tasksRunning).toBeGreaterThan(0);
+  expect(served).toContain(`GET ${new URL(uri).pathname} 200`);
+  // The staged plan started the staging smoke build; the plan it handed on waits for the production build's approval.
+  expect(pushed.started.map((b) => b.trigger)).toEqual(['light-schedules-smoke-staging']);
+  expect(summary(pushed.started[0].result)).toBe(allOk(byName('light-schedules-smoke-staging')));
+  expect(pushed.pending.map((p) => p.trigger.name)).toEqual(['light-schedules-production']);
+  const applied = await runApproved(
+    setup,
+    'light-schedules',
+    source,
+    generation,
+    pushed.pending[0],
+    `art-production-${process.pid}`,
+    (url) => approveAs(url, google.tokenFor(BEN)),
+  );
+  expect(summary(applied.result)).toBe(allOk(byName('light-schedules-production')));
+  expect(applied.started.map((b) => b.trigger)).toEqual(['light-schedules-smoke-production']);
+  expect(summary(applied.started[0].result)).toBe(allOk(byName('light-schedules-smoke-production')));
+  const live = (await (await fetch(`${marathons.production.url}/v2/apps/production/light-schedules`)).json()) as ArtifactApp;
+  expect(live.app.fetch.map((f) => f.uri)).toEqual([uri]);
+  expect(live.app.tasksRunning).toBe(2);
+  process.stderr.write(
+    `figures (artifact): push-to-staging ${pushed.stagingSeconds?.toFixed(1)} s (push build ${pushed.result.seconds.toFixed(1)} s); click-to-production ${applied.seconds.toFixed(1)} s\n`,
+  );
 }, 900_000);

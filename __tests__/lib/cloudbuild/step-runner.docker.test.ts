@@ -12,7 +12,7 @@ import { readTriggers, ReadTrigger } from '../../../lib/cloudbuild/triggers';
 import { Build } from '../../../lib/cloudbuild/types';
 import { removeContainersWithLabel } from '../../../lib/docker/containers';
 import { startGoogleStandIn } from '../../../lib/cloudbuild/google-stand-in';
-import { RELAY_LABEL, removeBuildNetwork } from '../../../lib/cloudbuild/network';
+import { RELAY_LABEL, removeBuildNetwork, startRelays } from '../../../lib/cloudbuild/network';
 import { googleRouting } from '../../../lib/cloudbuild/stand-in-routes';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -202,5 +202,45 @@ it("runs steps on the cloudbuild network: names the synth wrote reach servers he
   } finally {
     marathon.close();
     await google.close();
+  }
+});
+
+it("resolves the build's names to its own relays when another build's relays on the cloudbuild network answer the same name", async () => {
+  const answering = async (body: string) => {
+    const s = createServer((_req, res) => res.end(body));
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    return s;
+  };
+  const ours = await answering('ours');
+  const theirs = await answering('theirs');
+  // Another executor's build on this machine, with a relay for the same name and port (a second test run, the demo).
+  const { image } = await ensureStandInImage(imageTable().find((r) => r.image === 'node:20-slim')!);
+  const foreign = await startRelays({
+    network: 'cloudbuild',
+    buildId: `foreign-${process.pid}`,
+    image,
+    routes: [
+      { names: ['marathon.staging.internal'], port: 8080, target: { host: '127.0.0.1', port: (theirs.address() as AddressInfo).port } },
+    ],
+  });
+  try {
+    const script = [
+      "(async()=>{const seen=new Set();for(let i=0;i<8;i++)seen.add(await fetch('http://marathon.staging.internal:8080/').then((r)=>r.text()));",
+      "console.log([...seen].sort().join(','));process.exit(1)})()",
+    ].join('');
+    const build: Build = { steps: [{ id: 'reach', name: STEP_IMAGES.deploy, entrypoint: 'node', args: ['-e', script] }] };
+    const r = await runBuild(
+      build,
+      options({
+        routes: [
+          { names: ['marathon.staging.internal'], port: 8080, target: { host: '127.0.0.1', port: (ours.address() as AddressInfo).port } },
+        ],
+      }),
+    );
+    expect(r.steps[0].logTail).toBe('ours');
+  } finally {
+    await foreign.close();
+    ours.close();
+    theirs.close();
   }
 });

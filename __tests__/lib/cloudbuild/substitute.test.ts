@@ -1,5 +1,5 @@
 import { C2CError } from '../../../lib/errors';
-import { builtInValues, checkSubstitutions, substitute } from '../../../lib/cloudbuild/substitute';
+import { allowsLooseSubstitutions, builtInValues, checkSubstitutions, substitute } from '../../../lib/cloudbuild/substitute';
 
 const ctx = {
   projectId: 'acme',
@@ -66,5 +66,26 @@ describe('checkSubstitutions (Cloud Build wording)', () => {
   });
   it('refuses a substitution key that is neither _KEY nor a built-in', () => {
     expect(invalidMessage(() => checkSubstitutions([], { lower: 'x' }, true))).toMatch(/substitution key "lower" does not respect format/);
+  });
+});
+
+describe('allowsLooseSubstitutions (Cloud Build: loose by default for a trigger, strict for a build submitted directly)', () => {
+  it('a build a trigger starts is loose unless it asks for MUST_MATCH', () => {
+    expect(allowsLooseSubstitutions(undefined, true)).toBe(true);
+    expect(allowsLooseSubstitutions('ALLOW_LOOSE', true)).toBe(true);
+    expect(allowsLooseSubstitutions('MUST_MATCH', true)).toBe(false);
+  });
+  it('a build submitted directly is strict unless it asks for ALLOW_LOOSE', () => {
+    expect(allowsLooseSubstitutions(undefined, false)).toBe(false);
+    expect(allowsLooseSubstitutions('MUST_MATCH', false)).toBe(false);
+    expect(allowsLooseSubstitutions('ALLOW_LOOSE', false)).toBe(true);
+  });
+  it('a triggered MUST_MATCH build fails on an unused substitution, as a submitted one does', () => {
+    expect(invalidMessage(() => checkSubstitutions(['echo hi'], { _UNUSED: 'x' }, allowsLooseSubstitutions('MUST_MATCH', true)))).toBe(
+      'invalid build: key "_UNUSED" in the substitution data is not matched in the template',
+    );
+    expect(checkSubstitutions(['echo hi'], { _UNUSED: 'x' }, allowsLooseSubstitutions(undefined, true))).toEqual([
+      'key "_UNUSED" in the substitution data is not matched in the template',
+    ]);
   });
 });

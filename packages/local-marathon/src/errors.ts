@@ -8,7 +8,8 @@ export type ConfigErrorCode =
   | 'IMAGES_NOT_A_DIRECTORY'
   | 'UNKNOWN_FEATURE'
   | 'BAD_CREDENTIALS'
-  | 'BAD_ALLOWED_HOST';
+  | 'BAD_ALLOWED_HOST'
+  | 'BAD_CONNECT_TO';
 
 /** A bad option: nothing was started and nothing was written. */
 export class LocalMarathonConfigError extends Error {

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, appendFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
-import { get as httpGet, IncomingMessage } from 'node:http';
+import { get as httpGet, IncomingMessage, RequestOptions } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { basename, delimiter, dirname, join, relative, isAbsolute } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -42,6 +42,21 @@ export function fetchUris(def: JsonObject): FetchUri[] {
   }));
 }
 
+/**
+ * One entry of the fetcher's connection table, as curl's `--connect-to HOST:PORT:ADDR:PORT2`: a download from
+ * `http(s)://HOST:PORT/...` connects to `ADDR:PORT2` instead, and changes nothing else (the request's `Host` header,
+ * the TLS server name, the URI in the log and in the app are still `HOST:PORT`). It stands in for what an agent's
+ * network gives it: the cluster's DNS (and a load balancer's service port) for names this machine does not resolve.
+ */
+export interface FetcherConnectTo {
+  /** The URI's host name (matched without case). */
+  host: string;
+  /** The URI's port (80 or 443 when the URI has none). */
+  port: number;
+  /** Where to connect instead. */
+  to: { host: string; port: number };
+}
+
 /** Options of {@link Fetcher}. */
 export interface FetcherOptions {
   /** Where cached downloads go (Mesos' `--fetcher_cache_dir`). */
@@ -50,6 +65,8 @@ export interface FetcherOptions {
   path: string;
   /** A download that receives nothing for this long fails (Mesos' `--fetcher_stall_timeout`). @default 60000 */
   stallTimeoutMs?: number;
+  /** Connections to other addresses than the URIs' hosts ({@link FetcherConnectTo}). @default [] (none) */
+  connectTo?: readonly FetcherConnectTo[];
 }
 
 /** What one task's fetch needs. */
@@ -204,7 +221,7 @@ export class Fetcher {
     }
     if (/^https?:\/\//.test(uri)) {
       log(`Downloading resource from '${uri}' to '${dest}'`);
-      return httpDownload(uri, dest, this.stallTimeoutMs, signal, 0);
+      return httpDownload(uri, dest, { stallMs: this.stallTimeoutMs, connectTo: this.options.connectTo ?? [], log, signal }, 0);
     }
     if (/^ftps?:\/\//.test(uri)) throw new Error('Error downloading resource: the local Marathon does not fetch ftp:// or ftps:// URIs');
     // Mesos hands every other scheme (hdfs://, s3://, gs:// ...) to the Hadoop client.
@@ -297,7 +314,32 @@ function uriToLocalPath(uri: string): string | undefined {
   return path;
 }
 
-function httpDownload(url: string, dest: string, stallMs: number, signal: AbortSignal | undefined, redirects: number): Promise<void> {
+/** How {@link httpDownload} connects. */
+interface DownloadOptions {
+  stallMs: number;
+  connectTo: readonly FetcherConnectTo[];
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The request options for `url`: its own host, or the connection table's address for it (Host and SNI unchanged). */
+function requestOptions(url: string, o: DownloadOptions): RequestOptions & { servername?: string } {
+  const u = new URL(url);
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const entry = o.connectTo.find((c) => c.host.toLowerCase() === host.toLowerCase() && c.port === port);
+  if (!entry) return { signal: o.signal };
+  o.log(`Connecting to '${u.host}' at ${entry.to.host}:${entry.to.port} (the fetcher's connection table)`);
+  return {
+    hostname: entry.to.host.replace(/^\[|\]$/g, ''),
+    port: entry.to.port,
+    headers: { host: u.host },
+    ...(u.protocol === 'https:' ? { servername: host } : {}),
+    signal: o.signal,
+  };
+}
+
+function httpDownload(url: string, dest: string, o: DownloadOptions, redirects: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const get = url.startsWith('https:') ? httpsGet : httpGet;
     const onResponse = (res: IncomingMessage): void => {
@@ -306,7 +348,7 @@ function httpDownload(url: string, dest: string, stallMs: number, signal: AbortS
       if ([301, 302, 303, 307, 308].includes(code) && location) {
         res.resume();
         if (redirects >= 20) return reject(new Error('Error downloading resource: Maximum (20) redirects followed'));
-        resolve(httpDownload(new URL(location, url).href, dest, stallMs, signal, redirects + 1));
+        resolve(httpDownload(new URL(location, url).href, dest, o, redirects + 1));
         return;
       }
       if (code !== 200) {
@@ -317,13 +359,13 @@ function httpDownload(url: string, dest: string, stallMs: number, signal: AbortS
     };
     let req;
     try {
-      req = get(url, { signal }, onResponse);
+      req = get(url, requestOptions(url, o), onResponse);
     } catch (e) {
       return reject(new Error(`Error downloading resource: ${e instanceof Error ? e.message : String(e)}`));
     }
     // An idle socket, before or during the body: curl's "speed limit" that Mesos sets from --fetcher_stall_timeout.
-    req.setTimeout(stallMs, () =>
-      req.destroy(new Error(`Operation too slow. Less than 1 bytes/sec transferred the last ${stallMs / 1000} seconds`)),
+    req.setTimeout(o.stallMs, () =>
+      req.destroy(new Error(`Operation too slow. Less than 1 bytes/sec transferred the last ${o.stallMs / 1000} seconds`)),
     );
     req.on('error', (e) => reject(new Error(`Error downloading resource: ${e.message}`)));
   });

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { LocalMarathonConfigError } from './errors';
 import { EventBus } from './events';
 import { Faults } from './faults';
+import { FetcherConnectTo } from './fetcher';
 import { marathonInfo } from './info';
 import { createHandler } from './http';
 import { JsonObject } from './json';
@@ -23,6 +24,7 @@ import { Store } from './store';
 
 export { LocalMarathonConfigError } from './errors';
 export type { ConfigErrorCode } from './errors';
+export type { FetcherConnectTo } from './fetcher';
 
 /** Marathon's `--enable_features` values (Marathon 1.10's Features); anything else is refused at startup, as there. */
 export const KNOWN_FEATURES = ['vips', 'task_killing', 'external_volumes', 'secrets', 'gpu_resources', 'maintenance_mode'] as const;
@@ -58,6 +60,15 @@ export interface LocalMarathonOptions {
    * @default 60
    */
   fetcherStallTimeoutSeconds?: number;
+  /**
+   * The fetcher's connection table, as curl's `--connect-to HOST:PORT:ADDR:PORT2`: a fetch URI on `HOST:PORT` is
+   * downloaded from `ADDR:PORT2`, with its `Host` header (and TLS server name) still `HOST:PORT`. The stand-in for an
+   * agent's DNS (and a load balancer's service port): a harness that serves a cluster-internal name here (the
+   * artifact server's `artifacts.marathon.internal:5001`) routes the fetcher to it without changing the app. Only
+   * the fetcher's connections change: the app's `fetch[].uri`, what the API reports and the fetcher's log keep the URI
+   * as submitted. @default [] (none: every URI's host is resolved as written)
+   */
+  fetcherConnectTo?: readonly FetcherConnectTo[];
   /** Receives log lines. @default - silent */
   log?: (line: string) => void;
 }
@@ -104,6 +115,9 @@ function isDirectory(path: string): boolean | undefined {
   }
 }
 
+/** A host name, an IPv4 address or a bracketed IPv6 address. */
+const HOST_NAME = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/i;
+
 /** Checks the options before anything is created; throws {@link LocalMarathonConfigError}. */
 export function checkOptions(options: LocalMarathonOptions): void {
   if (options.stateDir !== undefined && isDirectory(options.stateDir) === false) {
@@ -132,8 +146,18 @@ export function checkOptions(options: LocalMarathonOptions): void {
   if (options.credentials !== undefined && !/^[^:]+:.+$/.test(options.credentials)) {
     throw new LocalMarathonConfigError('BAD_CREDENTIALS', "credentials must look like 'user:password'", 'e.g. ops:s3cret');
   }
+  for (const c of options.fetcherConnectTo ?? []) {
+    const port = (p: number) => Number.isInteger(p) && p > 0 && p <= 65535;
+    if (!HOST_NAME.test(c.host) || !port(c.port) || !HOST_NAME.test(c.to.host) || !port(c.to.port)) {
+      throw new LocalMarathonConfigError(
+        'BAD_CONNECT_TO',
+        `fetcherConnectTo: '${c.host}:${c.port}' -> '${c.to.host}:${c.to.port}' is not HOST:PORT -> ADDR:PORT`,
+        'e.g. { host: "artifacts.marathon.internal", port: 5001, to: { host: "127.0.0.1", port: 41234 } }',
+      );
+    }
+  }
   for (const h of options.allowedHosts ?? []) {
-    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/i.test(h)) {
+    if (!HOST_NAME.test(h)) {
       throw new LocalMarathonConfigError('BAD_ALLOWED_HOST', `--allowed-hosts: '${h}' is not a host name`, 'e.g. marathon.test,[::2]');
     }
   }
@@ -164,6 +188,7 @@ export async function startLocalMarathon(options: LocalMarathonOptions = {}): Pr
     dockerEnv: hostEnv,
     log,
     fetcherStallTimeoutMs: options.fetcherStallTimeoutSeconds === undefined ? undefined : options.fetcherStallTimeoutSeconds * 1000,
+    fetcherConnectTo: options.fetcherConnectTo ?? [],
     processes,
   });
   const events = new EventBus();

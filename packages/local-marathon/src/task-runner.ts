@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Fetcher, fetchUris } from './fetcher';
+import { Fetcher, FetcherConnectTo, fetchUris } from './fetcher';
 import { isObject } from './json';
 import { ProcessRecord, processStartTime } from './orphans';
 import { cmdLauncher } from './runners/cmd';
@@ -70,6 +70,8 @@ export interface RunnerOptions {
   log?: (line: string) => void;
   /** A fetch download that receives nothing for this long fails. @default 60000 */
   fetcherStallTimeoutMs?: number;
+  /** The fetcher's connection table (fetcher.ts `FetcherConnectTo`). @default [] */
+  fetcherConnectTo?: readonly FetcherConnectTo[];
   /** Where each running task's process group is recorded, so a later server can reap it after a crash. */
   processes?: ProcessRecord;
 }
@@ -109,6 +111,7 @@ export class Runner {
       cacheDir: join(options.workDir, 'fetcher-cache'),
       path: options.path,
       stallTimeoutMs: options.fetcherStallTimeoutMs,
+      connectTo: options.fetcherConnectTo ?? [],
     });
     this.launchers = [
       cmdLauncher,

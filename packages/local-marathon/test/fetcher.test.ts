@@ -15,6 +15,8 @@ import { list, Loose, start, stopAll, str, TestServer, until } from './helpers';
 interface FileServer {
   url: string;
   hits: Map<string, number>;
+  /** The `Host` header of every request, in order. */
+  hosts: string[];
   server: Server;
   /** Responses held open by `/stall/...`, ended at close. */
   stalled: ServerResponse[];
@@ -26,9 +28,11 @@ let files: FileServer;
 
 async function fileServer(dir: string): Promise<FileServer> {
   const hits = new Map<string, number>();
+  const hosts: string[] = [];
   const stalled: ServerResponse[] = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    hosts.push(req.headers.host ?? '');
     hits.set(path, (hits.get(path) ?? 0) + 1);
     if (path.startsWith('/redirect/')) {
       res.writeHead(302, { location: `/${path.slice('/redirect/'.length)}` }).end();
@@ -44,7 +48,7 @@ async function fileServer(dir: string): Promise<FileServer> {
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, server, stalled };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, hosts, server, stalled };
 }
 
 beforeAll(async () => {
@@ -79,6 +83,7 @@ let n = 0;
 beforeEach(() => {
   out = mkdtempSync(join(tmpdir(), 'fetcher-out-'));
   files.hits.clear();
+  files.hosts.length = 0;
 });
 afterEach(async () => {
   await stopAll();
@@ -199,6 +204,24 @@ describe('the Mesos fetcher', () => {
     await run({ cmd: REPORT, fetch: [{ uri: `${files.url}/redirect/tool`, extract: false }] });
     expect(filesIn(await report())).toEqual(['.', './tool']);
     expect(files.hits.get('/tool')).toBe(1);
+  });
+
+  test("fetcherConnectTo connects a URI's HOST:PORT elsewhere (redirects too); Host, the log and the app keep the URI", async () => {
+    const port = Number(new URL(files.url).port);
+    const fetch = [
+      { uri: 'http://artifacts.fetch.test:5001/app.tar.gz', extract: true, executable: false, cache: false },
+      { uri: 'http://artifacts.fetch.test:5001/redirect/tool', extract: false, executable: false, cache: false },
+    ];
+    const table = [{ host: 'ARTIFACTS.fetch.test', port: 5001, to: { host: '127.0.0.1', port } }];
+    const id = await run({ cmd: REPORT, fetch }, { fetcherConnectTo: table });
+    const dir = await report();
+    expect(filesIn(dir)).toEqual(['.', './app', './app.tar.gz', './app/hello.txt', './app/run.sh', './tool']);
+    // The server saw the URI's host and port, as it would behind the cluster's DNS; the app is as submitted.
+    expect(files.hosts).toEqual(['artifacts.fetch.test:5001', 'artifacts.fetch.test:5001', 'artifacts.fetch.test:5001']);
+    expect((await s.req('GET', `/v2/apps${id}`)).body.app.fetch).toEqual(fetch);
+    const log = readFileSync(join(sandboxOf(dir), 'stderr'), 'utf8');
+    expect(log).toContain("Fetching URI 'http://artifacts.fetch.test:5001/app.tar.gz'");
+    expect(log).toContain(`Connecting to 'artifacts.fetch.test:5001' at 127.0.0.1:${port} (the fetcher's connection table)`);
   });
 
   test('file:// URIs and absolute paths are copied', async () => {

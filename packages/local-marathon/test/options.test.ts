@@ -37,6 +37,10 @@ test('each bad option has its code and a hint; nothing is written', async () => 
   });
   expect((await refusal({ credentials: 'no-colon' })).code).toBe('BAD_CREDENTIALS');
   expect((await refusal({ allowedHosts: ['evil.test/path'] })).code).toBe('BAD_ALLOWED_HOST');
+  expect((await refusal({ fetcherConnectTo: [{ host: 'a.test', port: 0, to: { host: '127.0.0.1', port: 1 } }] })).code).toBe(
+    'BAD_CONNECT_TO',
+  );
+  expect((await refusal({ fetcherConnectTo: [{ host: 'a.test', port: 80, to: { host: 'x/y', port: 1 } }] })).code).toBe('BAD_CONNECT_TO');
   expect(readdirSync(dir)).toEqual(['file']);
 });
 
