@@ -1,11 +1,11 @@
-// scripts/code-cache.cjs, how every command loads its built entry: a V8 code cache that is used only for the exact
+// scripts/code-cache.js, how every command loads its built entry: a V8 code cache that is used only for the exact
 // bytes it was made from. V8 alone checks only the source's length, so the cache is keyed by the source's SHA-256.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const loader = join(__dirname, '..', '..', 'scripts', 'code-cache.cjs');
+const loader = join(__dirname, '..', '..', 'scripts', 'code-cache.js');
 const dir = mkdtempSync(join(tmpdir(), 'c2c-code-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -20,7 +20,10 @@ function run(...args: string[]): string {
 
 /** An entry of a fixed length that prints `word` (and its module's file name and its arguments). */
 function writeEntry(word: string): void {
-  writeFileSync(entry, `#!/usr/bin/env node\nconsole.log(${JSON.stringify(word)}, module.filename === __filename, require.resolve('node:fs'));\n`);
+  writeFileSync(
+    entry,
+    `#!/usr/bin/env node\nconsole.log(${JSON.stringify(word)}, module.filename === __filename, require.resolve('node:fs'));\n`,
+  );
   utimesSync(entry, 1_000_000, 1_000_000);
 }
 

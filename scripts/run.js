@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 // Runs a built entry point, rebuilding dist/ first when any source is newer (about 0.2 s; a no-op otherwise).
-// Usage: node scripts/run.cjs <scripts/name | bench/name | main> [args...]   (scripts/run.mjs is the same)
+// Usage: node scripts/run.js <scripts/name | bench/name | main> [args...]   (scripts/run.mjs is the same)
 // CommonJS, so that a command starts without Node's ESM loader (about 20 ms of CPU each time); the entry is loaded with
-// a V8 code cache in dist/.code-cache/ (scripts/code-cache.cjs).
+// a V8 code cache in dist/.code-cache/ (scripts/code-cache.js).
 'use strict';
 const { join } = require('node:path');
-const { runWithCodeCache } = require('./code-cache.cjs');
-const { dist, isStale, root } = require('./stale.cjs');
+const { runWithCodeCache } = require('./code-cache.js');
+const { dist, isStale, root } = require('./stale.js');
 
 const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {
-  process.stderr.write('usage: node scripts/run.cjs <scripts/NAME|bench/NAME|main> [args...]\n');
+  process.stderr.write('usage: node scripts/run.js <scripts/NAME|bench/NAME|main> [args...]\n');
   process.exit(2);
 }
 // Paths the user types are theirs (scripts/cli-kit.ts callerPath resolves them against INIT_CWD, which npm sets to

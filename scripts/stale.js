@@ -1,6 +1,6 @@
-// Whether dist/ is older than the sources: what `node scripts/run.cjs` asks before every command, so it loads nothing
+// Whether dist/ is older than the sources: what `node scripts/run.js` asks before every command, so it loads nothing
 // but node:fs (esbuild is loaded by scripts/build.mjs only when a build is needed) and stops at the first newer file.
-// CommonJS, not ESM: starting Node's ESM loader costs about 20 ms of CPU on every command.
+// CommonJS (a .js file here), not ESM: starting Node's ESM loader costs about 20 ms of CPU on every command.
 'use strict';
 const { existsSync, readdirSync, statSync } = require('node:fs');
 const { join } = require('node:path');
@@ -9,7 +9,7 @@ const root = join(__dirname, '..');
 const dist = join(root, 'dist');
 const stampFile = join(dist, '.stamp');
 const sourceDirs = ['constructs', 'services', 'scripts', 'lib', 'bench', 'packages'];
-const SOURCE = /\.(ts|mjs|cjs|json|sh|tmpl)$/;
+const SOURCE = /\.(ts|mjs|json|sh|tmpl)$/;
 
 /**
  * Visits every source file under `dir` (not dist/ or node_modules/) until `visit` returns true; returns whether it did.
@@ -46,8 +46,4 @@ function isStale() {
   return newer(join(root, 'main.ts')) || newer(join(root, 'package.json')) || sourceDirs.some((d) => walk(join(root, d), newer));
 }
 
-exports.root = root;
-exports.dist = dist;
-exports.stampFile = stampFile;
-exports.sources = sources;
-exports.isStale = isStale;
+module.exports = { root, dist, stampFile, sources, isStale };

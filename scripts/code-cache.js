@@ -1,6 +1,6 @@
 // Loads a built entry point as a CommonJS module, as require() would, compiled with a V8 code cache: the bytecode of
 // the functions the entry's first run after a build compiled, which spares most of the compile on later starts
-// (scripts/run.cjs, for every command). The cache is a build product kept in dist/.code-cache/ and is used only for the
+// (scripts/run.js, for every command). The cache is a build product kept in dist/.code-cache/ and is used only for the
 // exact bytes it was made from: its first 64 characters are the SHA-256 of the entry's source, and a cache made from
 // other bytes is ignored and rewritten (V8 itself checks only the source's length, so an edit of the same length would
 // otherwise run the old code). V8 rejects a cache from another Node version or other flags; the entry is then compiled
@@ -55,4 +55,4 @@ function saveCache(script, hash, cacheFile) {
   }
 }
 
-exports.runWithCodeCache = runWithCodeCache;
+module.exports = { runWithCodeCache };
