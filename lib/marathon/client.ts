@@ -462,6 +462,39 @@ export class MarathonClient {
     };
   }
 
+  /**
+   * Marathon's event stream (`GET /v2/events`, Server-Sent Events) filtered to `types`: calls `onEvent` with each event's
+   * type and parsed data until `signal` aborts or the stream ends. Resolves, never rejects: a stream that is refused,
+   * redirected (never followed), cut or too long between events only ends. Events are hints (a waiter polls sooner);
+   * nothing is decided on them. Not counted in `busyMs` or `requestCount`: the stream stays open while the caller waits.
+   */
+  events(types: readonly string[], onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+    const params = new URLSearchParams();
+    for (const t of types) params.append('event_type', t);
+    const target = new URL(`${this.baseUrl}/v2/events?${params}`);
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (this.auth.header) headers.Authorization = this.auth.header;
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(target, { method: 'GET', headers, signal, agent: false }, (res) => {
+        res.on('error', () => resolve());
+        res.on('close', () => resolve());
+        if (res.statusCode !== 200) {
+          res.destroy();
+          return;
+        }
+        const frames = new SseFrames(onEvent);
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (!frames.push(chunk)) res.destroy();
+        });
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+  }
+
   /** True when `/ping` answers 2xx. */
   async ping(): Promise<boolean> {
     const res = await this.request({ method: 'GET', path: '/ping', idempotent: true, ok: [204], text: true });
@@ -658,6 +691,46 @@ export function redactUrl(raw: string): string {
 }
 
 /** Reads a body up to `max` bytes; a longer one (by Content-Length or as it streams) is cut and refused. */
+/** The most an event stream may hold back between two events (Marathon's deployment events are a few kB). */
+const MAX_EVENT_CHARS = 1 << 20;
+
+/** Server-Sent Events framing: `event:` and `data:` lines, an empty line ends an event; data that is not JSON is skipped. */
+class SseFrames {
+  private buffer = '';
+  private type = 'message';
+  private data: string[] = [];
+
+  constructor(private readonly onEvent: (type: string, data: unknown) => void) {}
+
+  /** Takes a chunk of the stream; false when the stream holds back more than {@link MAX_EVENT_CHARS}. */
+  push(chunk: string): boolean {
+    this.buffer += chunk;
+    for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
+      this.line(this.buffer.slice(0, nl).replace(/\r$/, ''));
+      this.buffer = this.buffer.slice(nl + 1);
+    }
+    return this.buffer.length + this.data.reduce((n, d) => n + d.length, 0) <= MAX_EVENT_CHARS;
+  }
+
+  private line(line: string): void {
+    if (line === '') {
+      const text = this.data.join('\n');
+      const type = this.type;
+      this.type = 'message';
+      this.data = [];
+      if (text === '') return;
+      let data: unknown;
+      try {
+        data = JSON.parse(text);
+      } catch {
+        return;
+      }
+      this.onEvent(type, data);
+    } else if (line.startsWith('event:')) this.type = line.slice(6).trim();
+    else if (line.startsWith('data:')) this.data.push(line.slice(5).replace(/^ /, ''));
+  }
+}
+
 /** The status and headers of an answer (header names in any case). */
 interface HttpAnswer {
   readonly status: number;
