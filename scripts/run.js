@@ -4,6 +4,7 @@
 // CommonJS, so that a command starts without Node's ESM loader (about 20 ms of CPU each time); the entry is loaded with
 // a V8 code cache in dist/.code-cache/ (scripts/code-cache.js).
 'use strict';
+const { createHash } = require('node:crypto');
 const { join } = require('node:path');
 const { runWithCodeCache } = require('./code-cache.js');
 const { dist, isStale, root } = require('./stale.js');
@@ -30,5 +31,7 @@ if (isStale()) {
 function start() {
   const file = join(dist, `${entry}.js`);
   process.argv = [process.argv[0], file, ...rest];
-  runWithCodeCache(file, join(dist, '.code-cache', `${entry.replace(/[^A-Za-z0-9_-]/g, '_')}.bin`));
+  // One cache per entry and set of Node flags (bin/deploy passes some): V8 rejects a cache made under other flags.
+  const flags = createHash('sha256').update(process.execArgv.join('\0')).digest('hex').slice(0, 12);
+  runWithCodeCache(file, join(dist, '.code-cache', `${entry.replace(/[^A-Za-z0-9_-]/g, '_')}.${flags}.bin`));
 }
