@@ -138,6 +138,14 @@ async function noopAndStatus(run: RunCli): Promise<void> {
   const status: number[] = [];
   for (let i = 0; i < RUNS + 2; i += 1) status.push((await run(['status', '--env', 'staging', '--json'])).ms);
   console.log(`status (CLI, the catalog's services): ${secs(median(status))} (target ${secs(TARGET_MS)})`);
+  // What the machine gives any process at this moment (shared cores): read the figures above against it.
+  const bare: number[] = [];
+  for (let i = 0; i < RUNS + 2; i += 1) {
+    const started = performance.now();
+    await $({ quiet: true })`${process.execPath} -e ''`;
+    bare.push(performance.now() - started);
+  }
+  console.log(`bare node start (node -e '', the same way): ${secs(median(bare))}`);
 }
 
 /** What each way in costs before the CLI does anything: `--help` through npm, through bin/deploy, and the built file. */
