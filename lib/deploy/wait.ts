@@ -122,9 +122,12 @@ interface Seen {
 }
 
 async function watch(ctx: DeployContext, input: WatchInput): Promise<WaitOutcome> {
-  const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
+  let poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
   const state: WatchState = { failed: new Map(), lastStep: '', lastTasks: '', last: { mine: true, app: null }, auxiliaryFailed: new Set() };
-  const wake = wakeOnDeploymentEnd(ctx.client, input.deploymentId);
+  // After the end event, polls start again at 100 ms: the app may need a moment to settle (the old tasks' kills).
+  const wake = wakeOnDeploymentEnd(ctx.client, input.deploymentId, () => {
+    poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
+  });
   try {
     for (;;) {
       const seen = await look(ctx, input, state);
@@ -158,7 +161,7 @@ interface Wake {
  * that the poll after it comes at once rather than up to a poll interval later. Only a hint: the poll that follows
  * decides, as without events, and a stream that Marathon refuses or cuts leaves plain polling.
  */
-function wakeOnDeploymentEnd(client: MarathonClient, deploymentId: string): Wake {
+function wakeOnDeploymentEnd(client: MarathonClient, deploymentId: string, onEnd: () => void): Wake {
   const stop = new AbortController();
   let pending = false;
   let wakeUp: (() => void) | undefined;
@@ -167,6 +170,7 @@ function wakeOnDeploymentEnd(client: MarathonClient, deploymentId: string): Wake
     (_type, data) => {
       if (typeof data !== 'object' || data === null || (data as { id?: unknown }).id !== deploymentId) return;
       pending = true;
+      onEnd();
       wakeUp?.();
     },
     stop.signal,
