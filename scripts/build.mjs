@@ -7,13 +7,13 @@
 // was synthesized with; its bytes do not depend on where the checkout or node_modules are (normalizeBundle).
 // Type-checking is `tsc --noEmit` (npm test), not this step.
 import { build } from 'esbuild';
-import { dist, isStale, root, stampFile } from './stale.mjs';
+import { dist, isStale, root, stampFile } from './stale.js';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export { isStale, root, sources } from './stale.mjs';
+export { isStale, root, sources } from './stale.js';
 
 /** The workspace packages that have a command-line entry (packages/<name>/src/cli.ts). */
 export function packageClis() {

@@ -24,7 +24,9 @@ export class Catalog {
       const violations = validateCatalog(defs, options);
       if (violations.length > 0) throw new ValidationError(violations);
     } else this.broken = broken;
-    this.services = [...defs].sort((a, b) => a.name.localeCompare(b.name));
+    // Names are lower-case letters, digits and '-' (validated): code-unit order is their alphabetical order, without
+    // the ICU collator that localeCompare loads on first use (10 ms and more at every start of the deploy CLI).
+    this.services = [...defs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /**

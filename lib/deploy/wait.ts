@@ -122,23 +122,83 @@ interface Seen {
 }
 
 async function watch(ctx: DeployContext, input: WatchInput): Promise<WaitOutcome> {
-  const poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
+  let poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
   const state: WatchState = { failed: new Map(), lastStep: '', lastTasks: '', last: { mine: true, app: null }, auxiliaryFailed: new Set() };
-  for (;;) {
-    const seen = await look(ctx, input, state);
-    if (seen === 'no answer') {
-      await pause(ctx, poll, input.deadline);
-      continue;
+  // After the end event, polls start again at 100 ms: the app may need a moment to settle (the old tasks' kills).
+  const wake = wakeOnDeploymentEnd(ctx.client, input.deploymentId, () => {
+    poll = pollDelays(ctx.pollIntervalMs ?? DEFAULT_POLL_MS);
+  });
+  try {
+    for (;;) {
+      const seen = await look(ctx, input, state);
+      if (seen === 'no answer') {
+        await pause(ctx, poll, input.deadline, wake);
+        continue;
+      }
+      if ('ok' in seen) return seen;
+      reportProgress(ctx, input, state, seen);
+      const outcome =
+        ended(input, seen) ??
+        (input.failFast && seen.app ? await failing(ctx, input, input.failFast, state, { ...seen, app: seen.app }) : undefined) ??
+        (Date.now() >= input.deadline ? await pastDeadline(ctx, input, state, seen) : undefined);
+      if (outcome) return outcome;
+      await pause(ctx, poll, input.deadline, wake);
     }
-    if ('ok' in seen) return seen;
-    reportProgress(ctx, input, state, seen);
-    const outcome =
-      ended(input, seen) ??
-      (input.failFast && seen.app ? await failing(ctx, input, input.failFast, state, { ...seen, app: seen.app }) : undefined) ??
-      (Date.now() >= input.deadline ? await pastDeadline(ctx, input, state, seen) : undefined);
-    if (outcome) return outcome;
-    await pause(ctx, poll, input.deadline);
+  } finally {
+    wake.close();
   }
+}
+
+/** Ends a poll's pause early; see {@link wakeOnDeploymentEnd}. */
+interface Wake {
+  /** Waits `ms`, or less when the event came (during this pause or since the last one). */
+  pause(ms: number, signal?: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Listens to Marathon's event stream for the end of `deploymentId` (`deployment_success`, `deployment_failed`, §14), so
+ * that the poll after it comes at once rather than up to a poll interval later. Only a hint: the poll that follows
+ * decides, as without events, and a stream that Marathon refuses or cuts leaves plain polling.
+ */
+function wakeOnDeploymentEnd(client: MarathonClient, deploymentId: string, onEnd: () => void): Wake {
+  const stop = new AbortController();
+  let pending = false;
+  let wakeUp: (() => void) | undefined;
+  void client.events(
+    ['deployment_success', 'deployment_failed'],
+    (_type, data) => {
+      if (typeof data !== 'object' || data === null || (data as { id?: unknown }).id !== deploymentId) return;
+      pending = true;
+      onEnd();
+      wakeUp?.();
+    },
+    stop.signal,
+  );
+  return {
+    pause(ms, signal) {
+      if (signal?.aborted) return Promise.reject(interruption(signal, 'interrupted'));
+      if (pending) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve, reject) => {
+        const finish = (err?: C2CError) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          wakeUp = undefined;
+          pending = false;
+          if (err) reject(err);
+          else resolve();
+        };
+        const onAbort = () => finish(interruption(signal, 'interrupted'));
+        const timer = setTimeout(() => finish(), ms);
+        wakeUp = () => finish();
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+    close: () => stop.abort(),
+  };
 }
 
 /**
@@ -334,11 +394,18 @@ async function auxiliaryRead<T>(
   }
 }
 
-/** Sleeps the next poll delay (never past the deadline), counting it as time spent waiting on Marathon. */
-async function pause(ctx: DeployContext, poll: Generator<number, never, unknown>, deadline: number): Promise<void> {
+/**
+ * Sleeps the next poll delay (never past the deadline; less when `wake` ends it), counting it as time spent waiting on
+ * Marathon.
+ */
+async function pause(ctx: DeployContext, poll: Generator<number, never, unknown>, deadline: number, wake?: Wake): Promise<void> {
   const ms = Math.min(poll.next().value, Math.max(0, deadline - Date.now()));
-  waitedMs.set(ctx.client, (waitedMs.get(ctx.client) ?? 0) + ms);
-  await sleep(ms, ctx.signal);
+  const started = Date.now();
+  try {
+    await (wake ? wake.pause(ms, ctx.signal) : sleep(ms, ctx.signal));
+  } finally {
+    waitedMs.set(ctx.client, (waitedMs.get(ctx.client) ?? 0) + Math.min(ms, Date.now() - started));
+  }
 }
 
 /**

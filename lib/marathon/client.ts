@@ -1,3 +1,4 @@
+import { OutgoingHttpHeaders, request as httpRequest } from 'node:http';
 import { abortableSleep, C2CError, interruption } from '../errors';
 import { MarathonAppDefinition } from './app';
 
@@ -196,7 +197,7 @@ interface RequestSpec {
 interface HttpResult {
   readonly status: number;
   readonly body: unknown;
-  readonly headers: Headers;
+  readonly headers: HttpAnswer['headers'];
 }
 
 const RETRY_STATUS = (s: number) => s >= 500 && s <= 599;
@@ -460,6 +461,39 @@ export class MarathonClient {
     };
   }
 
+  /**
+   * Marathon's event stream (`GET /v2/events`, Server-Sent Events) filtered to `types`: calls `onEvent` with each event's
+   * type and parsed data until `signal` aborts or the stream ends. Resolves, never rejects: a stream that is refused,
+   * redirected (never followed), cut or too long between events only ends. Events are hints (a waiter polls sooner);
+   * nothing is decided on them. Not counted in `busyMs` or `requestCount`: the stream stays open while the caller waits.
+   */
+  events(types: readonly string[], onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+    const params = new URLSearchParams();
+    for (const t of types) params.append('event_type', t);
+    const target = new URL(`${this.baseUrl}/v2/events?${params}`);
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (this.auth.header) headers.Authorization = this.auth.header;
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const send = requestFor(target);
+      const req = send(target, { method: 'GET', headers, signal, agent: false }, (res) => {
+        res.on('error', () => resolve());
+        res.on('close', () => resolve());
+        if (res.statusCode !== 200) {
+          res.destroy();
+          return;
+        }
+        const frames = new SseFrames(onEvent);
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (!frames.push(chunk)) res.destroy();
+        });
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+  }
+
   /** True when `/ping` answers 2xx. */
   async ping(): Promise<boolean> {
     const res = await this.request({ method: 'GET', path: '/ping', idempotent: true, ok: [204], text: true });
@@ -544,16 +578,17 @@ export class MarathonClient {
     init: { method: string; headers: Record<string, string>; body?: string },
     timeoutMs: number,
     interrupt?: AbortSignal,
-  ): Promise<{ res: globalThis.Response; text: string }> {
+  ): Promise<{ res: HttpAnswer; text: string }> {
     if (this.inFlight === 0) this.busySince = Date.now();
     this.inFlight += 1;
     this.requestCount += 1;
     try {
       const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
+      const signal = interrupt ? AbortSignal.any([timeout, interrupt]) : timeout;
+      const where = `${init.method} ${new URL(url).pathname}`;
+      const { res, text } = await exchange(url, init, signal, this.maxResponseBytes, where);
       // Never follow a redirect: a 3xx could send the credentials and the app to another origin.
-      const res = await fetch(url, { ...init, redirect: 'manual', signal: interrupt ? AbortSignal.any([timeout, interrupt]) : timeout });
       if (res.status >= 300 && res.status < 400) {
-        await res.body?.cancel().catch(() => undefined);
         throw new C2CError(
           'MARATHON_BAD_RESPONSE',
           `Marathon at ${this.baseUrl} answered ${init.method} with a redirect (${res.status}); redirects are never followed`,
@@ -562,7 +597,7 @@ export class MarathonClient {
           },
         );
       }
-      return { res, text: await readCapped(res, this.maxResponseBytes, `${init.method} ${new URL(url).pathname}`) };
+      return { res, text };
     } finally {
       this.inFlight -= 1;
       if (this.inFlight === 0) this.busy += Date.now() - this.busySince;
@@ -655,31 +690,116 @@ export function redactUrl(raw: string): string {
 }
 
 /** Reads a body up to `max` bytes; a longer one (by Content-Length or as it streams) is cut and refused. */
-async function readCapped(res: globalThis.Response, max: number, where: string): Promise<string> {
+/** The most an event stream may hold back between two events (Marathon's deployment events are a few kB). */
+const MAX_EVENT_CHARS = 1 << 20;
+
+/** Server-Sent Events framing: `event:` and `data:` lines, an empty line ends an event; data that is not JSON is skipped. */
+class SseFrames {
+  private buffer = '';
+  private type = 'message';
+  private data: string[] = [];
+
+  constructor(private readonly onEvent: (type: string, data: unknown) => void) {}
+
+  /** Takes a chunk of the stream; false when the stream holds back more than {@link MAX_EVENT_CHARS}. */
+  push(chunk: string): boolean {
+    this.buffer += chunk;
+    for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
+      this.line(this.buffer.slice(0, nl).replace(/\r$/, ''));
+      this.buffer = this.buffer.slice(nl + 1);
+    }
+    return this.buffer.length + this.data.reduce((n, d) => n + d.length, 0) <= MAX_EVENT_CHARS;
+  }
+
+  private line(line: string): void {
+    if (line === '') {
+      const text = this.data.join('\n');
+      const type = this.type;
+      this.type = 'message';
+      this.data = [];
+      if (text === '') return;
+      let data: unknown;
+      try {
+        data = JSON.parse(text);
+      } catch {
+        return;
+      }
+      this.onEvent(type, data);
+    } else if (line.startsWith('event:')) this.type = line.slice(6).trim();
+    else if (line.startsWith('data:')) this.data.push(line.slice(5).replace(/^ /, ''));
+  }
+}
+
+/**
+ * node:http's or node:https's `request` for a URL's protocol; node:https (and TLS with it) is loaded only for an https://
+ * Marathon: loading it takes 20 ms and more of every command's start, and an http:// or loopback URL never needs it.
+ */
+function requestFor(url: URL): typeof httpRequest {
+  return url.protocol === 'https:' ? (require('node:https') as typeof import('node:https')).request : httpRequest;
+}
+
+/** The status and headers of an answer (header names in any case). */
+interface HttpAnswer {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+}
+
+/**
+ * One HTTP exchange over node:http(s), not fetch: fetch's first use loads undici and compiles its WebAssembly parser,
+ * the largest part of a short command's time (deploy status, a no-op apply). A body over `max` bytes is not read. The
+ * promise rejects with the signal's reason once the signal aborts (headers or body), as fetch does; a redirect is
+ * returned, never followed, and its body is not read. A change (not GET) goes over a connection of its own, so it is
+ * never sent on a kept-alive connection the server is closing (a change is not sent again after a failure).
+ */
+function exchange(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  signal: AbortSignal,
+  max: number,
+  where: string,
+): Promise<{ res: HttpAnswer; text: string }> {
   const tooBig = () =>
     new C2CError('MARATHON_BAD_RESPONSE', `Marathon's answer to ${where} is over ${max} bytes; it was not read`, {
       hint: 'is the URL really Marathon? If it is, ask for less (an app id rather than all apps)',
     });
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > max) {
-    await res.body?.cancel().catch(() => undefined);
-    throw tooBig();
-  }
-  if (!res.body) return '';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw tooBig();
-    }
-    chunks.push(Buffer.from(value));
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const fail = (err: unknown) => reject(signal.aborted ? signal.reason : err);
+    const target = new URL(url);
+    const headers: OutgoingHttpHeaders = { ...init.headers };
+    if (init.body !== undefined) headers['Content-Length'] = Buffer.byteLength(init.body);
+    const send = requestFor(target);
+    const req = send(target, { method: init.method, headers, signal, agent: init.method === 'GET' ? undefined : false }, (res) => {
+      const status = res.statusCode ?? 0;
+      const answer: HttpAnswer = { status, headers: { get: (name) => headerValue(res.headers[name.toLowerCase()]) } };
+      if ((status >= 300 && status < 400) || Number(res.headers['content-length'] ?? NaN) > max) {
+        res.destroy();
+        if (status >= 300 && status < 400) resolve({ res: answer, text: '' });
+        else reject(tooBig());
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > max) {
+          res.destroy();
+          reject(tooBig());
+        } else chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ res: answer, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', fail);
+      res.on('close', () => {
+        if (!res.complete) fail(new Error('the connection closed before the whole answer arrived'));
+      });
+    });
+    req.on('error', fail);
+    req.end(init.body);
+  });
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** `staging/web/` and `/staging/web` are the same app id. */
@@ -712,9 +832,9 @@ function messageOf(body: unknown): string | undefined {
 }
 
 function networkFailure(err: unknown): { reason: string; notSent: boolean } {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return { reason: 'timed out', notSent: false };
-  const code = e?.cause?.code;
+  const code = e?.code ?? e?.cause?.code;
   if (code === 'ECONNREFUSED') return { reason: 'connection refused', notSent: true };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { reason: `host not found (${code})`, notSent: true };
   if (code) return { reason: `connection failed (${code})`, notSent: false };
