@@ -50,6 +50,20 @@ export interface ServiceRunSetup {
   readonly mounts?: readonly string[];
   readonly signal?: AbortSignal;
   readonly onEvent?: (build: string, event: RunEvent) => void;
+  /**
+   * Runs the builds that start a named side-car container (`docker run -d --name ...`: the push build's registry) one
+   * at a time: one engine holds one container of a name and one published port, where Cloud Build gives each build a
+   * worker of its own. Without it, such builds of concurrent chains collide.
+   */
+  readonly sidecarTurn?: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+/** Whether a build starts a named container that outlives its step (a side-car). */
+export function startsNamedSidecar(build: Build): boolean {
+  return build.steps.some((s) => {
+    const a = s.args ?? [];
+    return s.entrypoint === undefined && a[0] === 'run' && a.includes('-d') && a.includes('--name');
+  });
 }
 
 /** The checkout a build runs on. */
@@ -156,7 +170,7 @@ async function run(
   const workspace = join(setup.work, buildId);
   cpSync(source.path, workspace, { recursive: true });
   const names = synthesizedRoutes(t.build, service, setup.marathons, synthesizedMarathonHosts(setup.triggers));
-  return runBuild(t.build, {
+  const go = () => runBuild(t.build, {
     workspace,
     context: { projectId: t.project, location: t.location, buildId, commitSha: source.sha, triggerName: t.name, branchName: 'main' },
     substitutions: subs,
@@ -168,6 +182,7 @@ async function run(
     ...(setup.signal ? { signal: setup.signal } : {}),
     ...(setup.onEvent ? { onEvent: (e: RunEvent) => setup.onEvent!(t.name, e) } : {}),
   }); // prettier-ignore
+  return setup.sidecarTurn && startsNamedSidecar(t.build) ? setup.sidecarTurn(go) : go();
 }
 
 /** `_C2C_BUNDLE_GENERATION` for a trigger that defines it (what the applied platform's state gives it). */
