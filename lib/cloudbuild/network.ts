@@ -102,7 +102,8 @@ export async function startRelays(options: {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const [i, route] of options.routes.entries()) {
+    // The relays start side by side (each `docker run` is a second or more on a busy engine).
+    const starts = options.routes.map(async (route, i) => {
       const sock = join(dir, `${i}.sock`);
       servers.push(await hostSide(route, sock));
       const name = `c2c-relay-${options.buildId}-${i}`.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 120);
@@ -114,8 +115,11 @@ export async function startRelays(options: {
       ], { timeoutMs: 60_000 }); // prettier-ignore
       if (run.code !== 0)
         throw new C2CError('DOCKER_BUILD_FAILED', `relay for ${route.names.join(', ')} did not start: ${run.stderr.trim()}`);
-    }
-    for (const name of names) await waitForLog(name, 'relay listening');
+    });
+    const started = await Promise.allSettled(starts);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await Promise.all(names.map((name) => waitForLog(name, 'relay listening')));
     return { close };
   } catch (e) {
     await close();

@@ -34,6 +34,8 @@ export interface BuildRecord {
 /** A service's chain through the executor, as the summary records it. */
 export interface ChainRecord {
   readonly service: string;
+  /** The commit the builds ran on, and who signed it. */
+  readonly commit: string;
   readonly author: string;
   readonly builds: BuildRecord[];
   /** Who approved the production build, as the Cloud Build stand-in recorded it. */
@@ -160,7 +162,7 @@ async function chain(job: MainJob, runs: ServiceRuns, service: string, generatio
   const { repo, sha, commitTime } = await checkout(job, service);
   const source = { path: repo, sha };
   const id = `${job.runId.slice(0, 8)}-${service}`;
-  const rec: ChainRecord = { service, author: AUTHOR, builds: [] };
+  const rec: ChainRecord = { service, commit: sha, author: AUTHOR, builds: [] };
   records.push(rec);
   const keep = (b: StartedBuild) => (rec.builds.push(record(b.trigger, b.buildId, b.result)), check(service, b.trigger, b.result));
   job.say(`  ${service}: push trigger ${service}-push on commit ${sha.slice(0, 7)} (signed by ${AUTHOR})`);

@@ -49,7 +49,10 @@ export interface Clusters {
   readonly production: LocalMarathon;
   readonly chat: Awaited<ReturnType<typeof startChatStandIn>>;
   readonly bucket: ArtifactBucket;
+  /** The audit log: a file, or with Docker the builds' `gs://<audit bucket>/events/` in the Storage stand-in. */
   readonly audit: string;
+  /** What reaches that log (with Docker: the Storage stand-in's URL and token), for the deploy CLI and AuditLog.open. */
+  readonly auditEnv: Readonly<Record<string, string>>;
   /** The deploy CLI as `actor` (quiet, never throws). */
   deploy(actor: string, args: string[]): ProcessPromise;
   /** The deploy CLI with its progress lines shown as they come, prefixed with `label`, then its result. */

@@ -189,7 +189,7 @@ async function startClusters(job: MainJob): Promise<void> {
     job.say(`  ${label}: ${r.exitCode === 0 ? r.stdout.trim() : `exit ${r.exitCode}`}`);
     return r;
   };
-  job.clusters = { staging, production, chat, bucket, audit, deploy, deployLive };
+  job.clusters = { staging, production, chat, bucket, audit, auditEnv, deploy, deployLive };
 }
 
 /**
@@ -348,7 +348,7 @@ export const MAIN_JOB_STEPS: readonly Step[] = [
   {
     name: 'smoke',
     heading: () => 'Smoke tests against staging',
-    skip: (job) => job.executor !== undefined,
+    skip: (job) => job.registry !== undefined,
     run: async (job) => {
       for (const b of job.builds) await smoke(job, b);
     },
@@ -356,7 +356,7 @@ export const MAIN_JOB_STEPS: readonly Step[] = [
   {
     name: 'first-release',
     heading: () => 'First production release: plan, approval by a second person, apply',
-    skip: (job) => job.executor !== undefined,
+    skip: (job) => job.registry !== undefined,
     run: async (job) => {
       job.written.push({ what: 'production plan files', path: join(job.work, 'plans') });
       for (const b of job.builds) await promote(job, b, false, b === job.builds[0]);
