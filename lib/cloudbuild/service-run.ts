@@ -56,6 +56,33 @@ export interface ServiceRunSetup {
    * worker of its own. Without it, such builds of concurrent chains collide.
    */
   readonly sidecarTurn?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Routes (`name:port`, {@link routeKey}) answered by relays that outlive the builds ({@link startServiceRuns}): a build
+   * starts no relay of its own for them. Builds that overlap would otherwise each put relays under the same names on the
+   * network, and the one ending first would take its names away from a connection of the other.
+   */
+  readonly served?: ReadonlySet<string>;
+}
+
+/** What identifies a route on the network: its first name and its port. */
+export function routeKey(r: HostRoute): string {
+  return `${r.names[0]}:${r.port}`;
+}
+
+/**
+ * Every route the builds of the services' triggers use (their stacks are `service-<name>`): the Google names, the more
+ * `routes`, the Marathons, the pool checks' targets and the smoke tests' service URLs, each once.
+ */
+export function allServiceRoutes(setup: ServiceRunSetup): HostRoute[] {
+  const out = new Map<string, HostRoute>();
+  const known = synthesizedMarathonHosts(setup.triggers);
+  for (const r of [...setup.routing.routes, ...(setup.routes ?? [])]) out.set(routeKey(r), r);
+  for (const t of setup.triggers) {
+    const service = /^service-(.+)$/.exec(t.stack)?.[1];
+    if (service)
+      for (const r of synthesizedRoutes(t.build, service, setup.marathons, known)) if (!out.has(routeKey(r))) out.set(routeKey(r), r);
+  }
+  return [...out.values()];
 }
 
 /** Whether a build starts a named container that outlives its step (a side-car). */
@@ -178,7 +205,7 @@ async function run(
     secrets: setup.secrets,
     standInEnv: setup.routing.env,
     mounts: [...setup.routing.mounts, ...(setup.mounts ?? [])],
-    routes: [...setup.routing.routes, ...names, ...(setup.routes ?? [])],
+    routes: [...setup.routing.routes, ...names, ...(setup.routes ?? [])].filter((r) => !setup.served?.has(routeKey(r))),
     ...(setup.signal ? { signal: setup.signal } : {}),
     ...(setup.onEvent ? { onEvent: (e: RunEvent) => setup.onEvent!(t.name, e) } : {}),
   }); // prettier-ignore

@@ -4,14 +4,18 @@
  * inline objects, whose generations the triggers then name), the triggers and the buckets' notifications as they read
  * once applied, the local Marathons started by the caller with the host names the synth wrote, the Google routes, the
  * secrets the builds may read (the chat webhook answered on the `cloudbuild` network by a loopback chat; the Marathon
- * credentials, which the local Marathons do not check, a placeholder) and the turns of the builds that start a named
- * side-car container (one engine holds one container of a name and one published port 5000; in Cloud Build each build
- * has its own worker).
+ * credentials, which the local Marathons do not check, a placeholder), one set of relays answering every name the
+ * builds use for the whole run (as Google's and the private network's names outlive a build), and the turns of the
+ * builds that start a named side-car container (one engine holds one container of a name and one published port 5000;
+ * in Cloud Build each build has its own worker).
  */
 import { join } from 'node:path';
 import { GoogleStandIn, startGoogleStandIn } from './google-stand-in';
-import { removeBuildNetwork } from './network';
-import { publishInlineObjects, ServiceRunSetup, synthesizedMarathonHosts } from './service-run';
+import { randomBytes } from 'node:crypto';
+import { imageTable } from './images';
+import { BUILD_NETWORK, ensureBuildNetwork, Relays, removeBuildNetwork, startRelays } from './network';
+import { ensureStandInImage } from './stand-in-images';
+import { allServiceRoutes, publishInlineObjects, routeKey, ServiceRunSetup, synthesizedMarathonHosts } from './service-run';
 import { googleRouting } from './stand-in-routes';
 import { readInlineObjects, readNotifications, readTriggers } from './triggers';
 
@@ -38,7 +42,10 @@ export interface ServiceRuns {
   readonly setup: ServiceRunSetup;
   readonly google: GoogleStandIn;
   readonly hosts: Readonly<Record<Env, readonly string[]>>;
-  /** Closes the Google stand-in and removes the `cloudbuild` network when the executor made it and nothing uses it. */
+  /**
+   * Stops the relays of the names every build uses, closes the Google stand-in and removes the `cloudbuild` network
+   * when the executor made it and nothing uses it.
+   */
   close(): Promise<void>;
 }
 
@@ -55,7 +62,9 @@ export function turns(): <T>(fn: () => Promise<T>) => Promise<T> {
 /** Starts what a service's chain needs (see the file's comment); the caller starts the Marathons in `marathons`. */
 export async function startServiceRuns(o: ServiceRunsOptions): Promise<ServiceRuns> {
   const google = await startGoogleStandIn(join(o.work, 'google'));
+  let relays: Relays | undefined;
   const close = async () => {
+    await relays?.close();
     await google.close();
     await removeBuildNetwork();
   };
@@ -69,7 +78,7 @@ export async function startServiceRuns(o: ServiceRunsOptions): Promise<ServiceRu
     for (const t of triggers)
       for (const s of t.build.availableSecrets?.secretManager ?? [])
         secrets.set(s.env, s.env === 'C2C_NOTIFY_WEBHOOK' && chat ? `http://${CHAT_NAME}${chat.pathname}` : 'none');
-    const setup: ServiceRunSetup = {
+    const base: ServiceRunSetup = {
       triggers,
       notifications: readNotifications(o.outdir),
       google,
@@ -83,6 +92,12 @@ export async function startServiceRuns(o: ServiceRunsOptions): Promise<ServiceRu
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     };
+    // The names every build uses, answered for the whole run by one set of relays (see ServiceRunSetup.served).
+    const shared = allServiceRoutes(base);
+    await ensureBuildNetwork();
+    const { image } = await ensureStandInImage(imageTable().find((r) => r.image === 'node:20-slim')!);
+    relays = await startRelays({ network: BUILD_NETWORK, buildId: `shared-${randomBytes(4).toString('hex')}`, routes: shared, image });
+    const setup: ServiceRunSetup = { ...base, served: new Set(shared.map(routeKey)) };
     return { setup, google, hosts, close };
   } catch (e) {
     await close();
