@@ -21,7 +21,7 @@
  */
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { C2CError } from '../errors';
+import { C2CError, interruption } from '../errors';
 import { marathonAppId } from '../marathon/render';
 import { GoogleStandIn } from './google-stand-in';
 import { HostRoute, RelayTarget, targetOf } from './network';
@@ -194,6 +194,8 @@ async function run(
   source: ServiceSource,
   subs: Record<string, string>,
 ) {
+  // A build is not started once the run is stopped (runBuild hears only an abort that comes while it runs).
+  if (setup.signal?.aborted) throw interruption(setup.signal, `${t.name} build ${buildId} not started: the run was stopped`);
   const workspace = join(setup.work, buildId);
   cpSync(source.path, workspace, { recursive: true });
   const names = synthesizedRoutes(t.build, service, setup.marathons, synthesizedMarathonHosts(setup.triggers));

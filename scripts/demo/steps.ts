@@ -134,7 +134,7 @@ async function startClusters(job: MainJob): Promise<void> {
     job.servers.push({
       what: "the Cloud Build executor's builds and the Google stand-in",
       close: async () => {
-        abort.abort('interrupted');
+        abort.abort(job.interrupted ?? 'stopped');
         await executor.running?.catch(() => undefined);
         await runs.close();
       },
