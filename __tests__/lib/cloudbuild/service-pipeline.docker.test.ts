@@ -9,14 +9,12 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalMarathon, startLocalMarathon } from '@commit-to-cloud/local-marathon';
 import { GoogleStandIn } from '../../../lib/cloudbuild/google-stand-in';
-import { RELAY_LABEL } from '../../../lib/cloudbuild/network';
-import { BuildResult, RunEvent, STEP_LABEL } from '../../../lib/cloudbuild/step-runner';
+import { BuildResult, RunEvent } from '../../../lib/cloudbuild/step-runner';
 import { approveAs, publishBundle, runApproved, runPush, ServiceRunSetup } from '../../../lib/cloudbuild/service-run';
 import { ServiceRuns, startServiceRuns } from '../../../lib/cloudbuild/service-setup';
 import { ReadTrigger, StorageNotification } from '../../../lib/cloudbuild/triggers';
 import { synthesize } from '../../../constructs/synth';
 import { ensureBaseImage } from '../../../lib/docker/base-image';
-import { removeContainersWithLabel } from '../../../lib/docker/containers';
 import { testKeys } from '../../helpers/keys';
 
 const root = join(__dirname, '../../..');
@@ -84,8 +82,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled([marathons?.staging.close(), marathons?.production.close()]);
   chat.close();
-  await removeContainersWithLabel(STEP_LABEL);
-  await removeContainersWithLabel(RELAY_LABEL);
+  // Each build removes its step containers itself, and runs.close() the relays: nothing else on a shared engine (another
+  // run's builds and relays carry the same labels) is touched.
   await runs?.close();
   // The image the synthesized docker-build step made (its tags carry no label of ours: the step is run as synthesized).
   const tags = spawnSync('docker', ['images', 'localhost:5000/bulb-api', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' });
