@@ -62,6 +62,8 @@ export interface ServiceRunSetup {
    * network, and the one ending first would take its names away from a connection of the other.
    */
   readonly served?: ReadonlySet<string>;
+  /** The Docker network the builds run on, standing for `cloudbuild` (a run's own keeps other runs' names out). */
+  readonly network?: string;
 }
 
 /** What identifies a route on the network: its first name and its port. */
@@ -206,6 +208,7 @@ async function run(
     triggered: true,
     secrets: setup.secrets,
     standInEnv: setup.routing.env,
+    ...(setup.network ? { network: setup.network } : {}),
     mounts: [...setup.routing.mounts, ...(setup.mounts ?? [])],
     routes: [...setup.routing.routes, ...names, ...(setup.routes ?? [])].filter((r) => !setup.served?.has(routeKey(r))),
     ...(setup.signal ? { signal: setup.signal } : {}),

@@ -34,6 +34,11 @@ export interface ServiceRunsOptions {
   /** A loopback chat webhook (`http://127.0.0.1:PORT/PATH`) the notice steps post to. */
   readonly chatUrl?: string;
   readonly mounts?: readonly string[];
+  /**
+   * The Docker network the builds run on, in place of `cloudbuild` (made, and removed by close()). Two runs on one
+   * engine share `cloudbuild`'s names otherwise. @default 'cloudbuild'
+   */
+  readonly network?: string;
   readonly signal?: AbortSignal;
   readonly onEvent?: ServiceRunSetup['onEvent'];
 }
@@ -61,12 +66,13 @@ export function turns(): <T>(fn: () => Promise<T>) => Promise<T> {
 
 /** Starts what a service's chain needs (see the file's comment); the caller starts the Marathons in `marathons`. */
 export async function startServiceRuns(o: ServiceRunsOptions): Promise<ServiceRuns> {
+  const network = o.network ?? BUILD_NETWORK;
   const google = await startGoogleStandIn(join(o.work, 'google'));
   let relays: Relays | undefined;
   const close = async () => {
     await relays?.close();
     await google.close();
-    await removeBuildNetwork();
+    await removeBuildNetwork(network);
   };
   try {
     // The platform's apply: its allowed-signers object, whose generation the triggers' C2C_PLATFORM_SIGNERS then name.
@@ -94,10 +100,10 @@ export async function startServiceRuns(o: ServiceRunsOptions): Promise<ServiceRu
     };
     // The names every build uses, answered for the whole run by one set of relays (see ServiceRunSetup.served).
     const shared = allServiceRoutes(base);
-    await ensureBuildNetwork();
+    await ensureBuildNetwork(network);
     const { image } = await ensureStandInImage(imageTable().find((r) => r.image === 'node:20-slim')!);
-    relays = await startRelays({ network: BUILD_NETWORK, buildId: `shared-${randomBytes(4).toString('hex')}`, routes: shared, image });
-    const setup: ServiceRunSetup = { ...base, served: new Set(shared.map(routeKey)) };
+    relays = await startRelays({ network, buildId: `shared-${randomBytes(4).toString('hex')}`, routes: shared, image });
+    const setup: ServiceRunSetup = { ...base, served: new Set(shared.map(routeKey)), network };
     return { setup, google, hosts, close };
   } catch (e) {
     await close();

@@ -107,7 +107,7 @@ export interface PreparedStep {
  */
 export function prepareBuild(
   build: Build,
-  options: Pick<RunOptions, 'context' | 'substitutions' | 'images' | 'triggered'>,
+  options: Pick<RunOptions, 'context' | 'substitutions' | 'images' | 'triggered' | 'network'>,
 ): PreparedStep[] {
   const graph = stepGraph(build.steps);
   const user = { ...build.substitutions, ...options.substitutions };
@@ -115,8 +115,14 @@ export function prepareBuild(
   checkSubstitutions(templates, user, options.triggered === true || build.options?.substitutionOption === 'ALLOW_LOOSE');
   const values = { ...builtInValues(options.context), ...user };
   const available = new Set((build.availableSecrets?.secretManager ?? []).map((s) => s.env));
-  const label = `${STEP_LABEL}=${options.context.buildId}`;
-  return build.steps.map((step, i) => prepareStep(step, graph[i], graph, build, values, available, options.images ?? imageTable(), label));
+  const side = { label: `${STEP_LABEL}=${options.context.buildId}`, network: options.network ?? BUILD_NETWORK };
+  return build.steps.map((step, i) => prepareStep(step, graph[i], graph, build, values, available, options.images ?? imageTable(), side));
+}
+
+/** The label a side-car container carries, and the network the build's steps run on. */
+interface SidecarPlace {
+  readonly label: string;
+  readonly network: string;
 }
 
 function prepareStep(
@@ -127,7 +133,7 @@ function prepareStep(
   values: Record<string, string>,
   available: ReadonlySet<string>,
   images: readonly ImageRow[],
-  label: string,
+  side: SidecarPlace,
 ): PreparedStep {
   const sub = (t: string) => substitute(t, values);
   const secretEnv = [...(build.options?.secretEnv ?? []), ...(step.secretEnv ?? [])];
@@ -140,7 +146,7 @@ function prepareStep(
   }
   const image = sub(step.name);
   const dir = sub(step.dir ?? '');
-  const { standIn, args, note, uses } = standInOf(image, (step.args ?? []).map(sub), images, label);
+  const { standIn, args, note, uses } = standInOf(image, (step.args ?? []).map(sub), images, side);
   return {
     key: node.key,
     image,
@@ -164,14 +170,14 @@ function standInOf(
   image: string,
   args: string[],
   images: readonly ImageRow[],
-  label: string,
+  side: SidecarPlace,
 ): { standIn: PreparedStep['standIn']; args: string[]; note?: string; uses?: string[] } {
   const row = imageRowFor(image, images);
   if (!row) return { standIn: { notRunnable: `no local stand-in for ${image} (nothing can be pulled here)` }, args };
   if (!row.standIn) return { standIn: { notRunnable: row.notRunnable ?? 'no stand-in' }, args };
   for (const [i, arg] of args.entries()) {
     const used = /^[a-z0-9./-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(arg) && /[:@]/.test(arg) ? imageRowFor(arg, images) : undefined;
-    const rewrite = used?.sidecar ? rewriteSidecar(args, used, i, label) : undefined;
+    const rewrite = used?.sidecar ? rewriteSidecar(args, used, i, side.label, side.network) : undefined;
     if (rewrite) return { standIn: { image: row.standIn }, args: rewrite.args, note: rewrite.note, uses: [rewrite.standIn] };
     if (used?.notRunnable || used?.sidecar)
       return { standIn: { notRunnable: `it runs ${arg}, which cannot run here: ${used.notRunnable ?? used.sidecar}` }, args };

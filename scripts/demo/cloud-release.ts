@@ -72,6 +72,8 @@ export async function prepareExecutor(
     marathons,
     chatUrl,
     mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+    // The job's own network for `cloudbuild`: another executor run on this engine keeps its names to itself.
+    network: `cloudbuild-${job.runId.slice(0, 8)}`,
     signal,
     onEvent: (build, e) => stepLine(job, build, e),
   });
