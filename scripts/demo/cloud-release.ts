@@ -185,10 +185,15 @@ async function chain(job: MainJob, runs: ServiceRuns, service: string, generatio
   rec.builds.push(record(start.trigger.name, prodId, applied.result));
   check(service, start.trigger.name, applied.result);
   applied.started.forEach(keep);
-  await copyPlanOut(job, runs, start.object, join(job.work, 'plans', `${service}-${sha.slice(0, 7)}.json`));
+  const planFile = join(job.work, 'plans', `${service}-${sha.slice(0, 7)}.json`);
+  await copyPlanOut(job, runs, start.object, planFile);
   job.say(`  ${service}: in production (click to smoke-tested production ${applied.seconds.toFixed(1)}s)`);
-  const digest = /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1] ?? '';
-  return { name: service, repo, sha, commitTime, image, pushed: { tag: image.replace(/@sha256:[0-9a-f]{64}$/, ''), digest } };
+  // The staging deploy ran the pushed tag; the plan the production build applied pins the digest the registry answered.
+  const plan = JSON.parse(await readFile(planFile, 'utf8')) as { image?: string; imageDigest?: string };
+  const tag = image.replace(/@sha256:[0-9a-f]{64}$/, '');
+  if (plan.image !== tag || !plan.imageDigest)
+    throw new Error(`${service}: the applied plan names ${plan.image ?? 'no image'}@${plan.imageDigest ?? '?'}, staging ran ${image}`);
+  return { name: service, repo, sha, commitTime, image: `${tag}@${plan.imageDigest}`, pushed: { tag, digest: plan.imageDigest } };
 }
 
 /** Runs `fn` over `items`, at most `limit` at once; the first failure is thrown once all have settled. */
