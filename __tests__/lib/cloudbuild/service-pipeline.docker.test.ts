@@ -73,6 +73,8 @@ beforeAll(async () => {
     },
     chatUrl: `http://127.0.0.1:${(chat.address() as AddressInfo).port}/hook`,
     mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+    // A network of the test's own in place of cloudbuild: another executor run on a shared engine keeps its names.
+    network: `cloudbuild-t${process.pid}`,
     onEvent: (build, e) => watch(build, e),
   });
   ({ setup, google } = runs);
