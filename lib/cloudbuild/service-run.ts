@@ -196,12 +196,14 @@ async function run(
   source: ServiceSource,
   subs: Record<string, string>,
 ) {
-  // A build is not started once the run is stopped (runBuild hears only an abort that comes while it runs).
-  if (setup.signal?.aborted) throw interruption(setup.signal, `${t.name} build ${buildId} not started: the run was stopped`);
   const workspace = join(setup.work, buildId);
   cpSync(source.path, workspace, { recursive: true });
   const names = synthesizedRoutes(t.build, service, setup.marathons, synthesizedMarathonHosts(setup.triggers));
-  const go = () => runBuild(t.build, {
+  // A build is not started once the run is stopped (runBuild hears only an abort that comes while it runs), also when
+  // its turn comes after the stop.
+  const go = async () => {
+    if (setup.signal?.aborted) throw interruption(setup.signal, `${t.name} build ${buildId} not started: the run was stopped`);
+    return runBuild(t.build, {
     workspace,
     context: { projectId: t.project, location: t.location, buildId, commitSha: source.sha, triggerName: t.name, branchName: 'main' },
     substitutions: subs,
@@ -214,6 +216,7 @@ async function run(
     ...(setup.signal ? { signal: setup.signal } : {}),
     ...(setup.onEvent ? { onEvent: (e: RunEvent) => setup.onEvent!(t.name, e) } : {}),
   }); // prettier-ignore
+  };
   return setup.sidecarTurn && startsNamedSidecar(t.build) ? setup.sidecarTurn(go) : go();
 }
 

@@ -215,6 +215,8 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
   const buildDeadline = setTimeout(() => stop.abort('build timeout'), durationMs(build.timeout, 600_000));
   const onAbort = () => stop.abort('interrupted');
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  // An abort while the stand-ins and relays were being made stops the build before any step starts.
+  if (options.signal?.aborted) onAbort();
   const finish = (r: StepResult) => {
     results.set(r.key, r);
     options.onEvent?.({ type: 'finished', result: r });
