@@ -23,20 +23,11 @@ import { appendFileSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } f
 import { homedir } from 'node:os';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
+import { LocalMarathon, startLocalMarathon } from '@commit-to-cloud/local-marathon';
 import { ensureBaseImage } from '../lib/docker/base-image';
-import { startGoogleStandIn } from '../lib/cloudbuild/google-stand-in';
 import { RELAY_LABEL, removeBuildNetwork } from '../lib/cloudbuild/network';
-import { googleRouting } from '../lib/cloudbuild/stand-in-routes';
-import {
-  approveAs,
-  publishBundle,
-  publishInlineObjects,
-  runApproved,
-  runPush,
-  synthesizedMarathonHosts,
-} from '../lib/cloudbuild/service-run';
-import { readInlineObjects, readNotifications, readTriggers } from '../lib/cloudbuild/triggers';
+import { startServiceRuns } from '../lib/cloudbuild/service-setup';
+import { approveAs, publishBundle, runApproved, runPush } from '../lib/cloudbuild/service-run';
 import { synthesize } from '../constructs/synth';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -130,31 +121,23 @@ async function servicePipeline(work: string): Promise<void> {
   const bundle = join(root, 'dist', 'deploy-bundle.cjs');
   const env = { C2C_DEPLOY_BUNDLE: bundle, C2C_STATE_BUCKET: 'bench', C2C_CLOUDBUILD_CONNECTION: 'gh', C2C_REGISTRY_HOST: 'localhost:5000' }; // prettier-ignore
   synthesize(env, { root: platformSigners(work), outdir });
-  const google = await startGoogleStandIn(join(work, 'google'));
-  // The platform's apply: its allowed-signers object, whose generation the triggers' C2C_PLATFORM_SIGNERS then name.
-  const triggers = readTriggers(outdir, await publishInlineObjects(google, readInlineObjects(outdir)));
-  const hosts = synthesizedMarathonHosts(triggers);
-  const staging = await startLocalMarathon({ allowedHosts: hosts.staging });
-  const production = await startLocalMarathon({ allowedHosts: hosts.production });
   const chat = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
+  const marathons: LocalMarathon[] = [];
+  const runs = await startServiceRuns({
+    outdir,
+    work,
+    marathons: async (hosts) => {
+      marathons.push(await startLocalMarathon({ allowedHosts: [...hosts.staging] }));
+      marathons.push(await startLocalMarathon({ allowedHosts: [...hosts.production] }));
+      return { staging: marathons[0].url, production: marathons[1].url };
+    },
+    chatUrl: `http://127.0.0.1:${(chat.address() as AddressInfo).port}/hook`,
+    mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+  });
+  const { setup, google } = runs;
   try {
     const source = await signedCheckout(work);
-    const secrets = new Map<string, string>();
-    for (const t of triggers.filter((x) => x.name.startsWith('bulb-api-')))
-      for (const s of t.build.availableSecrets?.secretManager ?? [])
-        secrets.set(s.env, s.env === 'C2C_NOTIFY_WEBHOOK' ? 'http://chat.bench.internal/hook' : 'none');
-    const setup = {
-      triggers,
-      notifications: readNotifications(outdir),
-      google,
-      routing: await googleRouting(google, work),
-      marathons: { staging: staging.url, production: production.url },
-      work,
-      secrets,
-      mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
-      routes: [{ names: ['chat.bench.internal'], port: 80, target: { host: '127.0.0.1', port: (chat.address() as AddressInfo).port } }],
-    };
     const generation = await publishBundle(setup, 'bulb-api', readFileSync(bundle));
     const pushed = await runPush(setup, 'bulb-api', source, generation, `bench-push-${process.pid}`);
     const failed = [pushed.result, ...pushed.started.map((b) => b.result)].flatMap((r) => r.steps).find((x) => x.status !== 'ok');
@@ -174,7 +157,8 @@ async function servicePipeline(work: string): Promise<void> {
     );
   } finally {
     chat.close();
-    await Promise.allSettled([staging.close(), production.close(), google.close()]);
+    await Promise.allSettled(marathons.map((m) => m.close()));
+    await runs.close();
     const tags = await execCommand('docker', ['images', 'localhost:5000/bulb-api', '--format', '{{.Repository}}:{{.Tag}}']);
     const made = tags.stdout.split('\n').filter((t) => t !== '');
     if (made.length > 0) await execCommand('docker', ['rmi', '-f', ...made]);

@@ -12,13 +12,20 @@ interface Summary {
   docker: { registry: string; registryPid: number; runLabel: string; baseImage: string };
   status: { service: string; environment: string; image: string | null; artifact: unknown; healthy: number }[];
   rollback: { failedImage: string; runningImage: string };
+  cloudBuilds: {
+    service: string;
+    commit: string;
+    author: string;
+    approver: string;
+    builds: { trigger: string; buildId: string; ok: boolean; steps: { id: string; status: string; seconds?: number }[] }[];
+  }[];
 }
 
 function docker(args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8' }).trim();
 }
 
-it('runs the main job with Docker: images pushed and pinned by digest, run as containers, nothing left', async () => {
+it('runs the main job with Docker: the first release through the executor, images pinned by digest, run as containers, nothing left', async () => {
   // Container starts are watched while the job runs: the engine keeps only its last 256 events, and a shared engine
   // (and this job's own image removals) can push them out before the job ends.
   const events = spawn(
@@ -53,11 +60,41 @@ it('runs the main job with Docker: images pushed and pinned by digest, run as co
   const { registry, registryPid, runLabel } = summary.docker;
   expect(registry).toMatch(/^127\.0\.0\.1:\d+$/);
 
-  // Every image service runs its image by digest, as pushed to the job's registry.
+  // The first release came from the executor: each image service's push trigger, the staging smoke build its staged
+  // plan started, the production build its plan started, and the production smoke build, every step ok; the
+  // production build was approved through the Cloud Build stand-in by a listed identity other than the commit's signer.
+  const imageServices = ['billing', 'bulb-api', 'storefront'];
+  expect(summary.cloudBuilds.map((c) => c.service).sort()).toEqual(imageServices);
+  for (const c of summary.cloudBuilds) {
+    const s = c.service;
+    expect(c.builds.map((b) => b.trigger)).toEqual([`${s}-push`, `${s}-smoke-staging`, `${s}-production`, `${s}-smoke-production`]);
+    for (const b of c.builds) {
+      expect(b.ok).toBe(true);
+      expect(b.steps.length).toBeGreaterThan(0);
+      expect(b.steps.filter((x) => x.status !== 'ok')).toEqual([]);
+    }
+    expect(c.builds[0].steps.map((x) => x.id)).toEqual(
+      expect.arrayContaining(['build', 'registry-sidecar', 'docker-build', 'push', 'deploy-staging', 'plan-production']),
+    );
+    expect(c.approver).toMatch(/@acme-lighting\.example$/);
+    expect(c.approver).not.toBe(c.author);
+  }
+  // The release the later steps did not touch runs what the executor's builds made: billing in production.
+  const billing = summary.status.find((s) => s.service === 'billing' && s.environment === 'production')!;
+  const billingCommit = summary.cloudBuilds.find((c) => c.service === 'billing')!.commit;
+  expect(billing.image).toMatch(new RegExp(`^localhost:5000/billing:${billingCommit.slice(0, 7)}@sha256:[0-9a-f]{64}$`));
+
+  // Every image service runs its image by digest: the executor's (its registry side-car) or, for the later releases,
+  // the job's registry.
   const images = summary.status.filter((s) => s.artifact === null);
   expect(images.length).toBeGreaterThanOrEqual(6);
-  for (const s of images)
-    expect(s.image).toMatch(new RegExp(`^${registry.replace(/\./g, '\\.')}/${s.service}:[0-9a-f]{7}@sha256:[0-9a-f]{64}$`));
+  const registries = `(${registry.replace(/\./g, '\\.')}|localhost:5000)`;
+  // (The executor's staging deploy runs the pushed tag, as the push build names it; production pins the digest.)
+  for (const s of images) {
+    const digest =
+      s.environment === 'staging' && s.image?.startsWith('localhost:5000/') ? '(@sha256:[0-9a-f]{64})?' : '@sha256:[0-9a-f]{64}';
+    expect(s.image).toMatch(new RegExp(`^${registries}/${s.service}:[0-9a-f]{7}${digest}$`));
+  }
 
   // Each production plan pins the digest the registry answered, and the app it holds runs exactly that reference.
   const plans = readdirSync(join(work, 'demo', 'plans')).filter((f) => f.endsWith('.json'));
@@ -70,8 +107,10 @@ it('runs the main job with Docker: images pushed and pinned by digest, run as co
           app: { container?: { docker?: { image?: string } } };
         },
     )
-    .filter((p) => p.image?.startsWith(registry));
-  expect(imagePlans.length).toBeGreaterThanOrEqual(3);
+    .filter((p) => p.image?.startsWith(registry) || p.image?.startsWith('localhost:5000/'));
+  // The three the production builds applied (copied out of the deploy bucket), and the hand-driven ones after them.
+  expect(imagePlans.filter((p) => p.image?.startsWith('localhost:5000/')).length).toBe(3);
+  expect(imagePlans.length).toBeGreaterThanOrEqual(4);
   for (const p of imagePlans) {
     expect(p.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(p.app.container?.docker?.image).toBe(`${p.image}@${p.imageDigest}`);
@@ -85,6 +124,11 @@ it('runs the main job with Docker: images pushed and pinned by digest, run as co
   const runId = runLabel.split('=')[1];
   expect(startedRuns.split('\n').filter((l) => l === runId).length).toBeGreaterThanOrEqual(10);
   expect(docker(['ps', '-aq', '--filter', `label=${runLabel}`])).toBe('');
+  // No build container or relay of this run's executor is left, and the tags its builds made are gone.
+  const prefix = runId.slice(0, 8);
+  expect(docker(['ps', '-aq', '--filter', `name=c2c-step-${prefix}`])).toBe('');
+  expect(docker(['ps', '-aq', '--filter', `name=c2c-relay-${prefix}`])).toBe('');
+  for (const c of summary.cloudBuilds) expect(docker(['images', '-q', `localhost:5000/${c.service}:${c.commit.slice(0, 7)}`])).toBe('');
   // The registry process is gone, and its tags were removed.
   expect(() => process.kill(registryPid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
   expect(docker(['images', '-q', `${registry}/*`])).toBe('');

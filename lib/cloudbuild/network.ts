@@ -108,10 +108,11 @@ export async function startRelays(options: {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const [i, route] of options.routes.entries()) {
+    // The relays start side by side (each `docker run` is a second or more on a busy engine).
+    const starts = options.routes.map(async (route, i) => {
       const sock = join(dir, `${i}.sock`);
       servers.push(await hostSide(route, sock));
-      const name = `c2c-relay-${options.buildId}-${i}`.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 120);
+      const name = relayName(options.buildId, i);
       names.push(name);
       const run = await execCommand('docker', [
         'run', '-d', '--name', name, '--label', `${RELAY_LABEL}=${options.buildId}`, '--network', options.network,
@@ -120,13 +121,17 @@ export async function startRelays(options: {
       ], { timeoutMs: 60_000 }); // prettier-ignore
       if (run.code !== 0)
         throw new C2CError('DOCKER_BUILD_FAILED', `relay for ${route.names.join(', ')} did not start: ${run.stderr.trim()}`);
-    }
-    for (const name of names) await waitForLog(name, 'relay listening');
+    });
+    const started = await Promise.allSettled(starts);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await Promise.all(names.map((name) => waitForLog(name, 'relay listening')));
     const hosts: string[] = [];
     for (const [i, route] of options.routes.entries()) {
-      const ip = await execCommand('docker', ['inspect', '--format', `{{(index .NetworkSettings.Networks "${options.network}").IPAddress}}`, names[i]], { timeoutMs: 30_000 }); // prettier-ignore
+      const name = relayName(options.buildId, i);
+      const ip = await execCommand('docker', ['inspect', '--format', `{{(index .NetworkSettings.Networks "${options.network}").IPAddress}}`, name], { timeoutMs: 30_000 }); // prettier-ignore
       if (ip.code !== 0 || !/^[0-9a-f.:]+$/.test(ip.stdout.trim()))
-        throw new C2CError('DOCKER_BUILD_FAILED', `relay ${names[i]} has no address on ${options.network}: ${ip.stderr.trim()}`);
+        throw new C2CError('DOCKER_BUILD_FAILED', `relay ${name} has no address on ${options.network}: ${ip.stderr.trim()}`);
       for (const n of route.names) hosts.push(`${n}:${ip.stdout.trim()}`);
     }
     return { hosts, close };
@@ -134,6 +139,11 @@ export async function startRelays(options: {
     await close();
     throw e;
   }
+}
+
+/** The container name of a build's `i`th relay. */
+function relayName(buildId: string, i: number): string {
+  return `c2c-relay-${buildId}-${i}`.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 120);
 }
 
 async function waitForLog(container: string, line: string): Promise<void> {

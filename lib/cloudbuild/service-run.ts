@@ -21,7 +21,7 @@
  */
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { C2CError } from '../errors';
+import { C2CError, interruption } from '../errors';
 import { marathonAppId } from '../marathon/render';
 import { GoogleStandIn } from './google-stand-in';
 import { HostRoute, RelayTarget, targetOf } from './network';
@@ -50,6 +50,51 @@ export interface ServiceRunSetup {
   readonly mounts?: readonly string[];
   readonly signal?: AbortSignal;
   readonly onEvent?: (build: string, event: RunEvent) => void;
+  /**
+   * Runs the builds that start a named side-car container (`docker run -d --name ...`: the push build's registry) one
+   * at a time: one engine holds one container of a name and one published port, where Cloud Build gives each build a
+   * worker of its own. Without it, such builds of concurrent chains collide.
+   */
+  readonly sidecarTurn?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Routes (`name:port`, {@link routeKey}) answered by relays that outlive the builds ({@link startServiceRuns}): a build
+   * starts no relay of its own for them. Builds that overlap would otherwise each put relays under the same names on the
+   * network, and the one ending first would take its names away from a connection of the other.
+   */
+  readonly served?: ReadonlySet<string>;
+  /** `NAME:IP` of the relays that answer {@link served} (each step's `--add-host`, so another run's aliases never answer). */
+  readonly servedHosts?: readonly string[];
+  /** The Docker network the builds run on, standing for `cloudbuild` (a run's own keeps other runs' names out). */
+  readonly network?: string;
+}
+
+/** What identifies a route on the network: its first name and its port. */
+export function routeKey(r: HostRoute): string {
+  return `${r.names[0]}:${r.port}`;
+}
+
+/**
+ * Every route the builds of the services' triggers use (their stacks are `service-<name>`): the Google names, the more
+ * `routes`, the Marathons, the pool checks' targets and the smoke tests' service URLs, each once.
+ */
+export function allServiceRoutes(setup: ServiceRunSetup): HostRoute[] {
+  const out = new Map<string, HostRoute>();
+  const known = synthesizedMarathonHosts(setup.triggers);
+  for (const r of [...setup.routing.routes, ...(setup.routes ?? [])]) out.set(routeKey(r), r);
+  for (const t of setup.triggers) {
+    const service = /^service-(.+)$/.exec(t.stack)?.[1];
+    if (service)
+      for (const r of synthesizedRoutes(t.build, service, setup.marathons, known)) if (!out.has(routeKey(r))) out.set(routeKey(r), r);
+  }
+  return [...out.values()];
+}
+
+/** Whether a build starts a named container that outlives its step (a side-car). */
+export function startsNamedSidecar(build: Build): boolean {
+  return build.steps.some((s) => {
+    const a = s.args ?? [];
+    return s.entrypoint === undefined && a[0] === 'run' && a.includes('-d') && a.includes('--name');
+  });
 }
 
 /** The checkout a build runs on. */
@@ -156,18 +201,26 @@ async function run(
   const workspace = join(setup.work, buildId);
   cpSync(source.path, workspace, { recursive: true });
   const names = synthesizedRoutes(t.build, service, setup.marathons, synthesizedMarathonHosts(setup.triggers));
-  return runBuild(t.build, {
+  // A build is not started once the run is stopped (runBuild hears only an abort that comes while it runs), also when
+  // its turn comes after the stop.
+  const go = async () => {
+    if (setup.signal?.aborted) throw interruption(setup.signal, `${t.name} build ${buildId} not started: the run was stopped`);
+    return runBuild(t.build, {
     workspace,
     context: { projectId: t.project, location: t.location, buildId, commitSha: source.sha, triggerName: t.name, branchName: 'main' },
     substitutions: subs,
     triggered: true,
     secrets: setup.secrets,
     standInEnv: setup.routing.env,
+    ...(setup.network ? { network: setup.network } : {}),
     mounts: [...setup.routing.mounts, ...(setup.mounts ?? [])],
-    routes: [...setup.routing.routes, ...names, ...(setup.routes ?? [])],
+    routes: [...setup.routing.routes, ...names, ...(setup.routes ?? [])].filter((r) => !setup.served?.has(routeKey(r))),
+    ...(setup.servedHosts ? { hosts: setup.servedHosts } : {}),
     ...(setup.signal ? { signal: setup.signal } : {}),
     ...(setup.onEvent ? { onEvent: (e: RunEvent) => setup.onEvent!(t.name, e) } : {}),
   }); // prettier-ignore
+  };
+  return setup.sidecarTurn && startsNamedSidecar(t.build) ? setup.sidecarTurn(go) : go();
 }
 
 /** `_C2C_BUNDLE_GENERATION` for a trigger that defines it (what the applied platform's state gives it). */

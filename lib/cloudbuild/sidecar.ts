@@ -10,6 +10,7 @@
  * removed with the build.
  */
 import { ImageRow } from './images';
+import { BUILD_NETWORK } from './network';
 
 /** What the executor runs instead of the synthesized arguments, and what it says about it. */
 export interface SidecarRewrite {
@@ -23,13 +24,25 @@ export interface SidecarRewrite {
  * Rewrites `docker run -d ... IMAGE [ARGS]` when IMAGE (the argument `isImage` finds) has a side-car stand-in;
  * undefined for anything else (the step is then judged by its images as usual).
  */
-export function rewriteSidecar(args: readonly string[], row: ImageRow, imageIndex: number, label: string): SidecarRewrite | undefined {
+export function rewriteSidecar(
+  args: readonly string[],
+  row: ImageRow,
+  imageIndex: number,
+  label: string,
+  network: string = BUILD_NETWORK,
+): SidecarRewrite | undefined {
   if (args[0] !== 'run' || !args.includes('-d') || !row.sidecar || !row.standIn) return undefined;
   const out: string[] = ['run', '--label', label];
   const dropped: string[] = [];
+  let moved = false;
   for (let i = 1; i < imageIndex; i++) {
     const a = args[i];
-    if ((a === '-e' || a === '--env') && /^REGISTRY_STORAGE/.test(args[i + 1] ?? '')) {
+    if ((a === '--network' || a === '--net') && args[i + 1] === BUILD_NETWORK && network !== BUILD_NETWORK) {
+      // The run's own network stands for `cloudbuild` (the steps run there, and reach the side-car by its name).
+      out.push(a, network);
+      moved = true;
+      i++;
+    } else if ((a === '-e' || a === '--env') && /^REGISTRY_STORAGE/.test(args[i + 1] ?? '')) {
       dropped.push(args[++i].split('=')[0]);
     } else if ((a === '-p' || a === '--publish') && args[i + 1] !== undefined) {
       const p = args[++i];
@@ -40,6 +53,6 @@ export function rewriteSidecar(args: readonly string[], row: ImageRow, imageInde
   return {
     args: out,
     standIn: row.standIn,
-    note: `stood in: ${args[imageIndex].replace(/@sha256:[0-9a-f]{64}$/, '')} ran as ${row.standIn}, ${dropped.length > 0 ? `without ${dropped.join(', ')} (${row.sidecar})` : 'unchanged storage'}, ports on 127.0.0.1`,
+    note: `stood in: ${args[imageIndex].replace(/@sha256:[0-9a-f]{64}$/, '')} ran as ${row.standIn}, ${dropped.length > 0 ? `without ${dropped.join(', ')} (${row.sidecar})` : 'unchanged storage'}, ports on 127.0.0.1${moved ? `, on the run's network ${network}` : ''}`,
   };
 }

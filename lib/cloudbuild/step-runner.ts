@@ -69,6 +69,11 @@ export interface RunOptions {
    * `storage.googleapis.com`; the local Marathons under the names the synth wrote), through relays (network.ts).
    */
   readonly routes?: readonly HostRoute[];
+  /**
+   * `NAME:IP` of relays started outside this build that answer names it uses (a run's shared relays, {@link Relays.hosts}),
+   * for every step's `--add-host`, as the build's own relays' are.
+   */
+  readonly hosts?: readonly string[];
   /** More bind mounts (`host:container[:ro]`) for every step: the CLI mounts this machine's npm cache at /root/.npm. */
   readonly mounts?: readonly string[];
   /** Environment of the docker CLI itself (PATH, DOCKER_HOST); never passed to steps. @default - PATH=/usr/local/bin:/usr/bin:/bin */
@@ -107,7 +112,7 @@ export interface PreparedStep {
  */
 export function prepareBuild(
   build: Build,
-  options: Pick<RunOptions, 'context' | 'substitutions' | 'images' | 'triggered'>,
+  options: Pick<RunOptions, 'context' | 'substitutions' | 'images' | 'triggered' | 'network'>,
 ): PreparedStep[] {
   const graph = stepGraph(build.steps);
   const user = { ...build.substitutions, ...options.substitutions };
@@ -115,8 +120,14 @@ export function prepareBuild(
   checkSubstitutions(templates, user, allowsLooseSubstitutions(build.options?.substitutionOption, options.triggered === true));
   const values = { ...builtInValues(options.context), ...user };
   const available = new Set((build.availableSecrets?.secretManager ?? []).map((s) => s.env));
-  const label = `${STEP_LABEL}=${options.context.buildId}`;
-  return build.steps.map((step, i) => prepareStep(step, graph[i], graph, build, values, available, options.images ?? imageTable(), label));
+  const side = { label: `${STEP_LABEL}=${options.context.buildId}`, network: options.network ?? BUILD_NETWORK };
+  return build.steps.map((step, i) => prepareStep(step, graph[i], graph, build, values, available, options.images ?? imageTable(), side));
+}
+
+/** The label a side-car container carries, and the network the build's steps run on. */
+interface SidecarPlace {
+  readonly label: string;
+  readonly network: string;
 }
 
 function prepareStep(
@@ -127,7 +138,7 @@ function prepareStep(
   values: Record<string, string>,
   available: ReadonlySet<string>,
   images: readonly ImageRow[],
-  label: string,
+  side: SidecarPlace,
 ): PreparedStep {
   const sub = (t: string) => substitute(t, values);
   const secretEnv = [...(build.options?.secretEnv ?? []), ...(step.secretEnv ?? [])];
@@ -140,7 +151,7 @@ function prepareStep(
   }
   const image = sub(step.name);
   const dir = sub(step.dir ?? '');
-  const { standIn, args, note, uses } = standInOf(image, (step.args ?? []).map(sub), images, label);
+  const { standIn, args, note, uses } = standInOf(image, (step.args ?? []).map(sub), images, side);
   return {
     key: node.key,
     image,
@@ -164,14 +175,14 @@ function standInOf(
   image: string,
   args: string[],
   images: readonly ImageRow[],
-  label: string,
+  side: SidecarPlace,
 ): { standIn: PreparedStep['standIn']; args: string[]; note?: string; uses?: string[] } {
   const row = imageRowFor(image, images);
   if (!row) return { standIn: { notRunnable: `no local stand-in for ${image} (nothing can be pulled here)` }, args };
   if (!row.standIn) return { standIn: { notRunnable: row.notRunnable ?? 'no stand-in' }, args };
   for (const [i, arg] of args.entries()) {
     const used = /^[a-z0-9./-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(arg) && /[:@]/.test(arg) ? imageRowFor(arg, images) : undefined;
-    const rewrite = used?.sidecar ? rewriteSidecar(args, used, i, label) : undefined;
+    const rewrite = used?.sidecar ? rewriteSidecar(args, used, i, side.label, side.network) : undefined;
     if (rewrite) return { standIn: { image: row.standIn }, args: rewrite.args, note: rewrite.note, uses: [rewrite.standIn] };
     if (used?.notRunnable || used?.sidecar)
       return { standIn: { notRunnable: `it runs ${arg}, which cannot run here: ${used.notRunnable ?? used.sidecar}` }, args };
@@ -209,6 +220,8 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
   const buildDeadline = setTimeout(() => stop.abort('build timeout'), durationMs(build.timeout, 600_000));
   const onAbort = () => stop.abort('interrupted');
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  // An abort while the stand-ins and relays were being made stops the build before any step starts.
+  if (options.signal?.aborted) onAbort();
   const finish = (r: StepResult) => {
     results.set(r.key, r);
     options.onEvent?.({ type: 'finished', result: r });
@@ -237,11 +250,13 @@ export async function runBuild(build: Build, options: RunOptions): Promise<Build
           continue;
         }
         options.onEvent?.({ type: 'started', key: step.key });
-        const p = runStep(step, step.standIn.image, options, relays?.hosts ?? [], stop.signal).then((r) => {
-          running.delete(step.key);
-          finish(r);
-          if (r.status !== 'ok') stop.abort(`step ${step.key} ${r.status}`);
-        });
+        const p = runStep(step, step.standIn.image, options, [...(options.hosts ?? []), ...(relays?.hosts ?? [])], stop.signal).then(
+          (r) => {
+            running.delete(step.key);
+            finish(r);
+            if (r.status !== 'ok') stop.abort(`step ${step.key} ${r.status}`);
+          },
+        );
         running.set(step.key, p);
       }
       if (running.size === 0) break;

@@ -6,6 +6,7 @@ import { ProcessOutput, ProcessPromise } from 'zx';
 import { findRepoRoot } from '../../constructs/settings';
 import { ArtifactRef } from '../../lib/catalog/artifact';
 import { Catalog } from '../../lib/catalog';
+import { ServiceRuns } from '../../lib/cloudbuild/service-setup';
 import { ArtifactBucket } from '../../lib/demo/artifacts';
 import { RUN_LABEL } from '../../lib/demo/docker-images';
 import { removeContainersWithLabel, removeDanglingImages, removeImageTags } from '../../lib/docker/containers';
@@ -48,7 +49,10 @@ export interface Clusters {
   readonly production: LocalMarathon;
   readonly chat: Awaited<ReturnType<typeof startChatStandIn>>;
   readonly bucket: ArtifactBucket;
+  /** The audit log: a file, or with Docker the builds' `gs://<audit bucket>/events/` in the Storage stand-in. */
   readonly audit: string;
+  /** What reaches that log (with Docker: the Storage stand-in's URL and token), for the deploy CLI and AuditLog.open. */
+  readonly auditEnv: Readonly<Record<string, string>>;
   /** The deploy CLI as `actor` (quiet, never throws). */
   deploy(actor: string, args: string[]): ProcessPromise;
   /** The deploy CLI with its progress lines shown as they come, prefixed with `label`, then its result. */
@@ -62,6 +66,8 @@ export interface Clusters {
 export interface Step {
   readonly name: string;
   readonly heading?: (job: MainJob) => string;
+  /** Whether the step does not run in this job (decided once the steps before it ran: the Docker path or not). */
+  readonly skip?: (job: MainJob) => boolean;
   run(job: MainJob): Promise<void>;
 }
 
@@ -92,6 +98,11 @@ export class MainJob {
   images = '';
   private platformConfig?: PlatformConfig;
   private clusterSet?: Clusters;
+  /**
+   * With Docker: the local Cloud Build executor's setup (the `clusters` step), which runs the first release; `abort`
+   * stops its builds, `running` is their work until it has cleaned up (awaited when the job stops).
+   */
+  executor?: { readonly runs: ServiceRuns; readonly abort: AbortController; running?: Promise<unknown> };
   /** The first release of every service (the `build` step). */
   builds: Build[] = [];
   private readonly started = Date.now();
@@ -227,11 +238,14 @@ async function runSteps(job: MainJob, steps: readonly Step[], lock: WorkLock): P
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const numbered = steps.filter((s) => s.heading !== undefined).length;
+  // Counted at the first numbered step: which steps run is known once the unnumbered ones before it (Docker) ran.
+  let numbered = 0;
   let n = 0;
   try {
     for (const step of steps) {
       if (job.interrupted) break;
+      if (step.skip?.(job)) continue;
+      if (step.heading && n === 0) numbered = steps.filter((s) => s.heading !== undefined && !s.skip?.(job)).length;
       const started = Date.now();
       if (step.heading) job.say(`\n[${++n}/${numbered}] ${step.heading(job)}`);
       await step.run(job);

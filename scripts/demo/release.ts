@@ -149,8 +149,17 @@ function firstLine(text: string): string {
   return text.trim().split('\n')[0] ?? '';
 }
 
-/** Commits the working tree (optionally after appending to a file) with a fixed author; returns sha and time. */
-export async function commit(repo: string, message: string, file?: string, append?: string): Promise<{ sha: string; commitTime: string }> {
+/**
+ * Commits the working tree (optionally after appending to a file) with a fixed author, SSH-signed with `signingKey` when
+ * given (what the executor's plan step verifies against the platform's list); returns sha and time.
+ */
+export async function commit(
+  repo: string,
+  message: string,
+  file?: string,
+  append?: string,
+  signingKey?: string,
+): Promise<{ sha: string; commitTime: string }> {
   const git = $({
     cwd: repo,
     quiet: true,
@@ -162,7 +171,8 @@ export async function commit(repo: string, message: string, file?: string, appen
     await writeFile(join(repo, file), before + append);
   }
   await git`git add -A`;
-  await git`git commit -q -m ${message}`;
+  const sign = signingKey ? ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${signingKey}`] : [];
+  await git`git ${sign} commit -q ${signingKey ? ['-S'] : []} -m ${message}`;
   const sha = (await git`git rev-parse HEAD`).stdout.trim();
   const commitTime = (await git`git log -1 --format=%cI`).stdout.trim();
   return { sha, commitTime: new Date(commitTime).toISOString() };

@@ -29,6 +29,7 @@ import {
   toStaging,
 } from './release';
 import { releaseStrategies } from './strategies';
+import { auditBucketOf, cloudFirstRelease, prepareExecutor } from './cloud-release';
 
 /** Docker or the stand-in: decided once, said first. With Docker, the base image and a loopback registry. */
 async function chooseDocker(job: MainJob): Promise<void> {
@@ -57,7 +58,8 @@ async function chooseDocker(job: MainJob): Promise<void> {
     job.written.push({ what: 'Docker registry storage (stand-in for the GCS-backed registry)', path: registry.storage });
   } else {
     job.say(`No Docker (${noDocker}): the stand-in path: an image is a directory in a local image store and its tasks run`);
-    job.say('  as local processes; `--docker always` requires an engine.');
+    job.say("  as local processes; `--docker always` requires an engine. The triggers' steps are driven by hand here (the deploy");
+    job.say('  CLI); with Docker the local Cloud Build executor runs the synthesized builds themselves.');
   }
   const registry = job.registry;
   job.summary.docker = registry
@@ -106,26 +108,57 @@ async function startClusters(job: MainJob): Promise<void> {
     docker: registry ? ('auto' as const) : ('never' as const),
     stateDir: undefined,
   };
-  const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging') });
-  job.servers.push({ what: `the staging Marathon`, marathonUrl: staging.url, close: () => staging.close() });
-  const production = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-production') });
-  job.servers.push({ what: `the production Marathon`, marathonUrl: production.url, close: () => production.close() });
-  job.written.push({ what: 'local Marathon state (staging, production)', path: join(work, 'marathon-*') });
-  const audit = join(work, 'audit.jsonl');
+  // Plans and approvals are signed: an SSH key per person and an allowed-signers file of the demo's own.
+  const signingKeys = await demoSigningKeys(work, [AUTHOR, ...job.catalog.services.flatMap((s) => s.approvers)], DEFAULT_APPROVER);
   // The reviewers' chat: a loopback stand-in for a Slack webhook; `deploy plan --notify` posts the waiting plan there.
   const chat = await startChatStandIn();
+  // The Marathons accept the host names the synthesized builds use (with Docker, the executor's synth names them).
+  const startMarathons = async (hosts?: Readonly<Record<'staging' | 'production', readonly string[]>>) => {
+    const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging'), ...(hosts ? { allowedHosts: [...hosts.staging] } : {}) }); // prettier-ignore
+    job.servers.push({ what: `the staging Marathon`, marathonUrl: staging.url, close: () => staging.close() });
+    const production = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-production'), ...(hosts ? { allowedHosts: [...hosts.production] } : {}) }); // prettier-ignore
+    job.servers.push({ what: `the production Marathon`, marathonUrl: production.url, close: () => production.close() });
+    return { staging, production };
+  };
+  let marathons: Awaited<ReturnType<typeof startMarathons>> | undefined;
+  let audit = join(work, 'audit.jsonl');
+  let auditEnv: Record<string, string> = { C2C_AUDIT_LOG: audit };
+  if (registry) {
+    const abort = new AbortController();
+    const runs = await prepareExecutor(job, signingKeys.allowedSigners, chat.url, async (hosts) => {
+      marathons = await startMarathons(hosts);
+      return { staging: marathons.staging.url, production: marathons.production.url };
+    }, abort.signal); // prettier-ignore
+    const executor: NonNullable<MainJob['executor']> = { runs, abort };
+    job.executor = executor;
+    job.servers.push({
+      what: "the Cloud Build executor's builds and the Google stand-in",
+      close: async () => {
+        abort.abort(job.interrupted ?? 'stopped');
+        await executor.running?.catch(() => undefined);
+        await runs.close();
+      },
+    });
+    // One audit log: the builds' (the audit bucket in the Storage stand-in), which the deploy CLI here reads and extends.
+    audit = `gs://${auditBucketOf(runs.setup)}/events/`;
+    auditEnv = { C2C_AUDIT_LOG: audit, C2C_GCS_BASE_URL: runs.google.url, GOOGLE_OAUTH_ACCESS_TOKEN: runs.google.buildToken };
+    job.say(
+      `  the local Cloud Build executor: the triggers synthesized in ${job.rel(join(work, 'cloudbuild/cdktf.out'))} (registry side-car`,
+    );
+    job.say(`    localhost:5000, the job's signers as the platform's list), Google's APIs answered by the stand-in on ${runs.google.url}`);
+  } else marathons = await startMarathons();
+  const { staging, production } = marathons!;
+  job.written.push({ what: 'local Marathon state (staging, production)', path: join(work, 'marathon-*') });
   const env = {
     ...process.env,
     C2C_NOTIFY_WEBHOOK: chat.url,
     MARATHON_URL_STAGING: staging.url,
     MARATHON_URL_PRODUCTION: production.url,
-    C2C_AUDIT_LOG: audit,
+    ...auditEnv,
     CI: process.env.CI ?? 'true',
     FORCE_COLOR: '0',
   };
   const deployJs = join(job.root, 'dist/scripts/deploy.js');
-  // Plans and approvals are signed: an SSH key per person and an allowed-signers file of the demo's own.
-  const signingKeys = await demoSigningKeys(work, [AUTHOR, ...job.catalog.services.flatMap((s) => s.approvers)], DEFAULT_APPROVER);
   const deploy: Clusters['deploy'] = (actor, args) =>
     $({
       cwd: work,
@@ -156,7 +189,7 @@ async function startClusters(job: MainJob): Promise<void> {
     job.say(`  ${label}: ${r.exitCode === 0 ? r.stdout.trim() : `exit ${r.exitCode}`}`);
     return r;
   };
-  job.clusters = { staging, production, chat, bucket, audit, deploy, deployLive };
+  job.clusters = { staging, production, chat, bucket, audit, auditEnv, deploy, deployLive };
 }
 
 /**
@@ -302,12 +335,20 @@ export const MAIN_JOB_STEPS: readonly Step[] = [
   { name: 'clusters', run: startClusters },
   {
     name: 'build',
-    heading: (job) => `Build (build.sh + unit tests), ${job.registry ? 'docker build + push' : 'package'}, deploy to staging`,
-    run: buildAll,
+    heading: (job) =>
+      job.executor
+        ? "First release through the local Cloud Build executor: each service's push trigger, approval, production trigger"
+        : `Build (build.sh + unit tests), ${job.registry ? 'docker build + push' : 'package'}, deploy to staging`,
+    run: async (job) => {
+      if (!job.executor) return buildAll(job);
+      job.executor.running = cloudFirstRelease(job);
+      await job.executor.running;
+    },
   },
   {
     name: 'smoke',
     heading: () => 'Smoke tests against staging',
+    skip: (job) => job.registry !== undefined,
     run: async (job) => {
       for (const b of job.builds) await smoke(job, b);
     },
@@ -315,6 +356,7 @@ export const MAIN_JOB_STEPS: readonly Step[] = [
   {
     name: 'first-release',
     heading: () => 'First production release: plan, approval by a second person, apply',
+    skip: (job) => job.registry !== undefined,
     run: async (job) => {
       job.written.push({ what: 'production plan files', path: join(job.work, 'plans') });
       for (const b of job.builds) await promote(job, b, false, b === job.builds[0]);

@@ -138,7 +138,7 @@ async function inputFromJob(job: MainJob, haproxy: string): Promise<StrategiesIn
  * count them as signed.
  */
 async function signedAudit(job: MainJob): Promise<AuditLog> {
-  const log = AuditLog.open(job.clusters.audit);
+  const log = AuditLog.open(job.clusters.audit, job.clusters.auditEnv);
   const key = join(job.work, 'keys', AUTHOR);
   const signers = join(job.work, 'allowed_signers');
   if (existsSync(key) && existsSync(signers)) {

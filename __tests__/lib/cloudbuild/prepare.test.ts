@@ -94,3 +94,27 @@ it('reads secrets by their id and names the missing file, never a value', async 
   );
   expect(redact('a hunter22 b', new Map([['PW', 'hunter22']]))).toBe('a [secret PW] b');
 });
+
+it("puts the registry side-car on the run's own network when the build runs on one in place of cloudbuild", () => {
+  const sidecar = {
+    name: 'gcr.io/cloud-builders/docker',
+    args: ['run', '-d', '--name', 'c2c-registry', '--network', 'cloudbuild', 'registry:2.8.3'],
+  };
+  const [own] = prepareBuild({ steps: [sidecar] }, { context, network: 'cloudbuild-1234' });
+  expect(own.args).toEqual([
+    'run',
+    '--label',
+    'c2c.cloudbuild.build=b1',
+    '-d',
+    '--name',
+    'c2c-registry',
+    '--network',
+    'cloudbuild-1234',
+    'c2c-standin/registry:2',
+  ]);
+  expect(own.note).toMatch(/, on the run's network cloudbuild-1234$/);
+  // On cloudbuild itself, the synthesized network stays.
+  const [plain] = prepareBuild({ steps: [sidecar] }, { context });
+  expect(plain.args).toContain('cloudbuild');
+  expect(plain.note).not.toMatch(/run's network/);
+});

@@ -11,34 +11,28 @@ import { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalMarathon, startLocalMarathon } from '@commit-to-cloud/local-marathon';
-import { GoogleStandIn, startGoogleStandIn } from '../../../lib/cloudbuild/google-stand-in';
-import { RELAY_LABEL, removeBuildNetwork } from '../../../lib/cloudbuild/network';
-import { googleRouting } from '../../../lib/cloudbuild/stand-in-routes';
-import { BuildResult, prepareBuild, STEP_LABEL } from '../../../lib/cloudbuild/step-runner';
+import { GoogleStandIn } from '../../../lib/cloudbuild/google-stand-in';
+import { BuildResult, prepareBuild, RunEvent } from '../../../lib/cloudbuild/step-runner';
 import { LocalArtifactServer, startArtifactServer } from '../../../lib/cloudbuild/artifact-server';
-import {
-  approveAs,
-  publishBundle,
-  publishInlineObjects,
-  runApproved,
-  runPush,
-  ServiceRunSetup,
-  synthesizedMarathonHosts,
-} from '../../../lib/cloudbuild/service-run';
-import { readInlineObjects, readNotifications, readTriggers, ReadTrigger, StorageNotification } from '../../../lib/cloudbuild/triggers';
+import { approveAs, publishBundle, runApproved, runPush, ServiceRunSetup } from '../../../lib/cloudbuild/service-run';
+import { ServiceRuns, startServiceRuns } from '../../../lib/cloudbuild/service-setup';
+import { ReadTrigger, StorageNotification } from '../../../lib/cloudbuild/triggers';
 import { synthesize } from '../../../constructs/synth';
 import { ensureBaseImage } from '../../../lib/docker/base-image';
-import { removeContainersWithLabel } from '../../../lib/docker/containers';
 import { testKeys } from '../../helpers/keys';
 
 const root = join(__dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'c2c-svc-pipeline-'));
 const ANA = 'ana@acme-lighting.example';
 const BEN = 'ben@acme-lighting.example';
-let triggers: ReadTrigger[];
-let notifications: StorageNotification[];
+let triggers: readonly ReadTrigger[];
+let notifications: readonly StorageNotification[];
 let keys: ReturnType<typeof testKeys>;
 let google: GoogleStandIn;
+let runs: ServiceRuns;
+let setup: ServiceRunSetup;
+/** What the running test watches of the builds' steps. */
+let watch: (build: string, e: RunEvent) => void = () => undefined;
 let marathons: Record<'staging' | 'production', LocalMarathon>;
 let artifacts: LocalArtifactServer;
 /** What the artifact server logged (one line per request). */
@@ -70,30 +64,44 @@ beforeAll(async () => {
     C2C_REGISTRY_HOST: 'localhost:5000',
   };
   synthesize(env, { root: platformRoot, outdir });
-  google = await startGoogleStandIn(join(dir, 'google'));
-  // What the platform's apply creates from its configuration (the allowed-signers object), then the triggers as they
-  // read once it is applied (C2C_PLATFORM_SIGNERS names that object's generation).
-  const applied = await publishInlineObjects(google, readInlineObjects(outdir));
-  triggers = readTriggers(outdir, applied);
-  notifications = readNotifications(outdir);
   await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
-  // The local Marathons accept the names the synth wrote (marathon.staging.internal, ...), as the relays send them.
-  const hosts = synthesizedMarathonHosts(triggers);
-  // The platform's artifact server as synthesized, reading the Storage stand-in; the fetchers reach it under the name
-  // the builds write into artifact URIs (the connection table stands in for the agents' DNS and marathon-lb).
-  artifacts = await startArtifactServer({ outdir, triggers, googleUrl: google.url, log: (l) => served.push(l) });
-  marathons = {
-    staging: await startLocalMarathon({ allowedHosts: hosts.staging, fetcherConnectTo: [...artifacts.connectTo] }),
-    production: await startLocalMarathon({ allowedHosts: hosts.production, fetcherConnectTo: [...artifacts.connectTo] }),
-  };
+  // What the platform's apply creates from its configuration (the allowed-signers object), then the triggers as they
+  // read once it is applied (C2C_PLATFORM_SIGNERS names that object's generation); the local Marathons accept the names
+  // the synth wrote (marathon.staging.internal, ...), as the relays send them.
+  runs = await startServiceRuns({
+    outdir,
+    work: dir,
+    marathons: async (hosts, applied) => {
+      // The platform's artifact server as synthesized, reading the Storage stand-in; the fetchers reach it under the
+      // name the builds write into artifact URIs (the connection table stands in for the agents' DNS and marathon-lb).
+      artifacts = await startArtifactServer({
+        outdir,
+        triggers: applied.triggers,
+        googleUrl: applied.google.url,
+        log: (l) => served.push(l),
+      });
+      marathons = {
+        staging: await startLocalMarathon({ allowedHosts: [...hosts.staging], fetcherConnectTo: [...artifacts.connectTo] }),
+        production: await startLocalMarathon({ allowedHosts: [...hosts.production], fetcherConnectTo: [...artifacts.connectTo] }),
+      };
+      return { staging: marathons.staging.url, production: marathons.production.url };
+    },
+    chatUrl: `http://127.0.0.1:${(chat.address() as AddressInfo).port}/hook`,
+    mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+    // A network of the test's own in place of cloudbuild: another executor run on a shared engine keeps its names.
+    network: `cloudbuild-t${process.pid}`,
+    onEvent: (build, e) => watch(build, e),
+  });
+  ({ setup, google } = runs);
+  ({ triggers, notifications } = setup);
 }, 300_000);
 
 afterAll(async () => {
-  await Promise.allSettled([marathons?.staging.close(), marathons?.production.close(), google?.close(), artifacts?.close()]);
+  await Promise.allSettled([marathons?.staging.close(), marathons?.production.close(), artifacts?.close()]);
   chat.close();
-  await removeContainersWithLabel(STEP_LABEL);
-  await removeContainersWithLabel(RELAY_LABEL);
-  await removeBuildNetwork();
+  // Each build removes its step containers itself, and runs.close() the relays: nothing else on a shared engine (another
+  // run's builds and relays carry the same labels) is touched.
+  await runs?.close();
   // The image the synthesized docker-build step made (its tags carry no label of ours: the step is run as synthesized).
   const tags = spawnSync('docker', ['images', 'localhost:5000/bulb-api', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' });
   const made = tags.stdout.split('\n').filter((t) => t !== '');
@@ -123,12 +131,6 @@ function signedCommit(path: string): { path: string; sha: string } {
   return { path, sha: git(['rev-parse', 'HEAD']) };
 }
 
-function secretsOf(trigger: ReadTrigger, webhook: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const s of trigger.build.availableSecrets?.secretManager ?? []) m.set(s.env, s.env === 'C2C_NOTIFY_WEBHOOK' ? webhook : 'none');
-  return m;
-}
-
 function summary(r: BuildResult): string {
   return r.steps.map((s) => `${s.key}: ${s.status}${s.status === 'ok' ? '' : `\n${s.logTail}`}`).join('\n');
 }
@@ -156,20 +158,9 @@ it("runs bulb-api's push trigger, the staging smoke build its staged plan starts
   const deployBucket = notifications[0].bucket;
   // What the deploy bucket holds under plans/ when the staging smoke step ends (the plan must not be there yet).
   let plansWhenSmoked: string[] | undefined;
-  const setup: ServiceRunSetup = {
-    triggers,
-    notifications,
-    google,
-    routing: await googleRouting(google, dir),
-    marathons: { staging: marathons.staging.url, production: marathons.production.url },
-    work: dir,
-    secrets: secretsOf(push, 'http://chat.example.internal/hook'),
-    routes: [{ names: ['chat.example.internal'], port: 80, target: { host: '127.0.0.1', port: (chat.address() as AddressInfo).port } }],
-    mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
-    onEvent: (build, e) => {
-      if (build === 'bulb-api-smoke-staging' && e.type === 'finished' && e.result.key === 'smoke-staging')
-        plansWhenSmoked = google.objects(deployBucket).filter((o) => o.startsWith('plans/'));
-    },
+  watch = (build, e) => {
+    if (build === 'bulb-api-smoke-staging' && e.type === 'finished' && e.result.key === 'smoke-staging')
+      plansWhenSmoked = google.objects(deployBucket).filter((o) => o.startsWith('plans/'));
   };
   const generation = await publishBundle(setup, 'bulb-api', readFileSync(join(dir, 'deploy-bundle.cjs')));
   const pushed = await runPush(setup, 'bulb-api', source, generation, `push-${process.pid}`);
@@ -233,17 +224,6 @@ it("runs light-schedules' push trigger (the artifact through the synthesized art
   const source = artifactCheckout();
   const byName = (n: string) => triggers.find((t) => t.name === n)!;
   const push = byName('light-schedules-push');
-  const setup: ServiceRunSetup = {
-    triggers,
-    notifications,
-    google,
-    routing: await googleRouting(google, dir),
-    marathons: { staging: marathons.staging.url, production: marathons.production.url },
-    work: dir,
-    secrets: secretsOf(push, 'http://chat.example.internal/hook'),
-    routes: [{ names: ['chat.example.internal'], port: 80, target: { host: '127.0.0.1', port: (chat.address() as AddressInfo).port } }],
-    mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
-  };
   const generation = await publishBundle(setup, 'light-schedules', readFileSync(join(dir, 'deploy-bundle.cjs')));
   const pushed = await runPush(setup, 'light-schedules', source, generation, `art-push-${process.pid}`);
   expect(summary(pushed.result)).toBe(allOk(push));

@@ -1,5 +1,13 @@
 // The names the synth fixed, read from a build and routed to the local Marathons; which builds an object starts (no Docker).
-import { filterHolds, ServiceRunSetup, startsFor, synthesizedMarathonHosts, synthesizedRoutes } from '../../../lib/cloudbuild/service-run';
+import {
+  filterHolds,
+  ServiceRunSetup,
+  startsFor,
+  startsNamedSidecar,
+  synthesizedMarathonHosts,
+  synthesizedRoutes,
+} from '../../../lib/cloudbuild/service-run';
+import { turns } from '../../../lib/cloudbuild/service-setup';
 import { C2CError } from '../../../lib/errors';
 import { ReadTrigger } from '../../../lib/cloudbuild/triggers';
 import { Build } from '../../../lib/cloudbuild/types';
@@ -75,4 +83,36 @@ it("starts the Pub/Sub triggers on the notified bucket's topic whose filter hold
   expect(startsFor(setup, 'deploy', 'plans/a/1.json', '6').map((x) => x.trigger.name)).toEqual(['a-production']);
   expect(startsFor(setup, 'other-bucket', 'plans/a/1.json', '6')).toEqual([]);
   expect(startsFor(setup, 'deploy', 'smoke/a/1.json', '7')).toEqual([]);
+});
+
+it('knows the builds that start a named side-car (one per engine here), and only those', () => {
+  const sidecar = {
+    id: 'registry-sidecar',
+    name: 'docker',
+    args: ['run', '-d', '--name', 'c2c-registry', '-p', '5000:5000', 'registry:2'],
+  };
+  expect(startsNamedSidecar({ steps: [sidecar, { id: 'push', name: 'docker', args: ['push', 'x'] }] })).toBe(true);
+  // A container without a name, one in the foreground, or a script that happens to say `run` is no side-car.
+  expect(startsNamedSidecar({ steps: [{ ...sidecar, args: ['run', '-d', 'registry:2'] }] })).toBe(false);
+  expect(startsNamedSidecar({ steps: [{ ...sidecar, args: ['run', '--rm', '--name', 'x', 'alpine'] }] })).toBe(false);
+  expect(startsNamedSidecar({ steps: [{ ...sidecar, entrypoint: 'bash', args: ['run', '-d', '--name', 'x'] }] })).toBe(false);
+});
+
+it('gives turns one at a time, in call order, and a failed turn does not stop the next', async () => {
+  const turn = turns();
+  const log: string[] = [];
+  let release!: () => void;
+  const first = turn(async () => {
+    log.push('1 start');
+    await new Promise<void>((r) => (release = r));
+    log.push('1 end');
+    throw new Error('first failed');
+  });
+  const second = turn(async () => (log.push('2 start'), 2));
+  await new Promise((r) => setImmediate(r));
+  expect(log).toEqual(['1 start']);
+  release();
+  await expect(first).rejects.toThrow('first failed');
+  await expect(second).resolves.toBe(2);
+  expect(log).toEqual(['1 start', '1 end', '2 start']);
 });

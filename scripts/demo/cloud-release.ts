@@ -1,0 +1,258 @@
+// The first release on the Docker path: each image service's synthesized push trigger and, approved through the Cloud
+// Build approval stand-in by a second listed identity, its production trigger, run by the local executor
+// (lib/cloudbuild) against the job's two local Marathons, exactly as Cloud Build would run them. What the builds
+// produced becomes job.builds for the later steps (the image the staging deploy runs, read from the staging Marathon).
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { synthesize } from '../../constructs/synth';
+import { packageOf } from '../../lib/catalog/types';
+import { approveAs, publishBundle, runApproved, runPush, ServiceRunSetup, StartedBuild } from '../../lib/cloudbuild/service-run';
+import { ServiceRuns, startServiceRuns } from '../../lib/cloudbuild/service-setup';
+import { BuildResult, RunEvent } from '../../lib/cloudbuild/step-runner';
+import { MarathonClient } from '../../lib/marathon/client';
+import { marathonAppId } from '../../lib/marathon/render';
+import { Build, MainJob } from './job';
+import { AUTHOR, buildAndPackage, commit, DEFAULT_APPROVER, promote, smoke, toStaging } from './release';
+
+/** How many services' chains run at once (push builds still take turns: they share the registry side-car's name). */
+export const CHAINS_AT_ONCE = 2;
+/** The registry host the executor's synth names (the push build's side-car, published on the engine's port 5000). */
+const SIDECAR_REGISTRY = 'localhost:5000';
+
+type Env = 'staging' | 'production';
+
+/** One build as the summary records it. */
+export interface BuildRecord {
+  readonly trigger: string;
+  readonly buildId: string;
+  readonly ok: boolean;
+  readonly seconds: number;
+  readonly steps: { id: string; status: string; seconds?: number }[];
+}
+
+/** A service's chain through the executor, as the summary records it. */
+export interface ChainRecord {
+  readonly service: string;
+  /** The commit the builds ran on, and who signed it. */
+  readonly commit: string;
+  readonly author: string;
+  readonly builds: BuildRecord[];
+  /** Who approved the production build, as the Cloud Build stand-in recorded it. */
+  readonly approver?: string;
+}
+
+/**
+ * Synthesizes the platform as the executor runs it (the registry side-car's host, the job's signers as the platform's
+ * list), starts the Google stand-in, and, through `marathons`, the local Marathons accepting the synthesized names.
+ */
+export async function prepareExecutor(
+  job: MainJob,
+  allowedSigners: string,
+  chatUrl: string,
+  marathons: (hosts: Readonly<Record<Env, readonly string[]>>) => Promise<Readonly<Record<Env, string>>>,
+  signal: AbortSignal,
+): Promise<ServiceRuns> {
+  const dir = join(job.work, 'cloudbuild');
+  const platformRoot = join(dir, 'platform-repo');
+  await mkdir(join(platformRoot, 'security'), { recursive: true });
+  await cp(allowedSigners, join(platformRoot, 'security/allowed_signers'));
+  await symlink(join(job.root, 'templates'), join(platformRoot, 'templates'));
+  const outdir = join(dir, 'cdktf.out');
+  const env = {
+    C2C_DEPLOY_BUNDLE: join(job.root, 'dist/deploy-bundle.cjs'),
+    C2C_STATE_BUCKET: 'demo',
+    C2C_CLOUDBUILD_CONNECTION: 'github',
+    C2C_REGISTRY_HOST: SIDECAR_REGISTRY,
+  };
+  synthesize(env, { root: platformRoot, outdir });
+  return startServiceRuns({
+    outdir,
+    work: dir,
+    marathons,
+    chatUrl,
+    mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
+    // The job's own network for `cloudbuild`: another executor run on this engine keeps its names to itself.
+    network: `cloudbuild-${job.runId.slice(0, 8)}`,
+    signal,
+    onEvent: (build, e) => stepLine(job, build, e),
+  });
+}
+
+/** The bucket the builds' audit records go to (`C2C_AUDIT_BUCKET` of their steps). */
+export function auditBucketOf(setup: ServiceRunSetup): string {
+  const e = setup.triggers.flatMap((t) => t.build.steps.flatMap((s) => s.env ?? [])).find((x) => x.startsWith('C2C_AUDIT_BUCKET='));
+  if (!e) throw new Error('the synthesized builds name no C2C_AUDIT_BUCKET');
+  return e.split('=')[1];
+}
+
+function stepLine(job: MainJob, build: string, e: RunEvent): void {
+  if (e.type !== 'finished') return;
+  const r = e.result;
+  const secs = r.seconds === undefined ? '' : ` ${r.seconds.toFixed(1)}s`;
+  job.say(`    ${build}: ${r.key} ${r.status === 'ok' ? 'ok' : r.status}${secs}${r.note ? ` (${r.note})` : ''}`);
+}
+
+function record(trigger: string, buildId: string, r: BuildResult): BuildRecord {
+  return {
+    trigger,
+    buildId,
+    ok: r.ok,
+    seconds: Number(r.seconds.toFixed(1)),
+    steps: r.steps.map((s) => ({
+      id: s.key,
+      status: s.status,
+      ...(s.seconds !== undefined ? { seconds: Number(s.seconds.toFixed(1)) } : {}),
+    })),
+  };
+}
+
+/**
+ * The message a failed build stops the job with: the service, the trigger, the step, why, and the step's last log lines.
+ */
+export function buildFailure(service: string, trigger: string, r: BuildResult): Error {
+  const step = r.steps.find((s) => s.status === 'failed' || s.status === 'timeout') ?? r.steps.find((s) => s.status !== 'ok');
+  const why = step
+    ? `step ${step.key} ${step.status}${step.reason ? ` (${step.reason})` : ''}`
+    : 'no step failed, yet the build did not pass';
+  const log = step?.logTail ? `\n${step.logTail.replace(/^/gm, '  | ')}` : '';
+  return new Error(`${service}: trigger ${trigger} failed: ${why}${log}`);
+}
+
+function check(service: string, trigger: string, r: BuildResult): void {
+  if (!r.ok) throw buildFailure(service, trigger, r);
+}
+
+/** The service's checkout: the starter files FROM the job's base image, one commit signed by the author. */
+async function checkout(job: MainJob, service: string): Promise<{ repo: string; sha: string; commitTime: string }> {
+  const repo = join(job.work, 'repos', service);
+  await cp(join(job.root, 'templates/service-repo'), repo, { recursive: true });
+  const dockerfile = join(repo, 'Dockerfile');
+  await writeFile(dockerfile, (await readFile(dockerfile, 'utf8')).replace(/^ARG BASE_IMAGE=.*$/m, `ARG BASE_IMAGE=${job.baseImage}`));
+  const key = join(job.work, 'keys', AUTHOR);
+  const { sha, commitTime } = await commit(
+    repo,
+    `${service}: initial service from the commit-to-cloud template`,
+    undefined,
+    undefined,
+    key,
+  );
+  return { repo, sha, commitTime };
+}
+
+/** The image the staging app runs (pinned by digest), as its Marathon says. */
+async function stagingImage(job: MainJob, service: string): Promise<string> {
+  const app = await new MarathonClient({ baseUrl: job.clusters.staging.url }).getApp(marathonAppId(service, 'staging'));
+  if (!app?.image) throw new Error(`staging has no app ${marathonAppId(service, 'staging')} after ${service}'s push build`);
+  return app.image;
+}
+
+/** Copies the plan the production build applied out of the deploy bucket into `<work>/plans` (for the page). */
+async function copyPlanOut(job: MainJob, runs: ServiceRuns, object: string, to: string): Promise<void> {
+  const bucket = [...new Set(runs.setup.notifications.map((n) => n.bucket))].find((b) => runs.google.objects(b).includes(object));
+  const res = await fetch(`${runs.google.url}/storage/v1/b/${bucket}/o/${encodeURIComponent(object)}?alt=media`, {
+    headers: { authorization: `Bearer ${runs.google.buildToken}` },
+  });
+  if (!res.ok) throw new Error(`the plan ${object} could not be read from the Storage stand-in (${res.status})`);
+  await mkdir(join(job.work, 'plans'), { recursive: true });
+  await writeFile(to, Buffer.from(await res.arrayBuffer()));
+}
+
+/** One image service: push chain, approval by a second listed identity, production chain; returns its build. */
+async function chain(job: MainJob, runs: ServiceRuns, service: string, generation: string, records: ChainRecord[]): Promise<Build> {
+  const { setup, google } = runs;
+  const { repo, sha, commitTime } = await checkout(job, service);
+  const source = { path: repo, sha };
+  const id = `${job.runId.slice(0, 8)}-${service}`;
+  const rec: ChainRecord = { service, commit: sha, author: AUTHOR, builds: [] };
+  records.push(rec);
+  const keep = (b: StartedBuild) => (rec.builds.push(record(b.trigger, b.buildId, b.result)), check(service, b.trigger, b.result));
+  job.say(`  ${service}: push trigger ${service}-push on commit ${sha.slice(0, 7)} (signed by ${AUTHOR})`);
+  const pushed = await runPush(setup, service, source, generation, `${id}-push`);
+  job.pushedTags.push(`${SIDECAR_REGISTRY}/${service}:${sha.slice(0, 7)}`);
+  rec.builds.push(record(`${service}-push`, `${id}-push`, pushed.result));
+  check(service, `${service}-push`, pushed.result);
+  pushed.started.forEach(keep);
+  const start = pushed.pending[0];
+  if (!start) throw new Error(`${service}: the push chain handed no plan to a production build (no object under plans/ started one)`);
+  const image = await stagingImage(job, service);
+  const svc = job.catalog.get(service);
+  const approver = (svc.approvers.find((a) => a.startsWith('user:')) ?? `user:${DEFAULT_APPROVER}`).slice(5);
+  job.say(`  ${service}: ${start.trigger.name} waits for approval (plan ${start.object}); ${approver} approves it through builds.approve`);
+  const prodId = `${id}-production`;
+  const applied = await runApproved(setup, service, source, generation, start, prodId, (url) => approveAs(url, google.tokenFor(approver)));
+  Object.assign(rec, { approver: google.build(prodId)?.approval?.result?.approverAccount ?? '' });
+  rec.builds.push(record(start.trigger.name, prodId, applied.result));
+  check(service, start.trigger.name, applied.result);
+  applied.started.forEach(keep);
+  const planFile = join(job.work, 'plans', `${service}-${sha.slice(0, 7)}.json`);
+  await copyPlanOut(job, runs, start.object, planFile);
+  job.say(`  ${service}: in production (click to smoke-tested production ${applied.seconds.toFixed(1)}s)`);
+  // The staging deploy ran the pushed tag; the plan the production build applied pins the digest the registry answered.
+  const plan = JSON.parse(await readFile(planFile, 'utf8')) as { image?: string; imageDigest?: string };
+  const tag = image.replace(/@sha256:[0-9a-f]{64}$/, '');
+  if (plan.image !== tag || !plan.imageDigest)
+    throw new Error(`${service}: the applied plan names ${plan.image ?? 'no image'}@${plan.imageDigest ?? '?'}, staging ran ${image}`);
+  return { name: service, repo, sha, commitTime, image: `${tag}@${plan.imageDigest}`, pushed: { tag, digest: plan.imageDigest } };
+}
+
+/** Runs `fn` over `items`, at most `limit` at once; the first failure is thrown once all have settled. */
+async function bounded<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  let next = 0;
+  const errors: unknown[] = [];
+  const lane = async () => {
+    while (next < items.length && errors.length === 0) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (errors.length > 0) throw errors[0];
+  return out;
+}
+
+/** The artifact services, still hand-driven on the Docker path (build, staging, smoke, promotion by the deploy CLI). */
+async function handDriven(job: MainJob, service: string): Promise<Build> {
+  const repo = join(job.work, 'repos', service);
+  await cp(join(job.root, 'templates/artifact-repo'), repo, { recursive: true });
+  const { sha, commitTime } = await commit(repo, `${service}: initial service from the commit-to-cloud template`);
+  const b = await buildAndPackage(job, service, repo, sha, commitTime);
+  if ((await toStaging(job, b, 60)).exitCode !== 0) throw new Error(`the staging deploy of ${service} failed (see above)`);
+  await smoke(job, b);
+  await promote(job, b, false, false);
+  return b;
+}
+
+/**
+ * The first release on the Docker path: every image service's chain through the executor ({@link CHAINS_AT_ONCE} at
+ * once), the artifact services hand-driven beside them; job.builds in the catalog's order.
+ */
+export async function cloudFirstRelease(job: MainJob): Promise<void> {
+  const { runs } = job.executor!;
+  const services = job.catalog.services;
+  const images = services.filter((s) => packageOf(s).kind !== 'artifact').map((s) => s.name);
+  const artifacts = services.filter((s) => packageOf(s).kind === 'artifact').map((s) => s.name);
+  for (const a of artifacts)
+    job.say(
+      `  ${a} (artifact): hand-driven (deploy CLI), not through the executor yet: its Mesos fetch of the artifact is not reachable from it`,
+    );
+  const bundle = await readFile(join(job.root, 'dist/deploy-bundle.cjs'));
+  const generations = new Map<string, string>();
+  for (const s of images) generations.set(s, await publishBundle(runs.setup, s, bundle));
+  const records: ChainRecord[] = [];
+  job.summary.cloudBuilds = records;
+  job.written.push({ what: 'service repositories (seeded from templates/service-repo or artifact-repo)', path: join(job.work, 'repos') });
+  job.written.push({ what: 'production plan files (the applied ones copied out of the deploy bucket)', path: join(job.work, 'plans') });
+  job.written.push({ what: 'Cloud Build stand-ins: the synth, workspaces, Storage objects', path: join(job.work, 'cloudbuild') });
+  const [built, hand] = await Promise.all([
+    bounded(images, CHAINS_AT_ONCE, (s) => chain(job, runs, s, generations.get(s)!, records)),
+    bounded(artifacts, 1, (s) => handDriven(job, s)),
+  ]);
+  const byName = new Map([...built, ...hand].map((b) => [b.name, b]));
+  job.builds = services.map((s) => byName.get(s.name)!);
+}
