@@ -10,7 +10,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Summary {
   docker: { registry: string; registryPid: number; runLabel: string; baseImage: string };
-  status: { service: string; environment: string; image: string | null; artifact: unknown; healthy: number }[];
+  status: {
+    service: string;
+    environment: string;
+    image: string | null;
+    artifact: { uri: string; sha256: string | null } | null;
+    healthy: number;
+  }[];
   rollback: { failedImage: string; runningImage: string };
   cloudBuilds: {
     service: string;
@@ -60,11 +66,12 @@ it('runs the main job with Docker: the first release through the executor, image
   const { registry, registryPid, runLabel } = summary.docker;
   expect(registry).toMatch(/^127\.0\.0\.1:\d+$/);
 
-  // The first release came from the executor: each image service's push trigger, the staging smoke build its staged
-  // plan started, the production build its plan started, and the production smoke build, every step ok; the
-  // production build was approved through the Cloud Build stand-in by a listed identity other than the commit's signer.
+  // The first release came from the executor: each service's push trigger (image or artifact), the staging smoke
+  // build its staged plan started, the production build its plan started, and the production smoke build, every step
+  // ok; the production build was approved through the Cloud Build stand-in by a listed identity other than the
+  // commit's signer.
   const imageServices = ['billing', 'bulb-api', 'storefront'];
-  expect(summary.cloudBuilds.map((c) => c.service).sort()).toEqual(imageServices);
+  expect(summary.cloudBuilds.map((c) => c.service).sort()).toEqual([...imageServices, 'light-schedules'].sort());
   for (const c of summary.cloudBuilds) {
     const s = c.service;
     expect(c.builds.map((b) => b.trigger)).toEqual([`${s}-push`, `${s}-smoke-staging`, `${s}-production`, `${s}-smoke-production`]);
@@ -74,10 +81,26 @@ it('runs the main job with Docker: the first release through the executor, image
       expect(b.steps.filter((x) => x.status !== 'ok')).toEqual([]);
     }
     expect(c.builds[0].steps.map((x) => x.id)).toEqual(
-      expect.arrayContaining(['build', 'registry-sidecar', 'docker-build', 'push', 'deploy-staging', 'plan-production']),
+      expect.arrayContaining(
+        imageServices.includes(s)
+          ? ['build', 'registry-sidecar', 'docker-build', 'push', 'deploy-staging', 'plan-production']
+          : ['build', 'upload-artifact', 'deploy-staging', 'plan-production'],
+      ),
     );
     expect(c.approver).toMatch(/@acme-lighting\.example$/);
     expect(c.approver).not.toBe(c.author);
+  }
+  // The artifact service runs, in both clusters, what its push build uploaded: Marathon's app fetches the synthesized
+  // artifact server's URL for that commit (its fetcher reached the server the job started), checksum pinned.
+  const artifactCommit = summary.cloudBuilds.find((c) => c.service === 'light-schedules')!.commit;
+  const uri = new RegExp(
+    `^http://artifacts\\.marathon\\.internal:5001/artifacts/light-schedules/${artifactCommit}/([0-9a-f]{64})/app\\.tar\\.gz$`,
+  );
+  for (const environment of ['staging', 'production']) {
+    const s = summary.status.find((x) => x.service === 'light-schedules' && x.environment === environment)!;
+    expect([s.image, s.healthy > 0]).toEqual([null, true]);
+    expect(s.artifact?.uri).toMatch(uri);
+    expect(s.artifact?.sha256).toBe(uri.exec(s.artifact!.uri)![1]);
   }
   // The release the later steps did not touch runs what the executor's builds made: billing in production.
   const billing = summary.status.find((s) => s.service === 'billing' && s.environment === 'production')!;
@@ -108,7 +131,8 @@ it('runs the main job with Docker: the first release through the executor, image
         },
     )
     .filter((p) => p.image?.startsWith(registry) || p.image?.startsWith('localhost:5000/'));
-  // The three the production builds applied (copied out of the deploy bucket), and the hand-driven ones after them.
+  // The three the production builds of the image services applied (copied out of the deploy bucket), and the
+  // hand-driven ones after them.
   expect(imagePlans.filter((p) => p.image?.startsWith('localhost:5000/')).length).toBe(3);
   expect(imagePlans.length).toBeGreaterThanOrEqual(4);
   for (const p of imagePlans) {

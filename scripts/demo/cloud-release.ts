@@ -1,19 +1,22 @@
-// The first release on the Docker path: each image service's synthesized push trigger and, approved through the Cloud
-// Build approval stand-in by a second listed identity, its production trigger, run by the local executor
-// (lib/cloudbuild) against the job's two local Marathons, exactly as Cloud Build would run them. What the builds
-// produced becomes job.builds for the later steps (the image the staging deploy runs, read from the staging Marathon).
+// The first release on the Docker path: each service's synthesized push trigger (image or artifact) and, approved
+// through the Cloud Build approval stand-in by a second listed identity, its production trigger, run by the local
+// executor (lib/cloudbuild) against the job's two local Marathons, exactly as Cloud Build would run them. What the
+// builds produced becomes job.builds for the later steps (the image the staging deploy runs, read from the staging
+// Marathon; an artifact's URI and SHA-256, as the push build wrote them into its workspace).
 import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { synthesize } from '../../constructs/synth';
+import { ArtifactRef, artifactRefProblem } from '../../lib/catalog/artifact';
 import { packageOf } from '../../lib/catalog/types';
+import { LocalArtifactServer, startArtifactServer } from '../../lib/cloudbuild/artifact-server';
 import { approveAs, publishBundle, runApproved, runPush, ServiceRunSetup, StartedBuild } from '../../lib/cloudbuild/service-run';
 import { ServiceRuns, startServiceRuns } from '../../lib/cloudbuild/service-setup';
 import { BuildResult, RunEvent } from '../../lib/cloudbuild/step-runner';
 import { MarathonClient } from '../../lib/marathon/client';
 import { marathonAppId } from '../../lib/marathon/render';
 import { Build, MainJob } from './job';
-import { AUTHOR, buildAndPackage, commit, DEFAULT_APPROVER, promote, smoke, toStaging } from './release';
+import { AUTHOR, commit, DEFAULT_APPROVER } from './release';
 
 /** How many services' chains run at once (push builds still take turns: they share the registry side-car's name). */
 export const CHAINS_AT_ONCE = 2;
@@ -44,13 +47,15 @@ export interface ChainRecord {
 
 /**
  * Synthesizes the platform as the executor runs it (the registry side-car's host, the job's signers as the platform's
- * list), starts the Google stand-in, and, through `marathons`, the local Marathons accepting the synthesized names.
+ * list), starts the Google stand-in, the platform's artifact server as synthesized (reading the stand-in's Storage; one
+ * of the job's servers), and, through `marathons`, the local Marathons accepting the synthesized names, whose fetchers
+ * reach the artifact server by the connection table `fetcherConnectTo` (the stand-in for the agents' DNS).
  */
 export async function prepareExecutor(
   job: MainJob,
   allowedSigners: string,
   chatUrl: string,
-  marathons: (hosts: Readonly<Record<Env, readonly string[]>>) => Promise<Readonly<Record<Env, string>>>,
+  marathons: (hosts: Readonly<Record<Env, readonly string[]>>, artifacts: LocalArtifactServer) => Promise<Readonly<Record<Env, string>>>,
   signal: AbortSignal,
 ): Promise<ServiceRuns> {
   const dir = join(job.work, 'cloudbuild');
@@ -69,7 +74,11 @@ export async function prepareExecutor(
   return startServiceRuns({
     outdir,
     work: dir,
-    marathons,
+    marathons: async (hosts, applied) => {
+      const artifacts = await startArtifactServer({ outdir, triggers: applied.triggers, googleUrl: applied.google.url });
+      job.servers.push({ what: `the artifact server on ${artifacts.url}`, close: () => artifacts.close() });
+      return marathons(hosts, artifacts);
+    },
     chatUrl,
     mounts: [`${join(homedir(), '.npm')}:/root/.npm`],
     // The job's own network for `cloudbuild`: another executor run on this engine keeps its names to itself.
@@ -123,12 +132,17 @@ function check(service: string, trigger: string, r: BuildResult): void {
   if (!r.ok) throw buildFailure(service, trigger, r);
 }
 
-/** The service's checkout: the starter files FROM the job's base image, one commit signed by the author. */
-async function checkout(job: MainJob, service: string): Promise<{ repo: string; sha: string; commitTime: string }> {
+/**
+ * The service's checkout, one commit signed by the author: the starter files of its kind (an image service's FROM the
+ * job's base image).
+ */
+async function checkout(job: MainJob, service: string, artifact: boolean): Promise<{ repo: string; sha: string; commitTime: string }> {
   const repo = join(job.work, 'repos', service);
-  await cp(join(job.root, 'templates/service-repo'), repo, { recursive: true });
-  const dockerfile = join(repo, 'Dockerfile');
-  await writeFile(dockerfile, (await readFile(dockerfile, 'utf8')).replace(/^ARG BASE_IMAGE=.*$/m, `ARG BASE_IMAGE=${job.baseImage}`));
+  await cp(join(job.root, artifact ? 'templates/artifact-repo' : 'templates/service-repo'), repo, { recursive: true });
+  if (!artifact) {
+    const dockerfile = join(repo, 'Dockerfile');
+    await writeFile(dockerfile, (await readFile(dockerfile, 'utf8')).replace(/^ARG BASE_IMAGE=.*$/m, `ARG BASE_IMAGE=${job.baseImage}`));
+  }
   const key = join(job.work, 'keys', AUTHOR);
   const { sha, commitTime } = await commit(
     repo,
@@ -147,6 +161,21 @@ async function stagingImage(job: MainJob, service: string): Promise<string> {
   return app.image;
 }
 
+/** The artifact the push build made and deployed: the URI and SHA-256 its steps wrote into its workspace. */
+export async function builtArtifact(service: string, workspace: string): Promise<ArtifactRef> {
+  const read = (f: string) =>
+    readFile(join(workspace, f), 'utf8').then(
+      (t) => t.trim(),
+      () => {
+        throw new Error(`${service}: the push build left no ${f} in its workspace ${workspace}`);
+      },
+    );
+  const ref = { uri: await read('artifact.uri'), sha256: await read('artifact.sha256') };
+  const problem = artifactRefProblem(ref);
+  if (problem) throw new Error(`${service}: the push build's artifact.${problem.field} (${ref[problem.field]}) ${problem.message}`);
+  return ref;
+}
+
 /** Copies the plan the production build applied out of the deploy bucket into `<work>/plans` (for the page). */
 async function copyPlanOut(job: MainJob, runs: ServiceRuns, object: string, to: string): Promise<void> {
   const bucket = [...new Set(runs.setup.notifications.map((n) => n.bucket))].find((b) => runs.google.objects(b).includes(object));
@@ -158,24 +187,57 @@ async function copyPlanOut(job: MainJob, runs: ServiceRuns, object: string, to: 
   await writeFile(to, Buffer.from(await res.arrayBuffer()));
 }
 
-/** One image service: push chain, approval by a second listed identity, production chain; returns its build. */
+/** What the staging deploy ran: the image (by its Marathon), or the artifact (by the build's workspace). */
+export type Staged = { readonly image: string } | { readonly artifact: ArtifactRef };
+
+/** The build the later steps start from, once the applied plan is checked against what staging ran. */
+export function appliedBuild(service: string, plan: AppliedPlan, staged: Staged, checkout: Omit<Build, 'name' | 'image'>): Build {
+  if ('artifact' in staged) {
+    const a = staged.artifact;
+    if (plan.artifact?.uri !== a.uri || plan.artifact.sha256 !== a.sha256)
+      throw new Error(
+        `${service}: the applied plan names ${plan.artifact?.uri ?? 'no artifact'}, staging ran ${a.uri} (sha256 ${a.sha256})`,
+      );
+    return { name: service, ...checkout, image: a.uri, artifact: a };
+  }
+  // The staging deploy ran the pushed tag; the plan the production build applied pins the digest the registry answered.
+  const tag = staged.image.replace(/@sha256:[0-9a-f]{64}$/, '');
+  if (plan.image !== tag || !plan.imageDigest)
+    throw new Error(
+      `${service}: the applied plan names ${plan.image ?? 'no image'}@${plan.imageDigest ?? '?'}, staging ran ${staged.image}`,
+    );
+  return { name: service, ...checkout, image: `${tag}@${plan.imageDigest}`, pushed: { tag, digest: plan.imageDigest } };
+}
+
+export interface AppliedPlan {
+  readonly image?: string;
+  readonly imageDigest?: string;
+  readonly artifact?: ArtifactRef;
+}
+
+/** One service: push chain, approval by a second listed identity, production chain; returns its build. */
 async function chain(job: MainJob, runs: ServiceRuns, service: string, generation: string, records: ChainRecord[]): Promise<Build> {
   const { setup, google } = runs;
-  const { repo, sha, commitTime } = await checkout(job, service);
+  const artifact = packageOf(job.catalog.get(service)).kind === 'artifact';
+  const { repo, sha, commitTime } = await checkout(job, service, artifact);
   const source = { path: repo, sha };
   const id = `${job.runId.slice(0, 8)}-${service}`;
   const rec: ChainRecord = { service, commit: sha, author: AUTHOR, builds: [] };
   records.push(rec);
   const keep = (b: StartedBuild) => (rec.builds.push(record(b.trigger, b.buildId, b.result)), check(service, b.trigger, b.result));
-  job.say(`  ${service}: push trigger ${service}-push on commit ${sha.slice(0, 7)} (signed by ${AUTHOR})`);
+  job.say(`  ${service}${artifact ? ' (artifact)' : ''}: push trigger ${service}-push on commit ${sha.slice(0, 7)} (signed by ${AUTHOR})`);
   const pushed = await runPush(setup, service, source, generation, `${id}-push`);
-  job.pushedTags.push(`${SIDECAR_REGISTRY}/${service}:${sha.slice(0, 7)}`);
+  if (!artifact) job.pushedTags.push(`${SIDECAR_REGISTRY}/${service}:${sha.slice(0, 7)}`);
   rec.builds.push(record(`${service}-push`, `${id}-push`, pushed.result));
   check(service, `${service}-push`, pushed.result);
   pushed.started.forEach(keep);
   const start = pushed.pending[0];
   if (!start) throw new Error(`${service}: the push chain handed no plan to a production build (no object under plans/ started one)`);
-  const image = await stagingImage(job, service);
+  const staged: Staged = artifact
+    ? { artifact: await builtArtifact(service, pushed.workspace) }
+    : { image: await stagingImage(job, service) };
+  if ('artifact' in staged)
+    job.say(`  ${service}: staging fetches ${staged.artifact.uri} (sha256 ${staged.artifact.sha256.slice(0, 12)}…)`);
   const svc = job.catalog.get(service);
   const approver = (svc.approvers.find((a) => a.startsWith('user:')) ?? `user:${DEFAULT_APPROVER}`).slice(5);
   job.say(`  ${service}: ${start.trigger.name} waits for approval (plan ${start.object}); ${approver} approves it through builds.approve`);
@@ -188,12 +250,8 @@ async function chain(job: MainJob, runs: ServiceRuns, service: string, generatio
   const planFile = join(job.work, 'plans', `${service}-${sha.slice(0, 7)}.json`);
   await copyPlanOut(job, runs, start.object, planFile);
   job.say(`  ${service}: in production (click to smoke-tested production ${applied.seconds.toFixed(1)}s)`);
-  // The staging deploy ran the pushed tag; the plan the production build applied pins the digest the registry answered.
-  const plan = JSON.parse(await readFile(planFile, 'utf8')) as { image?: string; imageDigest?: string };
-  const tag = image.replace(/@sha256:[0-9a-f]{64}$/, '');
-  if (plan.image !== tag || !plan.imageDigest)
-    throw new Error(`${service}: the applied plan names ${plan.image ?? 'no image'}@${plan.imageDigest ?? '?'}, staging ran ${image}`);
-  return { name: service, repo, sha, commitTime, image: `${tag}@${plan.imageDigest}`, pushed: { tag, digest: plan.imageDigest } };
+  const plan = JSON.parse(await readFile(planFile, 'utf8')) as AppliedPlan;
+  return appliedBuild(service, plan, staged, { repo, sha, commitTime });
 }
 
 /** Runs `fn` over `items`, at most `limit` at once; the first failure is thrown once all have settled. */
@@ -216,43 +274,26 @@ async function bounded<T, R>(items: readonly T[], limit: number, fn: (x: T) => P
   return out;
 }
 
-/** The artifact services, still hand-driven on the Docker path (build, staging, smoke, promotion by the deploy CLI). */
-async function handDriven(job: MainJob, service: string): Promise<Build> {
-  const repo = join(job.work, 'repos', service);
-  await cp(join(job.root, 'templates/artifact-repo'), repo, { recursive: true });
-  const { sha, commitTime } = await commit(repo, `${service}: initial service from the commit-to-cloud template`);
-  const b = await buildAndPackage(job, service, repo, sha, commitTime);
-  if ((await toStaging(job, b, 60)).exitCode !== 0) throw new Error(`the staging deploy of ${service} failed (see above)`);
-  await smoke(job, b);
-  await promote(job, b, false, false);
-  return b;
-}
-
 /**
- * The first release on the Docker path: every image service's chain through the executor ({@link CHAINS_AT_ONCE} at
- * once), the artifact services hand-driven beside them; job.builds in the catalog's order.
+ * The first release on the Docker path: every service's chain, image or artifact, through the executor
+ * ({@link CHAINS_AT_ONCE} at once; an artifact's push build starts no side-car, so it never waits for the side-car's
+ * turn); job.builds in the catalog's order.
  */
 export async function cloudFirstRelease(job: MainJob): Promise<void> {
   const { runs } = job.executor!;
-  const services = job.catalog.services;
-  const images = services.filter((s) => packageOf(s).kind !== 'artifact').map((s) => s.name);
-  const artifacts = services.filter((s) => packageOf(s).kind === 'artifact').map((s) => s.name);
-  for (const a of artifacts)
-    job.say(
-      `  ${a} (artifact): hand-driven (deploy CLI), not through the executor yet: its Mesos fetch of the artifact is not reachable from it`,
-    );
+  const services = job.catalog.services.map((s) => s.name);
   const bundle = await readFile(join(job.root, 'dist/deploy-bundle.cjs'));
   const generations = new Map<string, string>();
-  for (const s of images) generations.set(s, await publishBundle(runs.setup, s, bundle));
+  for (const s of services) generations.set(s, await publishBundle(runs.setup, s, bundle));
   const records: ChainRecord[] = [];
   job.summary.cloudBuilds = records;
   job.written.push({ what: 'service repositories (seeded from templates/service-repo or artifact-repo)', path: join(job.work, 'repos') });
   job.written.push({ what: 'production plan files (the applied ones copied out of the deploy bucket)', path: join(job.work, 'plans') });
   job.written.push({ what: 'Cloud Build stand-ins: the synth, workspaces, Storage objects', path: join(job.work, 'cloudbuild') });
-  const [built, hand] = await Promise.all([
-    bounded(images, CHAINS_AT_ONCE, (s) => chain(job, runs, s, generations.get(s)!, records)),
-    bounded(artifacts, 1, (s) => handDriven(job, s)),
-  ]);
-  const byName = new Map([...built, ...hand].map((b) => [b.name, b]));
-  job.builds = services.map((s) => byName.get(s.name)!);
+  // The artifact chains first: they never wait for the side-car's turn, so the first image push build runs beside them.
+  const isArtifact = (s: string) => packageOf(job.catalog.get(s)).kind === 'artifact';
+  const order = [...services.filter(isArtifact), ...services.filter((s) => !isArtifact(s))];
+  const built = await bounded(order, CHAINS_AT_ONCE, (s) => chain(job, runs, s, generations.get(s)!, records));
+  const byName = new Map(built.map((b) => [b.name, b]));
+  job.builds = services.map((s) => byName.get(s)!);
 }

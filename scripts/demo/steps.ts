@@ -15,6 +15,7 @@ import { marathonAppId } from '../../lib/marathon/render';
 import { startChatStandIn } from '../../lib/notify';
 import { platformFromEnv } from '../../lib/platform';
 import { startLocalMarathon } from '@commit-to-cloud/local-marathon';
+import { LocalArtifactServer } from '../../lib/cloudbuild/artifact-server';
 import { Build, Clusters, MainJob, Step } from './job';
 import {
   AUTHOR,
@@ -112,11 +113,19 @@ async function startClusters(job: MainJob): Promise<void> {
   const signingKeys = await demoSigningKeys(work, [AUTHOR, ...job.catalog.services.flatMap((s) => s.approvers)], DEFAULT_APPROVER);
   // The reviewers' chat: a loopback stand-in for a Slack webhook; `deploy plan --notify` posts the waiting plan there.
   const chat = await startChatStandIn();
-  // The Marathons accept the host names the synthesized builds use (with Docker, the executor's synth names them).
-  const startMarathons = async (hosts?: Readonly<Record<'staging' | 'production', readonly string[]>>) => {
-    const staging = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-staging'), ...(hosts ? { allowedHosts: [...hosts.staging] } : {}) }); // prettier-ignore
+  // The Marathons accept the host names the synthesized builds use (with Docker, the executor's synth names them), and
+  // their fetchers reach the artifact server under the name the builds write into artifact URIs.
+  const startMarathons = async (hosts?: Readonly<Record<'staging' | 'production', readonly string[]>>, artifacts?: LocalArtifactServer) => {
+    const start = (env: 'staging' | 'production') =>
+      startLocalMarathon({
+        ...common,
+        stateDir: join(work, `marathon-${env}`),
+        ...(hosts ? { allowedHosts: [...hosts[env]] } : {}),
+        ...(artifacts ? { fetcherConnectTo: [...artifacts.connectTo] } : {}),
+      });
+    const staging = await start('staging');
     job.servers.push({ what: `the staging Marathon`, marathonUrl: staging.url, close: () => staging.close() });
-    const production = await startLocalMarathon({ ...common, stateDir: join(work, 'marathon-production'), ...(hosts ? { allowedHosts: [...hosts.production] } : {}) }); // prettier-ignore
+    const production = await start('production');
     job.servers.push({ what: `the production Marathon`, marathonUrl: production.url, close: () => production.close() });
     return { staging, production };
   };
@@ -125,8 +134,10 @@ async function startClusters(job: MainJob): Promise<void> {
   let auditEnv: Record<string, string> = { C2C_AUDIT_LOG: audit };
   if (registry) {
     const abort = new AbortController();
-    const runs = await prepareExecutor(job, signingKeys.allowedSigners, chat.url, async (hosts) => {
-      marathons = await startMarathons(hosts);
+    let artifactServer: LocalArtifactServer | undefined;
+    const runs = await prepareExecutor(job, signingKeys.allowedSigners, chat.url, async (hosts, artifacts) => {
+      artifactServer = artifacts;
+      marathons = await startMarathons(hosts, artifacts);
       return { staging: marathons.staging.url, production: marathons.production.url };
     }, abort.signal); // prettier-ignore
     const executor: NonNullable<MainJob['executor']> = { runs, abort };
@@ -146,6 +157,9 @@ async function startClusters(job: MainJob): Promise<void> {
       `  the local Cloud Build executor: the triggers synthesized in ${job.rel(join(work, 'cloudbuild/cdktf.out'))} (registry side-car`,
     );
     job.say(`    localhost:5000, the job's signers as the platform's list), Google's APIs answered by the stand-in on ${runs.google.url}`);
+    const names = artifactServer!.connectTo.map((c) => `${c.host}:${c.port}`).join(', ');
+    job.say(`  the platform's artifact server as synthesized (${artifactServer!.appId}) on ${artifactServer!.url}, reading the`);
+    job.say(`    stand-in's Storage; the Marathons' fetchers reach it as ${names || 'no name (no build writes an artifact URI)'}`);
   } else marathons = await startMarathons();
   const { staging, production } = marathons!;
   job.written.push({ what: 'local Marathon state (staging, production)', path: join(work, 'marathon-*') });
