@@ -293,7 +293,14 @@ export async function cloudFirstRelease(job: MainJob): Promise<void> {
   // The artifact chains first: they never wait for the side-car's turn, so the first image push build runs beside them.
   const isArtifact = (s: string) => packageOf(job.catalog.get(s)).kind === 'artifact';
   const order = [...services.filter(isArtifact), ...services.filter((s) => !isArtifact(s))];
-  const built = await bounded(order, CHAINS_AT_ONCE, (s) => chain(job, runs, s, generations.get(s)!, records));
+  // A failed chain stops the others' builds (their running steps are cancelled): the job stops on the first failure.
+  const { abort } = job.executor!;
+  const built = await bounded(order, CHAINS_AT_ONCE, (s) =>
+    chain(job, runs, s, generations.get(s)!, records).catch((e: unknown) => {
+      abort.abort(`stopped: ${s}'s chain failed`);
+      throw e;
+    }),
+  );
   const byName = new Map(built.map((b) => [b.name, b]));
   job.builds = services.map((s) => byName.get(s)!);
 }
