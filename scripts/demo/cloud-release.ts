@@ -13,6 +13,7 @@ import { LocalArtifactServer, startArtifactServer } from '../../lib/cloudbuild/a
 import { approveAs, publishBundle, runApproved, runPush, ServiceRunSetup, StartedBuild } from '../../lib/cloudbuild/service-run';
 import { ServiceRuns, startServiceRuns } from '../../lib/cloudbuild/service-setup';
 import { BuildResult, RunEvent } from '../../lib/cloudbuild/step-runner';
+import { artifactOfApp } from '../../lib/marathon/app';
 import { MarathonClient } from '../../lib/marathon/client';
 import { marathonAppId } from '../../lib/marathon/render';
 import { Build, MainJob } from './job';
@@ -176,6 +177,18 @@ export async function builtArtifact(service: string, workspace: string): Promise
   return ref;
 }
 
+/** The artifact the staging app runs, as its Marathon says, which must be the one the push build made. */
+async function stagingArtifact(job: MainJob, service: string, workspace: string): Promise<ArtifactRef> {
+  const built = await builtArtifact(service, workspace);
+  const app = await new MarathonClient({ baseUrl: job.clusters.staging.url }).getApp(marathonAppId(service, 'staging'));
+  const runs = app ? artifactOfApp(app.raw) : null;
+  if (runs?.uri !== built.uri || runs.sha256 !== built.sha256)
+    throw new Error(
+      `${service}: staging runs ${runs ? `${runs.uri} (sha256 ${runs.sha256 ?? 'none'})` : 'no artifact'}, the push build made ${built.uri} (sha256 ${built.sha256})`,
+    );
+  return built;
+}
+
 /** Copies the plan the production build applied out of the deploy bucket into `<work>/plans` (for the page). */
 async function copyPlanOut(job: MainJob, runs: ServiceRuns, object: string, to: string): Promise<void> {
   const bucket = [...new Set(runs.setup.notifications.map((n) => n.bucket))].find((b) => runs.google.objects(b).includes(object));
@@ -187,7 +200,7 @@ async function copyPlanOut(job: MainJob, runs: ServiceRuns, object: string, to: 
   await writeFile(to, Buffer.from(await res.arrayBuffer()));
 }
 
-/** What the staging deploy ran: the image (by its Marathon), or the artifact (by the build's workspace). */
+/** What the staging deploy ran, as its Marathon says: the image, or the artifact (the one the push build made). */
 export type Staged = { readonly image: string } | { readonly artifact: ArtifactRef };
 
 /** The build the later steps start from, once the applied plan is checked against what staging ran. */
@@ -234,7 +247,7 @@ async function chain(job: MainJob, runs: ServiceRuns, service: string, generatio
   const start = pushed.pending[0];
   if (!start) throw new Error(`${service}: the push chain handed no plan to a production build (no object under plans/ started one)`);
   const staged: Staged = artifact
-    ? { artifact: await builtArtifact(service, pushed.workspace) }
+    ? { artifact: await stagingArtifact(job, service, pushed.workspace) }
     : { image: await stagingImage(job, service) };
   if ('artifact' in staged)
     job.say(`  ${service}: staging fetches ${staged.artifact.uri} (sha256 ${staged.artifact.sha256.slice(0, 12)}…)`);
