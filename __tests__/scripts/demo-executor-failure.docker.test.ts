@@ -1,12 +1,11 @@
 // The main job with Docker runs the first release through the local Cloud Build executor: a build step that fails
 // stops the job (exit 1) naming the service, the trigger and the step, with the step's last log lines.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runMainJobProcess } from '../helpers/main-job';
 
-const root = join(__dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'c2c-demo-exec-fail-'));
 // Port 5000 on 127.0.0.1 held by a process of this machine: the push build's registry side-car (`-p 5000:5000`, bound
 // to 127.0.0.1 by the executor) cannot publish it, as when a second side-car runs on the same engine.
@@ -26,15 +25,7 @@ afterAll(() => {
 });
 
 it('stops with exit 1 naming the service, trigger and step of a failed build step, with its last log lines', async () => {
-  const child = spawn('node', ['scripts/run.mjs', 'scripts/demo', '--docker', 'always', '--workdir', join(work, 'demo')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const { code, stdout, stderr } = await runMainJobProcess(['--docker', 'always', '--workdir', join(work, 'demo')]);
   expect({ code, stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^demo: ([a-z-]+): trigger \1-push failed: step registry-sidecar failed \(exited \d+\)$/m) }); // prettier-ignore
   // The step's own log: the engine refusing the port.
   expect(stderr).toMatch(/^ {2}\| .*(address already in use|port is already allocated)/m);

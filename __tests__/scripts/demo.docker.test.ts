@@ -2,8 +2,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runMainJobProcess } from '../helpers/main-job';
 
-const root = join(__dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'c2c-demo-docker-test-'));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -51,15 +51,7 @@ it('runs the main job with Docker: the first release through the executor, image
   );
   let startedRuns = '';
   events.stdout.on('data', (d: Buffer) => (startedRuns += d.toString()));
-  const child = spawn('node', ['scripts/run.mjs', 'scripts/demo', '--docker', 'always', '--json', '--workdir', join(work, 'demo')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const { code, stdout, stderr } = await runMainJobProcess(['--docker', 'always', '--json', '--workdir', join(work, 'demo')]);
   events.kill();
   if (code !== 0) throw new Error(`npm start exited ${code}:\n${stderr}`);
   const summary = JSON.parse(stdout) as Summary;
