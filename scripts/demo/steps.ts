@@ -185,14 +185,26 @@ async function startClusters(job: MainJob): Promise<void> {
   const bucket = await startArtifactBucket(join(work, 'bucket'));
   job.servers.push({ what: 'the artifact bucket', close: () => bucket.close() });
   job.written.push({ what: 'artifact bucket (stand-in for the GCS bucket)', path: bucket.dir });
-  const deployLive: Clusters['deployLive'] = async (label, actor, args) => {
+  const deployLive = liveDeploy(job, deploy);
+  job.clusters = { staging, production, chat, bucket, audit, auditEnv, deploy, deployLive };
+}
+
+/** The deploy CLI with its progress lines shown as they come, prefixed with a label, then its result (Clusters.deployLive). */
+function liveDeploy(job: MainJob, deploy: Clusters['deploy']): Clusters['deployLive'] {
+  return async (label, actor, args) => {
     const p = deploy(actor, args);
     let pending = '';
+    // Printed one turn of the event loop later (setImmediate, in order): Ctrl-C reaches the deploy CLI and this job at
+    // once, and the CLI's own words about it ("stopping", "keeps running") may be read before this job's SIGINT
+    // handler has run in the same turn; by the next turn the job knows it is interrupted and says nothing.
     const flush = (all: boolean) => {
       const parts = pending.split('\n');
       pending = all ? '' : (parts.pop() ?? '');
-      for (const line of parts)
-        if (line.trim() !== '') job.say(`    ${label}: ${line.replace(/^\/(staging|production)\/[a-z0-9-]+: /, '')}`);
+      const lines = parts.filter((line) => line.trim() !== '');
+      if (lines.length > 0)
+        setImmediate(() => {
+          for (const line of lines) job.say(`    ${label}: ${line.replace(/^\/(staging|production)\/[a-z0-9-]+: /, '')}`);
+        });
     };
     p.stderr.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
@@ -200,10 +212,10 @@ async function startClusters(job: MainJob): Promise<void> {
     });
     const r = await p;
     flush(true);
+    await new Promise<void>((resolve) => setImmediate(resolve));
     job.say(`  ${label}: ${r.exitCode === 0 ? r.stdout.trim() : `exit ${r.exitCode}`}`);
     return r;
   };
-  job.clusters = { staging, production, chat, bucket, audit, auditEnv, deploy, deployLive };
 }
 
 /**
