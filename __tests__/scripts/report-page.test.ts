@@ -226,25 +226,15 @@ describe('waiting plans from the deploy bucket', () => {
     expect(approvals).toContain(`no plan object gs://deploy-b/${objectName(waitingPlan.id)}`);
   }, 30_000);
 
-  it('a --plans that is not gs://BUCKET/PREFIX is bad usage (exit 2), naming it', async () => {
-    const r = await f.deploy(
-      ['report', '--html', join(f.dir, 'cloud', 'x.html'), '--plans', 'gs://deploy-b/plans?x=1'],
-      undefined,
-      cloudEnv(),
-    );
+  // A gs:// URL with more than BUCKET/PREFIX, and a URL of another scheme (not a directory that is never found).
+  it.each([
+    ['gs://deploy-b/plans?x=1', 'x.html'],
+    ['https://deploy-b/plans', 'y.html'],
+  ])('a --plans of %s is bad usage (exit 2), naming it, and writes nothing', async (plans, file) => {
+    const r = await f.deploy(['report', '--html', join(f.dir, 'cloud', file), '--plans', plans], undefined, cloudEnv());
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("deploy: --plans 'gs://deploy-b/plans?x=1' is neither a directory nor gs://BUCKET/PREFIX");
-  });
-
-  it('a --plans URL of another scheme is bad usage too (exit 2), not a directory that is never found', async () => {
-    const r = await f.deploy(
-      ['report', '--html', join(f.dir, 'cloud', 'y.html'), '--plans', 'https://deploy-b/plans'],
-      undefined,
-      cloudEnv(),
-    );
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("deploy: --plans 'https://deploy-b/plans' is neither a directory nor gs://BUCKET/PREFIX");
-    expect(existsSync(join(f.dir, 'cloud', 'y.html'))).toBe(false);
+    expect(r.stderr).toContain(`deploy: --plans '${plans}' is neither a directory nor gs://BUCKET/PREFIX`);
+    expect(existsSync(join(f.dir, 'cloud', file))).toBe(false);
   });
 });
 
