@@ -15,18 +15,12 @@
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { FetcherConnectTo } from '@commit-to-cloud/local-marathon';
 import { C2CError } from '../errors';
 import { readPublishedObjects, ReadTrigger } from './triggers';
 
 /** The folder the platform publishes its Marathon apps under (constructs/naming.ts `templateObject`). */
 const TEMPLATES = 'templates/';
-
-/** One entry of the local Marathon's `fetcherConnectTo` (curl's `--connect-to HOST:PORT:ADDR:PORT2`). */
-export interface ConnectTo {
-  readonly host: string;
-  readonly port: number;
-  readonly to: { readonly host: string; readonly port: number };
-}
 
 /** The artifact server running here. */
 export interface LocalArtifactServer {
@@ -35,7 +29,7 @@ export interface LocalArtifactServer {
   /** The synthesized app it runs (`/staging/artifacts`). */
   readonly appId: string;
   /** For the local Marathons' `fetcherConnectTo`: each synthesized artifact host and port, to this server. */
-  readonly connectTo: readonly ConnectTo[];
+  readonly connectTo: readonly FetcherConnectTo[];
   close(): Promise<void>;
 }
 
