@@ -23,3 +23,29 @@ export async function mapPool<T, R>(
   await Promise.all(lanes);
   return results;
 }
+
+const SKIPPED = Symbol('not started: an earlier item failed');
+
+/**
+ * `worker` over `items`, at most `concurrency` at a time, results in the input order; after the first failure no
+ * further item starts, and once the running ones have settled the first failure is thrown.
+ */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  worker: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  let failed = false;
+  const settled = await mapPool(items, concurrency, async (item, i) => {
+    if (failed) throw SKIPPED;
+    try {
+      return await worker(item, i);
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  });
+  const failure = settled.find((r) => !r.ok && r.error !== SKIPPED);
+  if (failure && !failure.ok) throw failure.error;
+  return settled.map((r) => (r as { value: R }).value);
+}

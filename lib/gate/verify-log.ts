@@ -2,6 +2,7 @@ import { AuditEvent, AuditProblem, AuditRead, auditRecordStatement } from '../au
 import { C2CError } from '../errors';
 import { LABEL_ENV, STAMP_LABELS } from '../marathon/app';
 import { MarathonClient } from '../marathon/client';
+import { mapLimit } from '../deploy/pool';
 import { approvalStatement, planStatement } from './gate';
 import { AllowedSigners, NAMESPACES, SignatureNamespace, verifySignature } from '../signing';
 
@@ -80,17 +81,6 @@ async function checkRecord(
     else signatures++;
   }
   return { problems, signatures, unsigned: e.writerSignature === undefined, written };
-}
-
-/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i], i);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 type StatementCheck = { namespace: SignatureNamespace; message: string; claimed: string };

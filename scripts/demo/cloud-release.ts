@@ -16,6 +16,7 @@ import { BuildResult, RunEvent } from '../../lib/cloudbuild/step-runner';
 import { artifactOfApp } from '../../lib/marathon/app';
 import { MarathonClient } from '../../lib/marathon/client';
 import { marathonAppId } from '../../lib/marathon/render';
+import { mapLimit } from '../../lib/deploy/pool';
 import { Build, MainJob } from './job';
 import { AUTHOR, commit, DEFAULT_APPROVER } from './release';
 
@@ -267,26 +268,6 @@ async function chain(job: MainJob, runs: ServiceRuns, service: string, generatio
   return appliedBuild(service, plan, staged, { repo, sha, commitTime });
 }
 
-/** Runs `fn` over `items`, at most `limit` at once; the first failure is thrown once all have settled. */
-async function bounded<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  let next = 0;
-  const errors: unknown[] = [];
-  const lane = async () => {
-    while (next < items.length && errors.length === 0) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i]);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (errors.length > 0) throw errors[0];
-  return out;
-}
-
 /**
  * The first release on the Docker path: every service's chain, image or artifact, through the executor
  * ({@link CHAINS_AT_ONCE} at once; an artifact's push build starts no side-car, so it never waits for the side-car's
@@ -308,7 +289,7 @@ export async function cloudFirstRelease(job: MainJob): Promise<void> {
   const order = [...services.filter(isArtifact), ...services.filter((s) => !isArtifact(s))];
   // A failed chain stops the others' builds (their running steps are cancelled): the job stops on the first failure.
   const { abort } = job.executor!;
-  const built = await bounded(order, CHAINS_AT_ONCE, (s) =>
+  const built = await mapLimit(order, CHAINS_AT_ONCE, (s) =>
     chain(job, runs, s, generations.get(s)!, records).catch((e: unknown) => {
       abort.abort(`stopped: ${s}'s chain failed`);
       throw e;
