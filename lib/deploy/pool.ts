@@ -28,24 +28,24 @@ const SKIPPED = Symbol('not started: an earlier item failed');
 
 /**
  * `worker` over `items`, at most `concurrency` at a time, results in the input order; after the first failure no
- * further item starts, and once the running ones have settled the first failure is thrown.
+ * further item starts, and once the running ones have settled the first failure (in time) is thrown.
  */
 export async function mapLimit<T, R>(
   items: readonly T[],
   concurrency: number,
   worker: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
-  let failed = false;
+  // The first failure in time, not in input order: a failure often stops the others, whose errors only follow from it.
+  let first: { error: unknown } | undefined;
   const settled = await mapPool(items, concurrency, async (item, i) => {
-    if (failed) throw SKIPPED;
+    if (first) throw SKIPPED;
     try {
       return await worker(item, i);
     } catch (error) {
-      failed = true;
+      first ??= { error };
       throw error;
     }
   });
-  const failure = settled.find((r) => !r.ok && r.error !== SKIPPED);
-  if (failure && !failure.ok) throw failure.error;
+  if (first) throw first.error;
   return settled.map((r) => (r as { value: R }).value);
 }

@@ -57,4 +57,14 @@ describe('mapLimit', () => {
     await expect(p).rejects.toThrow('one');
     expect(g.started).toEqual([1, 2]);
   });
+
+  it('throws the failure that came first in time, not the first in input order', async () => {
+    const g = gated();
+    const p = mapLimit([1, 2], 2, g.worker);
+    await tick();
+    g.release.get(2)!.fail(new Error('two, first'));
+    await tick();
+    g.release.get(1)!.fail(new Error('one, because two failed'));
+    await expect(p).rejects.toThrow('two, first');
+  });
 });
