@@ -23,7 +23,7 @@ import {
   signalContainer,
 } from './runners/docker';
 import { imageStoreLauncher } from './runners/image-store';
-import { standInLauncher } from './runners/stand-in';
+import { answerOk, standInLauncher } from './runners/stand-in';
 import { Launch, LaunchCommand, Launcher, LaunchSpec, RunnerKind } from './runners/types';
 
 export type { LaunchSpec, RunnerKind } from './runners/types';
@@ -113,12 +113,7 @@ export class Runner {
       stallTimeoutMs: options.fetcherStallTimeoutMs,
       connectTo: options.fetcherConnectTo ?? [],
     });
-    this.launchers = [
-      cmdLauncher,
-      imageStoreLauncher(options.imageStore),
-      dockerLauncher(this.dockerContext),
-      standInLauncher(options.workDir),
-    ];
+    this.launchers = [cmdLauncher, imageStoreLauncher(options.imageStore), dockerLauncher(this.dockerContext), standInLauncher()];
   }
 
   /** This server's instance id (the `local-marathon.instance` label of its containers). */
@@ -234,11 +229,25 @@ export class Runner {
           reject(e);
         });
       });
+      if (command.serve?.length) await serveWhileAlive(child, exited, command.serve);
       return { pid: child.pid as number, kind, sandbox, exited, child, container: command.container };
     } finally {
       closeSync(out);
       closeSync(err);
     }
+  }
+}
+
+/**
+ * Answers on `ports` for as long as the task's process lives. A port that cannot be listened on kills the process, as
+ * a server that cannot bind its port dies.
+ */
+async function serveWhileAlive(child: ChildProcess, exited: Promise<unknown>, ports: readonly number[]): Promise<void> {
+  try {
+    const servers = await answerOk(ports);
+    void exited.then(() => servers.close());
+  } catch {
+    killGroup(child.pid, 'SIGKILL');
   }
 }
 

@@ -49,6 +49,30 @@ test('a deployment finishes only when all new tasks are running and healthy (SEM
   }
 });
 
+test('a stand-in answers on its port exactly while its process lives: killed, the port refuses and a replacement answers', async () => {
+  await s.req('POST', '/v2/apps', { ...web('/held'), instances: 1 });
+  await settled(s);
+  const [t0] = await tasks('/held');
+  const port = num(list(t0.ports)[0]);
+  expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok');
+  process.kill(num((await localTasks(s)).get(str(t0.id))?.pid), 'SIGKILL');
+  await until(async () => {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
+      return false;
+    } catch {
+      return true;
+    }
+  }, "the killed task's port to refuse");
+  await until(async () => {
+    const now = await tasks('/held');
+    return now.length === 1 && str(now[0].id) !== str(t0.id) && list(now[0].healthCheckResults).some((h) => (h.alive as unknown) === true);
+  }, 'a healthy replacement');
+  const [t1] = await tasks('/held');
+  expect(await (await fetch(`http://127.0.0.1:${num(list(t1.ports)[0])}/`)).text()).toBe('ok');
+  expect((await s.req('GET', '/v2/apps/held')).body.app.lastTaskFailure.taskId).toBe(t0.id);
+});
+
 test('a deployment whose tasks never get healthy stays listed while tasks are relaunched (SEMANTICS.md §9 "Deployments never fail on their own")', async () => {
   const r = await s.req('POST', '/v2/apps', { ...web('/sick'), instances: 1, healthChecks: neverHealthy });
   const seen = new Set<string>();

@@ -43,6 +43,8 @@ export interface LaunchCommand {
   env?: Record<string, string>;
   /** The Docker container the process attaches to (`docker start -a`): signals and cleanup go to the container. */
   container?: string;
+  /** Host ports the server itself answers (200 `ok`) on 127.0.0.1 while the process lives (the stand-in). */
+  serve?: number[];
 }
 
 /** One runner kind: the command for a launch, or undefined when this kind does not apply to it. */
