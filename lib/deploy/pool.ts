@@ -49,3 +49,18 @@ export async function mapLimit<T, R>(
   if (first) throw first.error;
   return settled.map((r) => (r as { value: R }).value);
 }
+
+/**
+ * `Promise.all` that leaves nothing running: it waits for every promise to settle, then throws the first rejection (in
+ * input order) or returns the values. (With `Promise.all`, a read still retrying after its sibling failed keeps a
+ * finished command's process alive until its retries end.)
+ */
+export async function settleAll<T extends readonly unknown[] | []>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results: readonly PromiseSettledResult<unknown>[] = await Promise.allSettled(promises as readonly unknown[]);
+  const values: unknown[] = [];
+  for (const r of results) {
+    if (r.status === 'rejected') throw r.reason;
+    values.push(r.value);
+  }
+  return values as { -readonly [K in keyof T]: Awaited<T[K]> };
+}

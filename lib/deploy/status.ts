@@ -6,6 +6,7 @@ import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon
 import { livePackageRef, marathonAppId, renderMarathonApp } from '../marathon/render';
 import { diffApp } from './diff';
 import { isSettled } from './wait';
+import { settleAll } from './pool';
 
 /** One service in one environment, as Marathon runs it. */
 export interface ServiceStatus {
@@ -47,9 +48,9 @@ export async function fleetStatus(input: {
   readonly services: readonly ServiceDefinition[];
   readonly clients: Partial<Record<EnvironmentName, MarathonClient>>;
 }): Promise<ServiceStatus[]> {
-  const perEnv = await Promise.all(
+  const perEnv = await settleAll(
     (Object.entries(input.clients) as [EnvironmentName, MarathonClient][]).map(async ([environment, client]) => {
-      const [apps, deployments] = await Promise.all([client.listApps({ idPrefix: `/${environment}/` }), client.listDeployments()]);
+      const [apps, deployments] = await settleAll([client.listApps({ idPrefix: `/${environment}/` }), client.listDeployments()]);
       const byId = new Map(apps.map((a) => [a.id, a]));
       return input.services.map((def) => statusOf(def, environment, byId.get(marathonAppId(def.name, environment)) ?? null, deployments));
     }),

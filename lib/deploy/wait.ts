@@ -1,6 +1,7 @@
 import { abortableSleep, C2CError, interruption } from '../errors';
 import { MarathonAppInfo, MarathonClient, MarathonDeployment } from '../marathon/client';
 import { DEFAULT_MAX_TASK_FAILURES, DEFAULT_POLL_MS, DeployContext } from './types';
+import { settleAll } from './pool';
 
 /**
  * How a wait ended. `stillRunning` says whether the deployment was still listed at the end. `failing`: new tasks kept
@@ -209,7 +210,7 @@ async function look(ctx: DeployContext, input: WatchInput, state: WatchState): P
   let deployments: MarathonDeployment[] | null;
   let app: MarathonAppInfo | null;
   try {
-    [deployments, app] = await Promise.all([
+    [deployments, app] = await settleAll([
       auxiliaryRead(ctx, input, state, '/v2/deployments', ctx.client.listDeployments()),
       ctx.client.getApp(input.appId),
     ]);

@@ -1,4 +1,4 @@
-import { mapLimit, mapPool } from '../../../lib/deploy/pool';
+import { mapLimit, mapPool, settleAll } from '../../../lib/deploy/pool';
 
 /** A worker that records how many run at once and resolves (or rejects) when told. */
 function gated() {
@@ -66,5 +66,31 @@ describe('mapLimit', () => {
     await tick();
     g.release.get(1)!.fail(new Error('one, because two failed'));
     await expect(p).rejects.toThrow('two, first');
+  });
+});
+
+describe('settleAll', () => {
+  it('returns the values in order, typed per position', async () => {
+    const [n, s] = await settleAll([Promise.resolve(1), Promise.resolve('two')]);
+    expect([n + 1, s.length]).toEqual([2, 3]);
+  });
+
+  it('settles only once every promise has: a failure does not leave its sibling running behind the caller', async () => {
+    let finish: (v: string) => void = () => undefined;
+    const slow = new Promise<string>((resolve) => (finish = resolve));
+    let settled = false;
+    const p = settleAll([Promise.reject(new Error('first')), slow]).catch((e: Error) => {
+      settled = true;
+      return e.message;
+    });
+    await tick();
+    expect(settled).toBe(false);
+    finish('late');
+    expect(await p).toBe('first');
+  });
+
+  it('throws the first rejection in input order', async () => {
+    const later = new Promise<never>((_, reject) => setImmediate(() => reject(new Error('a'))));
+    await expect(settleAll([later, Promise.reject(new Error('b'))])).rejects.toThrow('a');
   });
 });
