@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { ServiceDefinition } from '../lib/catalog';
 
 const repo = join(__dirname, '..');
@@ -33,7 +33,11 @@ beforeAll(async () => {
     plugins: [{ name: 'fixture-services', setup: (b) => b.onResolve({ filter: /^\.\.?\/services$/ }, () => ({ path: fixture })) }],
   });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  // esbuild's service process would outlive the file in this jest worker.
+  await stop();
+});
 
 const good: ServiceDefinition = {
   name: 'payments',

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { alive, bundleCli, list, num, startTime, until } from './helpers';
 
 let dir: string;
@@ -19,7 +19,11 @@ afterEach(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   children.clear();
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  // esbuild's service process would outlive the file in this jest worker.
+  await stop();
+});
 
 function run(
   args: string[],

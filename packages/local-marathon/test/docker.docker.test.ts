@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { stop } from 'esbuild';
 import { Loose, TestServer, bundleCli, list, num, start, stopAll, str, until } from './helpers';
 
 const root = join(__dirname, '../../..');
@@ -94,6 +95,8 @@ afterAll(async () => {
   if (left.length) await docker(['rm', '-f', ...left]);
   await docker(['rmi', '-f', image]);
   rmSync(dir, { recursive: true, force: true });
+  // esbuild's service process (bundleCli) would outlive the file in this jest worker.
+  await stop();
 }, 120000);
 
 /** A Docker app of the test image; the test label goes onto its containers. */
