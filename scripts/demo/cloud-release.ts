@@ -17,6 +17,7 @@ import { artifactOfApp } from '../../lib/marathon/app';
 import { MarathonClient } from '../../lib/marathon/client';
 import { marathonAppId } from '../../lib/marathon/render';
 import { mapLimit } from '../../lib/deploy/pool';
+import { PlanFile } from '../../lib/gate/plan-file';
 import { Build, MainJob } from './job';
 import { AUTHOR, commit, DEFAULT_APPROVER } from './release';
 
@@ -223,11 +224,8 @@ export function appliedBuild(service: string, plan: AppliedPlan, staged: Staged,
   return { name: service, ...checkout, image: `${tag}@${plan.imageDigest}`, pushed: { tag, digest: plan.imageDigest } };
 }
 
-export interface AppliedPlan {
-  readonly image?: string;
-  readonly imageDigest?: string;
-  readonly artifact?: ArtifactRef;
-}
+/** The fields of the applied plan file (lib/gate/plan-file.ts) that name what it ran; read back, so each may be missing. */
+export type AppliedPlan = Partial<Pick<PlanFile, 'image' | 'imageDigest' | 'artifact'>>;
 
 /** One service: push chain, approval by a second listed identity, production chain; returns its build. */
 async function chain(job: MainJob, runs: ServiceRuns, service: string, generation: string, records: ChainRecord[]): Promise<Build> {

@@ -1,4 +1,5 @@
 /** Deployments: rollback, force-cancel, never-healthy plans, rolling restarts within capacity, restarts of crashed tasks. */
+import { AddressInfo, createServer } from 'node:net';
 import { Loose, TestServer, fastHttpCheck, list, localTasks, num, settled, start, stopAll, str, until } from './helpers';
 
 let s: TestServer;
@@ -71,6 +72,25 @@ test('a stand-in answers on its port exactly while its process lives: killed, th
   const [t1] = await tasks('/held');
   expect(await (await fetch(`http://127.0.0.1:${num(list(t1.ports)[0])}/`)).text()).toBe('ok');
   expect((await s.req('GET', '/v2/apps/held')).body.app.lastTaskFailure.taskId).toBe(t0.id);
+});
+
+test('a stand-in whose port is taken dies, as a server that cannot bind its port does: recorded as a task failure', async () => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const port = (holder.address() as AddressInfo).port;
+  try {
+    await s.req('POST', '/v2/apps', {
+      ...web('/taken'),
+      instances: 1,
+      networks: [{ mode: 'host' }],
+      requirePorts: true,
+      portDefinitions: [{ port }],
+    });
+    const failure = await until(async () => (await s.req('GET', '/v2/apps/taken')).body.app?.lastTaskFailure, 'a task failure');
+    expect(failure.state).toBe('TASK_FAILED');
+  } finally {
+    holder.close();
+  }
 });
 
 test('a deployment whose tasks never get healthy stays listed while tasks are relaunched (SEMANTICS.md §9 "Deployments never fail on their own")', async () => {

@@ -49,10 +49,10 @@ export async function answerOk(ports: readonly number[]): Promise<OkServers> {
         s.listen(ports[i], '127.0.0.1', () => resolve());
       }),
   );
-  const failed = (await Promise.allSettled(listening)).find((r) => r.status === 'rejected');
+  const failed = (await Promise.allSettled(listening)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     close();
-    throw (failed as PromiseRejectedResult).reason;
+    throw failed.reason;
   }
   return { close };
 }
